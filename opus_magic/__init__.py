@@ -1,0 +1,47 @@
+"""IPython magics and widgets for prompt experiments against flagship models, with cost truth."""
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext opus_magic`: register `%%opus`, `%opus` and their settings."""
+    from .magics import OpusMagics
+
+    magics = OpusMagics(ipython)
+    ipython.register_magics(magics)
+    if magics not in ipython.configurables:
+        ipython.configurables.append(magics)
+
+
+def last_run() -> Any:
+    """The record of the last run in this process (magic or Python API), or None."""
+    from .session import default_session
+
+    return default_session().last_run
+
+
+def history(limit: int | None = 20, **filters: Any) -> list[Any]:
+    """Recorded runs, newest first; filters: model, tag, search, since."""
+    from .history import select
+    from .session import default_session
+
+    session = default_session()
+    return select(session.store(session.settings()), limit=limit, **filters)
+
+
+def run(prompt: str, **options: Any) -> Any:
+    """Run a prompt through the same engine as `%%opus`, without a notebook; returns the record."""
+    import io
+
+    from .session import build_request, default_session
+    from .textview import TextView
+
+    session = default_session()
+    extra = {k: options.pop(k) for k in ("tag", "tools", "parent_id", "comparison_id") if k in options}
+    settings = session.settings(**options)
+    request = build_request(settings, prompt, **extra)
+    plan = session.plan(request, settings)
+    return session.execute(plan, settings, TextView(out=io.StringIO()))

@@ -1,0 +1,124 @@
+"""The wire: OpenAI-compatible chat completions through the openai SDK, read as raw SSE lines.
+
+The SDK builds the request, authenticates and maps HTTP errors to typed exceptions; the body is
+read line by line and parsed with `json.loads`, which costs a fraction of the SDK's typed stream.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Secret
+from .errors import RequestError, StreamInterrupted
+from .explain import explain_status
+
+SIMULATOR_HEADER = "x-opus-magic-simulator"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where requests go; `name` is the profile, `api_key` is never shown."""
+
+    base_url: str
+    api_key: Secret | None
+    name: str = "default"
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.base_url!r}, name={self.name!r})"
+
+
+@functools.lru_cache(maxsize=16)
+def _sdk_client(base_url: str, api_key: str, timeout_s: float) -> Any:
+    import openai
+
+    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
+
+
+def sdk_client(endpoint: Endpoint, timeout_s: float) -> Any:
+    key = endpoint.api_key.reveal() if endpoint.api_key else "no-key"
+    return _sdk_client(endpoint.base_url, key, timeout_s)
+
+
+class Response:
+    """One open HTTP response: headers now, chunks as they arrive, closed exactly once."""
+
+    def __init__(self, manager: Any, api_response: Any, key: str | None) -> None:
+        self._manager = manager
+        self._response = api_response
+        self._key = key
+        self.headers: Mapping[str, str] = dict(api_response.headers)
+        self.simulator = SIMULATOR_HEADER in {name.lower() for name in self.headers}
+
+    def chunks(self) -> Iterator[dict[str, Any]]:
+        """Parsed `data:` events until `[DONE]` or the end of the body."""
+        try:
+            for line in self._response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    return
+                yield json.loads(payload)
+        except json.JSONDecodeError as exc:
+            raise StreamInterrupted(f"The endpoint sent a malformed event ({exc.msg}).") from None
+        except Exception as exc:  # the HTTP library's own errors, surfaced unwrapped by the SDK
+            if _is_transport_error(exc):
+                raise StreamInterrupted(f"The connection broke mid-answer ({type(exc).__name__}).") from None
+            raise
+
+    def json(self) -> dict[str, Any]:
+        return json.loads(self._response.read())
+
+    def close(self) -> None:
+        manager, self._manager = self._manager, None
+        if manager is not None:
+            manager.__exit__(None, None, None)
+
+
+def _is_transport_error(exc: Exception) -> bool:
+    module = type(exc).__module__
+    return module.startswith(("httpx", "httpcore", "h11")) or isinstance(exc, OSError)
+
+
+def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> Response:
+    """Send one request (no retries here) and return the open response, or raise RequestError."""
+    import openai
+
+    client = sdk_client(endpoint, timeout_s)
+    manager = client.chat.completions.with_streaming_response.create(**body)
+    key = endpoint.api_key.reveal() if endpoint.api_key else None
+    try:
+        return Response(manager, manager.__enter__(), key)
+    except openai.APIStatusError as exc:
+        raise _status_error(exc, endpoint, key) from None
+    except openai.APITimeoutError:
+        raise RequestError(f"No answer from {endpoint.base_url} within {timeout_s:g} s: the "
+                           f"endpoint is slow or down; try again or raise timeout_s.",
+                           code="timeout", retryable=True) from None
+    except openai.APIConnectionError as exc:
+        raise RequestError(f"Cannot reach {endpoint.base_url} ({_scrub(str(exc.__cause__ or exc), key)}):"
+                           f" check base_url and that the server is running.",
+                           code="connection", retryable=True) from None
+
+
+def _status_error(exc: Any, endpoint: Endpoint, key: str | None) -> RequestError:
+    try:
+        body = exc.response.json()
+    except ValueError:
+        body = {}
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    return explain_status(
+        status=exc.status_code,
+        error={k: (_scrub(v, key) if isinstance(v, str) else v) for k, v in error.items()},
+        headers=dict(exc.response.headers),
+        endpoint=endpoint,
+    )
+
+
+def _scrub(text: str, key: str | None) -> str:
+    """Never let a key echoed by a server reach a message."""
+    return text.replace(key, "[key]") if key and len(key) >= 4 else text

@@ -1,0 +1,133 @@
+"""What `%opus` subcommands and a `%%opus` cell do, given parsed input."""
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from .config import SCALAR_KEYS, mask
+from .engine import RunRequest
+from .errors import UsageError
+from .history import format_table, select
+from .pricing import format_usd
+from .records import RunRecord
+from .session import Session
+from .config import Settings
+from .textview import TextView, summary_line
+
+HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
+       [--no-stream] [-o VAR] [--tag TAG] [--dry-run] [--no-interpolate] [--profile NAME]
+       [--tools VAR] [--continue [RUN_ID]]
+<prompt; {name} is filled from the notebook namespace>
+
+%opus models                         the catalog: prices, context, max output, source
+%opus config [key=value ...]         show or set settings (the API key is always masked)
+%opus history [-n N] [-m MODEL] [--tag TAG] [--search TEXT]
+%opus show RUN_ID                    one run in full
+%opus compare RUN_ID RUN_ID [...]    side by side
+%opus stats [--by model|tag]         totals, cost, cache hit rate, latency
+%opus budget [USD|off]               session spend cap
+%opus help                           this text"""
+
+
+def run_cell(session: Session, settings: Settings, request: RunRequest) -> RunRecord:
+    plan = session.plan(request, settings)
+    return session.execute(plan, settings, TextView())
+
+
+def dispatch(magics: Any, line: str) -> Any:
+    words = shlex.split(line)
+    if not words:
+        print(HELP)
+        return None
+    name, rest = words[0], words[1:]
+    handler = SUBCOMMANDS.get(name)
+    if handler is None:
+        raise UsageError(f"Unknown subcommand '{name}': use one of {', '.join(SUBCOMMANDS)}.")
+    return handler(magics.session, rest)
+
+
+def cmd_help(session: Session, args: list[str]) -> None:
+    print(HELP)
+
+
+def cmd_config(session: Session, args: list[str]) -> None:
+    values = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            raise UsageError(f"Use key=value (got '{arg}'), e.g. %opus config model=opus.")
+        values[key.strip()] = value.strip()
+    settings = session.configure(**values) if values else session.settings()
+    for key in SCALAR_KEYS:
+        value = getattr(settings, key)
+        shown = mask(value) if key == "api_key" else ("(not set)" if value is None else value)
+        print(f"{key:<15} {shown}")
+    if settings.profiles:
+        print(f"{'profiles':<15} {', '.join(sorted(settings.profiles))}")
+    print(f"{'config file':<15} {settings.config_file}")
+
+
+def cmd_models(session: Session, args: list[str]) -> None:
+    catalog = session.catalog(session.settings())
+    print(f"{'model':<28} {'input':>7} {'output':>7} {'c.read':>7} {'c.write':>7} "
+          f"{'context':>10} {'max out':>8}  source (as of)")
+    for info in catalog.models.values():
+        p = info.prices
+        cells = [f"{v:>7}" if v is not None else f"{'–':>7}"
+                 for v in (p.input, p.output, p.cache_read, p.cache_write)]
+        print(f"{info.id:<28} {' '.join(cells)} {info.context_window or 0:>10,} "
+              f"{info.max_output or 0:>8,}  {info.source} ({info.as_of})")
+    print("Prices in $ per million tokens. Aliases: "
+          + ", ".join(f"{a} → {m}" for a, m in catalog.aliases.items()))
+
+
+def cmd_history(session: Session, args: list[str]) -> None:
+    filters = _history_args(args)
+    runs = select(session.store(session.settings()), **filters)
+    print(format_table(runs))
+
+
+def _history_args(args: list[str]) -> dict[str, Any]:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="%opus history", add_help=False, exit_on_error=False)
+    parser.add_argument("-n", type=int, default=20)
+    parser.add_argument("-m", "--model")
+    parser.add_argument("--tag")
+    parser.add_argument("--search")
+    parser.add_argument("--since")
+    try:
+        parsed, unknown = parser.parse_known_args(args)
+    except argparse.ArgumentError as exc:
+        raise UsageError(f"{exc}: see %opus help.") from None
+    if unknown:
+        raise UsageError(f"Unknown history option {' '.join(unknown)}: see %opus help.")
+    return {"limit": parsed.n, "model": parsed.model, "tag": parsed.tag, "search": parsed.search,
+            "since": parsed.since}
+
+
+def cmd_show(session: Session, args: list[str]) -> None:
+    if len(args) != 1:
+        raise UsageError("Use %opus show RUN_ID (ids are in %opus history).")
+    record = session.store(session.settings()).get(args[0])
+    if record is None:
+        raise UsageError(f"No run '{args[0]}' in history (ids are in %opus history).")
+    print(show_text(record))
+
+
+def show_text(record: RunRecord) -> str:
+    lines = [summary_line(record, bool(record.params.get("simulator"))),
+             f"created {record.created_at} · status {record.status} · endpoint {record.endpoint}"
+             f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}",
+             f"cost {format_usd(record.cost, not record.cost_exact)} ({record.cost_source})"]
+    if record.error:
+        lines.append(f"error: {record.error}")
+    lines.extend(f"note: {note}" for note in record.notes)
+    for message in record.messages:
+        lines.append(f"--- {message['role']}\n{message.get('content')}")
+    lines.append(f"--- assistant ({record.response_model or record.model})\n{record.text}")
+    return "\n".join(lines)
+
+
+SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models,
+               "history": cmd_history, "show": cmd_show}

@@ -1,0 +1,249 @@
+"""The engine: plan a run, stream it, account for it, record it. No IPython, no widgets."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from . import pricing, tokens
+from .catalog import ModelInfo
+from .client import Endpoint, Response, open_response
+from .errors import RequestError, StreamInterrupted, UsageError
+from .prompts import build_messages
+from .records import RunRecord, Usage
+from .store import Store
+from .stream import StreamState, TextDelta
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What one run asks for, after flags and settings are merged."""
+
+    prompt: str
+    model: str
+    max_tokens: int
+    temperature: float | None = None
+    system: str | None = None
+    concise: str = "off"
+    stream: bool = True
+    tag: str | None = None
+    tools: tuple[dict[str, Any], ...] | None = None
+    history: tuple[dict[str, Any], ...] = ()
+    parent_id: str | None = None
+    comparison_id: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A request ready to send: messages, wire body, endpoint, model facts and pre-flight figures."""
+
+    request: RunRequest
+    model_id: str
+    info: ModelInfo | None
+    endpoint: Endpoint
+    messages: list[dict[str, Any]]
+    body: dict[str, Any]
+    input_tokens: int
+    max_tokens: int
+    timeout_s: float
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def worst_case_cost(self) -> Decimal | None:
+        return pricing.usage_cost(Usage(self.input_tokens, self.max_tokens), self.info)
+
+
+def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoint: Endpoint,
+             wire_model: str, timeout_s: float) -> Plan:
+    """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit."""
+    messages = build_messages(request.prompt, request.system, request.concise, request.history)
+    input_tokens = tokens.count_messages(messages, model_id, request.tools)
+    max_tokens = request.max_tokens
+    warnings = list(request.notes)
+    if info and info.max_output and max_tokens > info.max_output:
+        warnings.append(f"max_tokens {max_tokens:,} is above {model_id}'s output ceiling; "
+                        f"clamped to {info.max_output:,}.")
+        max_tokens = info.max_output
+    if info and info.context_window and input_tokens + max_tokens > info.context_window:
+        raise UsageError(
+            f"Too long for {model_id}: {input_tokens:,} input + {max_tokens:,} max_tokens = "
+            f"{input_tokens + max_tokens:,} tokens > the {info.context_window:,}-token context "
+            f"window. Nothing was sent: shorten the prompt or lower --max-tokens.")
+    body: dict[str, Any] = {"model": wire_model, "messages": messages, "max_tokens": max_tokens,
+                            "stream": request.stream}
+    if request.stream:
+        body["stream_options"] = {"include_usage": True}
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.tools:
+        body["tools"] = list(request.tools)
+    return Plan(request, model_id, info, endpoint, messages, body, input_tokens, max_tokens,
+                timeout_s, tuple(warnings))
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(6)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class LiveRun:
+    """The running state the views read: the stream so far, timings and the cost meter."""
+
+    plan: Plan
+    id: str
+    created_at: str
+    started: float
+    counter: tokens.TokenCounter
+    state: StreamState = field(default_factory=StreamState)
+    first_token_at: float | None = None
+    ended: float | None = None
+    status: str = "running"
+    simulator: bool = False
+
+    @property
+    def exact(self) -> bool:
+        return self.state.usage is not None
+
+    @property
+    def usage(self) -> Usage:
+        """The server's usage once it arrived, else the estimate so far."""
+        if self.state.usage is not None:
+            return self.state.usage
+        return Usage(input_tokens=self.plan.input_tokens, output_tokens=self.counter.tokens)
+
+    def costs(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+        """Input, output and total cost (exact once usage arrived, estimated before)."""
+        usage, info = self.usage, self.plan.info
+        total = pricing.usage_cost(usage, info)
+        output = pricing.output_cost(usage.output_tokens, info, usage.input_tokens)
+        if total is None or output is None:
+            return None, None, None
+        return total - output, output, total
+
+
+class Observer(Protocol):
+    """What a view or any other subscriber hears about a run."""
+
+    def started(self, live: LiveRun) -> None: ...
+
+    def delta(self, live: LiveRun, text: str) -> None: ...
+
+    def waiting(self, live: LiveRun, seconds: float, reason: str) -> None: ...
+
+    def finished(self, live: LiveRun, record: RunRecord) -> None: ...
+
+
+class Engine:
+    """Runs plans against endpoints and records every outcome in the store."""
+
+    def __init__(self, store: Store | None, clock: Clock = time.monotonic) -> None:
+        self.store = store
+        self.clock = clock
+
+    def connect(self, plan: Plan, live: LiveRun, observer: Observer) -> Response:
+        return open_response(plan.endpoint, plan.body, plan.timeout_s)
+
+    def execute(self, plan: Plan, observer: Observer,
+                cancel: threading.Event | None = None) -> RunRecord:
+        """Stream one plan to the end (or the first failure) and return its record."""
+        cancel = cancel or threading.Event()
+        live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
+                       tokens.TokenCounter(plan.model_id))
+        observer.started(live)
+        error: str | None = None
+        response: Response | None = None
+        try:
+            response = self.connect(plan, live, observer)
+            live.simulator = response.simulator
+            if cancel.is_set():
+                live.status = "stopped"
+            elif plan.request.stream:
+                self._consume(live, response, observer, cancel)
+            else:
+                self._apply(live, response.json(), observer)
+        except KeyboardInterrupt:
+            live.status = "stopped"
+        except StreamInterrupted as exc:
+            live.status, error = "interrupted", str(exc)
+        except RequestError as exc:
+            live.status = "stopped" if cancel.is_set() else "error"
+            error = None if cancel.is_set() else str(exc)
+        finally:
+            if response is not None:
+                response.close()
+        live.ended = self.clock()
+        record = self._record(live, error)
+        if self.store is not None:
+            self.store.save(record)
+        observer.finished(live, record)
+        return record
+
+    def _consume(self, live: LiveRun, response: Response, observer: Observer,
+                 cancel: threading.Event) -> None:
+        for chunk in response.chunks():
+            if cancel.is_set():
+                live.status = "stopped"
+                return
+            self._apply(live, chunk, observer)
+
+    def _apply(self, live: LiveRun, chunk: dict[str, Any], observer: Observer) -> None:
+        for event in live.state.handle_chunk(chunk):
+            if isinstance(event, TextDelta):
+                if live.first_token_at is None:
+                    live.first_token_at = self.clock()
+                live.counter.add(event.text)
+                observer.delta(live, event.text)
+
+    def _record(self, live: LiveRun, error: str | None) -> RunRecord:
+        plan, state = live.plan, live.state
+        status = live.status
+        if status == "running":
+            if state.error:
+                status, error = "interrupted", f"The endpoint reported an error mid-stream: {state.error}"
+            elif state.finish_reason is None:
+                status = "interrupted"
+                error = error or "The stream ended without a finish reason: the answer may be cut short."
+            else:
+                status = "ok"
+        live.status = status
+        usage = live.usage
+        cost = pricing.usage_cost(usage, plan.info)
+        source = "catalog" if live.exact else "estimate"
+        if state.provider_cost is not None:
+            cost, source = Decimal(str(state.provider_cost)), "provider"
+        if cost is None:
+            source = "unknown"
+        request = plan.request
+        return RunRecord(
+            id=live.id, created_at=live.created_at, model=request.model, prompt=request.prompt,
+            messages=plan.messages, response_model=state.response_model,
+            endpoint=plan.endpoint.base_url,
+            params=_params(plan, live), text=state.text, status=status,
+            finish_reason=state.finish_reason, usage=usage, cost=cost,
+            cost_exact=live.exact and cost is not None, cost_source=source,
+            ttft_s=None if live.first_token_at is None else live.first_token_at - live.started,
+            duration_s=(live.ended or live.started) - live.started, error=error, tag=request.tag,
+            max_tokens=plan.max_tokens, concise=request.concise,
+            comparison_id=request.comparison_id, parent_id=request.parent_id,
+            notes=list(plan.warnings))
+
+
+def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
+    params = {k: v for k, v in plan.body.items() if k not in ("messages", "stream_options", "tools")}
+    params.update(profile=plan.endpoint.name, simulator=live.simulator,
+                  input_tokens_estimate=plan.input_tokens)
+    if plan.request.tools:
+        params["tools"] = [t.get("function", {}).get("name") for t in plan.request.tools]
+    return params

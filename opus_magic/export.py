@@ -1,0 +1,37 @@
+"""Runs as a table, CSV or JSON lines."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from .history import format_table
+from .records import RunRecord
+
+
+def flat(record: RunRecord) -> dict[str, Any]:
+    """One run as a flat mapping of plain values (usage fields at top level, cost as text)."""
+    data = dataclasses.asdict(record)
+    usage = data.pop("usage")
+    data.update(usage)
+    data["cost"] = None if record.cost is None else str(record.cost)
+    return data
+
+
+def write_runs(runs: Iterable[RunRecord], fmt: str, out: TextIO) -> None:
+    runs = list(runs)
+    if fmt == "table":
+        out.write(format_table(runs) + "\n")
+    elif fmt == "jsonl":
+        for run in runs:
+            out.write(json.dumps(flat(run), ensure_ascii=False) + "\n")
+    else:
+        rows = [flat(run) for run in runs]
+        fields = list(rows[0]) if rows else [f.name for f in dataclasses.fields(RunRecord)]
+        writer = csv.DictWriter(out, fieldnames=fields)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                             for k, v in row.items()})

@@ -1,0 +1,74 @@
+"""Append-only, named schema migrations, recorded in the database itself."""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_runs(db: sqlite3.Connection) -> None:
+    db.execute("""
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            model TEXT NOT NULL,
+            response_model TEXT,
+            endpoint TEXT NOT NULL DEFAULT '',
+            prompt TEXT NOT NULL DEFAULT '',
+            messages TEXT NOT NULL DEFAULT '[]',
+            params TEXT NOT NULL DEFAULT '{}',
+            text TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            finish_reason TEXT,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+            reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+            cost TEXT,
+            cost_exact INTEGER NOT NULL DEFAULT 0,
+            cost_source TEXT NOT NULL DEFAULT 'unknown',
+            ttft_s REAL,
+            duration_s REAL,
+            error TEXT,
+            tag TEXT,
+            max_tokens INTEGER,
+            concise TEXT NOT NULL DEFAULT 'off',
+            comparison_id TEXT,
+            parent_id TEXT,
+            notes TEXT NOT NULL DEFAULT '[]'
+        )""")
+    db.execute("CREATE INDEX runs_created_at ON runs(created_at)")
+    db.execute("CREATE INDEX runs_model ON runs(model, created_at)")
+    db.execute("CREATE INDEX runs_tag ON runs(tag, created_at)")
+    db.execute("CREATE INDEX runs_comparison ON runs(comparison_id)")
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations in order, under one write lock; return the names applied.
+
+    `db` must be in autocommit mode (isolation_level=None) so the lock spans every step.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+        applied = []
+        for name, fn in MIGRATIONS:
+            if name not in done:
+                fn(db)
+                db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
+                applied.append(name)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return applied

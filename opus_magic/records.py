@@ -1,0 +1,71 @@
+"""The run record: one dataclass shared by the engine, the store, the views and the Python API."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+STATUSES = ("ok", "error", "interrupted", "stopped")
+CONCISE_MODES = ("off", "concise", "code")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token usage of one request; `input_tokens` includes cache reads and cache writes."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        return max(self.input_tokens - self.cache_read_tokens - self.cache_write_tokens, 0)
+
+    @classmethod
+    def from_openai(cls, usage: dict[str, Any]) -> Usage:
+        """Read an OpenAI-format `usage` object (missing or null details count as zero)."""
+        prompt_details = usage.get("prompt_tokens_details") or {}
+        completion_details = usage.get("completion_tokens_details") or {}
+        return cls(
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
+            cache_read_tokens=int(prompt_details.get("cached_tokens") or 0),
+            cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
+            reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+        )
+
+
+@dataclass
+class RunRecord:
+    """Everything known about one run, whatever its outcome."""
+
+    id: str
+    created_at: str
+    model: str
+    prompt: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    response_model: str | None = None
+    endpoint: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    status: str = "ok"
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost: Decimal | None = None
+    cost_exact: bool = False
+    cost_source: str = "unknown"
+    ttft_s: float | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    tag: str | None = None
+    max_tokens: int | None = None
+    concise: str = "off"
+    comparison_id: str | None = None
+    parent_id: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def replace(self, **changes: Any) -> RunRecord:
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,126 @@
+"""A session: layered settings, the history store, the catalog, endpoints and the last run."""
+from __future__ import annotations
+
+import os
+import threading
+from decimal import Decimal
+from typing import Any
+
+from .catalog import Catalog, default_catalog
+from .client import Endpoint
+from .config import SIMULATOR, Secret, Settings, load_settings
+from .engine import Engine, Observer, Plan, RunRequest, plan_run
+from .errors import ConfigError
+from .records import RunRecord
+from .store import Store, default_path
+
+KEY_PREFIX_ENDPOINTS = (
+    ("sk-ant-", "https://api.anthropic.com/v1/"),
+    ("sk-or-", "https://openrouter.ai/api/v1"),
+)
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+SIMULATOR_NOTE = "No API key configured: answers come from the built-in simulator, not a real model."
+
+
+class Session:
+    """State shared by the magic and the Python API within one process."""
+
+    def __init__(self) -> None:
+        self.overrides: dict[str, Any] = {}
+        self.last_run: RunRecord | None = None
+        self.spent = Decimal(0)
+        self._stores: dict[str, Store] = {}
+        self._simulator: Any = None
+        self._lock = threading.Lock()
+
+    def settings(self, **flags: Any) -> Settings:
+        """Defaults < TOML < environment < session overrides < these flags."""
+        given = {k: v for k, v in flags.items() if v is not None}
+        return load_settings({**self.overrides, **given})
+
+    def configure(self, **values: Any) -> Settings:
+        """Set session overrides (checked first, so a bad value changes nothing)."""
+        load_settings({**self.overrides, **values})
+        self.overrides.update(values)
+        return self.settings()
+
+    def catalog(self, settings: Settings) -> Catalog:
+        return default_catalog().extended(settings.models, settings.aliases)
+
+    def store(self, settings: Settings) -> Store:
+        path = str(settings.history_path or default_path())
+        with self._lock:
+            if path not in self._stores:
+                self._stores[path] = Store(path)
+            return self._stores[path]
+
+    def simulator_url(self) -> str:
+        with self._lock:
+            if self._simulator is None:
+                from . import sim
+
+                self._simulator = sim.start()
+            return self._simulator.base_url
+
+    def endpoint(self, settings: Settings, model_id: str, requested: str) -> tuple[Endpoint, str, list[str]]:
+        """Endpoint, the model name to send, and notes (e.g. that the simulator answers)."""
+        profile_name = settings.routes.get(requested) or settings.routes.get(model_id) or settings.profile
+        if profile_name:
+            profile = settings.profiles.get(profile_name)
+            if profile is None:
+                known = ", ".join(sorted(settings.profiles)) or "none defined"
+                raise ConfigError(f"Unknown profile '{profile_name}' (profiles: {known}); "
+                                  f"define it under [profiles.{profile_name}] in the config file.")
+            key = os.environ.get(profile.api_key_env) if profile.api_key_env else settings.api_key
+            wire = profile.aliases.get(requested) or profile.aliases.get(model_id) or model_id
+            return Endpoint(profile.base_url, Secret(key) if key else None, profile.name), wire, []
+        base_url, key = settings.base_url, settings.api_key
+        if base_url == SIMULATOR or (base_url is None and key is None):
+            note = [] if base_url == SIMULATOR else [SIMULATOR_NOTE]
+            return Endpoint(self.simulator_url(), key, SIMULATOR), model_id, note
+        if base_url is None:
+            raw = key.reveal() if key else ""
+            base_url = next((url for prefix, url in KEY_PREFIX_ENDPOINTS if raw.startswith(prefix)),
+                            OPENAI_BASE_URL)
+        return Endpoint(base_url, key), model_id, []
+
+    def plan(self, request: RunRequest, settings: Settings) -> Plan:
+        catalog = self.catalog(settings)
+        model_id = catalog.resolve(request.model)
+        endpoint, wire_model, notes = self.endpoint(settings, model_id, request.model)
+        if notes:
+            request = RunRequest(**{**request.__dict__, "notes": request.notes + tuple(notes)})
+        return plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,
+                        settings.timeout_s)
+
+    def execute(self, plan: Plan, settings: Settings, observer: Observer,
+                cancel: threading.Event | None = None) -> RunRecord:
+        record = Engine(self.store(settings)).execute(plan, observer, cancel)
+        with self._lock:
+            self.last_run = record
+            self.spent += record.cost or 0
+        return record
+
+
+_default: Session | None = None
+
+
+def default_session() -> Session:
+    global _default
+    if _default is None:
+        _default = Session()
+    return _default
+
+
+def build_request(settings: Settings, prompt: str, **extra: Any) -> RunRequest:
+    """A RunRequest from resolved settings; checks what the settings layer cannot."""
+    from .errors import UsageError
+
+    if not prompt.strip():
+        raise UsageError("The cell is empty: write a prompt below %%opus.")
+    if settings.temperature is not None and not 0 <= settings.temperature <= 2:
+        raise UsageError(f"Temperature {settings.temperature:g} is out of range: use 0 to 2 "
+                         f"(Anthropic's endpoint caps it at 1).")
+    return RunRequest(prompt=prompt, model=settings.model, max_tokens=settings.max_tokens,
+                      temperature=settings.temperature, system=settings.system,
+                      concise=settings.concise, stream=settings.stream, **extra)

@@ -1,0 +1,134 @@
+"""Run history in SQLite: WAL mode, safe for several kernels at once, migrated on open."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import StoreError
+from .migrations import migrate
+from .records import RunRecord, Usage
+
+BUSY_TIMEOUT_MS = 30_000
+COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", "messages",
+           "params", "text", "status", "finish_reason", "input_tokens", "output_tokens",
+           "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_exact",
+           "cost_source", "ttft_s", "duration_s", "error", "tag", "max_tokens", "concise",
+           "comparison_id", "parent_id", "notes")
+USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                "reasoning_tokens")
+
+
+def default_path() -> Path:
+    """`$OPUS_MAGIC_HISTORY`, else the user's data dir."""
+    explicit = os.environ.get("OPUS_MAGIC_HISTORY")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "opus_magic" / "history.sqlite"
+
+
+def to_row(record: RunRecord) -> tuple[Any, ...]:
+    values = {
+        **{name: getattr(record, name) for name in COLUMNS if hasattr(record, name)},
+        **{name: getattr(record.usage, name) for name in USAGE_FIELDS},
+        "messages": json.dumps(record.messages, ensure_ascii=False),
+        "params": json.dumps(record.params, ensure_ascii=False, default=str),
+        "notes": json.dumps(record.notes, ensure_ascii=False),
+        "cost": None if record.cost is None else str(record.cost),
+        "cost_exact": int(record.cost_exact),
+    }
+    return tuple(values[name] for name in COLUMNS)
+
+
+def from_row(row: sqlite3.Row) -> RunRecord:
+    data = {name: row[name] for name in COLUMNS}
+    usage = Usage(**{name: data.pop(name) for name in USAGE_FIELDS})
+    data.update(
+        usage=usage,
+        messages=json.loads(data["messages"]),
+        params=json.loads(data["params"]),
+        notes=json.loads(data["notes"]),
+        cost=None if data["cost"] is None else Decimal(data["cost"]),
+        cost_exact=bool(data["cost_exact"]),
+    )
+    return RunRecord(**data)
+
+
+class Store:
+    """One SQLite history file; a connection per thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._check_file()
+        try:
+            migrate(self.connection())
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(self._unusable(exc)) from None
+
+    def _check_file(self) -> None:
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, "rb") as f:
+                if f.read(16) != b"SQLite format 3\x00":
+                    raise StoreError(self._unusable("not an SQLite database"))
+        elif str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _unusable(self, why: object) -> str:
+        return (f"History file {self.path} cannot be used ({why}). It was left untouched: move it "
+                f"aside or set OPUS_MAGIC_HISTORY to another file.")
+
+    def connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                 check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            self._local.db = db
+        return db
+
+    def save(self, record: RunRecord) -> None:
+        """Insert or replace one run."""
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        try:
+            self.connection().execute(
+                f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+                to_row(record))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Could not record the run in {self.path} ({exc}).") from None
+
+    def get(self, run_id: str) -> RunRecord | None:
+        """A run by id or unique id prefix."""
+        rows = self.connection().execute(
+            "SELECT * FROM runs WHERE id = ? OR id LIKE ? || '%' LIMIT 2", (run_id, run_id)).fetchall()
+        exact = [row for row in rows if row["id"] == run_id]
+        if exact or len(rows) == 1:
+            return from_row((exact or rows)[0])
+        return None
+
+    def query(self, where: Sequence[str] = (), args: Sequence[Any] = (), limit: int | None = None,
+              order: str = "created_at DESC, rowid DESC") -> list[RunRecord]:
+        """Runs matching SQL conditions (built by callers from filters, never from user SQL)."""
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [from_row(row) for row in self.connection().execute(sql, tuple(args))]
+
+    def iter_rows(self, sql: str, args: Sequence[Any] = ()) -> Iterator[sqlite3.Row]:
+        yield from self.connection().execute(sql, tuple(args))
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None

