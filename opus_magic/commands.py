@@ -4,15 +4,16 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from dataclasses import dataclass
+
 from .config import SCALAR_KEYS, mask
-from .engine import RunRequest
 from .errors import UsageError
 from .history import format_table, select
+from .present import present_run
 from .pricing import format_usd
 from .records import RunRecord
-from .session import Session
-from .config import Settings
-from .textview import TextView, summary_line
+from .session import Session, build_request
+from .textview import summary_line
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
        [--no-stream] [-o VAR] [--tag TAG] [--dry-run] [--no-interpolate] [--profile NAME]
@@ -29,9 +30,34 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus help                           this text"""
 
 
-def run_cell(session: Session, settings: Settings, request: RunRequest) -> RunRecord:
+@dataclass(frozen=True)
+class CellInput:
+    """A parsed `%%opus` cell: the prompt after interpolation and the flags as given."""
+
+    prompt: str
+    models: tuple[str, ...] = ()
+    max_tokens: str | None = None
+    temperature: str | None = None
+    system: str | None = None
+    concise: str | None = None
+    stream: bool | None = None
+    profile: str | None = None
+    tag: str | None = None
+    tools: tuple[dict[str, Any], ...] | None = None
+    continue_from: str | None = None
+    dry_run: bool = False
+    notes: tuple[str, ...] = ()
+
+
+def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
+    """Dispatch a cell: one model, several models side by side, or a dry run."""
+    settings = session.settings(
+        model=cell.models[0] if cell.models else None, max_tokens=cell.max_tokens,
+        temperature=cell.temperature, system=cell.system, concise=cell.concise,
+        profile=cell.profile, stream=cell.stream)
+    request = build_request(settings, cell.prompt, tag=cell.tag, tools=cell.tools, notes=cell.notes)
     plan = session.plan(request, settings)
-    return session.execute(plan, settings, TextView())
+    return [present_run(session, settings, plan)]
 
 
 def dispatch(magics: Any, line: str) -> Any:

@@ -12,7 +12,7 @@ from traitlets import Bool, Float, Int, Unicode, observe
 from . import commands
 from .errors import OpusError
 from .interpolate import interpolate
-from .session import build_request, default_session
+from .session import default_session
 
 TRAIT_SETTINGS = ("model", "max_tokens", "temperature", "system", "concise", "stream", "base_url",
                   "api_key", "history_path", "profile", "budget", "timeout_s", "max_retries")
@@ -88,14 +88,14 @@ class OpusMagics(Magics):
             prompt, unresolved = interpolate(prompt, self.shell.user_ns)
             if unresolved:
                 notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
-        settings = self.session.settings(
-            model=args.model, max_tokens=args.max_tokens, temperature=args.temperature,
-            system=args.system, concise=args.concise, profile=args.profile,
-            stream=False if args.no_stream else None)
-        request = build_request(settings, prompt, tag=args.tag, notes=notes)
-        record = commands.run_cell(self.session, settings, request)
-        if args.output:
-            self.shell.user_ns[args.output] = record.text
+        models = tuple(m.strip() for m in (args.model or "").split(",") if m.strip())
+        records = commands.run_cell(self.session, commands.CellInput(
+            prompt=prompt, models=models, max_tokens=args.max_tokens,
+            temperature=args.temperature, system=args.system, concise=args.concise,
+            stream=False if args.no_stream else None, profile=args.profile, tag=args.tag,
+            continue_from=args.continue_, dry_run=args.dry_run, notes=notes))
+        if args.output and records:
+            self.shell.user_ns[args.output] = records[0].text if len(records) == 1 else [r.text for r in records]
 
     @line_magic("opus")
     def opus_line(self, line: str) -> Any:
