@@ -44,6 +44,11 @@ class Secret(str):
         return mask(self)
 
 
+def as_secret(value: str) -> Secret:
+    """Wrap a key once; wrapping a Secret again must not turn it into its mask."""
+    return value if isinstance(value, Secret) else Secret(value)
+
+
 def mask(key: str | None) -> str:
     """`sk-…wxyz`: enough to tell keys apart, never enough to use one."""
     if not key:
@@ -113,7 +118,7 @@ def _coerce_one(key: str, value: Any) -> Any:
         return None if key not in ("model", "max_tokens", "concise", "stream") else _default(key)
     try:
         if key == "api_key":
-            return Secret(str(value))
+            return as_secret(value)
         if key in ("max_tokens", "max_retries"):
             number = int(value)
             if number <= 0 and key == "max_tokens":

@@ -18,6 +18,13 @@ TRAIT_SETTINGS = ("model", "max_tokens", "temperature", "system", "concise", "st
                   "api_key", "history_path", "profile", "budget", "timeout_s", "max_retries")
 
 
+def unquote(value: str | None) -> str | None:
+    """`-s "You are terse"` arrives with its quotes kept; drop one matching pair."""
+    if value and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
 def report(message: str) -> None:
     """Show a one-line message where the user looks, without a traceback."""
     print(f"opus: {message}", file=sys.stderr)
@@ -91,8 +98,8 @@ class OpusMagics(Magics):
         models = tuple(m.strip() for m in (args.model or "").split(",") if m.strip())
         records = commands.run_cell(self.session, commands.CellInput(
             prompt=prompt, models=models, max_tokens=args.max_tokens,
-            temperature=args.temperature, system=args.system, concise=args.concise,
-            stream=False if args.no_stream else None, profile=args.profile, tag=args.tag,
+            temperature=args.temperature, system=unquote(args.system), concise=args.concise,
+            stream=False if args.no_stream else None, profile=args.profile, tag=unquote(args.tag),
             continue_from=args.continue_, dry_run=args.dry_run, notes=notes))
         if args.output and records:
             self.shell.user_ns[args.output] = records[0].text if len(records) == 1 else [r.text for r in records]

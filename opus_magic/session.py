@@ -8,7 +8,7 @@ from typing import Any
 
 from .catalog import Catalog, default_catalog
 from .client import Endpoint
-from .config import SIMULATOR, Secret, Settings, load_settings
+from .config import SIMULATOR, Settings, as_secret, load_settings
 from .engine import Engine, Observer, Plan, RunRequest, plan_run
 from .errors import ConfigError
 from .records import RunRecord
@@ -73,7 +73,7 @@ class Session:
                                   f"define it under [profiles.{profile_name}] in the config file.")
             key = os.environ.get(profile.api_key_env) if profile.api_key_env else settings.api_key
             wire = profile.aliases.get(requested) or profile.aliases.get(model_id) or model_id
-            return Endpoint(profile.base_url, Secret(key) if key else None, profile.name), wire, []
+            return Endpoint(profile.base_url, as_secret(key) if key else None, profile.name), wire, []
         base_url, key = settings.base_url, settings.api_key
         if base_url == SIMULATOR or (base_url is None and key is None):
             note = [] if base_url == SIMULATOR else [SIMULATOR_NOTE]

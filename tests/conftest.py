@@ -1,7 +1,6 @@
 """Shared fixtures: every test gets its own config, data and history paths."""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,9 +46,10 @@ def ip(simulator: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     from IPython.testing.globalipapp import get_ipython
 
     shell = get_ipython()
+    shell.config.pop("OpusMagics", None)
     monkeypatch.setenv("OPUS_MAGIC_BASE_URL", simulator.base_url)
     monkeypatch.setenv("OPUS_MAGIC_API_KEY", "sk-test-0123456789abcdef")
     shell.run_line_magic("load_ext", "opus_magic")
     shell.run_line_magic("reload_ext", "opus_magic")
     yield shell
-    os.environ.pop("OPUS_MAGIC_BASE_URL", None)
+    shell.config.pop("OpusMagics", None)
