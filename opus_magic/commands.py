@@ -6,13 +6,16 @@ from typing import Any
 
 from dataclasses import dataclass
 
+from .compare_text import present_comparison_text
 from .config import SCALAR_KEYS, mask
+from .conversation import continue_cell
 from .errors import UsageError
+from .fanout import plan_cell, plan_comparison
 from .history import format_table, select
 from .present import present_run
 from .pricing import format_usd
 from .records import RunRecord
-from .session import Session, build_request
+from .session import Session
 from .textview import summary_line
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
@@ -47,16 +50,17 @@ class CellInput:
     continue_from: str | None = None
     dry_run: bool = False
     notes: tuple[str, ...] = ()
+    history: tuple[dict[str, Any], ...] = ()
+    parent_id: str | None = None
 
 
 def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
     """Dispatch a cell: one model, several models side by side, or a dry run."""
-    settings = session.settings(
-        model=cell.models[0] if cell.models else None, max_tokens=cell.max_tokens,
-        temperature=cell.temperature, system=cell.system, concise=cell.concise,
-        profile=cell.profile, stream=cell.stream)
-    request = build_request(settings, cell.prompt, tag=cell.tag, tools=cell.tools, notes=cell.notes)
-    plan = session.plan(request, settings)
+    if cell.continue_from:
+        cell = continue_cell(session, cell)
+    if len(cell.models) > 1:
+        return present_comparison_text(session, plan_comparison(session, cell))
+    plan, settings = plan_cell(session, cell, cell.models[0] if cell.models else None)
     return [present_run(session, settings, plan)]
 
 
