@@ -1,0 +1,237 @@
+"""JupyterLab on 127.0.0.1 driven by Debian's Chromium through Playwright, for the browser tests."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--disable-dev-shm-usage"]
+INSTALL_HINT = ("install it with `apt-get install -y chromium` (Debian; `.ci/run` does this) and "
+                "`pip install playwright` (no `playwright install` needed), or point "
+                "OPUS_MAGIC_CHROMIUM at a Chromium binary")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def find_chromium() -> str | None:
+    """A Chromium executable: $OPUS_MAGIC_CHROMIUM, else the first of the usual names on PATH."""
+    given = os.environ.get("OPUS_MAGIC_CHROMIUM")
+    if given:
+        return given if Path(given).is_file() else None
+    return next((path for path in map(shutil.which, CHROMIUM_NAMES) if path), None)
+
+
+def require_browser() -> str:
+    """Chromium's path; skip with how to install it, or fail in CI where the test must run."""
+    missing = []
+    chromium = find_chromium()
+    if chromium is None:
+        missing.append("Chromium was not found")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package is not installed")
+    if missing:
+        message = f"Browser test needs a browser: {' and '.join(missing)}; {INSTALL_HINT}."
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    assert chromium is not None
+    return chromium
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def notebook_json(cells: list[str]) -> dict[str, Any]:
+    """A minimal nbformat 4 notebook of code cells."""
+    return {"nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                        "language": "python"}},
+            "cells": [{"cell_type": "code", "id": f"cell-{i}", "metadata": {}, "execution_count": None,
+                       "outputs": [], "source": source} for i, source in enumerate(cells)]}
+
+
+class LabServer:
+    """A JupyterLab server on 127.0.0.1 with a token, a temporary root and its own config dirs."""
+
+    def __init__(self, base: Path, env: dict[str, str]) -> None:
+        self.root = base / "root"
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        dirs = {name: base / name.lower() for name in
+                ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR",
+                 "JUPYTERLAB_SETTINGS_DIR")}
+        for folder in (self.root, *dirs.values()):
+            folder.mkdir(parents=True, exist_ok=True)
+        labconfig = dirs["JUPYTER_CONFIG_DIR"] / "labconfig"
+        labconfig.mkdir()
+        (labconfig / "page_config.json").write_text(json.dumps(
+            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+        self.env = {**env, **{name: str(path) for name, path in dirs.items()}}
+        self.log = base / "jupyter.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
+
+    def write_notebook(self, name: str, cells: list[str]) -> None:
+        (self.root / name).write_text(json.dumps(notebook_json(cells)))
+
+    def start(self, timeout_s: float = 60) -> None:
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+                   "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
+                   f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+                   "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                   "--LabApp.expose_app_in_browser=True"]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(command, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, cwd=self.root)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2):
+                    return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        raise RuntimeError(f"JupyterLab did not answer in {timeout_s:g} s: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextmanager
+def lab_server(base: Path, env: dict[str, str]) -> Iterator[LabServer]:
+    server = LabServer(base, env)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def browser_page(chromium: str) -> Iterator[Any]:
+    """A fresh Chromium page (1280×900) driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            yield page
+        finally:
+            browser.close()
+
+
+class Notebook:
+    """One open notebook in JupyterLab: run cells, wait for the kernel, read outputs."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    def wait_ready(self, timeout_s: float = 60) -> None:
+        self.page.wait_for_function(
+            "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+            " const k = w && w.sessionContext && w.sessionContext.session"
+            " && w.sessionContext.session.kernel; return k && k.status === 'idle'; }",
+            timeout=timeout_s * 1000)
+
+    def run_cell(self, index: int) -> None:
+        """Start cell `index` without waiting for it (the promise is not returned on purpose)."""
+        self.page.evaluate(
+            "(i) => { const nb = window.jupyterapp.shell.currentWidget.content;"
+            " nb.activeCellIndex = i; window.jupyterapp.commands.execute('notebook:run-cell'); }",
+            index)
+
+    def wait_done(self, index: int, timeout_s: float = 60) -> None:
+        """Wait until cell `index` shows an execution count (`[N]:`, not `[ ]:` or `[*]:`)."""
+        self.page.wait_for_function(
+            "(i) => { const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];"
+            " const prompt = cell && cell.querySelector('.jp-InputArea-prompt');"
+            " return prompt && /\\[\\d+\\]/.test(prompt.innerText); }",
+            arg=index, timeout=timeout_s * 1000)
+
+    def run_and_wait(self, index: int, timeout_s: float = 60) -> None:
+        self.run_cell(index)
+        self.wait_done(index, timeout_s)
+
+    def cell(self, index: int) -> Any:
+        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+
+    def output(self, index: int) -> Any:
+        return self.cell(index).locator(".jp-OutputArea")
+
+    def watch(self, index: int, selectors: dict[str, str]) -> None:
+        """Record every distinct text a MutationObserver sees under each selector in cell `index`."""
+        self.page.evaluate(
+            """([i, selectors]) => {
+                 const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+                 const seen = window.__opusSeen = {};
+                 for (const name of Object.keys(selectors)) seen[name] = [];
+                 const note = () => {
+                   for (const [name, selector] of Object.entries(selectors)) {
+                     const el = cell.querySelector(selector);
+                     const text = el ? el.innerText : null;
+                     const list = seen[name];
+                     if (text !== null && list[list.length - 1] !== text) list.push(text);
+                   }
+                 };
+                 new MutationObserver(note).observe(cell, {subtree: true, childList: true,
+                                                          characterData: true, attributes: true});
+               }""", [index, selectors])
+
+    def seen(self, name: str) -> list[str]:
+        return list(self.page.evaluate("(name) => (window.__opusSeen || {})[name] || []", name))
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, interval_s: float = 0.1) -> bool:
+    """Poll `check` until it holds or the time is up; returns whether it held."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval_s)
+    return check()
+
+
+def screenshot(target: Any, name: str, readme_dir: str | None = None) -> Path:
+    """A page or element screenshot under test-artifacts/, and under `readme_dir` when asked."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    target.screenshot(path=str(path))
+    if readme_dir:
+        target = Path(__file__).resolve().parent.parent / readme_dir
+        target.mkdir(exist_ok=True)
+        shutil.copyfile(path, target / name)
+    return path

@@ -1,0 +1,149 @@
+"""The live view in a real browser: JupyterLab on 127.0.0.1, Debian's Chromium driven by Playwright.
+
+Set OPUS_MAGIC_SCREENSHOTS=docs to also write the README's images (docs/live-view.png,
+docs/comparison.png); screenshots always go to test-artifacts/.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from browser_support import (Notebook, browser_page, lab_server, require_browser, screenshot,
+                             wait_until)
+from opus_magic.history import select
+from opus_magic.pricing import format_usd
+from opus_magic.records import RunRecord
+from opus_magic.store import Store
+
+KEY = "sk-test-0123456789abcdef"
+README_DIR = os.environ.get("OPUS_MAGIC_SCREENSHOTS") or None
+CLEARED = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
+           "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG")
+PROMPT = "Explain prompt caching to a new engineer."
+
+
+@pytest.fixture(scope="module")
+def lab(sim_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One JupyterLab (and one browser) for the module, its kernels pointed at the simulator."""
+    chromium = require_browser()
+    base = tmp_path_factory.mktemp("lab")
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update(OPUS_MAGIC_BASE_URL=sim_server.base_url, OPUS_MAGIC_API_KEY=KEY,
+               OPUS_MAGIC_HISTORY=str(base / "history.sqlite"),
+               XDG_CONFIG_HOME=str(base / "config"), XDG_DATA_HOME=str(base / "data"))
+    with lab_server(base, env) as server, browser_page(chromium) as page:
+        server.history = Path(env["OPUS_MAGIC_HISTORY"])
+        server.page = page
+        yield server
+
+
+def open_notebook(lab: Any, name: str, cell: str) -> Notebook:
+    """A notebook whose first cell loads the extension (already run) and whose second is `cell`."""
+    lab.write_notebook(name, ["%load_ext opus_magic", cell])
+    lab.page.goto(lab.notebook_url(name))
+    notebook = Notebook(lab.page)
+    notebook.wait_ready()
+    lab.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    notebook.run_and_wait(0)
+    return notebook
+
+
+@pytest.fixture
+def runs(lab: Any) -> Iterator[Callable[[], list[RunRecord]]]:
+    """Every run the lab's kernels recorded, newest first."""
+    store = Store(lab.history)
+    yield lambda: select(store, limit=None)
+    store.close()
+
+
+def words(text: str) -> list[str]:
+    """The plain words of an answer (Markdown marks aside), to find them in the rendered view."""
+    return re.findall(r"[A-Za-z]{3,}", text)
+
+
+def texts(values: list[str]) -> list[str]:
+    return [v for v in values if v.strip()]
+
+
+def test_live_view_streams_meters_and_reruns(lab: Any, simulator: Any, runs: Callable[[], list[RunRecord]]) -> None:
+    simulator.configure(tokens_per_second=15, answer_tokens=90)
+    nb = open_notebook(lab, "live.ipynb", f"%%opus -m opus --max-tokens 300 --tag browser\n{PROMPT}")
+    nb.watch(1, {"text": ".opus-text-stream", "meter": ".opus-meter"})
+    nb.run_cell(1)
+    page, view = lab.page, nb.output(1).locator(".opus-view")
+    view.locator(".opus-run.opus-status-running").wait_for(timeout=20_000)
+    assert wait_until(lambda: len(texts(nb.seen("text"))) >= 3, timeout_s=15)
+    assert wait_until(lambda: len(nb.seen("text")[-1]) > 200, timeout_s=15)
+    screenshot(nb.cell(1), "live-view.png", README_DIR)
+    view.locator(".opus-run.opus-status-ok").wait_for(timeout=30_000)
+
+    streamed = texts(nb.seen("text"))
+    assert len(set(streamed)) >= 3, streamed  # the text grew while streaming, in several pushes
+    assert all(b.startswith(a) and a != b for a, b in zip(streamed, streamed[1:]))
+    meters = nb.seen("meter")
+    assert any("≈" in m for m in meters)  # estimated while streaming …
+    final_meter = view.locator(".opus-meter").inner_text()
+    assert "≈" not in final_meter and "exact" in final_meter  # … exact once usage arrived
+    record = runs()[0]
+    assert record.status == "ok" and record.cost_exact and record.tag == "browser"
+    assert format_usd(record.cost) in view.locator(".opus-meter-total").inner_text()
+    assert words(view.locator(".opus-text").inner_text()) == words(record.text)
+    screenshot(page, "live-view-done.png")
+
+    # the controls: max_tokens and concise mode feed Run again, which records a new run
+    assert view.locator(".opus-max-tokens input").input_value() == "300"
+    concise = view.locator(".opus-concise")
+    assert [b.strip() for b in concise.locator("button").all_inner_texts()] == ["off", "concise", "code only"]
+    simulator.configure(tokens_per_second=None)
+    view.locator(".opus-max-tokens input").fill("40")
+    view.locator(".opus-max-tokens input").press("Enter")
+    concise.locator("button", has_text=re.compile(r"^concise$")).click()
+    view.locator(".opus-run-again").click()
+    assert wait_until(lambda: len(runs()) == 2, timeout_s=20)
+    view.locator(".opus-run.opus-status-ok").wait_for(timeout=20_000)
+    again = runs()[0]
+    assert again.concise == "concise" and again.max_tokens == 40
+    assert "concise" in again.messages[0]["content"].lower()
+
+
+def test_stop_keeps_what_arrived(lab: Any, simulator: Any, runs: Callable[[], list[RunRecord]]) -> None:
+    simulator.configure(tokens_per_second=10, answer_tokens=600)
+    nb = open_notebook(lab, "stop.ipynb", f"%%opus -m opus --max-tokens 2000\n{PROMPT}")
+    nb.watch(1, {"text": ".opus-text-stream"})
+    nb.run_cell(1)
+    view = nb.output(1).locator(".opus-view")
+    assert wait_until(lambda: len(texts(nb.seen("text"))) >= 2, timeout_s=30)
+    view.locator(".opus-stop").click()
+    view.locator(".opus-run.opus-status-stopped").wait_for(timeout=10_000)
+    record = runs()[0]
+    assert record.status == "stopped"
+    assert record.text and 0 < record.usage.output_tokens < 600
+    sent = simulator.requests()[-1]
+    assert not sent.completed and sent.chunks_sent < 600
+    assert words(view.locator(".opus-text").inner_text()) == words(record.text)
+    screenshot(lab.page, "stopped.png")
+
+
+def test_comparison_shows_two_live_columns(lab: Any, simulator: Any, runs: Callable[[], list[RunRecord]]) -> None:
+    simulator.configure(tokens_per_second={"claude-opus-4-6": 12, "claude-haiku-4-5": 30},
+                        answer_tokens=70)
+    nb = open_notebook(lab, "compare.ipynb", f"%%opus -m opus,haiku --max-tokens 300\n{PROMPT}")
+    nb.run_cell(1)
+    comparison = nb.output(1).locator(".opus-comparison")
+    columns = comparison.locator(".opus-run")
+    comparison.wait_for(timeout=20_000)
+    assert wait_until(lambda: columns.count() == 2, timeout_s=10)
+    comparison.locator(".opus-run.opus-status-ok").nth(1).wait_for(timeout=30_000)
+    left, right = (columns.nth(i).bounding_box() for i in range(2))
+    assert right["x"] >= left["x"] + left["width"] - 1 and abs(right["y"] - left["y"]) < 5
+    models = [columns.nth(i).locator(".opus-model").inner_text() for i in range(2)]
+    assert models == ["claude-opus-4-6", "claude-haiku-4-5"]
+    recorded = runs()[:2]
+    assert {r.response_model for r in recorded} == set(models)
+    assert len({r.comparison_id for r in recorded}) == 1 and recorded[0].comparison_id
+    screenshot(nb.cell(1), "comparison.png", README_DIR)
