@@ -7,13 +7,17 @@ __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """`%load_ext opus_magic`: register `%%opus`, `%opus` and their settings."""
+    """`%load_ext opus_magic`: register `%%opus`, `%opus`, their settings, and the wait for
+    runs streaming in the background before the next cell."""
     from .magics import OpusMagics
+    from .present import wait_for_runs
 
     magics = OpusMagics(ipython)
     ipython.register_magics(magics)
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
+    if wait_for_runs not in ipython.events.callbacks["pre_run_cell"]:
+        ipython.events.register("pre_run_cell", wait_for_runs)
 
 
 def last_run() -> Any:

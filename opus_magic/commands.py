@@ -6,13 +6,12 @@ from typing import Any
 
 from dataclasses import dataclass
 
-from .compare_text import present_comparison_text
 from .config import SCALAR_KEYS, mask
 from .conversation import continue_cell
 from .errors import UsageError
 from .fanout import plan_cell, plan_comparison
 from .history import format_table, select
-from .present import present_run
+from .present import present_comparison, present_run
 from .pricing import format_usd
 from .records import RunRecord
 from .session import Session
@@ -52,6 +51,7 @@ class CellInput:
     notes: tuple[str, ...] = ()
     history: tuple[dict[str, Any], ...] = ()
     parent_id: str | None = None
+    output: str | None = None
 
 
 def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
@@ -59,9 +59,9 @@ def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
     if cell.continue_from:
         cell = continue_cell(session, cell)
     if len(cell.models) > 1:
-        return present_comparison_text(session, plan_comparison(session, cell))
+        return present_comparison(session, plan_comparison(session, cell), cell.output)
     plan, settings = plan_cell(session, cell, cell.models[0] if cell.models else None)
-    return [present_run(session, settings, plan)]
+    return present_run(session, settings, plan, cell.output)
 
 
 def dispatch(magics: Any, line: str) -> Any:

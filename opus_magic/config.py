@@ -20,6 +20,7 @@ else:  # pragma: no cover
 SIMULATOR = "sim"
 DEFAULT_MODEL = "claude-opus-4-6"
 DEFAULT_MAX_TOKENS = 1024
+VIEWS = ("auto", "widget", "text")
 ENV_VARS = {
     "base_url": ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL"),
     "api_key": ("OPUS_MAGIC_API_KEY", "OPENAI_API_KEY"),
@@ -80,6 +81,7 @@ class Settings:
     system: str | None = None
     concise: str = "off"
     stream: bool = True
+    view: str = "auto"
     timeout_s: float = 60.0
     max_retries: int = 4
     retry_cap_s: float = 120.0
@@ -98,7 +100,7 @@ class Settings:
 
 
 SCALAR_KEYS = ("base_url", "api_key", "model", "max_tokens", "temperature", "system", "concise",
-               "stream", "timeout_s", "max_retries", "retry_cap_s", "budget", "history_path",
+               "stream", "view", "timeout_s", "max_retries", "retry_cap_s", "budget", "history_path",
                "profile", "litellm_prices")
 
 
@@ -115,7 +117,7 @@ def coerce(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _coerce_one(key: str, value: Any) -> Any:
     if value is None or value == "":
-        return None if key not in ("model", "max_tokens", "concise", "stream") else _default(key)
+        return None if key not in ("model", "max_tokens", "concise", "stream", "view") else _default(key)
     try:
         if key == "api_key":
             return as_secret(value)
@@ -132,6 +134,8 @@ def _coerce_one(key: str, value: Any) -> Any:
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         if key == "concise" and value not in ("off", "concise", "code"):
             raise ValueError
+        if key == "view" and value not in VIEWS:
+            raise ValueError
     except (ValueError, InvalidOperation):
         raise ConfigError(f"Setting '{key}' cannot be {value!r}: {_hint(key)}") from None
     return value
@@ -140,6 +144,7 @@ def _coerce_one(key: str, value: Any) -> Any:
 def _hint(key: str) -> str:
     return {"max_tokens": "use a whole number above 0, e.g. max_tokens=512",
             "concise": "use off, concise or code",
+            "view": "use auto (widgets in Jupyter, text elsewhere), widget or text",
             "budget": "use dollars, e.g. budget=2.50, or budget=off"}.get(key, "check the value")
 
 

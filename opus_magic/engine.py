@@ -111,6 +111,14 @@ class LiveRun:
     ended: float | None = None
     status: str = "running"
     simulator: bool = False
+    cancel: threading.Event = field(default_factory=threading.Event)
+    response: Response | None = None
+
+    def stop(self) -> None:
+        """Cancel from any thread: a stream ends at once, what arrived is kept as `stopped`."""
+        self.cancel.set()
+        if self.response is not None:
+            self.response.abort()
 
     @property
     def exact(self) -> bool:
@@ -160,12 +168,12 @@ class Engine:
         """Stream one plan to the end (or the first failure) and return its record."""
         cancel = cancel or threading.Event()
         live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
-                       tokens.TokenCounter(plan.model_id))
+                       tokens.TokenCounter(plan.model_id), cancel=cancel)
         observer.started(live)
         error: str | None = None
         response: Response | None = None
         try:
-            response = self.connect(plan, live, observer)
+            response = live.response = self.connect(plan, live, observer)
             live.simulator = response.simulator
             if cancel.is_set():
                 live.status = "stopped"
@@ -176,7 +184,10 @@ class Engine:
         except KeyboardInterrupt:
             live.status = "stopped"
         except StreamInterrupted as exc:
-            live.status, error = "interrupted", str(exc)
+            if cancel.is_set():  # Stop ended the stream by closing its connection
+                live.status = "stopped"
+            else:
+                live.status, error = "interrupted", str(exc)
         except RequestError as exc:
             live.status = "stopped" if cancel.is_set() else "error"
             error = None if cancel.is_set() else str(exc)
@@ -194,9 +205,10 @@ class Engine:
                  cancel: threading.Event) -> None:
         for chunk in response.chunks():
             if cancel.is_set():
-                live.status = "stopped"
-                return
+                break
             self._apply(live, chunk, observer)
+        if cancel.is_set() and live.state.finish_reason is None:  # Stop closed the stream early
+            live.status = "stopped"
 
     def _apply(self, live: LiveRun, chunk: dict[str, Any], observer: Observer) -> None:
         for event in live.state.handle_chunk(chunk):

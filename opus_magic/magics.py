@@ -15,7 +15,8 @@ from .interpolate import interpolate
 from .session import default_session
 
 TRAIT_SETTINGS = ("model", "max_tokens", "temperature", "system", "concise", "stream", "base_url",
-                  "api_key", "history_path", "profile", "budget", "timeout_s", "max_retries")
+                  "api_key", "history_path", "profile", "budget", "timeout_s", "max_retries",
+                  "view")
 
 
 def unquote(value: str | None) -> str | None:
@@ -47,6 +48,8 @@ class OpusMagics(Magics):
     budget = Unicode(None, allow_none=True, config=True, help="Session spend cap in USD, or off.")
     timeout_s = Float(None, allow_none=True, config=True, help="Request timeout in seconds.")
     max_retries = Int(None, allow_none=True, config=True, help="Retries on 429/5xx/timeouts.")
+    view = Unicode(None, allow_none=True, config=True,
+                   help="auto (widgets in Jupyter, text elsewhere), widget or text.")
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
@@ -96,13 +99,11 @@ class OpusMagics(Magics):
             if unresolved:
                 notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
         models = tuple(m.strip() for m in (args.model or "").split(",") if m.strip())
-        records = commands.run_cell(self.session, commands.CellInput(
+        commands.run_cell(self.session, commands.CellInput(
             prompt=prompt, models=models, max_tokens=args.max_tokens,
             temperature=args.temperature, system=unquote(args.system), concise=args.concise,
             stream=False if args.no_stream else None, profile=args.profile, tag=unquote(args.tag),
-            continue_from=args.continue_, dry_run=args.dry_run, notes=notes))
-        if args.output and records:
-            self.shell.user_ns[args.output] = records[0].text if len(records) == 1 else [r.text for r in records]
+            continue_from=args.continue_, dry_run=args.dry_run, notes=notes, output=args.output))
 
     @line_magic("opus")
     def opus_line(self, line: str) -> Any:

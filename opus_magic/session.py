@@ -88,6 +88,7 @@ class Session:
         catalog = self.catalog(settings)
         model_id = catalog.resolve(request.model)
         endpoint, wire_model, notes = self.endpoint(settings, model_id, request.model)
+        notes = [note for note in notes if note not in request.notes]  # planning again adds none
         if notes:
             request = RunRequest(**{**request.__dict__, "notes": request.notes + tuple(notes)})
         return plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,

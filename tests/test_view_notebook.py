@@ -1,0 +1,142 @@
+"""The widget view in real kernels: headless execution keeps readable outputs, and an interactive
+frontend (allow_stdin) gets its cell back at once while the run streams and can still stop it."""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from opus_magic.pricing import format_usd
+from opus_magic.records import RunRecord
+from opus_magic.store import Store
+from opus_magic.view import VIEW_MIME
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+jupyter_manager = pytest.importorskip("jupyter_client.manager")
+
+KEY = "sk-test-0123456789abcdef"
+
+
+@pytest.fixture
+def kernel_env(simulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Kernels started from here inherit the simulator's URL and this test's history file."""
+    monkeypatch.setenv("OPUS_MAGIC_BASE_URL", simulator.base_url)
+    monkeypatch.setenv("OPUS_MAGIC_API_KEY", KEY)
+    return simulator
+
+
+def recorded(tag: str) -> list[RunRecord]:
+    """Runs the kernel recorded with this tag, oldest first."""
+    return Store(os.environ["OPUS_MAGIC_HISTORY"]).query(["tag = ?"], [tag], order="created_at")
+
+
+def widget_state(nb: Any) -> dict[str, Any]:
+    return nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+
+
+def view_output(cell: Any) -> dict[str, Any]:
+    [output] = [o for o in cell.outputs if VIEW_MIME in o.get("data", {})]
+    return output["data"]
+
+
+def test_headless_notebook_keeps_the_widget_view_and_readable_text(kernel_env: Any, tmp_path: Any) -> None:
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[
+        new_code_cell("%load_ext opus_magic"),
+        new_code_cell("%%opus -o answer --tag nb\nExplain prompt caching."),
+        new_code_cell("import opus_magic\nprint(answer == opus_magic.last_run().text)"),
+        new_code_cell("%%opus -m opus,haiku --tag nbc\nExplain prompt caching."),
+    ])
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     store_widget_state=True,
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    [record] = recorded("nb")
+    data = view_output(nb.cells[1])
+    assert record.status == "ok" and record.text
+    assert record.text in data["text/markdown"] and record.text in data["text/plain"]
+    assert format_usd(record.cost) in data["text/plain"] and f"run {record.id}" in data["text/plain"]
+    state = widget_state(nb)
+    assert data[VIEW_MIME]["model_id"] in state
+    finals = [m["state"] for m in state.values() if "opus-text-final" in m["state"].get("_dom_classes", [])]
+    assert any(o["data"]["text/markdown"] == record.text for s in finals for o in s["outputs"])
+    assert nb.cells[2].outputs[0]["text"].strip() == "True"
+    compared = recorded("nbc")
+    assert len(compared) == 2
+    both = view_output(nb.cells[3])
+    assert all(r.text in both["text/markdown"] for r in compared) and "cheapest" in both["text/plain"]
+    assert not [o for c in nb.cells for o in c.outputs if o.get("name") == "stderr"
+                and "Traceback" in o.get("text", "")]
+
+
+class Kernel:
+    """A real ipykernel driven like JupyterLab drives it: execute requests with allow_stdin."""
+
+    def __init__(self) -> None:
+        self.manager, self.client = jupyter_manager.start_new_kernel(kernel_name="python3")
+        self.messages: list[dict[str, Any]] = []
+
+    def run(self, code: str) -> dict[str, Any]:
+        """Execute one cell; returns the reply as soon as the kernel gives it."""
+        return self.client.execute_interactive(code, allow_stdin=True, timeout=60,
+                                               output_hook=self.messages.append)
+
+    def printed(self) -> str:
+        return "".join(m["content"]["text"] for m in self.messages if m["msg_type"] == "stream")
+
+    def click(self, description: str) -> None:
+        """Click the last button with this label, as the frontend would (a comm message)."""
+        comm_id = [m["content"]["comm_id"] for m in self.messages if m["msg_type"] == "comm_open"
+                   and m["content"]["data"]["state"].get("description") == description][-1]
+        self.client.shell_channel.send(self.client.session.msg("comm_msg", {
+            "comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}}))
+
+    def stop(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kernel(kernel_env: Any) -> Iterator[Kernel]:
+    started = Kernel()
+    yield started
+    started.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.02)
+
+
+def test_interactive_kernel_returns_the_cell_at_once_and_keeps_cell_order(kernel: Kernel,
+                                                                         simulator: Any) -> None:
+    kernel.run("%load_ext opus_magic")
+    simulator.configure(tokens_per_second=40, answer_tokens=80)  # two seconds of streaming
+    reply = kernel.run("%%opus -o answer --tag bg\nExplain prompt caching.")
+    assert reply["content"]["status"] == "ok"
+    assert not any(r.completed for r in simulator.requests())  # the cell ended first
+    kernel.run("import opus_magic\nrun = opus_magic.last_run()\n"
+               "print(run.tag, run.status, answer == run.text, len(run.text) > 0)")
+    assert "bg ok True True" in kernel.printed()
+    assert simulator.requests()[-1].completed
+
+
+def test_stop_clicked_while_the_kernel_is_idle_ends_the_stream(kernel: Kernel, simulator: Any) -> None:
+    kernel.run("%load_ext opus_magic")
+    simulator.configure(tokens_per_second=40, answer_tokens=3_000)
+    kernel.run("%%opus -o partial --tag stop\nExplain prompt caching.")
+    wait_until(lambda: bool(simulator.requests()) and simulator.requests()[-1].chunks_sent >= 5)
+    kernel.click("Stop")
+    kernel.run("import opus_magic\nrun = opus_magic.last_run()\n"
+               "print(run.status, partial == run.text, len(run.text) > 0)")
+    assert "stopped True True" in kernel.printed()
+    wait_until(lambda: simulator.requests()[-1].ended_at is not None)
+    log = simulator.requests()[-1]
+    assert not log.completed and log.chunks_sent < 300
