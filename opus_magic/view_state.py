@@ -100,17 +100,17 @@ def meter_html(m: Meter) -> str:
              ("tokens", m.tokens), ("speed", m.rate), ("TTFT", m.ttft)]
     shown = " · ".join(f'<span class="opus-meter-{name.lower()}">{name} <b>{html.escape(value)}</b>'
                        f'</span>' for name, value in cells)
-    return f"{shown} · {badge}"
+    return f'<div style="line-height:1.6">{shown} · {badge}</div>'
 
 
 def lines_html(lines: tuple[str, ...], css: str, color: str) -> str:
-    return "".join(f'<div class="{css}" style="color:{color}">{html.escape(line)}</div>'
+    return "".join(f'<div class="{css}" style="color:{color};line-height:1.45">{html.escape(line)}</div>'
                    for line in lines)
 
 
 def stream_html(text: str) -> str:
     """Plain text while streaming: escaped, wrapped, nothing re-rendered."""
-    return f'<div style="white-space:pre-wrap;margin:0">{html.escape(text)}</div>'
+    return f'<div style="white-space:pre-wrap;line-height:1.45;margin:0">{html.escape(text)}</div>'
 
 
 def readable(record: RunRecord, live: LiveRun) -> dict[str, str]:
