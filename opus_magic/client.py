@@ -9,13 +9,14 @@ import contextlib
 import functools
 import json
 import socket
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .config import Secret
 from .errors import RequestError, StreamInterrupted
-from .explain import explain_status
+from .explain import Hold, explain_status
 
 SIMULATOR_HEADER = "x-opus-magic-simulator"
 
@@ -53,10 +54,11 @@ class Response:
         self._key = key
         self.headers: Mapping[str, str] = dict(api_response.headers)
         self.simulator = SIMULATOR_HEADER in {name.lower() for name in self.headers}
+        self._broken = _read_errors(api_response)
 
     def chunks(self) -> Iterator[dict[str, Any]]:
         """Parsed `data:` events until `[DONE]` or the end of the body."""
-        try:
+        with self._reading():
             for line in self._response.iter_lines():
                 if not line.startswith("data:"):
                     continue
@@ -64,12 +66,6 @@ class Response:
                 if payload == "[DONE]":
                     return
                 yield json.loads(payload)
-        except json.JSONDecodeError as exc:
-            raise StreamInterrupted(f"The endpoint sent a malformed event ({exc.msg}).") from None
-        except Exception as exc:  # the HTTP library's own errors, surfaced unwrapped by the SDK
-            if _is_transport_error(exc):
-                raise StreamInterrupted(f"The connection broke mid-answer ({type(exc).__name__}).") from None
-            raise
 
     def abort(self) -> None:
         """End the response from another thread at once: a read blocked on it fails promptly.
@@ -83,7 +79,19 @@ class Response:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def json(self) -> dict[str, Any]:
-        return json.loads(self._response.read())
+        """The whole answer of a request sent without streaming."""
+        with self._reading():
+            return json.loads(self._response.read())
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A broken connection or a garbled body after the headers is an interruption."""
+        try:
+            yield
+        except json.JSONDecodeError as exc:
+            raise StreamInterrupted(f"The endpoint sent a malformed event ({exc.msg}).") from None
+        except self._broken as exc:
+            raise StreamInterrupted(f"The connection broke mid-answer ({type(exc).__name__}).") from None
 
     def close(self) -> None:
         manager, self._manager = self._manager, None
@@ -91,13 +99,21 @@ class Response:
             manager.__exit__(None, None, None)
 
 
-def _is_transport_error(exc: Exception) -> bool:
-    module = type(exc).__module__
-    return module.startswith(("httpx", "httpcore", "h11")) or isinstance(exc, OSError)
+def _read_errors(api_response: Any) -> tuple[type[BaseException], ...]:
+    """The HTTP library's read errors, which the SDK lets through unwrapped once the body streams.
+
+    Taken from the library the SDK actually uses (httpx, or httpx2 for openai 3).
+    """
+    library = sys.modules[type(api_response.http_response).__module__.partition(".")[0]]
+    return library.TransportError, library.DecodingError, OSError
 
 
-def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> Response:
-    """Send one request (no retries here) and return the open response, or raise RequestError."""
+def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
+                  hold: Hold | None = None) -> Response:
+    """Send one request (no retries here) and return the open response, or raise RequestError.
+
+    `hold` (the request's input and max_tokens at the model's prices) explains a 402.
+    """
     import openai
 
     client = sdk_client(endpoint, timeout_s)
@@ -106,7 +122,7 @@ def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float) ->
     try:
         return Response(manager, manager.__enter__(), key)
     except openai.APIStatusError as exc:
-        raise _status_error(exc, endpoint, key) from None
+        raise _status_error(exc, endpoint, key, hold) from None
     except openai.APITimeoutError:
         raise RequestError(f"No answer from {endpoint.base_url} within {timeout_s:g} s: the "
                            f"endpoint is slow or down; try again or raise timeout_s.",
@@ -117,7 +133,7 @@ def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float) ->
                            code="connection", retryable=True) from None
 
 
-def _status_error(exc: Any, endpoint: Endpoint, key: str | None) -> RequestError:
+def _status_error(exc: Any, endpoint: Endpoint, key: str | None, hold: Hold | None) -> RequestError:
     try:
         body = exc.response.json()
     except ValueError:
@@ -129,6 +145,7 @@ def _status_error(exc: Any, endpoint: Endpoint, key: str | None) -> RequestError
         error={k: (_scrub(v, key) if isinstance(v, str) else v) for k, v in error.items()},
         headers=dict(exc.response.headers),
         endpoint=endpoint,
+        hold=hold,
     )
 
 

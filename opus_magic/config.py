@@ -85,6 +85,8 @@ class Settings:
     timeout_s: float = 60.0
     max_retries: int = 4
     retry_cap_s: float = 120.0
+    breaker_threshold: int = 5
+    breaker_cooldown_s: float = 30.0
     budget: Decimal | None = None
     history_path: str | None = None
     profile: str | None = None
@@ -100,8 +102,8 @@ class Settings:
 
 
 SCALAR_KEYS = ("base_url", "api_key", "model", "max_tokens", "temperature", "system", "concise",
-               "stream", "view", "timeout_s", "max_retries", "retry_cap_s", "budget", "history_path",
-               "profile", "litellm_prices")
+               "stream", "view", "timeout_s", "max_retries", "retry_cap_s", "breaker_threshold",
+               "breaker_cooldown_s", "budget", "history_path", "profile", "litellm_prices")
 
 
 def coerce(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,12 +123,17 @@ def _coerce_one(key: str, value: Any) -> Any:
     try:
         if key == "api_key":
             return as_secret(value)
-        if key in ("max_tokens", "max_retries"):
+        if key in ("max_tokens", "max_retries", "breaker_threshold"):
             number = int(value)
-            if number <= 0 and key == "max_tokens":
+            if number < (0 if key == "max_retries" else 1):
                 raise ValueError
             return number
-        if key in ("temperature", "timeout_s", "retry_cap_s"):
+        if key in ("timeout_s", "retry_cap_s", "breaker_cooldown_s"):
+            seconds = float(value)
+            if not seconds > 0:
+                raise ValueError
+            return seconds
+        if key == "temperature":
             return float(value)
         if key == "budget":
             return None if str(value).lower() in ("off", "none") else Decimal(str(value))
@@ -143,6 +150,10 @@ def _coerce_one(key: str, value: Any) -> Any:
 
 def _hint(key: str) -> str:
     return {"max_tokens": "use a whole number above 0, e.g. max_tokens=512",
+            "max_retries": "use a whole number, 0 or more",
+            "breaker_threshold": "use a whole number above 0",
+            "timeout_s": "use seconds above 0", "retry_cap_s": "use seconds above 0",
+            "breaker_cooldown_s": "use seconds above 0",
             "concise": "use off, concise or code",
             "view": "use auto (widgets in Jupyter, text elsewhere), widget or text",
             "budget": "use dollars, e.g. budget=2.50, or budget=off"}.get(key, "check the value")

@@ -13,9 +13,12 @@ from typing import Any, Protocol
 from . import pricing, tokens
 from .catalog import ModelInfo
 from .client import Endpoint, Response, open_response
-from .errors import RequestError, StreamInterrupted, UsageError
+from .errors import RequestError, StoreError, StreamInterrupted, UsageError
+from .explain import Hold
+from .explain_run import interruption
 from .prompts import build_messages
 from .records import RunRecord, Usage
+from .retry import Breaker, Retrier, RetryPolicy
 from .store import Store
 from .stream import StreamState, TextDelta
 
@@ -156,12 +159,19 @@ class Observer(Protocol):
 class Engine:
     """Runs plans against endpoints and records every outcome in the store."""
 
-    def __init__(self, store: Store | None, clock: Clock = time.monotonic) -> None:
+    def __init__(self, store: Store | None, clock: Clock = time.monotonic,
+                 retrier: Retrier | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.retrier = retrier or Retrier(RetryPolicy(), Breaker("the endpoint"))
 
-    def connect(self, plan: Plan, live: LiveRun, observer: Observer) -> Response:
-        return open_response(plan.endpoint, plan.body, plan.timeout_s)
+    def connect(self, plan: Plan, live: LiveRun, observer: Observer,
+                cancel: threading.Event) -> Response:
+        """Open the response, retrying what retrying can fix; the observer hears of every wait."""
+        hold = Hold(plan.model_id, plan.input_tokens, plan.max_tokens, plan.info)
+        return self.retrier.call(
+            lambda: open_response(plan.endpoint, plan.body, plan.timeout_s, hold),
+            lambda seconds, reason: observer.waiting(live, seconds, reason), cancel)
 
     def execute(self, plan: Plan, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:
@@ -171,9 +181,10 @@ class Engine:
                        tokens.TokenCounter(plan.model_id), cancel=cancel)
         observer.started(live)
         error: str | None = None
+        billed = True
         response: Response | None = None
         try:
-            response = live.response = self.connect(plan, live, observer)
+            response = live.response = self.connect(plan, live, observer, cancel)
             live.simulator = response.simulator
             if cancel.is_set():
                 live.status = "stopped"
@@ -187,17 +198,21 @@ class Engine:
             if cancel.is_set():  # Stop ended the stream by closing its connection
                 live.status = "stopped"
             else:
-                live.status, error = "interrupted", str(exc)
+                live.status, error = "interrupted", interruption(str(exc), live.counter.tokens)
         except RequestError as exc:
             live.status = "stopped" if cancel.is_set() else "error"
             error = None if cancel.is_set() else str(exc)
+            billed = exc.code == "timeout"  # refused, unreachable or never sent: nothing to pay
         finally:
             if response is not None:
                 response.close()
         live.ended = self.clock()
-        record = self._record(live, error)
+        record = self._record(live, error, billed)
         if self.store is not None:
-            self.store.save(record)
+            try:
+                self.store.save(record)
+            except StoreError as exc:
+                record.notes.append(f"{exc} The run is still in opus_magic.last_run().")
         observer.finished(live, record)
         return record
 
@@ -218,21 +233,19 @@ class Engine:
                 live.counter.add(event.text)
                 observer.delta(live, event.text)
 
-    def _record(self, live: LiveRun, error: str | None) -> RunRecord:
+    def _record(self, live: LiveRun, error: str | None, billed: bool = True) -> RunRecord:
         plan, state = live.plan, live.state
         status = live.status
         if status == "running":
-            if state.error:
-                status, error = "interrupted", f"The endpoint reported an error mid-stream: {state.error}"
-            elif state.finish_reason is None:
-                status = "interrupted"
-                error = error or "The stream ended without a finish reason: the answer may be cut short."
-            else:
-                status = "ok"
+            cause = (f"The endpoint reported an error mid-stream ({state.error})" if state.error
+                     else "The stream ended without a finish reason" if state.finish_reason is None
+                     else None)
+            status = "ok" if cause is None else "interrupted"
+            error = None if cause is None else interruption(cause, live.counter.tokens)
         live.status = status
-        usage = live.usage
-        cost = pricing.usage_cost(usage, plan.info)
-        source = "catalog" if live.exact else "estimate"
+        usage = live.usage if billed else Usage()
+        cost = pricing.usage_cost(usage, plan.info) if billed else Decimal(0)
+        source = ("catalog" if live.exact else "estimate") if billed else "not billed"
         if state.provider_cost is not None:
             cost, source = Decimal(str(state.provider_cost)), "provider"
         if cost is None:
@@ -244,7 +257,7 @@ class Engine:
             endpoint=plan.endpoint.base_url,
             params=_params(plan, live), text=state.text, status=status,
             finish_reason=state.finish_reason, usage=usage, cost=cost,
-            cost_exact=live.exact and cost is not None, cost_source=source,
+            cost_exact=(live.exact or not billed) and cost is not None, cost_source=source,
             ttft_s=None if live.first_token_at is None else live.first_token_at - live.started,
             duration_s=(live.ended or live.started) - live.started, error=error, tag=request.tag,
             max_tokens=plan.max_tokens, concise=request.concise,

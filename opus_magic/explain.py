@@ -2,14 +2,56 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from .catalog import ModelInfo
+from .config import mask
 from .errors import RequestError
+from .pricing import MILLION, format_usd, input_cost, output_cost
 
 if TYPE_CHECKING:
     from .client import Endpoint
 
 RETRYABLE_STATUSES = {408, 409, 429, 500, 502, 503, 504, 529}
+HOLD_IS_BUSY = "in_flight_budget_exhausted"
+# Key prefix, platform, host suffix: the most specific prefix first ("sk-" alone is OpenAI's).
+KEY_FORMATS = (
+    ("sk-ant-", "Anthropic", "anthropic.com"),
+    ("sk-or-", "OpenRouter", "openrouter.ai"),
+    ("sk-", "OpenAI", "openai.com"),
+)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a request asks a provider to set aside: its input plus max_tokens of output."""
+
+    model_id: str
+    input_tokens: int
+    max_tokens: int
+    info: ModelInfo | None
+
+    @property
+    def cost(self) -> Decimal | None:
+        spent_in = input_cost(self.input_tokens, self.info)
+        spent_out = output_cost(self.max_tokens, self.info, self.input_tokens)
+        return None if spent_in is None or spent_out is None else spent_in + spent_out
+
+    def describe(self) -> str:
+        return (f"{format_usd(self.cost)} ({self.input_tokens:,} input + {self.max_tokens:,} "
+                f"max_tokens at {self.model_id}'s prices)")
+
+    def max_tokens_within(self, limit_usd: Decimal) -> int | None:
+        """The largest max_tokens whose hold fits `limit_usd`; None when prices are unknown."""
+        spent_in = input_cost(self.input_tokens, self.info)
+        per_million = output_cost(1_000_000, self.info, self.input_tokens)
+        if spent_in is None or not per_million:
+            return None
+        left = (limit_usd - spent_in) * MILLION / per_million
+        return max(int(left.to_integral_value(rounding=ROUND_FLOOR)), 0)
 
 
 def retry_after_s(headers: Mapping[str, str]) -> float | None:
@@ -23,32 +65,108 @@ def retry_after_s(headers: Mapping[str, str]) -> float | None:
     return None
 
 
+def short_reason(error: RequestError) -> str:
+    """A few words for a countdown line or a breaker message."""
+    if error.code == "timeout":
+        return "timed out"
+    if error.status is None:
+        return "could not connect"
+    what = {429: "rate limited", 529: "overloaded", 402: "in-flight budget held"}.get(
+        error.status, "server error" if error.status >= 500 else "refused")
+    return f"HTTP {error.status} {what}"
+
+
 def explain_status(status: int, error: Mapping[str, Any], headers: Mapping[str, str],
-                   endpoint: Endpoint) -> RequestError:
+                   endpoint: Endpoint, hold: Hold | None = None) -> RequestError:
     """The RequestError for an HTTP error response."""
     code = str(error.get("code") or error.get("type") or "") or None
+    metadata = error.get("metadata") if isinstance(error.get("metadata"), Mapping) else {}
+    reason = str(metadata.get("reason") or "") or None
+    wait = retry_after_s(headers)
     server_says = str(error.get("message") or "").strip()
     where = endpoint.base_url
     if status == 401:
-        hint = (f"No API key is configured for {where}: set OPUS_MAGIC_API_KEY or %opus config api_key=..."
-                if endpoint.api_key is None else
-                f"The key was refused by {where}: check it is the right key for this endpoint "
-                f"and that it is active.")
+        hint = auth_hint(endpoint)
     elif status == 403:
-        hint = f"The key has no permission for this model or endpoint ({where}): check its access."
+        hint = (f"The key has no permission for this model or endpoint ({where}), or a budget "
+                f"set on the key is spent: check its access and limits.")
     elif status == 402:
-        hint = "The account's balance or spending hold cannot cover this request: add credit or lower max_tokens."
+        hint = hold_hint(reason, _decimal(metadata.get("limit_usd")), hold, wait)
     elif status == 429 and code == "insufficient_quota":
         hint = "The account's quota is used up; retrying cannot help: add credit or raise the quota."
     elif status == 429:
-        hint = "Rate limited: wait a moment and run again."
+        hint = "Rate limited: wait a moment and run again, or lower the request rate."
     elif status == 404:
-        hint = "Not found: check the model name and base_url."
+        hint = f"Not found at {where}: check the model name and base_url."
+    elif status == 529:
+        hint = "The provider is overloaded; it is usually temporary: run again shortly."
     elif status >= 500:
         hint = f"The endpoint failed ({status}); it is usually temporary: run again shortly."
     else:
-        hint = "The endpoint refused the request."
+        hint = "The endpoint refused the request: check the model, flags and prompt."
     detail = f" Server said: {server_says}" if server_says else ""
-    retryable = status in RETRYABLE_STATUSES and code != "insufficient_quota"
-    return RequestError(f"HTTP {status}: {hint}{detail}", status=status, code=code,
-                        retryable=retryable, retry_after_s=retry_after_s(headers))
+    retryable = ((status in RETRYABLE_STATUSES and code != "insufficient_quota")
+                 or (status == 402 and reason == HOLD_IS_BUSY and wait is not None))
+    return RequestError(f"HTTP {status}: {hint}{detail}", status=status, code=reason or code,
+                        retryable=retryable, retry_after_s=wait)
+
+
+def auth_hint(endpoint: Endpoint) -> str:
+    """Why a key was refused: missing, meant for another platform, or not (yet) valid."""
+    where = endpoint.base_url
+    if endpoint.api_key is None:
+        variable = ("the environment variable named by the profile's api_key_env"
+                    if endpoint.name not in ("default", "sim") else "OPUS_MAGIC_API_KEY")
+        return (f"No API key is set for {where}: set {variable}, "
+                f"or run %opus config api_key=... (the key is never shown).")
+    raw = endpoint.api_key.reveal()
+    host = (urlsplit(where).hostname or "").lower()
+    key_platform = next(((p, name) for p, name, _ in KEY_FORMATS if raw.startswith(p)), None)
+    host_platform = next(((p, name) for p, name, suffix in KEY_FORMATS if host.endswith(suffix)), None)
+    shown = mask(raw)
+    if host_platform and key_platform != host_platform:
+        looks = (f"looks like an {key_platform[1]} key ({key_platform[0]}…)" if key_platform
+                 else "does not look like one (a proxy's own key only works at that proxy)")
+        return (f"{host} takes {host_platform[1]} keys ({host_platform[0]}…), and the key {shown} "
+                f"{looks}: set the {host_platform[1]} key, or point base_url at the platform "
+                f"the key belongs to.")
+    if not host_platform and key_platform and key_platform[1] != "OpenAI":
+        return (f"{where} refused a raw {key_platform[1]} key ({shown}): a proxy usually issues "
+                f"its own keys; use the key (and key variable) the proxy gave you.")
+    return (f"{where} refused the key {shown}: check it is the key for this endpoint and not "
+            f"revoked; a key created minutes ago may not be active yet, so try again shortly.")
+
+
+def hold_hint(reason: str | None, limit_usd: Decimal | None, hold: Hold | None,
+              wait: float | None) -> str:
+    """A 402: the balance or the pre-authorization hold cannot cover this request."""
+    needed = f" This request needed a hold of {hold.describe()}." if hold else ""
+    fits = ""
+    if hold and limit_usd is not None:
+        largest = hold.max_tokens_within(limit_usd)
+        if largest == 0:
+            fits = f" The prompt alone does not fit the {format_usd(limit_usd)} limit: shorten it."
+        elif largest is not None and largest < hold.max_tokens:
+            fits = (f" The largest max_tokens within the {format_usd(limit_usd)} limit is "
+                    f"{largest:,}: run again with --max-tokens {largest}.")
+        elif largest is not None:
+            fits = (f" At catalog prices it fits the {format_usd(limit_usd)} limit, so the "
+                    f"provider's estimate is higher: lower --max-tokens.")
+    if reason == HOLD_IS_BUSY:
+        later = f" after {wait:g} s" if wait is not None else " shortly"
+        return (f"The in-flight budget is held by other running requests: run again{later}, "
+                f"or wait for them to finish.{needed}")
+    if reason == "weight_exceeds_budget":
+        return (f"This one request is too big for the budget: lower --max-tokens or shorten the "
+                f"prompt.{needed}{fits}")
+    return (f"The balance cannot cover this request: add credit or lower --max-tokens.{needed}"
+            f"{fits}")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ from .config import SIMULATOR, Settings, as_secret, load_settings
 from .engine import Engine, Observer, Plan, RunRequest, plan_run
 from .errors import ConfigError
 from .records import RunRecord
+from .retry import Breaker, Clock, Retrier, RetryPolicy, Sleep
 from .store import Store, default_path
 
 KEY_PREFIX_ENDPOINTS = (
@@ -32,6 +34,9 @@ class Session:
         self._stores: dict[str, Store] = {}
         self._simulator: Any = None
         self._lock = threading.Lock()
+        self._breakers: dict[str, Breaker] = {}
+        self.sleep: Sleep | None = None  # how retries wait; None waits on the run's cancel event
+        self.clock: Clock = time.time  # the wall clock circuit breakers read
 
     def settings(self, **flags: Any) -> Settings:
         """Defaults < TOML < environment < session overrides < these flags."""
@@ -96,11 +101,23 @@ class Session:
 
     def execute(self, plan: Plan, settings: Settings, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:
-        record = Engine(self.store(settings)).execute(plan, observer, cancel)
+        engine = Engine(self.store(settings), retrier=self.retrier(plan.endpoint, settings))
+        record = engine.execute(plan, observer, cancel)
         with self._lock:
             self.last_run = record
             self.spent += record.cost or 0
         return record
+
+    def retrier(self, endpoint: Endpoint, settings: Settings) -> Retrier:
+        """Retries for one run, through the breaker every run to this endpoint shares."""
+        with self._lock:
+            breaker = self._breakers.get(endpoint.base_url)
+            if breaker is None:
+                breaker = self._breakers[endpoint.base_url] = Breaker(endpoint.base_url,
+                                                                      clock=self.clock)
+        breaker.tune(settings.breaker_threshold, settings.breaker_cooldown_s)
+        return Retrier(RetryPolicy(settings.max_retries, settings.retry_cap_s), breaker,
+                       sleep=self.sleep, clock=self.clock)
 
 
 _default: Session | None = None

@@ -1,10 +1,12 @@
 """Run history in SQLite: WAL mode, safe for several kernels at once, migrated on open."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +17,8 @@ from .migrations import migrate
 from .records import RunRecord, Usage
 
 BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY = 5
+DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
 COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", "messages",
            "params", "text", "status", "finish_reason", "input_tokens", "output_tokens",
            "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_exact",
@@ -60,6 +64,20 @@ def from_row(row: sqlite3.Row) -> RunRecord:
     return RunRecord(**data)
 
 
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. The switch needs the file to itself and SQLite does not apply the busy
+    timeout to it, so kernels opening a new history at the same moment wait here in turn."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", SQLITE_BUSY) != SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class Store:
     """One SQLite history file; a connection per thread."""
 
@@ -73,12 +91,42 @@ class Store:
             raise StoreError(self._unusable(exc)) from None
 
     def _check_file(self) -> None:
-        if self.path.exists() and self.path.stat().st_size > 0:
+        """Refuse, before writing anything, a file that is not a history database in good order."""
+        if str(self.path) == ":memory:":
+            return
+        try:
+            if not self.path.exists() or self.path.stat().st_size == 0:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                return
             with open(self.path, "rb") as f:
-                if f.read(16) != b"SQLite format 3\x00":
-                    raise StoreError(self._unusable("not an SQLite database"))
-        elif str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+                header = f.read(16)
+        except OSError as exc:
+            raise StoreError(self._unusable(exc.strerror or exc)) from None
+        if header != b"SQLite format 3\x00":
+            raise StoreError(self._unusable("not an SQLite database"))
+        tables = self._tables()
+        if tables and "_migrations" not in tables:
+            raise StoreError(self._unusable(f"another program's database, with tables "
+                                            f"{', '.join(tables[:3])}{'…' if len(tables) > 3 else ''}"))
+
+    def _tables(self) -> list[str]:
+        """The file's tables, read without writing. Reading a WAL database creates its -wal and
+        -shm files; when the file turns out damaged, the ones created here are removed again."""
+        sides = [Path(f"{self.path}{end}") for end in ("-wal", "-shm")]
+        created = [side for side in sides if not side.exists()]
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                 timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                return sorted(row[0] for row in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"))
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", None) in DAMAGED:
+                for side in created:
+                    side.unlink(missing_ok=True)
+            raise StoreError(self._unusable(exc)) from None
 
     def _unusable(self, why: object) -> str:
         return (f"History file {self.path} cannot be used ({why}). It was left untouched: move it "
@@ -91,7 +139,7 @@ class Store:
                                  check_same_thread=False)
             db.row_factory = sqlite3.Row
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
+            _use_wal(db)
             db.execute("PRAGMA synchronous = NORMAL")
             self._local.db = db
         return db
@@ -106,10 +154,20 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"Could not record the run in {self.path} ({exc}).") from None
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Could not read the history in {self.path} ({exc}): move the file "
+                             f"aside or set OPUS_MAGIC_HISTORY to another file.") from None
+
     def get(self, run_id: str) -> RunRecord | None:
         """A run by id or unique id prefix."""
-        rows = self.connection().execute(
-            "SELECT * FROM runs WHERE id = ? OR id LIKE ? || '%' LIMIT 2", (run_id, run_id)).fetchall()
+        with self._reading():
+            rows = self.connection().execute(
+                "SELECT * FROM runs WHERE id = ? OR id LIKE ? || '%' LIMIT 2",
+                (run_id, run_id)).fetchall()
         exact = [row for row in rows if row["id"] == run_id]
         if exact or len(rows) == 1:
             return from_row((exact or rows)[0])
@@ -122,10 +180,12 @@ class Store:
         sql += f" ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [from_row(row) for row in self.connection().execute(sql, tuple(args))]
+        with self._reading():
+            return [from_row(row) for row in self.connection().execute(sql, tuple(args))]
 
     def iter_rows(self, sql: str, args: Sequence[Any] = ()) -> Iterator[sqlite3.Row]:
-        yield from self.connection().execute(sql, tuple(args))
+        with self._reading():
+            yield from self.connection().execute(sql, tuple(args))
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
