@@ -1,9 +1,11 @@
 """HTTP failures turned into one-line explanations that say what to do next."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -54,13 +56,20 @@ class Hold:
         return max(int(left.to_integral_value(rounding=ROUND_FLOOR)), 0)
 
 
-def retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """`retry-after-ms`, then `retry-after` in seconds; None when absent or unreadable."""
+def retry_after_s(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
+    """`retry-after-ms`, then `retry-after` (seconds or an HTTP date); None when absent or unreadable."""
     lowered = {k.lower(): v for k, v in headers.items()}
     for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = lowered.get(name)
+        if value is None:
+            continue
         try:
-            return float(lowered[name]) / scale
-        except (KeyError, ValueError):
+            return float(value) / scale
+        except ValueError:
+            pass
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - now(), 0.0)
+        except (TypeError, ValueError):
             continue
     return None
 

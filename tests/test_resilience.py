@@ -2,6 +2,7 @@
 history holds, and how long retries waited (the session's sleep is injected unless said otherwise)."""
 from __future__ import annotations
 
+import email.utils
 import math
 import os
 import signal
@@ -17,7 +18,7 @@ from opus_magic.client import Endpoint
 from opus_magic.config import Secret
 from opus_magic.engine import Engine
 from opus_magic.errors import RequestError, StoreError
-from opus_magic.explain import Hold, auth_hint
+from opus_magic.explain import Hold, auth_hint, retry_after_s
 from opus_magic.pricing import format_usd
 from opus_magic.retry import Breaker, Retrier, RetryPolicy, hms
 from opus_magic.session import default_session
@@ -271,6 +272,19 @@ def test_breaker_opens_fails_fast_then_probes_after_the_cool_down(ip, simulator,
     run(ip, capsys)
     _, _, record = run(ip, capsys)                             # closed again: one failure is not enough
     assert record.status == "ok" and len(simulator.requests()) == 7
+
+
+@pytest.mark.parametrize("headers, seconds", [
+    ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+    ({"Retry-After": "7"}, 7.0),
+    ({"Retry-After": "Sun, 06 Nov 1994 08:49:37 GMT"}, 30.0),   # an HTTP date, 30 s from "now"
+    ({"Retry-After": "Sun, 06 Nov 1994 08:48:00 GMT"}, 0.0),    # already past
+    ({"Retry-After": "soon"}, None),
+    ({}, None),
+])
+def test_retry_after_headers(headers: dict[str, str], seconds: float | None) -> None:
+    now = email.utils.parsedate_to_datetime("Sun, 06 Nov 1994 08:49:07 GMT").timestamp()
+    assert retry_after_s(headers, now=lambda: now) == seconds
 
 
 def test_breaker_opening_mid_retry_stops_the_retries() -> None:
