@@ -41,7 +41,7 @@ class Background:
     """Runs streaming on background threads, each in the context of the cell that started it."""
 
     def __init__(self) -> None:
-        self._runs: list[tuple[threading.Thread, Callable[[], None]]] = []
+        self._runs: list[tuple[threading.Event, Callable[[], None]]] = []
         self._lock = threading.Lock()
 
     def launcher(self) -> Callable[[Callable[[], Any], Callable[[], None]], None]:
@@ -49,28 +49,38 @@ class Background:
         context = contextvars.copy_context()
 
         def launch(work: Callable[[], Any], stop: Callable[[], None]) -> None:
-            thread = threading.Thread(target=context.copy().run, args=(work,),
-                                      name="opus-run", daemon=True)
+            done = threading.Event()
+
+            def body() -> None:
+                try:
+                    work()
+                finally:
+                    done.set()
+
             with self._lock:
-                self._runs = [(t, s) for t, s in self._runs if t.is_alive()]
-                self._runs.append((thread, stop))
-            thread.start()
+                self._runs = [(d, s) for d, s in self._runs if not d.is_set()]
+                self._runs.append((done, stop))
+            threading.Thread(target=context.copy().run, args=(body,), name="opus-run",
+                             daemon=True).start()
 
         return launch
 
     def wait(self) -> None:
-        """Return when every background run has ended; an interrupt stops them first."""
+        """Return when every background run has ended; an interrupt stops them first.
+
+        Waits on events rather than `Thread.join`, which an interrupt can leave believing a
+        running thread has ended.
+        """
         with self._lock:
             runs = list(self._runs)
         try:
-            for thread, _ in runs:
-                thread.join()
+            for done, _ in runs:
+                done.wait()
         except KeyboardInterrupt:
-            for thread, stop in runs:
-                if thread.is_alive():
-                    stop()
-            for thread, _ in runs:
-                thread.join()
+            for _, stop in runs:
+                stop()
+            for done, _ in runs:
+                done.wait()
             print("opus: interrupted; the runs still streaming were stopped and recorded.")
 
 

@@ -19,6 +19,7 @@ from opus_magic.engine import LiveRun, RunRequest, plan_run
 from opus_magic.present import BLOCKING, TEXT, last_view, presentation
 from opus_magic.pricing import format_usd, usage_cost
 from opus_magic.records import RunRecord, Usage
+from opus_magic.session import default_session
 from opus_magic.stream import TextDelta
 from opus_magic.view import SEGMENT_CHARS, RunPanel
 from opus_magic.view_state import Throttle, header_html, meter_html, readable, snapshot
@@ -255,6 +256,19 @@ def test_errors_show_in_the_view_with_their_own_style(widget_ip: Any, simulator:
     assert html.escape(record.error) in view.panel.outcome.value
     assert "Traceback" not in capsys.readouterr().err
     assert "sk-test-0123456789abcdef" not in view.panel.outcome.value
+
+
+def test_retry_countdown_is_shown_while_waiting(widget_ip: Any, simulator: Any) -> None:
+    default_session().sleep = lambda seconds: None  # how long retries wait is not this test's concern
+    widget_ip.run_cell("%%opus\nhi")
+    view = last_view()
+    shown: list[str] = []
+    view.panel.retry.observe(lambda change: shown.append(change["new"]), names="value")
+    simulator.scenario("429", retry_after=3, times=1)
+    view.run_again.click()
+    widget_ip.run_cell("pass")
+    assert any("HTTP 429" in value and "retrying in 3 s" in value for value in shown)
+    assert view.records[-1].status == "ok" and view.panel.retry.value == ""
 
 
 def test_comparison_columns_stream_and_summarize(widget_ip: Any, simulator: Any) -> None:

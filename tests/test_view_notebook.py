@@ -96,6 +96,23 @@ class Kernel:
         self.client.shell_channel.send(self.client.session.msg("comm_msg", {
             "comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}}))
 
+    def run_interrupted(self, code: str) -> None:
+        """Execute a cell and interrupt the kernel once the cell has begun."""
+        msg_id = self.client.execute(code, allow_stdin=True)
+        while True:
+            message = self.client.get_iopub_msg(timeout=60)
+            self.messages.append(message)
+            if message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "execute_input":
+                break
+        time.sleep(0.3)  # let the cell reach its pre_run_cell hook
+        self.manager.interrupt_kernel()
+        while True:
+            message = self.client.get_iopub_msg(timeout=60)
+            self.messages.append(message)
+            if (message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "status"
+                    and message["content"]["execution_state"] == "idle"):
+                return
+
     def stop(self) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
@@ -140,3 +157,17 @@ def test_stop_clicked_while_the_kernel_is_idle_ends_the_stream(kernel: Kernel, s
     wait_until(lambda: simulator.requests()[-1].ended_at is not None)
     log = simulator.requests()[-1]
     assert not log.completed and log.chunks_sent < 300
+
+
+def test_interrupting_the_next_cell_stops_the_runs_it_waits_for(kernel: Kernel, simulator: Any) -> None:
+    kernel.run("%load_ext opus_magic")
+    simulator.configure(tokens_per_second=40, answer_tokens=3_000)
+    kernel.run("%%opus --tag waited\nExplain prompt caching.")
+    wait_until(lambda: bool(simulator.requests()) and simulator.requests()[-1].chunks_sent >= 5)
+    kernel.run_interrupted("print('next cell ran')")
+    printed = kernel.printed()
+    assert "the runs still streaming were stopped" in printed and "next cell ran" in printed
+    [record] = recorded("waited")
+    assert record.status == "stopped" and record.text
+    wait_until(lambda: simulator.requests()[-1].ended_at is not None)
+    assert not simulator.requests()[-1].completed
