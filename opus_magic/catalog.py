@@ -5,12 +5,15 @@ import dataclasses
 import functools
 import importlib.resources
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 PRICE_FIELDS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+VERSION_DOT = re.compile(r"(?<=\d)\.(?=\d)")
+DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -81,19 +84,24 @@ class Catalog:
     aliases: Mapping[str, str]
 
     def resolve(self, name: str) -> str:
-        """Alias or provider-prefixed name (`anthropic/claude-opus-4-6`) -> catalog id if known."""
-        name = name.strip()
-        if name in self.aliases:
-            return self.aliases[name]
-        if name in self.models:
-            return name
-        bare = name.rsplit("/", 1)[-1]
-        if bare in self.models:
-            return bare
-        return self.aliases.get(bare, name)
+        """Alias or proxy name -> catalog id if known, else the name unchanged.
+
+        `anthropic/claude-opus-4.6` (OpenRouter) and dated snapshots like `gpt-4o-2024-08-06`
+        resolve to `claude-opus-4-6` and `gpt-4o` unless the catalog has the exact name.
+        """
+        for candidate in _candidates(name.strip()):
+            if candidate in self.aliases:
+                return self.aliases[candidate]
+            if candidate in self.models:
+                return candidate
+        return name.strip()
 
     def get(self, name: str) -> ModelInfo | None:
         return self.models.get(self.resolve(name))
+
+    def names_for(self, model_id: str) -> tuple[str, ...]:
+        """The id and every alias that resolves to it."""
+        return (model_id, *(alias for alias, target in self.aliases.items() if target == model_id))
 
     def extended(self, models: Mapping[str, Mapping[str, Any]] | None = None,
                  aliases: Mapping[str, str] | None = None, origin: str = "config") -> Catalog:
@@ -105,6 +113,12 @@ class Catalog:
                 data = {**_as_mapping(base), **data}
             merged[model_id] = ModelInfo.from_mapping(model_id, data, origin)
         return Catalog(merged, {**self.aliases, **(aliases or {})})
+
+
+def _candidates(name: str) -> Iterator[str]:
+    bare = name.rsplit("/", 1)[-1]
+    dashed = VERSION_DOT.sub("-", bare)
+    yield from dict.fromkeys((name, bare, dashed, DATE_SUFFIX.sub("", dashed)))
 
 
 def _as_mapping(info: ModelInfo) -> dict[str, Any]:

@@ -6,11 +6,13 @@ from typing import Any
 
 from dataclasses import dataclass
 
+from .catalog_view import models_table
 from .config import SCALAR_KEYS, mask
 from .conversation import continue_cell
 from .errors import UsageError
 from .fanout import plan_cell, plan_comparison
 from .history import format_table, select
+from .preflight import dry_run
 from .present import present_comparison, present_run
 from .pricing import format_usd
 from .records import RunRecord
@@ -58,6 +60,9 @@ def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
     """Dispatch a cell: one model, several models side by side, or a dry run."""
     if cell.continue_from:
         cell = continue_cell(session, cell)
+    if cell.dry_run:
+        print(dry_run(session, cell))
+        return []
     if len(cell.models) > 1:
         return present_comparison(session, plan_comparison(session, cell), cell.output)
     plan, settings = plan_cell(session, cell, cell.models[0] if cell.models else None)
@@ -98,17 +103,16 @@ def cmd_config(session: Session, args: list[str]) -> None:
 
 
 def cmd_models(session: Session, args: list[str]) -> None:
-    catalog = session.catalog(session.settings())
-    print(f"{'model':<28} {'input':>7} {'output':>7} {'c.read':>7} {'c.write':>7} "
-          f"{'context':>10} {'max out':>8}  source (as of)")
-    for info in catalog.models.values():
-        p = info.prices
-        cells = [f"{v:>7}" if v is not None else f"{'–':>7}"
-                 for v in (p.input, p.output, p.cache_read, p.cache_write)]
-        print(f"{info.id:<28} {' '.join(cells)} {info.context_window or 0:>10,} "
-              f"{info.max_output or 0:>8,}  {info.source} ({info.as_of})")
-    print("Prices in $ per million tokens. Aliases: "
-          + ", ".join(f"{a} → {m}" for a, m in catalog.aliases.items()))
+    print(models_table(session.catalog(session.settings())))
+
+
+def cmd_budget(session: Session, args: list[str]) -> None:
+    if len(args) > 1:
+        raise UsageError("Use %opus budget [USD|off], e.g. %opus budget 2.50.")
+    if args:
+        session.configure(budget=args[0].lstrip("$"))
+    session.budget.cap = session.settings().budget
+    print(session.budget.describe())
 
 
 def cmd_history(session: Session, args: list[str]) -> None:
@@ -159,5 +163,5 @@ def show_text(record: RunRecord) -> str:
     return "\n".join(lines)
 
 
-SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models,
+SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,
                "history": cmd_history, "show": cmd_show}

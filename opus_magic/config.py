@@ -136,7 +136,11 @@ def _coerce_one(key: str, value: Any) -> Any:
         if key == "temperature":
             return float(value)
         if key == "budget":
-            return None if str(value).lower() in ("off", "none") else Decimal(str(value))
+            if str(value).lower() in ("off", "none"):
+                return None
+            if not Decimal(str(value)) >= 0:
+                raise ValueError
+            return Decimal(str(value))
         if key == "stream":
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         if key == "concise" and value not in ("off", "concise", "code"):

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import pricing, tokens
 from .catalog import ModelInfo
@@ -21,6 +21,9 @@ from .records import RunRecord, Usage
 from .retry import Breaker, Retrier, RetryPolicy
 from .store import Store
 from .stream import StreamState, TextDelta
+
+if TYPE_CHECKING:
+    from .calibration import Calibration
 
 Clock = Callable[[], float]
 
@@ -58,28 +61,57 @@ class Plan:
     max_tokens: int
     timeout_s: float
     warnings: tuple[str, ...] = ()
+    counted_tokens: int = 0
+    tool_tokens: int = 0
+    calibration: Calibration | None = None
+
+    @property
+    def min_cost(self) -> Decimal | None:
+        """The input alone: what the request costs if the answer is empty."""
+        return pricing.input_cost(self.input_tokens, self.info)
 
     @property
     def worst_case_cost(self) -> Decimal | None:
+        """Input plus max_tokens of output: the most it can cost, what a proxy may hold up front."""
         return pricing.usage_cost(Usage(self.input_tokens, self.max_tokens), self.info)
+
+    @property
+    def fits(self) -> bool:
+        window = self.info.context_window if self.info else None
+        return window is None or self.input_tokens + self.max_tokens <= window
+
+
+class PlanRefused(UsageError):
+    """A plan that must not be sent (too long, over the budget); `plan` keeps its figures."""
+
+    def __init__(self, message: str, plan: Plan) -> None:
+        super().__init__(message)
+        self.plan = plan
+
+
+class BudgetExceeded(UsageError):
+    """Raised by a guard to stop a run whose running cost crossed the session budget."""
 
 
 def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoint: Endpoint,
-             wire_model: str, timeout_s: float) -> Plan:
-    """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit."""
+             wire_model: str, timeout_s: float, calibration: Calibration | None = None) -> Plan:
+    """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit.
+
+    Token counts are tiktoken's, scaled by `calibration` where the model's tokenizer differs.
+    """
     messages = build_messages(request.prompt, request.system, request.concise, request.history)
-    input_tokens = tokens.count_messages(messages, model_id, request.tools)
+    counted = tokens.count_messages(messages, model_id, request.tools)
+    tool_tokens = tokens.count_tools(request.tools, model_id)
+    if calibration is not None:
+        input_tokens, tool_tokens = calibration.scale(counted), calibration.scale(tool_tokens)
+    else:
+        input_tokens = counted
     max_tokens = request.max_tokens
     warnings = list(request.notes)
     if info and info.max_output and max_tokens > info.max_output:
         warnings.append(f"max_tokens {max_tokens:,} is above {model_id}'s output ceiling; "
                         f"clamped to {info.max_output:,}.")
         max_tokens = info.max_output
-    if info and info.context_window and input_tokens + max_tokens > info.context_window:
-        raise UsageError(
-            f"Too long for {model_id}: {input_tokens:,} input + {max_tokens:,} max_tokens = "
-            f"{input_tokens + max_tokens:,} tokens > the {info.context_window:,}-token context "
-            f"window. Nothing was sent: shorten the prompt or lower --max-tokens.")
     body: dict[str, Any] = {"model": wire_model, "messages": messages, "max_tokens": max_tokens,
                             "stream": request.stream}
     if request.stream:
@@ -88,8 +120,15 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
         body["temperature"] = request.temperature
     if request.tools:
         body["tools"] = list(request.tools)
-    return Plan(request, model_id, info, endpoint, messages, body, input_tokens, max_tokens,
-                timeout_s, tuple(warnings))
+    plan = Plan(request, model_id, info, endpoint, messages, body, input_tokens, max_tokens,
+                timeout_s, tuple(warnings), counted, tool_tokens, calibration)
+    if not plan.fits:
+        assert info is not None and info.context_window is not None
+        raise PlanRefused(
+            f"Too long for {model_id}: {input_tokens:,} input + {max_tokens:,} max_tokens = "
+            f"{input_tokens + max_tokens:,} tokens > the {info.context_window:,}-token context "
+            f"window. Nothing was sent: shorten the prompt or lower --max-tokens.", plan)
+    return plan
 
 
 def new_run_id() -> str:
@@ -114,6 +153,8 @@ class LiveRun:
     ended: float | None = None
     status: str = "running"
     simulator: bool = False
+    check_at: int | None = None
+    stop_reason: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     response: Response | None = None
 
@@ -132,7 +173,9 @@ class LiveRun:
         """The server's usage once it arrived, else the estimate so far."""
         if self.state.usage is not None:
             return self.state.usage
-        return Usage(input_tokens=self.plan.input_tokens, output_tokens=self.counter.tokens)
+        calibration, output = self.plan.calibration, self.counter.tokens
+        return Usage(input_tokens=self.plan.input_tokens,
+                     output_tokens=calibration.scale(output) if calibration else output)
 
     def costs(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         """Input, output and total cost (exact once usage arrived, estimated before)."""
@@ -156,13 +199,26 @@ class Observer(Protocol):
     def finished(self, live: LiveRun, record: RunRecord) -> None: ...
 
 
+class Guard(Protocol):
+    """Watches running costs (the session budget); raises BudgetExceeded to stop a run."""
+
+    def enter(self, live: LiveRun) -> None:
+        """Register a run and set `live.check_at`: the output token count to call `limit` at."""
+
+    def limit(self, live: LiveRun) -> None:
+        """Stop the run, or move the `check_at` of the runs in flight."""
+
+    def leave(self, live: LiveRun, record: RunRecord) -> None: ...
+
+
 class Engine:
     """Runs plans against endpoints and records every outcome in the store."""
 
     def __init__(self, store: Store | None, clock: Clock = time.monotonic,
-                 retrier: Retrier | None = None) -> None:
+                 guard: Guard | None = None, retrier: Retrier | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.guard = guard
         self.retrier = retrier or Retrier(RetryPolicy(), Breaker("the endpoint"))
 
     def connect(self, plan: Plan, live: LiveRun, observer: Observer,
@@ -184,6 +240,8 @@ class Engine:
         billed = True
         response: Response | None = None
         try:
+            if self.guard is not None:
+                self.guard.enter(live)
             response = live.response = self.connect(plan, live, observer, cancel)
             live.simulator = response.simulator
             if cancel.is_set():
@@ -194,6 +252,8 @@ class Engine:
                 self._apply(live, response.json(), observer)
         except KeyboardInterrupt:
             live.status = "stopped"
+        except BudgetExceeded as exc:
+            live.status, live.stop_reason, error = "stopped", "budget", str(exc)
         except StreamInterrupted as exc:
             if cancel.is_set():  # Stop ended the stream by closing its connection
                 live.status = "stopped"
@@ -208,6 +268,8 @@ class Engine:
                 response.close()
         live.ended = self.clock()
         record = self._record(live, error, billed)
+        if self.guard is not None:
+            self.guard.leave(live, record)
         if self.store is not None:
             try:
                 self.store.save(record)
@@ -231,6 +293,9 @@ class Engine:
                 if live.first_token_at is None:
                     live.first_token_at = self.clock()
                 live.counter.add(event.text)
+                if live.check_at is not None and live.counter.tokens >= live.check_at:
+                    assert self.guard is not None
+                    self.guard.limit(live)
                 observer.delta(live, event.text)
 
     def _record(self, live: LiveRun, error: str | None, billed: bool = True) -> RunRecord:
@@ -269,6 +334,14 @@ def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
     params = {k: v for k, v in plan.body.items() if k not in ("messages", "stream_options", "tools")}
     params.update(profile=plan.endpoint.name, simulator=live.simulator,
                   input_tokens_estimate=plan.input_tokens)
+    if live.exact:
+        params.update(tiktoken_input=plan.counted_tokens, tiktoken_output=live.counter.tokens)
+    if plan.calibration is not None:
+        params["calibration"] = str(plan.calibration)
+    if plan.tool_tokens:
+        params["tool_tokens"] = plan.tool_tokens
+    if live.stop_reason:
+        params["stop_reason"] = live.stop_reason
     if plan.request.tools:
         params["tools"] = [t.get("function", {}).get("name") for t in plan.request.tools]
     return params

@@ -13,6 +13,7 @@ from . import commands
 from .errors import OpusError
 from .interpolate import interpolate
 from .session import default_session
+from .toolspec import tools_from_namespace
 
 TRAIT_SETTINGS = ("model", "max_tokens", "temperature", "system", "concise", "stream", "base_url",
                   "api_key", "history_path", "profile", "budget", "timeout_s", "max_retries",
@@ -99,11 +100,13 @@ class OpusMagics(Magics):
             if unresolved:
                 notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
         models = tuple(m.strip() for m in (args.model or "").split(",") if m.strip())
+        tools = tools_from_namespace(self.shell.user_ns, args.tools) if args.tools else None
         commands.run_cell(self.session, commands.CellInput(
             prompt=prompt, models=models, max_tokens=args.max_tokens,
             temperature=args.temperature, system=unquote(args.system), concise=args.concise,
             stream=False if args.no_stream else None, profile=args.profile, tag=unquote(args.tag),
-            continue_from=args.continue_, dry_run=args.dry_run, notes=notes, output=args.output))
+            continue_from=args.continue_, dry_run=args.dry_run, notes=notes, tools=tools,
+            output=args.output))
 
     @line_magic("opus")
     def opus_line(self, line: str) -> Any:

@@ -12,13 +12,18 @@ CONCISE_MODES = ("off", "concise", "code")
 
 @dataclass(frozen=True)
 class Usage:
-    """Token usage of one request; `input_tokens` includes cache reads and cache writes."""
+    """Token usage of one request; `input_tokens` includes cache reads and cache writes.
+
+    `cache_write_1h_tokens` is the part of `cache_write_tokens` written with a one-hour lifetime
+    (priced higher than the default five minutes), when the provider reports it.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     @property
     def uncached_input_tokens(self) -> int:
@@ -29,12 +34,14 @@ class Usage:
         """Read an OpenAI-format `usage` object (missing or null details count as zero)."""
         prompt_details = usage.get("prompt_tokens_details") or {}
         completion_details = usage.get("completion_tokens_details") or {}
+        creation = usage.get("cache_creation") or {}
         return cls(
             input_tokens=int(usage.get("prompt_tokens") or 0),
             output_tokens=int(usage.get("completion_tokens") or 0),
             cache_read_tokens=int(prompt_details.get("cached_tokens") or 0),
             cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
             reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+            cache_write_1h_tokens=int(creation.get("ephemeral_1h_input_tokens") or 0),
         )
 
 

@@ -7,6 +7,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from . import calibration, litellm_prices, tokens
+from .budget import Budget
 from .catalog import Catalog, default_catalog
 from .client import Endpoint
 from .config import SIMULATOR, Settings, as_secret, load_settings
@@ -30,7 +32,7 @@ class Session:
     def __init__(self) -> None:
         self.overrides: dict[str, Any] = {}
         self.last_run: RunRecord | None = None
-        self.spent = Decimal(0)
+        self.budget = Budget()
         self._stores: dict[str, Store] = {}
         self._simulator: Any = None
         self._lock = threading.Lock()
@@ -49,8 +51,18 @@ class Session:
         self.overrides.update(values)
         return self.settings()
 
+    @property
+    def spent(self) -> Decimal:
+        """Dollars spent by every run of this session."""
+        return self.budget.spent
+
     def catalog(self, settings: Settings) -> Catalog:
-        return default_catalog().extended(settings.models, settings.aliases)
+        """Package catalog < litellm price map (if configured) < models and aliases from config."""
+        catalog = default_catalog()
+        if settings.litellm_prices:
+            path = settings.litellm_prices
+            catalog = catalog.extended(litellm_prices.load(path), origin=path)
+        return catalog.extended(settings.models, settings.aliases)
 
     def store(self, settings: Settings) -> Store:
         path = str(settings.history_path or default_path())
@@ -90,22 +102,31 @@ class Session:
         return Endpoint(base_url, key), model_id, []
 
     def plan(self, request: RunRequest, settings: Settings) -> Plan:
+        """Resolve the model (a profile's alias counts), pre-flight it, refuse what must not run."""
         catalog = self.catalog(settings)
         model_id = catalog.resolve(request.model)
         endpoint, wire_model, notes = self.endpoint(settings, model_id, request.model)
+        if model_id not in catalog.models:
+            model_id = catalog.resolve(wire_model)
         notes = [note for note in notes if note not in request.notes]  # planning again adds none
         if notes:
             request = RunRequest(**{**request.__dict__, "notes": request.notes + tuple(notes)})
-        return plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,
-                        settings.timeout_s)
+        learned = None
+        if not tokens.is_native(model_id):
+            names = dict.fromkeys((*catalog.names_for(model_id), request.model))
+            learned = calibration.learn(self.store(settings), tuple(names))
+        plan = plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,
+                        settings.timeout_s, learned)
+        self.budget.admit(plan, settings.budget)
+        return plan
 
     def execute(self, plan: Plan, settings: Settings, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:
-        engine = Engine(self.store(settings), retrier=self.retrier(plan.endpoint, settings))
+        engine = Engine(self.store(settings), guard=self.budget,
+                        retrier=self.retrier(plan.endpoint, settings))
         record = engine.execute(plan, observer, cancel)
         with self._lock:
             self.last_run = record
-            self.spent += record.cost or 0
         return record
 
     def retrier(self, endpoint: Endpoint, settings: Settings) -> Retrier:

@@ -6,6 +6,7 @@ from typing import TextIO
 
 from .engine import LiveRun
 from .explain_run import outcome_lines
+from .preflight import preflight_lines
 from .pricing import format_usd
 from .records import RunRecord
 
@@ -22,10 +23,12 @@ def summary_line(record: RunRecord, simulator: bool = False) -> str:
     cache = ""
     if usage.cache_read_tokens or usage.cache_write_tokens:
         cache = f" (cache read {usage.cache_read_tokens:,}, write {usage.cache_write_tokens:,})"
+    tool_tokens = record.params.get("tool_tokens")
+    tools = f" (tools {tool_tokens:,})" if tool_tokens else ""
     cost = format_usd(record.cost, estimated=not record.cost_exact)
     if record.cost is not None and not record.cost_exact:
         cost += " estimated"
-    return (f"{where} · {usage.input_tokens:,} in / {usage.output_tokens:,} out{cache} · {cost}"
+    return (f"{where} · {usage.input_tokens:,} in{tools} / {usage.output_tokens:,} out{cache} · {cost}"
             f" · TTFT {fmt_seconds(record.ttft_s)} · {fmt_seconds(record.duration_s)}"
             f" · {record.finish_reason or record.status} · run {record.id}")
 
@@ -39,6 +42,8 @@ class TextView:
         self._wrote_text = False
 
     def started(self, live: LiveRun) -> None:
+        for line in preflight_lines(live.plan):
+            self.out.write(f"{line}\n")
         for warning in live.plan.warnings:
             self.out.write(f"! {warning}\n")
 

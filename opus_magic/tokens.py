@@ -21,6 +21,7 @@ TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
 TOKENS_PER_TOOL = 8
 O200K_FAMILIES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
+CL100K_FAMILIES = ("gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada")
 
 
 def _tiktoken_cache_dir() -> str:
@@ -60,6 +61,11 @@ def encoding_name_for(model: str) -> str:
     """OpenAI's newer families use o200k_base; everything else is counted with cl100k_base."""
     bare = model.rsplit("/", 1)[-1]
     return "o200k_base" if bare.startswith(O200K_FAMILIES) else "cl100k_base"
+
+
+def is_native(model: str) -> bool:
+    """True where tiktoken's count is the model's own (OpenAI's families); else an approximation."""
+    return model.rsplit("/", 1)[-1].startswith(O200K_FAMILIES + CL100K_FAMILIES)
 
 
 def encoding_for(model: str) -> tiktoken.Encoding:
