@@ -156,6 +156,14 @@ def test_presentation_outside_a_kernel() -> None:
     assert presentation("widget") == BLOCKING
 
 
+def test_the_view_setting_is_checked(ip: Any, capsys: Any) -> None:
+    ip.run_line_magic("opus", "config view=sideways")
+    err = capsys.readouterr().err
+    assert "Setting 'view' cannot be 'sideways'" in err and "widget or text" in err
+    ip.run_line_magic("opus", "config view=widget")
+    assert "view            widget" in capsys.readouterr().out
+
+
 # --- the real magic, widget presentation forced, against the simulator ------------------------
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -281,3 +289,21 @@ def test_comparison_columns_stream_and_summarize(widget_ip: Any, simulator: Any)
     assert widget_ip.user_ns["both"] == [r.text for r in records]
     assert "cheapest" in view.summary.value and "fastest" in view.summary.value
     assert all("exact" in panel.meter.value for panel in view.panels)
+
+
+def test_stop_all_ends_every_column_of_a_comparison(widget_ip: Any, simulator: Any) -> None:
+    simulator.configure(tokens_per_second=40, answer_tokens=400)
+
+    def stop_when_both_stream() -> None:
+        wait_until(lambda: len(simulator.requests()) == 2
+                   and all(r.chunks_sent >= 3 for r in simulator.requests()))
+        last_view().stop.click()
+
+    threading.Thread(target=stop_when_both_stream, daemon=True).start()
+    widget_ip.run_cell("%%opus -m opus,haiku --tag all\nExplain prompt caching.")
+    view = last_view()
+    assert [panel.record.status for panel in view.panels] == ["stopped", "stopped"]
+    assert all(panel.record.text for panel in view.panels)
+    wait_until(lambda: all(r.ended_at is not None for r in simulator.requests()))
+    assert not any(r.completed for r in simulator.requests())
+    assert view.stop.disabled and "stopped" in view.summary.value
