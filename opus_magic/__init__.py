@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Import the submodule before defining the function of the same name below: a submodule is bound
+# on the package only when first imported, so `opus_magic.history` stays the function.
+from . import history as _history_module  # noqa: F401
+
 __version__ = "0.1.0"
 
 
@@ -27,13 +31,24 @@ def last_run() -> Any:
     return default_session().last_run
 
 
-def history(limit: int | None = 20, **filters: Any) -> list[Any]:
-    """Recorded runs, newest first; filters: model, tag, search, since."""
+def history(limit: int | None = 20, model: str | None = None, tag: str | None = None,
+            search: str | None = None, since: str | None = None) -> list[Any]:
+    """Recorded runs, newest first: by model or alias, tag, words in prompt or answer, time or age."""
     from .history import select
     from .session import default_session
 
     session = default_session()
-    return select(session.store(session.settings()), limit=limit, **filters)
+    settings = session.settings()
+    return select(session.store(settings), limit=limit, model=model, tag=tag, search=search,
+                  since=since, catalog=session.catalog(settings))
+
+
+def history_frame(limit: int | None = None, model: str | None = None, tag: str | None = None,
+                  search: str | None = None, since: str | None = None) -> Any:
+    """The same runs as `history(...)` as a pandas DataFrame (all runs unless `limit`)."""
+    from .export import frame
+
+    return frame(history(limit, model=model, tag=tag, search=search, since=since))
 
 
 def run(prompt: str, **options: Any) -> Any:

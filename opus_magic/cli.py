@@ -1,4 +1,4 @@
-"""`opus-magic`: the simulator, history export and headless notebook runs from a shell."""
+"""`opus-magic`: the simulator, history export and stats, and headless notebook runs from a shell."""
 from __future__ import annotations
 
 import argparse
@@ -23,13 +23,26 @@ def cmd_sim(args: argparse.Namespace) -> None:
 
 def cmd_history(args: argparse.Namespace) -> None:
     from .export import write_runs
-    from .history import select
+    from .history import filter_values, select
     from .session import default_session
 
     session = default_session()
-    runs = select(session.store(session.settings()), limit=args.n, model=args.model, tag=args.tag,
-                  search=args.search, since=args.since)
+    settings = session.settings()
+    runs = select(session.store(settings), limit=args.n, catalog=session.catalog(settings),
+                  **filter_values(args))
     write_runs(runs, args.format, sys.stdout)
+
+
+def cmd_stats(args: argparse.Namespace) -> None:
+    from . import stats
+    from .history import filter_values
+    from .session import default_session
+
+    session = default_session()
+    settings = session.settings()
+    groups = stats.compute(session.store(settings), args.by, session.catalog(settings),
+                           **filter_values(args))
+    print(stats.stats_text(groups))
 
 
 def cmd_endpoint(args: argparse.Namespace) -> None:
@@ -50,6 +63,8 @@ def cmd_execute(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from .history import add_filter_options
+
     root = argparse.ArgumentParser(prog="opus-magic", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
     sim = sub.add_parser("sim", help="serve the OpenAI-compatible simulator on 127.0.0.1")
@@ -58,12 +73,13 @@ def parser() -> argparse.ArgumentParser:
     sim.set_defaults(fn=cmd_sim)
     hist = sub.add_parser("history", help="export recorded runs")
     hist.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
-    hist.add_argument("-n", type=int, default=None)
-    hist.add_argument("-m", "--model")
-    hist.add_argument("--tag")
-    hist.add_argument("--search")
-    hist.add_argument("--since")
+    hist.add_argument("-n", type=int, default=None, help="newest N runs (default: all)")
+    add_filter_options(hist)
     hist.set_defaults(fn=cmd_history)
+    stats = sub.add_parser("stats", help="totals, cost, cache hit rate and latency of recorded runs")
+    stats.add_argument("--by", choices=("model", "tag"), default="model")
+    add_filter_options(stats)
+    stats.set_defaults(fn=cmd_stats)
     endpoint = sub.add_parser("endpoint", help="say which endpoint runs will use")
     endpoint.set_defaults(fn=cmd_endpoint)
     execute = sub.add_parser("execute", help="execute a notebook headless and print its runs")

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from dataclasses import dataclass
 
+from . import compare, stats
 from .catalog_view import models_table
 from .config import SCALAR_KEYS, mask
 from .conversation import continue_cell
 from .errors import UsageError
 from .fanout import plan_cell, plan_comparison
-from .history import format_table, select
+from .history import add_filter_options, filter_values, history_view, select
+from .outputs import show
 from .preflight import dry_run
 from .present import present_comparison, present_run
 from .pricing import format_usd
@@ -26,10 +29,11 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 
 %opus models                         the catalog: prices, context, max output, source
 %opus config [key=value ...]         show or set settings (the API key is always masked)
-%opus history [-n N] [-m MODEL] [--tag TAG] [--search TEXT]
+%opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
 %opus show RUN_ID                    one run in full
-%opus compare RUN_ID RUN_ID [...]    side by side
-%opus stats [--by model|tag]         totals, cost, cache hit rate, latency
+%opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
+%opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
+%opus stats [--by model|tag]         totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap
 %opus help                           this text"""
 
@@ -116,28 +120,40 @@ def cmd_budget(session: Session, args: list[str]) -> None:
 
 
 def cmd_history(session: Session, args: list[str]) -> None:
-    filters = _history_args(args)
-    runs = select(session.store(session.settings()), **filters)
-    print(format_table(runs))
+    parsed = _options("history", args, lambda p: p.add_argument("-n", type=int, default=20))
+    settings = session.settings()
+    runs = select(session.store(settings), limit=parsed.n, catalog=session.catalog(settings),
+                  **filter_values(parsed))
+    show(history_view(runs))
 
 
-def _history_args(args: list[str]) -> dict[str, Any]:
+def cmd_stats(session: Session, args: list[str]) -> None:
+    parsed = _options("stats", args, lambda p: p.add_argument("--by", default="model"))
+    settings = session.settings()
+    groups = stats.compute(session.store(settings), parsed.by, session.catalog(settings),
+                           **filter_values(parsed))
+    show(stats.stats_view(groups))
+
+
+def cmd_compare(session: Session, args: list[str]) -> None:
+    settings = session.settings()
+    runs = compare.find_runs(session.store(settings), args)
+    show(compare.compare_view(runs))
+
+
+def _options(name: str, args: list[str], extra: Callable[[Any], Any]) -> Any:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="%opus history", add_help=False, exit_on_error=False)
-    parser.add_argument("-n", type=int, default=20)
-    parser.add_argument("-m", "--model")
-    parser.add_argument("--tag")
-    parser.add_argument("--search")
-    parser.add_argument("--since")
+    parser = argparse.ArgumentParser(prog=f"%opus {name}", add_help=False, exit_on_error=False)
+    extra(parser)
+    add_filter_options(parser)
     try:
         parsed, unknown = parser.parse_known_args(args)
     except argparse.ArgumentError as exc:
         raise UsageError(f"{exc}: see %opus help.") from None
     if unknown:
-        raise UsageError(f"Unknown history option {' '.join(unknown)}: see %opus help.")
-    return {"limit": parsed.n, "model": parsed.model, "tag": parsed.tag, "search": parsed.search,
-            "since": parsed.since}
+        raise UsageError(f"Unknown {name} option {' '.join(unknown)}: see %opus help.")
+    return parsed
 
 
 def cmd_show(session: Session, args: list[str]) -> None:
@@ -164,4 +180,4 @@ def show_text(record: RunRecord) -> str:
 
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,
-               "history": cmd_history, "show": cmd_show}
+               "history": cmd_history, "show": cmd_show, "compare": cmd_compare, "stats": cmd_stats}

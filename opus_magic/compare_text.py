@@ -1,4 +1,4 @@
-"""A fan-out in plain text: one progress line per model while they run, then answers and a summary."""
+"""A fan-out in plain text: a progress line per model while they run, then answers and a summary."""
 from __future__ import annotations
 
 import sys
@@ -21,7 +21,7 @@ def model_label(record: RunRecord) -> str:
 
 
 class ProgressLine:
-    """Observer writing one line when a model starts waiting or finishes; streams cannot interleave."""
+    """Observer writing a line when a model waits or finishes (interleaved streams are unreadable)."""
 
     def __init__(self, out: TextIO, lock: threading.Lock) -> None:
         self.out, self.lock = out, lock
@@ -59,11 +59,13 @@ def summary_table(rows: Sequence[SummaryRow]) -> str:
             f"{model_label(r)[:32]:<32} {(r.finish_reason or r.status)[:13]:<13} "
             f"{r.usage.input_tokens:>7,} {r.usage.output_tokens:>7,} "
             f"{format_usd(r.cost, not r.cost_exact):>11} {fmt_seconds(r.ttft_s):>8} "
-            f"{fmt_seconds(r.duration_s):>8} {rate:>7}" + (f"  ← {', '.join(marks)}" if marks else ""))
+            f"{fmt_seconds(r.duration_s):>8} {rate:>7}"
+            + (f"  ← {', '.join(marks)}" if marks else ""))
     return "\n".join(lines)
 
 
-def present_comparison_text(session: Session, runs: Comparison, out: TextIO | None = None) -> list[RunRecord]:
+def present_comparison_text(session: Session, runs: Comparison,
+                            out: TextIO | None = None) -> list[RunRecord]:
     """Run a fan-out showing compact progress, then each model's answer and the summary table."""
     out = out or sys.stdout
     models = ", ".join(plan.request.model for plan, _ in runs)

@@ -1,4 +1,4 @@
-"""Runs as a table, CSV or JSON lines."""
+"""Runs as a table, CSV, JSON lines or a pandas DataFrame."""
 from __future__ import annotations
 
 import csv
@@ -7,8 +7,10 @@ import json
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from .errors import UsageError
 from .history import format_table
 from .records import RunRecord
+from .store import USAGE_FIELDS as USAGE_COLUMNS
 
 
 def flat(record: RunRecord) -> dict[str, Any]:
@@ -35,3 +37,17 @@ def write_runs(runs: Iterable[RunRecord], fmt: str, out: TextIO) -> None:
         for row in rows:
             writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
                              for k, v in row.items()})
+
+
+def frame(runs: Iterable[RunRecord]) -> Any:
+    """A pandas DataFrame with one row per run (cost stays an exact Decimal, times are datetimes)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UsageError("history_frame needs pandas: pip install pandas "
+                         "(or pip install 'opus_magic[pandas]').") from None
+    fields = [f.name for f in dataclasses.fields(RunRecord) if f.name != "usage"]
+    table = pd.DataFrame([{**flat(run), "cost": run.cost} for run in runs],
+                         columns=[*fields, *USAGE_COLUMNS])
+    table["created_at"] = pd.to_datetime(table["created_at"], format="ISO8601")
+    return table

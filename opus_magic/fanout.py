@@ -1,4 +1,4 @@
-"""One cell on several models: a plan per model, all run at once, then who was cheapest and fastest."""
+"""One cell on several models: a plan per model, all run at once, then the cheapest and fastest."""
 from __future__ import annotations
 
 import threading
@@ -61,7 +61,8 @@ def plan_comparison(session: Session, cell: CellInput) -> Comparison:
 
 
 def execute_all(session: Session, runs: Sequence[tuple[Plan, Settings]],
-                observers: Sequence[Observer], cancel: threading.Event | None = None) -> list[RunRecord]:
+                observers: Sequence[Observer],
+                cancel: threading.Event | None = None) -> list[RunRecord]:
     """Execute every plan concurrently; wall time is the slowest run, not the sum.
 
     One run failing does not stop the others: each ends in its own record.

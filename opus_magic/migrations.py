@@ -52,6 +52,33 @@ def m001_runs(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX runs_comparison ON runs(comparison_id)")
 
 
+@migration
+def m002_search_and_stats_indexes(db: sqlite3.Connection) -> None:
+    """Full-text search over prompt and answer (kept in step by triggers), and indexes for filters and stats."""
+    db.execute("CREATE VIRTUAL TABLE runs_fts USING fts5(prompt, text, content='runs')")
+    db.execute("""
+        CREATE TRIGGER runs_fts_insert AFTER INSERT ON runs BEGIN
+            INSERT INTO runs_fts(rowid, prompt, text) VALUES (new.rowid, new.prompt, new.text);
+        END""")
+    db.execute("""
+        CREATE TRIGGER runs_fts_delete AFTER DELETE ON runs BEGIN
+            INSERT INTO runs_fts(runs_fts, rowid, prompt, text)
+            VALUES ('delete', old.rowid, old.prompt, old.text);
+        END""")
+    db.execute("""
+        CREATE TRIGGER runs_fts_update AFTER UPDATE OF prompt, text ON runs BEGIN
+            INSERT INTO runs_fts(runs_fts, rowid, prompt, text)
+            VALUES ('delete', old.rowid, old.prompt, old.text);
+            INSERT INTO runs_fts(rowid, prompt, text) VALUES (new.rowid, new.prompt, new.text);
+        END""")
+    db.execute("INSERT INTO runs_fts(runs_fts) VALUES ('rebuild')")
+    db.execute("CREATE INDEX runs_response_model ON runs(response_model, created_at)")
+    # Covers every column stats aggregates, so they read this index instead of whole rows.
+    db.execute("""
+        CREATE INDEX runs_stats ON runs(model, tag, cost, cost_exact, input_tokens, output_tokens,
+                                        cache_read_tokens, cache_write_tokens, ttft_s, duration_s)""")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order, under one write lock; return the names applied.
 

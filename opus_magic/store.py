@@ -26,6 +26,9 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "comparison_id", "parent_id", "notes")
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                 "reasoning_tokens")
+UPSERT = (f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
+          f"ON CONFLICT(id) DO UPDATE SET "
+          + ", ".join(f"{name} = excluded.{name}" for name in COLUMNS if name != "id"))
 
 
 def default_path() -> Path:
@@ -145,12 +148,9 @@ class Store:
         return db
 
     def save(self, record: RunRecord) -> None:
-        """Insert or replace one run."""
-        placeholders = ", ".join("?" for _ in COLUMNS)
+        """Insert one run, or update it in place (an update keeps the search index in step)."""
         try:
-            self.connection().execute(
-                f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                to_row(record))
+            self.connection().execute(UPSERT, to_row(record))
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"Could not record the run in {self.path} ({exc}).") from None
 

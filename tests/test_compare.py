@@ -1,0 +1,184 @@
+"""Fan-out over several models, routing per profile, summaries, and `%opus compare`."""
+from __future__ import annotations
+
+import re
+from html import unescape
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from IPython.utils.capture import capture_output
+
+import opus_magic
+from opus_magic import sim
+from opus_magic.compare import diff_text, word_diff
+from opus_magic.fanout import summarize
+from opus_magic.records import RunRecord, Usage
+
+
+def write_config(isolated_dirs: Path, text: str) -> None:
+    path = isolated_dirs / "config" / "opus_magic" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_fan_out_runs_models_at_once_with_one_comparison_id(ip, simulator, capsys) -> None:
+    simulator.configure(tokens_per_second={"claude-opus-4-6": 200, "gpt-4o": 50}, answer_tokens=40)
+    ip.run_cell_magic("opus", "-m opus,4o -o answers --tag ab", "Which of you is faster?")
+    out = capsys.readouterr().out
+    seen = simulator.requests()
+    assert sorted(r.model for r in seen) == ["claude-opus-4-6", "gpt-4o"]
+    opus_request, gpt_request = sorted(seen, key=lambda r: r.model)
+    # the two requests were on the wire at the same time: the slow one does not wait for the fast
+    assert max(r.started_at for r in seen) < min(r.ended_at for r in seen)
+    span = max(r.ended_at for r in seen) - min(r.started_at for r in seen)
+    assert span < sum(r.ended_at - r.started_at for r in seen)
+    assert opus_request.ended_at < gpt_request.ended_at
+    assert out.index("✓ opus") < out.index("✓ 4o")           # progress lines in finishing order
+    runs = {r.model: r for r in opus_magic.history(tag="ab")}
+    assert set(runs) == {"opus", "4o"}
+    assert runs["opus"].comparison_id and runs["opus"].comparison_id == runs["4o"].comparison_id
+    assert ip.user_ns["answers"] == [runs["opus"].text, runs["4o"].text]
+    assert all(r.status == "ok" and r.usage.output_tokens == 40 for r in runs.values())
+    # same tokens, gpt-4o's prices are lower; opus streamed 4x faster
+    summary = out[out.rindex("model "):]
+    assert re.search(r"claude-opus-4-6 \(simulator\).*← fastest", summary)
+    assert re.search(r"gpt-4o \(simulator\).*← cheapest", summary)
+    assert runs["opus"].comparison_id in out
+
+
+def test_a_model_that_cannot_be_routed_does_not_stop_the_others(ip, simulator, isolated_dirs,
+                                                                   capsys) -> None:
+    write_config(isolated_dirs, '[routes]\n"gpt-4o" = "nowhere"\n')
+    ip.run_cell_magic("opus", "-m opus,4o,haiku -o answers", "hello")
+    captured = capsys.readouterr()
+    assert "not run: 4o: Unknown profile 'nowhere'" in captured.out
+    assert sorted(r.model for r in simulator.requests()) == ["claude-haiku-4-5", "claude-opus-4-6"]
+    assert len(ip.user_ns["answers"]) == 2 and all(ip.user_ns["answers"])
+    ip.run_cell_magic("opus", "-m 4o,gpt-4o", "hello")
+    err = capsys.readouterr().err
+    assert "Unknown profile 'nowhere'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_each_model_is_routed_to_its_own_profile_and_one_failing_endpoint_spares_the_other(
+        ip, simulator, isolated_dirs, monkeypatch, capsys) -> None:
+    other = sim.start()
+    try:
+        write_config(isolated_dirs, f"""
+[profiles.anthropic]
+base_url = "{simulator.base_url}"
+api_key_env = "ANTHROPIC_TEST_KEY"
+
+[profiles.openai]
+base_url = "{other.base_url}"
+api_key_env = "OPENAI_TEST_KEY"
+
+[routes]
+"claude-opus-4-6" = "anthropic"
+"gpt-4o" = "openai"
+""")
+        monkeypatch.setenv("ANTHROPIC_TEST_KEY", "sk-ant-test-0123456789")
+        monkeypatch.setenv("OPENAI_TEST_KEY", "sk-openai-test-0123456789")
+        ip.run_cell_magic("opus", "-m opus,4o --tag routed", "Hello to both providers.")
+        assert [r.model for r in simulator.requests()] == ["claude-opus-4-6"]
+        assert [r.model for r in other.requests()] == ["gpt-4o"]
+        runs = {r.model: r for r in opus_magic.history(tag="routed")}
+        assert runs["opus"].endpoint == simulator.base_url
+        assert runs["opus"].params["profile"] == "anthropic"
+        assert runs["4o"].endpoint == other.base_url and runs["4o"].params["profile"] == "openai"
+        assert runs["opus"].comparison_id == runs["4o"].comparison_id
+
+        other.scenario("401")
+        capsys.readouterr()
+        ip.run_cell_magic("opus", "-m opus,4o --tag half", "Once more.")
+        out = capsys.readouterr().out
+        runs = {r.model: r for r in opus_magic.history(tag="half")}
+        assert runs["opus"].status == "ok" and runs["opus"].text in out
+        assert runs["4o"].status == "error" and "401" in (runs["4o"].error or "")
+        assert runs["opus"].comparison_id == runs["4o"].comparison_id
+        assert "sk-openai-test-0123456789" not in out + (runs["4o"].error or "")
+    finally:
+        other.stop()
+
+
+def record(run_id: str, status: str = "ok", cost: str | None = "0.01", duration: float = 1.0,
+           text: str = "") -> RunRecord:
+    return RunRecord(id=run_id, created_at="2026-11-20T10:00:00.000+00:00", model=run_id, prompt="p",
+                     text=text, status=status, usage=Usage(100, 50),
+                     cost=None if cost is None else Decimal(cost), cost_exact=cost is not None,
+                     ttft_s=0.2, duration_s=duration)
+
+
+@pytest.mark.parametrize("runs, cheapest, fastest", [
+    ([record("a", cost="0.02", duration=1.0), record("b", cost="0.01", duration=2.0)], ["b"], ["a"]),
+    ([record("a", cost="0.01"), record("b", cost="0.01", duration=0.5)], ["a", "b"], ["b"]),
+    ([record("a", status="error", cost="0", duration=0.1), record("b"), record("c", cost="0.03")],
+     ["b"], ["b", "c"]),
+    ([record("a", cost=None), record("b", cost="0.05", duration=3.0)], ["b"], ["a"]),
+    ([record("a")], [], []),
+])
+def test_summary_marks_cheapest_and_fastest_among_answered(runs, cheapest, fastest) -> None:
+    rows = summarize(runs)
+    assert [r.record.id for r in rows] == [r.id for r in runs]
+    assert [r.record.id for r in rows if r.cheapest] == cheapest
+    assert [r.record.id for r in rows if r.fastest] == fastest
+    assert rows[-1].tokens_per_s == pytest.approx(50 / (runs[-1].duration_s - 0.2))
+
+
+def test_word_diff_turns_one_text_into_the_other() -> None:
+    old, new = "The quick brown fox\njumps over", "The slow brown fox\njumps high over it"
+    pieces, same = word_diff(old, new)
+    assert [w for op, t in pieces if op != "+" for w in t.split()] == old.split()
+    assert [w for op, t in pieces if op != "-" for w in t.split()] == new.split()
+    assert same == pytest.approx(2 * 5 / (6 + 8))
+    assert diff_text(pieces) == "The [-quick-] {+slow+} brown fox\njumps {+high+} over {+it+}"
+
+
+def strip(html: str, tag: str) -> str:
+    """The visible words once every <tag>…</tag> is removed and other markup dropped."""
+    without = re.sub(rf"<{tag}\b[^>]*>.*?</{tag}>", "", html, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", "", without))
+
+
+def test_compare_shows_numbers_and_a_highlighted_word_diff(ip, simulator, capsys) -> None:
+    ip.run_cell_magic("opus", "-m opus", "Explain prompt caching.")
+    first = opus_magic.last_run()
+    ip.run_cell_magic("opus", "-m 4o --concise", "Explain prompt caching.")
+    second = opus_magic.last_run()
+    assert first.text != second.text
+    capsys.readouterr()
+    with capture_output() as shown:
+        ip.run_line_magic("opus", f"compare {first.id} {second.id[:6]}")
+    html, text = shown.outputs[0].data["text/html"], shown.outputs[0].data["text/plain"]
+    assert "<ins" in html and "<del" in html
+    column = html[html.rindex("white-space:pre-wrap"):].split(">", 1)[1]
+    assert strip(column, "del").split() == second.text.split()
+    assert strip(column, "ins").split() == first.text.split()
+    ratio = second.cost / first.cost
+    change = second.usage.output_tokens - first.usage.output_tokens
+    for shown_text in (html, text):
+        assert f"(×{ratio:.2f})" in shown_text
+        assert f"({change:+,})" in shown_text
+        assert first.id in shown_text and second.id in shown_text
+    assert "[-" in text and "{+" in text and "cheapest" in text
+
+
+def test_compare_accepts_a_comparison_id(ip, simulator, capsys) -> None:
+    ip.run_cell_magic("opus", "-m opus,haiku,4o", "Name three colours.")
+    runs = opus_magic.history(limit=3)
+    comparison = runs[0].comparison_id
+    capsys.readouterr()
+    ip.run_line_magic("opus", f"compare {comparison}")
+    out = capsys.readouterr().out
+    assert all(run.id in out for run in runs)
+    assert "100% of words as in the first" in out        # the simulator answers alike
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("compare", "Compare needs at least two runs"),
+    ("compare nosuchrun", "No run or comparison 'nosuchrun'"),
+])
+def test_compare_bad_input_is_one_line(ip, simulator, capsys, line, expected) -> None:
+    ip.run_line_magic("opus", line)
+    err = capsys.readouterr().err
+    assert expected in err and len(err.strip().splitlines()) == 1
