@@ -61,6 +61,15 @@ def test_budget_in_config_refuses_a_run_whose_worst_case_crosses_it(ip, simulato
     assert default_session().spent == opus_magic.last_run().cost
 
 
+def test_a_comparison_runs_only_the_models_whose_worst_case_fits(ip, simulator, capsys) -> None:
+    ip.run_line_magic("opus", "budget 0.01")
+    ip.run_cell_magic("opus", "-m opus,haiku --max-tokens 1000", "hi")
+    out = capsys.readouterr().out
+    assert "not run: opus: Over the session budget" in out     # $0.025 worst case; haiku's is $0.005
+    assert [request.model for request in simulator.requests()] == ["claude-haiku-4-5"]
+    assert default_session().spent == opus_magic.last_run().cost > 0
+
+
 def test_unknown_price_cannot_run_under_a_budget(ip, simulator, capsys) -> None:
     ip.run_line_magic("opus", "budget 5")
     ip.run_cell_magic("opus", "-m mystery-model", "hi")
