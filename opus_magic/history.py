@@ -118,7 +118,7 @@ STATUS_COLOURS = {"ok": "#1a7f37", "error": "#cf222e", "interrupted": "#9a6700",
                   "stopped": "#6e7781"}
 TABLE_STYLE = ("border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,"
                "system-ui)")
-CELL_STYLE = "padding:2px 8px;border-bottom:1px solid #d0d7de;text-align:{}"
+CELL_STYLE = "padding:2px 8px;border-bottom:1px solid #d0d7de;white-space:nowrap;text-align:{}"
 
 
 def html_table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:

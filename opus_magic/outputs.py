@@ -16,9 +16,6 @@ class Rendered:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/html": self.html, "text/plain": self.text}
 
-    def __str__(self) -> str:
-        return self.text
-
 
 def text_table(rows: Sequence[Sequence[str]]) -> str:
     """Rows as aligned plain text: the first column to the left, the others to the right."""
