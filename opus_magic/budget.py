@@ -1,4 +1,4 @@
-"""The session budget: refuse a run whose worst case would cross it, stop a stream that crosses it."""
+"""The session budget: refuse a run whose worst case would cross it, stop a stream crossing it."""
 from __future__ import annotations
 
 import threading
@@ -44,8 +44,9 @@ class Budget:
         if worst is None:
             raise PlanRefused(
                 f"The price of {plan.model_id} is unknown, so the {format_usd(cap)} session budget "
-                f"cannot be kept. Nothing was sent: add its price under [models.\"{plan.model_id}\"] "
-                f"in the config file, or turn the budget off with %opus budget off.", plan)
+                f"cannot be kept. Nothing was sent: add its price under "
+                f"[models.\"{plan.model_id}\"] in the config file, or turn the budget off with "
+                "%opus budget off.", plan)
         committed = self.committed()
         if committed + worst <= cap:
             return
@@ -54,7 +55,8 @@ class Budget:
             f"Over the session budget: this run could cost up to {format_usd(worst)} "
             f"({plan.input_tokens:,} input + {plan.max_tokens:,} max_tokens on {plan.model_id}) "
             f"and {format_usd(remaining)} of {format_usd(cap)} remains "
-            f"({format_usd(committed)} spent). Nothing was sent: {self._fix(plan, remaining)}.", plan)
+            f"({format_usd(committed)} spent). Nothing was sent: {self._fix(plan, remaining)}.",
+            plan)
 
     def _fix(self, plan: Plan, remaining: Decimal) -> str:
         minimum = plan.min_cost or Decimal(0)

@@ -13,7 +13,8 @@ MIN_RUNS = 3
 LATEST_COUNTS = """
 SELECT count(*), sum(input_tokens + output_tokens), sum(counted) FROM (
     SELECT input_tokens, output_tokens,
-           json_extract(params, '$.tiktoken_input') + json_extract(params, '$.tiktoken_output') AS counted
+           json_extract(params, '$.tiktoken_input')
+           + json_extract(params, '$.tiktoken_output') AS counted
     FROM runs
     WHERE model IN ({names}) AND json_extract(params, '$.tiktoken_input') IS NOT NULL
     ORDER BY created_at DESC LIMIT ?)

@@ -1,4 +1,4 @@
-"""Reading a litellm-format price map (`model_prices_and_context_window.json`) into catalog entries."""
+"""A litellm-format price map (`model_prices_and_context_window.json`) read as catalog entries."""
 from __future__ import annotations
 
 import datetime as dt
@@ -42,7 +42,8 @@ def _load(path: Path, mtime_ns: int) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"The litellm price map {path} is not valid JSON ({exc}): fix it or "
                           f"remove litellm_prices from the config.") from None
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"The litellm price map {path} must be a JSON object keyed by model name.")
+        raise ConfigError(f"The litellm price map {path} must be a JSON object keyed by model "
+                          "name.")
     as_of = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.timezone.utc).date().isoformat()
     source = f"litellm price map {path.name}"
     entries = {name: entry(data, source, as_of) for name, data in raw.items()

@@ -62,7 +62,7 @@ def output_cost(tokens: int, info: ModelInfo | None, input_tokens: int = 0) -> D
 
 
 def output_tokens_for(amount: Decimal, info: ModelInfo | None, input_tokens: int = 0) -> int | None:
-    """How many output tokens `amount` dollars buys (0 if none); None when the price is unknown or zero."""
+    """Output tokens `amount` dollars buys (at least 0); None when the price is unknown or zero."""
     price = info.prices_for(input_tokens).output if info is not None and info.priced else None
     if not price:
         return None
@@ -76,7 +76,8 @@ def cache_savings(usage: Usage, info: ModelInfo | None) -> Decimal | None:
         return None
     rates = _rates(info, usage.input_tokens)
     return (usage.cache_read_tokens * (rates.input - rates.cache_read)
-            - (usage.cache_write_tokens - usage.cache_write_1h_tokens) * (rates.cache_write - rates.input)
+            - (usage.cache_write_tokens - usage.cache_write_1h_tokens)
+            * (rates.cache_write - rates.input)
             - usage.cache_write_1h_tokens * (rates.cache_write_1h - rates.input)) / MILLION
 
 
