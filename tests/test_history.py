@@ -27,7 +27,8 @@ NOW = dt.datetime.now(dt.timezone.utc)
 
 
 def ago(**delta: float) -> str:
-    return (NOW - dt.timedelta(**delta)).isoformat(timespec="milliseconds")
+    moment = dt.datetime.now(dt.timezone.utc) - dt.timedelta(**delta)
+    return moment.isoformat(timespec="milliseconds")
 
 
 def run(run_id: str, created_at: str, model: str = "claude-opus-4-6", prompt: str = "a prompt",
