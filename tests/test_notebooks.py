@@ -1,0 +1,262 @@
+"""The teaching notebooks run top to bottom against the simulator, and say what they claim to.
+
+Each notebook is copied to a temporary folder and executed there with nbclient, no API key and its
+own history file; the assertions read the cells' outputs and the runs the kernel recorded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opus_magic.history import select
+from opus_magic.records import RunRecord
+from opus_magic.store import Store
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NAMES = ("01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors")
+VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+CLEARED = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
+           "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG")
+SECRET = "sk-ant-api03-notebook-secret-4f9c2e71"
+USD = r"\$([0-9.]+)"
+
+
+@dataclass
+class Executed:
+    """An executed copy of a notebook and the runs its kernel recorded (newest first)."""
+
+    notebook: Any
+    runs: list[RunRecord]
+    folder: Path
+
+    def cell(self, marker: str) -> Any:
+        """The first code cell whose source contains `marker`."""
+        return next(c for c in self.notebook.cells if c.cell_type == "code" and marker in c.source)
+
+    def text(self, marker: str) -> str:
+        """Everything the cell printed or displayed, as plain text (stderr included)."""
+        parts = []
+        for output in self.cell(marker).outputs:
+            if output.output_type == "stream":
+                parts.append(output.text)
+            elif output.output_type == "error":
+                parts.append(f"{output.ename}: {output.evalue}")
+            else:
+                parts.append(output.get("data", {}).get("text/plain", ""))
+        return "".join(parts)
+
+    def mimes(self, marker: str) -> set[str]:
+        return {m for o in self.cell(marker).outputs for m in o.get("data", {})}
+
+    def tagged(self, tag: str) -> list[RunRecord]:
+        return [run for run in self.runs if run.tag == tag]
+
+
+def execute(name: str, folder: Path, extra_env: dict[str, str] | None = None) -> Executed:
+    """Execute a copy of notebooks/NAME.ipynb in `folder` with its own history and no key."""
+    folder.mkdir(parents=True)
+    copy = folder / f"{name}.ipynb"
+    shutil.copyfile(NOTEBOOKS / f"{name}.ipynb", copy)
+    history = folder / "history.sqlite"
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update(OPUS_MAGIC_HISTORY=str(history), XDG_CONFIG_HOME=str(folder / "config"),
+               XDG_DATA_HOME=str(folder / "data"), **(extra_env or {}))
+    notebook = nbformat.read(copy, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                     store_widget_state=True,
+                                     resources={"metadata": {"path": str(folder)}})
+    client.execute(env=env)
+    nbformat.write(notebook, copy)
+    store = Store(history)
+    try:
+        runs = select(store, limit=None)
+    finally:
+        store.close()
+    return Executed(notebook, runs, folder)
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Executed]]:
+    """Each notebook executed once for the module, on first use."""
+    done: dict[str, Executed] = {}
+
+    def get(name: str) -> Executed:
+        if name not in done:
+            done[name] = execute(name, tmp_path_factory.mktemp("nb") / name)
+        return done[name]
+
+    yield get
+
+
+def amounts(text: str) -> list[Decimal]:
+    return [Decimal(a) for a in re.findall(USD, text)]
+
+
+def no_tracebacks(run: Executed) -> None:
+    for cell in run.notebook.cells:
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", output
+            assert "Traceback" not in json.dumps(output)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebooks_are_clean(name: str) -> None:
+    """No outputs, widget state or secrets in git; one config line sets the endpoint."""
+    raw = (NOTEBOOKS / f"{name}.ipynb").read_text()
+    notebook = nbformat.reads(raw, as_version=4)
+    nbformat.validate(notebook)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "widgets" not in notebook.metadata
+    assert not re.search(r"sk-[A-Za-z0-9-]{12,}", raw)
+    config_lines = [line for c in code for line in c.source.splitlines()
+                    if line.startswith("%opus config base_url=")]
+    assert len(config_lines) == 1
+
+
+def test_quickstart(executed: Callable[[str], Executed]) -> None:
+    run = executed("01_quickstart")
+    no_tracebacks(run)
+    config = run.text("%opus config base_url=sim")
+    assert re.search(r"base_url\s+sim\n", config) and re.search(r"api_key\s+\(not set\)", config)
+    first, concise = sorted(run.tagged("quickstart"), key=lambda r: r.created_at)
+    assert (first.response_model, first.status, first.finish_reason) == ("claude-opus-4-6", "ok", "stop")
+    assert first.params["simulator"] and first.cost_exact and first.max_tokens == 300
+    shown = run.text("%%opus -m opus --max-tokens 300")
+    assert VIEW_MIME in run.mimes("%%opus -m opus --max-tokens 300")  # the live view was displayed
+    assert "claude-opus-4-6 (simulator)" in shown and f"run {first.id}" in shown
+    assert first.text.splitlines()[-1] in shown
+    # -o, interpolation and concise mode, as the record cell reports them
+    assert "What is SQLite's WAL mode" in concise.prompt and concise.concise == "concise"
+    report = run.text("run = opus_magic.last_run()")
+    assert f"`answer` holds {len(concise.text.split())} words" in report
+    assert f"cost ${concise.cost} (exact)" in report and "'Be concise" in report
+    assert "claude-opus-4-6" in run.text("%opus models") and "source (as of)" in run.text("%opus models")
+    listed = run.text("%opus history --tag quickstart")
+    assert first.id in listed and concise.id in listed
+    assert "--- system" in run.text("%opus show") and concise.id in run.text("%opus show")
+    total = first.cost + concise.cost
+    assert f"2 quickstart runs in history, ${total} in total" in run.text("runs = opus_magic.history")
+
+
+def test_ab_comparison(executed: Callable[[str], Executed]) -> None:
+    run = executed("02_ab_comparison")
+    no_tracebacks(run)
+    trio = run.tagged("ab-models")
+    assert {r.response_model for r in trio} == {"claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5"}
+    assert len({r.comparison_id for r in trio}) == 1 and trio[0].comparison_id
+    side_by_side = run.text("%%opus -m opus,sonnet,haiku")
+    assert "cheapest" in side_by_side and VIEW_MIME in run.mimes("%%opus -m opus,sonnet,haiku")
+    by_model = {r.response_model: r for r in trio}
+    ratio = by_model["claude-opus-4-6"].cost / by_model["claude-haiku-4-5"].cost
+    assert f"costs {ratio:.1f}× more on Opus than on Haiku" in run.text("by_model = {")
+    assert all(r.id in run.text("%opus compare {comparison}") for r in trio)
+    plain, bullets = run.tagged("variant-plain"), run.tagged("variant-bullets")
+    assert len(plain) == len(bullets) == 4  # one by the magic, three by opus_magic.run
+    diff = run.text("%opus compare {plain.id} {bullets.id}")
+    assert re.search(r"\d+% of words as in the first", diff) and "[-" in diff and "{+" in diff
+    by_tag = run.text("%opus stats --by tag")
+    assert re.search(r"variant-plain\s+4\s", by_tag) and re.search(r"all runs\s+11\s", by_tag)
+    assert "<svg" in run.cell("%opus stats --by model").outputs[0]["data"]["text/html"]
+    tokens = sum(r.usage.output_tokens for r in bullets) / sum(r.usage.output_tokens for r in plain)
+    cost = sum(r.cost for r in bullets) / sum(r.cost for r in plain)
+    assert (f"used {tokens:.0%} of the plain variant's output tokens on average, and cost {cost:.0%}"
+            in run.text("plain_tokens ="))
+
+
+def test_billing_traps(executed: Callable[[str], Executed]) -> None:
+    run = executed("03_billing_traps")
+    no_tracebacks(run)
+    assert "One output token costs as much as 5 input tokens." in run.text("p = opus.prices")
+    [ratio] = run.tagged("traps-ratio")
+    share = run.text("paid_in, paid_out")
+    assert f"{ratio.usage.output_tokens} output tokens cost" in share
+    assert int(re.search(r"The answer is (\d+)%", share)[1]) > 90
+    [verbose], [concise] = run.tagged("traps-verbose"), run.tagged("traps-concise")
+    assert concise.usage.output_tokens < verbose.usage.output_tokens and concise.cost < verbose.cost
+    assert f"the concise run cost {concise.cost / verbose.cost:.0%} of the verbose one" in run.text("verbose, concise =")
+    dry = run.text("--max-tokens 8000 --dry-run")
+    assert "nothing was sent" in dry.lower() and len(re.findall(r"claude-\w+-4-\d\s", dry)) == 3
+    [ceiling] = run.tagged("traps-ceiling")
+    assert ceiling.max_tokens == 8000 and ceiling.usage.output_tokens < 1000
+    assert re.search(r"the hold was \d+× the real cost", run.text("hold = usage_cost"))
+    assert "128,000" in run.text("--max-tokens 500000 --dry-run")
+    # caching: below Opus's minimum nothing is cached; above it one write, then reads
+    short, long, sonnet = (sorted(run.tagged(t), key=lambda r: r.created_at)
+                           for t in ("traps-cache-short", "traps-cache-long", "traps-cache-sonnet"))
+    assert len(short) == len(long) == len(sonnet) == 6
+    assert all(r.usage.cache_read_tokens == r.usage.cache_write_tokens == 0 for r in short)
+    for runs in (long, sonnet):
+        assert runs[0].usage.cache_write_tokens > 0 and runs[0].usage.cache_read_tokens == 0
+        assert all(r.usage.cache_read_tokens > 0 for r in runs[1:])
+        assert sum(r.cost for r in runs) < sum(r.cost for r in short) * 3
+    assert re.search(r"traps-cache-long\s+6\s.*\d+\.\d%", run.text("%opus stats --by tag --since"))
+    saved = [int(s) for s in re.findall(r"(-?\d+)% saved", run.text("def conversation("))]
+    assert saved[0] == 0 and 0 < saved[1] < saved[2]
+    # tool definitions: ten of them cost about a cent a call on Opus 4.6
+    overhead = run.text("--tools support_tools --dry-run")
+    assert re.search(r"Tools: 10 tools × ≈?\d+ tokens = [\d,]+ tokens", overhead)
+    [per_call] = amounts(run.text("overhead = tokens.count_tools")[:60])
+    assert Decimal("0.009") <= per_call <= Decimal("0.011")
+    # the estimate while streaming, the server's usage at the end, and calibration
+    estimated = run.tagged("traps-estimate")
+    scaled = next(r for r in estimated if r.model == "claude-opus-4-5" and r.max_tokens == 400)
+    assert scaled.usage.output_tokens == round(scaled.params["tiktoken_output"] * 1.2)
+    assert f"said {scaled.usage.output_tokens}" in run.text("counted = r.params")
+    calibrated = re.search(r"calibrated from 3 runs: ×(\d\.\d+)",
+                           run.text("-m claude-opus-4-5 --max-tokens 400 --dry-run"))
+    assert calibrated and abs(float(calibrated[1]) - 1.2) < 0.01
+    no_usage = estimated[0]
+    assert not no_usage.cost_exact and no_usage.cost_source == "estimate"
+    # the budget refuses the worst case before sending, then lets a smaller run through
+    refused = run.text("--max-tokens 64000 --tag traps-budget")
+    assert "Over the session budget" in refused and "Nothing was sent" in refused
+    [allowed] = run.tagged("traps-budget")
+    assert allowed.max_tokens == 2000 and allowed.status == "ok"
+
+
+def test_errors(executed: Callable[[str], Executed]) -> None:
+    run = executed("04_errors")
+    no_tracebacks(run)
+    runs = sorted((r for r in run.runs if r.tag != "breaker"), key=lambda r: r.created_at)
+    statuses = [(r.status, r.finish_reason) for r in runs]
+    assert statuses == [("error", None), ("error", None), ("error", None), ("ok", "stop"),
+                        ("error", None), ("ok", "stop"), ("interrupted", None), ("ok", "length"),
+                        ("ok", "content_filter")]
+    unauthorized, balance, hold, _, quota, _, cut, length, _ = runs
+    assert "HTTP 401" in run.text("Say hello.") and unauthorized.error.startswith("HTTP 401")
+    assert "hold of $" in balance.error
+    assert re.search(r"--max-tokens \d+", hold.error) and hold.error in run.text("Write a long story.")
+    assert "requests the simulator saw for this answer: 3" in run.text("run = opus_magic.last_run()")
+    assert "retrying cannot help" in quota.error
+    assert cut.text and cut.usage.output_tokens == 12 and not cut.cost_exact
+    assert "partial answer is kept" in cut.error
+    assert length.usage.output_tokens == 25 and "Cut at 25 tokens" in run.text("--max-tokens 25")
+    breaker = run.text('lab.scenario("500", times=2)')
+    assert breaker.count("HTTP 500: The endpoint failed") == 2 and "attempt 3: error:" in breaker
+    assert "Nothing more is sent before then" in breaker.splitlines()[-1]
+    assert "after the cool-down: ok" in run.text("time.sleep(2)")
+    assert all(r.id in run.text("%opus history -n 20") for r in runs)
+
+
+def test_a_key_never_reaches_outputs_or_history(tmp_path: Path) -> None:
+    """The errors notebook with a real-looking key in the environment: it is used, never shown."""
+    run = execute("04_errors", tmp_path / "keyed", {"OPUS_MAGIC_API_KEY": SECRET})
+    no_tracebacks(run)
+    assert SECRET not in json.dumps(run.notebook)
+    assert SECRET[-4:] in run.text("%opus config base_url=")  # shown masked: sk-…2e71
+    history = (run.folder / "history.sqlite").read_bytes()
+    assert SECRET.encode() not in history
+    assert "HTTP 401" in run.runs[-1].error
