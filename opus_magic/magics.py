@@ -10,6 +10,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Float, Int, Unicode, observe
 
 from . import commands
+from .config import as_secret
 from .errors import OpusError
 from .interpolate import interpolate
 from .session import default_session
@@ -18,6 +19,14 @@ from .toolspec import tools_from_namespace
 TRAIT_SETTINGS = ("model", "max_tokens", "temperature", "system", "concise", "stream", "base_url",
                   "api_key", "history_path", "profile", "budget", "timeout_s", "max_retries",
                   "view")
+
+
+class SecretUnicode(Unicode):
+    """A string trait holding a Secret, so listing the traits shows only its mask."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        value = super().validate(obj, value)
+        return None if value is None else as_secret(value)
 
 
 def unquote(value: str | None) -> str | None:
@@ -43,7 +52,7 @@ class OpusMagics(Magics):
     concise = Unicode(None, allow_none=True, config=True, help="off, concise or code.")
     stream = Bool(None, allow_none=True, config=True, help="Stream answers (default on).")
     base_url = Unicode(None, allow_none=True, config=True, help="OpenAI-compatible base URL, or 'sim'.")
-    api_key = Unicode(None, allow_none=True, config=True, help="API key (never shown).")
+    api_key = SecretUnicode(None, allow_none=True, config=True, help="API key (never shown).")
     history_path = Unicode(None, allow_none=True, config=True, help="SQLite history file.")
     profile = Unicode(None, allow_none=True, config=True, help="Default endpoint profile.")
     budget = Unicode(None, allow_none=True, config=True, help="Session spend cap in USD, or off.")
@@ -86,11 +95,13 @@ class OpusMagics(Magics):
         """Send the cell to the model and stream the answer with a live cost meter."""
         try:
             args = parse_argstring(self.opus, line)
+        except (ArgumentError, ValueError) as exc:  # argparse, or shlex on an unclosed quote
+            report(f"{exc} (see %opus help)")
+            return
+        try:
             self._run_cell(args, cell)
         except OpusError as exc:
             report(str(exc))
-        except ArgumentError as exc:
-            report(f"{exc} (see %opus help)")
 
     def _run_cell(self, args: Any, cell: str) -> None:
         notes: tuple[str, ...] = ()

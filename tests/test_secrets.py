@@ -104,8 +104,6 @@ def test_an_executed_notebook_never_holds_the_key(simulator, monkeypatch, tmp_pa
     assert leaks(database_bytes(isolated_dirs / "history.sqlite")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="magics.py keeps a key set through %config as a plain "
-                                       "str trait, which `%config OpusMagics` prints")
 def test_a_key_set_through_config_is_masked_when_the_traits_are_listed(ip, capsys) -> None:
     ip.run_line_magic("config", f"OpusMagics.api_key = {KEY!r}")
     ip.run_line_magic("config", "OpusMagics")
