@@ -251,6 +251,23 @@ def test_errors(executed: Callable[[str], Executed]) -> None:
     assert all(r.id in run.text("%opus history -n 20") for r in runs)
 
 
+def test_headless_execute_prints_runs_and_leaves_the_notebook_as_it_was(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from opus_magic.cli import main
+
+    copy = tmp_path / "01_quickstart.ipynb"
+    shutil.copyfile(NOTEBOOKS / copy.name, copy)
+    assert main(["execute", str(copy)]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"2 runs, total \$[\d.]+, all answered by the built-in simulator", printed)
+    assert "Explain prompt caching" in printed and "haiku" in printed
+    assert copy.read_bytes() == (NOTEBOOKS / copy.name).read_bytes()
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text(json.dumps(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1/0")])))
+    assert main(["execute", str(broken)]) == 1
+    assert "a cell failed with ZeroDivisionError: division by zero" in capsys.readouterr().err
+
+
 def test_a_key_never_reaches_outputs_or_history(tmp_path: Path) -> None:
     """The errors notebook with a real-looking key in the environment: it is used, never shown."""
     run = execute("04_errors", tmp_path / "keyed", {"OPUS_MAGIC_API_KEY": SECRET})
