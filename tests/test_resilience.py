@@ -445,10 +445,15 @@ def test_no_usage_chunk_leaves_an_estimated_cost(ip, simulator, capsys) -> None:
 
 def test_bad_input_is_one_line_and_sends_nothing(ip, simulator, capsys) -> None:
     """The issue's list beyond test_magic's cases (unknown flag, empty cell, unknown profile)."""
+    ip.user_ns["not_tools"] = {"name": "lookup"}
+    ip.user_ns["bad_tools"] = [{"type": "function", "function": {"name": "has space"}}]
     for line, expected in [("--max-tokens 1.5", "Setting 'max_tokens' cannot be '1.5'"),
                            ("--max-tokens 0", "Setting 'max_tokens' cannot be '0'"),
                            ("-t 2.5", "Temperature 2.5 is out of range"),
-                           ("-t warm", "Setting 'temperature' cannot be 'warm'")]:
+                           ("-t warm", "Setting 'temperature' cannot be 'warm'"),
+                           ("--tools not_tools", "--tools not_tools: expected a non-empty list"),
+                           ("--tools bad_tools", "--tools bad_tools: tool 1 has function.name"),
+                           ("--tools undefined_name", "no variable 'undefined_name'")]:
         ip.run_cell_magic("opus", line, "hi")
         out, err = capsys.readouterr()
         assert err.startswith("opus: ") and expected in err, (line, err)
