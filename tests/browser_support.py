@@ -100,6 +100,10 @@ class LabServer:
     def write_notebook(self, name: str, cells: list[str]) -> None:
         (self.root / name).write_text(json.dumps(notebook_json(cells)))
 
+    def copy_notebook(self, path: Path) -> str:
+        shutil.copyfile(path, self.root / path.name)
+        return path.name
+
     def start(self, timeout_s: float = 60) -> None:
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
                    "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
@@ -173,6 +177,21 @@ class Notebook:
             "(i) => { const nb = window.jupyterapp.shell.currentWidget.content;"
             " nb.activeCellIndex = i; window.jupyterapp.commands.execute('notebook:run-cell'); }",
             index)
+
+    def run_all(self) -> None:
+        """Start every cell, top to bottom, without waiting."""
+        self.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+    def code_cells(self) -> list[int]:
+        """Indexes of the code cells."""
+        return list(self.page.evaluate(
+            "() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]"
+            ".flatMap((c, i) => c.classList.contains('jp-CodeCell') ? [i] : [])"))
+
+    def stderr(self) -> list[str]:
+        """Every stderr output shown in the notebook."""
+        return self.page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
 
     def wait_done(self, index: int, timeout_s: float = 60) -> None:
         """Wait until cell `index` shows an execution count (`[N]:`, not `[ ]:` or `[*]:`)."""

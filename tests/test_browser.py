@@ -147,3 +147,22 @@ def test_comparison_shows_two_live_columns(lab: Any, simulator: Any, runs: Calla
     assert {r.response_model for r in recorded} == set(models)
     assert len({r.comparison_id for r in recorded}) == 1 and recorded[0].comparison_id
     screenshot(nb.cell(1), "comparison.png", README_DIR)
+
+
+def test_quickstart_runs_top_to_bottom_in_jupyterlab(lab: Any, runs: Callable[[], list[RunRecord]]) -> None:
+    """In JupyterLab runs stream in the background; the next cell still sees their results."""
+    name = lab.copy_notebook(Path(__file__).resolve().parent.parent / "notebooks" / "01_quickstart.ipynb")
+    lab.page.goto(lab.notebook_url(name))
+    nb = Notebook(lab.page)
+    nb.wait_ready()
+    nb.run_all()
+    code = nb.code_cells()
+    nb.wait_done(code[-1], timeout_s=120)
+    quickstart = [r for r in runs() if r.tag == "quickstart"]
+    assert len(quickstart) == 2 and all(r.status == "ok" for r in quickstart)
+    concise = next(r for r in quickstart if r.concise == "concise")
+    report = next(nb.cell(i).inner_text() for i in code if "`answer` holds" in nb.cell(i).inner_text())
+    assert f"`answer` holds {len(concise.text.split())} words" in report
+    assert "2 quickstart runs in history" in nb.cell(code[-1]).inner_text()
+    assert lab.page.locator(".opus-view .opus-run.opus-status-ok").count() == 2
+    assert not nb.stderr()
