@@ -1,0 +1,203 @@
+"""The sections of RESULTS.md, one function per measurement, each from the results dict."""
+from __future__ import annotations
+
+from typing import Any
+
+from .figures import NOT_RUN, failure, get, streaming_figures, walls
+from .harness import median, spread
+from .profiles import profile_summary
+
+
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    aligns = ["---"] + ["---:"] * (len(headers) - 1)
+    return ["| " + " | ".join(headers) + " |", "| " + " | ".join(aligns) + " |",
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+def secs(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def section_streaming(results: dict[str, Any]) -> list[str]:
+    sizes = get(results, "streaming", "sizes")
+    if not sizes:
+        return [failure(results, "streaming")]
+    out = ["Each cell timed from the frontend's execute request to the kernel going idle (all iopub "
+           "output drained). `inner` is the client's own time inside the kernel (the magic's: the "
+           "engine's run duration). µs/token = median wall / tokens.", ""]
+    rows = []
+    for size in sorted(sizes, key=int):
+        for client, runs in sizes[size].items():
+            if not runs:
+                continue
+            w = walls(runs)
+            inner = [r["inner_s"] for r in runs if r["inner_s"] is not None]
+            visible = [r["first_visible_s"] for r in runs if r["first_visible_s"] is not None]
+            rows.append([f"{int(size):,}", client, str(len(runs)), secs(median(w)), f"{spread(w):.0%}",
+                         secs(median(inner) if inner else None),
+                         f"{median(w) / int(size) * 1e6:.1f}",
+                         secs(median(visible) if visible else None),
+                         f"{median([r['output_bytes'] for r in runs]):,.0f}"])
+    out += table(["tokens", "client", "runs", "median wall s", "spread", "inner s", "µs/token",
+                  "first visible s", "bytes to frontend"], rows)
+    figures = streaming_figures(results)
+    rounds = figures.get("floor_rounds") or []
+    if rounds:
+        out += ["", f"Per-round magic/floor ratios at the largest size: "
+                + ", ".join(f"{r:.2f}" for r in rounds) + "."]
+    return out
+
+
+def section_traffic(results: dict[str, Any]) -> list[str]:
+    sizes = get(results, "streaming", "sizes")
+    if not sizes:
+        return [failure(results, "streaming")]
+    big = sizes[max(sizes, key=int)]["magic"]
+    rows = []
+    for label, sample in ([(f"{int(max(sizes, key=int)):,} tokens, full speed", s) for s in big[:1]]
+                          + [(f"{p['tokens']:,} tokens at {p['rate']:,} tokens/s", p)
+                             for p in get(results, "streaming", "paced") or []]):
+        span = sample["update_span_s"] or 0
+        counts = sample["messages"]
+        rows.append([label, secs(span, 2), str(counts.get("comm_open", 0)), str(counts.get("comm_msg", 0)),
+                     str(counts.get("stream", 0)),
+                     f"{counts.get('comm_msg', 0) / span:.1f}" if span else "–",
+                     f"{sample['output_bytes']:,}", f"{sample['chars']:,}",
+                     f"{sample['output_bytes'] / sample['chars']:.1f}×"])
+    return table(["run", "streaming s", "comm_open", "comm_msg", "stream", "comm_msg/s",
+                  "bytes to frontend", "answer chars", "bytes/answer"], rows)
+
+
+def section_memory(results: dict[str, Any]) -> list[str]:
+    memory = get(results, "memory")
+    if not memory or "failed" in memory:
+        return [failure(results, "memory")]
+    rows = [[client, f"{m['before_mb']:.1f}", f"{m['after_mb']:.1f}", f"{m['growth_mb']:.1f}"]
+            for client, m in memory.items()]
+    return ["A fresh kernel per client: warm-up answer of 1K tokens, then one big answer; growth "
+            "of the kernel's peak RSS (`ru_maxrss`).", "",
+            *table(["client", "peak RSS before MB", "peak RSS after MB", "growth MB"], rows)]
+
+
+def section_fanout(results: dict[str, Any]) -> list[str]:
+    fanout = get(results, "fanout")
+    if not fanout or "failed" in fanout:
+        return [failure(results, "fanout")]
+    rows = [[str(i + 1), secs(s["wall_s"]), secs(s["slowest_s"]), f"{s['ratio']:.3f}",
+             ", ".join(f"{m} {v:.2f}" for m, v in sorted(s["each_s"].items()))]
+            for i, s in enumerate(fanout["samples"])]
+    return ["`%%opus -m claude-opus-4-6,claude-sonnet-4-5,claude-haiku-4-5,gpt-4o`, 1,000 tokens "
+            "each at 500-560 tokens/s per model; wall from the frontend, slowest = the longest "
+            "run's own duration.", "",
+            *table(["round", "wall s", "slowest s", "wall/slowest", "each run s"], rows)]
+
+
+def section_history(results: dict[str, Any]) -> list[str]:
+    h = get(results, "history")
+    if not h or "failed" in h:
+        return [failure(results, "history")]
+    lines = [f"{h['runs']:,} runs written in the store's row format in {h['build_s']:.1f} s "
+             f"(bulk transactions; full-text index and indexes maintained by SQLite as usual).", ""]
+    rows = [["insert (`Store.save`, one transaction each)", secs(h["insert"]["median_s"] * 1000, 2),
+             f"p90 {h['insert']['p90_s'] * 1000:.2f} ms over {h['insert']['count']} inserts"]]
+    for name in ("history", "stats"):
+        c = h.get(name) or {}
+        if c.get("missing"):
+            rows.append([f"`%opus {name}`", "–", "the subcommand does not exist yet"])
+        elif c:
+            rows.append([f"`%opus {name}{' -n 50' if name == 'history' else ''}` (in the kernel)",
+                         secs(c["median_s"] * 1000, 1),
+                         f"first call {c['first_s'] * 1000:.0f} ms; with the frontend round trip "
+                         f"{c['frontend_wall_s'] * 1000:.0f} ms; spread {c['spread']:.0%}"])
+    lines += table(["operation", "median ms", "notes"], rows)
+    size = h["file_bytes"]
+    lines += ["", f"Database {size / 1e6:.1f} MB for {h['raw_bytes'] / 1e6:.1f} MB of raw stored text "
+              f"(every column's value as text) = {size / h['raw_bytes']:.2f}×; prompts and answers "
+              f"alone are {h['prompt_and_answer_bytes'] / 1e6:.1f} MB."]
+    if "fts_bytes" in h:
+        lines.append(f"Of the file: full-text index {h['fts_bytes'] / 1e6:.1f} MB, other indexes "
+                     f"{h['index_bytes'] / 1e6:.1f} MB.")
+    return lines
+
+
+def section_startup(results: dict[str, Any]) -> list[str]:
+    s = get(results, "startup")
+    if not s or "failed" in s:
+        return [failure(results, "startup")]
+    lines = table(["process", "median wall s", "spread"], [
+        ["bare IPython (`InteractiveShell.instance()`)", secs(s["bare_s"]), f"{s['bare_spread']:.0%}"],
+        ["same + `%load_ext opus_magic`", secs(s["with_ext_s"]), f"{s['with_ext_spread']:.0%}"]])
+    lines += ["", f"Added: {s['added_s'] * 1000:.0f} ms (difference of medians over {s['rounds']} "
+              f"alternating pairs); `load_ext` alone, timed inside: {s['load_ext_s'] * 1000:.0f} ms. "
+              f"Heavy modules present after loading: "
+              f"{', '.join(s['heavy_after_load']) or 'none'}."]
+    imports = get(results, "profiles", "imports")
+    if imports and imports.get("cumulative"):
+        lines += ["", "Slowest imports under `%load_ext` (`-X importtime`, one process, ms):", "",
+                  *table(["module", "own ms", "cumulative ms"],
+                         [[f"`{n}`", f"{o:.1f}", f"{c:.1f}"] for n, o, c in imports["cumulative"]])]
+    return lines
+
+
+PEER_NAMES = {"opus_magic": "opus_magic `%%opus`", "jupyter_ai": "jupyter-ai `%%ai`",
+              "llm": "`llm` Python API"}
+SHOWS = {
+    "opus_magic": "live view: text as it streams, cost meter (≈ while estimated, exact once usage "
+                  "arrives), tokens, tokens/s, TTFT; final summary line",
+    "jupyter_ai": "the answer as Markdown when it is complete (no streaming); no tokens, no cost",
+    "llm": "what the cell prints (the loop prints chunks); tokens only on request via "
+           "`response.usage()`; no cost",
+}
+
+
+def section_peers(results: dict[str, Any]) -> list[str]:
+    peers = get(results, "peers")
+    if not peers or "failed" in peers:
+        return [failure(results, "peers")]
+    rows, shows = [], []
+    for key, name in PEER_NAMES.items():
+        p = peers.get(key) or {}
+        if "unavailable" in p:
+            rows.append([name] + ["–"] * 9)
+            shows.append(f"- {name}: could not be measured here: {p['unavailable']}")
+            continue
+        if not p:
+            continue
+        rows.append([name, secs(p["load_s"], 2), secs(p["first_prompt_s"], 2),
+                     secs(p["n_total_s"], 2), secs(p["n_median_s"]), secs(p["n_visible_median_s"]),
+                     secs(p["big_wall_s"], 2), secs(p["big_visible_s"], 2),
+                     f"{p['big_rss_mb']:.0f} (+{p['big_growth_mb']:.0f})",
+                     f"{p['big_output_bytes']:,}"])
+        evidence = p["shows"].get("plain_tail") or p["shows"].get("stream_last_line") or ""
+        extra = f" Reported by `usage()`: `{p['usage_repr']}`." if p.get("usage_repr") else ""
+        shows.append(f"- {name}: {SHOWS[key]}. Last line the frontend got for a short prompt: "
+                     f"`{evidence[:160]}`.{extra}")
+    measured = [p for p in peers.values() if isinstance(p, dict) and p.get("n")]
+    n = measured[0]["n"] if measured else "N"
+    big = f"{measured[0]['big_tokens'] // 1000}K" if measured else "100K"
+    lines = [f"Each tool in its own fresh kernel, same simulator: load, {n} prompts of 200-token "
+             f"answers (one cell each), then one {big}-token answer. Per-prompt medians leave out "
+             "the first prompt (shown apart: it pays first-use imports). First visible = first "
+             "output message carrying a word of the answer (or any output for tools that show "
+             "nothing until the end).", "",
+             *table(["tool", "load s", "first prompt s", f"{n} prompts s", "median/prompt s",
+                     "first visible s", f"{big} wall s", f"{big} first visible s",
+                     f"peak RSS MB (+{big})", f"{big} bytes to frontend"], rows),
+             "", "What each shows of tokens and cost:", "", *shows]
+    versions = peers.get("versions")
+    if versions:
+        lines += ["", "Peer versions (pinned in `requirements-peers.txt`): "
+                  + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."]
+    return lines
+
+
+def section_profiles(results: dict[str, Any]) -> list[str]:
+    profiles = get(results, "profiles") or {}
+    lines: list[str] = []
+    for key, title in (("stream", "`%%opus` with the largest answer, in the kernel"),
+                       ("stats", "`%opus stats` over the full history")):
+        rows = profiles.get(key)
+        if rows:
+            lines += [f"cProfile of {title} (top functions by own time; profiling inflates "
+                      "per-call costs):", "", *profile_summary(rows), ""]
+    return lines or [f"_{NOT_RUN}._"]

@@ -1,0 +1,68 @@
+"""For a target not met: what this run's own evidence (profiles, message counts, sizes) says."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .figures import get
+
+
+def top(rows: list[Any] | None, count: int = 3) -> str:
+    if not rows:
+        return "no profile in this run"
+    return "; ".join(f"`{where}` {own:.2f} s own of {total:.2f} s" for where, own, total, _ in rows[:count])
+
+
+def largest_magic(results: dict[str, Any]) -> dict[str, Any]:
+    sizes = get(results, "streaming", "sizes") or {}
+    return sizes[max(sizes, key=int)]["magic"][0] if sizes else {}
+
+
+def streaming(results: dict[str, Any]) -> str:
+    sample = largest_magic(results)
+    inner = sample.get("inner_s") or 0
+    return (f"of {sample.get('wall_s', 0):.2f} s from the frontend, the engine's own run took "
+            f"{inner:.2f} s; the rest is the view's set-up and final render and draining its "
+            f"output. Largest own times in the kernel: "
+            f"{top(get(results, 'profiles', 'stream'))}.")
+
+
+def traffic(results: dict[str, Any]) -> str:
+    sample = largest_magic(results)
+    counts, sizes = sample.get("messages", {}), sample.get("bytes_by_type", {})
+    parts = ", ".join(f"{kind} {counts.get(kind, 0):,} messages / {sizes.get(kind, 0):,} bytes"
+                      for kind in ("comm_open", "comm_msg", "comm_close", "display_data",
+                                   "update_display_data", "stream") if counts.get(kind))
+    return (f"the view's traffic for the largest answer was {parts}. Every push updates several "
+            "widgets (text segment, header, meter), each its own `comm_msg`, and every new text "
+            "segment is a new widget (`comm_open` with its full state).")
+
+
+def stats(results: dict[str, Any]) -> str:
+    return f"largest own times: {top(get(results, 'profiles', 'stats'))}."
+
+
+def startup(results: dict[str, Any]) -> str:
+    imports = get(results, "profiles", "imports", "cumulative") or []
+    slow = ", ".join(f"`{name}` {cumulative:.0f} ms" for name, _, cumulative in imports[:5])
+    return f"the modules `%load_ext` imports, slowest first (cumulative): {slow or 'not profiled'}."
+
+
+def db_size(results: dict[str, Any]) -> str:
+    h = get(results, "history") or {}
+    if "fts_bytes" not in h:
+        return "SQLite here has no dbstat table to break the size down."
+    return (f"the full-text index takes {h['fts_bytes'] / 1e6:.1f} MB and the other indexes "
+            f"{h['index_bytes'] / 1e6:.1f} MB of the {h['file_bytes'] / 1e6:.1f} MB file.")
+
+
+EXPLAIN: dict[str, Callable[[dict[str, Any]], str]] = {
+    "vs_sdk": streaming, "vs_floor": streaming, "linearity": streaming, "updates": traffic,
+    "bytes": traffic, "stats": stats, "startup": startup, "db_size": db_size,
+}
+
+
+def explain(key: str, results: dict[str, Any]) -> str:
+    """One paragraph of evidence for a target not met."""
+    reason = EXPLAIN.get(key)
+    return reason(results) if reason else "see the section below for the samples and their spread."

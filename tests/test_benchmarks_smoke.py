@@ -1,0 +1,57 @@
+"""Keeps the benchmark harness from rotting: its modules import and its cheapest parts work.
+
+No timing is asserted here; `make bench` measures.
+"""
+from __future__ import annotations
+
+import importlib
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks import clients, history_load
+from benchmarks.report import render
+from opus_magic.sim_text import answer_chunks
+
+MODULES = ("run", "harness", "clients", "streaming", "fan_out", "history_load", "startup", "peers",
+           "profiles", "figures", "sections", "why", "report")
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_benchmark_modules_import(name: str) -> None:
+    importlib.import_module(f"benchmarks.{name}")
+
+
+def test_reference_loops_read_the_whole_answer(simulator: Any) -> None:
+    simulator.configure(answer_tokens=40)
+    prompt = "smoke"
+    expected = len("".join(answer_chunks([{"role": "user", "content": prompt}], 40)))
+    for loop in (clients.floor, clients.sdk_typed):
+        assert loop(simulator.base_url, "claude-opus-4-6", prompt, 1000) == expected
+        assert clients.LAST["chars"] == expected and clients.LAST["ttft_s"] is not None
+
+
+def test_history_build_inserts_and_report(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    built = history_load.build(path, 120)
+    inserted = history_load.measure_inserts(path, 3)
+    sizes = history_load.sizes(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 123
+        assert db.execute("SELECT COUNT(*) FROM runs_fts WHERE runs_fts MATCH '\"#7\"'").fetchone()
+    assert built["raw_bytes"] > built["prompt_and_answer_bytes"] > 0
+    assert inserted["count"] == 3 and sizes["file_bytes"] > 0
+
+    results = {"started": "now", "duration_s": 1.0, "quick": True, "timings": {"history": 1.0},
+               "machine": {"cpu": "cpu", "cores": "2", "memory": "1 GiB", "os": "os",
+                           "python": "3"},
+               "versions": {"opus_magic": "0"}, "load_start": (0.0, 0.0, 0.0),
+               "history": {**built, "insert": inserted, **sizes,
+                           "history": {"first_s": 0.01, "median_s": 0.01, "spread": 0.1,
+                                       "frontend_wall_s": 0.02, "output_bytes": 10},
+                           "stats": {"missing": True}}}
+    text = render(results)
+    assert "| 5 | insert median" in text and "not measured in this run" in text
+    assert "stats | – | the subcommand does not exist yet" in text.replace("`", "")
