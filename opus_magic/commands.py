@@ -166,7 +166,7 @@ def cmd_show(session: Session, args: list[str]) -> None:
 
 
 def show_text(record: RunRecord) -> str:
-    lines = [summary_line(record, bool(record.params.get("simulator"))),
+    lines = [summary_line(record),
              f"created {record.created_at} · status {record.status} · endpoint {record.endpoint}"
              f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}",
              f"cost {format_usd(record.cost, not record.cost_exact)} ({record.cost_source})"]

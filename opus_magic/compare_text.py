@@ -83,7 +83,7 @@ def present_comparison_text(session: Session, runs: Comparison,
             out.write(f"! {record.error}\n")
         for line in outcome_lines(record, infos.get(record.model)):
             out.write(f"! {line}\n")
-        out.write(summary_line(record, bool(record.params.get("simulator"))) + "\n")
+        out.write(summary_line(record) + "\n")
     out.write("\n" + summary_table(summarize(records)) + "\n")
     out.flush()
     return records

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import pricing, tokens
 from .catalog import ModelInfo
 from .client import Endpoint, Response, open_response
+from .config import SIMULATOR
 from .errors import RequestError, StoreError, StreamInterrupted, UsageError
 from .explain import Hold
 from .explain_run import interruption
@@ -234,7 +235,8 @@ class Engine:
         """Stream one plan to the end (or the first failure) and return its record."""
         cancel = cancel or threading.Event()
         live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
-                       tokens.TokenCounter(plan.model_id), cancel=cancel)
+                       tokens.TokenCounter(plan.model_id), cancel=cancel,
+                       simulator=plan.endpoint.name == SIMULATOR)
         observer.started(live)
         error: str | None = None
         billed = True
@@ -243,7 +245,7 @@ class Engine:
             if self.guard is not None:
                 self.guard.enter(live)
             response = live.response = self.connect(plan, live, observer, cancel)
-            live.simulator = response.simulator
+            live.simulator = live.simulator or response.simulator
             if cancel.is_set():
                 live.status = "stopped"
             elif plan.request.stream:

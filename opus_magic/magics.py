@@ -98,6 +98,9 @@ class OpusMagics(Magics):
         except (ArgumentError, ValueError) as exc:  # argparse, or shlex on an unclosed quote
             report(f"{exc} (see %opus help)")
             return
+        for name, value in vars(args).items():
+            if isinstance(value, str):
+                setattr(args, name, unquote(value))
         try:
             self._run_cell(args, cell)
         except OpusError as exc:
@@ -114,8 +117,8 @@ class OpusMagics(Magics):
         tools = tools_from_namespace(self.shell.user_ns, args.tools) if args.tools else None
         commands.run_cell(self.session, commands.CellInput(
             prompt=prompt, models=models, max_tokens=args.max_tokens,
-            temperature=args.temperature, system=unquote(args.system), concise=args.concise,
-            stream=False if args.no_stream else None, profile=args.profile, tag=unquote(args.tag),
+            temperature=args.temperature, system=args.system, concise=args.concise,
+            stream=False if args.no_stream else None, profile=args.profile, tag=args.tag,
             continue_from=args.continue_, dry_run=args.dry_run, notes=notes, tools=tools,
             output=args.output))
 

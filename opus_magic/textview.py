@@ -15,18 +15,20 @@ def fmt_seconds(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f} s"
 
 
-def summary_line(record: RunRecord, simulator: bool = False) -> str:
+def summary_line(record: RunRecord) -> str:
     """One line: model answered, tokens, cost, timings, finish reason, run id."""
     usage = record.usage
     model = record.response_model or record.model
-    where = f"{model} (simulator)" if simulator else model
+    where = f"{model} (simulator)" if record.params.get("simulator") else model
     cache = ""
     if usage.cache_read_tokens or usage.cache_write_tokens:
         cache = f" (cache read {usage.cache_read_tokens:,}, write {usage.cache_write_tokens:,})"
     tool_tokens = record.params.get("tool_tokens")
     tools = f" (tools {tool_tokens:,})" if tool_tokens else ""
     cost = format_usd(record.cost, estimated=not record.cost_exact)
-    if record.cost is not None and not record.cost_exact:
+    if record.cost_source == "not billed":
+        cost = "not billed"
+    elif record.cost is not None and not record.cost_exact:
         cost += " estimated"
     return (f"{where} · {usage.input_tokens:,} in{tools} / {usage.output_tokens:,} out{cache} · {cost}"
             f" · TTFT {fmt_seconds(record.ttft_s)} · {fmt_seconds(record.duration_s)}"
@@ -64,5 +66,5 @@ class TextView:
             self.out.write("\n\n")
         for line in outcome_lines(record, live.plan.info):
             self.out.write(f"! {line}\n")
-        self.out.write(summary_line(record, live.simulator) + "\n")
+        self.out.write(summary_line(record) + "\n")
         self.out.flush()

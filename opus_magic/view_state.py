@@ -57,7 +57,7 @@ def snapshot(live: LiveRun, now: float, record: RunRecord | None = None) -> Snap
         status = record.status
         label = STATUS_LABELS[status] + (f" · {record.finish_reason}" if record.finish_reason else "")
         outcome = tuple(outcome_lines(record, live.plan.info))
-        summary = summary_line(record, live.simulator)
+        summary = summary_line(record)
     return Snapshot(model, status, label, live.simulator, meter(live, now, record),
                     live.plan.warnings, outcome, summary)
 
@@ -117,7 +117,7 @@ def readable(record: RunRecord, live: LiveRun) -> dict[str, str]:
     """The final text, explanations and summary as text/plain and text/markdown, for saved notebooks."""
     notes = [f"! {w}" for w in live.plan.warnings]
     ends = [f"! {line}" for line in outcome_lines(record, live.plan.info)]
-    summary = summary_line(record, live.simulator)
+    summary = summary_line(record)
     plain = "\n".join([*notes, record.text, "", *ends, summary]).strip("\n")
     markdown = "\n\n".join(part for part in (
         _quote(notes), record.text, _quote(ends), f"*{_markdown_safe(summary)}*") if part)
