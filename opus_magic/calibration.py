@@ -16,7 +16,8 @@ SELECT count(*), sum(input_tokens + output_tokens), sum(counted) FROM (
            json_extract(params, '$.tiktoken_input')
            + json_extract(params, '$.tiktoken_output') AS counted
     FROM runs
-    WHERE model IN ({names}) AND json_extract(params, '$.tiktoken_input') IS NOT NULL
+    WHERE model IN ({names}) AND endpoint = ?
+      AND json_extract(params, '$.tiktoken_input') IS NOT NULL
     ORDER BY created_at DESC LIMIT ?)
 """
 
@@ -35,13 +36,16 @@ class Calibration:
         return f"calibrated from {self.runs} runs: ×{self.ratio:.3f}"
 
 
-def learn(store: Store, names: Sequence[str], window: int = WINDOW,
+def learn(store: Store, names: Sequence[str], endpoint: str, window: int = WINDOW,
           min_runs: int = MIN_RUNS) -> Calibration | None:
-    """The ratio over the latest `window` runs requested under any of `names`; None if too few."""
+    """The ratio over the latest `window` runs of `names` on this endpoint; None if too few.
+
+    Per endpoint, so a simulator's or a proxy's counting never calibrates another endpoint's model.
+    """
     if not names:
         return None
     sql = LATEST_COUNTS.format(names=", ".join("?" for _ in names))
-    runs, served, counted = next(store.iter_rows(sql, (*names, window)))
+    runs, served, counted = next(store.iter_rows(sql, (*names, endpoint, window)))
     if runs < min_runs or not counted or not served:
         return None
     return Calibration(served / counted, runs)

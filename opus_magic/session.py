@@ -114,7 +114,7 @@ class Session:
         learned = None
         if not tokens.is_native(model_id):
             names = dict.fromkeys((*catalog.names_for(model_id), request.model))
-            learned = calibration.learn(self.store(settings), tuple(names))
+            learned = calibration.learn(self.store(settings), tuple(names), endpoint.base_url)
         plan = plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,
                         settings.timeout_s, learned)
         self.budget.admit(plan, settings.budget)

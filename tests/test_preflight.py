@@ -157,6 +157,9 @@ def test_calibration_learns_claude_tokens_from_history(ip, simulator, capsys) ->
     assert close(live_usage.output_tokens, record.usage.output_tokens)
     assert record.cost_exact and close(float(live_cost), float(record.cost))
     assert "calibrated from 5 runs" in record.params["calibration"]
+    other = default_session().settings(model="haiku", base_url="http://127.0.0.1:9/v1")
+    elsewhere = default_session().plan(build_request(other, prompt), other)
+    assert elsewhere.calibration is None       # one endpoint's counting never calibrates another's
 
 
 def test_openai_models_are_not_calibrated(ip, simulator) -> None:
