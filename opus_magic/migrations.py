@@ -79,6 +79,12 @@ def m002_search_and_stats_indexes(db: sqlite3.Connection) -> None:
                                         cache_read_tokens, cache_write_tokens, ttft_s, duration_s)""")
 
 
+@migration
+def m003_cache_write_1h_tokens(db: sqlite3.Connection) -> None:
+    """The part of cache writes made with a one-hour lifetime, which is priced apart."""
+    db.execute("ALTER TABLE runs ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order, under one write lock; return the names applied.
 

@@ -23,9 +23,9 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "params", "text", "status", "finish_reason", "input_tokens", "output_tokens",
            "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_exact",
            "cost_source", "ttft_s", "duration_s", "error", "tag", "max_tokens", "concise",
-           "comparison_id", "parent_id", "notes")
+           "comparison_id", "parent_id", "notes", "cache_write_1h_tokens")
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-                "reasoning_tokens")
+                "reasoning_tokens", "cache_write_1h_tokens")
 UPSERT = (f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
           f"ON CONFLICT(id) DO UPDATE SET "
           + ", ".join(f"{name} = excluded.{name}" for name in COLUMNS if name != "id"))

@@ -212,7 +212,8 @@ def generated_rows(count: int) -> list[tuple]:
     template = [None] * len(COLUMNS)
     for name, value in dict(endpoint="http://127.0.0.1/v1", messages="[]", params="{}",
                             status="ok", finish_reason="stop", input_tokens=4096,
-                            cache_write_tokens=0, reasoning_tokens=0, cost_exact=1,
+                            cache_write_tokens=0, cache_write_1h_tokens=0, reasoning_tokens=0,
+                            cost_exact=1,
                             cost_source="catalog", ttft_s=0.4, duration_s=2.0, max_tokens=1024,
                             concise="off", notes="[]").items():
         template[column[name]] = value

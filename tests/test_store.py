@@ -28,7 +28,8 @@ def test_migrations_on_an_in_memory_database_give_the_exact_columns() -> None:
 def record(run_id: str = "a1b2c3d4e5f6") -> RunRecord:
     return RunRecord(id=run_id, created_at="2026-11-23T10:00:00.000+00:00", model="opus",
                      prompt="Say hi", messages=[{"role": "user", "content": "Say hi"}],
-                     text="Hi ✓", usage=Usage(10, 2, 3, 4, 1), cost=Decimal("0.0000123"),
+                     text="Hi ✓", usage=Usage(10, 2, 3, 4, 1, cache_write_1h_tokens=2),
+                     cost=Decimal("0.0000123"),
                      cost_exact=True, cost_source="catalog", notes=["a note"])
 
 
@@ -36,10 +37,10 @@ def test_history_survives_a_new_process(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite"
     Store(path).save(record())
     code = ("import sys; from opus_magic.store import Store; r = Store(sys.argv[1]).get('a1b2'); "
-            "print(r.text, r.cost, r.usage.cache_write_tokens, r.notes[0])")
+            "print(r.text, r.cost, r.usage.cache_write_tokens, r.usage.cache_write_1h_tokens, r.notes[0])")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip() == "Hi ✓ 0.0000123 4 a note"
+    assert out.strip() == "Hi ✓ 0.0000123 4 2 a note"
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 
