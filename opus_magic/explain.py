@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from .catalog import ModelInfo
 from .config import mask
 from .errors import RequestError
-from .pricing import MILLION, format_usd, input_cost, output_cost
+from .pricing import format_usd, input_cost, output_tokens_for, usage_cost
+from .records import Usage
 
 if TYPE_CHECKING:
     from .client import Endpoint
@@ -38,9 +39,7 @@ class Hold:
 
     @property
     def cost(self) -> Decimal | None:
-        spent_in = input_cost(self.input_tokens, self.info)
-        spent_out = output_cost(self.max_tokens, self.info, self.input_tokens)
-        return None if spent_in is None or spent_out is None else spent_in + spent_out
+        return usage_cost(Usage(self.input_tokens, self.max_tokens), self.info)
 
     def describe(self) -> str:
         return (f"{format_usd(self.cost)} ({self.input_tokens:,} input + {self.max_tokens:,} "
@@ -49,11 +48,9 @@ class Hold:
     def max_tokens_within(self, limit_usd: Decimal) -> int | None:
         """The largest max_tokens whose hold fits `limit_usd`; None when prices are unknown."""
         spent_in = input_cost(self.input_tokens, self.info)
-        per_million = output_cost(1_000_000, self.info, self.input_tokens)
-        if spent_in is None or not per_million:
+        if spent_in is None:
             return None
-        left = (limit_usd - spent_in) * MILLION / per_million
-        return max(int(left.to_integral_value(rounding=ROUND_FLOOR)), 0)
+        return output_tokens_for(limit_usd - spent_in, self.info, self.input_tokens)
 
 
 def retry_after_s(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
