@@ -4,7 +4,8 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 
-from .engine import BudgetExceeded, LiveRun, Plan, PlanRefused
+from .engine import BudgetExceeded, LiveRun
+from .plan import Plan, PlanRefused
 from .pricing import format_usd, output_tokens_for
 from .records import RunRecord
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .engine import Observer, Plan, new_run_id
+from .engine import Observer, new_run_id
+from .plan import Plan
 from .errors import OpusError, UsageError
 from .records import RunRecord
 from .session import Session, build_request

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .engine import Plan, PlanRefused
+from .plan import Plan, PlanRefused
 from .errors import OpusError
 from .fanout import plan_cell
 from .pricing import format_usd

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
-from .engine import Plan
+from .plan import Plan
 from .records import RunRecord
 from .session import Session
 from .textview import TextView

@@ -12,7 +12,8 @@ from .budget import Budget
 from .catalog import Catalog, default_catalog
 from .client import Endpoint
 from .config import SIMULATOR, Settings, as_secret, load_settings
-from .engine import Engine, Observer, Plan, RunRequest, plan_run
+from .engine import Engine, Observer
+from .plan import Plan, RunRequest, plan_run
 from .errors import ConfigError
 from .records import RunRecord
 from .retry import Breaker, Clock, Retrier, RetryPolicy, Sleep

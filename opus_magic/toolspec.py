@@ -10,7 +10,7 @@ from .errors import UsageError
 from .pricing import format_usd, input_cost
 
 if TYPE_CHECKING:
-    from .engine import Plan
+    from .plan import Plan
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SHAPE = 'each looks like {"type": "function", "function": {"name": "...", "parameters": {...}}}'

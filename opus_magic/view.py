@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .config import Settings
-from .engine import Clock, LiveRun, Plan
+from .engine import Clock, LiveRun
+from .plan import Plan
 from .errors import OpusError
 from .records import RunRecord
 from .session import Session

@@ -15,7 +15,8 @@ import opus_magic
 from opus_magic import tokens
 from opus_magic.catalog import default_catalog
 from opus_magic.client import Endpoint
-from opus_magic.engine import LiveRun, RunRequest, plan_run
+from opus_magic.engine import LiveRun
+from opus_magic.plan import RunRequest, plan_run
 from opus_magic.present import BLOCKING, TEXT, last_view, presentation
 from opus_magic.pricing import format_usd, usage_cost
 from opus_magic.records import RunRecord, Usage
