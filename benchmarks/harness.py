@@ -117,6 +117,8 @@ class Execution:
     text: str = ""
     plain: str = ""
     mimetypes: set[str] = field(default_factory=set)
+    widget_msgs: Counter = field(default_factory=Counter)
+    widget_bytes: Counter = field(default_factory=Counter)
     status: str = "ok"
     error: str = ""
     expressions: dict[str, Any] = field(default_factory=dict)
@@ -143,6 +145,19 @@ def message_bytes(msg: dict[str, Any]) -> int:
     frames = (msg.get("header"), msg.get("parent_header"), msg.get("metadata"), msg.get("content"))
     size = sum(len(json.dumps(frame, default=str, separators=(",", ":"))) for frame in frames)
     return size + sum(len(memoryview(buffer)) for buffer in msg.get("buffers") or ())
+
+
+def widget_label(msg: dict[str, Any], known: dict[str, str]) -> str:
+    """Which widget a comm message is about: its `opus-…` CSS class once set, else its model."""
+    content = msg["content"]
+    state = (content.get("data") or {}).get("state") or {}
+    classes = [c for c in state.get("_dom_classes") or () if c.startswith("opus-")]
+    comm = content.get("comm_id")
+    if classes:
+        known[comm] = classes[0]
+    elif msg["msg_type"] == "comm_open":
+        known[comm] = state.get("_model_name", "?")
+    return known.get(comm, "?")
 
 
 class Kernel:
@@ -179,6 +194,7 @@ class Kernel:
         deadline = start + timeout_s
         result = Execution(0.0, None, None)
         texts: list[str] = []
+        widgets: dict[str, str] = {}
         while True:
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -204,6 +220,10 @@ class Kernel:
             if kind in ("comm_msg", "stream"):
                 result.first_update_s = result.first_update_s or now
                 result.last_update_s = now
+            if kind in ("comm_open", "comm_msg"):
+                label = widget_label(msg, widgets)
+                result.widget_msgs[f"{kind} {label}"] += 1
+                result.widget_bytes[f"{kind} {label}"] += size
             if kind == "stream":
                 texts.append(msg["content"]["text"])
             elif kind in ("display_data", "update_display_data", "execute_result"):

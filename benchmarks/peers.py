@@ -20,6 +20,7 @@ PEERS_DIR = ROOT / "benchmarks" / ".venv-peers"
 REQUIREMENTS = ROOT / "benchmarks" / "requirements-peers.txt"
 PEER_MODEL = "gpt-4o"  # a name jupyter-ai's model list accepts; the simulator answers any name
 SHORT_TOKENS = 200
+PACED_TOKENS, PACED_RATE = 2_000, 1_000.0  # a 2 s stream: when does the first word show?
 LLM_MODELS_YAML = """- model_id: sim-{model}
   model_name: {model}
   api_base: "{base_url}"
@@ -112,7 +113,11 @@ def drive(kernel: Kernel, tool: Tool, sim: SimProcess, count: int, big: int) -> 
             raise RuntimeError(f"{tool.name} failed on a prompt: {execution.error}")
         short.append(execution)
     before = short[-1].value("rss")
-    sim.configure(answer_tokens=big)
+    sim.configure(answer_tokens=PACED_TOKENS, tokens_per_second=PACED_RATE)
+    paced_prompt = "Explain the bill line by line."
+    paced = kernel.run(tool.cell(paced_prompt), rss, timeout_s=120,
+                       probe=probe_word(PACED_TOKENS, paced_prompt))
+    sim.configure(answer_tokens=big, tokens_per_second=None)
     big_prompt = "Write the long report on caching costs."
     long = kernel.run(tool.cell(big_prompt), rss, timeout_s=600, probe=probe_word(big, big_prompt))
     if long.status != "ok":
@@ -123,7 +128,8 @@ def drive(kernel: Kernel, tool: Tool, sim: SimProcess, count: int, big: int) -> 
             "first_prompt_s": walls[0], "n": count, "n_total_s": sum(walls),
             "n_median_s": median(walls[1:] or walls), "n_spread": spread(walls[1:] or walls),
             "n_visible_median_s": median(visible) if visible else None,
-            "rss_after_n_mb": before, "big_tokens": big, "big_wall_s": long.wall_s,
+            "rss_after_n_mb": before, "paced_wall_s": paced.wall_s,
+            "paced_visible_s": paced.visible_s, "big_tokens": big, "big_wall_s": long.wall_s,
             "big_visible_s": long.visible_s, "big_rss_mb": long.value("rss"),
             "big_growth_mb": long.value("rss") - before, "big_output_bytes": long.output_bytes,
             "shows": shown(short[-1]), "big_messages": dict(long.counts)}

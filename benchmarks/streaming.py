@@ -57,7 +57,8 @@ def sample(client: str, execution: Execution) -> dict[str, Any]:
             "comm_msg": execution.counts["comm_msg"], "stream_msg": execution.counts["stream"],
             "messages": {k: v for k, v in execution.counts.items()},
             "output_bytes": execution.output_bytes, "update_span_s": span,
-            "bytes_by_type": dict(execution.bytes_by_type)}
+            "bytes_by_type": dict(execution.bytes_by_type),
+            "widget_msgs": dict(execution.widget_msgs), "widget_bytes": dict(execution.widget_bytes)}
 
 
 LOAD_EXTENSION = "get_ipython().run_line_magic('load_ext', 'opus_magic')"

@@ -29,13 +29,17 @@ def streaming(results: dict[str, Any]) -> str:
 
 def traffic(results: dict[str, Any]) -> str:
     sample = largest_magic(results)
+    answer, span = sample.get("chars") or 1, sample.get("update_span_s") or 1
     counts, sizes = sample.get("messages", {}), sample.get("bytes_by_type", {})
-    parts = ", ".join(f"{kind} {counts.get(kind, 0):,} messages / {sizes.get(kind, 0):,} bytes"
-                      for kind in ("comm_open", "comm_msg", "comm_close", "display_data",
-                                   "update_display_data", "stream") if counts.get(kind))
-    return (f"the view's traffic for the largest answer was {parts}. Every push updates several "
-            "widgets (text segment, header, meter), each its own `comm_msg`, and every new text "
-            "segment is a new widget (`comm_open` with its full state).")
+    kinds = ", ".join(f"{kind} {counts.get(kind, 0):,} ({sizes.get(kind, 0) / answer:.2f}× the "
+                      f"answer)" for kind in ("comm_open", "comm_msg", "update_display_data", "stream")
+                      if counts.get(kind))
+    msgs, weights = sample.get("widget_msgs", {}), sample.get("widget_bytes", {})
+    heaviest = sorted(weights, key=weights.get, reverse=True)[:5]
+    widgets = "; ".join(f"{key}: {msgs[key]:,} messages, {weights[key] / answer:.2f}× the answer, "
+                        f"{msgs[key] / span:.0f}/s" for key in heaviest)
+    return (f"for the largest answer ({answer:,} characters, {span:.1f} s of updates) the view sent "
+            f"{kinds}. Heaviest widgets: {widgets}.")
 
 
 def stats(results: dict[str, Any]) -> str:

@@ -55,3 +55,4 @@ def test_history_build_inserts_and_report(tmp_path: Path) -> None:
     text = render(results)
     assert "| 5 | insert median" in text and "not measured in this run" in text
     assert "stats | – | the subcommand does not exist yet" in text.replace("`", "")
+
