@@ -86,6 +86,10 @@ class LabServer:
         labconfig.mkdir()
         (labconfig / "page_config.json").write_text(json.dumps(
             {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+        # Render every cell (not only those in view), so the DOM holds every output to assert on.
+        tracker = dirs["JUPYTERLAB_SETTINGS_DIR"] / "@jupyterlab" / "notebook-extension"
+        tracker.mkdir(parents=True)
+        (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
         self.env = {**env, **{name: str(path) for name, path in dirs.items()}}
         self.log = base / "jupyter.log"
         self.process: subprocess.Popen[bytes] | None = None
