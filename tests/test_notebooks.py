@@ -221,7 +221,7 @@ def test_billing_traps(executed: Callable[[str], Executed]) -> None:
     no_usage = estimated[0]
     assert not no_usage.cost_exact and no_usage.cost_source == "estimate"
     # the budget refuses the worst case before sending, then lets a smaller run through
-    refused = run.text("--max-tokens 64000 --tag traps-budget")
+    refused = run.text("--max-tokens 128000 --tag traps-budget")
     assert "Over the session budget" in refused and "Nothing was sent" in refused
     [allowed] = run.tagged("traps-budget")
     assert allowed.max_tokens == 2000 and allowed.status == "ok"
