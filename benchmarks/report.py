@@ -34,9 +34,13 @@ def render(results: dict[str, Any]) -> str:
     unmet = [check for check in checks if check.met is False]
     if unmet:
         lines += ["## Why some targets are not met", ""]
+        given: list[str] = []
         for check in unmet:
+            reason = explain(check.key, results)
+            said = reason in given
+            given.append(reason)
             lines += [f"- **{check.name}** ({check.measured:.3g} {check.unit} against "
-                      f"{check.limit:g}): {explain(check.key, results)}", ""]
+                      f"{check.limit:g}): {'the same traffic as above.' if said else reason}", ""]
     for title, section in SECTIONS:
         lines += [f"## {title}", "", *section(results), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -7,6 +7,12 @@ from typing import Any
 from .figures import get
 
 
+ROLES = ("`opus-text-final` is the Output widget holding the final answer, `update_display_data` "
+         "the readable copy kept for saved notebooks; `opus-text-stream` are the streamed text "
+         "segments, `opus-text` the box listing them, `opus-meter` the cost meter; a new segment "
+         "opens an HTML widget with its Layout and Style models")
+
+
 def top(rows: list[Any] | None, count: int = 3) -> str:
     if not rows:
         return "no profile in this run"
@@ -39,11 +45,15 @@ def traffic(results: dict[str, Any]) -> str:
     widgets = "; ".join(f"{key}: {msgs[key]:,} messages, {weights[key] / answer:.2f}× the answer, "
                         f"{msgs[key] / span:.0f}/s" for key in heaviest)
     return (f"for the largest answer ({answer:,} characters, {span:.1f} s of updates) the view sent "
-            f"{kinds}. Heaviest widgets: {widgets}.")
+            f"{kinds}. Heaviest widgets: {widgets}. ({ROLES})")
 
 
 def stats(results: dict[str, Any]) -> str:
-    return f"largest own times: {top(get(results, 'profiles', 'stats'))}."
+    rows = get(results, "profiles", "stats") or []
+    runs = get(results, "history", "runs") or 0
+    per_row = [f"`{where}` ({calls:,} calls)" for where, _, _, calls in rows if runs and calls >= runs]
+    each = f" Called once per stored run or more: {', '.join(per_row)}." if per_row else ""
+    return f"largest own times: {top(rows)}.{each}"
 
 
 def startup(results: dict[str, Any]) -> str:
