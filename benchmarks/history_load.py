@@ -10,7 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .harness import VENV_PYTHON, Kernel, SimProcess, kernel_setup, median, package_env, spread
+from .harness import VENV_PYTHON, SimProcess, kernel_setup, median, package_env, spread
+from .kernel import Kernel
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
           "gpt-4.1")

@@ -6,7 +6,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .harness import OFFLINE_ENV, ROOT, VENV_PYTHON, Kernel
+from .harness import OFFLINE_ENV, ROOT, VENV_PYTHON
+from .kernel import Kernel
 
 TOP = 12
 IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")

@@ -10,7 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .harness import VENV_PYTHON, Execution, Kernel, SimProcess, kernel_setup, package_env
+from .harness import VENV_PYTHON, SimProcess, kernel_setup, package_env
+from .kernel import Execution, Kernel
 
 MODEL = "claude-opus-4-6"
 MAX_TOKENS = 120_000
