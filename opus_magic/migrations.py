@@ -85,6 +85,24 @@ def m003_cache_write_1h_tokens(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0")
 
 
+@migration
+def m004_cost_in_picodollars(db: sqlite3.Connection) -> None:
+    """Cost as whole picodollars beside its text, so totals are exact sums done inside SQLite."""
+    from decimal import Decimal
+
+    from .pricing import to_pico
+
+    db.execute("ALTER TABLE runs ADD COLUMN cost_pico INTEGER")
+    rows = db.execute("SELECT rowid, cost FROM runs WHERE cost IS NOT NULL").fetchall()
+    db.executemany("UPDATE runs SET cost_pico = ? WHERE rowid = ?",
+                   [(to_pico(Decimal(cost)), rowid) for rowid, cost in rows])
+    db.execute("DROP INDEX runs_stats")
+    db.execute("""
+        CREATE INDEX runs_stats ON runs(model, tag, cost_pico, cost_exact, input_tokens,
+                                        output_tokens, cache_read_tokens, cache_write_tokens,
+                                        ttft_s, duration_s)""")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order, under one write lock; return the names applied.
 

@@ -8,6 +8,7 @@ from .catalog import ModelInfo
 from .records import Usage
 
 MILLION = Decimal(1_000_000)
+PICO = Decimal(10) ** 12
 CENT = Decimal("0.01")
 TENTH_CENT = Decimal("0.001")
 
@@ -94,3 +95,12 @@ def format_usd(amount: Decimal | None, estimated: bool = False) -> str:
         shown = magnitude.normalize()
     text = f"${shown:f}" if amount >= 0 else f"-${shown:f}"
     return f"≈{text}" if estimated else text
+
+
+def to_pico(amount: Decimal) -> int:
+    """Whole picodollars, so SQLite can sum costs exactly in integers (every catalog price is exact)."""
+    return int((amount * PICO).to_integral_value())
+
+
+def from_pico(amount: int) -> Decimal:
+    return Decimal(amount) / PICO

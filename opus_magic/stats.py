@@ -11,7 +11,7 @@ from .catalog import Catalog, default_catalog
 from .errors import UsageError
 from .history import conditions, html_table
 from .outputs import Rendered, text_table
-from .pricing import cache_savings, format_usd
+from .pricing import cache_savings, format_usd, from_pico
 from .records import Usage
 from .store import Store
 from .textview import fmt_seconds
@@ -19,20 +19,6 @@ from .textview import fmt_seconds
 GROUPINGS = {"model": "model", "tag": "tag"}
 UNTAGGED = "(no tag)"
 TOTAL = "all runs"
-
-
-class DecimalSum:
-    """SQL aggregate `dsum`: exact sum of decimal strings (NULLs skipped; all NULL gives NULL)."""
-
-    def __init__(self) -> None:
-        self.total: Decimal | None = None
-
-    def step(self, value: str | None) -> None:
-        if value is not None:
-            self.total = (self.total or Decimal(0)) + Decimal(value)
-
-    def finalize(self) -> str | None:
-        return None if self.total is None else str(self.total)
 
 
 @dataclass(frozen=True)
@@ -79,8 +65,8 @@ class GroupStats:
 
 RATE = "CASE WHEN duration_s > ttft_s THEN output_tokens / (duration_s - ttft_s) END"
 QUERY = f"""
-SELECT {{key}}, model, {{tier}}, count(*), dsum(cost), sum(cost IS NULL),
-       sum(cost IS NOT NULL AND NOT cost_exact), sum(input_tokens), sum(output_tokens),
+SELECT {{key}}, model, {{tier}}, count(*), sum(cost_pico), sum(cost_pico IS NULL),
+       sum(cost_pico IS NOT NULL AND NOT cost_exact), sum(input_tokens), sum(output_tokens),
        sum(cache_read_tokens), sum(cache_write_tokens),
        total(ttft_s), count(ttft_s), total({RATE}), count({RATE})
 FROM runs {{where}} GROUP BY 1, 2, 3"""
@@ -98,7 +84,7 @@ def compute(store: Store, by: str = "model", catalog: Catalog | None = None,
     """One GroupStats per model id (or tag), biggest spend first, then the total over all.
 
     Cache savings are linear in the tokens read and written, so they are priced per model and
-    price tier from the sums; only the exact Decimal cost sum runs per row in Python.
+    price tier from the sums; costs are summed exactly in integer picodollars inside SQLite.
     """
     if by not in GROUPINGS:
         raise UsageError(f"--by {by}: group by one of {', '.join(GROUPINGS)}.")
@@ -106,7 +92,6 @@ def compute(store: Store, by: str = "model", catalog: Catalog | None = None,
     where, args = conditions(catalog=catalog, **filters)
     thresholds, tier = tiers(catalog)
     db = store.connection()
-    db.create_aggregate("dsum", 1, DecimalSum)
     sql = QUERY.format(key=GROUPINGS[by], tier=tier,
                        where="WHERE " + " AND ".join(where) if where else "")
     merged: dict[str, GroupStats] = {}
@@ -116,7 +101,7 @@ def compute(store: Store, by: str = "model", catalog: Catalog | None = None,
         # a run above `above` thresholds is priced like one just past the highest of them
         tier_input = thresholds[above - 1] + 1 if above else 0
         saved = cache_savings(Usage(tier_input, 0, sums[-1], write), catalog.get(model))
-        group = GroupStats(key, runs, Decimal(cost or 0), *sums, saved or Decimal(0),
+        group = GroupStats(key, runs, from_pico(cost or 0), *sums, saved or Decimal(0),
                            ttft, ttfts, rate, rates)
         merged[key] = merged[key] + group if key in merged else group
     groups = sorted(merged.values(), key=lambda g: (-g.cost, -g.runs, g.key))

@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import StoreError
 from .migrations import migrate
+from .pricing import to_pico
 from .records import RunRecord, Usage
 
 BUSY_TIMEOUT_MS = 30_000
@@ -23,7 +24,7 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "params", "text", "status", "finish_reason", "input_tokens", "output_tokens",
            "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_exact",
            "cost_source", "ttft_s", "duration_s", "error", "tag", "max_tokens", "concise",
-           "comparison_id", "parent_id", "notes", "cache_write_1h_tokens")
+           "comparison_id", "parent_id", "notes", "cache_write_1h_tokens", "cost_pico")
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                 "reasoning_tokens", "cache_write_1h_tokens")
 UPSERT = (f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
@@ -48,13 +49,14 @@ def to_row(record: RunRecord) -> tuple[Any, ...]:
         "params": json.dumps(record.params, ensure_ascii=False, default=str),
         "notes": json.dumps(record.notes, ensure_ascii=False),
         "cost": None if record.cost is None else str(record.cost),
+        "cost_pico": None if record.cost is None else to_pico(record.cost),
         "cost_exact": int(record.cost_exact),
     }
     return tuple(values[name] for name in COLUMNS)
 
 
 def from_row(row: sqlite3.Row) -> RunRecord:
-    data = {name: row[name] for name in COLUMNS}
+    data = {name: row[name] for name in COLUMNS if name != "cost_pico"}
     usage = Usage(**{name: data.pop(name) for name in USAGE_FIELDS})
     data.update(
         usage=usage,

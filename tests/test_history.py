@@ -232,6 +232,7 @@ def generated_rows(count: int) -> list[tuple]:
         row[column["output_tokens"]] = 10 + i * 37 % 490
         row[column["cache_read_tokens"]] = 2048 if i % 4 == 0 else 0
         row[column["cost"]] = f"0.00{100 + i % 900}"
+        row[column["cost_pico"]] = (100 + i % 900) * 10**7
         row[column["tag"]] = f"t{i % 7}"
         rows.append(tuple(row))
     return rows

@@ -51,3 +51,16 @@ def test_a_foreign_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="notes.sqlite.*left untouched"):
         Store(path)
     assert path.read_text() == "my precious notes, not a database"
+
+
+def test_cost_in_picodollars_is_backfilled_for_runs_recorded_before_it_existed() -> None:
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    for name, fn in MIGRATIONS[:3]:
+        fn(db)
+        db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
+    db.execute("INSERT INTO runs (id, created_at, model, status, cost) VALUES "
+               "('a', '2026-01-01', 'opus', 'ok', '0.0031'), ('b', '2026-01-01', 'x', 'ok', NULL)")
+    assert migrate(db) == ["m004_cost_in_picodollars"]
+    rows = dict(db.execute("SELECT id, cost_pico FROM runs").fetchall())
+    assert rows == {"a": 3_100_000_000, "b": None}
