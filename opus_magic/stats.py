@@ -64,19 +64,42 @@ class GroupStats:
 
 
 RATE = "CASE WHEN duration_s > ttft_s THEN output_tokens / (duration_s - ttft_s) END"
+# Grouped by (model, tag), the leading columns of the covering index runs_stats, so SQLite reads
+# the index in order with no sort; rows are merged by model or tag afterwards.
 QUERY = f"""
-SELECT {{key}}, model, {{tier}}, count(*), sum(cost_pico), sum(cost_pico IS NULL),
+SELECT model, tag, count(*), sum(cost_pico), sum(cost_pico IS NULL),
        sum(cost_pico IS NOT NULL AND NOT cost_exact), sum(input_tokens), sum(output_tokens),
        sum(cache_read_tokens), sum(cache_write_tokens),
-       total(ttft_s), count(ttft_s), total({RATE}), count({RATE})
-FROM runs {{where}} GROUP BY 1, 2, 3"""
+       total(ttft_s), count(ttft_s), total({RATE}), count({RATE}){{tiers}}
+FROM runs {{where}} GROUP BY model, tag"""
 
 
-def tiers(catalog: Catalog) -> tuple[list[int], str]:
-    """The long-context thresholds in the catalog, and SQL counting how many a run's input is above."""
-    thresholds = sorted({info.long_context_threshold for info in catalog.models.values()
-                         if info.long_context_threshold is not None})
-    return thresholds, " + ".join(f"(input_tokens > {t:d})" for t in thresholds) or "0"
+def thresholds(catalog: Catalog) -> list[int]:
+    """The long-context thresholds in the catalog, lowest first."""
+    return sorted({info.long_context_threshold for info in catalog.models.values()
+                   if info.long_context_threshold is not None})
+
+
+def tier_sums(limits: list[int]) -> str:
+    """SQL for the cache tokens of runs above each threshold (read, then written)."""
+    return "".join(f", sum(CASE WHEN input_tokens > {t:d} THEN cache_read_tokens ELSE 0 END)"
+                   f", sum(CASE WHEN input_tokens > {t:d} THEN cache_write_tokens ELSE 0 END)"
+                   for t in limits)
+
+
+def cache_saved(model: str, read: int, write: int, above: list[int], limits: list[int],
+                catalog: Catalog) -> Decimal:
+    """Savings priced per tier: `above` holds (read, write) sums over each threshold in turn."""
+    info = catalog.get(model)
+    bounds = [(0, read, write)] + [(t + 1, above[2 * i], above[2 * i + 1])
+                                   for i, t in enumerate(limits)]
+    total = Decimal(0)
+    for i, (tier_input, tier_read, tier_write) in enumerate(bounds):
+        next_read, next_write = bounds[i + 1][1:] if i + 1 < len(bounds) else (0, 0)
+        saved = cache_savings(Usage(tier_input, 0, tier_read - next_read, tier_write - next_write),
+                              info)
+        total += saved or 0
+    return total
 
 
 def compute(store: Store, by: str = "model", catalog: Catalog | None = None,
@@ -90,18 +113,15 @@ def compute(store: Store, by: str = "model", catalog: Catalog | None = None,
         raise UsageError(f"--by {by}: group by one of {', '.join(GROUPINGS)}.")
     catalog = catalog or default_catalog()
     where, args = conditions(catalog=catalog, **filters)
-    thresholds, tier = tiers(catalog)
-    db = store.connection()
-    sql = QUERY.format(key=GROUPINGS[by], tier=tier,
+    limits = thresholds(catalog)
+    sql = QUERY.format(tiers=tier_sums(limits),
                        where="WHERE " + " AND ".join(where) if where else "")
     merged: dict[str, GroupStats] = {}
-    rows = db.execute(sql, args)
-    for key, model, above, runs, cost, *sums, write, ttft, ttfts, rate, rates in rows:
-        key = (catalog.resolve(key) if by == "model" else key) or UNTAGGED
-        # a run above `above` thresholds is priced like one just past the highest of them
-        tier_input = thresholds[above - 1] + 1 if above else 0
-        saved = cache_savings(Usage(tier_input, 0, sums[-1], write), catalog.get(model))
-        group = GroupStats(key, runs, from_pico(cost or 0), *sums, saved or Decimal(0),
+    for model, tag, runs, cost, *row in store.connection().execute(sql, args):
+        sums, (ttft, ttfts, rate, rates), above = row[:6], row[6:10], row[10:]
+        key = (catalog.resolve(model) if by == "model" else tag) or UNTAGGED
+        saved = cache_saved(model, sums[-2], sums[-1], above, limits, catalog)
+        group = GroupStats(key, runs, from_pico(cost or 0), *sums[:-1], saved,
                            ttft, ttfts, rate, rates)
         merged[key] = merged[key] + group if key in merged else group
     groups = sorted(merged.values(), key=lambda g: (-g.cost, -g.runs, g.key))

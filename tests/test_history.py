@@ -268,3 +268,14 @@ def test_a_hundred_thousand_runs_stay_interactive(ip, isolated_dirs, capsys) -> 
         steps = [row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + query)]
         assert "SCAN runs" not in steps, (query, steps)          # never a full pass over the rows
         assert any("INDEX" in step for step in steps), (query, steps)
+
+
+def test_stats_price_cache_savings_by_long_context_tier(isolated_dirs) -> None:
+    store = Store(isolated_dirs / "tiers.sqlite")
+    for run_id, input_tokens in (("short", 10_000), ("long", 250_000)):
+        store.save(RunRecord(id=run_id, created_at="2026-11-23T10:00:00.000+00:00",
+                             model="claude-sonnet-4-5", prompt="p", status="ok",
+                             usage=Usage(input_tokens, 10, cache_read_tokens=1000)))
+    sonnet, total = stats.compute(store)
+    # 1,000 reads under 200K save (3 - 0.30)/M each; 1,000 above it save (6 - 0.60)/M each
+    assert sonnet.cache_saved == Decimal("0.0027") + Decimal("0.0054") == total.cache_saved
