@@ -12,9 +12,12 @@ __version__ = "0.1.0"
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext opus_magic`: register `%%opus`, `%opus`, their settings, and the wait for
-    runs streaming in the background before the next cell."""
+    runs streaming in the background before the next cell; heavy imports warm up on a thread."""
+    import threading
+
     from .magics import OpusMagics
     from .present import wait_for_runs
+    from .session import warm_up
 
     magics = OpusMagics(ipython)
     ipython.register_magics(magics)
@@ -22,6 +25,7 @@ def load_ipython_extension(ipython: Any) -> None:
         ipython.configurables.append(magics)
     if wait_for_runs not in ipython.events.callbacks["pre_run_cell"]:
         ipython.events.register("pre_run_cell", wait_for_runs)
+    threading.Thread(target=warm_up, name="opus-magic-warm-up", daemon=True).start()
 
 
 def last_run() -> Any:

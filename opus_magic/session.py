@@ -14,7 +14,7 @@ from .client import Endpoint
 from .config import SIMULATOR, Settings, as_secret, load_settings
 from .engine import Engine, Observer
 from .plan import Plan, RunRequest, plan_run
-from .errors import ConfigError
+from .errors import ConfigError, OpusError
 from .records import RunRecord
 from .retry import Breaker, Clock, Retrier, RetryPolicy, Sleep
 from .store import Store, default_path
@@ -164,3 +164,18 @@ def build_request(settings: Settings, prompt: str, **extra: Any) -> RunRequest:
     return RunRequest(prompt=prompt, model=settings.model, max_tokens=settings.max_tokens,
                       temperature=settings.temperature, system=settings.system,
                       concise=settings.concise, stream=settings.stream, **extra)
+
+
+def warm_up() -> None:
+    """Load what a first run needs (the SDK, widgets in a kernel, the token encoding) ahead of it."""
+    import sys
+
+    import openai  # noqa: F401
+
+    if "ipykernel" in sys.modules:
+        import ipywidgets  # noqa: F401
+    try:
+        settings = default_session().settings()
+    except OpusError:
+        return
+    tokens.encoding_for(default_catalog().resolve(settings.model))
