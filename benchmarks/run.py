@@ -51,7 +51,7 @@ class Plan:
 
 FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
             paced=streaming.PACED, big=100_000, fanout_rounds=3, history_runs=100_000,
-            inserts=200, command_rounds=7, startup_rounds=9, peer_prompts=50, install_peers=True)
+            inserts=200, command_rounds=7, startup_rounds=15, peer_prompts=50, install_peers=True)
 QUICK = Plan(rounds={300: 1, 3_000: 1}, sdk_rounds={}, paced=(), big=3_000, fanout_rounds=1,
              history_runs=2_000, inserts=10, command_rounds=2, startup_rounds=1, peer_prompts=2,
              install_peers=False)

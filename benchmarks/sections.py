@@ -131,8 +131,12 @@ def section_startup(results: dict[str, Any]) -> list[str]:
               f"alternating pairs; of the fastest runs: {s['added_best_s'] * 1000:.0f} ms); "
               f"`load_ext` alone, timed inside: median {s['load_ext_s'] * 1000:.0f} ms, fastest "
               f"{s['load_ext_best_s'] * 1000:.0f} ms. "
-              f"Heavy modules present after loading: "
+              f"Heavy modules present right after loading: "
               f"{', '.join(s['heavy_after_load']) or 'none'}."]
+    threads = s.get("threads_after_load")
+    if threads:
+        lines.append(f"Threads still running after `load_ext` returned: {', '.join(threads)} "
+                     "(their work overlaps the rest of the process, and is in its wall time).")
     imports = get(results, "profiles", "imports")
     if imports and imports.get("cumulative"):
         lines += ["", "Slowest imports under `%load_ext` (`-X importtime`, one process, ms):", "",

@@ -21,8 +21,10 @@ shell.run_line_magic("load_ext", "opus_magic")
 loaded = time.perf_counter()
 heavy = [m for m in ("openai", "tiktoken", "ipywidgets", "pydantic", "httpx", "httpx2", "sqlite3",
                      "opus_magic.engine", "opus_magic.client") if m in sys.modules]
+threads = [t.name for t in __import__("threading").enumerate()
+           if t is not __import__("threading").main_thread()]
 print(__import__("json").dumps({"ipython_s": ready - start, "load_ext_s": loaded - ready,
-                                "heavy": heavy}))
+                                "heavy": heavy, "threads": threads}))
 """
 
 
@@ -57,4 +59,5 @@ def measure_startup(workdir: Path, rounds: int) -> dict[str, Any]:
             "added_s": median(walls) - median(bare), "added_best_s": min(walls) - min(bare),
             "load_ext_s": median(load_ext), "load_ext_best_s": min(load_ext),
             "bare_spread": spread(bare), "with_ext_spread": spread(walls),
-            "heavy_after_load": loaded[-1]["heavy"], "rounds": rounds}
+            "heavy_after_load": loaded[-1]["heavy"], "threads_after_load": loaded[-1]["threads"],
+            "rounds": rounds}
