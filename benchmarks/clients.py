@@ -129,3 +129,16 @@ def _short(filename: str) -> str:
 
     match = re.search(r"(?:site-packages|lib/python3\.\d+)/(.+)$", filename)
     return match.group(1) if match else "/".join(filename.rsplit("/", 2)[-2:])
+
+
+def settle(timeout_s: float = 60) -> list[str]:
+    """Wait for background warm-up threads (started by `%load_ext`) so they do not skew timings."""
+    import threading
+
+    deadline = time.monotonic() + timeout_s
+    waited = []
+    for thread in threading.enumerate():
+        if "warm" in thread.name and thread.is_alive():
+            thread.join(max(deadline - time.monotonic(), 0))
+            waited.append(thread.name)
+    return waited
