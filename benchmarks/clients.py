@@ -114,9 +114,9 @@ def top_functions(profile: Any, count: int) -> list[tuple[str, float, float, int
     """The functions that took the most own time in a cProfile run: (where, own s, total s, calls)."""
     import pstats
 
-    stats = pstats.Stats(profile)
+    table = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     rows = []
-    for (filename, line, name), (_, calls, own, total, _) in stats.stats.items():  # type: ignore[attr-defined]
+    for (filename, line, name), (_, calls, own, total, _) in table.items():
         where = f"{_short(filename)}:{line}({name})"
         rows.append((where, round(own, 4), round(total, 4), calls))
     rows.sort(key=lambda row: row[1], reverse=True)

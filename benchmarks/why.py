@@ -16,7 +16,8 @@ ROLES = ("`opus-text-final` is the Output widget holding the final answer, `upda
 def top(rows: list[Any] | None, count: int = 3) -> str:
     if not rows:
         return "no profile in this run"
-    return "; ".join(f"`{where}` {own:.2f} s own of {total:.2f} s" for where, own, total, _ in rows[:count])
+    return "; ".join(f"`{where}` {own:.2f} s own of {total:.2f} s"
+                     for where, own, total, _ in rows[:count])
 
 
 def largest_magic(results: dict[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from benchmarks import clients, history_load
 from benchmarks.report import render
 from opus_magic.sim_text import answer_chunks
 
-MODULES = ("run", "harness", "kernel", "clients", "streaming", "fan_out", "history_load", "startup", "peers",
-           "profiles", "figures", "sections", "why", "report")
+MODULES = ("run", "harness", "kernel", "clients", "streaming", "fan_out", "history_load", "startup",
+           "peers", "profiles", "figures", "sections", "why", "report")
 
 
 @pytest.mark.parametrize("name", MODULES)
