@@ -66,8 +66,9 @@ def notebook_json(cells: list[str]) -> dict[str, Any]:
     return {"nbformat": 4, "nbformat_minor": 5,
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
                                         "language": "python"}},
-            "cells": [{"cell_type": "code", "id": f"cell-{i}", "metadata": {}, "execution_count": None,
-                       "outputs": [], "source": source} for i, source in enumerate(cells)]}
+            "cells": [{"cell_type": "code", "id": f"cell-{i}", "metadata": {},
+                       "execution_count": None, "outputs": [], "source": source}
+                      for i, source in enumerate(cells)]}
 
 
 class LabServer:
@@ -108,7 +109,7 @@ class LabServer:
         shutil.copyfile(path, self.root / path.name)
         return path.name
 
-    def start(self, timeout_s: float = 60) -> None:
+    def start(self, timeout_s: float = 120) -> None:
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
                    "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
                    f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
@@ -126,7 +127,8 @@ class LabServer:
                     return
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.2)
-        raise RuntimeError(f"JupyterLab did not answer in {timeout_s:g} s: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(f"JupyterLab did not answer in {timeout_s:g} s: "
+                           f"{self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -168,7 +170,7 @@ class Notebook:
     def __init__(self, page: Any) -> None:
         self.page = page
 
-    def wait_ready(self, timeout_s: float = 60) -> None:
+    def wait_ready(self, timeout_s: float = 120) -> None:
         self.page.wait_for_function(
             "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
             " const k = w && w.sessionContext && w.sessionContext.session"
@@ -184,7 +186,8 @@ class Notebook:
 
     def run_all(self) -> None:
         """Start every cell, top to bottom, without waiting."""
-        self.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        self.page.evaluate(
+            "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
     def code_cells(self) -> list[int]:
         """Indexes of the code cells."""
@@ -194,8 +197,8 @@ class Notebook:
 
     def stderr(self) -> list[str]:
         """Every stderr output shown in the notebook."""
-        return self.page.locator(
-            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+        stderr = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        return self.page.locator(stderr).all_inner_texts()
 
     def wait_done(self, index: int, timeout_s: float = 60) -> None:
         """Wait until cell `index` shows an execution count (`[N]:`, not `[ ]:` or `[*]:`)."""
@@ -216,7 +219,7 @@ class Notebook:
         return self.cell(index).locator(".jp-OutputArea")
 
     def watch(self, index: int, selectors: dict[str, str]) -> None:
-        """Record every distinct text a MutationObserver sees under each selector in cell `index`."""
+        """Record each distinct text a MutationObserver sees under each selector in cell `index`."""
         self.page.evaluate(
             """([i, selectors]) => {
                  const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];

@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from browser_support import (Notebook, browser_page, lab_server, require_browser, screenshot,
-                             wait_until)
+from browser_support import (LabServer, Notebook, browser_page, lab_server, require_browser,
+                             screenshot, wait_until)
 from opus_magic.history import select
 from opus_magic.pricing import format_usd
 from opus_magic.records import RunRecord
@@ -26,10 +27,21 @@ CLEARED = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPEN
            "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG")
 PROMPT = "Explain prompt caching to a new engineer."
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NAMES = ["01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors"]
+Runs = Callable[[], list[RunRecord]]
+
+
+@dataclass
+class Lab:
+    """The module's JupyterLab server, the browser page on it, and the history its kernels write."""
+
+    server: LabServer
+    page: Any
+    history: Path
 
 
 @pytest.fixture(scope="module")
-def lab(sim_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def lab(sim_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """One JupyterLab (and one browser) for the module, its kernels pointed at the simulator."""
     chromium = require_browser()
     base = tmp_path_factory.mktemp("lab")
@@ -38,15 +50,13 @@ def lab(sim_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
                OPUS_MAGIC_HISTORY=str(base / "history.sqlite"),
                XDG_CONFIG_HOME=str(base / "config"), XDG_DATA_HOME=str(base / "data"))
     with lab_server(base, env) as server, browser_page(chromium) as page:
-        server.history = Path(env["OPUS_MAGIC_HISTORY"])
-        server.page = page
-        yield server
+        yield Lab(server, page, Path(env["OPUS_MAGIC_HISTORY"]))
 
 
-def open_notebook(lab: Any, name: str, cell: str) -> Notebook:
+def open_notebook(lab: Lab, name: str, cell: str) -> Notebook:
     """A notebook whose first cell loads the extension (already run) and whose second is `cell`."""
-    lab.write_notebook(name, ["%load_ext opus_magic", cell])
-    lab.page.goto(lab.notebook_url(name))
+    lab.server.write_notebook(name, ["%load_ext opus_magic", cell])
+    lab.page.goto(lab.server.notebook_url(name))
     notebook = Notebook(lab.page)
     notebook.wait_ready()
     lab.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
@@ -55,7 +65,7 @@ def open_notebook(lab: Any, name: str, cell: str) -> Notebook:
 
 
 @pytest.fixture
-def runs(lab: Any) -> Iterator[Callable[[], list[RunRecord]]]:
+def runs(lab: Lab) -> Iterator[Runs]:
     """Every run the lab's kernels recorded, newest first."""
     store = Store(lab.history)
     yield lambda: select(store, limit=None)
@@ -71,9 +81,10 @@ def texts(values: list[str]) -> list[str]:
     return [v for v in values if v.strip()]
 
 
-def test_live_view_streams_meters_and_reruns(lab: Any, simulator: Any, runs: Callable[[], list[RunRecord]]) -> None:
+def test_live_view_streams_meters_and_reruns(lab: Lab, simulator: Any, runs: Runs) -> None:
     simulator.configure(tokens_per_second=15, answer_tokens=90)
-    nb = open_notebook(lab, "live.ipynb", f"%%opus -m opus --max-tokens 300 --tag browser\n{PROMPT}")
+    cell = f"%%opus -m opus --max-tokens 300 --tag browser\n{PROMPT}"
+    nb = open_notebook(lab, "live.ipynb", cell)
     nb.watch(1, {"text": ".opus-text-stream", "meter": ".opus-meter"})
     nb.run_cell(1)
     page, view = lab.page, nb.output(1).locator(".opus-view")
@@ -99,7 +110,8 @@ def test_live_view_streams_meters_and_reruns(lab: Any, simulator: Any, runs: Cal
     # the controls: max_tokens and concise mode feed Run again, which records a new run
     assert view.locator(".opus-max-tokens input").input_value() == "300"
     concise = view.locator(".opus-concise")
-    assert [b.strip() for b in concise.locator("button").all_inner_texts()] == ["off", "concise", "code only"]
+    labels = [b.strip() for b in concise.locator("button").all_inner_texts()]
+    assert labels == ["off", "concise", "code only"]
     simulator.configure(tokens_per_second=None)
     view.locator(".opus-max-tokens input").fill("40")
     view.locator(".opus-max-tokens input").press("Enter")
@@ -112,7 +124,7 @@ def test_live_view_streams_meters_and_reruns(lab: Any, simulator: Any, runs: Cal
     assert "concise" in again.messages[0]["content"].lower()
 
 
-def test_stop_keeps_what_arrived(lab: Any, simulator: Any, runs: Callable[[], list[RunRecord]]) -> None:
+def test_stop_keeps_what_arrived(lab: Lab, simulator: Any, runs: Runs) -> None:
     simulator.configure(tokens_per_second=10, answer_tokens=600)
     nb = open_notebook(lab, "stop.ipynb", f"%%opus -m opus --max-tokens 2000\n{PROMPT}")
     nb.watch(1, {"text": ".opus-text-stream"})
@@ -130,7 +142,7 @@ def test_stop_keeps_what_arrived(lab: Any, simulator: Any, runs: Callable[[], li
     screenshot(lab.page, "stopped.png")
 
 
-def test_comparison_shows_two_live_columns(lab: Any, simulator: Any, runs: Callable[[], list[RunRecord]]) -> None:
+def test_comparison_shows_two_live_columns(lab: Lab, simulator: Any, runs: Runs) -> None:
     simulator.configure(tokens_per_second={"claude-opus-4-6": 12, "claude-haiku-4-5": 30},
                         answer_tokens=70)
     nb = open_notebook(lab, "compare.ipynb", f"%%opus -m opus,haiku --max-tokens 300\n{PROMPT}")
@@ -153,12 +165,12 @@ def test_comparison_shows_two_live_columns(lab: Any, simulator: Any, runs: Calla
 EXPECTED_STDERR = {"03_billing_traps": ["opus: Over the session budget"]}
 
 
-@pytest.mark.parametrize("name", ["01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors"])
-def test_notebook_runs_top_to_bottom_in_jupyterlab(lab: Any, runs: Callable[[], list[RunRecord]],
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_top_to_bottom_in_jupyterlab(lab: Lab, runs: Runs,
                                                    name: str) -> None:
     """In JupyterLab runs stream in the background; the next cell still sees their results."""
-    lab.copy_notebook(NOTEBOOKS / f"{name}.ipynb")
-    lab.page.goto(lab.notebook_url(f"{name}.ipynb"))
+    lab.server.copy_notebook(NOTEBOOKS / f"{name}.ipynb")
+    lab.page.goto(lab.server.notebook_url(f"{name}.ipynb"))
     nb = Notebook(lab.page)
     nb.wait_ready()
     nb.run_all()
@@ -171,7 +183,8 @@ def test_notebook_runs_top_to_bottom_in_jupyterlab(lab: Any, runs: Callable[[], 
         quickstart = [r for r in runs() if r.tag == "quickstart"]
         assert len(quickstart) == 2 and all(r.status == "ok" for r in quickstart)
         concise = next(r for r in quickstart if r.concise == "concise")
-        report = next(nb.cell(i).inner_text() for i in code if "`answer` holds" in nb.cell(i).inner_text())
+        shown = [nb.cell(i).inner_text() for i in code]
+        report = next(text for text in shown if "`answer` holds" in text)
         assert f"`answer` holds {len(concise.text.split())} words" in report
         assert "2 quickstart runs in history" in nb.cell(code[-1]).inner_text()
         assert lab.page.locator(".opus-view .opus-run.opus-status-ok").count() == 2

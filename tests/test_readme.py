@@ -30,7 +30,8 @@ def test_images_and_notebooks_named_exist() -> None:
     assert named == {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
 
 
-def test_the_tour_runs_cell_by_cell(ip: Any, simulator: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_tour_runs_cell_by_cell(ip: Any, simulator: Any,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
     cells = blocks("python")
     assert cells[0].startswith("%load_ext opus_magic") and len(cells) >= 8
     for cell in cells:
@@ -70,7 +71,8 @@ def test_the_config_file_routes_one_comparison_to_three_endpoints(readme_config:
         "llama": ("http://127.0.0.1:11434/v1", "llama3.1:8b"),
     }
     for profile, wire in (("openrouter", "anthropic/claude-opus-4.6"), ("gateway", "opus-prod-eu")):
-        endpoint, sent, _ = session.endpoint(session.settings(profile=profile), "claude-opus-4-6", "opus")
+        settings = session.settings(profile=profile)
+        endpoint, sent, _ = session.endpoint(settings, "claude-opus-4-6", "opus")
         assert (endpoint.name, sent) == (profile, wire)
 
 
@@ -85,7 +87,8 @@ def test_the_local_profile_answers_with_the_configured_price(readme_config: Path
     assert run.status == "ok" and run.cost == 0 and run.cost_exact
 
 
-def test_shell_lines_name_real_targets_commands_and_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shell_lines_name_real_targets_commands_and_endpoints(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     makefile = (ROOT / "Makefile").read_text()
     known_env = {name for names in ENV_VARS.values() for name in names}
     lines = [line for body in blocks("bash") for line in body.splitlines() if line.strip()]
