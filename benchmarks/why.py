@@ -7,12 +7,6 @@ from typing import Any
 from .figures import get
 
 
-ROLES = ("`opus-text-final` is the Output widget holding the final answer, `update_display_data` "
-         "the readable copy kept for saved notebooks; `opus-text-stream` are the streamed text "
-         "segments, `opus-text` the box listing them, `opus-meter` the cost meter; a new segment "
-         "opens an HTML widget with its Layout and Style models")
-
-
 def top(rows: list[Any] | None, count: int = 3) -> str:
     if not rows:
         return "no profile in this run"
@@ -46,7 +40,8 @@ def traffic(results: dict[str, Any]) -> str:
     widgets = "; ".join(f"{key}: {msgs[key]:,} messages, {weights[key] / answer:.2f}× the answer, "
                         f"{msgs[key] / span:.0f}/s" for key in heaviest)
     return (f"for the largest answer ({answer:,} characters, {span:.1f} s of updates) the view sent "
-            f"{kinds}. Heaviest widgets: {widgets}. ({ROLES})")
+            f"{kinds}. Heaviest widgets (by the view's own CSS class, else the widget model): "
+            f"{widgets}.")
 
 
 def stats(results: dict[str, Any]) -> str:
