@@ -100,10 +100,10 @@ def cmd_config(session: Session, args: list[str]) -> None:
     for key in SCALAR_KEYS:
         value = getattr(settings, key)
         shown = mask(value) if key == "api_key" else ("(not set)" if value is None else value)
-        print(f"{key:<15} {shown}")
+        print(f"{key:<20} {shown}")
     if settings.profiles:
-        print(f"{'profiles':<15} {', '.join(sorted(settings.profiles))}")
-    print(f"{'config file':<15} {settings.config_file}")
+        print(f"{'profiles':<20} {', '.join(sorted(settings.profiles))}")
+    print(f"{'config file':<20} {settings.config_file}")
 
 
 def cmd_models(session: Session, args: list[str]) -> None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from . import pricing, tokens
-from .client import Response, open_response
+from .client import Response, open_response, sdk_client
 from .config import SIMULATOR
 from .errors import RequestError, StoreError, StreamInterrupted, UsageError
 from .explain import Hold
@@ -55,6 +55,7 @@ class LiveRun:
     stop_reason: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     response: Response | None = None
+    retries: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
         """Cancel from any thread: a stream ends at once, what arrived is kept as `stopped`."""
@@ -123,14 +124,19 @@ class Engine:
                 cancel: threading.Event) -> Response:
         """Open the response, retrying what retrying can fix; the observer hears of every wait."""
         hold = Hold(plan.model_id, plan.input_tokens, plan.max_tokens, plan.info)
+
+        def waiting(seconds: float, reason: str) -> None:
+            live.retries.append(f"{reason}: waited {seconds:.1f} s and retried.")
+            observer.waiting(live, seconds, reason)
+
         return self.retrier.call(
-            lambda: open_response(plan.endpoint, plan.body, plan.timeout_s, hold),
-            lambda seconds, reason: observer.waiting(live, seconds, reason), cancel)
+            lambda: open_response(plan.endpoint, plan.body, plan.timeout_s, hold), waiting, cancel)
 
     def execute(self, plan: Plan, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:
         """Stream one plan to the end (or the first failure) and return its record."""
         cancel = cancel or threading.Event()
+        sdk_client(plan.endpoint, plan.timeout_s)  # SDK import and set-up are not the model's latency
         live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
                        tokens.TokenCounter(plan.model_id), cancel=cancel,
                        simulator=plan.endpoint.name == SIMULATOR)
@@ -243,4 +249,8 @@ def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
         params["stop_reason"] = live.stop_reason
     if plan.request.tools:
         params["tools"] = [t.get("function", {}).get("name") for t in plan.request.tools]
+    if live.state.tool_calls:
+        params["tool_calls"] = live.state.tool_calls
+    if live.retries:
+        params["retries"] = live.retries
     return params

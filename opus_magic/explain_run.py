@@ -21,9 +21,15 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
         lines.append("Stopped: the text that arrived is kept; the cost is estimated.")
     if record.finish_reason == "length":
         lines.append(length_line(record, info))
+    elif record.finish_reason == "tool_calls" or record.params.get("tool_calls"):
+        calls = ", ".join(f"{call['function']['name']}({call['function']['arguments']})"
+                          for call in record.params.get("tool_calls", ()))
+        lines.append(f"The model asks to call {calls or 'a tool'}: opus_magic shows tool calls "
+                     f"but does not run them; the calls are in the run record's params.")
     elif record.finish_reason == "content_filter":
         lines.append("The provider's content filter stopped the answer; the text before it is "
                      "kept: rephrase the prompt or ask for the topic differently.")
+    lines.extend(record.params.get("retries", ()))
     usage = record.usage
     if usage.cache_read_tokens or usage.cache_write_tokens:
         saved = cache_savings(usage, info)

@@ -75,6 +75,10 @@ def test_dry_run_of_a_too_long_prompt_refuses_only_when_run_for_real(ip, simulat
     ip.user_ns["big"] = "word " * 130_000
     ip.run_cell_magic("opus", "-m gpt-4o --dry-run", "{big}")
     assert "no: " in capsys.readouterr().out
+    ip.run_cell_magic("opus", "-m opus,haiku --max-tokens 500000 --dry-run", "hi")
+    out = capsys.readouterr().out
+    assert "above claude-opus-4-6's output ceiling; clamped to 128,000." in out
+    assert "above claude-haiku-4-5's output ceiling; clamped to 64,000." in out
     ip.run_cell_magic("opus", "-m gpt-4o", "{big}")
     assert "context window" in capsys.readouterr().err
     assert simulator.requests() == []

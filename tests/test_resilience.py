@@ -160,8 +160,12 @@ def test_429_retry_after_seconds_is_honoured(ip, simulator, waits, capsys) -> No
     simulator.scenario("429", retry_after=3, times=2)
     out, _, record = run(ip, capsys)
     assert waits == [3.0, 3.0] and record.status == "ok"
-    assert out.count("HTTP 429 rate limited") == 2 and "retrying in 3.0 s" in out
+    assert out.count("HTTP 429 rate limited") == 4 and "retrying in 3.0 s" in out
     assert stored(record.id).status == "ok" and len(simulator.requests()) == 3
+    # the retries stay in the record and in the run's closing lines, not only on screen
+    assert stored(record.id).params["retries"] == [
+        f"HTTP 429 rate limited (attempt {n} of 5): waited 3.0 s and retried." for n in (1, 2)]
+    assert out.splitlines()[-2] == "! HTTP 429 rate limited (attempt 2 of 5): waited 3.0 s and retried."
 
 
 def test_429_retry_after_ms_wins_over_backoff(ip, simulator, waits, capsys) -> None:

@@ -120,3 +120,19 @@ def test_stream_state_mid_stream_error_chunk() -> None:
     assert state.error == "Upstream provider error"
     assert state.finish_reason is None
     assert state.text == "par"
+
+
+def test_tool_calls_are_merged_and_explained() -> None:
+    from opus_magic.explain_run import outcome_lines
+    from opus_magic.records import RunRecord
+
+    state = StreamState()
+    state.handle_chunk({"choices": [{"delta": {"tool_calls": [
+        {"index": 0, "id": "call_1", "function": {"name": "get_weather", "arguments": '{"ci'}}]}}]})
+    state.handle_chunk({"choices": [{"delta": {"tool_calls": [
+        {"index": 0, "function": {"arguments": 'ty": "Oslo"}'}}]}, "finish_reason": "tool_calls"}]})
+    assert state.tool_calls == [{"id": "call_1", "type": "function",
+                                 "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]
+    record = RunRecord(id="r", created_at="t", model="m", prompt="p", finish_reason="tool_calls",
+                       params={"tool_calls": state.tool_calls})
+    assert 'asks to call get_weather({"city": "Oslo"})' in outcome_lines(record, None)[0]
