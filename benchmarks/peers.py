@@ -65,6 +65,7 @@ class Tool:
 
     name = ""
     setup = ""
+    model = PEER_MODEL  # the model the simulator is asked for, which seeds its answer
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
@@ -76,6 +77,7 @@ class Tool:
 class OpusMagic(Tool):
     name = "opus_magic %%opus"
     setup = LOAD_EXTENSION
+    model = MODEL
 
     def cell(self, prompt: str) -> str:
         return f"%%opus -m {MODEL} --max-tokens {MAX_TOKENS}\n{prompt}"
@@ -108,7 +110,7 @@ def drive(kernel: Kernel, tool: Tool, sim: SimProcess, count: int, big: int) -> 
     short: list[Execution] = []
     for prompt in prompts(count):
         execution = kernel.run(tool.cell(prompt), rss, timeout_s=120,
-                               probe=probe_word(SHORT_TOKENS, prompt))
+                               probe=probe_word(SHORT_TOKENS, prompt, tool.model))
         if execution.status != "ok":
             raise RuntimeError(f"{tool.name} failed on a prompt: {execution.error}")
         short.append(execution)
@@ -116,10 +118,10 @@ def drive(kernel: Kernel, tool: Tool, sim: SimProcess, count: int, big: int) -> 
     sim.configure(answer_tokens=PACED_TOKENS, tokens_per_second=PACED_RATE)
     paced_prompt = "Explain the bill line by line."
     paced = kernel.run(tool.cell(paced_prompt), rss, timeout_s=120,
-                       probe=probe_word(PACED_TOKENS, paced_prompt))
+                       probe=probe_word(PACED_TOKENS, paced_prompt, tool.model))
     sim.configure(answer_tokens=big, tokens_per_second=None)
     big_prompt = "Write the long report on caching costs."
-    long = kernel.run(tool.cell(big_prompt), rss, timeout_s=600, probe=probe_word(big, big_prompt))
+    long = kernel.run(tool.cell(big_prompt), rss, timeout_s=600, probe=probe_word(big, big_prompt, tool.model))
     if long.status != "ok":
         raise RuntimeError(f"{tool.name} failed on the big answer: {long.error}")
     walls = [e.wall_s for e in short]

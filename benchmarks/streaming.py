@@ -33,11 +33,11 @@ def facts_expression(client: str) -> dict[str, str]:
     return {"facts": inner, "rss": "_bench.maxrss_mb()"}
 
 
-def probe_word(answer_tokens: int, prompt: str = PROMPT) -> str:
+def probe_word(answer_tokens: int, prompt: str = PROMPT, model: str = MODEL) -> str:
     """A word from the start of the simulator's answer: its arrival is the first visible token."""
     from opus_magic.sim_text import answer_chunks
 
-    chunks = answer_chunks([{"role": "user", "content": prompt}], answer_tokens)
+    chunks = answer_chunks([{"role": "user", "content": prompt}], answer_tokens, model)
     return next((c.strip() for c in chunks[:50] if len(c.strip()) >= 6 and c.strip().isalpha()),
                 chunks[0].strip())
 

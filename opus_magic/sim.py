@@ -223,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "cut" and not entry.stream:
             _cut(self, scenario["mode"])
             return
-        chunks = answer_chunks(entry.messages, settings.answer_tokens)
+        chunks = answer_chunks(entry.messages, settings.answer_tokens, entry.model)
         finish = "stop"
         if entry.max_tokens is not None and len(chunks) > entry.max_tokens:
             chunks, finish = chunks[:entry.max_tokens], "length"

@@ -61,9 +61,11 @@ MIN_NATURAL, NATURAL_SPREAD = 60, 141
 UNKNOWN_MODEL_MIN_PREFIX = 1024
 
 
-def request_seed(messages: Sequence[dict[str, Any]]) -> int:
-    """A stable integer derived from the messages (same request, same answer)."""
-    raw = json.dumps(list(messages), sort_keys=True, ensure_ascii=False, default=str)
+def request_seed(messages: Sequence[dict[str, Any]], model: str = "") -> int:
+    """A stable integer from the messages and the model: same request, same answer; another
+    model answers the same prompt in its own words."""
+    raw = json.dumps([model, *messages] if model else list(messages), sort_keys=True,
+                     ensure_ascii=False, default=str)
     return int.from_bytes(hashlib.sha256(raw.encode()).digest()[:8], "big")
 
 
@@ -79,9 +81,10 @@ def system_text(messages: Sequence[dict[str, Any]]) -> str:
     return " ".join(parts).lower()
 
 
-def answer_chunks(messages: Sequence[dict[str, Any]], answer_tokens: int | None = None) -> list[str]:
+def answer_chunks(messages: Sequence[dict[str, Any]], answer_tokens: int | None = None,
+                  model: str = "") -> list[str]:
     """The full answer as a list of one-token pieces."""
-    rng = random.Random(request_seed(messages))
+    rng = random.Random(request_seed(messages, model))
     system = system_text(messages)
     if "code only" in system or "only code" in system:
         return list(rng.choice(CODE_BLOCKS))

@@ -27,7 +27,8 @@ def test_benchmark_modules_import(name: str) -> None:
 def test_reference_loops_read_the_whole_answer(simulator: Any) -> None:
     simulator.configure(answer_tokens=40)
     prompt = "smoke"
-    expected = len("".join(answer_chunks([{"role": "user", "content": prompt}], 40)))
+    expected = len("".join(answer_chunks([{"role": "user", "content": prompt}], 40,
+                                         "claude-opus-4-6")))
     for loop in (clients.floor, clients.sdk_typed):
         assert loop(simulator.base_url, "claude-opus-4-6", prompt, 1000) == expected
         assert clients.LAST["chars"] == expected and clients.LAST["ttft_s"] is not None

@@ -24,7 +24,7 @@ def test_a_stream_cut_anywhere_keeps_exactly_the_prefix_sent(ip, simulator, caps
     out, err = capsys.readouterr()
     record = opus_magic.last_run()
     sent = simulator.requests()[-1]
-    prefix = "".join(answer_chunks(sent.messages)[:after])
+    prefix = "".join(answer_chunks(sent.messages, model=sent.model)[:after])
     assert record.status == "interrupted" and record.text == prefix
     assert record.finish_reason is None and not record.cost_exact
     assert opus_magic.history(limit=1)[0].text == prefix

@@ -355,7 +355,7 @@ def test_cut_stream_keeps_the_chunks_that_arrived(ip, simulator, waits, capsys, 
     simulator.scenario("cut", after=7, mode=mode, times=1)
     out, _, record = run(ip, capsys)
     sent = simulator.requests()[-1]
-    expected = "".join(answer_chunks(sent.messages)[:7])
+    expected = "".join(answer_chunks(sent.messages, model=sent.model)[:7])
     assert sent.chunks_sent == 7 and record.text == expected and expected in out
     history = stored(record.id)
     assert history.status == "interrupted" and history.text == expected
@@ -371,7 +371,8 @@ def test_cut_stream_keeps_the_chunks_that_arrived(ip, simulator, waits, capsys, 
 def test_mid_stream_error_chunk_is_an_interruption_with_the_error(ip, simulator, capsys) -> None:
     simulator.scenario("error_chunk", after=4)
     out, _, record = run(ip, capsys)
-    expected = "".join(answer_chunks(simulator.requests()[-1].messages)[:4])
+    sent = simulator.requests()[-1]
+    expected = "".join(answer_chunks(sent.messages, model=sent.model)[:4])
     history = stored(record.id)
     assert history.status == "interrupted" and history.text == expected
     assert history.error.startswith("The endpoint reported an error mid-stream (Upstream provider "

@@ -426,3 +426,14 @@ def test_serve_forever_blocks_on_the_given_port() -> None:
     else:
         pytest.fail("serve_forever did not start")
     assert thread.is_alive()
+
+
+def test_each_model_answers_in_its_own_words(simulator) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=simulator.base_url, api_key="sk-test", max_retries=0)
+    messages = [{"role": "user", "content": "Explain prompt caching."}]
+    texts = {model: client.chat.completions.create(model=model, messages=messages).choices[0]
+             .message.content for model in ("claude-opus-4-6", "gpt-4o")}
+    assert texts["claude-opus-4-6"] != texts["gpt-4o"]
+    assert texts["gpt-4o"] == "".join(answer_chunks(messages, model="gpt-4o"))
