@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 ## JupyterLab on notebooks/ (the built-in simulator answers when no API key is configured)
 lab: $(STAMP)
 	@$(BIN)/opus-magic endpoint
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 ## Execute the quickstart notebook headless and print its runs and costs
 quickstart: $(STAMP)
