@@ -14,7 +14,7 @@ from .pricing import format_usd
 from .records import RunRecord
 from .session import Session
 from .textview import fmt_seconds
-from .view import VIEW_MIME, RunPanel
+from .view import MESSAGES_PER_S, VIEW_MIME, RunPanel, part
 from .view_state import STATUS_COLORS, lines_html, readable
 
 SUMMARY_HEADINGS = ("model", "finish", "in", "out", "cost", "TTFT", "time", "tok/s", "")
@@ -29,22 +29,23 @@ class ComparisonView:
         import ipywidgets as w
 
         self.session, self.runs, self.on_done = session, runs, on_done
-        self.panels = [RunPanel(clock) for _ in runs]
-        for panel in self.panels:
-            panel.box.layout = w.Layout(flex="1 1 0", min_width="16em", padding="0 0.5em")
+        interval = len(runs) / MESSAGES_PER_S  # the columns share one view's message rate
+        self.panels = [RunPanel(clock, interval, flex="1 1 0", min_width="16em",
+                                padding="0 0.5em") for _ in runs]
         models = ", ".join(plan.request.model for plan, _ in runs)
-        self.title = w.HTML(
+        self.title = part(w.HTML, "opus-comparison-title", value=(
             f"<b>Comparing {len(runs)} models at once</b> ({html.escape(models)}; comparison "
             f"{runs.comparison_id})" + lines_html(tuple(f"not run: {line}" for line in runs.refused),
-                                                  "opus-refused", STATUS_COLORS["error"])
-        ).add_class("opus-comparison-title")
-        self.columns = w.HBox([p.box for p in self.panels],
-                              layout=w.Layout(flex_flow="row wrap")).add_class("opus-columns")
-        self.stop = w.Button(description="Stop all", icon="stop", button_style="danger",
-                             disabled=True).add_class("opus-stop")
-        self.summary = w.HTML().add_class("opus-comparison-summary")
-        self.box = w.VBox([self.title, self.columns, w.HBox([self.stop]).add_class("opus-controls"),
-                           self.summary]).add_class("opus-comparison")
+                                                  "opus-refused", STATUS_COLORS["error"])))
+        self.columns = part(w.HBox, "opus-columns", children=[p.box for p in self.panels],
+                            layout=w.Layout(flex_flow="row wrap"))
+        self.stop = part(w.Button, "opus-stop", description="Stop all", icon="stop",
+                         button_style="danger", disabled=True)
+        self.summary = part(w.HTML, "opus-comparison-summary", layout=self.title.layout,
+                            style=self.title.style)
+        self.box = part(w.VBox, "opus-comparison", children=[
+            self.title, self.columns, part(w.HBox, "opus-controls", children=[self.stop]),
+            self.summary])
         self.stop.on_click(lambda _: self.cancel())
         self._cancel = threading.Event()
         self._handle: Any = None

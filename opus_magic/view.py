@@ -9,15 +9,16 @@ from typing import Any
 
 from .config import Settings
 from .engine import Clock, LiveRun
-from .plan import Plan
 from .errors import OpusError
+from .plan import Plan
 from .records import RunRecord
+from .segments import Segments
 from .session import Session
 from .view_state import (STATUS_COLORS, Snapshot, Throttle, header_html, lines_html, meter_html,
                          readable, snapshot, stream_html)
 
-SEGMENT_CHARS = 4_096  # a streamed segment is frozen at the first line end past this size
-HARD_SEGMENT_CHARS = 65_536  # …or here, when a line never ends
+MESSAGES_PER_S = 8  # widget messages a streaming view sends per second, on average
+METER_INTERVAL_S = 0.5  # while streaming the meter is redrawn at most this often
 UNBOUNDED_MAX_TOKENS = 10_000_000
 CONCISE_OPTIONS = (("off", "off"), ("concise", "concise"), ("code only", "code"))
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -25,47 +26,71 @@ VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 Launch = Callable[[Callable[[], Any], Callable[[], None]], None]  # launch(work, stop)
 
 
+def part(kind: Callable[..., Any], css: str, **traits: Any) -> Any:
+    """A widget whose opening message carries its CSS class (`add_class` would send one more)."""
+    return kind(_dom_classes=(css,), **traits)
+
+
+def assign(widget: Any, value: str) -> int:
+    """Set a widget's value; returns how many messages that sent (none when it is unchanged)."""
+    if widget.value == value:
+        return 0
+    widget.value = value
+    return 1
+
+
+def border(status: str) -> str:
+    return f"3px solid {STATUS_COLORS[status]}"
+
+
 class RunPanel:
     """One run as widgets (header, warnings, text, retry line, meter, outcome): an engine Observer.
 
-    Per chunk `delta` only appends to a list; at most once per `interval_s` the new text goes to
-    the current text segment (segments are frozen as they fill, so a push costs the same at the
-    end of a long answer as at its start) and the meter is redrawn. The end renders Markdown once.
+    Per chunk `delta` only appends to a list. A push sends what arrived to the plain `tail`; as
+    Markdown blocks complete (`Segments`) they move into a new widget rendered as Markdown, so the
+    answer reaches the frontend about once, and the end sends only what was still in the tail.
+    Pushes are spaced by the messages they send (`Throttle`), the meter is redrawn at most every
+    `METER_INTERVAL_S`, and unchanged values are not sent. The parts share one layout and style.
     """
 
-    def __init__(self, clock: Clock = time.monotonic, interval_s: float = 0.05) -> None:
+    def __init__(self, clock: Clock = time.monotonic, interval_s: float = 1 / MESSAGES_PER_S,
+                 **box_layout: str) -> None:
         import ipywidgets as w
 
         self.clock = clock
         self.throttle = Throttle(interval_s, clock)
-        self.header = w.HTML().add_class("opus-header")
-        self.warnings = w.HTML().add_class("opus-warnings")
-        self.text = w.VBox().add_class("opus-text")
-        self.retry = w.HTML().add_class("opus-retry")
-        self.meter = w.HTML().add_class("opus-meter")
-        self.outcome = w.HTML().add_class("opus-outcome")
+        self.header = part(w.HTML, "opus-header")
+        shared = {"layout": self.header.layout, "style": self.header.style}
+        self.warnings = part(w.HTML, "opus-warnings", **shared)
+        self.tail = part(w.HTML, "opus-text-stream", **shared)
+        self.text = part(w.VBox, "opus-text", children=(self.tail,), layout=self.header.layout)
+        self.retry = part(w.HTML, "opus-retry", **shared)
+        self.meter = part(w.HTML, "opus-meter", **shared)
+        self.outcome = part(w.HTML, "opus-outcome", **shared)
+        self._status = "running"
         self.box = w.VBox([self.header, self.warnings, self.text, self.retry, self.meter,
-                           self.outcome]).add_class("opus-run")
+                           self.outcome], _dom_classes=("opus-run", "opus-status-running"),
+                          layout=w.Layout(border_left=border("running"), **box_layout))
         self.live: LiveRun | None = None
         self.record: RunRecord | None = None
+        self.segments = Segments()
         self._pending: list[str] = []
-        self._tail = ""
-        self._segment: Any = None
+        self._label = ""
+        self._redraw_at = 0.0
         self._countdown = threading.Event()
         self._lock = threading.Lock()
-        self._status = ""
 
     def started(self, live: LiveRun) -> None:
-        import ipywidgets as w
-
         self.live, self.record = live, None
-        self._pending, self._tail = [], ""
-        for old in self.text.children:
-            old.close()
-        self._segment = w.HTML().add_class("opus-text-stream")
-        self.text.children = (self._segment,)
+        self.segments, self._pending = Segments(), []
+        old = [widget for widget in self.text.children if widget is not self.tail]
+        self.text.children = (self.tail,)
+        for widget in old:
+            widget.close()
         self.throttle.mark()
-        self.render(snapshot(live, self.clock()))
+        now = self.clock()
+        self.throttle.spent(assign(self.tail, "") + self.render(snapshot(live, now)))
+        self._redraw_at = now + METER_INTERVAL_S
 
     def delta(self, live: LiveRun, text: str) -> None:
         self._pending.append(text)
@@ -92,71 +117,82 @@ class RunPanel:
         threading.Thread(target=tick, name="opus-retry-countdown", daemon=True).start()
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
-        import ipywidgets as w
-
+        """The rest of the answer as Markdown in place of the tail, and the final state."""
         self.record = record
-        self._pending.clear()
+        rest = self.segments.tail + "".join(self._pending)
+        self._pending = []
         self._end_countdown()
-        rendered = w.Output().add_class("opus-text-final")
-        if record.text:  # rendered once, by the frontend's Markdown renderer
-            rendered.outputs = ({"output_type": "display_data", "metadata": {},
-                                 "data": {"text/markdown": record.text, "text/plain": record.text}},)
-        old = self.text.children
-        self.text.children = (rendered,)
-        for widget in old:
-            widget.close()
+        done = tuple(widget for widget in self.text.children if widget is not self.tail)
+        self.text.children = (*done, self._rendered(rest)) if rest else done
         self.throttle.mark()
         self.render(snapshot(live, self.clock(), record))
 
     def push(self) -> None:
-        """Send what arrived since the last push, and redraw the meter."""
+        """Send what arrived since the last push (and the meter when due); tell the throttle."""
         if self.live is None:
             return
-        if self._pending:
-            self._append("".join(self._pending))
-            self._pending.clear()
+        sent = self._append("".join(self._pending)) if self._pending else 0
+        self._pending = []
         if self.retry.value:
-            self._end_countdown()
-        self.render(snapshot(self.live, self.clock()))
+            sent += self._end_countdown()
+        now = self.clock()
+        snap = snapshot(self.live, now)
+        if now >= self._redraw_at:
+            sent += self.render(snap)
+            self._redraw_at = now + METER_INTERVAL_S
+        elif snap.label != self._label:  # the first token: the header says so at once
+            sent += assign(self.header, header_html(snap))
+            self._label = snap.label
+        self.throttle.spent(sent)
 
-    def _append(self, text: str) -> None:
+    def _append(self, text: str) -> int:
+        done = self.segments.add(text)
+        sent = 0
+        if done:
+            self.text.children = (*self.text.children[:-1], self._rendered(done), self.tail)
+            sent = 1
+        return sent + assign(self.tail, stream_html(self.segments.tail))
+
+    def _rendered(self, markdown: str) -> Any:
+        """A finished part of the answer, rendered once by the frontend's Markdown renderer."""
         import ipywidgets as w
 
-        tail = self._tail + text
-        if len(tail) > SEGMENT_CHARS:
-            cut = tail.rfind("\n") + 1 or (len(tail) if len(tail) > HARD_SEGMENT_CHARS else 0)
-            if cut:
-                self._segment.value = stream_html(tail[:cut])
-                tail = tail[cut:]
-                self._segment = w.HTML().add_class("opus-text-stream")
-                self.text.children = (*self.text.children, self._segment)
-        self._tail = tail
-        self._segment.value = stream_html(tail)
+        return part(w.Output, "opus-text-final", layout=self.header.layout, outputs=(
+            {"output_type": "display_data", "metadata": {}, "data": {"text/markdown": markdown}},))
 
-    def _end_countdown(self) -> None:
+    def _end_countdown(self) -> int:
         with self._lock:
             self._countdown.set()
-            self.retry.value = ""
+            return assign(self.retry, "")
 
-    def render(self, snap: Snapshot) -> None:
-        """Map one snapshot onto the widgets (unchanged values are not resent)."""
-        self.header.value = header_html(snap)
-        self.warnings.value = lines_html(snap.warnings, "opus-warning", STATUS_COLORS["interrupted"])
-        self.meter.value = meter_html(snap.meter)
+    def render(self, snap: Snapshot) -> int:
+        """Map one snapshot onto the widgets; returns how many messages that sent."""
         color = "#24292f" if snap.status == "ok" else STATUS_COLORS[snap.status]
         summary = (snap.summary,) if snap.summary else ()
-        self.outcome.value = (lines_html(snap.outcome, "opus-outcome-line", color)
-                              + lines_html(summary, "opus-summary", "#57606a"))
-        if snap.status != self._status:
-            if self._status:
-                self.box.remove_class(f"opus-status-{self._status}")
-            self.box.add_class(f"opus-status-{snap.status}")
-            self.box.layout.border_left = f"3px solid {STATUS_COLORS[snap.status]}"
-            self._status = snap.status
+        sent = (assign(self.header, header_html(snap))
+                + assign(self.warnings, lines_html(snap.warnings, "opus-warning",
+                                                   STATUS_COLORS["interrupted"]))
+                + assign(self.meter, meter_html(snap.meter))
+                + assign(self.outcome, lines_html(snap.outcome, "opus-outcome-line", color)
+                         + lines_html(summary, "opus-summary", "#57606a")))
+        self._label = snap.label
+        return sent + self._show_status(snap.status)
+
+    def _show_status(self, status: str) -> int:
+        if status == self._status:
+            return 0
+        with self.box.hold_sync():  # both class changes in one message
+            self.box.remove_class(f"opus-status-{self._status}")
+            self.box.add_class(f"opus-status-{status}")
+        self.box.layout.border_left = border(status)
+        self._status = status
+        return 2
 
     def show_problem(self, message: str) -> None:
-        """A one-line message in the outcome area (a rerun that could not be planned)."""
+        """A one-line message in the outcome area (a run or rerun that could not be planned)."""
         self.outcome.value = lines_html((message,), "opus-problem", STATUS_COLORS["error"])
+        if self.live is None:  # nothing ran in this panel yet
+            self._show_status("error")
 
 
 class RunView:
@@ -176,21 +212,25 @@ class RunView:
         self.delta = self.panel.delta  # the hot path goes straight to the panel
         self.waiting = self.panel.waiting
         ceiling = plan.info.max_output if plan.info and plan.info.max_output else None
-        self.max_tokens = w.BoundedIntText(
-            value=plan.max_tokens, min=1, max=ceiling or UNBOUNDED_MAX_TOKENS,
-            description="max_tokens", tooltip=f"at most {ceiling:,} for {plan.model_id}"
-            if ceiling else "the model's ceiling is unknown").add_class("opus-max-tokens")
-        self.concise = w.ToggleButtons(options=CONCISE_OPTIONS, value=plan.request.concise,
-                                       style={"button_width": "auto"}).add_class("opus-concise")
-        self.run_again = w.Button(description="Run again", icon="redo",
-                                  disabled=True).add_class("opus-run-again")
-        self.stop = w.Button(description="Stop", icon="stop", button_style="danger",
-                             disabled=True).add_class("opus-stop")
+        layout = w.Layout()  # one model for every control
+        self.max_tokens = part(
+            w.BoundedIntText, "opus-max-tokens", value=plan.max_tokens, min=1,
+            max=ceiling or UNBOUNDED_MAX_TOKENS, description="max_tokens", layout=layout,
+            tooltip=f"at most {ceiling:,} for {plan.model_id}" if ceiling
+            else "the model's ceiling is unknown")
+        self.concise = part(w.ToggleButtons, "opus-concise", options=CONCISE_OPTIONS,
+                            value=plan.request.concise, style={"button_width": "auto"},
+                            layout=layout)
+        self.run_again = part(w.Button, "opus-run-again", description="Run again", icon="redo",
+                              disabled=True, layout=layout)
+        self.stop = part(w.Button, "opus-stop", description="Stop", icon="stop",  # a run follows
+                         button_style="danger", layout=layout, style=self.run_again.style)
         self.run_again.on_click(lambda _: self.again())
         self.stop.on_click(lambda _: self.cancel())
-        self.controls = w.HBox([self.max_tokens, self.concise, self.run_again, self.stop]
-                               ).add_class("opus-controls")
-        self.box = w.VBox([self.panel.box, self.controls]).add_class("opus-view")
+        self.controls = part(w.HBox, "opus-controls", layout=layout, children=(
+            self.max_tokens, self.concise, self.run_again, self.stop))
+        self.box = part(w.VBox, "opus-view", children=(self.panel.box, self.controls),
+                        layout=layout)
         self.records: list[RunRecord] = []
         self._handle: Any = None
         self._live: LiveRun | None = None
@@ -206,7 +246,6 @@ class RunView:
 
     def run(self, plan: Plan) -> RunRecord | None:
         """Stream one plan into the view until it ends; a refusal before sending shows in the view."""
-        self._cancel = threading.Event()
         try:
             return self.session.execute(plan, self.settings, self, self._cancel)
         except OpusError as exc:
@@ -224,6 +263,7 @@ class RunView:
             self.panel.show_problem(str(exc))
             return
         self.run_again.disabled = True
+        self._cancel = threading.Event()
         self.launch(lambda: self.run(plan), self.cancel)
 
     def cancel(self) -> None:

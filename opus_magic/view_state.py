@@ -16,6 +16,8 @@ STATUS_COLORS = {"running": "#1f6feb", "ok": "#2da44e", "error": "#cf222e",
                  "interrupted": "#bc4c00", "stopped": "#6e7781"}
 STATUS_LABELS = {"running": "streaming", "ok": "done", "error": "error",
                  "interrupted": "interrupted", "stopped": "stopped"}
+PREVIEW_LINES = 8  # of a long answer's start, in the short text/plain kept for saved notebooks
+PREVIEW_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -110,18 +112,29 @@ def lines_html(lines: tuple[str, ...], css: str, color: str) -> str:
 
 def stream_html(text: str) -> str:
     """Plain text while streaming: escaped, wrapped, nothing re-rendered."""
-    return f'<div style="white-space:pre-wrap;line-height:1.45;margin:0">{html.escape(text)}</div>'
+    return (f'<div style="white-space:pre-wrap;line-height:1.45;margin:0">'
+            f'{html.escape(text, quote=False)}</div>')
 
 
 def readable(record: RunRecord, live: LiveRun) -> dict[str, str]:
-    """The final text, explanations and summary as text/plain and text/markdown, for saved notebooks."""
+    """For saved notebooks: all of the answer as text/markdown, a short preview as text/plain."""
     notes = [f"! {w}" for w in live.plan.warnings]
     ends = [f"! {line}" for line in outcome_lines(record, live.plan.info)]
     summary = summary_line(record)
-    plain = "\n".join([*notes, record.text, "", *ends, summary]).strip("\n")
+    plain = "\n".join([*notes, *preview(record.text), "", *ends, summary]).strip("\n")
     markdown = "\n\n".join(part for part in (
         _quote(notes), record.text, _quote(ends), f"*{_markdown_safe(summary)}*") if part)
     return {"text/plain": plain, "text/markdown": markdown}
+
+
+def preview(text: str, lines: int = PREVIEW_LINES, chars: int = PREVIEW_CHARS) -> list[str]:
+    """A long answer's first lines and its last, with how much lies between (a short one whole)."""
+    if len(text) <= 2 * chars:
+        return text.splitlines()
+    head = text[:chars].splitlines()[:lines]
+    last = text.rstrip("\n").rsplit("\n", 1)[-1][-chars:]
+    left = max(len(text) - sum(len(line) + 1 for line in head) - len(last), 0)
+    return [*head, f"… {left:,} more characters …", last]
 
 
 def _quote(lines: list[str]) -> str:
@@ -136,19 +149,22 @@ def _markdown_safe(text: str) -> str:
 
 
 class Throttle:
-    """Says when to push the view: at most once per `interval_s`, the final push always.
+    """Says when to push the view: pushes are spaced by `interval_s` per message they sent.
 
-    `due()` runs once per chunk, so it checks a call counter before reading the clock; while
-    pushes are refused the clock is read ever less often (every 1, 2, 4 … `max_stride` calls).
+    So a view sends about one message per interval however fast tokens arrive and however many
+    widgets a push touches; the final push is always made. `due()` runs once per chunk, so it
+    checks a call counter before reading the clock; while pushes are refused the clock is read
+    ever less often (every 1, 2, 4 … `max_stride` calls).
     """
 
-    def __init__(self, interval_s: float = 0.05, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, interval_s: float = 0.1, clock: Callable[[], float] = time.monotonic,
                  max_stride: int = 8) -> None:
         self.interval_s = interval_s
         self.clock = clock
         self.max_stride = max_stride
         self.pushes = 0
-        self._last: float | None = None
+        self._last = 0.0
+        self._next: float | None = None
         self._calls = 0
         self._stride = 1
 
@@ -158,7 +174,7 @@ class Throttle:
             return False
         self._calls = 0
         now = self.clock()
-        if self._last is not None and now - self._last < self.interval_s:
+        if self._next is not None and now < self._next:
             self._stride = min(self._stride * 2, self.max_stride)
             return False
         self.mark(now)
@@ -167,6 +183,11 @@ class Throttle:
     def mark(self, now: float | None = None) -> None:
         """Record a push made now (the final one, or one `due()` allowed)."""
         self._last = self.clock() if now is None else now
+        self._next = self._last + self.interval_s
         self._stride = 1
         self._calls = 0
         self.pushes += 1
+
+    def spent(self, messages: int) -> None:
+        """The push just made sent this many messages: the next waits as many intervals."""
+        self._next = self._last + max(messages, 1) * self.interval_s

@@ -3,13 +3,17 @@ magic with the widget presentation forced, against the simulator over real HTTP.
 from __future__ import annotations
 
 import html
+import json
+import re
 import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import comm
 import pytest
+from comm.base_comm import BaseComm
 
 import opus_magic
 from opus_magic import tokens
@@ -21,8 +25,9 @@ from opus_magic.present import BLOCKING, TEXT, last_view, presentation
 from opus_magic.pricing import format_usd, usage_cost
 from opus_magic.records import RunRecord, Usage
 from opus_magic.session import default_session
+from opus_magic.sim_text import answer_chunks
 from opus_magic.stream import TextDelta
-from opus_magic.view import SEGMENT_CHARS, RunPanel
+from opus_magic.view import RunPanel
 from opus_magic.view_state import Throttle, header_html, meter_html, readable, snapshot
 
 MODEL = "claude-opus-4-6"
@@ -120,36 +125,117 @@ def test_length_clamp_and_readable_output() -> None:
     assert f"run {live.id}" in text["text/markdown"] and "\\$" in text["text/markdown"]  # no maths
 
 
-def test_throttle_allows_twenty_pushes_a_second_and_reads_the_clock_rarely() -> None:
+def test_throttle_spaces_pushes_by_the_messages_they_sent_and_reads_the_clock_rarely() -> None:
     clock = Clock()
-    throttle = Throttle(0.05, clock)
-    for _ in range(5_000):  # 5,000 chunks over one second
+    throttle = Throttle(0.1, clock)
+    for _ in range(5_000):  # 5,000 chunks over one second, each push sending one message
         clock.now += 0.0002
-        throttle.due()
-    assert 15 <= throttle.pushes <= 1 + 20 * 1
+        if throttle.due():
+            throttle.spent(1)
+    assert 9 <= throttle.pushes <= 11
     assert clock.reads < 5_000 / 4
+    costly = Throttle(0.1, clock)
+    for _ in range(5_000):  # pushes that send three messages come three times less often
+        clock.now += 0.0002
+        if costly.due():
+            costly.spent(3)
+    assert 3 <= costly.pushes <= 4
 
 
-def test_panel_pushes_a_fast_stream_a_bounded_number_of_times_and_ends_complete() -> None:
-    clock = Clock()
+class Wire:
+    """Every message the widgets send, as a kernel would put them on the wire: `comm.create_comm`
+    is the comm package's documented hook for plugging in a transport."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.sent: list[tuple[str, str, int, float]] = []  # (type, model, bytes, time)
+
+    def create(self, **kwargs: Any) -> BaseComm:
+        return RecordingComm(self, **kwargs)
+
+    def count(self, kind: str, model: str | None = None) -> int:
+        return sum(1 for k, m, _, _ in self.sent if k == kind and model in (None, m))
+
+    def bytes(self) -> int:
+        return sum(size for _, _, size, _ in self.sent)
+
+    def rate(self) -> float:
+        """comm_msg per second between the first and the last, as the benchmark measures it."""
+        times = [t for kind, _, _, t in self.sent if kind == "comm_msg"]
+        return len(times) / (times[-1] - times[0])
+
+
+class RecordingComm(BaseComm):
+    def __init__(self, wire: Wire, **kwargs: Any) -> None:
+        self.wire = wire
+        self.model = kwargs.get("data", {}).get("state", {}).get("_model_name", "?")
+        super().__init__(**kwargs)
+
+    def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
+                    buffers: Any = None, **keys: Any) -> None:
+        size = len(json.dumps(data, default=str)) + sum(len(b) for b in buffers or ())
+        self.wire.sent.append((msg_type, self.model, size, self.wire.clock.now))
+
+
+@pytest.fixture
+def wire(monkeypatch: pytest.MonkeyPatch) -> Wire:
+    wire = Wire(Clock())
+    monkeypatch.setattr(comm, "create_comm", wire.create)
+    return wire
+
+
+def rendered(panel: RunPanel) -> str:
+    """The Markdown the panel's text area renders, in order."""
+    return "".join(o["data"]["text/markdown"] for part in panel.text.children for o in part.outputs)
+
+
+@pytest.mark.parametrize("rate, tokens, most", [(200, 600, None), (5_000, 15_000, 1.4),
+                                               (40_000, 60_000, 1.15)])
+def test_a_streaming_panel_sends_few_messages_and_each_part_of_the_answer_about_once(
+        wire: Wire, rate: int, tokens: int, most: float | None) -> None:
+    """The benchmark's limits are 25 messages a second and 3× the answer (this is ~1×, plus the
+    readable copy for saved notebooks); slow streams resend a little of the tail each push."""
+    clock = wire.clock
     panel = RunPanel(clock=clock)
-    meters: list[str] = []
-    panel.meter.observe(lambda change: meters.append(change["new"]), names="value")
-    live = make_live()
+    live = make_live(max_tokens=120_000)
+    pieces = answer_chunks([{"role": "user", "content": "Explain caching."}], tokens)
+    answer = "".join(pieces)
+    opened = len(wire.sent)
     panel.started(live)
-    pieces = [f"word{i} " + ("\n" if i % 50 == 49 else "") for i in range(5_000)]
-    feed(live, panel, pieces, clock, 0.0004)  # 5,000 chunks in two seconds
-    duration = clock.now
-    segments = panel.text.children
-    assert len(segments) > 1  # frozen as they filled: a push never resends the whole answer
-    assert all(len(s.value) < 2 * SEGMENT_CHARS + 200 for s in segments)
-    record = finish(live, clock, usage={"prompt_tokens": 40, "completion_tokens": 5_000})
+    feed(live, panel, pieces, clock, 1 / rate)
+    record = finish(live, clock, usage={"prompt_tokens": 40, "completion_tokens": tokens})
     panel.finished(live, record)
-    assert len(meters) <= 2 + 20 * duration
-    assert "exact" in meters[-1] and "5,000 out" in meters[-1]
-    [final] = panel.text.children
-    assert final.outputs[0]["data"]["text/markdown"] == "".join(pieces)
+    streamed = wire.sent[opened:]
+    assert wire.rate() <= 20
+    assert not [s for s in streamed if s[0] == "comm_open" and s[1] != "OutputModel"]
+    if most is not None:
+        assert sum(size for _, _, size, _ in streamed) <= most * len(answer)
+    assert rendered(panel) == answer and len(panel.text.children) > 1
+    assert all(len(o["data"]["text/markdown"]) < len(answer) for part in panel.text.children
+               for o in part.outputs)
+    assert "exact" in panel.meter.value and f"{tokens:,} out" in panel.meter.value
     assert "opus-status-ok" in panel.box._dom_classes
+
+
+def test_a_panel_opens_its_widgets_with_their_classes_and_shared_layout(wire: Wire) -> None:
+    panel = RunPanel(clock=wire.clock)
+    assert wire.count("comm_msg") == 0  # classes travel in the opening message
+    assert wire.count("comm_open", "LayoutModel") == 2  # the parts' shared one and the box's
+    assert wire.count("comm_open", "HTMLStyleModel") == 1
+    assert "opus-text-stream" in panel.tail._dom_classes
+
+
+def test_the_saved_plain_text_is_a_short_preview_and_the_markdown_the_whole_answer() -> None:
+    live, clock = make_live(max_tokens=10_000), Clock()
+    pieces = answer_chunks([{"role": "user", "content": "Explain caching."}], 5_000)
+    feed(live, RunPanelStub(), pieces, clock, 0.001)
+    record = finish(live, clock, reason="stop")
+    text = readable(record, live)
+    assert record.text in text["text/markdown"] and f"run {live.id}" in text["text/markdown"]
+    plain, lines = text["text/plain"], record.text.splitlines()
+    assert len(plain) < 2_000 and plain.startswith(lines[0]) and lines[-1] in plain
+    assert "more characters" in plain and len(plain) < len(record.text) / 10
+    assert f"run {live.id}" in plain
 
 
 def test_presentation_outside_a_kernel() -> None:
@@ -162,7 +248,7 @@ def test_the_view_setting_is_checked(ip: Any, capsys: Any) -> None:
     err = capsys.readouterr().err
     assert "Setting 'view' cannot be 'sideways'" in err and "widget or text" in err
     ip.run_line_magic("opus", "config view=widget")
-    assert "view            widget" in capsys.readouterr().out
+    assert re.search(r"view\s+widget\n", capsys.readouterr().out)
 
 
 # --- the real magic, widget presentation forced, against the simulator ------------------------
@@ -186,8 +272,7 @@ def test_widget_view_shows_the_run_and_sets_the_variable(widget_ip: Any, simulat
     [record] = view.records
     assert record.status == "ok" and record == opus_magic.last_run()
     assert widget_ip.user_ns["answer"] == record.text
-    [final] = view.panel.text.children
-    assert final.outputs[0]["data"]["text/markdown"] == record.text
+    assert rendered(view.panel) == record.text
     assert "exact" in view.panel.meter.value and format_usd(record.cost) in view.panel.meter.value
     assert "simulator" in view.panel.header.value and f"run {record.id}" in view.panel.outcome.value
     assert view.concise.value == "concise" and view.max_tokens.value == 1024

@@ -2,6 +2,7 @@
 frontend (allow_stdin) gets its cell back at once while the run streams and can still stop it."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ import pytest
 from opus_magic.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store import Store
-from opus_magic.view import VIEW_MIME
+from opus_magic.view import MESSAGES_PER_S, VIEW_MIME
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -38,6 +39,11 @@ def widget_state(nb: Any) -> dict[str, Any]:
     return nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
 
 
+def children(state: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any]]:
+    """The states of a saved box widget's children, in order."""
+    return [state[child.removeprefix("IPY_MODEL_")]["state"] for child in model["children"]]
+
+
 def view_output(cell: Any) -> dict[str, Any]:
     [output] = [o for o in cell.outputs if VIEW_MIME in o.get("data", {})]
     return output["data"]
@@ -59,12 +65,18 @@ def test_headless_notebook_keeps_the_widget_view_and_readable_text(kernel_env: A
     [record] = recorded("nb")
     data = view_output(nb.cells[1])
     assert record.status == "ok" and record.text
-    assert record.text in data["text/markdown"] and record.text in data["text/plain"]
-    assert format_usd(record.cost) in data["text/plain"] and f"run {record.id}" in data["text/plain"]
+    assert record.text in data["text/markdown"]  # the whole answer; text/plain previews it
+    plain = data["text/plain"]
+    assert plain.startswith(record.text.splitlines()[0]) and record.text.splitlines()[-1] in plain
+    assert format_usd(record.cost) in plain and f"run {record.id}" in plain
     state = widget_state(nb)
     assert data[VIEW_MIME]["model_id"] in state
-    finals = [m["state"] for m in state.values() if "opus-text-final" in m["state"].get("_dom_classes", [])]
-    assert any(o["data"]["text/markdown"] == record.text for s in finals for o in s["outputs"])
+    run = children(state, state[data[VIEW_MIME]["model_id"]]["state"])[0]
+    [text] = [c for c in children(state, run) if "opus-text" in c["_dom_classes"]]
+    parts = children(state, text)
+    assert all("opus-text-final" in part["_dom_classes"] for part in parts)
+    shown = "".join(o["data"]["text/markdown"] for part in parts for o in part["outputs"])
+    assert shown == record.text
     assert nb.cells[2].outputs[0]["text"].strip() == "True"
     compared = recorded("nbc")
     assert len(compared) == 2
@@ -81,9 +93,9 @@ class Kernel:
         self.manager, self.client = jupyter_manager.start_new_kernel(kernel_name="python3")
         self.messages: list[dict[str, Any]] = []
 
-    def run(self, code: str) -> dict[str, Any]:
+    def run(self, code: str, allow_stdin: bool = True) -> dict[str, Any]:
         """Execute one cell; returns the reply as soon as the kernel gives it."""
-        return self.client.execute_interactive(code, allow_stdin=True, timeout=60,
+        return self.client.execute_interactive(code, allow_stdin=allow_stdin, timeout=60,
                                                output_hook=self.messages.append)
 
     def printed(self) -> str:
@@ -171,3 +183,26 @@ def test_interrupting_the_next_cell_stops_the_runs_it_waits_for(kernel: Kernel, 
     assert record.status == "stopped" and record.text
     wait_until(lambda: simulator.requests()[-1].ended_at is not None)
     assert not simulator.requests()[-1].completed
+
+
+def test_a_long_answer_reaches_the_frontend_in_few_messages_and_about_twice_its_size(
+        kernel: Kernel, simulator: Any) -> None:
+    """Frontend traffic through a real kernel: the widgets carry the answer about once, the
+    readable copy for saved notebooks once more; messages stay within the view's rate."""
+    kernel.run("%load_ext opus_magic")
+    simulator.configure(answer_tokens=20_000)  # full speed
+    kernel.messages.clear()
+    kernel.run("%%opus --max-tokens 30000 --tag traffic\nExplain prompt caching.",
+               allow_stdin=False)
+    [record] = recorded("traffic")
+    assert record.status == "ok" and record.usage.output_tokens == 20_000
+    sent = [m for m in kernel.messages if m["msg_type"] in (
+        "comm_open", "comm_msg", "display_data", "update_display_data")]
+    size = sum(len(json.dumps(m["content"])) for m in sent)
+    updates = sum(1 for m in sent if m["msg_type"] == "comm_msg")
+    assert updates <= 12 + MESSAGES_PER_S * record.duration_s + 2  # start, end, and the pushes
+    # twice the answer (rendered parts, readable copy), the view's widgets, a little per update
+    assert size <= 2.1 * len(record.text) + 30_000 + 3_000 * updates
+    layouts = [m for m in sent if m["msg_type"] == "comm_open"
+               and m["content"]["data"]["state"]["_model_name"] == "LayoutModel"]
+    assert len(layouts) == 3  # the panel's parts, its box and the controls: none per text part
