@@ -40,6 +40,7 @@ def assign(widget: Any, value: str) -> int:
 
 
 def border(status: str) -> str:
+    """The run box's left border, in its status's colour."""
     return f"3px solid {STATUS_COLORS[status]}"
 
 
