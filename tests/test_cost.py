@@ -51,6 +51,22 @@ CATALOG = default_catalog()
     ("claude-opus-4-1", Usage(1_000, 1_000), "0.09"),
     # names a proxy uses resolve to the same entry
     ("openrouter/anthropic/claude-opus-4.6", Usage(1_000_000, 0), "5"),
+    # 300 uncached × $5/M + 1,200 cache reads × $0.50/M + 40 out × $25/M
+    ("claude-opus-4-6", Usage(1500, 40, cache_read_tokens=1200), "0.0031"),
+    # 1,000 cache writes × $6.25/M + 100 out × $25/M
+    ("claude-opus-4-6", Usage(1000, 100, cache_write_tokens=1000), "0.00875"),
+    # the retired Claude 3.5 Haiku is $0.80/$4, not Claude 3 Haiku's $0.25/$1.25
+    ("claude-3-5-haiku-20241022", Usage(1_000_000, 1_000_000), "4.80"),
+    ("claude-3-haiku-20240307", Usage(1_000_000, 1_000_000), "1.50"),
+    # gpt-4o is $2.50/$10; only the 2024-05-13 snapshot is $5/$15
+    ("gpt-4o", Usage(2000, 1000), "0.015"),
+    ("gpt-4o-2024-05-13", Usage(2000, 1000), "0.025"),
+    # gpt-4o cached input is 50 %: 1,000 × $1.25/M + 1,000 × $2.50/M
+    ("gpt-4o", Usage(2000, 0, cache_read_tokens=1000), "0.00375"),
+    # Sonnet 4.5 above 200K input: $6 in, $22.50 out
+    ("claude-sonnet-4-5", Usage(250_000, 1000), "1.5225"),
+    ("claude-sonnet-4-5", Usage(200_000, 1000), "0.615"),
+    ("opus", Usage(1_000_000, 0), "5"),
 ])
 def test_usage_to_dollars_by_hand(model: str, usage: Usage, expected: str) -> None:
     assert usage_cost(usage, CATALOG.get(model)) == Decimal(expected)
