@@ -78,8 +78,10 @@ class PlanRefused(UsageError):
 
 
 def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoint: Endpoint,
-             wire_model: str, timeout_s: float, calibration: Calibration | None = None) -> Plan:
-    """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit.
+             wire_model: str, timeout_s: float, calibration: Calibration | None = None,
+             notes: tuple[str, ...] = ()) -> Plan:
+    """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit;
+    `notes` (e.g. which endpoint answers) join the request's own as the plan's warnings.
 
     Token counts are tiktoken's, scaled by `calibration` where the model's tokenizer differs.
     """
@@ -91,7 +93,7 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
     else:
         input_tokens = counted
     max_tokens = request.max_tokens
-    warnings = list(request.notes)
+    warnings = [*request.notes, *notes]
     if info and info.max_output and max_tokens > info.max_output:
         warnings.append(f"max_tokens {max_tokens:,} is above {model_id}'s output ceiling; "
                         f"clamped to {info.max_output:,}.")

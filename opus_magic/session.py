@@ -109,15 +109,12 @@ class Session:
         endpoint, wire_model, notes = self.endpoint(settings, model_id, request.model)
         if model_id not in catalog.models:
             model_id = catalog.resolve(wire_model)
-        notes = [note for note in notes if note not in request.notes]  # planning again adds none
-        if notes:
-            request = RunRequest(**{**request.__dict__, "notes": request.notes + tuple(notes)})
         learned = None
         if not tokens.is_native(model_id):
             names = dict.fromkeys((*catalog.names_for(model_id), request.model))
             learned = calibration.learn(self.store(settings), tuple(names), endpoint.base_url)
         plan = plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,
-                        settings.timeout_s, learned)
+                        settings.timeout_s, learned, tuple(notes))
         self.budget.admit(plan, settings.budget)
         return plan
 
