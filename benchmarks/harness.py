@@ -57,7 +57,7 @@ class SimProcess:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.process = subprocess.Popen(
-            [str(python), "-m", "opus_magic.cli", "sim", "--port", str(self.port)],
+            [str(python), "-m", "opus_magic.cli.main", "sim", "--port", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
         try:
             wait_until(self._up, 60, "simulator")

@@ -33,7 +33,7 @@ START = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
 
 def answer_pool(size: int, seed: int) -> list[str]:
     """Answers as the simulator writes them (natural lengths, 60-200 tokens)."""
-    from opus_magic.sim_text import answer_chunks
+    from opus_magic.sim.text import answer_chunks
 
     return ["".join(answer_chunks([{"role": "user", "content": f"pool {seed} {i}"}]))
             for i in range(size)]
@@ -81,7 +81,7 @@ def build(path: Path, count: int) -> dict[str, Any]:
     """
     import json
 
-    from opus_magic.store import COLUMNS, UPSERT, Store, to_row
+    from opus_magic.store.sqlite import COLUMNS, UPSERT, Store, to_row
 
     where = {name: COLUMNS.index(name) for name in ("id", "created_at", "prompt", "messages")}
     pool = [(record, to_row(record)) for record in synthetic_runs(POOL)]
@@ -121,7 +121,7 @@ def _write(db: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> Non
 
 def measure_inserts(path: Path, count: int) -> dict[str, float]:
     """`Store.save` of new runs into the full store, one transaction each, as the engine does."""
-    from opus_magic.store import Store
+    from opus_magic.store.sqlite import Store
 
     store = Store(path)
     times = []
@@ -156,7 +156,7 @@ def sizes(path: Path) -> dict[str, int]:
 def history_kernel(sim: SimProcess, workdir: Path, path: Path) -> Kernel:
     """A kernel with the extension loaded and `path` as its history."""
     kernel = Kernel(VENV_PYTHON, package_env(sim.base_url, path, workdir / "config"), workdir)
-    kernel.check(kernel_setup(f"{LOAD_EXTENSION}{SETTLE}\nfrom opus_magic import commands as _commands"))
+    kernel.check(kernel_setup(f"{LOAD_EXTENSION}{SETTLE}\nfrom opus_magic.notebook import commands as _commands"))
     return kernel
 
 

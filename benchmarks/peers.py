@@ -12,9 +12,24 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .harness import BENCH_KEY, OFFLINE_ENV, ROOT, SimProcess, kernel_setup, median, spread
+from .harness import (
+    BENCH_KEY,
+    OFFLINE_ENV,
+    ROOT,
+    SimProcess,
+    kernel_setup,
+    median,
+    spread,
+)
 from .kernel import Execution, Kernel
-from .streaming import BIG, LOAD_EXTENSION, MAX_TOKENS, MODEL, package_kernel, probe_word
+from .streaming import (
+    BIG,
+    LOAD_EXTENSION,
+    MAX_TOKENS,
+    MODEL,
+    package_kernel,
+    probe_word,
+)
 
 PEERS_DIR = ROOT / "benchmarks" / ".venv-peers"
 REQUIREMENTS = ROOT / "benchmarks" / "requirements-peers.txt"

@@ -3,34 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
-# Import the submodule before defining the function of the same name below: a submodule is bound
-# on the package only when first imported, so `opus_magic.history` stays the function.
-from . import history as _history_module  # noqa: F401
-
 __version__ = "0.1.0"
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """`%load_ext opus_magic`: register `%%opus`, `%opus`, their settings, and the wait for
-    runs streaming in the background before the next cell; heavy imports warm up on a thread."""
-    import threading
+    """`%load_ext opus_magic`: register `%%opus`, `%opus` and their settings."""
+    from opus_magic.notebook.extension import load
 
-    from .magics import OpusMagics
-    from .present import wait_for_runs
-    from .session import warm_up
-
-    magics = OpusMagics(ipython)
-    ipython.register_magics(magics)
-    if magics not in ipython.configurables:
-        ipython.configurables.append(magics)
-    if wait_for_runs not in ipython.events.callbacks["pre_run_cell"]:
-        ipython.events.register("pre_run_cell", wait_for_runs)
-    threading.Thread(target=warm_up, name="opus-magic-warm-up", daemon=True).start()
+    load(ipython)
 
 
 def last_run() -> Any:
     """The record of the last run in this process (magic or Python API), or None."""
-    from .session import default_session
+    from opus_magic.core.session import default_session
 
     return default_session().last_run
 
@@ -38,8 +23,8 @@ def last_run() -> Any:
 def history(limit: int | None = 20, model: str | None = None, tag: str | None = None,
             search: str | None = None, since: str | None = None) -> list[Any]:
     """Recorded runs, newest first: by model or alias, tag, words in prompt or answer, time or age."""
-    from .history import select
-    from .session import default_session
+    from opus_magic.core.session import default_session
+    from opus_magic.view.history import select
 
     session = default_session()
     settings = session.settings()
@@ -50,7 +35,7 @@ def history(limit: int | None = 20, model: str | None = None, tag: str | None = 
 def history_frame(limit: int | None = None, model: str | None = None, tag: str | None = None,
                   search: str | None = None, since: str | None = None) -> Any:
     """The same runs as `history(...)` as a pandas DataFrame (all runs unless `limit`)."""
-    from .export import frame
+    from opus_magic.store.export import frame
 
     return frame(history(limit, model=model, tag=tag, search=search, since=since))
 
@@ -59,8 +44,8 @@ def run(prompt: str, **options: Any) -> Any:
     """Run a prompt through the same engine as `%%opus`, without a notebook; returns the record."""
     import io
 
-    from .session import build_request, default_session
-    from .textview import TextView
+    from opus_magic.core.session import build_request, default_session
+    from opus_magic.view.text import TextView
 
     session = default_session()
     extra = {k: options.pop(k) for k in ("tag", "tools", "parent_id", "comparison_id") if k in options}

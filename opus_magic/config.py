@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from opus_magic.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib

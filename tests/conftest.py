@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from opus_magic import session as session_module
+from opus_magic.core import session as session_module
 
 KEY_VARS = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
             "OPUS_MAGIC_MODEL", "OPUS_MAGIC_HISTORY", "OPUS_MAGIC_CONFIG")

@@ -13,13 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import (
+    LabServer,
+    Notebook,
+    browser_page,
+    lab_server,
+    require_browser,
+    screenshot,
+    wait_until,
+)
 
-from browser_support import (LabServer, Notebook, browser_page, lab_server, require_browser,
-                             screenshot, wait_until)
-from opus_magic.history import select
-from opus_magic.pricing import format_usd
+from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
-from opus_magic.store import Store
+from opus_magic.store.sqlite import Store
+from opus_magic.view.history import select
 
 KEY = "sk-test-0123456789abcdef"
 README_DIR = os.environ.get("OPUS_MAGIC_SCREENSHOTS") or None

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 import opus_magic
-from opus_magic import tokens
-from opus_magic.budget import Budget
-from opus_magic.catalog import default_catalog
-from opus_magic.engine import Engine, LiveRun
-from opus_magic.prompts import build_messages
+from opus_magic.core.budget import Budget
+from opus_magic.core.engine import Engine, LiveRun
+from opus_magic.core.prompts import build_messages
+from opus_magic.core.session import build_request, default_session
+from opus_magic.cost import tokens
+from opus_magic.cost.catalog import default_catalog
 from opus_magic.records import RunRecord
-from opus_magic.session import build_request, default_session
-from opus_magic.textview import TextView
+from opus_magic.view.text import TextView
 
 OPUS = default_catalog().get("opus")
 
@@ -32,7 +32,7 @@ def test_budget_command_sets_shows_and_turns_off(ip, simulator, capsys) -> None:
     spent = opus_magic.last_run().cost
     ip.run_line_magic("opus", "budget")
     out = capsys.readouterr().out
-    from opus_magic.pricing import format_usd
+    from opus_magic.cost.pricing import format_usd
     assert f"{format_usd(spent)} spent over 1 run, {format_usd(Decimal('2.50') - spent)} remaining" in out
     ip.run_line_magic("opus", "budget off")
     assert "No session budget" in capsys.readouterr().out

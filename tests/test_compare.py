@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -11,9 +11,9 @@ from IPython.utils.capture import capture_output
 
 import opus_magic
 from opus_magic import sim
-from opus_magic.compare import diff_text, word_diff
-from opus_magic.fanout import summarize
+from opus_magic.core.fanout import summarize
 from opus_magic.records import RunRecord, Usage
+from opus_magic.view.compare import diff_text, word_diff
 
 
 def write_config(isolated_dirs: Path, text: str) -> None:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import opus_magic
-from opus_magic import stats
-from opus_magic.session import default_session
+from opus_magic.core.session import default_session
+from opus_magic.view import stats
 
 DOC = "The write-ahead log keeps readers and the writer out of each other's way. " * 120
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from opus_magic import litellm_prices, tokens
-from opus_magic.catalog import default_catalog
-from opus_magic.catalog_view import models_table
+from opus_magic.core.toolspec import validate
+from opus_magic.cost import litellm_prices, tokens
+from opus_magic.cost.catalog import default_catalog
+from opus_magic.cost.pricing import cache_savings, output_tokens_for, usage_cost
 from opus_magic.errors import ConfigError, UsageError
-from opus_magic.pricing import cache_savings, output_tokens_for, usage_cost
 from opus_magic.records import Usage
-from opus_magic.toolspec import validate
+from opus_magic.view.catalog import models_table
 
 CATALOG = default_catalog()
 

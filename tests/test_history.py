@@ -15,13 +15,13 @@ import pytest
 from IPython.utils.capture import capture_output
 
 import opus_magic
-from opus_magic import stats
+from opus_magic.core.session import default_session
+from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
-from opus_magic.history import parse_since
-from opus_magic.pricing import format_usd
 from opus_magic.records import RunRecord, Usage
-from opus_magic.session import default_session
-from opus_magic.store import COLUMNS, Store
+from opus_magic.store.sqlite import COLUMNS, Store
+from opus_magic.view import stats
+from opus_magic.view.history import parse_since
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
@@ -168,7 +168,7 @@ def test_stats_magic_and_cli_show_the_same_numbers(ip, priced, isolated_dirs, ca
                    "$0.0261", "60.7%"):
         assert figure in html and figure in shown.outputs[0].data["text/plain"], figure
     env = {**os.environ, "OPUS_MAGIC_HISTORY": str(isolated_dirs / "history.sqlite")}
-    cli = subprocess.run([sys.executable, "-m", "opus_magic.cli", "stats", "--by", "tag"],
+    cli = subprocess.run([sys.executable, "-m", "opus_magic.cli.main", "stats", "--by", "tag"],
                          capture_output=True, text=True, env=env, check=True).stdout
     assert "x " in cli and "(no tag)" in cli and "$0.0261" in cli
     ip.run_line_magic("opus", "stats --by colour")
@@ -177,7 +177,7 @@ def test_stats_magic_and_cli_show_the_same_numbers(ip, priced, isolated_dirs, ca
 
 def cli_history(isolated_dirs: Path, *args: str) -> str:
     env = {**os.environ, "OPUS_MAGIC_HISTORY": str(isolated_dirs / "history.sqlite")}
-    return subprocess.run([sys.executable, "-m", "opus_magic.cli", "history", *args],
+    return subprocess.run([sys.executable, "-m", "opus_magic.cli.main", "history", *args],
                           capture_output=True, text=True, env=env, check=True).stdout
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 import sqlite3
 from decimal import Decimal
 
-import pytest
-
 import opus_magic
-from opus_magic import tokens
-from opus_magic.catalog import default_catalog
-from opus_magic.pricing import usage_cost
+from opus_magic.cost import tokens
+from opus_magic.cost.catalog import default_catalog
+from opus_magic.cost.pricing import usage_cost
 
 
 def test_stream_store_and_variable_hold_identical_text(ip, simulator, capsys) -> None:

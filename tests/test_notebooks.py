@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from opus_magic.history import select
 from opus_magic.records import RunRecord
-from opus_magic.store import Store
+from opus_magic.store.sqlite import Store
+from opus_magic.view.history import select
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -260,7 +260,7 @@ def test_errors(executed: Callable[[str], Executed]) -> None:
 
 def test_headless_execute_prints_runs_and_leaves_the_notebook_as_it_was(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from opus_magic.cli import main
+    from opus_magic.cli.main import main
 
     copy = tmp_path / "01_quickstart.ipynb"
     shutil.copyfile(NOTEBOOKS / copy.name, copy)

@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_cost import tool, write_price_map
 
 import opus_magic
-from opus_magic import tokens
-from opus_magic.catalog import default_catalog
-from opus_magic.engine import LiveRun
-from opus_magic.pricing import format_usd, input_cost, usage_cost
-from opus_magic.prompts import build_messages
+from opus_magic.core.engine import LiveRun
+from opus_magic.core.prompts import build_messages
+from opus_magic.core.session import build_request, default_session
+from opus_magic.cost import tokens
+from opus_magic.cost.catalog import default_catalog
+from opus_magic.cost.pricing import format_usd, input_cost, usage_cost
 from opus_magic.records import RunRecord, Usage
-from opus_magic.session import build_request, default_session
-from test_cost import tool, write_price_map
 
 CATALOG = default_catalog()
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import opus_magic
-from opus_magic.cli import parser
-from opus_magic.config import ENV_VARS, load_settings
-from opus_magic.session import Session
+from opus_magic.cli.main import parser
+from opus_magic.config import ENV_VARS
+from opus_magic.core.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -13,16 +13,16 @@ from decimal import Decimal
 import pytest
 
 import opus_magic
-from opus_magic.catalog import default_catalog
-from opus_magic.client import Endpoint
 from opus_magic.config import Secret
-from opus_magic.engine import Engine
+from opus_magic.core.engine import Engine
+from opus_magic.core.session import default_session
+from opus_magic.cost.catalog import default_catalog
+from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import RequestError, StoreError
-from opus_magic.explain import Hold, auth_hint, retry_after_s
-from opus_magic.pricing import format_usd
-from opus_magic.retry import Breaker, Retrier, RetryPolicy, hms
-from opus_magic.session import default_session
-from opus_magic.sim_text import answer_chunks
+from opus_magic.sim.text import answer_chunks
+from opus_magic.wire.endpoints import Endpoint
+from opus_magic.wire.explain import Hold, auth_hint, retry_after_s
+from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy, hms
 
 PROMPT = "Explain retries in two sentences."
 
@@ -331,8 +331,9 @@ def test_refusals_do_not_trip_the_breaker() -> None:
 
 
 def test_stop_during_a_retry_wait_ends_as_stopped(simulator) -> None:
-    from opus_magic.textview import TextView
     import io
+
+    from opus_magic.view.text import TextView
 
     os.environ["OPUS_MAGIC_BASE_URL"] = simulator.base_url
     try:
@@ -341,7 +342,7 @@ def test_stop_during_a_retry_wait_ends_as_stopped(simulator) -> None:
         session.sleep = lambda seconds: cancel.set()          # the user presses Stop while waiting
         simulator.scenario("429", retry_after=5)
         settings = session.settings()
-        plan = session.plan(opus_magic.session.build_request(settings, PROMPT), settings)
+        plan = session.plan(opus_magic.core.session.build_request(settings, PROMPT), settings)
         record = session.execute(plan, settings, TextView(out=io.StringIO()), cancel)
     finally:
         del os.environ["OPUS_MAGIC_BASE_URL"]
@@ -473,12 +474,12 @@ def test_a_history_that_cannot_be_written_keeps_the_run(simulator, monkeypatch) 
 
     import io
 
-    from opus_magic.textview import TextView
+    from opus_magic.view.text import TextView
 
     monkeypatch.setenv("OPUS_MAGIC_BASE_URL", simulator.base_url)
     session = default_session()
     settings = session.settings()
-    plan = session.plan(opus_magic.session.build_request(settings, PROMPT), settings)
+    plan = session.plan(opus_magic.core.session.build_request(settings, PROMPT), settings)
     out = io.StringIO()
     record = Engine(BrokenStore()).execute(plan, TextView(out=out))   # type: ignore[arg-type]
     assert record.status == "ok" and record.text

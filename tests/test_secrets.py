@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import opus_magic
-from opus_magic.session import build_request, default_session
+from opus_magic.core.session import build_request, default_session
 
 KEY = "sk-ant-api03-CANARYk3y7q9Zx5Lm2Vb8Nc4Hd6Jf1Gs0WXYZ"
 FRAGMENTS = (KEY, KEY[13:-4], KEY[13:21], KEY[-12:-4])   # the whole key and pieces that identify it
@@ -82,7 +82,7 @@ def test_an_executed_notebook_never_holds_the_key(simulator, monkeypatch, tmp_pa
         "%opus config",
         "%opus history",
         "opus_magic.last_run()",
-        "from opus_magic.session import default_session\ndefault_session().settings()",
+        "from opus_magic.core.session import default_session\ndefault_session().settings()",
         "import os\nprint(sorted(k for k in os.environ if 'KEY' in k))",
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from opus_magic.segments import Segments
-from opus_magic.sim_text import answer_chunks
+from opus_magic.sim.text import answer_chunks
+from opus_magic.view.segments import Segments
 
 
 def cut(text: str, pieces: int = 1, **limits: int) -> list[str]:

@@ -15,9 +15,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opus_magic import sim
-from opus_magic.sim_text import (BLANK_LINE, BULLET, CODE_BLOCKS, HEADING_MARK, HEADINGS, NEWLINE,
-                                 PARAGRAPH_END, SENTENCE_END, STARTERS, WORDS, answer_chunks)
-from opus_magic.tokens import count_messages, count_text, get_encoding
+from opus_magic.cost.tokens import count_messages, count_text, get_encoding
+from opus_magic.sim.text import (
+    BLANK_LINE,
+    BULLET,
+    CODE_BLOCKS,
+    HEADING_MARK,
+    HEADINGS,
+    NEWLINE,
+    PARAGRAPH_END,
+    SENTENCE_END,
+    STARTERS,
+    WORDS,
+    answer_chunks,
+)
 
 ENCODINGS = ("cl100k_base", "o200k_base")
 HELLO = [{"role": "user", "content": "Hello there, how are you?"}]

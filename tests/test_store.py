@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from opus_magic.errors import StoreError
-from opus_magic.migrations import MIGRATIONS, migrate
 from opus_magic.records import RunRecord, Usage
-from opus_magic.store import COLUMNS, Store
+from opus_magic.store.migrations import MIGRATIONS, migrate
+from opus_magic.store.sqlite import COLUMNS, Store
 
 
 def test_migrations_on_an_in_memory_database_give_the_exact_columns() -> None:
@@ -36,7 +36,7 @@ def record(run_id: str = "a1b2c3d4e5f6") -> RunRecord:
 def test_history_survives_a_new_process(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite"
     Store(path).save(record())
-    code = ("import sys; from opus_magic.store import Store; r = Store(sys.argv[1]).get('a1b2'); "
+    code = ("import sys; from opus_magic.store.sqlite import Store; r = Store(sys.argv[1]).get('a1b2'); "
             "print(r.text, r.cost, r.usage.cache_write_tokens, r.usage.cache_write_1h_tokens, r.notes[0])")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                          check=True).stdout

@@ -13,13 +13,13 @@ import pytest
 
 import opus_magic
 from opus_magic.errors import StoreError
-from opus_magic.store import Store
+from opus_magic.store.sqlite import Store
 
 WRITER = """
 import os, sys, time
-from opus_magic.engine import new_run_id, now_iso
+from opus_magic.core.engine import new_run_id, now_iso
 from opus_magic.records import RunRecord, Usage
-from opus_magic.store import Store
+from opus_magic.store.sqlite import Store
 path, go, who, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 open(f"{go}.{who}", "w").close()                      # imported, ready
 while not os.path.exists(go):
@@ -118,7 +118,7 @@ def test_a_history_path_under_a_file_is_explained(ip, capsys, tmp_path, monkeypa
 
 def test_a_second_kernel_opening_a_new_history_at_the_same_moment(tmp_path) -> None:
     history = tmp_path / "fresh.sqlite"
-    code = ("import sys; from opus_magic.store import Store; "
+    code = ("import sys; from opus_magic.store.sqlite import Store; "
             "[Store(sys.argv[1]).close() for _ in range(20)]")
     openers = [subprocess.Popen([sys.executable, "-c", code, str(history)],
                                 stderr=subprocess.PIPE) for _ in range(6)]

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from opus_magic import tokens
 from opus_magic.config import Secret, load_settings, mask
+from opus_magic.cost import tokens
 from opus_magic.errors import ConfigError
-from opus_magic.interpolate import interpolate
+from opus_magic.notebook.interpolate import interpolate
 from opus_magic.records import Usage
-from opus_magic.stream import Finished, StreamState, TextDelta, UsageReported
+from opus_magic.wire.stream import Finished, StreamState, TextDelta, UsageReported
 
 
 class Obj:
@@ -123,7 +123,7 @@ def test_stream_state_mid_stream_error_chunk() -> None:
 
 
 def test_tool_calls_are_merged_and_explained() -> None:
-    from opus_magic.explain_run import outcome_lines
+    from opus_magic.core.outcome import outcome_lines
     from opus_magic.records import RunRecord
 
     state = StreamState()

@@ -16,19 +16,25 @@ import pytest
 from comm.base_comm import BaseComm
 
 import opus_magic
-from opus_magic import tokens
-from opus_magic.catalog import default_catalog
-from opus_magic.client import Endpoint
-from opus_magic.engine import LiveRun
-from opus_magic.plan import RunRequest, plan_run
-from opus_magic.present import BLOCKING, TEXT, last_view, presentation
-from opus_magic.pricing import format_usd, usage_cost
+from opus_magic.core.engine import LiveRun
+from opus_magic.core.plan import RunRequest, plan_run
+from opus_magic.core.session import default_session
+from opus_magic.cost import tokens
+from opus_magic.cost.catalog import default_catalog
+from opus_magic.cost.pricing import format_usd, usage_cost
+from opus_magic.notebook.present import BLOCKING, TEXT, last_view, presentation
 from opus_magic.records import RunRecord, Usage
-from opus_magic.session import default_session
-from opus_magic.sim_text import answer_chunks
-from opus_magic.stream import TextDelta
-from opus_magic.view import RunPanel
-from opus_magic.view_state import Throttle, header_html, meter_html, readable, snapshot
+from opus_magic.sim.text import answer_chunks
+from opus_magic.view.run_state import (
+    Throttle,
+    header_html,
+    meter_html,
+    readable,
+    snapshot,
+)
+from opus_magic.view.run_widget import RunPanel
+from opus_magic.wire.endpoints import Endpoint
+from opus_magic.wire.stream import TextDelta
 
 MODEL = "claude-opus-4-6"
 INFO = default_catalog().get(MODEL)

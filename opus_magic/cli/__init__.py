@@ -1,0 +1,1 @@
+"""The opus-magic command line."""

@@ -1,0 +1,117 @@
+"""One cell on several models: a plan per model, all run at once, then the cheapest and fastest."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from opus_magic.config import Settings
+from opus_magic.core.cell import CellInput
+from opus_magic.core.engine import Observer, new_run_id
+from opus_magic.core.plan import Plan
+from opus_magic.core.session import Session, build_request
+from opus_magic.errors import OpusError, UsageError
+from opus_magic.records import RunRecord
+
+
+class Comparison(list[tuple[Plan, Settings]]):
+    """The plans of one fan-out in the order the models were named, sharing one comparison id.
+
+    `refused` holds one line per model that could not be planned (unknown profile, prompt too
+    long): nothing was sent for those, and the others still run.
+    """
+
+    def __init__(self, runs: Iterable[tuple[Plan, Settings]], comparison_id: str,
+                 refused: Sequence[str] = ()) -> None:
+        super().__init__(runs)
+        self.comparison_id = comparison_id
+        self.refused = tuple(refused)
+
+
+def plan_cell(session: Session, cell: CellInput, model: str | None,
+              comparison_id: str | None = None) -> tuple[Plan, Settings]:
+    """The plan and settings of one model for a cell: flags over session settings, own route."""
+    settings = session.settings(
+        model=model, max_tokens=cell.max_tokens, temperature=cell.temperature, system=cell.system,
+        concise=cell.concise, profile=cell.profile, stream=cell.stream)
+    request = build_request(settings, cell.prompt, tag=cell.tag, tools=cell.tools, notes=cell.notes,
+                            history=cell.history, parent_id=cell.parent_id,
+                            comparison_id=comparison_id)
+    return session.plan(request, settings), settings
+
+
+def plan_comparison(session: Session, cell: CellInput) -> Comparison:
+    """Plan every model of the cell with its own settings and endpoint, under one comparison id."""
+    comparison_id = new_run_id()
+    runs: list[tuple[Plan, Settings]] = []
+    failures: list[tuple[str, OpusError]] = []
+    for model in cell.models:
+        try:
+            runs.append(plan_cell(session, cell, model, comparison_id))
+        except OpusError as exc:
+            failures.append((model, exc))
+    refused = [f"{model}: {exc}" for model, exc in failures]
+    if not runs:
+        if len({str(exc) for _, exc in failures}) == 1:
+            raise failures[0][1]
+        raise UsageError("No model of the comparison can run. " + " ".join(refused))
+    return Comparison(runs, comparison_id, refused)
+
+
+def execute_all(session: Session, runs: Sequence[tuple[Plan, Settings]],
+                observers: Sequence[Observer],
+                cancel: threading.Event | None = None) -> list[RunRecord]:
+    """Execute every plan concurrently; wall time is the slowest run, not the sum.
+
+    One run failing does not stop the others: each ends in its own record.
+    """
+    cancel = cancel or threading.Event()
+    records: list[RunRecord | None] = [None] * len(runs)
+
+    def work(index: int) -> None:
+        plan, settings = runs[index]
+        records[index] = session.execute(plan, settings, observers[index], cancel)
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(runs))]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        cancel.set()
+        for thread in threads:
+            thread.join()
+    return [record for record in records if record is not None]
+
+
+def tokens_per_second(record: RunRecord) -> float | None:
+    """Output tokens per second of streaming, from the first token to the end."""
+    if record.ttft_s is None or record.duration_s is None or record.duration_s <= record.ttft_s:
+        return None
+    return record.usage.output_tokens / (record.duration_s - record.ttft_s)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One model's line of a comparison summary."""
+
+    record: RunRecord
+    cheapest: bool
+    fastest: bool
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        return tokens_per_second(self.record)
+
+
+def summarize(records: Sequence[RunRecord]) -> list[SummaryRow]:
+    """Mark the cheapest and the fastest among the runs that answered (ties share the mark)."""
+    answered = [r for r in records if r.status == "ok"]
+    costs = [r.cost for r in answered if r.cost is not None]
+    durations = [r.duration_s for r in answered if r.duration_s is not None]
+    cheapest = min(costs) if len(answered) > 1 and costs else None
+    fastest = min(durations) if len(answered) > 1 and durations else None
+    return [SummaryRow(r, r.status == "ok" and r.cost is not None and r.cost == cheapest,
+                       r.status == "ok" and r.duration_s is not None and r.duration_s == fastest)
+            for r in records]

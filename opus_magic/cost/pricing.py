@@ -1,0 +1,106 @@
+"""Cost of a run: server usage × catalog price, in Decimal dollars."""
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import NamedTuple
+
+from opus_magic.cost.catalog import ModelInfo
+from opus_magic.records import Usage
+
+MILLION = Decimal(1_000_000)
+PICO = Decimal(10) ** 12
+CENT = Decimal("0.01")
+TENTH_CENT = Decimal("0.001")
+
+
+class Rates(NamedTuple):
+    """Dollars per million of each kind of token, gaps filled as the provider charges them."""
+
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal
+    cache_write: Decimal
+    cache_write_1h: Decimal
+
+
+def usage_cost(usage: Usage, info: ModelInfo | None) -> Decimal | None:
+    """Uncached input, cache reads, cache writes (5 min and 1 h) and output, each at its own price.
+
+    None when the model's price is unknown: an unknown price is never zero. Where a provider
+    publishes no separate cache price, cached tokens are charged as ordinary input (and 1-hour
+    writes as 5-minute ones).
+    """
+    if info is None or not info.priced:
+        return None
+    rates = _rates(info, usage.input_tokens)
+    return (usage.uncached_input_tokens * rates.input
+            + usage.cache_read_tokens * rates.cache_read
+            + (usage.cache_write_tokens - usage.cache_write_1h_tokens) * rates.cache_write
+            + usage.cache_write_1h_tokens * rates.cache_write_1h
+            + usage.output_tokens * rates.output) / MILLION
+
+
+def _rates(info: ModelInfo, input_tokens: int) -> Rates:
+    prices = info.prices_for(input_tokens)
+    assert prices.input is not None and prices.output is not None
+    write = prices.cache_write if prices.cache_write is not None else prices.input
+    return Rates(prices.input, prices.output,
+                 prices.cache_read if prices.cache_read is not None else prices.input, write,
+                 prices.cache_write_1h if prices.cache_write_1h is not None else write)
+
+
+def input_cost(tokens: int, info: ModelInfo | None) -> Decimal | None:
+    return usage_cost(Usage(input_tokens=tokens), info)
+
+
+def output_cost(tokens: int, info: ModelInfo | None, input_tokens: int = 0) -> Decimal | None:
+    """Output tokens at the tier set by the request's input size."""
+    if info is None or not info.priced:
+        return None
+    price = info.prices_for(input_tokens).output
+    assert price is not None
+    return tokens * price / MILLION
+
+
+def output_tokens_for(amount: Decimal, info: ModelInfo | None, input_tokens: int = 0) -> int | None:
+    """Output tokens `amount` dollars buys (at least 0); None when the price is unknown or zero."""
+    price = info.prices_for(input_tokens).output if info is not None and info.priced else None
+    if not price:
+        return None
+    tokens = (amount * MILLION / price).to_integral_value(rounding=ROUND_FLOOR)
+    return max(int(tokens), 0)
+
+
+def cache_savings(usage: Usage, info: ModelInfo | None) -> Decimal | None:
+    """Dollars cache reads saved minus what cache writes cost extra, against plain input."""
+    if info is None or not info.priced:
+        return None
+    rates = _rates(info, usage.input_tokens)
+    return (usage.cache_read_tokens * (rates.input - rates.cache_read)
+            - (usage.cache_write_tokens - usage.cache_write_1h_tokens)
+            * (rates.cache_write - rates.input)
+            - usage.cache_write_1h_tokens * (rates.cache_write_1h - rates.input)) / MILLION
+
+
+def format_usd(amount: Decimal | None, estimated: bool = False) -> str:
+    """`$0.0031`, `≈$0.0031` while estimated, `unknown` when the price is unknown."""
+    if amount is None:
+        return "unknown"
+    magnitude = abs(amount)
+    if magnitude >= 1:
+        shown = magnitude.quantize(CENT, rounding=ROUND_HALF_UP)
+    elif magnitude >= TENTH_CENT / 10 or magnitude == 0:
+        shown = magnitude.quantize(TENTH_CENT / 10, rounding=ROUND_HALF_UP)
+    else:
+        shown = magnitude.normalize()
+    text = f"${shown:f}" if amount >= 0 else f"-${shown:f}"
+    return f"≈{text}" if estimated else text
+
+
+def to_pico(amount: Decimal) -> int:
+    """Whole picodollars, so SQLite can sum costs exactly in integers (every catalog price is exact)."""
+    return int((amount * PICO).to_integral_value())
+
+
+def from_pico(amount: int) -> Decimal:
+    return Decimal(amount) / PICO

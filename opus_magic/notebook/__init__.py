@@ -1,0 +1,1 @@
+"""Notebook: the %%opus and %opus magics, subcommands, interpolation, and presenting runs in a kernel."""

@@ -1,0 +1,132 @@
+"""`%%opus` and `%opus`: parse, snapshot settings, dispatch. Nothing else lives here."""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from IPython.core.error import UsageError as ArgumentError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float, Int, Unicode, observe
+
+from opus_magic.config import as_secret
+from opus_magic.core.session import default_session
+from opus_magic.core.toolspec import tools_from_namespace
+from opus_magic.errors import OpusError
+from opus_magic.notebook import commands
+from opus_magic.notebook.interpolate import interpolate
+
+TRAIT_SETTINGS = ("model", "max_tokens", "temperature", "system", "concise", "stream", "base_url",
+                  "api_key", "history_path", "profile", "budget", "timeout_s", "max_retries",
+                  "view")
+
+
+class SecretUnicode(Unicode):
+    """A string trait holding a Secret, so listing the traits shows only its mask."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        value = super().validate(obj, value)
+        return None if value is None else as_secret(value)
+
+
+def unquote(value: str | None) -> str | None:
+    """`-s "You are terse"` arrives with its quotes kept; drop one matching pair."""
+    if value and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def report(message: str) -> None:
+    """Show a one-line message where the user looks, without a traceback."""
+    print(f"opus: {message}", file=sys.stderr)
+
+
+@magics_class
+class OpusMagics(Magics):
+    """Prompt experiments against chat-completion models, with live cost and history."""
+
+    model = Unicode(None, allow_none=True, config=True, help="Default model id or alias.")
+    max_tokens = Int(None, allow_none=True, config=True, help="Default max_tokens (1024).")
+    temperature = Float(None, allow_none=True, config=True, help="Default temperature.")
+    system = Unicode(None, allow_none=True, config=True, help="Default system prompt.")
+    concise = Unicode(None, allow_none=True, config=True, help="off, concise or code.")
+    stream = Bool(None, allow_none=True, config=True, help="Stream answers (default on).")
+    base_url = Unicode(None, allow_none=True, config=True, help="OpenAI-compatible base URL, or 'sim'.")
+    api_key = SecretUnicode(None, allow_none=True, config=True, help="API key (never shown).")
+    history_path = Unicode(None, allow_none=True, config=True, help="SQLite history file.")
+    profile = Unicode(None, allow_none=True, config=True, help="Default endpoint profile.")
+    budget = Unicode(None, allow_none=True, config=True, help="Session spend cap in USD, or off.")
+    timeout_s = Float(None, allow_none=True, config=True, help="Request timeout in seconds.")
+    max_retries = Int(None, allow_none=True, config=True, help="Retries on 429/5xx/timeouts.")
+    view = Unicode(None, allow_none=True, config=True,
+                   help="auto (widgets in Jupyter, text elsewhere), widget or text.")
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self.session = default_session()
+
+    @observe(*TRAIT_SETTINGS)
+    def _setting_changed(self, change: Any) -> None:
+        try:
+            self.session.configure(**{change["name"]: change["new"]})
+        except OpusError as exc:
+            report(str(exc))
+
+    @magic_arguments()
+    @argument("-m", "--model", help="Model id or alias; a comma list compares models.")
+    @argument("--max-tokens", dest="max_tokens", help="Upper bound on output tokens.")
+    @argument("-t", "--temperature", help="Sampling temperature.")
+    @argument("-s", "--system", help="System prompt.")
+    @argument("--concise", action="store_const", const="concise", dest="concise",
+              help="Ask for a concise answer (adds a visible instruction).")
+    @argument("--code-only", action="store_const", const="code", dest="concise",
+              help="Ask for code only (adds a visible instruction).")
+    @argument("--no-stream", action="store_true", help="Wait for the whole answer.")
+    @argument("-o", "--output", help="Store the answer text in this variable.")
+    @argument("--tag", help="Label the run in history.")
+    @argument("--dry-run", action="store_true", help="Count tokens and cost; send nothing.")
+    @argument("--no-interpolate", action="store_true", help="Send {braces} as written.")
+    @argument("--profile", help="Endpoint profile from the config file.")
+    @argument("--tools", help="Variable holding OpenAI-format tool definitions.")
+    @argument("--continue", dest="continue_", nargs="?", const="last", default=None,
+              help="Continue the last run's conversation (or RUN_ID's).")
+    @cell_magic
+    def opus(self, line: str, cell: str) -> None:
+        """Send the cell to the model and stream the answer with a live cost meter."""
+        try:
+            args = parse_argstring(self.opus, line)
+        except (ArgumentError, ValueError) as exc:  # argparse, or shlex on an unclosed quote
+            report(f"{exc} (see %opus help)")
+            return
+        for name, value in vars(args).items():
+            if isinstance(value, str):
+                setattr(args, name, unquote(value))
+        try:
+            self._run_cell(args, cell)
+        except OpusError as exc:
+            report(str(exc))
+
+    def _run_cell(self, args: Any, cell: str) -> None:
+        notes: tuple[str, ...] = ()
+        prompt = cell.strip("\n")
+        if not args.no_interpolate:
+            prompt, unresolved = interpolate(prompt, self.shell.user_ns)
+            if unresolved:
+                notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
+        models = tuple(m.strip() for m in (args.model or "").split(",") if m.strip())
+        tools = tools_from_namespace(self.shell.user_ns, args.tools) if args.tools else None
+        commands.run_cell(self.session, commands.CellInput(
+            prompt=prompt, models=models, max_tokens=args.max_tokens,
+            temperature=args.temperature, system=args.system, concise=args.concise,
+            stream=False if args.no_stream else None, profile=args.profile, tag=args.tag,
+            continue_from=args.continue_, dry_run=args.dry_run, notes=notes, tools=tools,
+            output=args.output))
+
+    @line_magic("opus")
+    def opus_line(self, line: str) -> Any:
+        """`%opus models|config|history|show|compare|stats|budget|help`."""
+        try:
+            return commands.dispatch(self, line)
+        except OpusError as exc:
+            report(str(exc))
+        return None

@@ -1,0 +1,139 @@
+"""A local OpenAI-compatible chat-completions simulator (stdlib only) for tests and offline teaching."""
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from typing import Any
+
+from opus_magic.sim.server import (
+    POLL_S,
+    RequestLog,
+    Server,
+    Settings,
+    State,
+    load_encodings,
+)
+
+__all__ = ["RequestLog", "SimControl", "Simulator", "control", "serve_forever", "start"]
+
+
+class Simulator:
+    """An OpenAI-compatible chat-completions simulator serving on 127.0.0.1 from a daemon thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
+                 tokens_per_second: float | dict[str, float] | None = None, ttft_s: float = 0.0,
+                 answer_tokens: int | None = None, usage_scale: float = 1.0) -> None:
+        self.host, self.port = host, port
+        self._state = State(Settings(tokens_per_second, ttft_s, answer_tokens, usage_scale))
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI base URL, e.g. http://127.0.0.1:PORT/v1 (after start)."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not running: call start() first")
+        return f"http://{self.host}:{self._server.server_address[1]}/v1"
+
+    def _bind(self) -> Server:
+        load_encodings()
+        self._server = Server((self.host, self.port), self._state)
+        return self._server
+
+    def start(self) -> Simulator:
+        """Serve on a daemon thread; returns self."""
+        server = self._bind()
+        self._thread = threading.Thread(target=server.serve_forever, args=(POLL_S,),
+                                        name="opus-magic-sim", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def scenario(self, name: str, **params: Any) -> None:
+        """Pick a fault scenario for the next `times` requests (all of them without); "normal" clears."""
+        self._state.book.choose(name, params)
+
+    def configure(self, **settings: Any) -> None:
+        """Change tokens_per_second, ttft_s, answer_tokens or usage_scale while running."""
+        self._state.configure(**settings)
+
+    def requests(self) -> list[RequestLog]:
+        """The chat requests seen so far, in order."""
+        return self._state.requests()
+
+    def reset(self) -> None:
+        """Forget the request log and the prompt cache, and go back to the normal scenario."""
+        self._state.reset()
+
+
+class SimControl:
+    """Drives a simulator running in another process through its /sim endpoints."""
+
+    def __init__(self, base_url: str) -> None:
+        root = base_url.rstrip("/")
+        self.root = root[:-3] if root.endswith("/v1") else root
+
+    def _call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.root + path, data=data,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 400:
+                raise ValueError(json.loads(exc.read())["error"]["message"]) from None
+            raise
+
+    def scenario(self, name: str, **params: Any) -> None:
+        """Pick a fault scenario (see Simulator.scenario)."""
+        self._call("/sim/scenario", {"name": name, "params": params})
+
+    def configure(self, **settings: Any) -> None:
+        """Change speed or usage settings (see Simulator.configure)."""
+        self._call("/sim/configure", settings)
+
+    def requests(self) -> list[RequestLog]:
+        """The chat requests the remote simulator has seen, in order."""
+        return [RequestLog(**entry) for entry in self._call("/sim/requests")["requests"]]
+
+    def reset(self) -> None:
+        """Clear the remote simulator's log, prompt cache and scenario."""
+        self._call("/sim/reset", {})
+
+
+def start(port: int = 0, **settings: Any) -> Simulator:
+    """Start a simulator on a daemon thread."""
+    return Simulator(port=port, **settings).start()
+
+
+def serve_forever(port: int = 8765, **settings: Any) -> None:
+    """Serve in the calling thread until interrupted."""
+    simulator = Simulator(port=port, **settings)
+    server = simulator._bind()
+    try:
+        server.serve_forever(POLL_S)
+    finally:
+        simulator.stop()
+
+
+def control(base_url: str) -> SimControl:
+    """Control a simulator started by another process (base URL with or without /v1)."""
+    return SimControl(base_url)

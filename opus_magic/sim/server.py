@@ -1,0 +1,365 @@
+"""The simulator's HTTP server: OpenAI-compatible chat completions, streamed or not, with faults."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from opus_magic.cost.tokens import count_text
+from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, error_reply
+from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
+
+MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
+          "gpt-4.1")
+FINGERPRINT = "opus-magic-sim"
+OWNER = "opus-magic-simulator"
+BATCH_CHUNKS = 512
+POLL_S = 0.05  # how soon stop() takes effect
+
+
+@dataclass
+class RequestLog:
+    """One chat-completions request as the simulator saw and answered it."""
+
+    id: str
+    model: str
+    stream: bool
+    messages: list[dict[str, Any]]
+    max_tokens: int | None
+    tools: list[dict[str, Any]] | None
+    status: int = 0  # 0 while nothing was sent, or when the connection was cut before a status
+    chunks_sent: int = 0
+    completed: bool = False
+    client_disconnected: bool = False
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    scenario: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Speed and usage knobs; `tokens_per_second` None means full speed, a dict is per model."""
+
+    tokens_per_second: float | dict[str, float] | None = None
+    ttft_s: float = 0.0
+    answer_tokens: int | None = None
+    usage_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        rates = self.tokens_per_second
+        values = rates.values() if isinstance(rates, dict) else [] if rates is None else [rates]
+        if any(not isinstance(v, (int, float)) or v <= 0 for v in values):
+            raise ValueError("tokens_per_second must be positive (or None for full speed)")
+        if self.ttft_s < 0 or self.usage_scale < 0:
+            raise ValueError("ttft_s and usage_scale must not be negative")
+        if self.answer_tokens is not None and self.answer_tokens < 1:
+            raise ValueError("answer_tokens must be at least 1")
+
+    def rate_for(self, model: str) -> float | None:
+        if isinstance(self.tokens_per_second, dict):
+            return self.tokens_per_second.get(model)
+        return self.tokens_per_second
+
+
+class State:
+    """Everything a running simulator shares between its request threads."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.book = ScenarioBook()
+        self.cache = PromptCache()
+        self._lock = threading.Lock()
+        self._log: list[RequestLog] = []
+
+    def configure(self, **settings: Any) -> None:
+        self.settings = dataclasses.replace(self.settings, **settings)
+
+    def record(self, entry: RequestLog) -> None:
+        with self._lock:
+            self._log.append(entry)
+
+    def requests(self) -> list[RequestLog]:
+        with self._lock:
+            return [dataclasses.replace(entry) for entry in self._log]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._log.clear()
+        self.cache = PromptCache()
+        self.book.clear()
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], state: State) -> None:
+        self.state = state
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up (on keep-alive connections too) are normal, not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "opus-magic-sim"
+    server: Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+        """Stay quiet: the request log is the record."""
+
+    def end_headers(self) -> None:
+        self.send_header("x-opus-magic-simulator", "1")
+        super().end_headers()
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path.rstrip("/")
+        if path == "/v1/models":
+            self._json(200, {"object": "list", "data": [
+                {"id": m, "object": "model", "created": 1700000000, "owned_by": OWNER}
+                for m in MODELS]})
+        elif path == "/sim/requests":
+            entries = self.server.state.requests()
+            self._json(200, {"requests": [dataclasses.asdict(e) for e in entries]})
+        else:
+            self._error(404, f"No route for GET {path}", "not_found_error")
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path.rstrip("/")
+        body = self._read_json()
+        if path == "/v1/chat/completions":
+            self._chat(body)
+        elif path in ("/sim/scenario", "/sim/configure", "/sim/reset"):
+            self._control(path, body if isinstance(body, dict) else {})
+        else:
+            self._error(404, f"No route for POST {path}", "not_found_error")
+
+    def _read_json(self) -> Any:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
+
+    def _control(self, path: str, body: dict[str, Any]) -> None:
+        state = self.server.state
+        try:
+            if path == "/sim/scenario":
+                state.book.choose(str(body.get("name", "")), body.get("params") or {})
+            elif path == "/sim/configure":
+                state.configure(**body)
+            else:
+                state.reset()
+        except (TypeError, ValueError) as exc:
+            self._error(400, str(exc), "invalid_request_error")
+            return
+        self._json(200, {"ok": True})
+
+    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+              ) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str, kind: str, param: str | None = None) -> None:
+        self._json(status, {"error": {"message": message, "type": kind, "param": param,
+                                      "code": None}})
+
+    def _chat(self, body: Any) -> None:
+        state = self.server.state
+        request = body if isinstance(body, dict) else {}
+        messages = request.get("messages")
+        max_tokens = _max_tokens(request)
+        entry = RequestLog(id=f"chatcmpl-sim{uuid.uuid4().hex[:20]}",
+                           model=str(request.get("model", "")), stream=bool(request.get("stream")),
+                           messages=messages if isinstance(messages, list) else [],
+                           max_tokens=max_tokens if isinstance(max_tokens, int) else None,
+                           tools=request.get("tools") or None)
+        state.record(entry)
+        try:
+            problem = _invalid(body)
+            if problem:
+                entry.status = 400
+                self._error(400, problem[1], "invalid_request_error", problem[0])
+                return
+            scenario = state.book.take()
+            entry.scenario = scenario.name if scenario else None
+            self._answer(entry, request, scenario, state.settings)
+        except (BrokenPipeError, ConnectionResetError):
+            entry.client_disconnected = True
+            self.close_connection = True
+        finally:
+            entry.ended_at = time.time()
+
+    def _answer(self, entry: RequestLog, request: dict[str, Any], scenario: Scenario | None,
+                settings: Settings) -> None:
+        name = scenario.name if scenario else None
+        if name == "slow_first_byte":
+            time.sleep(float(scenario["delay"]))
+        reply = error_reply(scenario, entry.stream)
+        if reply is not None:
+            entry.status = reply.status
+            self._json(reply.status, reply.body, reply.headers)
+            return
+        if name == "cut" and not entry.stream:
+            _cut(self, scenario["mode"])
+            return
+        chunks = answer_chunks(entry.messages, settings.answer_tokens, entry.model)
+        finish = "stop"
+        if entry.max_tokens is not None and len(chunks) > entry.max_tokens:
+            chunks, finish = chunks[:entry.max_tokens], "length"
+        if name in ("length", "content_filter"):
+            chunks, finish = chunks[:int(scenario["after"])], name
+        usage = None if name == "no_usage" else usage_body(
+            self.server.state.cache.usage(entry.model, entry.messages, entry.tools),
+            len(chunks), settings.usage_scale)
+        rate = settings.rate_for(entry.model)
+        if entry.stream:
+            include = bool((request.get("stream_options") or {}).get("include_usage"))
+            _Stream(self, entry, scenario, rate, settings.ttft_s, include).send(
+                chunks, finish, usage if include else None)
+            return
+        time.sleep(settings.ttft_s + (len(chunks) / rate if rate else 0.0))
+        text = "".join(chunks)
+        body: dict[str, Any] = {
+            "id": entry.id, "object": "chat.completion", "created": int(time.time()),
+            "model": entry.model, "system_fingerprint": FINGERPRINT,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text,
+                                                 "refusal": None},
+                         "logprobs": None, "finish_reason": finish}]}
+        if usage is not None:
+            body["usage"] = usage
+        entry.status = 200
+        self._json(200, body)
+        entry.chunks_sent, entry.completed = len(chunks), True
+
+
+class _Stream:
+    """Writes one SSE answer, pacing it when a token rate is set."""
+
+    def __init__(self, handler: _Handler, entry: RequestLog, scenario: Scenario | None,
+                 rate: float | None, ttft_s: float, include_usage: bool) -> None:
+        self.handler, self.entry, self.scenario = handler, entry, scenario
+        self.rate, self.ttft_s = rate, ttft_s
+        head = {"id": entry.id, "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": entry.model, "system_fingerprint": FINGERPRINT}
+        self.head = json.dumps(head)[:-1]
+        self.tail = ', "usage": null}\n\n' if include_usage else "}\n\n"
+        self.prefix = f'data: {self.head}, "choices": [{{"index": 0, "delta": {{"content": '
+        self.suffix = '}, "logprobs": null, "finish_reason": null}]' + self.tail
+
+    def send(self, chunks: list[str], finish: str, usage: dict[str, Any] | None) -> None:
+        handler, entry = self.handler, self.entry
+        handler.close_connection = True
+        entry.status = 200
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        self._write(self._choice({"role": "assistant", "content": ""}, None))
+        name = self.scenario.name if self.scenario else None
+        stop = int(self.scenario["after"]) if name in ("cut", "error_chunk") else len(chunks)
+        for sent in self._content(chunks[:stop]):
+            entry.chunks_sent = sent
+        if name == "cut":
+            _cut(handler, self.scenario["mode"])
+        elif name == "error_chunk":
+            self._write(self._event({"error": {"code": 502, "message": UPSTREAM_ERROR},
+                                     "choices": [{"index": 0, "delta": {"content": ""},
+                                                  "finish_reason": "error"}]}))
+        else:
+            self._write(self._choice({}, finish))
+            if usage is not None:
+                self._write(self._event({"choices": [], "usage": usage}, "}\n\n"))
+            self._write("data: [DONE]\n\n")
+            entry.completed = True
+
+    def _content(self, chunks: list[str]) -> Iterator[int]:
+        """Write the content chunks; yields how many have been written so far."""
+        words: dict[str, str] = {}
+        encode = json.dumps
+        if self.rate is None:
+            time.sleep(self.ttft_s)
+            for start in range(0, len(chunks), BATCH_CHUNKS):
+                batch = chunks[start:start + BATCH_CHUNKS]
+                self._write("".join(
+                    self.prefix + (words.get(w) or words.setdefault(w, encode(w))) + self.suffix
+                    for w in batch))
+                yield start + len(batch)
+            return
+        begin = time.monotonic() + self.ttft_s
+        for index, word in enumerate(chunks):
+            delay = begin + (index + 1) / self.rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._write(self.prefix + encode(word) + self.suffix)
+            yield index + 1
+
+    def _choice(self, delta: dict[str, Any], finish: str | None) -> str:
+        return self._event({"choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                         "finish_reason": finish}]})
+
+    def _event(self, fields: dict[str, Any], tail: str | None = None) -> str:
+        return f"data: {self.head}, {json.dumps(fields)[1:-1]}{tail or self.tail}"
+
+    def _write(self, text: str) -> None:
+        self.handler.wfile.write(text.encode())
+
+
+def _cut(handler: _Handler, mode: str) -> None:
+    """End the connection: a clean close, or a TCP reset."""
+    handler.wfile.flush()
+    handler.close_connection = True
+    if mode == "reset":
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        handler.rfile.close()  # the socket only really closes once its file objects are gone
+        handler.connection.close()
+
+
+def load_encodings() -> None:
+    """Load tiktoken's encodings now rather than inside the first request's time to first token."""
+    for model in MODELS:
+        count_text("", model)
+
+
+def _max_tokens(request: dict[str, Any]) -> Any:
+    limit = request.get("max_completion_tokens")
+    return request.get("max_tokens") if limit is None else limit
+
+
+def _invalid(body: Any) -> tuple[str | None, str] | None:
+    """(param, message) when a chat request cannot be answered, else None."""
+    if not isinstance(body, dict):
+        return None, "The request body must be a JSON object."
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(
+            isinstance(m, dict) for m in messages):
+        return "messages", "'messages' must be a non-empty list of message objects."
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "model", "'model' is required."
+    tools = body.get("tools")
+    if tools is not None and not (isinstance(tools, list) and all(isinstance(t, dict)
+                                                                  for t in tools)):
+        return "tools", "'tools' must be a list of tool objects."
+    limit = _max_tokens(body)
+    if limit is not None and (type(limit) is not int or limit < 1):
+        return "max_tokens", "'max_tokens' must be a positive integer."
+    return None

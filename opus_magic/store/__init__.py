@@ -1,0 +1,1 @@
+"""Store: the history database, its migrations, every SQL query, and export."""

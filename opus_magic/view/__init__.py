@@ -1,0 +1,1 @@
+"""Views: formatting shared by text and widgets, tables, text views and widget views that observe runs."""

@@ -1,0 +1,193 @@
+"""What a run view shows, computed from the live run (pure), and the throttle on pushing it."""
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from opus_magic.core.engine import LiveRun
+from opus_magic.core.outcome import outcome_lines
+from opus_magic.cost.pricing import format_usd
+from opus_magic.records import RunRecord
+from opus_magic.view.text import fmt_seconds, summary_line
+
+STATUS_COLORS = {"running": "#1f6feb", "ok": "#2da44e", "error": "#cf222e",
+                 "interrupted": "#bc4c00", "stopped": "#6e7781"}
+STATUS_LABELS = {"running": "streaming", "ok": "done", "error": "error",
+                 "interrupted": "interrupted", "stopped": "stopped"}
+PREVIEW_LINES = 8  # of a long answer's start, in the short text/plain kept for saved notebooks
+PREVIEW_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Meter:
+    """The cost meter's figures, already formatted; `exact` once the server's usage arrived."""
+
+    input_cost: str
+    output_cost: str
+    total_cost: str
+    tokens: str
+    rate: str
+    ttft: str
+    exact: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one render shows, except the answer text (which is pushed incrementally)."""
+
+    model: str
+    status: str
+    label: str
+    simulator: bool
+    meter: Meter
+    warnings: tuple[str, ...]
+    outcome: tuple[str, ...] = ()
+    summary: str | None = None
+
+
+def snapshot(live: LiveRun, now: float, record: RunRecord | None = None) -> Snapshot:
+    """The view's state: while streaming from the live run at `now`, at the end from the record."""
+    model = live.state.response_model or live.plan.model_id
+    if record is None:
+        status = "running"
+        label = "waiting for the first token" if live.first_token_at is None else "streaming"
+        outcome: tuple[str, ...] = ()
+        summary = None
+    else:
+        status = record.status
+        label = STATUS_LABELS[status] + (f" · {record.finish_reason}" if record.finish_reason else "")
+        outcome = tuple(outcome_lines(record, live.plan.info))
+        summary = summary_line(record)
+    return Snapshot(model, status, label, live.simulator, meter(live, now, record),
+                    live.plan.warnings, outcome, summary)
+
+
+def meter(live: LiveRun, now: float, record: RunRecord | None = None) -> Meter:
+    """Input, output and total cost, tokens, tokens/s and time to first token."""
+    usage = live.usage
+    input_cost, output_cost, total = live.costs()
+    exact = live.exact
+    if record is not None:
+        total, exact = record.cost, record.cost_exact
+    estimated = not exact
+    end = now if live.ended is None else live.ended
+    rate = "–"
+    if live.first_token_at is not None and end > live.first_token_at:
+        rate = f"{usage.output_tokens / (end - live.first_token_at):,.1f} tok/s"
+    ttft = None if live.first_token_at is None else live.first_token_at - live.started
+    return Meter(input_cost=format_usd(input_cost, estimated),
+                 output_cost=format_usd(output_cost, estimated),
+                 total_cost=format_usd(total, estimated),
+                 tokens=f"{usage.input_tokens:,} in · {usage.output_tokens:,} out",
+                 rate=rate, ttft=fmt_seconds(ttft), exact=exact)
+
+
+def header_html(snap: Snapshot) -> str:
+    color = STATUS_COLORS[snap.status]
+    parts = [f'<b class="opus-model">{html.escape(snap.model)}</b>',
+             f'<span class="opus-status opus-status-{snap.status}" style="color:{color}">'
+             f'● {html.escape(snap.label)}</span>']
+    if snap.simulator:
+        parts.append('<span class="opus-simulator" style="background:#fff8c5;padding:0 4px;'
+                     'border-radius:3px">simulator</span>')
+    return " ".join(parts)
+
+
+def meter_html(m: Meter) -> str:
+    badge = ('<span class="opus-exact" style="color:#2da44e">exact</span>' if m.exact else
+             '<span class="opus-estimate" style="color:#9a6700">≈ estimated</span>')
+    cells = [("input", m.input_cost), ("output", m.output_cost), ("total", m.total_cost),
+             ("tokens", m.tokens), ("speed", m.rate), ("TTFT", m.ttft)]
+    shown = " · ".join(f'<span class="opus-meter-{name.lower()}">{name} <b>{html.escape(value)}</b>'
+                       f'</span>' for name, value in cells)
+    return f'<div style="line-height:1.6">{shown} · {badge}</div>'
+
+
+def lines_html(lines: tuple[str, ...], css: str, color: str) -> str:
+    return "".join(f'<div class="{css}" style="color:{color};line-height:1.45">{html.escape(line)}</div>'
+                   for line in lines)
+
+
+def stream_html(text: str) -> str:
+    """Plain text while streaming: escaped, wrapped, nothing re-rendered."""
+    return (f'<div style="white-space:pre-wrap;line-height:1.45;margin:0">'
+            f'{html.escape(text, quote=False)}</div>')
+
+
+def readable(record: RunRecord, live: LiveRun) -> dict[str, str]:
+    """For saved notebooks: all of the answer as text/markdown, a short preview as text/plain."""
+    notes = [f"! {w}" for w in live.plan.warnings]
+    ends = [f"! {line}" for line in outcome_lines(record, live.plan.info)]
+    summary = summary_line(record)
+    plain = "\n".join([*notes, *preview(record.text), "", *ends, summary]).strip("\n")
+    markdown = "\n\n".join(part for part in (
+        _quote(notes), record.text, _quote(ends), f"*{_markdown_safe(summary)}*") if part)
+    return {"text/plain": plain, "text/markdown": markdown}
+
+
+def preview(text: str, lines: int = PREVIEW_LINES, chars: int = PREVIEW_CHARS) -> list[str]:
+    """A long answer's first lines and its last, with how much lies between (a short one whole)."""
+    if len(text) <= 2 * chars:
+        return text.splitlines()
+    head = text[:chars].splitlines()[:lines]
+    last = text.rstrip("\n").rsplit("\n", 1)[-1][-chars:]
+    left = max(len(text) - sum(len(line) + 1 for line in head) - len(last), 0)
+    return [*head, f"… {left:,} more characters …", last]
+
+
+def _quote(lines: list[str]) -> str:
+    return "\n>\n".join(f"> {_markdown_safe(line)}" for line in lines)
+
+
+def _markdown_safe(text: str) -> str:
+    """Our own lines in Markdown: `$` would start maths, `*`/`_` emphasis."""
+    for char in "\\`*_$<>[]":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+class Throttle:
+    """Says when to push the view: pushes are spaced by `interval_s` per message they sent.
+
+    So a view sends about one message per interval however fast tokens arrive and however many
+    widgets a push touches; the final push is always made. `due()` runs once per chunk, so it
+    checks a call counter before reading the clock; while pushes are refused the clock is read
+    ever less often (every 1, 2, 4 … `max_stride` calls).
+    """
+
+    def __init__(self, interval_s: float = 0.1, clock: Callable[[], float] = time.monotonic,
+                 max_stride: int = 8) -> None:
+        self.interval_s = interval_s
+        self.clock = clock
+        self.max_stride = max_stride
+        self.pushes = 0
+        self._last = 0.0
+        self._next: float | None = None
+        self._calls = 0
+        self._stride = 1
+
+    def due(self) -> bool:
+        self._calls += 1
+        if self._calls < self._stride:
+            return False
+        self._calls = 0
+        now = self.clock()
+        if self._next is not None and now < self._next:
+            self._stride = min(self._stride * 2, self.max_stride)
+            return False
+        self.mark(now)
+        return True
+
+    def mark(self, now: float | None = None) -> None:
+        """Record a push made now (the final one, or one `due()` allowed)."""
+        self._last = self.clock() if now is None else now
+        self._next = self._last + self.interval_s
+        self._stride = 1
+        self._calls = 0
+        self.pushes += 1
+
+    def spent(self, messages: int) -> None:
+        """The push just made sent this many messages: the next waits as many intervals."""
+        self._next = self._last + max(messages, 1) * self.interval_s

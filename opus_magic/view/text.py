@@ -1,0 +1,70 @@
+"""Plain-text presentation of runs, for terminals, nbconvert and saved notebooks."""
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from opus_magic.core.engine import LiveRun
+from opus_magic.core.outcome import outcome_lines
+from opus_magic.core.preflight import preflight_lines
+from opus_magic.cost.pricing import format_usd
+from opus_magic.records import RunRecord
+
+
+def fmt_seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} s"
+
+
+def summary_line(record: RunRecord) -> str:
+    """One line: model answered, tokens, cost, timings, finish reason, run id."""
+    usage = record.usage
+    model = record.response_model or record.model
+    where = f"{model} (simulator)" if record.params.get("simulator") else model
+    cache = ""
+    if usage.cache_read_tokens or usage.cache_write_tokens:
+        cache = f" (cache read {usage.cache_read_tokens:,}, write {usage.cache_write_tokens:,})"
+    tool_tokens = record.params.get("tool_tokens")
+    tools = f" (tools {tool_tokens:,})" if tool_tokens else ""
+    cost = format_usd(record.cost, estimated=not record.cost_exact)
+    if record.cost_source == "not billed":
+        cost = "not billed"
+    elif record.cost is not None and not record.cost_exact:
+        cost += " estimated"
+    return (f"{where} · {usage.input_tokens:,} in{tools} / {usage.output_tokens:,} out{cache} · {cost}"
+            f" · TTFT {fmt_seconds(record.ttft_s)} · {fmt_seconds(record.duration_s)}"
+            f" · {record.finish_reason or record.status} · run {record.id}")
+
+
+class TextView:
+    """Streams the answer as plain text and ends with the summary and any explanations."""
+
+    def __init__(self, out: TextIO | None = None, show_text: bool = True) -> None:
+        self.out = out or sys.stdout
+        self.show_text = show_text
+        self._wrote_text = False
+
+    def started(self, live: LiveRun) -> None:
+        for line in preflight_lines(live.plan):
+            self.out.write(f"{line}\n")
+        for warning in live.plan.warnings:
+            self.out.write(f"! {warning}\n")
+
+    def delta(self, live: LiveRun, text: str) -> None:
+        if self.show_text and live.plan.request.stream:
+            self.out.write(text)
+            self._wrote_text = True
+
+    def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
+        self.out.write(f"… {reason}: retrying in {seconds:.1f} s\n")
+        self.out.flush()
+
+    def finished(self, live: LiveRun, record: RunRecord) -> None:
+        if self.show_text and not self._wrote_text and record.text:
+            self.out.write(record.text)
+            self._wrote_text = True
+        if self._wrote_text:
+            self.out.write("\n\n")
+        for line in outcome_lines(record, live.plan.info):
+            self.out.write(f"! {line}\n")
+        self.out.write(summary_line(record) + "\n")
+        self.out.flush()

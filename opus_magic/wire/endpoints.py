@@ -1,0 +1,89 @@
+"""Where requests go: the Endpoint type, the one table of known platforms, and routing."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from opus_magic.config import SIMULATOR, Secret, Settings, as_secret
+from opus_magic.errors import ConfigError
+
+SIMULATOR_NOTE = "No API key configured: answers come from the built-in simulator, not a real model."
+
+
+class Platform(NamedTuple):
+    """A provider known by its key prefix and host; `base_url` is where its key goes by default."""
+
+    name: str
+    key_prefix: str
+    host_suffix: str
+    base_url: str
+
+
+# The most specific key prefix first ("sk-" alone is OpenAI's).
+PLATFORMS = (
+    Platform("Anthropic", "sk-ant-", "anthropic.com", "https://api.anthropic.com/v1/"),
+    Platform("OpenRouter", "sk-or-", "openrouter.ai", "https://openrouter.ai/api/v1"),
+    Platform("OpenAI", "sk-", "openai.com", "https://api.openai.com/v1"),
+)
+OPENAI = PLATFORMS[-1]
+
+
+def platform_of_key(key: str) -> Platform | None:
+    return next((p for p in PLATFORMS if key.startswith(p.key_prefix)), None)
+
+
+def platform_of_url(url: str) -> Platform | None:
+    host = (urlsplit(url).hostname or "").lower()
+    return next((p for p in PLATFORMS if host.endswith(p.host_suffix)), None)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where requests go; `name` is the profile, `api_key` is never shown."""
+
+    base_url: str
+    api_key: Secret | None
+    name: str = "default"
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.base_url!r}, name={self.name!r})"
+
+
+class Route(NamedTuple):
+    """An endpoint for one model, the model name to send there, and notes for the user."""
+
+    endpoint: Endpoint
+    wire_model: str
+    notes: tuple[str, ...] = ()
+
+
+def route(settings: Settings, model_id: str, requested: str, simulator_url: str | None) -> Route:
+    """The endpoint a model goes to: its route's profile, the session profile, the base URL, the
+    key's platform, or the simulator (`simulator_url`) when nothing is configured."""
+    profile_name = settings.routes.get(requested) or settings.routes.get(model_id) or settings.profile
+    if profile_name:
+        profile = settings.profiles.get(profile_name)
+        if profile is None:
+            known = ", ".join(sorted(settings.profiles)) or "none defined"
+            raise ConfigError(f"Unknown profile '{profile_name}' (profiles: {known}); "
+                              f"define it under [profiles.{profile_name}] in the config file.")
+        key = os.environ.get(profile.api_key_env) if profile.api_key_env else settings.api_key
+        wire = profile.aliases.get(requested) or profile.aliases.get(model_id) or model_id
+        return Route(Endpoint(profile.base_url, as_secret(key) if key else None, profile.name), wire)
+    base_url, key = settings.base_url, settings.api_key
+    if base_url == SIMULATOR or (base_url is None and key is None):
+        assert simulator_url is not None
+        notes = () if base_url == SIMULATOR else (SIMULATOR_NOTE,)
+        return Route(Endpoint(simulator_url, key, SIMULATOR), model_id, notes)
+    if base_url is None:
+        base_url = (platform_of_key(key.reveal() if key else "") or OPENAI).base_url
+    return Route(Endpoint(base_url, key), model_id)
+
+
+def needs_simulator(settings: Settings, model_id: str, requested: str) -> bool:
+    """Whether `route` would send this model to the built-in simulator."""
+    if settings.routes.get(requested) or settings.routes.get(model_id) or settings.profile:
+        return False
+    return settings.base_url == SIMULATOR or (settings.base_url is None and settings.api_key is None)

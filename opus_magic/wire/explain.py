@@ -1,0 +1,174 @@
+"""HTTP failures turned into one-line explanations that say what to do next."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from opus_magic.config import mask
+from opus_magic.cost.catalog import ModelInfo
+from opus_magic.cost.pricing import (
+    format_usd,
+    input_cost,
+    output_tokens_for,
+    usage_cost,
+)
+from opus_magic.errors import RequestError
+from opus_magic.records import Usage
+from opus_magic.wire.endpoints import Endpoint, platform_of_key, platform_of_url
+
+RETRYABLE_STATUSES = {408, 409, 429, 500, 502, 503, 504, 529}
+HOLD_IS_BUSY = "in_flight_budget_exhausted"
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a request asks a provider to set aside: its input plus max_tokens of output."""
+
+    model_id: str
+    input_tokens: int
+    max_tokens: int
+    info: ModelInfo | None
+
+    @property
+    def cost(self) -> Decimal | None:
+        return usage_cost(Usage(self.input_tokens, self.max_tokens), self.info)
+
+    def describe(self) -> str:
+        return (f"{format_usd(self.cost)} ({self.input_tokens:,} input + {self.max_tokens:,} "
+                f"max_tokens at {self.model_id}'s prices)")
+
+    def max_tokens_within(self, limit_usd: Decimal) -> int | None:
+        """The largest max_tokens whose hold fits `limit_usd`; None when prices are unknown."""
+        spent_in = input_cost(self.input_tokens, self.info)
+        if spent_in is None:
+            return None
+        return output_tokens_for(limit_usd - spent_in, self.info, self.input_tokens)
+
+
+def retry_after_s(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
+    """`retry-after-ms`, then `retry-after` (seconds or an HTTP date); None when absent or unreadable."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = lowered.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) / scale
+        except ValueError:
+            pass
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - now(), 0.0)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def short_reason(error: RequestError) -> str:
+    """A few words for a countdown line or a breaker message."""
+    if error.code == "timeout":
+        return "timed out"
+    if error.status is None:
+        return "could not connect"
+    what = {429: "rate limited", 529: "overloaded", 402: "in-flight budget held"}.get(
+        error.status, "server error" if error.status >= 500 else "refused")
+    return f"HTTP {error.status} {what}"
+
+
+def explain_status(status: int, error: Mapping[str, Any], headers: Mapping[str, str],
+                   endpoint: Endpoint, hold: Hold | None = None) -> RequestError:
+    """The RequestError for an HTTP error response."""
+    code = str(error.get("code") or error.get("type") or "") or None
+    metadata = error.get("metadata") if isinstance(error.get("metadata"), Mapping) else {}
+    reason = str(metadata.get("reason") or "") or None
+    wait = retry_after_s(headers)
+    server_says = str(error.get("message") or "").strip()
+    where = endpoint.base_url
+    if status == 401:
+        hint = auth_hint(endpoint)
+    elif status == 403:
+        hint = (f"The key has no permission for this model or endpoint ({where}), or a budget "
+                f"set on the key is spent: check its access and limits.")
+    elif status == 402:
+        hint = hold_hint(reason, _decimal(metadata.get("limit_usd")), hold, wait)
+    elif status == 429 and code == "insufficient_quota":
+        hint = "The account's quota is used up; retrying cannot help: add credit or raise the quota."
+    elif status == 429:
+        hint = "Rate limited: wait a moment and run again, or lower the request rate."
+    elif status == 404:
+        hint = f"Not found at {where}: check the model name and base_url."
+    elif status == 529:
+        hint = "The provider is overloaded; it is usually temporary: run again shortly."
+    elif status >= 500:
+        hint = f"The endpoint failed ({status}); it is usually temporary: run again shortly."
+    else:
+        hint = "The endpoint refused the request: check the model, flags and prompt."
+    detail = f" Server said: {server_says}" if server_says else ""
+    retryable = ((status in RETRYABLE_STATUSES and code != "insufficient_quota")
+                 or (status == 402 and reason == HOLD_IS_BUSY and wait is not None))
+    return RequestError(f"HTTP {status}: {hint}{detail}", status=status, code=reason or code,
+                        retryable=retryable, retry_after_s=wait)
+
+
+def auth_hint(endpoint: Endpoint) -> str:
+    """Why a key was refused: missing, meant for another platform, or not (yet) valid."""
+    where = endpoint.base_url
+    if endpoint.api_key is None:
+        variable = ("the environment variable named by the profile's api_key_env"
+                    if endpoint.name not in ("default", "sim") else "OPUS_MAGIC_API_KEY")
+        return (f"No API key is set for {where}: set {variable}, "
+                f"or run %opus config api_key=... (the key is never shown).")
+    raw = endpoint.api_key.reveal()
+    key_platform, host_platform = platform_of_key(raw), platform_of_url(where)
+    shown = mask(raw)
+    if host_platform and key_platform != host_platform:
+        looks = (f"looks like an {key_platform.name} key ({key_platform.key_prefix}…)"
+                 if key_platform else "does not look like one (a proxy's own key only works at that proxy)")
+        host = urlsplit(where).hostname
+        return (f"{host} takes {host_platform.name} keys ({host_platform.key_prefix}…), and the key "
+                f"{shown} {looks}: set the {host_platform.name} key, or point base_url at the "
+                f"platform the key belongs to.")
+    if not host_platform and key_platform and key_platform.name != "OpenAI":
+        return (f"{where} refused a raw {key_platform.name} key ({shown}): a proxy usually issues "
+                f"its own keys; use the key (and key variable) the proxy gave you.")
+    return (f"{where} refused the key {shown}: check it is the key for this endpoint and not "
+            f"revoked; a key created minutes ago may not be active yet, so try again shortly.")
+
+
+def hold_hint(reason: str | None, limit_usd: Decimal | None, hold: Hold | None,
+              wait: float | None) -> str:
+    """A 402: the balance or the pre-authorization hold cannot cover this request."""
+    needed = f" This request needed a hold of {hold.describe()}." if hold else ""
+    fits = ""
+    if hold and limit_usd is not None:
+        largest = hold.max_tokens_within(limit_usd)
+        if largest == 0:
+            fits = f" The prompt alone does not fit the {format_usd(limit_usd)} limit: shorten it."
+        elif largest is not None and largest < hold.max_tokens:
+            fits = (f" The largest max_tokens within the {format_usd(limit_usd)} limit is "
+                    f"{largest:,}: run again with --max-tokens {largest}.")
+        elif largest is not None:
+            fits = (f" At catalog prices it fits the {format_usd(limit_usd)} limit, so the "
+                    f"provider's estimate is higher: lower --max-tokens.")
+    if reason == HOLD_IS_BUSY:
+        later = f" after {wait:g} s" if wait is not None else " shortly"
+        return (f"The in-flight budget is held by other running requests: run again{later}, "
+                f"or wait for them to finish.{needed}")
+    if reason == "weight_exceeds_budget":
+        return (f"This one request is too big for the budget: lower --max-tokens or shorten the "
+                f"prompt.{needed}{fits}")
+    return (f"The balance cannot cover this request: add credit or lower --max-tokens.{needed}"
+            f"{fits}")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
