@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from opus_magic.core.prompts import build_messages
 from opus_magic.cost import pricing, tokens
+from opus_magic.cost.capabilities import refusal
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.errors import UsageError
 from opus_magic.records import Usage
@@ -80,7 +81,8 @@ class PlanRefused(UsageError):
 def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoint: Endpoint,
              wire_model: str, timeout_s: float, calibration: Calibration | None = None,
              notes: tuple[str, ...] = ()) -> Plan:
-    """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit;
+    """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit
+    or what the model rejects (e.g. a temperature on a model that takes only its default);
     `notes` (e.g. which endpoint answers) join the request's own as the plan's warnings.
 
     Token counts are tiktoken's, scaled by `calibration` where the model's tokenizer differs.
@@ -108,6 +110,9 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
         body["tools"] = list(request.tools)
     plan = Plan(request, model_id, info, endpoint, messages, body, input_tokens, max_tokens,
                 timeout_s, tuple(warnings), counted, tool_tokens, calibration)
+    refused = refusal(info, temperature=request.temperature)
+    if refused:
+        raise PlanRefused(f"{refused} Nothing was sent.", plan)
     if not plan.fits:
         assert info is not None and info.context_window is not None
         raise PlanRefused(
