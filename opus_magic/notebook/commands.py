@@ -155,7 +155,7 @@ def show_text(record: RunRecord) -> str:
     lines = [summary_line(record),
              f"created {record.created_at} · status {record.status} · endpoint {record.endpoint}"
              f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}",
-             f"cost {format_usd(record.cost, not record.cost_exact)} ({record.cost_source})"]
+             f"cost {format_usd(record.cost, not record.cost_exact)} ({_cost_source(record)})"]
     if record.error:
         lines.append(f"error: {record.error}")
     lines.extend(f"note: {note}" for note in record.notes)
@@ -163,6 +163,11 @@ def show_text(record: RunRecord) -> str:
         lines.append(f"--- {message['role']}\n{message.get('content')}")
     lines.append(f"--- assistant ({record.response_model or record.model})\n{record.text}")
     return "\n".join(lines)
+
+
+def _cost_source(record: RunRecord) -> str:
+    priced = record.params.get("price_source")
+    return f"{record.cost_source}, prices from {priced}" if priced else record.cost_source
 
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,
