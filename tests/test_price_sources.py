@@ -3,6 +3,8 @@ what models reject before sending, and `%opus models` saying source, date and su
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -152,6 +154,9 @@ def test_a_refused_temperature_sends_nothing(ip, simulator, capsys) -> None:
     ip.run_cell_magic("opus", "-m opus,sonnet-5.5 -t 0.2", "hi")      # the other model still runs
     assert "not run: sonnet-5.5: claude-sonnet-5-5 only takes" in capsys.readouterr().out
     assert [r.model for r in simulator.requests()] == ["claude-opus-4-6"]
+    ip.run_cell_magic("opus", "-m sonnet-5.5 -t 0.2 --dry-run", "hi")      # a dry run says so
+    assert "Would be refused: claude-sonnet-5-5 only takes" in capsys.readouterr().out
+    assert len(simulator.requests()) == 1
 
 
 def test_a_run_keeps_the_source_and_date_of_its_price(ip, simulator, capsys) -> None:
@@ -197,3 +202,14 @@ def test_config_moves_an_alias_and_models_shows_it(ip, simulator, isolated_dirs,
     ip.run_cell_magic("opus", "-m opus --max-tokens 20", "hi")
     assert simulator.requests()[-1].model == "claude-opus-5-5"
     assert opus_magic.last_run().params["price_source"] == "catalog.json (2026-11)"
+
+
+def test_genai_prices_loads_on_first_lookup_not_at_import() -> None:
+    code = ("import sys, opus_magic.notebook.extension, opus_magic.core.session\n"
+            "from opus_magic.cost.catalog import default_catalog\n"
+            "catalog = default_catalog()\n"
+            "assert catalog.get('opus').price_source == 'catalog.json (2026-11)'\n"
+            "assert 'genai_prices' not in sys.modules and 'pydantic' not in sys.modules\n"
+            "assert catalog.get('gpt-5').origin == 'genai-prices'\n"
+            "assert 'genai_prices' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -65,6 +65,11 @@ class Plan:
         return pricing.usage_cost(Usage(self.input_tokens, self.max_tokens), self.info)
 
     @property
+    def rejected(self) -> str | None:
+        """One line on why the model would reject this request (e.g. its temperature), or None."""
+        return refusal(self.info, temperature=self.request.temperature)
+
+    @property
     def fits(self) -> bool:
         window = self.info.context_window if self.info else None
         return window is None or self.input_tokens + self.max_tokens <= window
@@ -110,9 +115,8 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
         body["tools"] = list(request.tools)
     plan = Plan(request, model_id, info, endpoint, messages, body, input_tokens, max_tokens,
                 timeout_s, tuple(warnings), counted, tool_tokens, calibration)
-    refused = refusal(info, temperature=request.temperature)
-    if refused:
-        raise PlanRefused(f"{refused} Nothing was sent.", plan)
+    if plan.rejected:
+        raise PlanRefused(f"{plan.rejected} Nothing was sent.", plan)
     if not plan.fits:
         assert info is not None and info.context_window is not None
         raise PlanRefused(
