@@ -38,6 +38,7 @@ def layered(tmp_path: Path) -> Catalog:
         "claude-haiku-4-5": {"output": "6", "source": "our contract", "as_of": "2026-10"},
         "in-house-7b": {"provider": "anthropic", "input": "2", "output": "10"},
         "claude-sonnet-5": {"output": "12"},
+        "o3": {"output": "9"},
     })
     return Session().catalog(settings)
 
@@ -81,6 +82,8 @@ def test_usage_to_dollars_from_the_package_sources(model: str, usage: Usage, exp
                           cache_write_1h_tokens=1_000), "0.0087", "your config"),
     # a partial config override keeps the rest of catalog.json's entry: $2 in, $12 out
     ("claude-sonnet-5", Usage(1_000_000, 1_000_000), "14", "your config (2026-11)"),
+    # and of a genai-prices entry: o3's $2 input there, $9 output from the config
+    ("o3", Usage(1_000_000, 1_000_000), "11", "your config (2026-11)"),
 ])
 def test_usage_to_dollars_from_a_litellm_map_and_the_config(tmp_path: Path, model: str,
                                                             usage: Usage, expected: str,
