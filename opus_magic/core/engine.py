@@ -241,6 +241,8 @@ def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
                   input_tokens_estimate=plan.input_tokens)
     if live.exact:
         params.update(tiktoken_input=plan.counted_tokens, tiktoken_output=live.counter.tokens)
+    if plan.info is not None and plan.info.priced:
+        params["price_source"] = plan.info.price_source
     if plan.calibration is not None:
         params["calibration"] = str(plan.calibration)
     if plan.tool_tokens:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from opus_magic.core.prompts import build_messages
 from opus_magic.cost import pricing, tokens
+from opus_magic.cost.capabilities import refusal
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.errors import UsageError
 from opus_magic.records import Usage
@@ -64,6 +65,11 @@ class Plan:
         return pricing.usage_cost(Usage(self.input_tokens, self.max_tokens), self.info)
 
     @property
+    def rejected(self) -> str | None:
+        """One line on why the model would reject this request (e.g. its temperature), or None."""
+        return refusal(self.info, temperature=self.request.temperature)
+
+    @property
     def fits(self) -> bool:
         window = self.info.context_window if self.info else None
         return window is None or self.input_tokens + self.max_tokens <= window
@@ -80,7 +86,8 @@ class PlanRefused(UsageError):
 def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoint: Endpoint,
              wire_model: str, timeout_s: float, calibration: Calibration | None = None,
              notes: tuple[str, ...] = ()) -> Plan:
-    """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit;
+    """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit
+    or what the model rejects (e.g. a temperature on a model that takes only its default);
     `notes` (e.g. which endpoint answers) join the request's own as the plan's warnings.
 
     Token counts are tiktoken's, scaled by `calibration` where the model's tokenizer differs.
@@ -108,6 +115,8 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
         body["tools"] = list(request.tools)
     plan = Plan(request, model_id, info, endpoint, messages, body, input_tokens, max_tokens,
                 timeout_s, tuple(warnings), counted, tool_tokens, calibration)
+    if plan.rejected:
+        raise PlanRefused(f"{plan.rejected} Nothing was sent.", plan)
     if not plan.fits:
         assert info is not None and info.context_window is not None
         raise PlanRefused(

@@ -103,6 +103,7 @@ def _notes(session: Session, plans: list[Plan]) -> list[str]:
     notes = [f"{plan.model_id}: token counts {plan.calibration}." for plan in plans
              if plan.calibration]
     notes += [line for plan in plans for line in (overhead_line(plan),) if line]
+    notes += [f"Would be refused: {plan.rejected}" for plan in plans if plan.rejected]
     notes += list(dict.fromkeys(warning for plan in plans for warning in plan.warnings))
     budget = session.budget
     if budget.cap is not None:

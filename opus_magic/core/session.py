@@ -49,7 +49,7 @@ class Session:
         return self.budget.spent
 
     def catalog(self, settings: Settings) -> Catalog:
-        """Package catalog < litellm price map (if configured) < models and aliases from config."""
+        """genai-prices < package catalog < litellm price map (if configured) < config models."""
         catalog = default_catalog()
         if settings.litellm_prices:
             path = settings.litellm_prices

@@ -63,6 +63,8 @@ def entry(data: Mapping[str, Any], source: str, as_of: str) -> dict[str, Any] | 
                                   "context_window": _int(data.get("max_input_tokens")),
                                   "max_output": _int(data.get("max_output_tokens")
                                                      or data.get("max_tokens"))}
+        if data.get("litellm_provider"):
+            result["provider"] = str(data["litellm_provider"])
         tiers = sorted(int(m.group(1)) for m in map(TIER_KEY.match, data) if m)
         if tiers:
             above = tiers[0]

@@ -1,10 +1,11 @@
 """Cost of a run: server usage × catalog price, in Decimal dollars."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from opus_magic.cost.catalog import ModelInfo
+from opus_magic.cost.model_info import ModelInfo
 from opus_magic.records import Usage
 
 MILLION = Decimal(1_000_000)
@@ -23,16 +24,30 @@ class Rates(NamedTuple):
     cache_write_1h: Decimal
 
 
-def usage_cost(usage: Usage, info: ModelInfo | None) -> Decimal | None:
+@dataclass(frozen=True)
+class PriceMode:
+    """How a request was served: through a provider's batch API, in Anthropic's fast mode."""
+
+    batch: bool = False
+    fast: bool = False
+
+
+STANDARD = PriceMode()
+BATCH = PriceMode(batch=True)
+FAST = PriceMode(fast=True)
+
+
+def usage_cost(usage: Usage, info: ModelInfo | None, mode: PriceMode = STANDARD) -> Decimal | None:
     """Uncached input, cache reads, cache writes (5 min and 1 h) and output, each at its own price.
 
-    None when the model's price is unknown: an unknown price is never zero. Where a provider
-    publishes no separate cache price, cached tokens are charged as ordinary input (and 1-hour
-    writes as 5-minute ones).
+    None when the model's price is unknown, or `mode` asks for a batch or fast price the data has
+    no modifier for: an unknown price is never zero. Where a model publishes no separate cache
+    price, its provider's multiple of the input price applies (`ModelInfo.modifiers`), else
+    cached tokens are charged as ordinary input (and 1-hour writes as 5-minute ones).
     """
-    if info is None or not info.priced:
+    rates = mode_rates(info, usage.input_tokens, mode)
+    if rates is None:
         return None
-    rates = _rates(info, usage.input_tokens)
     return (usage.uncached_input_tokens * rates.input
             + usage.cache_read_tokens * rates.cache_read
             + (usage.cache_write_tokens - usage.cache_write_1h_tokens) * rates.cache_write
@@ -40,13 +55,32 @@ def usage_cost(usage: Usage, info: ModelInfo | None) -> Decimal | None:
             + usage.output_tokens * rates.output) / MILLION
 
 
+def mode_rates(info: ModelInfo | None, input_tokens: int,
+               mode: PriceMode = STANDARD) -> Rates | None:
+    """Dollars per million of each kind of token for this request size and mode; None if unknown."""
+    if info is None or not info.priced:
+        return None
+    factor = Decimal(1)
+    for wanted, modifier in ((mode.batch, info.modifiers.batch), (mode.fast, info.modifiers.fast)):
+        if wanted:
+            if modifier is None:
+                return None
+            factor *= modifier
+    return Rates(*(rate * factor for rate in _rates(info, input_tokens)))
+
+
 def _rates(info: ModelInfo, input_tokens: int) -> Rates:
-    prices = info.prices_for(input_tokens)
+    prices, factors = info.prices_for(input_tokens), info.modifiers
     assert prices.input is not None and prices.output is not None
-    write = prices.cache_write if prices.cache_write is not None else prices.input
+    write = _given(prices.cache_write, prices.input * factors.cache_write_5m)
+    write_1h = write if factors.cache_write_1h is None else prices.input * factors.cache_write_1h
     return Rates(prices.input, prices.output,
-                 prices.cache_read if prices.cache_read is not None else prices.input, write,
-                 prices.cache_write_1h if prices.cache_write_1h is not None else write)
+                 _given(prices.cache_read, prices.input * factors.cache_read), write,
+                 _given(prices.cache_write_1h, write_1h))
+
+
+def _given(price: Decimal | None, otherwise: Decimal) -> Decimal:
+    return otherwise if price is None else price
 
 
 def input_cost(tokens: int, info: ModelInfo | None) -> Decimal | None:
@@ -73,9 +107,9 @@ def output_tokens_for(amount: Decimal, info: ModelInfo | None, input_tokens: int
 
 def cache_savings(usage: Usage, info: ModelInfo | None) -> Decimal | None:
     """Dollars cache reads saved minus what cache writes cost extra, against plain input."""
-    if info is None or not info.priced:
+    rates = mode_rates(info, usage.input_tokens)
+    if rates is None:
         return None
-    rates = _rates(info, usage.input_tokens)
     return (usage.cache_read_tokens * (rates.input - rates.cache_read)
             - (usage.cache_write_tokens - usage.cache_write_1h_tokens)
             * (rates.cache_write - rates.input)

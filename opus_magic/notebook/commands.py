@@ -31,7 +31,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
        [--tools VAR] [--continue [RUN_ID]]
 <prompt; {name} is filled from the notebook namespace>
 
-%opus models                         the catalog: prices, context, max output, source
+%opus models [--all] [WORD]          prices with source and date, limits, legacy models, aliases
 %opus config [key=value ...]         show or set settings (the API key is always masked)
 %opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
 %opus show RUN_ID                    one run in full
@@ -89,7 +89,11 @@ def cmd_config(session: Session, args: list[str]) -> None:
 
 
 def cmd_models(session: Session, args: list[str]) -> None:
-    print(models_table(session.catalog(session.settings())))
+    everything = "--all" in args
+    words = [arg for arg in args if arg != "--all"]
+    if len(words) > 1 or any(word.startswith("-") for word in words):
+        raise UsageError("Use %opus models [--all] [WORD], e.g. %opus models claude.")
+    print(models_table(session.catalog(session.settings()), everything, words[0] if words else None))
 
 
 def cmd_budget(session: Session, args: list[str]) -> None:
@@ -151,7 +155,7 @@ def show_text(record: RunRecord) -> str:
     lines = [summary_line(record),
              f"created {record.created_at} · status {record.status} · endpoint {record.endpoint}"
              f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}",
-             f"cost {format_usd(record.cost, not record.cost_exact)} ({record.cost_source})"]
+             f"cost {format_usd(record.cost, not record.cost_exact)} ({_cost_source(record)})"]
     if record.error:
         lines.append(f"error: {record.error}")
     lines.extend(f"note: {note}" for note in record.notes)
@@ -159,6 +163,11 @@ def show_text(record: RunRecord) -> str:
         lines.append(f"--- {message['role']}\n{message.get('content')}")
     lines.append(f"--- assistant ({record.response_model or record.model})\n{record.text}")
     return "\n".join(lines)
+
+
+def _cost_source(record: RunRecord) -> str:
+    priced = record.params.get("price_source")
+    return f"{record.cost_source}, prices from {priced}" if priced else record.cost_source
 
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,

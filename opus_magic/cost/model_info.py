@@ -1,0 +1,170 @@
+"""One model's facts as data: prices, price modifiers, limits, what it accepts, source and date."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+PRICE_FIELDS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+MODIFIER_FIELDS = ("batch", "fast", "cache_write_5m", "cache_write_1h", "cache_read")
+ORIGIN_NAMES = {"package": "catalog.json", "config": "your config"}
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Dollars per million tokens; None where the provider publishes no separate price."""
+
+    input: Decimal | None = None
+    output: Decimal | None = None
+    cache_read: Decimal | None = None
+    cache_write: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Prices:
+        """Prices from a catalog entry's fields (strings or numbers, dollars per million)."""
+        return cls(**{name: _decimal(data.get(name)) for name in PRICE_FIELDS})
+
+
+@dataclass(frozen=True)
+class Modifiers:
+    """Multipliers the cost functions apply, read from the catalog's provider and model data.
+
+    `batch` and `fast` multiply every price of a batch or fast-mode request (None: no such price
+    is known, so such a cost is unknown). The cache factors are fractions of the input price used
+    only where the model publishes no cache price of its own; a 1-hour write without its own
+    factor costs what a 5-minute write does.
+    """
+
+    batch: Decimal | None = None
+    fast: Decimal | None = None
+    cache_write_5m: Decimal = Decimal(1)
+    cache_write_1h: Decimal | None = None
+    cache_read: Decimal = Decimal(1)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Modifiers:
+        """Modifiers from a mapping of factors; missing ones keep their defaults."""
+        given = {name: _decimal(data[name]) for name in MODIFIER_FIELDS if data.get(name) is not None}
+        return cls(**given)
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """Request parameters a model takes; None where the data does not say (then none is refused).
+
+    `thinking`: "budget" (manual `budget_tokens` only), "adaptive" (adaptive or a budget) or
+    "adaptive-only". `efforts`: the effort levels it takes, () when it takes none.
+    """
+
+    default_sampling_only: bool | None = None
+    thinking: str | None = None
+    efforts: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Accepts:
+        """Read `{"sampling": "default-only", "thinking": ..., "effort": [...]}`."""
+        sampling = data.get("sampling")
+        efforts = data.get("effort")
+        return cls(default_sampling_only=None if sampling is None else sampling == "default-only",
+                   thinking=data.get("thinking"),
+                   efforts=None if efforts is None else tuple(efforts))
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The inverse of from_mapping (unknown fields left out)."""
+        data: dict[str, Any] = {"thinking": self.thinking}
+        if self.default_sampling_only is not None:
+            data["sampling"] = "default-only" if self.default_sampling_only else "any"
+        if self.efforts is not None:
+            data["effort"] = list(self.efforts)
+        return {key: value for key, value in data.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One catalog entry; `origin` says which source priced it (package, genai-prices, a litellm
+    map's path, config) and `source`/`as_of` what that source cites and when."""
+
+    id: str
+    prices: Prices
+    context_window: int | None = None
+    max_output: int | None = None
+    min_cache_prefix: int | None = None
+    long_context_threshold: int | None = None
+    long_context_prices: Prices | None = None
+    source: str = ""
+    as_of: str = ""
+    origin: str = "package"
+    retired: bool = False
+    provider: str | None = None
+    modifiers: Modifiers = field(default_factory=Modifiers)
+    accepts: Accepts = field(default_factory=Accepts)
+    legacy: bool = False
+    successor: str | None = None
+
+    @property
+    def priced(self) -> bool:
+        return self.prices.input is not None and self.prices.output is not None
+
+    @property
+    def price_source(self) -> str:
+        """Where the price comes from and its date, e.g. `genai-prices 0.2.3 (2026-11)`."""
+        name = ORIGIN_NAMES.get(self.origin, self.source)
+        return f"{name} ({self.as_of})" if self.as_of else name
+
+    def prices_for(self, input_tokens: int) -> Prices:
+        """The price tier that applies to a request with this many input tokens."""
+        if (self.long_context_prices is not None and self.long_context_threshold is not None
+                and input_tokens > self.long_context_threshold):
+            return self.long_context_prices
+        return self.prices
+
+    @classmethod
+    def from_mapping(cls, model_id: str, data: Mapping[str, Any], origin: str,
+                     providers: Mapping[str, Mapping[str, Any]] | None = None) -> ModelInfo:
+        """An entry from catalog data; `providers` gives each provider's default modifiers."""
+        long = data.get("long_context") or None
+        provider = data.get("provider")
+        terms = (providers or {}).get(provider or "", {})
+        return cls(
+            id=model_id,
+            prices=Prices.from_mapping(data),
+            context_window=_int(data.get("context_window")),
+            max_output=_int(data.get("max_output")),
+            min_cache_prefix=_int(data.get("min_cache_prefix")),
+            long_context_threshold=_int(long.get("threshold")) if long else None,
+            long_context_prices=Prices.from_mapping(long) if long else None,
+            source=str(data.get("source", "")),
+            as_of=str(data.get("as_of", "")),
+            origin=origin,
+            retired=bool(data.get("retired", False)),
+            provider=provider,
+            modifiers=Modifiers.from_mapping({**terms, **(data.get("modifiers") or {})}),
+            accepts=Accepts.from_mapping(data.get("accepts") or {}),
+            legacy=bool(data.get("legacy", False)),
+            successor=data.get("successor"),
+        )
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The entry as catalog data again, so a partial override keeps every other field."""
+        data: dict[str, Any] = dataclasses.asdict(self.prices)
+        data.update(context_window=self.context_window, max_output=self.max_output,
+                    min_cache_prefix=self.min_cache_prefix, source=self.source, as_of=self.as_of,
+                    retired=self.retired, provider=self.provider, legacy=self.legacy,
+                    successor=self.successor, accepts=self.accepts.to_mapping(),
+                    modifiers={key: value for key, value in
+                               dataclasses.asdict(self.modifiers).items() if value is not None})
+        if self.long_context_prices is not None:
+            data["long_context"] = {"threshold": self.long_context_threshold,
+                                    **dataclasses.asdict(self.long_context_prices)}
+        return data
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
