@@ -1,15 +1,19 @@
 """Planning a run: messages, wire body, pre-flight token counts, clamps and refusals."""
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from opus_magic.core.caching import CachePlan, cache_usage, plan_cache
 from opus_magic.core.prompts import build_messages
-from opus_magic.cost import pricing, tokens
+from opus_magic.cost import capabilities, pricing, tokens
 from opus_magic.cost.catalog import ModelInfo
-from opus_magic.errors import UsageError
+from opus_magic.errors import RequestError, UsageError
 from opus_magic.records import Usage
+from opus_magic.wire import anthropic
 from opus_magic.wire.endpoints import Endpoint
 
 if TYPE_CHECKING:
@@ -33,6 +37,9 @@ class RunRequest:
     parent_id: str | None = None
     comparison_id: str | None = None
     notes: tuple[str, ...] = ()
+    thinking: int | str | None = None  # "adaptive" or a budget in tokens (native API only)
+    effort: str | None = None  # low, medium, high or max (native API only)
+    cache: str = "auto"  # auto, 5m, 1h or off (native API only)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,13 @@ class Plan:
     counted_tokens: int = 0
     tool_tokens: int = 0
     calibration: Calibration | None = None
+    cache: CachePlan | None = None  # breakpoints on the native API; None elsewhere
+    exact_input: bool = False  # input_tokens came from the provider's count_tokens
+
+    @property
+    def native(self) -> bool:
+        """Sent to Claude's native Messages API rather than as chat completions."""
+        return self.endpoint.api == "anthropic"
 
     @property
     def min_cost(self) -> Decimal | None:
@@ -60,8 +74,11 @@ class Plan:
 
     @property
     def worst_case_cost(self) -> Decimal | None:
-        """Input plus max_tokens of output: the most it can cost, what a proxy may hold up front."""
-        return pricing.usage_cost(Usage(self.input_tokens, self.max_tokens), self.info)
+        """Input (its marked prefix written to the cache) plus max_tokens of output: the most it
+        can cost, what a proxy may hold up front."""
+        written = cache_usage(self.cache, self.input_tokens) if self.cache else Usage(self.input_tokens)
+        return pricing.usage_cost(dataclasses.replace(written, output_tokens=self.max_tokens),
+                                  self.info)
 
     @property
     def fits(self) -> bool:
@@ -77,27 +94,75 @@ class PlanRefused(UsageError):
         self.plan = plan
 
 
+ExactCounter = Callable[[Endpoint, dict[str, Any]], int]
+
+
 def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoint: Endpoint,
              wire_model: str, timeout_s: float, calibration: Calibration | None = None,
-             notes: tuple[str, ...] = ()) -> Plan:
+             notes: tuple[str, ...] = (), exact: ExactCounter | None = None) -> Plan:
     """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit;
     `notes` (e.g. which endpoint answers) join the request's own as the plan's warnings.
 
-    Token counts are tiktoken's, scaled by `calibration` where the model's tokenizer differs.
+    Token counts are tiktoken's, scaled by `calibration` where the model's tokenizer differs;
+    on the native API `exact` (count_tokens) replaces them, falling back to them on failure.
     """
     messages = build_messages(request.prompt, request.system, request.concise, request.history)
     counted = tokens.count_messages(messages, model_id, request.tools)
     tool_tokens = tokens.count_tools(request.tools, model_id)
-    if calibration is not None:
-        input_tokens, tool_tokens = calibration.scale(counted), calibration.scale(tool_tokens)
-    else:
-        input_tokens = counted
+    scale = calibration.scale if calibration is not None else int
+    input_tokens, tool_tokens = scale(counted), scale(tool_tokens)
     max_tokens = request.max_tokens
     warnings = [*request.notes, *notes]
     if info and info.max_output and max_tokens > info.max_output:
         warnings.append(f"max_tokens {max_tokens:,} is above {model_id}'s output ceiling; "
                         f"clamped to {info.max_output:,}.")
         max_tokens = info.max_output
+    refused = capabilities.refusal(model_id, endpoint.api, anthropic.API_VERSION,
+                                   thinking=request.thinking, effort=request.effort,
+                                   temperature=request.temperature, max_tokens=max_tokens)
+    if refused:
+        raise UsageError(f"{refused} Nothing was sent.")
+    deprecated = capabilities.deprecation(model_id, request.thinking)
+    if deprecated:
+        warnings.append(deprecated)
+    cache, exact_input = None, False
+    if endpoint.api == "anthropic":
+        cache = _cache_plan(request, model_id, info, messages, tool_tokens, scale)
+        body = anthropic.request_body(wire_model, messages, max_tokens, request.stream,
+                                      request.tools, request.thinking, request.effort,
+                                      cache.breakpoints, cache.ttl)
+        counted_exactly = _exact_count(exact, endpoint, body, warnings)
+        if counted_exactly is not None:
+            input_tokens, exact_input = counted_exactly, True
+    else:
+        if request.cache in ("5m", "1h"):
+            warnings.append("--cache applies to Claude's native API only; not used here.")
+        body = _chat_body(request, wire_model, messages, max_tokens)
+    plan = Plan(request, model_id, info, endpoint, messages, body, input_tokens, max_tokens,
+                timeout_s, tuple(warnings), counted, tool_tokens, calibration, cache, exact_input)
+    if not plan.fits:
+        assert info is not None and info.context_window is not None
+        raise PlanRefused(
+            f"Too long for {model_id}: {input_tokens:,} input + {max_tokens:,} max_tokens = "
+            f"{input_tokens + max_tokens:,} tokens > the {info.context_window:,}-token context "
+            f"window. Nothing was sent: shorten the prompt or lower --max-tokens.", plan)
+    return plan
+
+
+def _exact_count(exact: ExactCounter | None, endpoint: Endpoint, body: dict[str, Any],
+                 warnings: list[str]) -> int | None:
+    """count_tokens' answer, or None (with a warning saying so) when it cannot be had."""
+    if exact is None:
+        return None
+    try:
+        return exact(endpoint, body)
+    except RequestError as failure:
+        warnings.append(f"Exact count unavailable ({failure}); the input count is estimated.")
+        return None
+
+
+def _chat_body(request: RunRequest, wire_model: str, messages: list[dict[str, Any]],
+               max_tokens: int) -> dict[str, Any]:
     body: dict[str, Any] = {"model": wire_model, "messages": messages, "max_tokens": max_tokens,
                             "stream": request.stream}
     if request.stream:
@@ -106,12 +171,15 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
         body["temperature"] = request.temperature
     if request.tools:
         body["tools"] = list(request.tools)
-    plan = Plan(request, model_id, info, endpoint, messages, body, input_tokens, max_tokens,
-                timeout_s, tuple(warnings), counted, tool_tokens, calibration)
-    if not plan.fits:
-        assert info is not None and info.context_window is not None
-        raise PlanRefused(
-            f"Too long for {model_id}: {input_tokens:,} input + {max_tokens:,} max_tokens = "
-            f"{input_tokens + max_tokens:,} tokens > the {info.context_window:,}-token context "
-            f"window. Nothing was sent: shorten the prompt or lower --max-tokens.", plan)
-    return plan
+    return body
+
+
+def _cache_plan(request: RunRequest, model_id: str, info: ModelInfo | None,
+                messages: list[dict[str, Any]], tool_tokens: int,
+                scale: Callable[[int], int]) -> CachePlan:
+    """Where breakpoints go, from the (estimated) length of each part of the prefix."""
+    system = next((m for m in messages if m.get("role") == "system"), None)
+    system_tokens = scale(tokens.count_messages([system], model_id)) if system else 0
+    history = [m for m in messages[:-1] if m.get("role") != "system"]
+    history_tokens = scale(tokens.count_messages(history, model_id)) if history else 0
+    return plan_cache(request.cache, model_id, info, tool_tokens, system_tokens, history_tokens)

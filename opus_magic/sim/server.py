@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
-import struct
 import sys
 import threading
 import time
@@ -16,7 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opus_magic.cost.tokens import count_text
-from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, error_reply
+from opus_magic.sim import messages as native
+from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, cut_connection, error_reply
+from opus_magic.sim.native_cache import NativeCache
 from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
@@ -44,6 +44,9 @@ class RequestLog:
     started_at: float = field(default_factory=time.time)
     ended_at: float | None = None
     scenario: str | None = None
+    api: str = "openai"  # or "anthropic" for /v1/messages
+    body: dict[str, Any] | None = None  # a Messages request as sent, cache_control and all
+    auth: str | None = None  # which header carried the key: "x-api-key" or "bearer"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class State:
         self.settings = settings
         self.book = ScenarioBook()
         self.cache = PromptCache()
+        self.native_cache = NativeCache()
         self._lock = threading.Lock()
         self._log: list[RequestLog] = []
 
@@ -96,6 +100,7 @@ class State:
         with self._lock:
             self._log.clear()
         self.cache = PromptCache()
+        self.native_cache = NativeCache()
         self.book.clear()
 
 
@@ -141,6 +146,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_json()
         if path == "/v1/chat/completions":
             self._chat(body)
+        elif path == "/v1/messages":
+            self._messages(body)
+        elif path == "/v1/messages/count_tokens":
+            status, reply = native.count_body(body)
+            self._json(status, reply, {"request-id": native.request_id()})
         elif path in ("/sim/scenario", "/sim/configure", "/sim/reset"):
             self._control(path, body if isinstance(body, dict) else {})
         else:
@@ -208,6 +218,28 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             entry.ended_at = time.time()
 
+    def _messages(self, body: Any) -> None:
+        """A Messages request: logged like a chat request, answered by sim/messages.py."""
+        state = self.server.state
+        request = body if isinstance(body, dict) else {}
+        messages = request.get("messages")
+        auth = ("x-api-key" if self.headers.get("x-api-key") else
+                "bearer" if (self.headers.get("authorization") or "").lower().startswith("bearer")
+                else None)
+        entry = RequestLog(id=f"msg_sim{uuid.uuid4().hex[:20]}", model=str(request.get("model", "")),
+                           stream=bool(request.get("stream")),
+                           messages=messages if isinstance(messages, list) else [],
+                           max_tokens=request.get("max_tokens"), tools=request.get("tools") or None,
+                           api="anthropic", body=request, auth=auth)
+        state.record(entry)
+        try:
+            native.respond(self, entry, body, state.book.take(), state.settings, state.native_cache)
+        except (BrokenPipeError, ConnectionResetError):
+            entry.client_disconnected = True
+            self.close_connection = True
+        finally:
+            entry.ended_at = time.time()
+
     def _answer(self, entry: RequestLog, request: dict[str, Any], scenario: Scenario | None,
                 settings: Settings) -> None:
         name = scenario.name if scenario else None
@@ -219,7 +251,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(reply.status, reply.body, reply.headers)
             return
         if name == "cut" and not entry.stream:
-            _cut(self, scenario["mode"])
+            cut_connection(self, scenario["mode"])
             return
         chunks = answer_chunks(entry.messages, settings.answer_tokens, entry.model)
         finish = "stop"
@@ -280,7 +312,7 @@ class _Stream:
         for sent in self._content(chunks[:stop]):
             entry.chunks_sent = sent
         if name == "cut":
-            _cut(handler, self.scenario["mode"])
+            cut_connection(handler, self.scenario["mode"])
         elif name == "error_chunk":
             self._write(self._event({"error": {"code": 502, "message": UPSTREAM_ERROR},
                                      "choices": [{"index": 0, "delta": {"content": ""},
@@ -322,16 +354,6 @@ class _Stream:
 
     def _write(self, text: str) -> None:
         self.handler.wfile.write(text.encode())
-
-
-def _cut(handler: _Handler, mode: str) -> None:
-    """End the connection: a clean close, or a TCP reset."""
-    handler.wfile.flush()
-    handler.close_connection = True
-    if mode == "reset":
-        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        handler.rfile.close()  # the socket only really closes once its file objects are gone
-        handler.connection.close()
 
 
 def load_encodings() -> None:
