@@ -150,6 +150,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._messages(body)
         elif path == "/v1/messages/count_tokens":
             status, reply = native.count_body(body)
+            request = body if isinstance(body, dict) else {}
+            self.server.state.record(RequestLog(
+                id=native.request_id(), model=str(request.get("model", "")), stream=False,
+                messages=[], max_tokens=None, tools=None, status=status, completed=True,
+                api="count_tokens", body=request))
             self._json(status, reply, {"request-id": native.request_id()})
         elif path in ("/sim/scenario", "/sim/configure", "/sim/reset"):
             self._control(path, body if isinstance(body, dict) else {})
