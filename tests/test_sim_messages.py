@@ -37,13 +37,21 @@ def test_typed_stream_sends_anthropics_event_sequence(sdk) -> None:
     with sdk.messages.stream(**ask(**budget)) as stream:
         kinds = [event.type for event in stream]
         final = stream.get_final_message()
-    assert kinds[:2] == ["message_start", "ping"]
+    assert kinds[0] == "message_start"
     assert kinds[-1] == "message_stop" and "message_delta" in kinds
     assert {"thinking", "signature", "text"} <= set(kinds)
     assert final.usage.output_tokens == final.usage.output_tokens_details.thinking_tokens + len(
         [k for k in kinds if k == "text"])
     count = sdk.messages.count_tokens(model="claude-sonnet-4-5", messages=ask()["messages"])
     assert count.input_tokens == final.usage.input_tokens
+
+
+def test_raw_event_lines_name_each_event_as_anthropic_does(sdk) -> None:
+    with sdk.messages.with_streaming_response.create(**ask(stream=True)) as response:
+        names = [line[7:] for line in response.iter_lines() if line.startswith("event: ")]
+    assert names[:3] == ["message_start", "ping", "content_block_start"]
+    assert names[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    assert set(names[3:-3]) == {"content_block_delta"}
 
 
 @pytest.mark.parametrize(("status", "exception"), [
