@@ -32,8 +32,9 @@ def test_typed_message_with_thinking_and_cache_usage(sdk, simulator) -> None:
     assert simulator.requests()[-1].auth in ("bearer", "x-api-key")
 
 
+@pytest.mark.filterwarnings("ignore:The model 'claude-opus-4-5' is deprecated")  # budget-only model
 def test_typed_stream_sends_anthropics_event_sequence(sdk) -> None:
-    budget = {"model": "claude-sonnet-4-5", "thinking": {"type": "enabled", "budget_tokens": 1024}}
+    budget = {"model": "claude-opus-4-5", "thinking": {"type": "enabled", "budget_tokens": 1024}}
     with sdk.messages.stream(**ask(**budget)) as stream:
         kinds = [event.type for event in stream]
         final = stream.get_final_message()
@@ -42,7 +43,7 @@ def test_typed_stream_sends_anthropics_event_sequence(sdk) -> None:
     assert {"thinking", "signature", "text"} <= set(kinds)
     assert final.usage.output_tokens == final.usage.output_tokens_details.thinking_tokens + len(
         [k for k in kinds if k == "text"])
-    count = sdk.messages.count_tokens(model="claude-sonnet-4-5", messages=ask()["messages"])
+    count = sdk.messages.count_tokens(model="claude-opus-4-5", messages=ask()["messages"])
     assert count.input_tokens == final.usage.input_tokens
 
 
