@@ -157,13 +157,7 @@ class Engine:
                 cancel: threading.Event | None = None) -> RunRecord:
         """Stream one plan to the end (or the first failure) and return its record."""
         cancel = cancel or threading.Event()
-        # SDK import and set-up are not the model's latency
-        (anthropic if plan.native else client).sdk_client(plan.endpoint, plan.timeout_s)
-        live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
-                       tokens.TokenCounter(plan.model_id), cancel=cancel,
-                       simulator=plan.endpoint.name == SIMULATOR)
-        if plan.native:
-            live.state, live.thinking_counter = MessagesState(), tokens.TokenCounter(plan.model_id)
+        live = self._start(plan, cancel)
         observer.started(live)
         error: str | None = None
         billed = True
@@ -206,6 +200,17 @@ class Engine:
                 record.notes.append(f"{exc} The run is still in opus_magic.last_run().")
         observer.finished(live, record)
         return record
+
+    def _start(self, plan: Plan, cancel: threading.Event) -> LiveRun:
+        """A live run with the stream state of the plan's transport; the SDK is set up first,
+        since its import and set-up are not the model's latency."""
+        (anthropic if plan.native else client).sdk_client(plan.endpoint, plan.timeout_s)
+        live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
+                       tokens.TokenCounter(plan.model_id), cancel=cancel,
+                       simulator=plan.endpoint.name == SIMULATOR)
+        if plan.native:
+            live.state, live.thinking_counter = MessagesState(), tokens.TokenCounter(plan.model_id)
+        return live
 
     def _consume(self, live: LiveRun, response: Response, observer: Observer,
                  cancel: threading.Event) -> None:
@@ -285,13 +290,11 @@ def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
         params["tool_calls"] = live.state.tool_calls
     if live.retries:
         params["retries"] = live.retries
-    if plan.native:
+    if plan.native and plan.cache is not None:
         params.update(api="anthropic", api_version=anthropic.API_VERSION,
-                      input_count="exact" if plan.exact_input else "estimate")
-    if plan.cache is not None:
-        params.update(cache_breakpoints=list(plan.cache.breakpoints), cache_ttl=plan.cache.ttl)
-    if live.thinking_text:
-        assert live.thinking_counter is not None
+                      input_count="exact" if plan.exact_input else "estimate",
+                      cache_breakpoints=list(plan.cache.breakpoints), cache_ttl=plan.cache.ttl)
+    if live.thinking_text and live.thinking_counter is not None:
         params.update(thinking_text=live.thinking_text,
                       thinking_shown_tokens=live.thinking_counter.tokens)
     return params

@@ -19,25 +19,7 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
         lines.append(record.error)
     if record.status == "stopped" and not record.error:
         lines.append("Stopped: the text that arrived is kept; the cost is estimated.")
-    if record.finish_reason in ("length", "max_tokens"):
-        lines.append(length_line(record, info))
-    elif record.finish_reason in ("tool_calls", "tool_use") or record.params.get("tool_calls"):
-        calls = ", ".join(f"{call['function']['name']}({call['function']['arguments']})"
-                          for call in record.params.get("tool_calls", ()))
-        lines.append(f"The model asks to call {calls or 'a tool'}: opus_magic shows tool calls "
-                     f"but does not run them; the calls are in the run record's params.")
-    elif record.finish_reason == "content_filter":
-        lines.append("The provider's content filter stopped the answer; the text before it is "
-                     "kept: rephrase the prompt or ask for the topic differently.")
-    elif record.finish_reason == "refusal":
-        lines.append("Claude declined to continue (stop_reason refusal); the text before it is "
-                     "kept: rephrase the prompt or ask for the topic differently.")
-    elif record.finish_reason == "pause_turn":
-        lines.append("The server paused a long turn (stop_reason pause_turn): run the next cell "
-                     "with --continue to let it finish.")
-    thinking = thinking_line(record, info)
-    if thinking:
-        lines.append(thinking)
+    lines += [line for line in (finish_line(record, info), thinking_line(record, info)) if line]
     lines.extend(record.params.get("retries", ()))
     usage = record.usage
     if usage.cache_read_tokens or usage.cache_write_tokens:
@@ -53,6 +35,26 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
         lines.append(f"Cache: {usage.cache_read_tokens:,} tokens read, "
                      f"{usage.cache_write_tokens:,} written{split}; caching {effect} on this run.")
     return lines
+
+
+def finish_line(record: RunRecord, info: ModelInfo | None) -> str | None:
+    """What a finish (or native stop) reason means, when it needs saying."""
+    reason = record.finish_reason
+    if reason in ("length", "max_tokens"):
+        return length_line(record, info)
+    if reason in ("tool_calls", "tool_use") or record.params.get("tool_calls"):
+        calls = ", ".join(f"{call['function']['name']}({call['function']['arguments']})"
+                          for call in record.params.get("tool_calls", ()))
+        return (f"The model asks to call {calls or 'a tool'}: opus_magic shows tool calls "
+                f"but does not run them; the calls are in the run record's params.")
+    return {
+        "content_filter": "The provider's content filter stopped the answer; the text before it "
+                          "is kept: rephrase the prompt or ask for the topic differently.",
+        "refusal": "Claude declined to continue (stop_reason refusal); the text before it is "
+                   "kept: rephrase the prompt or ask for the topic differently.",
+        "pause_turn": "The server paused a long turn (stop_reason pause_turn): run the next cell "
+                      "with --continue to let it finish.",
+    }.get(reason or "")
 
 
 def thinking_line(record: RunRecord, info: ModelInfo | None) -> str | None:

@@ -117,14 +117,7 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
         warnings.append(f"max_tokens {max_tokens:,} is above {model_id}'s output ceiling; "
                         f"clamped to {info.max_output:,}.")
         max_tokens = info.max_output
-    refused = capabilities.refusal(model_id, endpoint.api, anthropic.API_VERSION,
-                                   thinking=request.thinking, effort=request.effort,
-                                   temperature=request.temperature, max_tokens=max_tokens)
-    if refused:
-        raise UsageError(f"{refused} Nothing was sent.")
-    deprecated = capabilities.deprecation(model_id, request.thinking)
-    if deprecated:
-        warnings.append(deprecated)
+    warnings += _capability_notes(request, model_id, endpoint, max_tokens)
     cache, exact_input = None, False
     if endpoint.api == "anthropic":
         cache = _cache_plan(request, model_id, info, messages, tool_tokens, scale)
@@ -147,6 +140,18 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
             f"{input_tokens + max_tokens:,} tokens > the {info.context_window:,}-token context "
             f"window. Nothing was sent: shorten the prompt or lower --max-tokens.", plan)
     return plan
+
+
+def _capability_notes(request: RunRequest, model_id: str, endpoint: Endpoint,
+                      max_tokens: int) -> list[str]:
+    """Refuse what the model or API version rejects (one line); notes on what is deprecated."""
+    refused = capabilities.refusal(model_id, endpoint.api, anthropic.API_VERSION,
+                                   thinking=request.thinking, effort=request.effort,
+                                   temperature=request.temperature, max_tokens=max_tokens)
+    if refused:
+        raise UsageError(f"{refused} Nothing was sent.")
+    deprecated = capabilities.deprecation(model_id, request.thinking)
+    return [deprecated] if deprecated else []
 
 
 def _exact_count(exact: ExactCounter | None, endpoint: Endpoint, body: dict[str, Any],

@@ -16,6 +16,8 @@ import uuid
 from typing import Any
 
 from opus_magic.sim.faults import Scenario, cut_connection, error_reply
+from opus_magic.sim.log import RequestLog
+from opus_magic.sim.message_events import EventWriter
 from opus_magic.sim.native_cache import TTL_S, NativeCache, NativeUsage, count
 from opus_magic.sim.text import WORDS, answer_chunks, request_seed
 
@@ -25,7 +27,7 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "
                529: "overloaded_error"}
 THINKING_WORDS = 40  # shown (summarized) thinking; the billed thinking is longer
 BILLED_PER_SHOWN = 4
-BATCH = 512
+MESSAGES, COUNT_TOKENS = "/v1/messages", "/v1/messages/count_tokens"
 RATE_LIMIT_HEADERS = {"anthropic-ratelimit-requests-limit": "4000",
                       "anthropic-ratelimit-requests-remaining": "3999",
                       "anthropic-ratelimit-requests-reset": "2026-01-01T00:00:00Z"}
@@ -53,7 +55,8 @@ def invalid(body: Any) -> str | None:
         return "messages: at least one message is required"
     for key in ("temperature", "top_p", "top_k"):
         if key in body:
-            return f"{key}: Extra inputs are not permitted (removed in anthropic-version 2026-10-21)"
+            return (f"{key}: Extra inputs are not permitted (removed in anthropic-version "
+                    f"2026-10-21)")
     marks = [m for m in _marks(body) if m.get("ttl", "5m") not in TTL_S]
     if marks:
         return "cache_control.ttl: Input should be '5m' or '1h'"
@@ -140,67 +143,6 @@ class Answer:
                 "stop_sequence": None, "usage": self.final_usage()}
 
 
-def sse(kind: str, data: dict[str, Any]) -> str:
-    return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
-
-
-class EventWriter:
-    """Writes one answer as Anthropic's event stream, pacing it when a token rate is set."""
-
-    def __init__(self, write: Any, rate: float | None, ttft_s: float) -> None:
-        self.write, self.rate, self.ttft_s = write, rate, ttft_s
-
-    def send(self, answer: Answer, message_id: str, scenario: Scenario | None,
-             cut: Any) -> int:
-        """Write the stream; returns how many text deltas were sent."""
-        start_usage = {**answer.usage.body(), "output_tokens": 1, "service_tier": "standard"}
-        self.write(sse("message_start", {"message": {
-            "id": message_id, "type": "message", "role": "assistant", "content": [],
-            "model": answer.model, "stop_reason": None, "stop_sequence": None,
-            "usage": start_usage}}) + sse("ping", {}))
-        time.sleep(self.ttft_s)
-        index = 0
-        if answer.thinking:
-            self._block(index, {"type": "thinking", "thinking": "", "signature": ""},
-                        "thinking_delta", "thinking", answer.thinking)
-            self.write(sse("content_block_delta", {"index": index, "delta": {
-                "type": "signature_delta", "signature": answer.signature}})
-                + sse("content_block_stop", {"index": index}))
-            index += 1
-        name = scenario.name if scenario else None
-        stop = int(scenario["after"]) if name in ("cut", "error_chunk") else len(answer.chunks)
-        sent = self._block(index, {"type": "text", "text": ""}, "text_delta", "text",
-                           answer.chunks[:stop])
-        if name == "cut":
-            cut(scenario["mode"])
-            return sent
-        if name == "error_chunk":
-            self.write(sse("error", {"error": {"type": "overloaded_error", "message": "Overloaded"}}))
-            return sent
-        self.write(sse("content_block_stop", {"index": index}) + sse("message_delta", {
-            "delta": {"stop_reason": answer.stop_reason, "stop_sequence": None},
-            "usage": {k: v for k, v in answer.final_usage().items()
-                      if k not in ("cache_creation", "service_tier")}}) + sse("message_stop", {}))
-        return sent
-
-    def _block(self, index: int, start: dict[str, Any], kind: str, field: str,
-               pieces: list[str]) -> int:
-        self.write(sse("content_block_start", {"index": index, "content_block": start}))
-        head = f'event: content_block_delta\ndata: {{"type": "content_block_delta", "index": {index}, "delta": {{"type": "{kind}", "{field}": '
-        if self.rate is None:
-            for begin in range(0, len(pieces), BATCH):
-                self.write("".join(head + json.dumps(p) + "}}\n\n"
-                                   for p in pieces[begin:begin + BATCH]))
-            return len(pieces)
-        begin_at = time.monotonic()
-        for n, piece in enumerate(pieces):
-            delay = begin_at + (n + 1) / self.rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            self.write(head + json.dumps(piece) + "}}\n\n")
-        return len(pieces)
-
-
 def scenario_error(scenario: Scenario | None, rid: str) -> tuple[int, dict[str, Any],
                                                                   dict[str, str]] | None:
     """A scenario's HTTP error as Anthropic sends it: status, body, headers."""
@@ -221,7 +163,40 @@ def count_body(body: Any) -> tuple[int, dict[str, Any]]:
 
 
 
-def respond(handler: Any, entry: Any, body: Any, scenario: Scenario | None, settings: Any,
+def handle(handler: Any, path: str, body: Any, state: Any) -> None:
+    """Serve `/v1/messages` or `/v1/messages/count_tokens`; every request joins `state`'s log."""
+    request = body if isinstance(body, dict) else {}
+    messages = request.get("messages")
+    entry = RequestLog(id=f"msg_sim{uuid.uuid4().hex[:20]}", model=str(request.get("model", "")),
+                       stream=bool(request.get("stream")) and path == MESSAGES,
+                       messages=messages if isinstance(messages, list) else [],
+                       max_tokens=request.get("max_tokens"), tools=request.get("tools") or None,
+                       api="anthropic" if path == MESSAGES else "count_tokens", body=request,
+                       auth=_auth(handler.headers))
+    state.record(entry)
+    try:
+        if path == COUNT_TOKENS:
+            entry.status, reply = count_body(body)
+            _send(handler, entry.status, json.dumps(reply).encode(), "application/json",
+                  {"request-id": request_id()})
+            entry.completed = True
+        else:
+            respond(handler, entry, body, state.book.take(), state.settings, state.native_cache)
+    except (BrokenPipeError, ConnectionResetError):
+        entry.client_disconnected = True
+        handler.close_connection = True
+    finally:
+        entry.ended_at = time.time()
+
+
+def _auth(headers: Any) -> str | None:
+    """Which header carried the key (both are accepted, as Anthropic accepts both)."""
+    if headers.get("x-api-key"):
+        return "x-api-key"
+    return "bearer" if (headers.get("authorization") or "").lower().startswith("bearer ") else None
+
+
+def respond(handler: Any, entry: RequestLog, body: Any, scenario: Scenario | None, settings: Any,
             cache: NativeCache) -> None:
     """Answer one Messages request on `handler` (a BaseHTTPRequestHandler); `entry` is its log."""
     rid = request_id()

@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from opus_magic.cost.tokens import count_text
 from opus_magic.sim import messages as native
 from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, cut_connection, error_reply
+from opus_magic.sim.log import RequestLog
 from opus_magic.sim.native_cache import NativeCache
 from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
 
@@ -25,28 +26,6 @@ FINGERPRINT = "opus-magic-sim"
 OWNER = "opus-magic-simulator"
 BATCH_CHUNKS = 512
 POLL_S = 0.05  # how soon stop() takes effect
-
-
-@dataclass
-class RequestLog:
-    """One chat-completions request as the simulator saw and answered it."""
-
-    id: str
-    model: str
-    stream: bool
-    messages: list[dict[str, Any]]
-    max_tokens: int | None
-    tools: list[dict[str, Any]] | None
-    status: int = 0  # 0 while nothing was sent, or when the connection was cut before a status
-    chunks_sent: int = 0
-    completed: bool = False
-    client_disconnected: bool = False
-    started_at: float = field(default_factory=time.time)
-    ended_at: float | None = None
-    scenario: str | None = None
-    api: str = "openai"  # or "anthropic" for /v1/messages
-    body: dict[str, Any] | None = None  # a Messages request as sent, cache_control and all
-    auth: str | None = None  # which header carried the key: "x-api-key" or "bearer"
 
 
 @dataclass(frozen=True)
@@ -146,16 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_json()
         if path == "/v1/chat/completions":
             self._chat(body)
-        elif path == "/v1/messages":
-            self._messages(body)
-        elif path == "/v1/messages/count_tokens":
-            status, reply = native.count_body(body)
-            request = body if isinstance(body, dict) else {}
-            self.server.state.record(RequestLog(
-                id=native.request_id(), model=str(request.get("model", "")), stream=False,
-                messages=[], max_tokens=None, tools=None, status=status, completed=True,
-                api="count_tokens", body=request))
-            self._json(status, reply, {"request-id": native.request_id()})
+        elif path in (native.MESSAGES, native.COUNT_TOKENS):
+            native.handle(self, path, body, self.server.state)
         elif path in ("/sim/scenario", "/sim/configure", "/sim/reset"):
             self._control(path, body if isinstance(body, dict) else {})
         else:
@@ -217,28 +188,6 @@ class _Handler(BaseHTTPRequestHandler):
             scenario = state.book.take()
             entry.scenario = scenario.name if scenario else None
             self._answer(entry, request, scenario, state.settings)
-        except (BrokenPipeError, ConnectionResetError):
-            entry.client_disconnected = True
-            self.close_connection = True
-        finally:
-            entry.ended_at = time.time()
-
-    def _messages(self, body: Any) -> None:
-        """A Messages request: logged like a chat request, answered by sim/messages.py."""
-        state = self.server.state
-        request = body if isinstance(body, dict) else {}
-        messages = request.get("messages")
-        auth = ("x-api-key" if self.headers.get("x-api-key") else
-                "bearer" if (self.headers.get("authorization") or "").lower().startswith("bearer")
-                else None)
-        entry = RequestLog(id=f"msg_sim{uuid.uuid4().hex[:20]}", model=str(request.get("model", "")),
-                           stream=bool(request.get("stream")),
-                           messages=messages if isinstance(messages, list) else [],
-                           max_tokens=request.get("max_tokens"), tools=request.get("tools") or None,
-                           api="anthropic", body=request, auth=auth)
-        state.record(entry)
-        try:
-            native.respond(self, entry, body, state.book.take(), state.settings, state.native_cache)
         except (BrokenPipeError, ConnectionResetError):
             entry.client_disconnected = True
             self.close_connection = True

@@ -97,7 +97,7 @@ def native_tool(tool: dict[str, Any]) -> dict[str, Any]:
 def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
                   hold: Hold | None = None) -> Response:
     """Send one Messages request (no retries here) and return the open response, or raise
-    RequestError; the stream's `data:` lines carry each event's type, so `event:` lines are skipped."""
+    RequestError; each `data:` line names its event's type, so `event:` lines are skipped."""
     import anthropic
 
     manager = sdk_client(endpoint, timeout_s).messages.with_streaming_response.create(**body)

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from opus_magic.records import Usage
-from opus_magic.wire.stream import Event, Finished, StreamFailed, StreamState, TextDelta, UsageReported
+from opus_magic.wire.stream import (
+    Event,
+    Finished,
+    StreamFailed,
+    StreamState,
+    TextDelta,
+    UsageReported,
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,8 @@ class MessagesState(StreamState):
             self.signature += delta.get("signature") or ""
         elif kind == "input_json_delta":
             block = self._blocks.setdefault(index, {"type": "tool_use", "partial_json": ""})
-            block["partial_json"] = block.get("partial_json", "") + (delta.get("partial_json") or "")
+            block["partial_json"] = (block.get("partial_json", "")
+                                     + (delta.get("partial_json") or ""))
         return []
 
     def _stop(self, index: int) -> None:
