@@ -73,8 +73,7 @@ class LiveRun:
 
     @property
     def input_exact(self) -> bool:
-        """The input side (with cache reads and writes) is the server's: on the native API from
-        the first event, while the output is still estimated."""
+        """The input side is the server's: on the native API from the first event on."""
         return self.exact or self.state.input_usage is not None
 
     @property
