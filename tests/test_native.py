@@ -195,3 +195,18 @@ def test_non_streamed_native_answer_and_effort_reach_the_wire(native, simulator)
     assert sent.stream is False and sent.body["output_config"] == {"effort": "high"}
     assert run.status == "ok" and run.finish_reason == "end_turn" and run.usage.thinking_tokens
     assert run.cost == by_hand(run.usage) and run.params["api_version"] == "2026-10-21"
+
+
+def test_the_budget_worst_case_uses_the_exact_count_and_the_write_premium(native, simulator,
+                                                                          capsys) -> None:
+    native.run_line_magic("opus", "budget 0.04")
+    native.run_cell_magic("opus", '-m opus -s "{long_system}" --max-tokens 400', "Hi.")
+    err = capsys.readouterr().err
+    [counted] = [r for r in simulator.requests() if r.api == "count_tokens"]
+    exact = count(counted.body, "claude-opus-4-6")
+    assert "Over the session budget" in err and f"({exact:,} input + 400 max_tokens" in err
+    system = {"role": "system", "content": counted.body["system"][0]["text"]}
+    prefix = tokens.count_messages([system], "claude-opus-4-6")   # the marked prefix, estimated
+    worst = (Decimal(exact - prefix) * 5 + Decimal(prefix) * Decimal("6.25") + 400 * 25) / 10**6
+    assert f"up to ${worst:.4f}" in err
+    assert not [r for r in simulator.requests() if r.api == "anthropic"]

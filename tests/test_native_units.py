@@ -5,7 +5,8 @@ import threading
 
 import pytest
 
-from opus_magic.config import Settings, as_secret
+from opus_magic.config import Settings, as_secret, load_settings
+from opus_magic.errors import ConfigError
 from opus_magic.core.caching import cache_line, plan_cache
 from opus_magic.core.engine import Engine
 from opus_magic.core.plan import RunRequest, plan_run
@@ -92,6 +93,23 @@ def test_error_events_and_whole_messages() -> None:
 def test_auto_speaks_native_to_anthropic_keys_and_hosts_only(settings, api, base_url) -> None:
     endpoint = route(settings, "claude-opus-4-6", "opus", None).endpoint
     assert (endpoint.api, endpoint.base_url) == (api, base_url)
+
+
+def test_profiles_choose_their_api_and_a_wrong_one_is_refused(tmp_path, monkeypatch) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[profiles.claude]\nbase_url = "https://gateway.example/v1"\n'
+                      'api = "anthropic"\n[profiles.gw]\nbase_url = "https://gateway.example/v1"\n')
+    monkeypatch.setenv("OPUS_MAGIC_CONFIG", str(config))
+    settings = load_settings({"api_key": "sk-ant-abcdefgh"})
+    assert route(settings.replace(profile="claude"), "claude-opus-4-6", "opus",
+                 None).endpoint.api == "anthropic"
+    assert route(settings.replace(profile="gw"), "claude-opus-4-6", "opus",
+                 None).endpoint.api == "openai"
+    config.write_text('[profiles.bad]\nbase_url = "https://x"\napi = "grpc"\n')
+    with pytest.raises(ConfigError, match="use auto, openai or anthropic"):
+        load_settings()
+    with pytest.raises(ConfigError, match="use auto, 5m, 1h or off"):
+        Settings().replace(cache="10m")
 
 
 @pytest.mark.parametrize("base_url", ["https://api.anthropic.com", "https://api.anthropic.com/",
