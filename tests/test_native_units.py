@@ -184,3 +184,15 @@ def test_input_cost_is_exact_from_the_first_event_and_output_estimated(simulator
     record = Engine(None).execute(plan, watcher, threading.Event())
     assert watcher.at_first == (True, False, record.usage.cache_write_tokens)
     assert record.usage.cache_write_tokens > 4096 and record.cost_exact
+
+
+def test_the_cli_says_which_api_the_endpoint_speaks(monkeypatch, capsys) -> None:
+    from opus_magic.cli.main import main
+
+    monkeypatch.setenv("OPUS_MAGIC_API_KEY", "sk-ant-api03-abcdefghijkl")
+    main(["endpoint"])
+    out = capsys.readouterr().out
+    assert "speaks Claude's Messages API (api=auto)" in out and "abcdefghijkl" not in out
+    monkeypatch.setenv("OPUS_MAGIC_BASE_URL", "https://openrouter.ai/api/v1")
+    main(["endpoint"])
+    assert "speaks OpenAI chat completions" in capsys.readouterr().out
