@@ -210,3 +210,35 @@ def test_the_budget_worst_case_uses_the_exact_count_and_the_write_premium(native
     worst = (Decimal(exact - prefix) * 5 + Decimal(prefix) * Decimal("6.25") + 400 * 25) / 10**6
     assert f"up to ${worst:.4f}" in err
     assert not [r for r in simulator.requests() if r.api == "anthropic"]
+
+
+class StopAfter:
+    """Presses Stop after a few text deltas."""
+
+    def __init__(self, deltas: int) -> None:
+        self.left = deltas
+
+    def started(self, live) -> None: ...
+
+    def delta(self, live, text) -> None:
+        self.left -= 1
+        if self.left == 0:
+            live.stop()
+
+    def waiting(self, live, seconds, reason) -> None: ...
+
+    def finished(self, live, record) -> None: ...
+
+
+def test_stop_ends_a_native_stream_and_keeps_the_exact_input(ip, simulator) -> None:
+    from opus_magic.core.session import build_request, default_session
+
+    simulator.configure(tokens_per_second=100, answer_tokens=2000)
+    session = default_session()
+    settings = session.settings(model="opus", api="anthropic", system=LONG_SYSTEM)
+    plan = session.plan(build_request(settings, "Go on."), settings)
+    record = session.execute(plan, settings, StopAfter(5))
+    assert record.status == "stopped" and not record.cost_exact
+    assert record.usage.cache_write_tokens > 4096                 # from message_start, exact
+    assert record.usage.input_tokens == count(simulator.requests()[-1].body, "claude-opus-4-6")
+    assert simulator.requests()[-1].client_disconnected or not simulator.requests()[-1].completed

@@ -47,8 +47,9 @@ def plan_cache(mode: str, model_id: str, info: ModelInfo | None, tools_tokens: i
     prefix = max((upto for name, _, upto in parts if name in marks), default=0)
     total = tools_tokens + system_tokens + history_tokens
     if not total:
-        return CachePlan(why="Caching: nothing marked: there is no system prompt, tool or earlier "
-                             "turn to cache (a one-off prompt is not worth a cache write).")
+        return CachePlan(why="Caching: nothing marked: only a system prompt, tools and earlier "
+                             "turns are marked, and this run has none (a one-off prompt is not "
+                             "worth a write); put a long, repeated part in -s to cache it.")
     if not marks:
         return CachePlan(why=f"Caching: nothing marked: the tools, system prompt and earlier turns "
                              f"come to about {total:,} tokens, under {model_id}'s "
