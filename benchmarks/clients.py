@@ -47,6 +47,34 @@ def floor(base_url: str, model: str, prompt: str, max_tokens: int) -> int:
     return _done(start, first, "".join(parts))
 
 
+def floor_native(base_url: str, model: str, prompt: str, max_tokens: int) -> int:
+    """The floor for Claude's Messages API: stdlib `http.client` reading `/v1/messages` event
+    lines and `json.loads`, text deltas concatenated."""
+    start = time.perf_counter()
+    url = urlsplit(base_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+    body = {"model": model, "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": max_tokens, "stream": True}
+    connection.request("POST", url.path.rstrip("/") + "/messages", json.dumps(body),
+                       {"Content-Type": "application/json", "x-api-key": "sk-ant-bench",
+                        "anthropic-version": "2026-10-21"})
+    response = connection.getresponse()
+    parts: list[str] = []
+    first = None
+    for line in response:
+        if not line.startswith(b"data:"):
+            continue
+        event = json.loads(line[5:])
+        if event.get("type") == "content_block_delta":
+            text = event["delta"].get("text")
+            if text:
+                if first is None:
+                    first = time.perf_counter()
+                parts.append(text)
+    connection.close()
+    return _done(start, first, "".join(parts))
+
+
 def sdk_typed(base_url: str, model: str, prompt: str, max_tokens: int) -> int:
     """The bare openai SDK typed stream: iterate `ChatCompletionChunk`s, concatenate deltas."""
     import openai

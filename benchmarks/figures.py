@@ -76,6 +76,14 @@ def streaming_figures(results: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
+def native_ratio(results: dict[str, Any]) -> float | None:
+    """Median magic / median floor on the Messages API stream, when measured."""
+    runs = get(results, "native", "runs") or {}
+    if not runs.get("magic") or not runs.get("floor_native"):
+        return None
+    return median(walls(runs["magic"])) / median(walls(runs["floor_native"]))
+
+
 def targets(results: dict[str, Any]) -> list[Target]:
     s = streaming_figures(results)
     history, startup = get(results, "history") or {}, get(results, "startup") or {}
@@ -90,6 +98,8 @@ def targets(results: dict[str, Any]) -> list[Target]:
                s.get("vs_sdk"), 0.25, "×"),
         Target("vs_floor", "1", f"`%%opus` at {big} tokens vs stdlib floor",
                s.get("vs_floor"), 3, "×"),
+        Target("native_vs_floor", "1", "`%%opus` on Claude's native stream vs its stdlib floor",
+               native_ratio(results), 3, "×"),
         Target("memory", "1", f"kernel peak-memory growth, one {big}-token answer",
                get(results, "memory", "magic", "growth_mb"), 30, "MB"),
         Target("linearity", "2", "time(100K) / time(10K) for `%%opus`", s.get("linearity"), 11,

@@ -9,6 +9,7 @@ from .why import explain
 
 SECTIONS = (
     ("1. Streaming cost and linearity", sections.section_streaming),
+    ("2. Claude's native stream", sections.section_native),
     ("Peak memory", sections.section_memory),
     ("3. Frontend traffic", sections.section_traffic),
     ("4. Fan-out", sections.section_fanout),

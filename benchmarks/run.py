@@ -72,6 +72,8 @@ SECTIONS: dict[str, Section] = {
     "startup": lambda sim, work, plan: startup.measure_startup(work, plan.startup_rounds),
     "streaming": lambda sim, work, plan: streaming.measure_streaming(
         sim, work, plan.rounds, plan.sdk_rounds, plan.paced),
+    "native": lambda sim, work, plan: streaming.measure_native(
+        sim, work, max(plan.rounds.values()), plan.big),
     "memory": lambda sim, work, plan: {client: streaming.measure_memory(sim, work, client, plan.big)
                                        for client in ("magic", "floor")},
     "fanout": lambda sim, work, plan: fan_out.measure_fan_out(sim, work, plan.fanout_rounds),

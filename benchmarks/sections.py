@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .figures import NOT_RUN, failure, get, streaming_figures, walls
+from .figures import NOT_RUN, failure, get, native_ratio, streaming_figures, walls
 from .harness import median, spread
 from .profiles import profile_summary
 
@@ -45,6 +45,24 @@ def section_streaming(results: dict[str, Any]) -> list[str]:
     if rounds:
         out += ["", f"Per-round magic/floor ratios at the largest size: "
                 + ", ".join(f"{r:.2f}" for r in rounds) + "."]
+    return out
+
+
+def section_native(results: dict[str, Any]) -> list[str]:
+    native = get(results, "native")
+    if not native or "runs" not in native:
+        return [failure(results, "native")]
+    size, runs = int(native["size"]), native["runs"]
+    rows = [[f"{size:,}", client, str(len(samples)), secs(median(walls(samples))),
+             f"{spread(walls(samples)):.0%}", f"{median(walls(samples)) / size * 1e6:.1f}"]
+            for client, samples in runs.items() if samples]
+    out = ["Claude's Messages API (`api = \"anthropic\"`) through `%%opus`, beside a stdlib reader of "
+           "the same `/v1/messages` stream, interleaved in one kernel.", ""]
+    out += table(["tokens", "client", "runs", "median wall s", "spread", "µs/token"], rows)
+    ratio = native_ratio(results)
+    if ratio is not None:
+        out += ["", f"magic/floor on the native stream: {ratio:.2f}× (the OpenAI-format ratio is in "
+                "section 1)."]
     return out
 
 

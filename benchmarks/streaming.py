@@ -115,6 +115,25 @@ def measure_streaming(sim: SimProcess, workdir: Path, rounds: dict[int, int],
     return results
 
 
+NATIVE = "get_ipython().run_line_magic('opus', 'config api=anthropic')"
+
+
+def measure_native(sim: SimProcess, workdir: Path, rounds: int, size: int) -> dict[str, Any]:
+    """Claude's Messages API: `%%opus` speaking it beside its own stdlib floor, interleaved."""
+    runs: dict[str, list[dict[str, Any]]] = {"magic": [], "floor_native": []}
+    with magic_kernel(sim, workdir) as kernel:
+        kernel.check(NATIVE)
+        sim.configure(answer_tokens=WARM_TOKENS, tokens_per_second=None)
+        for client in runs:
+            timed(kernel, client, sim, WARM_TOKENS)
+        sim.configure(answer_tokens=size)
+        for index in range(rounds):
+            for client in (("magic", "floor_native") if index % 2 == 0
+                           else ("floor_native", "magic")):
+                runs[client].append(timed(kernel, client, sim, size))
+    return {"size": size, "runs": runs}
+
+
 def profile_stream(sim: SimProcess, workdir: Path, answer_tokens: int) -> list[Any]:
     """cProfile of one `%%opus` cell with a big answer, inside a warmed kernel."""
     from .profiles import profile_magic

@@ -48,7 +48,8 @@ def run(prompt: str, **options: Any) -> Any:
     from opus_magic.view.text import TextView
 
     session = default_session()
-    extra = {k: options.pop(k) for k in ("tag", "tools", "parent_id", "comparison_id") if k in options}
+    passed = ("tag", "tools", "parent_id", "comparison_id", "thinking", "effort")
+    extra = {k: options.pop(k) for k in passed if k in options}
     settings = session.settings(**options)
     request = build_request(settings, prompt, **extra)
     plan = session.plan(request, settings)

@@ -21,6 +21,8 @@ SIMULATOR = "sim"
 DEFAULT_MODEL = "claude-opus-4-6"
 DEFAULT_MAX_TOKENS = 1024
 VIEWS = ("auto", "widget", "text")
+APIS = ("auto", "openai", "anthropic")
+CACHE_MODES = ("auto", "5m", "1h", "off")
 ENV_VARS = {
     "base_url": ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL"),
     "api_key": ("OPUS_MAGIC_API_KEY", "OPENAI_API_KEY"),
@@ -67,6 +69,7 @@ class Profile:
     base_url: str
     api_key_env: str | None = None
     aliases: Mapping[str, str] = field(default_factory=dict)
+    api: str = "auto"  # auto, openai or anthropic (Anthropic's native Messages API)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class Settings:
     aliases: Mapping[str, str] = field(default_factory=dict)
     litellm_prices: str | None = None
     config_file: str | None = None
+    api: str = "auto"  # auto (native for Anthropic keys and hosts), openai or anthropic
+    cache: str = "auto"  # prompt caching on the native API: auto, 5m, 1h or off
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **coerce(changes))
@@ -103,7 +108,8 @@ class Settings:
 
 SCALAR_KEYS = ("base_url", "api_key", "model", "max_tokens", "temperature", "system", "concise",
                "stream", "view", "timeout_s", "max_retries", "retry_cap_s", "breaker_threshold",
-               "breaker_cooldown_s", "budget", "history_path", "profile", "litellm_prices")
+               "breaker_cooldown_s", "budget", "history_path", "profile", "litellm_prices", "api",
+               "cache")
 
 
 def coerce(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,7 +125,8 @@ def coerce(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _coerce_one(key: str, value: Any) -> Any:
     if value is None or value == "":
-        return None if key not in ("model", "max_tokens", "concise", "stream", "view") else _default(key)
+        return None if key not in ("model", "max_tokens", "concise", "stream", "view", "api",
+                                   "cache") else _default(key)
     try:
         if key == "api_key":
             return as_secret(value)
@@ -147,6 +154,8 @@ def _coerce_one(key: str, value: Any) -> Any:
             raise ValueError
         if key == "view" and value not in VIEWS:
             raise ValueError
+        if value not in {"api": APIS, "cache": CACHE_MODES}.get(key, (value,)):
+            raise ValueError
     except (ValueError, InvalidOperation):
         raise ConfigError(f"Setting '{key}' cannot be {value!r}: {_hint(key)}") from None
     return value
@@ -160,7 +169,9 @@ def _hint(key: str) -> str:
             "breaker_cooldown_s": "use seconds above 0",
             "concise": "use off, concise or code",
             "view": "use auto (widgets in Jupyter, text elsewhere), widget or text",
-            "budget": "use dollars, e.g. budget=2.50, or budget=off"}.get(key, "check the value")
+            "budget": "use dollars, e.g. budget=2.50, or budget=off",
+            "api": "use auto, openai or anthropic",
+            "cache": "use auto, 5m, 1h or off"}.get(key, "check the value")
 
 
 def _default(key: str) -> Any:
@@ -190,8 +201,11 @@ def _profiles(raw: Mapping[str, Any]) -> dict[str, Profile]:
     for name, data in raw.items():
         if not isinstance(data, Mapping) or "base_url" not in data:
             raise ConfigError(f"Profile '{name}' needs a base_url in the config file.")
+        api = str(data.get("api", "auto"))
+        if api not in APIS:
+            raise ConfigError(f"Profile '{name}' has api = {api!r}: use auto, openai or anthropic.")
         profiles[name] = Profile(name, str(data["base_url"]), data.get("api_key_env"),
-                                 dict(data.get("aliases", {})))
+                                 dict(data.get("aliases", {})), api)
     return profiles
 
 

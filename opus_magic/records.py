@@ -24,6 +24,8 @@ class Usage:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     cache_write_1h_tokens: int = 0
+    thinking_tokens: int = 0  # the part of output_tokens billed for thinking (Anthropic's count)
+    cache_write_5m_tokens: int = 0  # the part of cache_write_tokens with a five-minute lifetime
 
     @property
     def uncached_input_tokens(self) -> int:

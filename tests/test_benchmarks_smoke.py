@@ -34,6 +34,14 @@ def test_reference_loops_read_the_whole_answer(simulator: Any) -> None:
         assert clients.LAST["chars"] == expected and clients.LAST["ttft_s"] is not None
 
 
+def test_native_floor_reads_the_whole_messages_answer(simulator: Any) -> None:
+    simulator.configure(answer_tokens=40)
+    expected = len("".join(answer_chunks([{"role": "user", "content": "smoke"}], 40,
+                                         "claude-opus-4-6")))
+    assert clients.floor_native(simulator.base_url, "claude-opus-4-6", "smoke", 1000) == expected
+    assert simulator.requests()[-1].api == "anthropic" and clients.LAST["ttft_s"] is not None
+
+
 def test_history_build_inserts_and_report(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite"
     built = history_load.build(path, 120)

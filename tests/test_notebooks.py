@@ -232,6 +232,31 @@ def test_billing_traps(executed: Callable[[str], Executed]) -> None:
     assert allowed.max_tokens == 2000 and allowed.status == "ok"
 
 
+def test_billing_traps_on_claudes_native_api(executed: Callable[[str], Executed]) -> None:
+    run = executed("03_billing_traps")
+    write, read = sorted(run.tagged("native-5m"), key=lambda r: r.created_at)
+    assert write.params["api"] == "anthropic" and write.params["cache_breakpoints"] == ["system"]
+    assert write.usage.cache_write_5m_tokens > 4096 and write.usage.cache_read_tokens == 0
+    assert read.usage.cache_read_tokens == write.usage.cache_write_5m_tokens
+    shown = run.text('write, read = sorted(opus_magic.history(tag="native-5m")')
+    written = Decimal(write.usage.cache_write_5m_tokens)
+    assert f"call 1 wrote {written:,} tokens at $6.25/M = ${written * Decimal('6.25') / 10**6:.4f}" in shown
+    assert f"the read made call 2 {1 - read.cost / write.cost:.0%} cheaper" in shown
+    [hour] = run.tagged("native-1h")
+    assert hour.usage.cache_write_1h_tokens == hour.usage.cache_write_tokens > 4096
+    five, one = amounts(run.text("def every_ten_minutes").splitlines()[1])
+    assert one < five                                       # calls more than 5 minutes apart
+    [thinking] = run.tagged("native-thinking")
+    u = thinking.usage
+    assert u.thinking_tokens and u.thinking_tokens < u.output_tokens
+    assert f"of {u.output_tokens:,} output tokens, {u.thinking_tokens:,} were thinking" in run.text(
+        "u = r.usage")
+    meter = run.text("class FirstToken")
+    assert "(exact: True), output ≈$" in meter and "(exact: False)" in meter
+    then, end = (re.search(r"input \$([0-9.]+)", line)[1] for line in meter.splitlines()[:2])
+    assert then == end
+
+
 def test_errors(executed: Callable[[str], Executed]) -> None:
     run = executed("04_errors")
     no_tracebacks(run)

@@ -50,13 +50,18 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 def cmd_endpoint(args: argparse.Namespace) -> None:
     from opus_magic.config import load_settings, mask
+    from opus_magic.wire.endpoints import wire_api
 
     settings = load_settings()
     if settings.base_url is None and settings.api_key is None and not settings.profile:
         print("No API key configured: notebooks use the built-in SIMULATOR (no real model, no cost).")
         print("Set OPUS_MAGIC_API_KEY (and OPUS_MAGIC_BASE_URL) to use a real endpoint.")
     else:
-        print(f"Endpoint: {settings.base_url or '(from the key)'} · key {mask(settings.api_key)}")
+        key = settings.api_key.reveal() if settings.api_key else None
+        api = wire_api(settings.api, settings.base_url, key)
+        speaks = "Claude's Messages API" if api == "anthropic" else "OpenAI chat completions"
+        print(f"Endpoint: {settings.base_url or '(from the key)'} · key {mask(settings.api_key)}"
+              f" · speaks {speaks} (api={settings.api})")
 
 
 def cmd_execute(args: argparse.Namespace) -> None:
@@ -70,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
 
     root = argparse.ArgumentParser(prog="opus-magic", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
-    sim = sub.add_parser("sim", help="serve the OpenAI-compatible simulator on 127.0.0.1")
+    sim = sub.add_parser("sim", help="serve the simulator (OpenAI format and Messages API) on 127.0.0.1")
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--rate", type=float, default=0.0, help="tokens per second (0: full speed)")
     sim.set_defaults(fn=cmd_sim)

@@ -25,3 +25,6 @@ class CellInput:
     history: tuple[dict[str, Any], ...] = ()
     parent_id: str | None = None
     output: str | None = None
+    thinking: int | str | None = None  # "adaptive" or a budget in tokens
+    effort: str | None = None
+    cache: str | None = None

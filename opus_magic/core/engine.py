@@ -1,6 +1,7 @@
 """The engine: plan a run, stream it, account for it, record it. No IPython, no widgets."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 import threading
@@ -17,7 +18,9 @@ from opus_magic.cost import pricing, tokens
 from opus_magic.errors import RequestError, StoreError, StreamInterrupted, UsageError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store.sqlite import Store
-from opus_magic.wire.client import Response, open_response, sdk_client
+from opus_magic.wire import anthropic, client
+from opus_magic.wire.anthropic_stream import MessagesState, ThinkingDelta
+from opus_magic.wire.client import Response
 from opus_magic.wire.explain import Hold
 from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
 from opus_magic.wire.stream import StreamState, TextDelta
@@ -56,6 +59,7 @@ class LiveRun:
     cancel: threading.Event = field(default_factory=threading.Event)
     response: Response | None = None
     retries: list[str] = field(default_factory=list)
+    thinking_counter: tokens.TokenCounter | None = None  # thinking shown so far (native API)
 
     def stop(self) -> None:
         """Cancel from any thread: a stream ends at once, what arrived is kept as `stopped`."""
@@ -68,13 +72,25 @@ class LiveRun:
         return self.state.usage is not None
 
     @property
+    def input_exact(self) -> bool:
+        """The input side is the server's: on the native API from the first event on."""
+        return self.exact or self.state.input_usage is not None
+
+    @property
+    def thinking_text(self) -> str:
+        """The thinking Claude showed so far: a summary of what it billed as thinking tokens."""
+        return self.state.thinking_text if isinstance(self.state, MessagesState) else ""
+
+    @property
     def usage(self) -> Usage:
-        """The server's usage once it arrived, else the estimate so far."""
+        """The server's usage once it arrived, else the estimate so far (its input side exact
+        once the server reported it)."""
         if self.state.usage is not None:
             return self.state.usage
         calibration, output = self.plan.calibration, self.counter.tokens
-        return Usage(input_tokens=self.plan.input_tokens,
-                     output_tokens=calibration.scale(output) if calibration else output)
+        base = self.state.input_usage or Usage(input_tokens=self.plan.input_tokens)
+        return dataclasses.replace(
+            base, output_tokens=calibration.scale(output) if calibration else output)
 
     def costs(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         """Input, output and total cost (exact once usage arrived, estimated before)."""
@@ -92,6 +108,8 @@ class Observer(Protocol):
     def started(self, live: LiveRun) -> None: ...
 
     def delta(self, live: LiveRun, text: str) -> None: ...
+
+    # Optional: `thinking(live, text)` hears each piece of thinking text, where an observer has it.
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None: ...
 
@@ -129,17 +147,16 @@ class Engine:
             live.retries.append(f"{reason}: waited {seconds:.1f} s and retried.")
             observer.waiting(live, seconds, reason)
 
+        transport = anthropic if plan.native else client
         return self.retrier.call(
-            lambda: open_response(plan.endpoint, plan.body, plan.timeout_s, hold), waiting, cancel)
+            lambda: transport.open_response(plan.endpoint, plan.body, plan.timeout_s, hold),
+            waiting, cancel)
 
     def execute(self, plan: Plan, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:
         """Stream one plan to the end (or the first failure) and return its record."""
         cancel = cancel or threading.Event()
-        sdk_client(plan.endpoint, plan.timeout_s)  # SDK import and set-up are not the model's latency
-        live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
-                       tokens.TokenCounter(plan.model_id), cancel=cancel,
-                       simulator=plan.endpoint.name == SIMULATOR)
+        live = self._start(plan, cancel)
         observer.started(live)
         error: str | None = None
         billed = True
@@ -183,6 +200,17 @@ class Engine:
         observer.finished(live, record)
         return record
 
+    def _start(self, plan: Plan, cancel: threading.Event) -> LiveRun:
+        """A live run with the stream state of the plan's transport; the SDK is set up first,
+        since its import and set-up are not the model's latency."""
+        (anthropic if plan.native else client).sdk_client(plan.endpoint, plan.timeout_s)
+        live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
+                       tokens.TokenCounter(plan.model_id), cancel=cancel,
+                       simulator=plan.endpoint.name == SIMULATOR)
+        if plan.native:
+            live.state, live.thinking_counter = MessagesState(), tokens.TokenCounter(plan.model_id)
+        return live
+
     def _consume(self, live: LiveRun, response: Response, observer: Observer,
                  cancel: threading.Event) -> None:
         for chunk in response.chunks():
@@ -194,14 +222,21 @@ class Engine:
 
     def _apply(self, live: LiveRun, chunk: dict[str, Any], observer: Observer) -> None:
         for event in live.state.handle_chunk(chunk):
-            if isinstance(event, TextDelta):
+            if isinstance(event, (TextDelta, ThinkingDelta)):
                 if live.first_token_at is None:
                     live.first_token_at = self.clock()
-                live.counter.add(event.text)
+                live.counter.add(event.text)  # thinking is billed as output too
                 if live.check_at is not None and live.counter.tokens >= live.check_at:
                     assert self.guard is not None
                     self.guard.limit(live)
+            if isinstance(event, TextDelta):
                 observer.delta(live, event.text)
+            elif isinstance(event, ThinkingDelta):
+                assert live.thinking_counter is not None
+                live.thinking_counter.add(event.text)
+                hear = getattr(observer, "thinking", None)
+                if hear is not None:
+                    hear(live, event.text)
 
     def _record(self, live: LiveRun, error: str | None, billed: bool = True) -> RunRecord:
         plan, state = live.plan, live.state
@@ -236,7 +271,8 @@ class Engine:
 
 
 def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
-    params = {k: v for k, v in plan.body.items() if k not in ("messages", "stream_options", "tools")}
+    params = {k: v for k, v in plan.body.items()
+              if k not in ("messages", "stream_options", "tools", "system")}
     params.update(profile=plan.endpoint.name, simulator=live.simulator,
                   input_tokens_estimate=plan.input_tokens)
     if live.exact:
@@ -255,4 +291,11 @@ def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
         params["tool_calls"] = live.state.tool_calls
     if live.retries:
         params["retries"] = live.retries
+    if plan.native and plan.cache is not None:
+        params.update(api="anthropic", api_version=anthropic.API_VERSION,
+                      input_count="exact" if plan.exact_input else "estimate",
+                      cache_breakpoints=list(plan.cache.breakpoints), cache_ttl=plan.cache.ttl)
+    if live.thinking_text and live.thinking_counter is not None:
+        params.update(thinking_text=live.thinking_text,
+                      thinking_shown_tokens=live.thinking_counter.tokens)
     return params

@@ -33,10 +33,11 @@ def plan_cell(session: Session, cell: CellInput, model: str | None,
     """The plan and settings of one model for a cell: flags over session settings, own route."""
     settings = session.settings(
         model=model, max_tokens=cell.max_tokens, temperature=cell.temperature, system=cell.system,
-        concise=cell.concise, profile=cell.profile, stream=cell.stream)
+        concise=cell.concise, profile=cell.profile, stream=cell.stream, cache=cell.cache)
     request = build_request(settings, cell.prompt, tag=cell.tag, tools=cell.tools, notes=cell.notes,
                             history=cell.history, parent_id=cell.parent_id,
-                            comparison_id=comparison_id)
+                            comparison_id=comparison_id, thinking=cell.thinking,
+                            effort=cell.effort)
     return session.plan(request, settings), settings
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from opus_magic.cost.catalog import ModelInfo
-from opus_magic.cost.pricing import cache_savings, format_usd
+from opus_magic.cost.pricing import cache_savings, format_usd, output_cost
 from opus_magic.records import RunRecord
 
 
@@ -19,16 +19,7 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
         lines.append(record.error)
     if record.status == "stopped" and not record.error:
         lines.append("Stopped: the text that arrived is kept; the cost is estimated.")
-    if record.finish_reason == "length":
-        lines.append(length_line(record, info))
-    elif record.finish_reason == "tool_calls" or record.params.get("tool_calls"):
-        calls = ", ".join(f"{call['function']['name']}({call['function']['arguments']})"
-                          for call in record.params.get("tool_calls", ()))
-        lines.append(f"The model asks to call {calls or 'a tool'}: opus_magic shows tool calls "
-                     f"but does not run them; the calls are in the run record's params.")
-    elif record.finish_reason == "content_filter":
-        lines.append("The provider's content filter stopped the answer; the text before it is "
-                     "kept: rephrase the prompt or ask for the topic differently.")
+    lines += [line for line in (finish_line(record, info), thinking_line(record, info)) if line]
     lines.extend(record.params.get("retries", ()))
     usage = record.usage
     if usage.cache_read_tokens or usage.cache_write_tokens:
@@ -37,9 +28,47 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
             effect = f"saved {format_usd(saved)}"
         else:
             effect = f"cost {format_usd(-saved) if saved is not None else 'unknown'} extra"
+        split = (f" ({usage.cache_write_5m_tokens:,} for 5 minutes, "
+                 f"{usage.cache_write_1h_tokens:,} for 1 hour)"
+                 if usage.cache_write_5m_tokens and usage.cache_write_1h_tokens else
+                 " for 1 hour" if usage.cache_write_1h_tokens else "")
         lines.append(f"Cache: {usage.cache_read_tokens:,} tokens read, "
-                     f"{usage.cache_write_tokens:,} written; caching {effect} on this run.")
+                     f"{usage.cache_write_tokens:,} written{split}; caching {effect} on this run.")
     return lines
+
+
+def finish_line(record: RunRecord, info: ModelInfo | None) -> str | None:
+    """What a finish (or native stop) reason means, when it needs saying."""
+    reason = record.finish_reason
+    if reason in ("length", "max_tokens"):
+        return length_line(record, info)
+    if reason in ("tool_calls", "tool_use") or record.params.get("tool_calls"):
+        calls = ", ".join(f"{call['function']['name']}({call['function']['arguments']})"
+                          for call in record.params.get("tool_calls", ()))
+        return (f"The model asks to call {calls or 'a tool'}: opus_magic shows tool calls "
+                f"but does not run them; the calls are in the run record's params.")
+    return {
+        "content_filter": "The provider's content filter stopped the answer; the text before it "
+                          "is kept: rephrase the prompt or ask for the topic differently.",
+        "refusal": "Claude declined to continue (stop_reason refusal); the text before it is "
+                   "kept: rephrase the prompt or ask for the topic differently.",
+        "pause_turn": "The server paused a long turn (stop_reason pause_turn): run the next cell "
+                      "with --continue to let it finish.",
+    }.get(reason or "")
+
+
+def thinking_line(record: RunRecord, info: ModelInfo | None) -> str | None:
+    """Thinking billed as output, apart from the answer, and the summary it is shown as."""
+    usage = record.usage
+    if not usage.thinking_tokens:
+        return None
+    cost = output_cost(usage.thinking_tokens, info, usage.input_tokens)
+    shown = record.params.get("thinking_shown_tokens")
+    summary = (f" The thinking shown is a summary of about {shown:,} tokens:"
+               if shown else " The thinking shown is a summary:")
+    return (f"Thinking: of {usage.output_tokens:,} output tokens, {usage.thinking_tokens:,} were "
+            f"thinking, billed as output ({format_usd(cost)}).{summary} the billed reasoning can "
+            f"be much longer than what you see.")
 
 
 def length_line(record: RunRecord, info: ModelInfo | None) -> str:

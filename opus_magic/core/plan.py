@@ -1,16 +1,19 @@
 """Planning a run: messages, wire body, pre-flight token counts, clamps and refusals."""
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from opus_magic.core.caching import CachePlan, cache_usage, plan_cache
 from opus_magic.core.prompts import build_messages
-from opus_magic.cost import pricing, tokens
-from opus_magic.cost.capabilities import refusal
+from opus_magic.cost import capabilities, pricing, tokens
 from opus_magic.cost.catalog import ModelInfo
-from opus_magic.errors import UsageError
+from opus_magic.errors import RequestError, UsageError
 from opus_magic.records import Usage
+from opus_magic.wire import anthropic
 from opus_magic.wire.endpoints import Endpoint
 
 if TYPE_CHECKING:
@@ -34,6 +37,9 @@ class RunRequest:
     parent_id: str | None = None
     comparison_id: str | None = None
     notes: tuple[str, ...] = ()
+    thinking: int | str | None = None  # "adaptive" or a budget in tokens (native API only)
+    effort: str | None = None  # low, medium, high or max (native API only)
+    cache: str = "auto"  # auto, 5m, 1h or off (native API only)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,13 @@ class Plan:
     counted_tokens: int = 0
     tool_tokens: int = 0
     calibration: Calibration | None = None
+    cache: CachePlan | None = None  # breakpoints on the native API; None elsewhere
+    exact_input: bool = False  # input_tokens came from the provider's count_tokens
+
+    @property
+    def native(self) -> bool:
+        """Sent to Claude's native Messages API rather than as chat completions."""
+        return self.endpoint.api == "anthropic"
 
     @property
     def min_cost(self) -> Decimal | None:
@@ -61,13 +74,19 @@ class Plan:
 
     @property
     def worst_case_cost(self) -> Decimal | None:
-        """Input plus max_tokens of output: the most it can cost, what a proxy may hold up front."""
-        return pricing.usage_cost(Usage(self.input_tokens, self.max_tokens), self.info)
+        """Input (its marked prefix written to the cache) plus max_tokens of output: the most it
+        can cost, what a proxy may hold up front."""
+        written = cache_usage(self.cache, self.input_tokens) if self.cache else Usage(self.input_tokens)
+        return pricing.usage_cost(dataclasses.replace(written, output_tokens=self.max_tokens),
+                                  self.info)
 
     @property
     def rejected(self) -> str | None:
-        """One line on why the model would reject this request (e.g. its temperature), or None."""
-        return refusal(self.info, temperature=self.request.temperature)
+        """One line on why the model or its API would reject this request, or None."""
+        return capabilities.request_refusal(
+            self.info, self.endpoint.api, anthropic.API_VERSION, thinking=self.request.thinking,
+            effort=self.request.effort, temperature=self.request.temperature,
+            max_tokens=self.max_tokens)
 
     @property
     def fits(self) -> bool:
@@ -83,28 +102,85 @@ class PlanRefused(UsageError):
         self.plan = plan
 
 
+ExactCounter = Callable[[Endpoint, dict[str, Any]], int]
+
+
 def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoint: Endpoint,
              wire_model: str, timeout_s: float, calibration: Calibration | None = None,
-             notes: tuple[str, ...] = ()) -> Plan:
+             notes: tuple[str, ...] = (), exact: ExactCounter | None = None) -> Plan:
     """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit
-    or what the model rejects (e.g. a temperature on a model that takes only its default);
+    or what the model or its API rejects (e.g. a temperature on a model that takes only its default);
     `notes` (e.g. which endpoint answers) join the request's own as the plan's warnings.
 
-    Token counts are tiktoken's, scaled by `calibration` where the model's tokenizer differs.
+    Token counts are tiktoken's, scaled by `calibration` where the model's tokenizer differs;
+    on the native API `exact` (count_tokens) replaces them, falling back to them on failure.
     """
     messages = build_messages(request.prompt, request.system, request.concise, request.history)
     counted = tokens.count_messages(messages, model_id, request.tools)
     tool_tokens = tokens.count_tools(request.tools, model_id)
-    if calibration is not None:
-        input_tokens, tool_tokens = calibration.scale(counted), calibration.scale(tool_tokens)
-    else:
-        input_tokens = counted
-    max_tokens = request.max_tokens
+    scale = calibration.scale if calibration is not None else int
+    input_tokens, tool_tokens = scale(counted), scale(tool_tokens)
     warnings = [*request.notes, *notes]
+    max_tokens = _clamped(request.max_tokens, model_id, info, warnings)
+    refused = capabilities.request_refusal(
+        info, endpoint.api, anthropic.API_VERSION, thinking=request.thinking,
+        effort=request.effort, temperature=request.temperature, max_tokens=max_tokens)
+    deprecated = capabilities.deprecation(info, request.thinking)
+    warnings += [deprecated] if deprecated else []
+    cache = (_cache_plan(request, model_id, info, messages, tool_tokens, scale)
+             if endpoint.api == "anthropic" else None)
+    body = _wire_body(request, wire_model, messages, max_tokens, cache, warnings)
+    # A refused request sends nothing, not even the free count.
+    exact_input = _exact_count(None if refused or cache is None else exact, endpoint, body, warnings)
+    plan = Plan(request, model_id, info, endpoint, messages, body,
+                input_tokens if exact_input is None else exact_input, max_tokens, timeout_s,
+                tuple(warnings), counted, tool_tokens, calibration, cache, exact_input is not None)
+    if refused:
+        raise PlanRefused(f"{refused} Nothing was sent.", plan)
+    if not plan.fits:
+        assert info is not None and info.context_window is not None
+        raise PlanRefused(
+            f"Too long for {model_id}: {plan.input_tokens:,} input + {max_tokens:,} max_tokens = "
+            f"{plan.input_tokens + max_tokens:,} tokens > the {info.context_window:,}-token "
+            f"context window. Nothing was sent: shorten the prompt or lower --max-tokens.", plan)
+    return plan
+
+
+def _wire_body(request: RunRequest, wire_model: str, messages: list[dict[str, Any]],
+               max_tokens: int, cache: CachePlan | None, warnings: list[str]) -> dict[str, Any]:
+    """The Messages API body when a cache plan exists (the native API), else chat completions'."""
+    if cache is not None:
+        return anthropic.request_body(wire_model, messages, max_tokens, request.stream,
+                                      request.tools, request.thinking, request.effort,
+                                      cache.breakpoints, cache.ttl)
+    if request.cache in ("5m", "1h"):
+        warnings.append("--cache applies to Claude's native API only; not used here.")
+    return _chat_body(request, wire_model, messages, max_tokens)
+
+
+def _clamped(max_tokens: int, model_id: str, info: ModelInfo | None, warnings: list[str]) -> int:
+    """max_tokens within the model's output ceiling, with a warning when it was above."""
     if info and info.max_output and max_tokens > info.max_output:
         warnings.append(f"max_tokens {max_tokens:,} is above {model_id}'s output ceiling; "
                         f"clamped to {info.max_output:,}.")
-        max_tokens = info.max_output
+        return info.max_output
+    return max_tokens
+
+
+def _exact_count(exact: ExactCounter | None, endpoint: Endpoint, body: dict[str, Any],
+                 warnings: list[str]) -> int | None:
+    """count_tokens' answer, or None (with a warning saying so) when it cannot be had."""
+    if exact is None:
+        return None
+    try:
+        return exact(endpoint, body)
+    except RequestError as failure:
+        warnings.append(f"Exact count unavailable ({failure}); the input count is estimated.")
+        return None
+
+
+def _chat_body(request: RunRequest, wire_model: str, messages: list[dict[str, Any]],
+               max_tokens: int) -> dict[str, Any]:
     body: dict[str, Any] = {"model": wire_model, "messages": messages, "max_tokens": max_tokens,
                             "stream": request.stream}
     if request.stream:
@@ -113,14 +189,15 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
         body["temperature"] = request.temperature
     if request.tools:
         body["tools"] = list(request.tools)
-    plan = Plan(request, model_id, info, endpoint, messages, body, input_tokens, max_tokens,
-                timeout_s, tuple(warnings), counted, tool_tokens, calibration)
-    if plan.rejected:
-        raise PlanRefused(f"{plan.rejected} Nothing was sent.", plan)
-    if not plan.fits:
-        assert info is not None and info.context_window is not None
-        raise PlanRefused(
-            f"Too long for {model_id}: {input_tokens:,} input + {max_tokens:,} max_tokens = "
-            f"{input_tokens + max_tokens:,} tokens > the {info.context_window:,}-token context "
-            f"window. Nothing was sent: shorten the prompt or lower --max-tokens.", plan)
-    return plan
+    return body
+
+
+def _cache_plan(request: RunRequest, model_id: str, info: ModelInfo | None,
+                messages: list[dict[str, Any]], tool_tokens: int,
+                scale: Callable[[int], int]) -> CachePlan:
+    """Where breakpoints go, from the (estimated) length of each part of the prefix."""
+    system = next((m for m in messages if m.get("role") == "system"), None)
+    system_tokens = scale(tokens.count_messages([system], model_id)) if system else 0
+    history = [m for m in messages[:-1] if m.get("role") != "system"]
+    history_tokens = scale(tokens.count_messages(history, model_id)) if history else 0
+    return plan_cache(request.cache, model_id, info, tool_tokens, system_tokens, history_tokens)

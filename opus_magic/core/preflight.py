@@ -1,6 +1,7 @@
 """Pre-flight: what a run can cost before anything is sent, and `--dry-run` across models."""
 from __future__ import annotations
 
+from opus_magic.core.caching import cache_line
 from opus_magic.core.cell import CellInput
 from opus_magic.core.fanout import plan_cell
 from opus_magic.core.plan import Plan, PlanRefused
@@ -16,8 +17,7 @@ COLUMNS = ("model", "input tokens", "tools", "min cost", "worst case", "max_toke
 
 def preflight_lines(plan: Plan) -> list[str]:
     """Input tokens, the cost range up to the worst case, tool overhead and the caching note."""
-    counted = f" ({plan.calibration})" if plan.calibration else ""
-    lines = [f"Pre-flight: {plan.input_tokens:,} input tokens{counted} on {plan.model_id} · "
+    lines = [f"Pre-flight: {plan.input_tokens:,} input tokens{count_source(plan)} on {plan.model_id} · "
              f"{cost_range(plan)} (worst case: input + {plan.max_tokens:,} max_tokens of output)."]
     tools = overhead_line(plan)
     if tools:
@@ -26,6 +26,15 @@ def preflight_lines(plan: Plan) -> list[str]:
     if note:
         lines.append(note)
     return lines
+
+
+def count_source(plan: Plan) -> str:
+    """How the input was counted: exactly by the provider, calibrated, or tiktoken's estimate."""
+    if plan.exact_input:
+        return " (exact, from the provider's free count_tokens)"
+    if plan.native:
+        return f" (estimated{': ' + str(plan.calibration) if plan.calibration else ''}; no exact count)"
+    return f" ({plan.calibration})" if plan.calibration else ""
 
 
 def cost_range(plan: Plan) -> str:
@@ -38,6 +47,8 @@ def cost_range(plan: Plan) -> str:
 def cache_note(plan: Plan) -> str | None:
     """Whether this prompt is long enough for the model's prompt cache; None if unknown."""
     info = plan.info
+    if plan.cache is not None:
+        return cache_line(plan.cache, info, plan.input_tokens)
     if info is None:
         return None
     if ANTHROPIC_HOST in plan.endpoint.base_url:
@@ -55,6 +66,9 @@ def cache_note(plan: Plan) -> str | None:
 
 def caching_cell(plan: Plan) -> str:
     info = plan.info
+    if plan.cache is not None:
+        marked = " + ".join(plan.cache.breakpoints)
+        return f"{marked} ({plan.cache.ttl})" if marked else "nothing marked"
     if info is None:
         return "?"
     if info.min_cache_prefix is None:
@@ -100,8 +114,9 @@ def dry_run(session: Session, cell: CellInput) -> str:
 
 
 def _notes(session: Session, plans: list[Plan]) -> list[str]:
-    notes = [f"{plan.model_id}: token counts {plan.calibration}." for plan in plans
-             if plan.calibration]
+    notes = [f"{plan.model_id}: input counted exactly by count_tokens (free)." if plan.exact_input
+             else f"{plan.model_id}: token counts {plan.calibration}." for plan in plans
+             if plan.calibration or plan.exact_input]
     notes += [line for plan in plans for line in (overhead_line(plan),) if line]
     notes += [f"Would be refused: {plan.rejected}" for plan in plans if plan.rejected]
     notes += list(dict.fromkeys(warning for plan in plans for warning in plan.warnings))

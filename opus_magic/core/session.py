@@ -1,6 +1,7 @@
 """A session: layered settings, the history store, the catalog, endpoints and the last run."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from decimal import Decimal
@@ -31,6 +32,7 @@ class Session:
         self.breakers = Breakers()
         self.sleep: Sleep | None = None  # how retries wait; None waits on the run's cancel event
         self.clock: Clock = time.time  # the wall clock circuit breakers read
+        self._exact_counts: dict[str, int] = {}
 
     def settings(self, **flags: Any) -> Settings:
         """Defaults < TOML < environment < session overrides < these flags."""
@@ -90,9 +92,21 @@ class Session:
                                                               calibration.WINDOW)
             learned = calibration.learn(*counts)
         plan = plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,
-                        settings.timeout_s, learned, tuple(notes))
+                        settings.timeout_s, learned, tuple(notes), self.exact_count)
         self.budget.admit(plan, settings.budget)
         return plan
+
+    def exact_count(self, endpoint: Endpoint, body: dict[str, Any]) -> int:
+        """count_tokens for a native request body, asked once per distinct prompt this session."""
+        from opus_magic.wire import anthropic
+
+        fields = {k: v for k, v in body.items() if k not in ("max_tokens", "stream")}
+        key = json.dumps([endpoint.base_url, fields], sort_keys=True, default=str)
+        if key not in self._exact_counts:
+            counted = anthropic.count_tokens(endpoint, body, self.settings().timeout_s)
+            with self._lock:
+                self._exact_counts[key] = counted
+        return self._exact_counts[key]
 
     def execute(self, plan: Plan, settings: Settings, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:
@@ -133,4 +147,5 @@ def build_request(settings: Settings, prompt: str, **extra: Any) -> RunRequest:
                          f"(Anthropic's endpoint caps it at 1).")
     return RunRequest(prompt=prompt, model=settings.model, max_tokens=settings.max_tokens,
                       temperature=settings.temperature, system=settings.system,
-                      concise=settings.concise, stream=settings.stream, **extra)
+                      concise=settings.concise, stream=settings.stream, cache=settings.cache,
+                      **extra)

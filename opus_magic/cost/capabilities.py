@@ -1,7 +1,9 @@
-"""What a model rejects, checked before sending: a one-line refusal instead of a 400 from the provider.
+"""What a model and its API reject, checked before sending: one line instead of a 400.
 
-The facts are data (`accepts` in catalog.json, read into `ModelInfo.accepts`); where the data
-does not say, nothing is refused.
+A model's own facts are data (`accepts` in catalog.json, read into `ModelInfo.accepts`); where
+the data does not say, nothing is refused. The API's rules are Anthropic's (Nov 2026): thinking
+and effort exist only on the native Messages API; a thinking budget is at least 1,024 tokens and
+below max_tokens; anthropic-version 2026-10-21 takes no `temperature`, `top_p` or `top_k`.
 """
 from __future__ import annotations
 
@@ -11,6 +13,45 @@ from opus_magic.cost.model_info import ModelInfo
 
 Thinking = Literal["adaptive"] | int | None
 DEFAULT_TEMPERATURE = 1.0
+EFFORTS = ("low", "medium", "high", "max")
+MIN_THINKING_BUDGET = 1024
+SAMPLING_REMOVED_IN = "2026-10-21"
+NATIVE_ONLY = ("Anthropic's OpenAI-compatible endpoint and other chat-completions endpoints have "
+               "no {what}: use Claude's native API (api=anthropic, the default for Anthropic keys).")
+
+
+def request_refusal(info: ModelInfo | None, api: str, api_version: str, *, thinking: Thinking,
+                    effort: str | None, temperature: float | None, max_tokens: int) -> str | None:
+    """None when this request can be sent through `api`, else one line saying what to do:
+    the API's rules first, then the model's own (`refusal`)."""
+    if api != "anthropic":
+        if thinking is not None:
+            return NATIVE_ONLY.format(what="thinking control")
+        if effort is not None:
+            return NATIVE_ONLY.format(what="effort control")
+        return refusal(info, temperature=temperature)
+    if temperature is not None and api_version >= SAMPLING_REMOVED_IN:
+        return (f"Temperature is not accepted by anthropic-version {api_version}, the API version "
+                f"opus_magic sends on Claude's native API: drop -t (or set api=openai to send it "
+                f"through Anthropic's OpenAI-compatible endpoint).")
+    if isinstance(thinking, int):
+        if thinking < MIN_THINKING_BUDGET:
+            return (f"A thinking budget must be at least {MIN_THINKING_BUDGET:,} tokens: use "
+                    f"--thinking {MIN_THINKING_BUDGET} or more.")
+        if thinking >= max_tokens:
+            return (f"The thinking budget ({thinking:,}) must be below max_tokens ({max_tokens:,}), "
+                    f"which counts thinking too: raise --max-tokens above {thinking:,}.")
+    if effort is not None and effort not in EFFORTS:
+        return f"--effort {effort} is not a level: use low, medium, high or max."
+    return refusal(info, thinking=thinking, effort=effort)
+
+
+def deprecation(info: ModelInfo | None, thinking: Thinking) -> str | None:
+    """A note when a thinking budget is deprecated on the model (adaptive replaces it)."""
+    if isinstance(thinking, int) and info is not None and info.accepts.thinking == "adaptive":
+        return (f"A thinking budget is deprecated on {info.id}: --thinking alone (adaptive) "
+                f"lets the model decide how much to think.")
+    return None
 
 
 def refusal(info: ModelInfo | None, *, temperature: float | None = None,
@@ -28,6 +69,8 @@ def refusal(info: ModelInfo | None, *, temperature: float | None = None,
         sampling = _sampling_refusal(info.id, temperature, top_p)
         if sampling:
             return sampling
+    if thinking is not None and accepts.thinking == "none":
+        return f"{info.id} has no extended thinking: drop --thinking."
     if isinstance(thinking, int) and accepts.thinking == "adaptive-only":
         return (f"{info.id} takes adaptive thinking only, not a budget of {thinking:,} tokens: "
                 f"ask for adaptive thinking (and an effort level) instead.")

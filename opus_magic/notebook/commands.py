@@ -28,7 +28,8 @@ from opus_magic.view.text import summary_line
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
        [--no-stream] [-o VAR] [--tag TAG] [--dry-run] [--no-interpolate] [--profile NAME]
-       [--tools VAR] [--continue [RUN_ID]]
+       [--tools VAR] [--continue [RUN_ID]] [--cache auto|5m|1h|off] [--thinking [N]]
+       [--effort low|medium|high|max]
 <prompt; {name} is filled from the notebook namespace>
 
 %opus models [--all] [WORD]          prices with source and date, limits, legacy models, aliases

@@ -9,16 +9,16 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Int, Unicode, observe
 
-from opus_magic.config import as_secret
+from opus_magic.config import CACHE_MODES, as_secret
 from opus_magic.core.session import default_session
 from opus_magic.core.toolspec import tools_from_namespace
-from opus_magic.errors import OpusError
+from opus_magic.errors import OpusError, UsageError
 from opus_magic.notebook import commands
 from opus_magic.notebook.interpolate import interpolate
 
 TRAIT_SETTINGS = ("model", "max_tokens", "temperature", "system", "concise", "stream", "base_url",
                   "api_key", "history_path", "profile", "budget", "timeout_s", "max_retries",
-                  "view")
+                  "view", "api", "cache")
 
 
 class SecretUnicode(Unicode):
@@ -34,6 +34,16 @@ def unquote(value: str | None) -> str | None:
     if value and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         return value[1:-1]
     return value
+
+
+def thinking_flag(value: str | None) -> int | str | None:
+    """`--thinking` alone is adaptive; `--thinking N` a budget of N tokens."""
+    if value is None or value == "adaptive":
+        return value
+    if not value.isdigit():
+        raise UsageError(f"--thinking takes a number of tokens (e.g. --thinking 2048) or nothing "
+                         f"(adaptive), not {value!r}.")
+    return int(value)
 
 
 def report(message: str) -> None:
@@ -60,6 +70,10 @@ class OpusMagics(Magics):
     max_retries = Int(None, allow_none=True, config=True, help="Retries on 429/5xx/timeouts.")
     view = Unicode(None, allow_none=True, config=True,
                    help="auto (widgets in Jupyter, text elsewhere), widget or text.")
+    api = Unicode(None, allow_none=True, config=True,
+                  help="auto (native for Anthropic keys and hosts), openai or anthropic.")
+    cache = Unicode(None, allow_none=True, config=True,
+                    help="Prompt caching on Claude's native API: auto, 5m, 1h or off.")
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
@@ -90,6 +104,11 @@ class OpusMagics(Magics):
     @argument("--tools", help="Variable holding OpenAI-format tool definitions.")
     @argument("--continue", dest="continue_", nargs="?", const="last", default=None,
               help="Continue the last run's conversation (or RUN_ID's).")
+    @argument("--cache", choices=CACHE_MODES,
+              help="Prompt caching on Claude's native API: auto (default), 5m, 1h or off.")
+    @argument("--thinking", nargs="?", const="adaptive", default=None,
+              help="Extended thinking on Claude's native API: adaptive, or a budget of N tokens.")
+    @argument("--effort", help="Effort on Claude's native API: low, medium, high or max.")
     @cell_magic
     def opus(self, line: str, cell: str) -> None:
         """Send the cell to the model and stream the answer with a live cost meter."""
@@ -120,7 +139,8 @@ class OpusMagics(Magics):
             temperature=args.temperature, system=args.system, concise=args.concise,
             stream=False if args.no_stream else None, profile=args.profile, tag=args.tag,
             continue_from=args.continue_, dry_run=args.dry_run, notes=notes, tools=tools,
-            output=args.output))
+            output=args.output, thinking=thinking_flag(args.thinking), effort=args.effort,
+            cache=args.cache))
 
     @line_magic("opus")
     def opus_line(self, line: str) -> Any:

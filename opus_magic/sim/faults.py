@@ -1,6 +1,8 @@
 """Fault scenarios for the simulator: which ones exist, their parameters, and the errors they send."""
 from __future__ import annotations
 
+import socket
+import struct
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "length": {"after": 20},
     "content_filter": {"after": 20},
     "no_usage": {},
+    "error": {"status": 400},  # any HTTP error status, e.g. 404, 409 or 413
 }
 ERRORS: dict[int, dict[str, Any]] = {
     401: {"message": "Incorrect API key provided. Check the key passed as api_key.",
@@ -134,7 +137,7 @@ def error_reply(scenario: Scenario | None, stream: bool) -> ErrorReply | None:
         if scenario["retry_after_ms"] is not None:
             headers["retry-after-ms"] = _number(scenario["retry_after_ms"])
         return ErrorReply(429, {"error": dict(ERRORS[429])}, headers)
-    if name == "fail_then_ok":
+    if name in ("fail_then_ok", "error"):
         status = int(scenario["status"])
         error = ERRORS.get(status, {"message": f"Simulated HTTP {status}", "type": "api_error",
                                     "param": None, "code": None})
@@ -162,3 +165,13 @@ def _hold(scenario: Scenario) -> ErrorReply:
 
 def _number(value: float) -> str:
     return f"{float(value):g}"
+
+
+def cut_connection(handler: Any, mode: str) -> None:
+    """End a response's connection: a clean close, or a TCP reset."""
+    handler.wfile.flush()
+    handler.close_connection = True
+    if mode == "reset":
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        handler.rfile.close()  # the socket only really closes once its file objects are gone
+        handler.connection.close()

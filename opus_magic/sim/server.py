@@ -3,20 +3,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
-import struct
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from opus_magic.cost.tokens import count_text
-from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, error_reply
+from opus_magic.sim import messages as native
+from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, cut_connection, error_reply
+from opus_magic.sim.log import RequestLog
+from opus_magic.sim.native_cache import NativeCache
 from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
@@ -25,25 +26,6 @@ FINGERPRINT = "opus-magic-sim"
 OWNER = "opus-magic-simulator"
 BATCH_CHUNKS = 512
 POLL_S = 0.05  # how soon stop() takes effect
-
-
-@dataclass
-class RequestLog:
-    """One chat-completions request as the simulator saw and answered it."""
-
-    id: str
-    model: str
-    stream: bool
-    messages: list[dict[str, Any]]
-    max_tokens: int | None
-    tools: list[dict[str, Any]] | None
-    status: int = 0  # 0 while nothing was sent, or when the connection was cut before a status
-    chunks_sent: int = 0
-    completed: bool = False
-    client_disconnected: bool = False
-    started_at: float = field(default_factory=time.time)
-    ended_at: float | None = None
-    scenario: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +60,7 @@ class State:
         self.settings = settings
         self.book = ScenarioBook()
         self.cache = PromptCache()
+        self.native_cache = NativeCache()
         self._lock = threading.Lock()
         self._log: list[RequestLog] = []
 
@@ -96,6 +79,7 @@ class State:
         with self._lock:
             self._log.clear()
         self.cache = PromptCache()
+        self.native_cache = NativeCache()
         self.book.clear()
 
 
@@ -141,6 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_json()
         if path == "/v1/chat/completions":
             self._chat(body)
+        elif path in (native.MESSAGES, native.COUNT_TOKENS):
+            native.handle(self, path, body, self.server.state)
         elif path in ("/sim/scenario", "/sim/configure", "/sim/reset"):
             self._control(path, body if isinstance(body, dict) else {})
         else:
@@ -219,7 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(reply.status, reply.body, reply.headers)
             return
         if name == "cut" and not entry.stream:
-            _cut(self, scenario["mode"])
+            cut_connection(self, scenario["mode"])
             return
         chunks = answer_chunks(entry.messages, settings.answer_tokens, entry.model)
         finish = "stop"
@@ -280,7 +266,7 @@ class _Stream:
         for sent in self._content(chunks[:stop]):
             entry.chunks_sent = sent
         if name == "cut":
-            _cut(handler, self.scenario["mode"])
+            cut_connection(handler, self.scenario["mode"])
         elif name == "error_chunk":
             self._write(self._event({"error": {"code": 502, "message": UPSTREAM_ERROR},
                                      "choices": [{"index": 0, "delta": {"content": ""},
@@ -322,16 +308,6 @@ class _Stream:
 
     def _write(self, text: str) -> None:
         self.handler.wfile.write(text.encode())
-
-
-def _cut(handler: _Handler, mode: str) -> None:
-    """End the connection: a clean close, or a TCP reset."""
-    handler.wfile.flush()
-    handler.close_connection = True
-    if mode == "reset":
-        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        handler.rfile.close()  # the socket only really closes once its file objects are gone
-        handler.connection.close()
 
 
 def load_encodings() -> None:

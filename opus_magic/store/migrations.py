@@ -103,6 +103,16 @@ def m004_cost_in_picodollars(db: sqlite3.Connection) -> None:
                                         ttft_s, duration_s)""")
 
 
+@migration
+def m006_native_usage(db: sqlite3.Connection) -> None:
+    """Anthropic's native usage: billed thinking tokens and five-minute cache writes, kept apart.
+
+    Nullable (read back as 0), so rows written by code that does not know them still insert.
+    """
+    db.execute("ALTER TABLE runs ADD COLUMN thinking_tokens INTEGER DEFAULT 0")
+    db.execute("ALTER TABLE runs ADD COLUMN cache_write_5m_tokens INTEGER DEFAULT 0")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order, under one write lock; return the names applied.
 

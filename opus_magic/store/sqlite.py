@@ -24,9 +24,11 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "params", "text", "status", "finish_reason", "input_tokens", "output_tokens",
            "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_exact",
            "cost_source", "ttft_s", "duration_s", "error", "tag", "max_tokens", "concise",
-           "comparison_id", "parent_id", "notes", "cache_write_1h_tokens", "cost_pico")
+           "comparison_id", "parent_id", "notes", "cache_write_1h_tokens", "cost_pico",
+           "thinking_tokens", "cache_write_5m_tokens")
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-                "reasoning_tokens", "cache_write_1h_tokens")
+                "reasoning_tokens", "cache_write_1h_tokens", "thinking_tokens",
+                "cache_write_5m_tokens")
 # One indexed lookup (runs_model: model, created_at) over the model's latest runs with server usage;
 # the engine stores its own tiktoken counts in params only when the server's usage arrived.
 CALIBRATION_COUNTS = """
@@ -70,7 +72,7 @@ def to_row(record: RunRecord) -> tuple[Any, ...]:
 
 def from_row(row: sqlite3.Row) -> RunRecord:
     data = {name: row[name] for name in COLUMNS if name != "cost_pico"}
-    usage = Usage(**{name: data.pop(name) for name in USAGE_FIELDS})
+    usage = Usage(**{name: data.pop(name) or 0 for name in USAGE_FIELDS})
     data.update(
         usage=usage,
         messages=json.loads(data["messages"]),

@@ -10,6 +10,8 @@ from opus_magic.core.preflight import preflight_lines
 from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 
+THINKING_PREVIEW = 160  # characters of the collapsed thinking line
+
 
 def fmt_seconds(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f} s"
@@ -51,8 +53,18 @@ class TextView:
 
     def delta(self, live: LiveRun, text: str) -> None:
         if self.show_text and live.plan.request.stream:
+            self._thinking(live)
             self.out.write(text)
             self._wrote_text = True
+
+    def _thinking(self, live: LiveRun) -> None:
+        """Thinking, collapsed to one line before the answer: its size and how it begins."""
+        if self._wrote_text or not live.thinking_text:
+            return
+        shown = live.thinking_counter.tokens if live.thinking_counter else 0
+        start = " ".join(live.thinking_text.split())
+        start = start if len(start) <= THINKING_PREVIEW else start[:THINKING_PREVIEW] + "…"
+        self.out.write(f"▸ thinking: {shown:,} tokens shown (a summary): {start}\n\n")
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
         self.out.write(f"… {reason}: retrying in {seconds:.1f} s\n")
@@ -60,6 +72,7 @@ class TextView:
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
         if self.show_text and not self._wrote_text and record.text:
+            self._thinking(live)
             self.out.write(record.text)
             self._wrote_text = True
         if self._wrote_text:

@@ -108,19 +108,34 @@ def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
     key = endpoint.api_key.reveal() if endpoint.api_key else None
     try:
         return Response(manager, manager.__enter__(), key)
-    except openai.APIStatusError as exc:
-        raise _status_error(exc, endpoint, key, hold) from None
-    except openai.APITimeoutError:
-        raise RequestError(f"No answer from {endpoint.base_url} within {timeout_s:g} s: the "
-                           f"endpoint is slow or down; try again or raise timeout_s.",
-                           code="timeout", retryable=True) from None
-    except openai.APIConnectionError as exc:
-        raise RequestError(f"Cannot reach {endpoint.base_url} ({_scrub(str(exc.__cause__ or exc), key)}):"
-                           f" check base_url and that the server is running.",
-                           code="connection", retryable=True) from None
+    except openai.APIError as exc:
+        raise sdk_failure(openai, exc, endpoint, timeout_s, hold) from None
 
 
-def _status_error(exc: Any, endpoint: Endpoint, key: str | None, hold: Hold | None) -> RequestError:
+def sdk_failure(sdk: Any, exc: Exception, endpoint: Endpoint, timeout_s: float,
+                hold: Hold | None) -> Exception:
+    """The RequestError for one of an SDK's typed exceptions (openai's and anthropic's share
+    their names); anything else is returned unchanged. The server's `request-id` is quoted."""
+    key = endpoint.api_key.reveal() if endpoint.api_key else None
+    if isinstance(exc, sdk.APIStatusError):
+        error = status_error(exc, endpoint, key, hold)
+        request_id = exc.response.headers.get("request-id")
+        if request_id:
+            error.args = (f"{error} (request-id {request_id}: quote it to the provider's support)",)
+        return error
+    if isinstance(exc, sdk.APITimeoutError):
+        return RequestError(f"No answer from {endpoint.base_url} within {timeout_s:g} s: the "
+                            f"endpoint is slow or down; try again or raise timeout_s.",
+                            code="timeout", retryable=True)
+    if isinstance(exc, sdk.APIConnectionError):
+        return RequestError(f"Cannot reach {endpoint.base_url} ({_scrub(str(exc.__cause__ or exc), key)}):"
+                            f" check base_url and that the server is running.",
+                            code="connection", retryable=True)
+    return exc
+
+
+def status_error(exc: Any, endpoint: Endpoint, key: str | None, hold: Hold | None) -> RequestError:
+    """Both OpenAI's and Anthropic's error bodies keep the details under `error`."""
     try:
         body = exc.response.json()
     except ValueError:

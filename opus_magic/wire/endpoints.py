@@ -28,6 +28,8 @@ PLATFORMS = (
     Platform("OpenAI", "sk-", "openai.com", "https://api.openai.com/v1"),
 )
 OPENAI = PLATFORMS[-1]
+ANTHROPIC = PLATFORMS[0]
+ANTHROPIC_HOST = "api.anthropic.com"
 
 
 def platform_of_key(key: str) -> Platform | None:
@@ -41,11 +43,13 @@ def platform_of_url(url: str) -> Platform | None:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where requests go; `name` is the profile, `api_key` is never shown."""
+    """Where requests go; `name` is the profile, `api_key` is never shown; `api` is the wire
+    format spoken there: `openai` (chat completions) or `anthropic` (the native Messages API)."""
 
     base_url: str
     api_key: Secret | None
     name: str = "default"
+    api: str = "openai"
 
     def __repr__(self) -> str:
         return f"Endpoint({self.base_url!r}, name={self.name!r})"
@@ -71,15 +75,29 @@ def route(settings: Settings, model_id: str, requested: str, simulator_url: str 
                               f"define it under [profiles.{profile_name}] in the config file.")
         key = os.environ.get(profile.api_key_env) if profile.api_key_env else settings.api_key
         wire = profile.aliases.get(requested) or profile.aliases.get(model_id) or model_id
-        return Route(Endpoint(profile.base_url, as_secret(key) if key else None, profile.name), wire)
+        api = wire_api(profile.api, profile.base_url, key)
+        return Route(Endpoint(profile.base_url, as_secret(key) if key else None, profile.name, api),
+                     wire)
     base_url, key = settings.base_url, settings.api_key
     if base_url == SIMULATOR or (base_url is None and key is None):
         assert simulator_url is not None
         notes = () if base_url == SIMULATOR else (SIMULATOR_NOTE,)
-        return Route(Endpoint(simulator_url, key, SIMULATOR), model_id, notes)
+        api = "anthropic" if settings.api == "anthropic" else "openai"
+        return Route(Endpoint(simulator_url, key, SIMULATOR, api), model_id, notes)
+    api = wire_api(settings.api, base_url, key.reveal() if key else None)
     if base_url is None:
         base_url = (platform_of_key(key.reveal() if key else "") or OPENAI).base_url
-    return Route(Endpoint(base_url, key), model_id)
+    return Route(Endpoint(base_url, key, api=api), model_id)
+
+
+def wire_api(api: str, base_url: str | None, key: str | None) -> str:
+    """`auto` speaks Anthropic's native API to an Anthropic key with no base URL, or to a base
+    URL on api.anthropic.com; everything else speaks OpenAI chat completions."""
+    if api != "auto":
+        return api
+    if base_url is None:
+        return "anthropic" if (key or "").startswith(ANTHROPIC.key_prefix) else "openai"
+    return "anthropic" if (urlsplit(base_url).hostname or "").lower() == ANTHROPIC_HOST else "openai"
 
 
 def needs_simulator(settings: Settings, model_id: str, requested: str) -> bool:

@@ -101,6 +101,11 @@ def explain_status(status: int, error: Mapping[str, Any], headers: Mapping[str, 
         hint = "Rate limited: wait a moment and run again, or lower the request rate."
     elif status == 404:
         hint = f"Not found at {where}: check the model name and base_url."
+    elif status == 413:
+        hint = ("The request is too large for the endpoint (Anthropic takes up to 32 MB): "
+                "shorten the prompt or what it includes.")
+    elif status == 409:
+        hint = "The endpoint reported a conflict; it is usually temporary: run again shortly."
     elif status == 529:
         hint = "The provider is overloaded; it is usually temporary: run again shortly."
     elif status >= 500:

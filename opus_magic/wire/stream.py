@@ -38,6 +38,7 @@ class StreamState:
         self.parts: list[str] = []
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
+        self.input_usage: Usage | None = None  # the exact input side, where it comes first
         self.provider_cost: Any = None
         self.response_model: str | None = None
         self.error: str | None = None
