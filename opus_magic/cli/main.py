@@ -28,8 +28,10 @@ def cmd_history(args: argparse.Namespace) -> None:
 
     session = default_session()
     settings = session.settings()
-    runs = select(session.store(settings), limit=args.n, catalog=session.catalog(settings),
-                  **filter_values(args))
+    store = session.store(settings)
+    runs = select(store, limit=args.n, catalog=session.catalog(settings), **filter_values(args))
+    if store.notice():
+        print(store.notice(), file=sys.stderr)
     if args.format == "table":
         sys.stdout.write(format_table(runs) + "\n")
     else:
@@ -80,7 +82,7 @@ def parser() -> argparse.ArgumentParser:
     add_filter_options(hist)
     hist.set_defaults(fn=cmd_history)
     stats = sub.add_parser("stats", help="totals, cost, cache hit rate and latency of recorded runs")
-    stats.add_argument("--by", choices=("model", "tag"), default="model")
+    stats.add_argument("--by", choices=("model", "tag", "user", "project"), default="model")
     add_filter_options(stats)
     stats.set_defaults(fn=cmd_stats)
     endpoint = sub.add_parser("endpoint", help="say which endpoint runs will use")

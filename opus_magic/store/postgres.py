@@ -27,6 +27,16 @@ MISCONFIGURED = ("password authentication failed", "no password supplied", "does
                  "authentication failed", "permission denied")
 
 
+def psycopg_module() -> Any:
+    """psycopg, imported on first use (only a shared history needs it)."""
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError("history_url names a PostgreSQL server, which needs psycopg: "
+                         "pip install 'opus_magic[postgresql]'.") from None
+    return psycopg
+
+
 class Unreachable(Exception):
     """The server did not answer (down, restarting, or no route to it)."""
 
@@ -82,8 +92,7 @@ class PgStore(HistoryStore):
                           f"user, database and password (history_url, PGPASSWORD or ~/.pgpass).")
 
     def _connect(self) -> Any:
-        import psycopg
-
+        psycopg = psycopg_module()
         try:
             connection = psycopg.connect(self._url, autocommit=True,
                                          connect_timeout=CONNECT_TIMEOUT_S)
@@ -101,8 +110,7 @@ class PgStore(HistoryStore):
 
     def _attempt(self, work: Callable[[Any], T]) -> T:
         """Run `work` on this thread's connection; a broken connection is opened again once."""
-        import psycopg
-
+        psycopg = psycopg_module()
         for attempt in (1, 2):
             connection = getattr(self._local, "db", None)
             if connection is None or connection.closed:
