@@ -37,6 +37,12 @@ def psycopg_module() -> Any:
     return psycopg
 
 
+def reason(exc: Exception) -> str:
+    """The part of a psycopg message that says what went wrong, on one line."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return " ".join(first.rsplit("failed: ", 1)[-1].replace("FATAL:", "").split())
+
+
 class Unreachable(Exception):
     """The server did not answer (down, restarting, or no route to it)."""
 
@@ -97,8 +103,7 @@ class PgStore(HistoryStore):
             connection = psycopg.connect(self._url, autocommit=True,
                                          connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.OperationalError as exc:
-            why = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            why = why.replace(self._url, self.shown)
+            why = reason(exc).replace(self._url, self.shown)
             if any(marker in why for marker in MISCONFIGURED):
                 raise self._misconfigured(why) from None
             raise Unreachable(why) from None
@@ -120,7 +125,7 @@ class PgStore(HistoryStore):
             except psycopg.OperationalError as exc:
                 self._local.db = None
                 if attempt == 2:
-                    raise Unreachable(str(exc).strip().splitlines()[0]) from None
+                    raise Unreachable(reason(exc)) from None
             except psycopg.Error as exc:
                 raise StoreError(f"The history server {self.shown} refused a query ({exc}).") \
                     from None
@@ -145,7 +150,8 @@ class PgStore(HistoryStore):
         if not self._outage:
             self._outage = True
             print(f"History server {self.shown} is unreachable ({why}): runs are kept in "
-                  f"{self.spool_path} and written to the server when it is back.", file=sys.stderr)
+                  f"{self.spool_path} and written to the server when it is back (if it should be "
+                  f"up, check the host and port in history_url).", file=sys.stderr)
 
     def _flush(self) -> None:
         """Write spooled runs to the server (each upserted by id, so never twice), then drop them."""
