@@ -35,11 +35,13 @@ def history(limit: int | None = 20, model: str | None = None, tag: str | None = 
 
 
 def history_frame(limit: int | None = None, model: str | None = None, tag: str | None = None,
-                  search: str | None = None, since: str | None = None) -> Any:
+                  search: str | None = None, since: str | None = None, user: str | None = None,
+                  project: str | None = None) -> Any:
     """The same runs as `history(...)` as a pandas DataFrame (all runs unless `limit`)."""
     from opus_magic.store.export import frame
 
-    return frame(history(limit, model=model, tag=tag, search=search, since=since))
+    return frame(history(limit, model=model, tag=tag, search=search, since=since, user=user,
+                         project=project))
 
 
 def run(prompt: str, **options: Any) -> Any:
