@@ -69,6 +69,7 @@ def cmd_execute(args: argparse.Namespace) -> None:
 
 def parser() -> argparse.ArgumentParser:
     from opus_magic.view.history import add_filter_options
+    from opus_magic.view.stats import GROUPINGS
 
     root = argparse.ArgumentParser(prog="opus-magic", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -82,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
     add_filter_options(hist)
     hist.set_defaults(fn=cmd_history)
     stats = sub.add_parser("stats", help="totals, cost, cache hit rate and latency of recorded runs")
-    stats.add_argument("--by", choices=("model", "tag", "user", "project"), default="model")
+    stats.add_argument("--by", choices=GROUPINGS, default="model")
     add_filter_options(stats)
     stats.set_defaults(fn=cmd_stats)
     endpoint = sub.add_parser("endpoint", help="say which endpoint runs will use")

@@ -29,7 +29,8 @@ def is_sqlite(db: Any) -> bool:
 
 
 def ddl(db: Any, sql: str) -> None:
-    """Run a schema statement; on PostgreSQL, SQLite's 4-byte-free types get their full width."""
+    """Run a schema statement; on PostgreSQL, INTEGER and REAL become BIGINT and DOUBLE PRECISION,
+    8 bytes wide like SQLite's (picodollar sums overflow 4 bytes)."""
     if not is_sqlite(db):
         sql = sql.replace(" REAL", " DOUBLE PRECISION").replace(" INTEGER", " BIGINT")
     db.execute(sql)

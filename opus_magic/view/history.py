@@ -1,4 +1,4 @@
-"""Choosing runs from the store (model, tag, full-text search, time) and listing them."""
+"""History filters as users give them (model, tag, words, time, user, project), and run lists."""
 from __future__ import annotations
 
 import argparse
