@@ -64,24 +64,25 @@ def test_a_server_restart_mid_session_loses_and_doubles_nothing(
     session = default_session()
     store = session.store(session.settings())
     saved(store, 0, 5)
-    pg_server.stop()
-    try:
-        saved(store, 5, 12)
-        err = capsys.readouterr().err
-        assert "(Connection refused)" in err
-        assert err.count("is unreachable") == 1 and len(err.strip().splitlines()) == 1, err
-        ip.run_line_magic("opus", "history -n 50")
-        out = capsys.readouterr().out
-        assert "Showing only runs kept in the local spool" in out and "r011" in out
-        assert "r004" not in out
-    finally:
-        pg_server.start()
-    saved(store, 12, 15)
-    assert "7 spooled runs written" in capsys.readouterr().err
-    assert count(pg_url) == 15
-    assert count(pg_url, "SELECT count(DISTINCT id) FROM runs") == 15
+    for first in (5, 15):                                     # two outages, each said once
+        pg_server.stop()
+        try:
+            saved(store, first, first + 7)
+            err = capsys.readouterr().err
+            assert "(Connection refused)" in err
+            assert err.count("is unreachable") == 1 and len(err.strip().splitlines()) == 1, err
+            ip.run_line_magic("opus", "history -n 50")
+            out = capsys.readouterr().out
+            assert "Showing only runs kept in the local spool" in out
+            assert f"r{first + 6:03d}" in out and "r004" not in out
+        finally:
+            pg_server.start()
+        saved(store, first + 7, first + 10)
+        assert "7 spooled runs written" in capsys.readouterr().err
+    assert count(pg_url) == 25
+    assert count(pg_url, "SELECT count(DISTINCT id) FROM runs") == 25
     assert sqlite3.connect(store.spool_path).execute("SELECT count(*) FROM runs").fetchone() == (0,)
-    assert [r.id for r in opus_magic.history(limit=3)] == ["r014", "r013", "r012"]
+    assert [r.id for r in opus_magic.history(limit=3)] == ["r024", "r023", "r022"]
     assert store.notice() is None
 
 

@@ -98,6 +98,7 @@ class PgStore(HistoryStore):
                           f"user, database and password (history_url, PGPASSWORD or ~/.pgpass).")
 
     def _connect(self) -> Any:
+        """A new connection; the first one of this store brings the schema up to date."""
         psycopg = psycopg_module()
         try:
             connection = psycopg.connect(self._url, autocommit=True,
@@ -107,29 +108,42 @@ class PgStore(HistoryStore):
             if any(marker in why for marker in MISCONFIGURED):
                 raise self._misconfigured(why) from None
             raise Unreachable(why) from None
-        with self._lock:
-            if not self._migrated:
-                migrate(Schema(connection))
-                self._migrated = True
+        try:
+            with self._lock:
+                if not self._migrated:
+                    migrate(Schema(connection))
+                    self._migrated = True
+        except BaseException:
+            connection.close()
+            raise
         return connection
+
+    def _once(self, work: Callable[[Any], T]) -> T:
+        connection = getattr(self._local, "db", None)
+        if connection is None or connection.closed:
+            connection = self._local.db = self._connect()
+        try:
+            return work(connection)
+        except BaseException:
+            if connection.broken:
+                self._local.db = None
+                connection.close()
+            raise
 
     def _attempt(self, work: Callable[[Any], T]) -> T:
         """Run `work` on this thread's connection; a broken connection is opened again once."""
         psycopg = psycopg_module()
-        for attempt in (1, 2):
-            connection = getattr(self._local, "db", None)
-            if connection is None or connection.closed:
-                connection = self._local.db = self._connect()
+        try:
             try:
-                return work(connection)
-            except psycopg.OperationalError as exc:
-                self._local.db = None
-                if attempt == 2:
-                    raise Unreachable(reason(exc)) from None
-            except psycopg.Error as exc:
-                raise StoreError(f"The history server {self.shown} refused a query ({exc}).") \
-                    from None
-        raise AssertionError("unreachable")
+                return self._once(work)
+            except psycopg.OperationalError:
+                return self._once(work)        # e.g. the server restarted since the last call
+        except psycopg.OperationalError as exc:
+            raise Unreachable(reason(exc)) from None
+        except psycopg.Error as exc:
+            raise StoreError(f"The history server {self.shown} refused a query ({reason(exc)}): "
+                             f"the user in history_url needs to create and write tables there.") \
+                from None
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._attempt(lambda db: db.execute(placeholders(sql, args), tuple(args) or None)
@@ -173,10 +187,9 @@ class PgStore(HistoryStore):
                 for run in runs:
                     spool._write("DELETE FROM runs WHERE id = ?", (run.id,))
             self._pending = False
-        if self._outage or rows:
+        if rows:
             print(f"History server {self.shown} is back: {len(rows)} spooled runs written to it.",
                   file=sys.stderr)
-        self._outage = False
 
     def save(self, record: RunRecord) -> None:
         """Write the run to the server, or keep it in the spool while the server is away."""
@@ -184,6 +197,7 @@ class PgStore(HistoryStore):
         try:
             self._flush()
             self._write(UPSERT, to_row(record))
+            self._outage = False
         except Unreachable as exc:
             self._announce(str(exc))
             self.spool().save(record)
@@ -193,7 +207,7 @@ class PgStore(HistoryStore):
         try:
             self._flush()
             result = query(self)
-            self._from_spool = False
+            self._from_spool = self._outage = False
             return result
         except Unreachable as exc:
             self._announce(str(exc))
