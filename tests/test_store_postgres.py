@@ -105,12 +105,18 @@ def test_wrong_credentials_get_one_line_without_the_password(pg_server: PgServer
     assert len(captured.err.strip().splitlines()) == 1
 
 
-def test_the_right_password_from_the_url_or_pgpassword(pg_server: PgServer, pg_url: str,
-                                                       monkeypatch) -> None:
+def test_the_right_password_from_the_url_pgpassword_or_pgpass(
+        pg_server: PgServer, pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     database = pg_url.rsplit("/", 1)[1]
     PgStore(pg_server.url(database, STUDENT, STUDENT_PASSWORD), user="s").save(
         RunRecord(id="pw1", created_at="2026-11-30", model="m", prompt="p"))
     monkeypatch.setenv("PGPASSWORD", STUDENT_PASSWORD)
+    assert PgStore(pg_server.url(database, STUDENT)).get("pw1").user == "s"
+    monkeypatch.delenv("PGPASSWORD")
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{pg_server.port}:{database}:{STUDENT}:{STUDENT_PASSWORD}\n")
+    pgpass.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))              # what ~/.pgpass is by default
     assert PgStore(pg_server.url(database, STUDENT)).get("pw1").user == "s"
 
 
