@@ -133,5 +133,7 @@ def test_an_unreachable_host_says_what_to_check_once(ip, capsys, isolated_dirs,
     assert "runs are kept in" in captured.err and "s3cret-pw" not in captured.err + captured.out
     assert "Showing only runs kept in the local spool" in captured.out
     assert len(opus_magic.history(tag="offline")) == 2
+    ip.run_line_magic("opus", "stats --by user")
+    assert "Showing only runs kept in the local spool" in capsys.readouterr().out
     spool = next(isolated_dirs.rglob("spool-*.sqlite"))
     assert b"s3cret-pw" not in spool.read_bytes()

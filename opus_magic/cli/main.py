@@ -45,8 +45,10 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
     session = default_session()
     settings = session.settings()
-    groups = stats.compute(session.store(settings), args.by, session.catalog(settings),
-                           **filter_values(args))
+    store = session.store(settings)
+    groups = stats.compute(store, args.by, session.catalog(settings), **filter_values(args))
+    if store.notice():
+        print(store.notice(), file=sys.stderr)
     print(stats.stats_text(groups))
 
 

@@ -65,9 +65,9 @@ class Session:
         """`history_url` (a PostgreSQL server or a path), else `history_path`, else the default
         file; runs are recorded as `user` (else the OS login) in `project` (else this folder)."""
         location = settings.history_url or str(settings.history_path or default_path())
-        user = settings.user or getpass.getuser()
+        user = settings.user or login()
         project = settings.project or Path.cwd().name
-        key = (str.__str__(location), user, project)
+        key = (str.__str__(location), user or "", project)
         with self._lock:
             if key not in self._stores:
                 self._stores[key] = open_store(location, user, project)
@@ -120,6 +120,14 @@ class Session:
                                     settings.breaker_cooldown_s)
         return Retrier(RetryPolicy(settings.max_retries, settings.retry_cap_s), breaker,
                        sleep=self.sleep, clock=self.clock)
+
+
+def login() -> str | None:
+    """The OS login name, or None where the system has none (e.g. a container without one)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
 
 
 _default: Session | None = None

@@ -115,9 +115,11 @@ def cmd_history(session: Session, args: list[str]) -> None:
 def cmd_stats(session: Session, args: list[str]) -> None:
     parsed = _options("stats", args, lambda p: p.add_argument("--by", default="model"))
     settings = session.settings()
-    groups = stats.compute(session.store(settings), parsed.by, session.catalog(settings),
-                           **filter_values(parsed))
+    store = session.store(settings)
+    groups = stats.compute(store, parsed.by, session.catalog(settings), **filter_values(parsed))
     show(stats.stats_view(groups))
+    if store.notice():
+        print(store.notice())
 
 
 def cmd_compare(session: Session, args: list[str]) -> None:
