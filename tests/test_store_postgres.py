@@ -137,3 +137,18 @@ def test_an_unreachable_host_says_what_to_check_once(ip, capsys, isolated_dirs,
     assert "Showing only runs kept in the local spool" in capsys.readouterr().out
     spool = next(isolated_dirs.rglob("spool-*.sqlite"))
     assert b"s3cret-pw" not in spool.read_bytes()
+
+
+def test_history_url_never_shows_its_password_and_a_path_keeps_sqlite(
+        isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opus_magic.config import load_settings
+
+    monkeypatch.setenv("OPUS_MAGIC_HISTORY_URL",
+                       "postgresql://ann:pa55word@db:5432/h?sslmode=require&password=pa55word")
+    url = load_settings().history_url
+    for shown in (str(url), repr(url), f"{url}", f"{url:>60}", repr(load_settings())):
+        assert "pa55word" not in shown and "postgresql://ann@db:5432/h?sslmode=require" in shown
+    assert "pa55word" in url.reveal()                         # what psycopg is given
+    session = default_session()
+    store = session.store(session.settings(history_url=str(isolated_dirs / "team.sqlite")))
+    assert store.dialect == "sqlite" and (isolated_dirs / "team.sqlite").exists()
