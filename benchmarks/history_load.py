@@ -74,22 +74,15 @@ def raw_size(row: tuple[Any, ...]) -> int:
     return sum(len(str(value).encode()) for value in row if value is not None)
 
 
-def build(path: Path, count: int) -> dict[str, Any]:
-    """Write `count` runs in the store's own row format (`to_row`), in large transactions.
-
-    Rows come from a pool of records; each gets its own id, time, prompt and messages.
-    """
+def numbered_rows(count: int) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """(record, row) pairs in the store's row format (`to_row`): records come from a pool, and
+    each row gets its own id, time, prompt and messages."""
     import json
 
-    from opus_magic.store.sqlite import COLUMNS, UPSERT, Store, to_row
+    from opus_magic.store.sqlite import COLUMNS, to_row
 
     where = {name: COLUMNS.index(name) for name in ("id", "created_at", "prompt", "messages")}
     pool = [(record, to_row(record)) for record in synthetic_runs(POOL)]
-    store = Store(path)
-    db = store.connection()
-    started = time.perf_counter()
-    raw = answer_raw = 0
-    batch: list[tuple[Any, ...]] = []
     for index in range(count):
         record, template = pool[index % POOL]
         row = list(template)
@@ -100,9 +93,22 @@ def build(path: Path, count: int) -> dict[str, Any]:
             timespec="milliseconds")
         row[where["prompt"]] = prompt
         row[where["messages"]] = json.dumps(messages, ensure_ascii=False)
+        yield record.replace(prompt=prompt), tuple(row)
+
+
+def build(path: Path, count: int) -> dict[str, Any]:
+    """Write `count` runs in the store's own row format, in large transactions."""
+    from opus_magic.store.sqlite import UPSERT, Store
+
+    store = Store(path)
+    db = store.connection()
+    started = time.perf_counter()
+    raw = answer_raw = 0
+    batch: list[tuple[Any, ...]] = []
+    for record, row in numbered_rows(count):
         raw += raw_size(row)
-        answer_raw += len(prompt.encode()) + len(record.text.encode())
-        batch.append(tuple(row))
+        answer_raw += len(record.prompt.encode()) + len(record.text.encode())
+        batch.append(row)
         if len(batch) == BATCH:
             _write(db, UPSERT, batch)
     _write(db, UPSERT, batch)

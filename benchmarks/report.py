@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import sections
+from . import history_postgres, sections
 from .figures import targets
 from .why import explain
 
@@ -14,6 +14,7 @@ SECTIONS = (
     ("3. Frontend traffic", sections.section_traffic),
     ("4. Fan-out", sections.section_fanout),
     ("5. History", sections.section_history),
+    ("5b. History on PostgreSQL beside SQLite", history_postgres.section),
     ("6. Start-up", sections.section_startup),
     ("7. Peers side by side", sections.section_peers),
     ("Profiles", sections.section_profiles),

@@ -23,7 +23,15 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import fan_out, history_load, peers, profiles, startup, streaming  # noqa: E402
+from benchmarks import (  # noqa: E402
+    fan_out,
+    history_load,
+    history_postgres,
+    peers,
+    profiles,
+    startup,
+    streaming,
+)
 from benchmarks.harness import SimProcess, load_average, machine  # noqa: E402
 from benchmarks.report import render  # noqa: E402
 
@@ -79,6 +87,8 @@ SECTIONS: dict[str, Section] = {
     "fanout": lambda sim, work, plan: fan_out.measure_fan_out(sim, work, plan.fanout_rounds),
     "history": lambda sim, work, plan: history_load.measure_history(
         sim, work, plan.history_runs, plan.inserts, plan.command_rounds),
+    "history_pg": lambda sim, work, plan: history_postgres.measure_backends(
+        work, plan.history_runs, plan.inserts, plan.command_rounds),
     "peers": lambda sim, work, plan: peers.measure_peers(
         sim, work, plan.peer_prompts, plan.big, plan.install_peers),
     "profiles": run_profiles,

@@ -21,23 +21,27 @@ def last_run() -> Any:
 
 
 def history(limit: int | None = 20, model: str | None = None, tag: str | None = None,
-            search: str | None = None, since: str | None = None) -> list[Any]:
-    """Recorded runs, newest first: by model or alias, tag, words in prompt or answer, time or age."""
+            search: str | None = None, since: str | None = None, user: str | None = None,
+            project: str | None = None) -> list[Any]:
+    """Recorded runs, newest first: by model or alias, tag, words in prompt or answer, time or
+    age, user and project."""
     from opus_magic.core.session import default_session
     from opus_magic.view.history import select
 
     session = default_session()
     settings = session.settings()
     return select(session.store(settings), limit=limit, model=model, tag=tag, search=search,
-                  since=since, catalog=session.catalog(settings))
+                  since=since, user=user, project=project, catalog=session.catalog(settings))
 
 
 def history_frame(limit: int | None = None, model: str | None = None, tag: str | None = None,
-                  search: str | None = None, since: str | None = None) -> Any:
+                  search: str | None = None, since: str | None = None, user: str | None = None,
+                  project: str | None = None) -> Any:
     """The same runs as `history(...)` as a pandas DataFrame (all runs unless `limit`)."""
     from opus_magic.store.export import frame
 
-    return frame(history(limit, model=model, tag=tag, search=search, since=since))
+    return frame(history(limit, model=model, tag=tag, search=search, since=since, user=user,
+                         project=project))
 
 
 def run(prompt: str, **options: Any) -> Any:

@@ -28,6 +28,7 @@ ENV_VARS = {
     "api_key": ("OPUS_MAGIC_API_KEY", "OPENAI_API_KEY"),
     "model": ("OPUS_MAGIC_MODEL",),
     "history_path": ("OPUS_MAGIC_HISTORY",),
+    "history_url": ("OPUS_MAGIC_HISTORY_URL",),
 }
 
 
@@ -45,6 +46,32 @@ class Secret(str):
 
     def __format__(self, spec: str) -> str:
         return mask(self)
+
+
+class SecretUrl(Secret):
+    """A database URL that shows itself without its password (kept only in memory)."""
+
+    def __repr__(self) -> str:
+        return "SecretUrl('" + without_password(self.reveal()) + "')"
+
+    def __str__(self) -> str:
+        return without_password(self.reveal())
+
+    def __format__(self, spec: str) -> str:
+        return format(without_password(self.reveal()), spec)
+
+
+def without_password(url: str) -> str:
+    """`postgresql://ann@db:5432/h`: the URL with any password (in the address or a query) cut."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        login, host = netloc.rsplit("@", 1)
+        netloc = login.split(":", 1)[0] + "@" + host
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def as_secret(value: str) -> Secret:
@@ -92,6 +119,9 @@ class Settings:
     breaker_cooldown_s: float = 30.0
     budget: Decimal | None = None
     history_path: str | None = None
+    history_url: SecretUrl | None = None  # postgresql://user@host/db shares one history; else SQLite
+    user: str | None = None  # who runs are recorded as (default: the OS login)
+    project: str | None = None  # the project runs are recorded under (default: current folder)
     profile: str | None = None
     profiles: Mapping[str, Profile] = field(default_factory=dict)
     routes: Mapping[str, str] = field(default_factory=dict)
@@ -109,7 +139,7 @@ class Settings:
 SCALAR_KEYS = ("base_url", "api_key", "model", "max_tokens", "temperature", "system", "concise",
                "stream", "view", "timeout_s", "max_retries", "retry_cap_s", "breaker_threshold",
                "breaker_cooldown_s", "budget", "history_path", "profile", "litellm_prices", "api",
-               "cache")
+               "cache", "history_url", "user", "project")
 
 
 def coerce(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,6 +160,8 @@ def _coerce_one(key: str, value: Any) -> Any:
     try:
         if key == "api_key":
             return as_secret(value)
+        if key == "history_url":
+            return value if isinstance(value, SecretUrl) else SecretUrl(value)
         if key in ("max_tokens", "max_retries", "breaker_threshold"):
             number = int(value)
             if number < (0 if key == "max_retries" else 1):

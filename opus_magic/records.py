@@ -75,6 +75,14 @@ class RunRecord:
     comparison_id: str | None = None
     parent_id: str | None = None
     notes: list[str] = field(default_factory=list)
+    tiktoken_input: int | None = None  # tiktoken's own counts, kept when the server's usage arrived
+    tiktoken_output: int | None = None
+    retry_count: int = 0
+    tool_call_count: int = 0
+    stop_reason: str | None = None  # why the run was stopped early (e.g. "budget")
+    simulator: bool = False  # the built-in simulator answered
+    user: str | None = None  # who ran it (config `user`, else the OS login)
+    project: str | None = None  # config `project`, else the notebook's directory name
 
     def replace(self, **changes: Any) -> RunRecord:
         return dataclasses.replace(self, **changes)

@@ -15,7 +15,8 @@ from benchmarks import clients, history_load
 from benchmarks.report import render
 from opus_magic.sim.text import answer_chunks
 
-MODULES = ("run", "harness", "kernel", "clients", "streaming", "fan_out", "history_load", "startup",
+MODULES = ("run", "harness", "kernel", "clients", "streaming", "fan_out", "history_load",
+           "history_postgres", "startup",
            "peers", "profiles", "figures", "sections", "why", "report")
 
 

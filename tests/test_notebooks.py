@@ -25,7 +25,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ("01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors")
+NAMES = ("01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors", "06_classroom")
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 CLEARED = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
            "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG")
@@ -310,3 +310,32 @@ def test_a_key_never_reaches_outputs_or_history(tmp_path: Path) -> None:
     history = (run.folder / "history.sqlite").read_bytes()
     assert SECRET.encode() not in history
     assert "HTTP 401" in run.runs[-1].error
+
+
+def test_classroom_on_a_shared_postgresql_history(pg_url: str, tmp_path: Path) -> None:
+    from opus_magic.store.postgres import PgStore
+
+    run = execute("06_classroom", tmp_path / "classroom",
+                  {"OPUS_MAGIC_HISTORY_URL": pg_url.replace("opus@", "opus:pw-not-shown@")})
+    no_tracebacks(run)
+    assert not run.runs                                     # nothing went to a local file
+    runs = select(PgStore(pg_url), limit=None)
+    assert len(runs) == 12 and {r.user for r in runs} == {"ana", "ben", "chloe", "dev"}
+    assert all(r.project == "week3" and r.simulator for r in runs)
+    assert "pw-not-shown" not in json.dumps(run.notebook)
+    listing = next(c for c in run.notebook.cells if c.source.strip() == "%opus config")
+    assert f"history_url          {pg_url}" in listing.outputs[0].text
+    by_user = run.text("%opus stats --by user")
+    cli = run.text("opus_magic.cli.main stats --by user")
+    for student in ("ana", "ben", "chloe", "dev"):
+        spent = sum((r.cost for r in runs if r.user == student), Decimal(0))
+        assert re.search(rf"{student}\s+3\s+\$", by_user) and student in cli
+        assert re.search(rf"{student} .*{spent}", run.text("groupby([\"user\", \"response_model\"])"))
+    assert by_user.splitlines()[2].split()[0] == cli.splitlines()[2].split()[0]  # same order
+    hits = run.text("cache hit rate")
+    for student in ("ana", "ben", "chloe", "dev"):             # everyone reused the course notes
+        assert re.search(rf"{student} .* [1-9][0-9]*%", hits), hits
+    costly = run.text("sort_values(\"cost\"").splitlines()
+    costs = [Decimal(line.split()[0].lstrip("$")) for line in costly]
+    assert len(costs) == 5 and costs == sorted(costs, reverse=True)
+    assert costs[0] == max(r.cost for r in runs)

@@ -12,6 +12,7 @@ import pytest
 
 from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
+from opus_magic.store.queries import RunFilter, select_runs
 from opus_magic.store.sqlite import Store
 from opus_magic.view.run_widget import MESSAGES_PER_S, VIEW_MIME
 
@@ -32,7 +33,7 @@ def kernel_env(simulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def recorded(tag: str) -> list[RunRecord]:
     """Runs the kernel recorded with this tag, oldest first."""
-    return Store(os.environ["OPUS_MAGIC_HISTORY"]).query(["tag = ?"], [tag], order="created_at")
+    return select_runs(Store(os.environ["OPUS_MAGIC_HISTORY"]), RunFilter(tag=tag), oldest_first=True)
 
 
 def widget_state(nb: Any) -> dict[str, Any]:

@@ -28,8 +28,10 @@ def cmd_history(args: argparse.Namespace) -> None:
 
     session = default_session()
     settings = session.settings()
-    runs = select(session.store(settings), limit=args.n, catalog=session.catalog(settings),
-                  **filter_values(args))
+    store = session.store(settings)
+    runs = select(store, limit=args.n, catalog=session.catalog(settings), **filter_values(args))
+    if store.notice():
+        print(store.notice(), file=sys.stderr)
     if args.format == "table":
         sys.stdout.write(format_table(runs) + "\n")
     else:
@@ -43,8 +45,10 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
     session = default_session()
     settings = session.settings()
-    groups = stats.compute(session.store(settings), args.by, session.catalog(settings),
-                           **filter_values(args))
+    store = session.store(settings)
+    groups = stats.compute(store, args.by, session.catalog(settings), **filter_values(args))
+    if store.notice():
+        print(store.notice(), file=sys.stderr)
     print(stats.stats_text(groups))
 
 
@@ -72,6 +76,7 @@ def cmd_execute(args: argparse.Namespace) -> None:
 
 def parser() -> argparse.ArgumentParser:
     from opus_magic.view.history import add_filter_options
+    from opus_magic.view.stats import GROUPINGS
 
     root = argparse.ArgumentParser(prog="opus-magic", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -85,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
     add_filter_options(hist)
     hist.set_defaults(fn=cmd_history)
     stats = sub.add_parser("stats", help="totals, cost, cache hit rate and latency of recorded runs")
-    stats.add_argument("--by", choices=("model", "tag"), default="model")
+    stats.add_argument("--by", choices=GROUPINGS, default="model")
     add_filter_options(stats)
     stats.set_defaults(fn=cmd_stats)
     endpoint = sub.add_parser("endpoint", help="say which endpoint runs will use")

@@ -9,6 +9,7 @@ from opus_magic.core.prompts import CONCISE_INSTRUCTIONS
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
+from opus_magic.store.queries import select_runs
 
 LAST = "last"
 
@@ -17,7 +18,7 @@ def parent_run(session: Session, ref: str) -> RunRecord:
     """The run to continue: this session's last run (else the newest recorded), or RUN_ID."""
     store = session.store(session.settings())
     if ref == LAST:
-        found = session.last_run or next(iter(store.query(limit=1)), None)
+        found = session.last_run or next(iter(select_runs(store, limit=1)), None)
         if found is None:
             raise UsageError("There is no earlier run to continue: run a cell first, "
                              "or name one with --continue RUN_ID.")

@@ -17,7 +17,7 @@ from opus_magic.core.plan import Plan
 from opus_magic.cost import pricing, tokens
 from opus_magic.errors import RequestError, StoreError, StreamInterrupted, UsageError
 from opus_magic.records import RunRecord, Usage
-from opus_magic.store.sqlite import Store
+from opus_magic.store.base import HistoryStore
 from opus_magic.wire import anthropic, client
 from opus_magic.wire.anthropic_stream import MessagesState, ThinkingDelta
 from opus_magic.wire.client import Response
@@ -131,7 +131,7 @@ class Guard(Protocol):
 class Engine:
     """Runs plans against endpoints and records every outcome in the store."""
 
-    def __init__(self, store: Store | None, clock: Clock = time.monotonic,
+    def __init__(self, store: HistoryStore | None, clock: Clock = time.monotonic,
                  guard: Guard | None = None, retrier: Retrier | None = None) -> None:
         self.store = store
         self.clock = clock
@@ -267,7 +267,11 @@ class Engine:
             duration_s=(live.ended or live.started) - live.started, error=error, tag=request.tag,
             max_tokens=plan.max_tokens, concise=request.concise,
             comparison_id=request.comparison_id, parent_id=request.parent_id,
-            notes=list(plan.warnings))
+            notes=list(plan.warnings),
+            tiktoken_input=plan.counted_tokens if live.exact else None,
+            tiktoken_output=live.counter.tokens if live.exact else None,
+            retry_count=len(live.retries), tool_call_count=len(state.tool_calls),
+            stop_reason=live.stop_reason, simulator=live.simulator)
 
 
 def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:

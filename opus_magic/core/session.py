@@ -1,10 +1,12 @@
 """A session: layered settings, the history store, the catalog, endpoints and the last run."""
 from __future__ import annotations
 
+import getpass
 import json
 import threading
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from opus_magic.config import Settings, load_settings
@@ -14,7 +16,10 @@ from opus_magic.core.plan import Plan, RunRequest, plan_run
 from opus_magic.cost import calibration, litellm_prices, tokens
 from opus_magic.cost.catalog import Catalog, default_catalog
 from opus_magic.records import RunRecord
-from opus_magic.store.sqlite import Store, default_path
+from opus_magic.store.backends import open_store
+from opus_magic.store.base import HistoryStore
+from opus_magic.store.queries import calibration_counts
+from opus_magic.store.sqlite import default_path
 from opus_magic.wire.endpoints import Endpoint, Route, needs_simulator, route
 from opus_magic.wire.retry import Breakers, Clock, Retrier, RetryPolicy, Sleep
 
@@ -26,7 +31,7 @@ class Session:
         self.overrides: dict[str, Any] = {}
         self.last_run: RunRecord | None = None
         self.budget = Budget()
-        self._stores: dict[str, Store] = {}
+        self._stores: dict[tuple[str, str, str], HistoryStore] = {}
         self._simulator: Any = None
         self._lock = threading.Lock()
         self.breakers = Breakers()
@@ -58,12 +63,17 @@ class Session:
             catalog = catalog.extended(litellm_prices.load(path), origin=path)
         return catalog.extended(settings.models, settings.aliases)
 
-    def store(self, settings: Settings) -> Store:
-        path = str(settings.history_path or default_path())
+    def store(self, settings: Settings) -> HistoryStore:
+        """`history_url` (a PostgreSQL server or a path), else `history_path`, else the default
+        file; runs are recorded as `user` (else the OS login) in `project` (else this folder)."""
+        location = settings.history_url or str(settings.history_path or default_path())
+        user = settings.user or login()
+        project = settings.project or Path.cwd().name
+        key = (str.__str__(location), user or "", project)
         with self._lock:
-            if path not in self._stores:
-                self._stores[path] = Store(path)
-            return self._stores[path]
+            if key not in self._stores:
+                self._stores[key] = open_store(location, user, project)
+            return self._stores[key]
 
     def simulator_url(self) -> str:
         with self._lock:
@@ -88,8 +98,8 @@ class Session:
         learned = None
         if not tokens.is_native(model_id):
             names = dict.fromkeys((*catalog.names_for(model_id), request.model))
-            counts = self.store(settings).calibration_counts(tuple(names), endpoint.base_url,
-                                                              calibration.WINDOW)
+            counts = calibration_counts(self.store(settings), tuple(names), endpoint.base_url,
+                                        calibration.WINDOW)
             learned = calibration.learn(*counts)
         plan = plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,
                         settings.timeout_s, learned, tuple(notes), self.exact_count)
@@ -124,6 +134,14 @@ class Session:
                                     settings.breaker_cooldown_s)
         return Retrier(RetryPolicy(settings.max_retries, settings.retry_cap_s), breaker,
                        sleep=self.sleep, clock=self.clock)
+
+
+def login() -> str | None:
+    """The OS login name, or None where the system has none (e.g. a container without one)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
 
 
 _default: Session | None = None

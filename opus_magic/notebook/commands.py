@@ -35,10 +35,11 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus models [--all] [WORD]          prices with source and date, limits, legacy models, aliases
 %opus config [key=value ...]         show or set settings (the API key is always masked)
 %opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
+              [--user NAME] [--project NAME]
 %opus show RUN_ID                    one run in full
 %opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
-%opus stats [--by model|tag]         totals, cost, cache hit rate, latency (filters as history)
+%opus stats [--by model|tag|user|project]  totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap
 %opus help                           this text"""
 
@@ -109,17 +110,21 @@ def cmd_budget(session: Session, args: list[str]) -> None:
 def cmd_history(session: Session, args: list[str]) -> None:
     parsed = _options("history", args, lambda p: p.add_argument("-n", type=int, default=20))
     settings = session.settings()
-    runs = select(session.store(settings), limit=parsed.n, catalog=session.catalog(settings),
-                  **filter_values(parsed))
+    store = session.store(settings)
+    runs = select(store, limit=parsed.n, catalog=session.catalog(settings), **filter_values(parsed))
     show(history_view(runs))
+    if store.notice():
+        print(store.notice())
 
 
 def cmd_stats(session: Session, args: list[str]) -> None:
     parsed = _options("stats", args, lambda p: p.add_argument("--by", default="model"))
     settings = session.settings()
-    groups = stats.compute(session.store(settings), parsed.by, session.catalog(settings),
-                           **filter_values(parsed))
+    store = session.store(settings)
+    groups = stats.compute(store, parsed.by, session.catalog(settings), **filter_values(parsed))
     show(stats.stats_view(groups))
+    if store.notice():
+        print(store.notice())
 
 
 def cmd_compare(session: Session, args: list[str]) -> None:

@@ -1,1 +1,1 @@
-"""Store: the history database, its migrations, every SQL query, and export."""
+"""Store: the run history (SQLite, or PostgreSQL when shared), migrations, every query, export."""

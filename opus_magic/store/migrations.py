@@ -1,11 +1,21 @@
-"""Append-only, named schema migrations, recorded in the database itself."""
+"""Append-only, named schema migrations, recorded in the database itself.
+
+Each migration is plain SQL that SQLite and PostgreSQL both run; where the two differ (the
+full-text index, the row number) it asks `is_sqlite(db)`. A migration never imports live code:
+what it means must not change when the rest of the package does.
+"""
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sqlite3
 from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
 
-Migration = Callable[[sqlite3.Connection], None]
+Migration = Callable[[Any], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
+LOCK_KEY = 0x6F707573  # "opus": the advisory lock PostgreSQL kernels take while migrating
 
 
 def migration(fn: Migration) -> Migration:
@@ -13,10 +23,24 @@ def migration(fn: Migration) -> Migration:
     return fn
 
 
+def is_sqlite(db: Any) -> bool:
+    """SQLite gets its own connection; PostgreSQL a `store.postgres.Schema` with the same calls."""
+    return isinstance(db, sqlite3.Connection)
+
+
+def ddl(db: Any, sql: str) -> None:
+    """Run a schema statement; on PostgreSQL, INTEGER and REAL become BIGINT and DOUBLE PRECISION,
+    8 bytes wide like SQLite's (picodollar sums overflow 4 bytes)."""
+    if not is_sqlite(db):
+        sql = sql.replace(" REAL", " DOUBLE PRECISION").replace(" INTEGER", " BIGINT")
+    db.execute(sql)
+
+
 @migration
-def m001_runs(db: sqlite3.Connection) -> None:
-    db.execute("""
-        CREATE TABLE runs (
+def m001_runs(db: Any) -> None:
+    row_number = "" if is_sqlite(db) else "rowid BIGINT GENERATED ALWAYS AS IDENTITY,"
+    ddl(db, f"""
+        CREATE TABLE runs ({row_number}
             id TEXT PRIMARY KEY,
             created_at TEXT NOT NULL,
             model TEXT NOT NULL,
@@ -24,7 +48,7 @@ def m001_runs(db: sqlite3.Connection) -> None:
             endpoint TEXT NOT NULL DEFAULT '',
             prompt TEXT NOT NULL DEFAULT '',
             messages TEXT NOT NULL DEFAULT '[]',
-            params TEXT NOT NULL DEFAULT '{}',
+            params TEXT NOT NULL DEFAULT '{{}}',
             text TEXT NOT NULL DEFAULT '',
             status TEXT NOT NULL,
             finish_reason TEXT,
@@ -52,9 +76,8 @@ def m001_runs(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX runs_comparison ON runs(comparison_id)")
 
 
-@migration
-def m002_search_and_stats_indexes(db: sqlite3.Connection) -> None:
-    """Full-text search over prompt and answer (kept in step by triggers), and indexes for filters and stats."""
+def _sqlite_search_index(db: sqlite3.Connection) -> None:
+    """FTS5 over prompt and answer, kept in step by triggers."""
     db.execute("CREATE VIRTUAL TABLE runs_fts USING fts5(prompt, text, content='runs')")
     db.execute("""
         CREATE TRIGGER runs_fts_insert AFTER INSERT ON runs BEGIN
@@ -72,6 +95,18 @@ def m002_search_and_stats_indexes(db: sqlite3.Connection) -> None:
             INSERT INTO runs_fts(rowid, prompt, text) VALUES (new.rowid, new.prompt, new.text);
         END""")
     db.execute("INSERT INTO runs_fts(runs_fts) VALUES ('rebuild')")
+
+
+@migration
+def m002_search_and_stats_indexes(db: Any) -> None:
+    """Full-text search over prompt and answer, and indexes for filters and stats."""
+    if is_sqlite(db):
+        _sqlite_search_index(db)
+    else:  # a generated tsvector column, so every write keeps it in step
+        db.execute("""
+            ALTER TABLE runs ADD COLUMN search tsvector GENERATED ALWAYS AS
+                (to_tsvector('simple', prompt || ' ' || text)) STORED""")
+        db.execute("CREATE INDEX runs_search ON runs USING gin(search)")
     db.execute("CREATE INDEX runs_response_model ON runs(response_model, created_at)")
     # Covers every column stats aggregates, so they read this index instead of whole rows.
     db.execute("""
@@ -80,22 +115,20 @@ def m002_search_and_stats_indexes(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m003_cache_write_1h_tokens(db: sqlite3.Connection) -> None:
+def m003_cache_write_1h_tokens(db: Any) -> None:
     """The part of cache writes made with a one-hour lifetime, which is priced apart."""
-    db.execute("ALTER TABLE runs ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0")
+    ddl(db, "ALTER TABLE runs ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0")
 
 
 @migration
-def m004_cost_in_picodollars(db: sqlite3.Connection) -> None:
-    """Cost as whole picodollars beside its text, so totals are exact sums done inside SQLite."""
-    from decimal import Decimal
-
-    from opus_magic.cost.pricing import to_pico
-
-    db.execute("ALTER TABLE runs ADD COLUMN cost_pico INTEGER")
-    rows = db.execute("SELECT rowid, cost FROM runs WHERE cost IS NOT NULL").fetchall()
-    db.executemany("UPDATE runs SET cost_pico = ? WHERE rowid = ?",
-                   [(to_pico(Decimal(cost)), rowid) for rowid, cost in rows])
+def m004_cost_in_picodollars(db: Any) -> None:
+    """Cost as whole picodollars beside its text, so totals are exact sums done in the database."""
+    ddl(db, "ALTER TABLE runs ADD COLUMN cost_pico INTEGER")
+    rows = db.execute("SELECT id, cost FROM runs WHERE cost IS NOT NULL").fetchall()
+    # Dollars to picodollars, rounded half-even: written out here, not imported, for good.
+    db.executemany("UPDATE runs SET cost_pico = ? WHERE id = ?",
+                   [(int((Decimal(cost) * 10**12).to_integral_value()), run_id)
+                    for run_id, cost in rows])
     db.execute("DROP INDEX runs_stats")
     db.execute("""
         CREATE INDEX runs_stats ON runs(model, tag, cost_pico, cost_exact, input_tokens,
@@ -103,30 +136,78 @@ def m004_cost_in_picodollars(db: sqlite3.Connection) -> None:
                                         ttft_s, duration_s)""")
 
 
+QUERIED_PARAMS = {"tiktoken_input": "tiktoken_input", "tiktoken_output": "tiktoken_output",
+                  "retry_count": "retries", "tool_call_count": "tool_calls",
+                  "stop_reason": "stop_reason", "simulator": "simulator"}
+
+
+def _queried_value(column: str, value: Any) -> Any:
+    if column in ("retry_count", "tool_call_count"):
+        return len(value) if isinstance(value, list) else None
+    if column == "simulator":
+        return int(bool(value))
+    return value
+
+
 @migration
-def m006_native_usage(db: sqlite3.Connection) -> None:
+def m005_queried_columns(db: Any) -> None:
+    """Values other code queries, until now kept in the free-form `params` JSON, as columns."""
+    for column in ("tiktoken_input INTEGER", "tiktoken_output INTEGER", "retry_count INTEGER",
+                   "tool_call_count INTEGER", "stop_reason TEXT", "simulator INTEGER"):
+        ddl(db, f"ALTER TABLE runs ADD COLUMN {column}")
+    updates = []
+    for run_id, params in db.execute("SELECT id, params FROM runs WHERE params <> '{}'").fetchall():
+        data = json.loads(params)
+        values = [_queried_value(column, data.get(key)) for column, key in QUERIED_PARAMS.items()]
+        updates.append((*values, run_id))
+    sets = ", ".join(f"{column} = ?" for column in QUERIED_PARAMS)
+    db.executemany(f"UPDATE runs SET {sets} WHERE id = ?", updates)
+    db.execute("CREATE INDEX runs_calibration ON runs(model, endpoint, created_at) "
+               "WHERE tiktoken_input IS NOT NULL")
+
+
+@migration
+def m006_native_usage(db: Any) -> None:
     """Anthropic's native usage: billed thinking tokens and five-minute cache writes, kept apart.
 
     Nullable (read back as 0), so rows written by code that does not know them still insert.
     """
-    db.execute("ALTER TABLE runs ADD COLUMN thinking_tokens INTEGER DEFAULT 0")
-    db.execute("ALTER TABLE runs ADD COLUMN cache_write_5m_tokens INTEGER DEFAULT 0")
+    ddl(db, "ALTER TABLE runs ADD COLUMN thinking_tokens INTEGER DEFAULT 0")
+    ddl(db, "ALTER TABLE runs ADD COLUMN cache_write_5m_tokens INTEGER DEFAULT 0")
 
 
-def migrate(db: sqlite3.Connection) -> list[str]:
-    """Apply pending migrations in order, under one write lock; return the names applied.
+@migration
+def m008_user_project(db: Any) -> None:
+    """Who ran each run and for which project, to filter and group a shared history by them."""
+    ddl(db, "ALTER TABLE runs ADD COLUMN user_name TEXT")
+    ddl(db, "ALTER TABLE runs ADD COLUMN project TEXT")
+    db.execute("CREATE INDEX runs_user ON runs(user_name, created_at)")
+    db.execute("CREATE INDEX runs_project ON runs(project, created_at)")
+    db.execute("DROP INDEX runs_stats")
+    db.execute("""
+        CREATE INDEX runs_stats ON runs(model, tag, user_name, project, cost_pico, cost_exact,
+                                        input_tokens, output_tokens, cache_read_tokens,
+                                        cache_write_tokens, ttft_s, duration_s)""")
 
-    `db` must be in autocommit mode (isolation_level=None) so the lock spans every step.
+
+def migrate(db: Any) -> list[str]:
+    """Apply pending migrations in order, under one lock; return the names applied.
+
+    `db` must be in autocommit mode (isolation_level=None) so the lock spans every step; on
+    PostgreSQL the lock is an advisory lock held until the transaction ends.
     """
-    db.execute("BEGIN IMMEDIATE")
+    db.execute("BEGIN IMMEDIATE" if is_sqlite(db) else "BEGIN")
     try:
+        if not is_sqlite(db):
+            db.execute(f"SELECT pg_advisory_xact_lock({LOCK_KEY})")
         db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-        done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+        done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
         applied = []
         for name, fn in MIGRATIONS:
             if name not in done:
                 fn(db)
-                db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
+                now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                db.execute("INSERT INTO _migrations VALUES (?, ?)", (name, now))
                 applied.append(name)
         db.execute("COMMIT")
     except BaseException:

@@ -11,7 +11,8 @@ from opus_magic.core.fanout import summarize, tokens_per_second
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
-from opus_magic.store.sqlite import Store
+from opus_magic.store.base import HistoryStore
+from opus_magic.store.queries import runs_of_comparison
 from opus_magic.view.history import html_table
 from opus_magic.view.tables import Rendered, text_table
 from opus_magic.view.text import fmt_seconds
@@ -21,13 +22,12 @@ INS_STYLE = "background:#ccf5d3;text-decoration:none"
 DEL_STYLE = "background:#ffd6d3;color:#8c1c13"
 
 
-def find_runs(store: Store, refs: Sequence[str]) -> list[RunRecord]:
+def find_runs(store: HistoryStore, refs: Sequence[str]) -> list[RunRecord]:
     """Runs named by id (or unique id prefix) or by comparison id, in the order given."""
     runs: list[RunRecord] = []
     for ref in refs:
         record = store.get(ref)
-        group = [record] if record else store.query(["comparison_id = ?"], [ref],
-                                                    order="created_at, rowid")
+        group = [record] if record else runs_of_comparison(store, ref)
         if not group:
             raise UsageError(f"No run or comparison '{ref}' in history (ids are in %opus history).")
         runs.extend(group)

@@ -1,4 +1,4 @@
-"""Choosing runs from the store (model, tag, full-text search, time) and listing them."""
+"""History filters as users give them (model, tag, words, time, user, project), and run lists."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,8 @@ from opus_magic.cost.catalog import Catalog, default_catalog
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
-from opus_magic.store.sqlite import Store
+from opus_magic.store.base import HistoryStore
+from opus_magic.store.queries import RunFilter, select_runs
 from opus_magic.view.tables import Rendered
 
 Now = Callable[[], dt.datetime]
@@ -38,12 +39,12 @@ def parse_since(value: str, now: Now = utc_now) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def match_query(search: str) -> str:
-    """Words of a search as an FTS5 query: every word must appear, each also as a prefix."""
-    words = search.split()
+def search_words(search: str) -> tuple[str, ...]:
+    """The words of a search (every one must appear, each also as a prefix)."""
+    words = tuple(search.split())
     if not any(re.search(r"\w", word) for word in words):
         raise UsageError(f"--search '{search}' has no words to look for.")
-    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+    return words
 
 
 def model_names(model: str, catalog: Catalog) -> list[str]:
@@ -53,30 +54,16 @@ def model_names(model: str, catalog: Catalog) -> list[str]:
     return list(dict.fromkeys([model, resolved, *aliases]))
 
 
-def conditions(model: str | None = None, tag: str | None = None, search: str | None = None,
-               since: str | None = None, catalog: Catalog | None = None,
-               now: Now = utc_now) -> tuple[list[str], list[Any]]:
-    """SQL conditions and their arguments for the history filters (never SQL from the user)."""
-    where: list[str] = []
-    args: list[Any] = []
-    if model:
-        names = model_names(model, catalog or default_catalog())
-        marks = ", ".join("?" for _ in names)
-        where.append(f"(model IN ({marks}) OR response_model IN ({marks}))")
-        args += names * 2
-    if tag:
-        where.append("tag = ?")
-        args.append(tag)
-    if search:
-        where.append("rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH ?)")
-        args.append(match_query(search))
-    if since:
-        where.append("created_at >= ?")
-        args.append(parse_since(since, now))
-    return where, args
+def run_filter(model: str | None = None, tag: str | None = None, search: str | None = None,
+               since: str | None = None, user: str | None = None, project: str | None = None,
+               catalog: Catalog | None = None, now: Now = utc_now) -> RunFilter:
+    """The history filters as given by a user, checked and resolved for the store."""
+    models = tuple(model_names(model, catalog or default_catalog())) if model else ()
+    return RunFilter(models=models, tag=tag, words=search_words(search) if search else (),
+                     since=parse_since(since, now) if since else None, user=user, project=project)
 
 
-FILTERS = ("model", "tag", "search", "since")
+FILTERS = ("model", "tag", "search", "since", "user", "project")
 
 
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
@@ -85,20 +72,21 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", help="runs with this tag")
     parser.add_argument("--search", help="words in the prompt or the answer")
     parser.add_argument("--since", help="2026-11-20, 2026-11-20T09:30, or an age: 30m, 6h, 2d, 1w")
+    parser.add_argument("--user", help="runs by this user (config `user`, else the OS login)")
+    parser.add_argument("--project", help="runs of this project (default: the notebook's folder)")
 
 
 def filter_values(parsed: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(parsed, name) for name in FILTERS}
 
 
-def select(store: Store, limit: int | None = 20, model: str | None = None, tag: str | None = None,
-           search: str | None = None, since: str | None = None,
-           catalog: Catalog | None = None) -> list[RunRecord]:
-    """Newest runs first, filtered by model (requested or answered), tag, words and time."""
+def select(store: HistoryStore, limit: int | None = 20, catalog: Catalog | None = None,
+           **filters: str | None) -> list[RunRecord]:
+    """Newest runs first, filtered by model (requested or answered), tag, words, time, user and
+    project."""
     if limit is not None and limit < 1:
         raise UsageError(f"-n {limit}: ask for at least one run.")
-    where, args = conditions(model, tag, search, since, catalog)
-    return store.query(where, args, limit=limit)
+    return select_runs(store, run_filter(catalog=catalog, **filters), limit=limit)
 
 
 def format_table(runs: list[RunRecord]) -> str:

@@ -11,13 +11,15 @@ from opus_magic.cost.catalog import Catalog, default_catalog
 from opus_magic.cost.pricing import cache_savings, format_usd, from_pico
 from opus_magic.errors import UsageError
 from opus_magic.records import Usage
-from opus_magic.store.sqlite import Store
-from opus_magic.view.history import conditions, html_table
+from opus_magic.store.base import HistoryStore
+from opus_magic.store.queries import stats_rows
+from opus_magic.view.history import html_table, run_filter
 from opus_magic.view.tables import Rendered, text_table
 from opus_magic.view.text import fmt_seconds
 
-GROUPINGS = {"model": "model", "tag": "tag"}
-UNTAGGED = "(no tag)"
+GROUPINGS = ("model", "tag", "user", "project")
+UNGROUPED = {"model": "(no model)", "tag": "(no tag)", "user": "(no user)",
+             "project": "(no project)"}
 TOTAL = "all runs"
 
 
@@ -63,28 +65,10 @@ class GroupStats:
         return self.rate_sum / self.rate_runs if self.rate_runs else None
 
 
-RATE = "CASE WHEN duration_s > ttft_s THEN output_tokens / (duration_s - ttft_s) END"
-# Grouped by (model, tag), the leading columns of the covering index runs_stats, so SQLite reads
-# the index in order with no sort; rows are merged by model or tag afterwards.
-QUERY = f"""
-SELECT model, tag, count(*), sum(cost_pico), sum(cost_pico IS NULL),
-       sum(cost_pico IS NOT NULL AND NOT cost_exact), sum(input_tokens), sum(output_tokens),
-       sum(cache_read_tokens), sum(cache_write_tokens),
-       total(ttft_s), count(ttft_s), total({RATE}), count({RATE}){{tiers}}
-FROM runs {{where}} GROUP BY model, tag"""
-
-
 def thresholds(catalog: Catalog) -> list[int]:
     """The long-context thresholds in the catalog, lowest first."""
     return sorted({info.long_context_threshold for info in catalog.models.values()
                    if info.long_context_threshold is not None})
-
-
-def tier_sums(limits: list[int]) -> str:
-    """SQL for the cache tokens of runs above each threshold (read, then written)."""
-    return "".join(f", sum(CASE WHEN input_tokens > {t:d} THEN cache_read_tokens ELSE 0 END)"
-                   f", sum(CASE WHEN input_tokens > {t:d} THEN cache_write_tokens ELSE 0 END)"
-                   for t in limits)
 
 
 def cache_saved(model: str, read: int, write: int, above: list[int], limits: list[int],
@@ -102,27 +86,27 @@ def cache_saved(model: str, read: int, write: int, above: list[int], limits: lis
     return total
 
 
-def compute(store: Store, by: str = "model", catalog: Catalog | None = None,
+def compute(store: HistoryStore, by: str = "model", catalog: Catalog | None = None,
             **filters: Any) -> list[GroupStats]:
-    """One GroupStats per model id (or tag), biggest spend first, then the total over all.
+    """One GroupStats per model id (or tag, user, project), biggest spend first, then the total.
 
     Cache savings are linear in the tokens read and written, so they are priced per model and
-    price tier from the sums; costs are summed exactly in integer picodollars inside SQLite.
+    price tier from the sums; costs are summed exactly in integer picodollars by the store.
     """
     if by not in GROUPINGS:
         raise UsageError(f"--by {by}: group by one of {', '.join(GROUPINGS)}.")
     catalog = catalog or default_catalog()
-    where, args = conditions(catalog=catalog, **filters)
     limits = thresholds(catalog)
-    sql = QUERY.format(tiers=tier_sums(limits),
-                       where="WHERE " + " AND ".join(where) if where else "")
     merged: dict[str, GroupStats] = {}
-    for model, tag, runs, cost, *row in store.connection().execute(sql, args):
-        sums, (ttft, ttfts, rate, rates), above = row[:6], row[6:10], row[10:]
-        key = (catalog.resolve(model) if by == "model" else tag) or UNTAGGED
-        saved = cache_saved(model, sums[-2], sums[-1], above, limits, catalog)
-        group = GroupStats(key, runs, from_pico(cost or 0), *sums[:-1], saved,
-                           ttft, ttfts, rate, rates)
+    for row in stats_rows(store, run_filter(catalog=catalog, **filters), limits):
+        model = row.keys["model"] or ""
+        key = (catalog.resolve(model) if by == "model" else row.keys[by]) or UNGROUPED[by]
+        saved = cache_saved(model, row.cache_read_tokens, row.cache_write_tokens, list(row.above),
+                            limits, catalog)
+        group = GroupStats(key, row.runs, from_pico(row.cost_pico), row.unknown_cost_runs,
+                           row.estimated_runs, row.input_tokens, row.output_tokens,
+                           row.cache_read_tokens, saved, row.ttft_sum, row.ttft_runs,
+                           row.rate_sum, row.rate_runs)
         merged[key] = merged[key] + group if key in merged else group
     groups = sorted(merged.values(), key=lambda g: (-g.cost, -g.runs, g.key))
     return [*groups, sum(groups, GroupStats(TOTAL))]

@@ -1,0 +1,52 @@
+"""What every history backend provides: save, get, and rows for the named queries in `queries`."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from opus_magic.records import RunRecord
+from opus_magic.store.rows import SELECT, UPSERT, from_row, to_row
+
+T = TypeVar("T")
+
+
+class HistoryStore:
+    """A history of runs. Subclasses supply `_rows` and `_write` in their SQL dialect."""
+
+    dialect = "sqlite"
+    user: str | None = None
+    project: str | None = None
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _write(self, sql: str, args: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def _read(self, query: Callable[[HistoryStore], T]) -> T:
+        """Run a named query; a backend that can fall back to a local copy overrides this."""
+        return query(self)
+
+    def notice(self) -> str | None:
+        """One line to show beside results (e.g. that they come from a local spool), or None."""
+        return None
+
+    def stamped(self, record: RunRecord) -> RunRecord:
+        """The record with this store's user and project, where it names none."""
+        return record.replace(user=record.user or self.user, project=record.project or self.project)
+
+    def save(self, record: RunRecord) -> None:
+        """Insert one run, or update it in place (an update keeps the search index in step)."""
+        self._write(UPSERT, to_row(self.stamped(record)))
+
+    def get(self, run_id: str) -> RunRecord | None:
+        """A run by id or unique id prefix."""
+        rows = self._read(lambda store: store._rows(
+            f"{SELECT} WHERE id = ? OR id LIKE ? || '%' LIMIT 2", (run_id, run_id)))
+        exact = [row for row in rows if row[0] == run_id]
+        if exact or len(rows) == 1:
+            return from_row((exact or rows)[0])
+        return None
+
+    def close(self) -> None:
+        """Release connections (the store can still be used afterwards)."""

@@ -1,0 +1,62 @@
+"""A run record as a row of the `runs` table and back, the same for every backend."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from opus_magic.cost.pricing import to_pico
+from opus_magic.records import RunRecord, Usage
+
+COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", "messages",
+           "params", "text", "status", "finish_reason", "input_tokens", "output_tokens",
+           "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_exact",
+           "cost_source", "ttft_s", "duration_s", "error", "tag", "max_tokens", "concise",
+           "comparison_id", "parent_id", "notes", "cache_write_1h_tokens", "cost_pico",
+           "tiktoken_input", "tiktoken_output", "retry_count", "tool_call_count", "stop_reason",
+           "simulator", "thinking_tokens", "cache_write_5m_tokens", "user_name", "project")
+USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                "reasoning_tokens", "cache_write_1h_tokens", "thinking_tokens",
+                "cache_write_5m_tokens")
+FIELD_OF = {"user_name": "user"}  # `user` is a reserved word in PostgreSQL
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM runs"
+UPSERT = (f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
+          f"ON CONFLICT(id) DO UPDATE SET "
+          + ", ".join(f"{name} = excluded.{name}" for name in COLUMNS if name != "id"))
+
+
+def to_row(record: RunRecord) -> tuple[Any, ...]:
+    """The record's values in COLUMNS order."""
+    values = {
+        **{name: getattr(record, FIELD_OF.get(name, name)) for name in COLUMNS
+           if hasattr(record, FIELD_OF.get(name, name))},
+        **{name: getattr(record.usage, name) for name in USAGE_FIELDS},
+        "messages": json.dumps(record.messages, ensure_ascii=False),
+        "params": json.dumps(record.params, ensure_ascii=False, default=str),
+        "notes": json.dumps(record.notes, ensure_ascii=False),
+        "cost": None if record.cost is None else str(record.cost),
+        "cost_pico": None if record.cost is None else to_pico(record.cost),
+        "cost_exact": int(record.cost_exact),
+        "simulator": int(record.simulator),
+    }
+    return tuple(values[name] for name in COLUMNS)
+
+
+def from_row(row: Sequence[Any]) -> RunRecord:
+    """A record from values in COLUMNS order (columns added later may hold NULL)."""
+    data = {FIELD_OF.get(name, name): value for name, value in zip(COLUMNS, row)
+            if name != "cost_pico"}
+    usage = Usage(**{name: data.pop(name) or 0 for name in USAGE_FIELDS})
+    data.update(
+        usage=usage,
+        messages=json.loads(data["messages"]),
+        params=json.loads(data["params"]),
+        notes=json.loads(data["notes"]),
+        cost=None if data["cost"] is None else Decimal(data["cost"]),
+        cost_exact=bool(data["cost_exact"]),
+        retry_count=data["retry_count"] or 0,
+        tool_call_count=data["tool_call_count"] or 0,
+        simulator=bool(data["simulator"]),
+    )
+    return RunRecord(**data)
