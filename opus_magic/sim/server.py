@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opus_magic.cost.tokens import count_text
+from opus_magic.sim.batch_routes import route as route_batches
+from opus_magic.sim.batches import BatchBook
 from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, error_reply
 from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
 
@@ -78,6 +80,7 @@ class State:
         self.settings = settings
         self.book = ScenarioBook()
         self.cache = PromptCache()
+        self.batches = BatchBook()
         self._lock = threading.Lock()
         self._log: list[RequestLog] = []
 
@@ -97,6 +100,7 @@ class State:
             self._log.clear()
         self.cache = PromptCache()
         self.book.clear()
+        self.batches.clear()
 
 
 class Server(ThreadingHTTPServer):
@@ -126,6 +130,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
+        if route_batches(self, self.server.state, "GET", path):
+            return
         if path == "/v1/models":
             self._json(200, {"object": "list", "data": [
                 {"id": m, "object": "model", "created": 1700000000, "owned_by": OWNER}
@@ -138,6 +144,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
+        if route_batches(self, self.server.state, "POST", path):
+            return
         body = self._read_json()
         if path == "/v1/chat/completions":
             self._chat(body)
