@@ -73,6 +73,7 @@ class RunRecord:
     comparison_id: str | None = None
     parent_id: str | None = None
     notes: list[str] = field(default_factory=list)
+    batch_id: str | None = None  # the history's batch id when a provider batch engine ran it
 
     def replace(self, **changes: Any) -> RunRecord:
         return dataclasses.replace(self, **changes)

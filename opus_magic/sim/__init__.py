@@ -75,7 +75,8 @@ class Simulator:
         self._state.configure(**settings)
 
     def batches(self, **settings: Any) -> None:
-        """Batch engines: `delay_s` before a batch ends, custom_ids that `fail`, `expire`."""
+        """Batch engines: `delay_s` before a batch ends, custom_ids that `fail`, `expire`, and
+        `end_now=True` to end every pending batch at once."""
         self._state.batches.configure(**settings)
 
     def requests(self) -> list[RequestLog]:

@@ -1,8 +1,9 @@
 """The simulator's batch engines: Anthropic's Message Batches and OpenAI's Batch API with files.
 
 A batch ends `delay_s` after it is created (at once by default); until then every request is
-processing, as on the real services. Requests whose custom_id is in `fail` end errored; with
-`expire` set, batches that end from then on end expired. Answers and usage are the simulator's.
+processing, as on the real services; `end_now` ends every pending batch at once. Requests whose
+custom_id is in `fail` end errored; with `expire` set, batches that end from then on end expired.
+Answers and usage are the simulator's.
 """
 from __future__ import annotations
 
@@ -73,8 +74,8 @@ class BatchBook:
         self.files: dict[str, tuple[dict[str, Any], bytes]] = {}
 
     def configure(self, delay_s: float | None = None, fail: list[str] | None = None,
-                  expire: bool | None = None) -> None:
-        """Change the processing delay, the custom_ids that fail, or expiry."""
+                  expire: bool | None = None, end_now: bool = False) -> None:
+        """Change the processing delay, the custom_ids that fail, or expiry; end pending batches."""
         if delay_s is not None and (not isinstance(delay_s, (int, float)) or delay_s < 0):
             raise ValueError("delay_s must be a number of seconds, 0 or more")
         changes = {"delay_s": delay_s, "fail": None if fail is None else frozenset(fail),
@@ -82,6 +83,9 @@ class BatchBook:
         with self._lock:
             self.settings = dataclasses.replace(
                 self.settings, **{k: v for k, v in changes.items() if v is not None})
+            if end_now:
+                for batch in self.batches.values():
+                    batch.ready_at = min(batch.ready_at, self.clock())
 
     def clear(self) -> None:
         with self._lock:

@@ -103,6 +103,34 @@ def m004_cost_in_picodollars(db: sqlite3.Connection) -> None:
                                         ttft_s, duration_s)""")
 
 
+@migration
+def m009_batches(db: sqlite3.Connection) -> None:
+    """Provider batches (so any process can poll and collect them) and which results became runs."""
+    db.execute("""
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            provider_batch_id TEXT NOT NULL,
+            api TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            profile TEXT NOT NULL DEFAULT '',
+            grid_id TEXT,
+            submitted_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            counts TEXT NOT NULL DEFAULT '{}',
+            cells TEXT NOT NULL DEFAULT '{}',
+            collected_at TEXT
+        )""")
+    db.execute("CREATE INDEX batches_submitted_at ON batches(submitted_at)")
+    db.execute("""
+        CREATE TABLE batch_runs (
+            batch_id TEXT NOT NULL,
+            custom_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            PRIMARY KEY (batch_id, custom_id)
+        )""")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order, under one write lock; return the names applied.
 

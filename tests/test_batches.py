@@ -1,0 +1,200 @@
+"""Batch runs through the providers' batch engines, against the simulator over real HTTP:
+submit, poll, cancel, collect (also from a new process), resubmit failures, half-price costs."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import anthropic
+import openai
+import pytest
+
+import opus_magic
+from opus_magic.cost.catalog import default_catalog
+from opus_magic.cost.pricing import usage_cost
+
+KEY = "sk-test-0123456789abcdef"
+
+
+@pytest.fixture
+def endpoint(simulator, monkeypatch: pytest.MonkeyPatch):
+    """The Python API, the magic and subprocesses all pointed at the shared simulator."""
+    monkeypatch.setenv("OPUS_MAGIC_BASE_URL", simulator.base_url)
+    monkeypatch.setenv("OPUS_MAGIC_API_KEY", KEY)
+    return simulator
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`opus-magic ...` in a new process (the same environment: history, endpoint, key)."""
+    return subprocess.run([sys.executable, "-m", "opus_magic.cli.main", *args], text=True,
+                          capture_output=True, timeout=120, env=os.environ.copy())
+
+
+def runs_in_history() -> list[tuple[str, str, str]]:
+    db = sqlite3.connect(os.environ["OPUS_MAGIC_HISTORY"])
+    return db.execute("SELECT r.id, b.custom_id, r.status FROM runs r JOIN batch_runs b "
+                      "ON b.run_id = r.id ORDER BY b.custom_id").fetchall()
+
+
+def test_the_official_sdks_drive_the_simulators_batch_endpoints(simulator) -> None:
+    root = simulator.base_url.removesuffix("/v1")
+    claude = anthropic.Anthropic(base_url=root, api_key="sk-ant-test", max_retries=0)
+    params = {"model": "claude-haiku-4-5", "max_tokens": 5,
+              "messages": [{"role": "user", "content": "Explain how TCP retransmission works."}]}
+    simulator.batches(delay_s=3600)
+    batch = claude.messages.batches.create(requests=[{"custom_id": "a", "params": params},
+                                                     {"custom_id": "b", "params": params}])
+    assert batch.processing_status == "in_progress" and batch.request_counts.processing == 2
+    assert batch.results_url is None
+    simulator.batches(end_now=True)
+    done = claude.messages.batches.retrieve(batch.id)
+    assert done.processing_status == "ended" and done.request_counts.succeeded == 2
+    assert [b.id for b in claude.messages.batches.list()] == [batch.id]
+    results = {r.custom_id: r.result for r in claude.messages.batches.results(batch.id)}
+    message = results["a"].message
+    assert message.content[0].text == "TCP resends a segment" and message.stop_reason == "max_tokens"
+    assert message.usage.output_tokens == 5 and message.usage.input_tokens > 0
+    late = claude.messages.batches.create(requests=[{"custom_id": "c", "params": params}])
+    assert claude.messages.batches.cancel(late.id).processing_status == "canceling"
+    assert claude.messages.batches.retrieve(late.id).request_counts.canceled == 1
+
+    simulator.batches(delay_s=0, fail=["o1"])
+    gpt = openai.OpenAI(base_url=simulator.base_url, api_key="sk-test", max_retries=0)
+    lines = "".join(json.dumps({"custom_id": f"o{i}", "method": "POST",
+                                "url": "/v1/chat/completions", "body": {
+                                    "model": "gpt-4o", "max_tokens": 50,
+                                    "messages": [{"role": "user", "content": "Say hello."}]}}) + "\n"
+                    for i in range(2))
+    upload = gpt.files.create(file=("in.jsonl", lines.encode()), purpose="batch")
+    assert upload.purpose == "batch" and upload.bytes == len(lines.encode())
+    created = gpt.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions",
+                                 completion_window="24h")
+    job = gpt.batches.retrieve(created.id)
+    assert job.status == "completed" and (job.request_counts.completed,
+                                          job.request_counts.failed) == (1, 1)
+    output = [json.loads(line) for line in gpt.files.content(job.output_file_id).text.splitlines()]
+    assert output[0]["custom_id"] == "o0" and output[0]["response"]["status_code"] == 200
+    hello = output[0]["response"]["body"]["choices"][0]["message"]["content"]
+    assert hello == "Hello! How can I help you today?"
+    errors = [json.loads(line) for line in gpt.files.content(job.error_file_id).text.splitlines()]
+    assert errors[0]["custom_id"] == "o1" and errors[0]["response"]["status_code"] == 500
+    assert [b.id for b in gpt.batches.list()] == [created.id]
+    assert gpt.batches.cancel(created.id).status == "completed"  # too late: already ended
+    with pytest.raises(openai.NotFoundError):
+        gpt.batches.retrieve("batch_nope")
+
+
+def test_submit_poll_and_collect_at_half_the_price(endpoint, ip, capsys) -> None:
+    endpoint.batches(delay_s=3600)
+    [row] = opus_magic.submit_batch({"hello": "Say hello.", "tcp": "Explain how TCP "
+                                     "retransmission works."}, model="haiku", api="anthropic",
+                                    max_tokens=300, tag="nightly")
+    assert row.api == "anthropic" and row.provider_batch_id.startswith("msgbatch_")
+    ip.run_line_magic("opus", "batches")
+    listed = capsys.readouterr().out
+    assert row.id in listed and "in progress" in listed and "2 processing" in listed
+    assert opus_magic.collect_batches() == []  # still processing: nothing to record yet
+    endpoint.batches(end_now=True)
+    ip.run_line_magic("opus", "batches collect")
+    assert f"{row.id}: recorded 2 runs (2 ok)" in capsys.readouterr().out
+    runs = {r.params["custom_id"]: r for r in opus_magic.history(tag="nightly")}
+    hello = runs["hello"]
+    assert hello.text == "Hello!" and hello.status == "ok" and hello.finish_reason == "stop"
+    # By hand: 10 input tokens × $1/M + 2 output tokens × $5/M = $0.000020, half of it in a batch.
+    assert (hello.usage.input_tokens, hello.usage.output_tokens) == (10, 2)
+    assert hello.cost == Decimal("0.00001") and hello.cost_exact
+    assert hello.cost_source == "batch price"
+    interactive = usage_cost(runs["tcp"].usage, default_catalog().get("claude-haiku-4-5"))
+    assert runs["tcp"].cost * 2 == interactive
+    ip.run_line_magic("opus", "batches collect")
+    assert "No batches waiting to be collected." in capsys.readouterr().out
+    ip.run_line_magic("opus", f"batches collect {row.id}")
+    assert "nothing new, already collected" in capsys.readouterr().out
+    assert len(runs_in_history()) == 2 and len(opus_magic.history(tag="nightly")) == 2
+    ip.run_line_magic("opus", "batches")
+    assert "collected" in capsys.readouterr().out
+
+
+def test_a_new_process_collects_what_an_exited_one_submitted(endpoint) -> None:
+    endpoint.batches(delay_s=3600)
+    submit = subprocess.run(
+        [sys.executable, "-c", "import opus_magic; [b] = opus_magic.submit_batch(['Say hello.', "
+         "'Explain how HTTPS protects a login form.'], model='gpt-4o', max_tokens=400); "
+         "print(b.id)"], text=True, capture_output=True, timeout=120, env=os.environ.copy())
+    assert submit.returncode == 0, submit.stderr
+    batch_id = submit.stdout.strip()
+    listed = cli("batches")
+    assert batch_id in listed.stdout and "2 processing" in listed.stdout
+    endpoint.batches(end_now=True)
+    first = cli("batches", "collect")
+    assert f"{batch_id}: recorded 2 runs (2 ok)" in first.stdout, first.stderr
+    again = cli("batches", "collect", batch_id)
+    assert "nothing new, already collected" in again.stdout
+    assert [(custom_id, status) for _, custom_id, status in runs_in_history()] == [
+        ("p0", "ok"), ("p1", "ok")]
+    assert KEY not in first.stdout and KEY not in json.dumps(runs_in_history())
+
+
+def test_cancel_records_nothing_billed(endpoint, ip, capsys) -> None:
+    endpoint.batches(delay_s=3600)
+    [row] = opus_magic.submit_batch(["Say hello."], model="opus", api="anthropic")
+    ip.run_line_magic("opus", f"batches cancel {row.provider_batch_id}")
+    assert f"Cancel requested for {row.id}: canceling" in capsys.readouterr().out
+    [run] = opus_magic.collect_batches(row.id)
+    assert run.status == "stopped" and run.cost == 0 and run.cost_source == "not billed"
+    assert "canceled before this request ran" in run.error and run.batch_id == row.id
+
+
+def test_only_errored_and_expired_requests_are_resubmitted_with_one_command(endpoint) -> None:
+    endpoint.batches(fail=["p1"])
+    [row] = opus_magic.submit_batch(["Say hello."] * 3, model="4o")
+    failed = {r.params["custom_id"]: r for r in opus_magic.collect_batches()}
+    assert failed["p1"].status == "error" and failed["p1"].cost == 0
+    assert f"resubmit {row.id}" in failed["p1"].error and failed["p0"].status == "ok"
+    endpoint.batches(fail=[], delay_s=3600)
+    again = cli("batches", "resubmit", row.id)
+    assert "Resubmitted 1 errored or expired requests" in again.stdout, again.stderr
+    endpoint.batches(expire=True, end_now=True)
+    expired = opus_magic.collect_batches()
+    assert [(r.params["custom_id"], r.status) for r in expired] == [("p1", "error")]
+    assert "expired before this request ran" in expired[0].error
+    retry = cli("batches", "resubmit", expired[0].batch_id)
+    assert "Resubmitted 1" in retry.stdout
+    endpoint.batches(expire=False, end_now=True)
+    [fixed] = opus_magic.collect_batches()
+    assert fixed.params["custom_id"] == "p1" and fixed.status == "ok" and fixed.text.startswith("Hello!")
+    assert [status for _, _, status in runs_in_history()].count("ok") == 3
+
+
+def test_bad_batch_commands_say_what_to_do(endpoint, ip, capsys) -> None:
+    ip.run_line_magic("opus", "batches frob")
+    assert "Use %opus batches [collect [ID] | cancel ID" in capsys.readouterr().err
+    ip.run_line_magic("opus", "batches cancel b-nope")
+    err = capsys.readouterr().err
+    assert "No batch 'b-nope'" in err and "Traceback" not in err
+    with pytest.raises(opus_magic.errors.UsageError, match="custom_ids must be unique"):
+        opus_magic.submit_batch({"bad id!": "Say hello."})
+    assert cli("batches", "cancel").returncode == 1
+    assert "No batches in this history yet." in cli("batches").stdout
+
+
+def test_the_batches_table_has_the_columns_other_processes_read() -> None:
+    from opus_magic.store.migrations import migrate
+
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(db)
+    columns = [row[1] for row in db.execute("PRAGMA table_info(batches)")]
+    assert columns == ["id", "provider_batch_id", "api", "endpoint", "profile", "grid_id",
+                       "submitted_at", "status", "counts", "cells", "collected_at"]
+    assert [row[1] for row in db.execute("PRAGMA table_info(batch_runs)")] == [
+        "batch_id", "custom_id", "run_id", "outcome"]
+
+
+def test_pyproject_ships_the_answers_and_needs_the_anthropic_sdk() -> None:
+    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert '"anthropic>=2"' in text and '"opus_magic.sim" = ["answers.json"]' in text
