@@ -15,6 +15,7 @@ import openai
 import pytest
 
 import opus_magic
+from opus_magic.config import SIMULATOR
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.pricing import usage_cost
 
@@ -198,3 +199,77 @@ def test_the_batches_table_has_the_columns_other_processes_read() -> None:
 def test_pyproject_ships_the_answers_and_needs_the_anthropic_sdk() -> None:
     text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
     assert '"anthropic>=2"' in text and '"opus_magic.sim" = ["answers.json"]' in text
+
+
+# --- pure logic: which API, request conversion, results read into usage ----------------------
+
+def test_which_batch_api_an_endpoint_speaks() -> None:
+    from opus_magic.wire.batches import batch_api
+    from opus_magic.wire.endpoints import Endpoint
+
+    anthropic_host = Endpoint("https://api.anthropic.com/v1/", None)
+    assert batch_api(anthropic_host, "claude-opus-4-6") == "anthropic"
+    assert batch_api(Endpoint("https://api.openai.com/v1", None), "gpt-4o") == "openai"
+    assert batch_api(Endpoint("http://127.0.0.1:9/v1", None, SIMULATOR), "claude-haiku-4-5") \
+        == "anthropic"
+    assert batch_api(Endpoint("http://127.0.0.1:9/v1", None, SIMULATOR), "gpt-4o") == "openai"
+    assert batch_api(anthropic_host, "claude-opus-4-6", api="openai") == "openai"
+
+
+def test_a_chat_body_becomes_messages_params() -> None:
+    from opus_magic.wire.batches import anthropic_params, openai_body
+
+    body = {"model": "claude-opus-4-6", "max_tokens": 300, "stream": True, "temperature": 0.2,
+            "stream_options": {"include_usage": True},
+            "messages": [{"role": "system", "content": "Be concise."},
+                         {"role": "user", "content": "Hi"}],
+            "tools": [{"type": "function", "function": {"name": "get_weather",
+                                                        "parameters": {"type": "object"}}}]}
+    assert anthropic_params(body) == {
+        "model": "claude-opus-4-6", "max_tokens": 300, "system": "Be concise.",
+        "messages": [{"role": "user", "content": "Hi"}], "temperature": 0.2,
+        "tools": [{"name": "get_weather", "description": "", "input_schema": {"type": "object"}}]}
+    assert "stream" not in openai_body(body) and "stream_options" not in openai_body(body)
+
+
+def test_results_are_read_into_usage_with_cache_counted_in_input() -> None:
+    from opus_magic.records import Usage
+    from opus_magic.wire.batches import anthropic_result, openai_result
+
+    line = {"custom_id": "a", "result": {"type": "succeeded", "message": {
+        "model": "claude-opus-4-6", "stop_reason": "end_turn",
+        "content": [{"type": "text", "text": "Hi"}],
+        "usage": {"input_tokens": 10, "output_tokens": 4, "cache_read_input_tokens": 2000,
+                  "cache_creation_input_tokens": 300,
+                  "cache_creation": {"ephemeral_1h_input_tokens": 100}}}}}
+    read = anthropic_result(line)
+    assert read.usage == Usage(2310, 4, 2000, 300, 0, 100) and read.finish_reason == "stop"
+    errored = anthropic_result({"custom_id": "b", "result": {"type": "errored", "error": {
+        "type": "error", "error": {"type": "api_error", "message": "Overloaded"}}}})
+    assert (errored.outcome, errored.error) == ("errored", "Overloaded")
+    assert openai_result({"custom_id": "c", "response": None, "error": {
+        "code": "batch_expired", "message": "expired"}}).outcome == "expired"
+    failed = openai_result({"custom_id": "d", "error": None, "response": {
+        "status_code": 429, "body": {"error": {"message": "Slow down"}}}})
+    assert (failed.outcome, failed.error) == ("errored", "HTTP 429: Slow down")
+
+
+def test_the_batch_price_is_half_of_every_token_price() -> None:
+    from opus_magic.cost.batch_price import batch_cost
+    from opus_magic.records import Usage
+
+    opus = default_catalog().get("claude-opus-4-6")
+    # $5/M input, $25/M output, cache reads $0.50/M: (1000×5 + 2000×0.5 + 500×25) / 1M = $0.0185
+    usage = Usage(input_tokens=3000, output_tokens=500, cache_read_tokens=2000)
+    assert usage_cost(usage, opus) == Decimal("0.0185")
+    assert batch_cost(usage, opus) == Decimal("0.00925")
+    assert batch_cost(usage, None) is None
+
+
+def test_without_an_endpoint_claude_batches_go_to_the_built_in_simulators_messages_batches() -> None:
+    [row] = opus_magic.submit_batch(["Name three uses of a bloom filter."], model="opus",
+                                    max_tokens=1000)
+    assert row.api == "anthropic" and row.profile == SIMULATOR
+    [run] = opus_magic.collect_batches()
+    assert run.status == "ok" and run.text.startswith("1. **Skipping needless disk reads**")
+    assert run.usage.output_tokens == 177 and run.batch_id == row.id
