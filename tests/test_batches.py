@@ -273,3 +273,36 @@ def test_without_an_endpoint_claude_batches_go_to_the_built_in_simulators_messag
     [run] = opus_magic.collect_batches()
     assert run.status == "ok" and run.text.startswith("1. **Skipping needless disk reads**")
     assert run.usage.output_tokens == 177 and run.batch_id == row.id
+
+
+def test_the_submitting_process_watches_and_collects_when_the_batch_ends(endpoint) -> None:
+    import queue
+    import threading
+
+    from opus_magic.core import batch
+    from opus_magic.core.session import default_session
+
+    endpoint.batches(delay_s=3600)
+    [row] = opus_magic.submit_batch(["Say hello."], model="haiku", api="anthropic")
+    seen: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    watcher = batch.watch(default_session(), row.id, 0.01, seen.put, stop)
+    assert seen.get(timeout=30).status == "in_progress"
+    endpoint.batches(end_now=True)
+    watcher.join(timeout=60)
+    assert not watcher.is_alive() and len(runs_in_history()) == 1
+    assert opus_magic.collect_batches() == []
+
+
+def test_the_preflight_figures_put_the_batch_price_beside_the_interactive_one(endpoint) -> None:
+    from opus_magic.core import batch
+    from opus_magic.core.session import build_request, default_session
+
+    session = default_session()
+    settings = session.settings(model="opus", max_tokens=1000)
+    plans = [session.plan(build_request(settings, p), settings) for p in ("Say hello.", "Hi")]
+    interactive, batched = batch.worst_cases(plans)
+    inputs = sum(plan.input_tokens for plan in plans)
+    # Opus 4.6: $5/M input, $25/M output; two plans of 1,000 max_tokens each.
+    assert interactive == (inputs * 5 + 2000 * 25) / Decimal(1_000_000)
+    assert batched * 2 == interactive

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from opus_magic.core.engine import new_run_id, now_iso
 from opus_magic.core.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.cost.batch_price import batch_cost
-from opus_magic.errors import ConfigError, RequestError, UsageError
+from opus_magic.errors import ConfigError, OpusError, RequestError, UsageError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store import batches as stored
 from opus_magic.store.batches import BatchRow
@@ -71,6 +72,44 @@ def submit_grid(session: Session, cells: Sequence[tuple[str, Plan]],
         stored.add_batch(session.store(settings), row)
         rows.append(row)
     return rows
+
+
+def worst_cases(plans: Sequence[Plan]) -> tuple[Decimal | None, Decimal | None]:
+    """Input + max_tokens of every plan, interactively and at the batch price (None: unknown)."""
+    total, batch_total = Decimal(0), Decimal(0)
+    for plan in plans:
+        cost = plan.worst_case_cost
+        half = batch_cost(Usage(plan.input_tokens, plan.max_tokens), plan.info)
+        if cost is None or half is None:
+            return None, None
+        total, batch_total = total + cost, batch_total + half
+    return (total, batch_total) if plans else (None, None)
+
+
+def watch(session: Session, batch_id: str, interval_s: float,
+          on_update: Callable[[BatchRow], None] | None = None,
+          stop: threading.Event | None = None) -> threading.Thread:
+    """Poll one batch every `interval_s` in a background thread until it ends, then collect it:
+    what the submitting kernel does while it lives. `stop` ends the watch early; an error ends
+    it too (the batch stays in the history for `%opus batches`)."""
+    stop = stop or threading.Event()
+    settings = session.settings()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                done = collect(session, batch_id, settings)
+            except OpusError:
+                return
+            if on_update is not None:
+                on_update(done.batches[0])
+            if done.batches[0].collected_at is not None:
+                return
+            stop.wait(interval_s)
+
+    thread = threading.Thread(target=loop, name=f"opus-batch-{batch_id}", daemon=True)
+    thread.start()
+    return thread
 
 
 def cell_data(plan: Plan, labels: Mapping[str, Any] | None = None) -> dict[str, Any]:
