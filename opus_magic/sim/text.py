@@ -81,7 +81,8 @@ SENTENCES = (
 BULLETS = ("what it is and when to use it", "how it affects cost and speed",
            "a common mistake to avoid", "how to check that it works", "what is worth knowing first",
            "the trade off and a good default")
-OPENING = ("Here", " is", " a", " short", " answer", " about")
+OPENINGS = ("Here is a short answer about", "In short , this is about",
+            "The short version is about", "This question is about", "Your question is about")
 FALLBACK_WORDS = ("this",)
 STOP_WORDS = frozenset("""
 a an the and or of to in on for with is are was be what how why when which who whom please me my
@@ -171,7 +172,9 @@ def _prose(rng: random.Random, words: tuple[str, ...], wants_code: bool) -> Iter
     paragraphs with a short list."""
     if rng.random() < 0.4:
         yield from (HEADING_MARK, " " + rng.choice(HEADINGS), BLANK_LINE)
-    yield from OPENING
+    opening = rng.choice(OPENINGS).split(" ")
+    yield opening[0]
+    yield from ("," if word == "," else " " + word for word in opening[1:])
     named = words[:3]
     for index, word in enumerate(named):
         if index:
