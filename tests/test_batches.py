@@ -306,3 +306,15 @@ def test_the_preflight_figures_put_the_batch_price_beside_the_interactive_one(en
     # Opus 4.6: $5/M input, $25/M output; two plans of 1,000 max_tokens each.
     assert interactive == (inputs * 5 + 2000 * 25) / Decimal(1_000_000)
     assert batched * 2 == interactive
+
+
+def test_a_batch_whose_endpoint_moved_is_listed_with_what_to_do(endpoint, monkeypatch) -> None:
+    endpoint.batches(delay_s=3600)
+    [row] = opus_magic.submit_batch(["Say hello."], model="4o")
+    monkeypatch.setenv("OPUS_MAGIC_BASE_URL", "http://127.0.0.1:9/v1")
+    listed = cli("batches")
+    assert listed.returncode == 0 and row.id in listed.stdout and "in progress" in listed.stdout
+    assert f"went to {endpoint.base_url}" in listed.stdout and "point base_url" in listed.stdout
+    refused = cli("batches", "collect", row.id)
+    assert refused.returncode == 1 and "point base_url" in refused.stderr
+    assert KEY not in listed.stdout + refused.stderr

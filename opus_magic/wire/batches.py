@@ -1,8 +1,9 @@
 """Provider batch engines on the wire: Anthropic's Message Batches and OpenAI's Batch API.
 
-Through the official SDKs: batches are a handful of calls per job, so their typed objects cost
-nothing that matters, and the SDKs already know each API's authentication, multipart file upload,
-JSONL results and typed errors. Results are read into plain `BatchResult`s.
+Through the official SDKs: they already know each API's authentication, multipart file upload,
+where the results live and their typed errors, and a batch job is a handful of calls. Results
+(up to 100,000 lines) are read from the raw response line by line with `json.loads` rather than
+as one typed object per line, and turned into plain `BatchResult`s.
 """
 from __future__ import annotations
 
@@ -138,8 +139,10 @@ class BatchClient:
         """Every request's outcome of an ended batch."""
         with self._errors(f"reading the results of batch {provider_id}"):
             if self.api == ANTHROPIC:
-                return [anthropic_result(line.to_dict())
-                        for line in self._sdk.messages.batches.results(provider_id)]
+                with self._sdk.messages.batches.with_streaming_response.results(
+                        provider_id) as response:
+                    return [anthropic_result(json.loads(line)) for line in response.iter_lines()
+                            if line.strip()]
             batch = self._sdk.batches.retrieve(provider_id)
             results = []
             for file_id in (batch.output_file_id, batch.error_file_id):
