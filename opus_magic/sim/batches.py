@@ -122,7 +122,9 @@ class BatchBook:
             return batch
 
     def listed(self, api: str, state: Answering) -> list[SimBatch]:
-        ids = [b.id for b in self.batches.values() if b.api == api]
+        """One API's batches, newest first."""
+        with self._lock:
+            ids = [b.id for b in self.batches.values() if b.api == api]
         return [batch for batch in (self.get(i, state) for i in reversed(ids)) if batch]
 
     def cancel(self, batch_id: str) -> SimBatch | None:
