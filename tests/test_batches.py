@@ -318,3 +318,27 @@ def test_a_batch_whose_endpoint_moved_is_listed_with_what_to_do(endpoint, monkey
     refused = cli("batches", "collect", row.id)
     assert refused.returncode == 1 and "point base_url" in refused.stderr
     assert KEY not in listed.stdout + refused.stderr
+
+
+def test_big_grids_are_split_at_the_apis_limit_on_requests_per_batch(endpoint, monkeypatch) -> None:
+    from opus_magic.core import batch
+
+    monkeypatch.setitem(batch.MAX_REQUESTS, "openai", 2)
+    rows = opus_magic.submit_batch(["Say hello."] * 5, model="4o")
+    assert [sorted(row.cells) for row in rows] == [["p0", "p1"], ["p2", "p3"], ["p4"]]
+    assert len({row.provider_batch_id for row in rows}) == 3
+    assert len(opus_magic.collect_batches()) == 5
+
+
+def test_a_live_status_line_says_state_age_and_counts() -> None:
+    import datetime as dt
+
+    from opus_magic.store.batches import BatchRow
+    from opus_magic.view.batches import status_line
+
+    row = BatchRow("b-1", "msgbatch_1", "anthropic", "u", "p", None,
+                   "2026-11-30T10:00:00.000+00:00", "in_progress",
+                   {"processing": 3, "succeeded": 2, "errored": 0})
+    now = dt.datetime(2026, 11, 30, 11, 5, 30, tzinfo=dt.timezone.utc)
+    assert status_line(row, now) == ("batch b-1 · in progress · submitted 1 h 05 min ago · "
+                                     "3 processing · 2 succeeded")

@@ -28,6 +28,7 @@ from opus_magic.wire.endpoints import Endpoint
 
 CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Anthropic accepts (OpenAI takes more)
 RESUBMITTABLE = ("errored", "expired")
+MAX_REQUESTS = {"anthropic": 100_000, "openai": 50_000}  # per batch; bigger grids are split
 NOT_RUN = {
     "errored": "The provider failed this batch request ({why}); nothing was billed. Resubmit "
                "the failed requests with `%opus batches resubmit {batch}`.",
@@ -49,8 +50,9 @@ def submit_grid(session: Session, cells: Sequence[tuple[str, Plan]],
                 settings: Settings | None = None, grid_id: str | None = None,
                 labels: Mapping[str, Mapping[str, Any]] | None = None,
                 api: str | None = None) -> list[BatchRow]:
-    """Submit planned cells as one batch per endpoint; `labels` adds RunRecord fields (variant,
-    row_index, ...) to each custom_id's run when it is collected."""
+    """Submit planned cells as one batch per endpoint (split where the API's limit on requests
+    per batch requires); `labels` adds RunRecord fields (variant, row_index, ...) to each
+    custom_id's run when it is collected."""
     settings = settings or session.settings()
     ids = [custom_id for custom_id, _ in cells]
     bad = [i for i in ids if not CUSTOM_ID.match(i)]
@@ -64,13 +66,15 @@ def submit_grid(session: Session, cells: Sequence[tuple[str, Plan]],
         groups.setdefault(key, []).append((custom_id, plan))
     rows = []
     for (base_url, profile, wire_api), group in groups.items():
-        status = BatchClient(group[0][1].endpoint, wire_api, settings.timeout_s).submit(
-            [(custom_id, plan.body) for custom_id, plan in group])
-        row = BatchRow(f"b-{secrets.token_hex(5)}", status.provider_id, wire_api, base_url,
-                       profile, grid_id, now_iso(), status.state, status.counts,
-                       {cid: cell_data(plan, (labels or {}).get(cid)) for cid, plan in group})
-        stored.add_batch(session.store(settings), row)
-        rows.append(row)
+        client = BatchClient(group[0][1].endpoint, wire_api, settings.timeout_s)
+        for start in range(0, len(group), MAX_REQUESTS[wire_api]):
+            part = group[start:start + MAX_REQUESTS[wire_api]]
+            status = client.submit([(custom_id, plan.body) for custom_id, plan in part])
+            row = BatchRow(f"b-{secrets.token_hex(5)}", status.provider_id, wire_api, base_url,
+                           profile, grid_id, now_iso(), status.state, status.counts,
+                           {cid: cell_data(plan, (labels or {}).get(cid)) for cid, plan in part})
+            stored.add_batch(session.store(settings), row)
+            rows.append(row)
     return rows
 
 

@@ -1,6 +1,7 @@
 """Batches as text: the list with each one's state, and what a collect recorded."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
@@ -21,6 +22,21 @@ def batch_state(row: BatchRow) -> str:
     if row.collected_at:
         return "collected"
     return "ended, not collected" if row.status == "ended" else row.status.replace("_", " ")
+
+
+def elapsed_text(seconds: float) -> str:
+    """`45 s`, `12 min`, `3 h 05 min`."""
+    if seconds < 60:
+        return f"{max(seconds, 0):.0f} s"
+    minutes = int(seconds // 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def status_line(row: BatchRow, now: dt.datetime) -> str:
+    """What a live view shows of a batch: its state, since when, and its counts."""
+    since = (now - dt.datetime.fromisoformat(row.submitted_at)).total_seconds()
+    return (f"batch {row.id} · {batch_state(row)} · submitted {elapsed_text(since)} ago · "
+            f"{counts_text(row.counts)}")
 
 
 def batches_table(rows: Sequence[BatchRow]) -> str:
