@@ -1,6 +1,7 @@
 """IPython magics and widgets for prompt experiments against flagship models, with cost truth."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __version__ = "0.1.0"
@@ -58,3 +59,29 @@ def run(prompt: str, **options: Any) -> Any:
     request = build_request(settings, prompt, **extra)
     plan = session.plan(request, settings)
     return session.execute(plan, settings, TextView(out=io.StringIO()))
+
+
+def submit_batch(prompts: Sequence[str] | Mapping[str, str], api: str | None = None,
+                 **options: Any) -> list[Any]:
+    """Send prompts (a list, or custom_id → prompt) through the providers' batch engines at the
+    batch price, one batch per endpoint; results arrive later with `collect_batches()`."""
+    from opus_magic.core.batch import submit_grid
+    from opus_magic.core.session import build_request, default_session
+
+    session = default_session()
+    extra = {k: options.pop(k) for k in ("tag", "tools") if k in options}
+    settings = session.settings(**options)
+    named = dict(prompts) if isinstance(prompts, Mapping) else {
+        f"p{i}": prompt for i, prompt in enumerate(prompts)}
+    cells = [(custom_id, session.plan(build_request(settings, prompt, **extra), settings))
+             for custom_id, prompt in named.items()]
+    return submit_grid(session, cells, settings, api=api)
+
+
+def collect_batches(batch_id: str | None = None) -> list[Any]:
+    """Record the results of ended batches (one, or all) as runs; returns the runs recorded now."""
+    from opus_magic.core.batch import collect
+    from opus_magic.core.session import default_session
+
+    return collect(default_session(), batch_id).runs
+

@@ -83,6 +83,7 @@ class RunRecord:
     simulator: bool = False  # the built-in simulator answered
     user: str | None = None  # who ran it (config `user`, else the OS login)
     project: str | None = None  # config `project`, else the notebook's directory name
+    batch_id: str | None = None  # the history's batch id when a provider batch engine ran it
 
     def replace(self, **changes: Any) -> RunRecord:
         return dataclasses.replace(self, **changes)

@@ -68,6 +68,13 @@ def cmd_endpoint(args: argparse.Namespace) -> None:
               f" · speaks {speaks} (api={settings.api})")
 
 
+def cmd_batches(args: argparse.Namespace) -> None:
+    from opus_magic.core.session import default_session
+    from opus_magic.notebook.batch_commands import batches_text
+
+    print(batches_text(default_session(), [args.action, *args.id] if args.action else []))
+
+
 def cmd_execute(args: argparse.Namespace) -> None:
     from opus_magic.notebook.headless import execute_and_report
 
@@ -95,6 +102,10 @@ def parser() -> argparse.ArgumentParser:
     stats.set_defaults(fn=cmd_stats)
     endpoint = sub.add_parser("endpoint", help="say which endpoint runs will use")
     endpoint.set_defaults(fn=cmd_endpoint)
+    batches = sub.add_parser("batches", help="provider batches: list, collect, cancel, resubmit")
+    batches.add_argument("action", nargs="?", choices=("collect", "cancel", "resubmit"))
+    batches.add_argument("id", nargs="*", help="a batch id (collect: all ended ones if none)")
+    batches.set_defaults(fn=cmd_batches)
     execute = sub.add_parser("execute", help="execute a notebook headless and print its runs")
     execute.add_argument("notebook")
     execute.set_defaults(fn=cmd_execute)

@@ -13,6 +13,7 @@ from opus_magic.core.preflight import dry_run
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
+from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.present import present_comparison, present_run
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, stats
@@ -41,6 +42,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
 %opus stats [--by model|tag|user|project]  totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap
+%opus batches [collect [ID]|cancel ID|resubmit ID]   provider batches: state, results, retries
 %opus help                           this text"""
 
 
@@ -177,4 +179,5 @@ def _cost_source(record: RunRecord) -> str:
 
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,
-               "history": cmd_history, "show": cmd_show, "compare": cmd_compare, "stats": cmd_stats}
+               "history": cmd_history, "show": cmd_show, "compare": cmd_compare, "stats": cmd_stats,
+               "batches": cmd_batches}

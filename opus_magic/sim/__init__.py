@@ -74,6 +74,11 @@ class Simulator:
         """Change tokens_per_second, ttft_s, answer_tokens or usage_scale while running."""
         self._state.configure(**settings)
 
+    def batches(self, **settings: Any) -> None:
+        """Batch engines: `delay_s` before a batch ends, custom_ids that `fail`, `expire`, and
+        `end_now=True` to end every pending batch at once."""
+        self._state.batches.configure(**settings)
+
     def requests(self) -> list[RequestLog]:
         """The chat requests seen so far, in order."""
         return self._state.requests()
@@ -109,6 +114,10 @@ class SimControl:
     def configure(self, **settings: Any) -> None:
         """Change speed or usage settings (see Simulator.configure)."""
         self._call("/sim/configure", settings)
+
+    def batches(self, **settings: Any) -> None:
+        """Change the batch engines' settings (see Simulator.batches)."""
+        self._call("/sim/batches", settings)
 
     def requests(self) -> list[RequestLog]:
         """The chat requests the remote simulator has seen, in order."""

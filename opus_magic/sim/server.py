@@ -18,6 +18,8 @@ from opus_magic.sim import messages as native
 from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, cut_connection, error_reply
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.native_cache import NativeCache
+from opus_magic.sim.batch_routes import route as route_batches
+from opus_magic.sim.batches import BatchBook
 from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
@@ -61,6 +63,7 @@ class State:
         self.book = ScenarioBook()
         self.cache = PromptCache()
         self.native_cache = NativeCache()
+        self.batches = BatchBook()
         self._lock = threading.Lock()
         self._log: list[RequestLog] = []
 
@@ -81,6 +84,7 @@ class State:
         self.cache = PromptCache()
         self.native_cache = NativeCache()
         self.book.clear()
+        self.batches.clear()
 
 
 class Server(ThreadingHTTPServer):
@@ -110,6 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
+        if route_batches(self, self.server.state, "GET", path):
+            return
         if path == "/v1/models":
             self._json(200, {"object": "list", "data": [
                 {"id": m, "object": "model", "created": 1700000000, "owned_by": OWNER}
@@ -122,6 +128,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
+        if route_batches(self, self.server.state, "POST", path):
+            return
         body = self._read_json()
         if path == "/v1/chat/completions":
             self._chat(body)

@@ -1,17 +1,22 @@
 """What the simulated model returns: deterministic one-token-per-piece answers and usage figures."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import json
 import random
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from opus_magic.cost.catalog import default_catalog
-from opus_magic.cost.tokens import count_messages
+from opus_magic.cost.tokens import count_messages, get_encoding
+from opus_magic.sim.answers import last_user_text, written_pieces
 
-# Each entry is one token with a leading space in both cl100k_base and o200k_base (tested).
+# The vocabulary of the sentence shapes below: each entry is one token with a leading space in
+# both cl100k_base and o200k_base (tested).
 WORDS = tuple("""
 the model prompt token cost answer cache request stream time price budget test result value data
 system user output input context window small large fast slow simple clear good better best first
@@ -31,7 +36,9 @@ state event task job tool team people client server network memory batch query s
 metric signal trend spend money dollar hour minute second day week month year this that these
 those it they them their we our you your one two three four five ten more less much few several
 enough very quite rather almost well so and or but yet if than as at by for in of on to up out
-back again once both not no any all
+back again once both not no any all a how what too off down see look meet times teams costs helps
+holds matters changes affects practice details mistake baseline default speed trade usual worth
+knowing easiest expect avoid against anything together
 """.split())
 # Capitalised sentence starters: one token with and without a leading space.
 STARTERS = ("The", "This", "It", "We", "In", "For", "Each", "Most", "Some", "Many", "When", "If",
@@ -57,6 +64,34 @@ CODE_BLOCKS: tuple[tuple[str, ...], ...] = (
     ("```", "python", "\n", "for", " word", " in", " words", ":\n", "   ", " print", "(word",
      ")\n", "```"),
 )
+# Sentence shapes for prompts without a written answer, in words of STARTERS then WORDS (tested):
+# "{}" takes one of the prompt's words.
+SENTENCES = (
+    "The main point about {} is that it changes what each request costs",
+    "In practice , {} matters most when the same work runs many times",
+    "When you measure {} , start with a small test and compare the result",
+    "Most teams check {} first because it is the easiest part to change",
+    "If {} is new to you , read one short example before the full details",
+    "Use {} where it helps , and keep a simple baseline to compare against",
+    "This is also where {} and {} meet , so look at them together",
+    "For {} , the usual mistake is to change too much at once",
+    "It helps to write down what you expect from {} before you run anything",
+    "Then track {} over a week and see if the trend holds",
+)
+BULLETS = ("what it is and when to use it", "how it affects cost and speed",
+           "a common mistake to avoid", "how to check that it works", "what is worth knowing first",
+           "the trade off and a good default")
+OPENINGS = ("Here is a short answer about", "In short , this is about",
+            "The short version is about", "This question is about", "Your question is about")
+FALLBACK_WORDS = ("this",)
+STOP_WORDS = frozenset("""
+a an the and or of to in on for with is are was be what how why when which who whom please me my
+i you your it its this that these those do does did can could would should will explain describe
+tell about write give list name some any as at by from into than then there their them they we our
+""".split())
+CODE_WORDS = frozenset(("code", "function", "python", "script", "program", "implement", "snippet",
+                        "sql", "regex", "class", "javascript", "bash"))
+SENTENCE_ENDS = (".", "!", "?")
 MIN_NATURAL, NATURAL_SPREAD = 60, 141
 UNKNOWN_MODEL_MIN_PREFIX = 1024
 
@@ -83,61 +118,102 @@ def system_text(messages: Sequence[dict[str, Any]]) -> str:
 
 def answer_chunks(messages: Sequence[dict[str, Any]], answer_tokens: int | None = None,
                   model: str = "") -> list[str]:
-    """The full answer as a list of one-token pieces."""
+    """The full answer as a list of one-token pieces: the written answer for a known prompt,
+    else one built from the prompt's own words; `answer_tokens` sets the exact length."""
     rng = random.Random(request_seed(messages, model))
     system = system_text(messages)
     if "code only" in system or "only code" in system:
         return list(rng.choice(CODE_BLOCKS))
+    prompt = last_user_text(messages)
+    words = prompt_words(prompt)
+    written = written_pieces(prompt, model)
+    if written is None:
+        natural_length = MIN_NATURAL + rng.randrange(NATURAL_SPREAD)
+        pieces = _prose(rng, words, wants_code=bool(CODE_WORDS.intersection(words)))
+    else:
+        natural_length = len(written)
+        pieces = itertools.chain(written, _paragraphs(rng, words, opening=False))
     natural = answer_tokens is None
-    length = MIN_NATURAL + rng.randrange(NATURAL_SPREAD) if answer_tokens is None else answer_tokens
+    length = natural_length if answer_tokens is None else answer_tokens
     if "concise" in system:
         length = max(1, round(length / 4))
-    chunks: list[str] = []
-    pieces = _prose(rng)
-    while len(chunks) < length:
+    chunks = list(itertools.islice(pieces, length))
+    while natural and not chunks[-1].startswith(SENTENCE_ENDS):
         chunks.append(next(pieces))
-    while natural and not chunks[-1].startswith(SENTENCE_END):
-        chunks.append(next(pieces))
-    if chunks[-1] == PARAGRAPH_END or (len(chunks) >= 2 and _is_word(chunks[-2])
-                                        and _is_word(chunks[-1])):
+    ends_line = chunks[-1] != SENTENCE_END and chunks[-1].rstrip() == SENTENCE_END
+    if (ends_line and (len(chunks) == 1 or _is_word(chunks[-2]))) or (
+            len(chunks) >= 2 and _is_word(chunks[-2]) and _is_word(chunks[-1])):
         chunks[-1] = SENTENCE_END
     return chunks
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_one_token(piece: str) -> bool:
+    return all(len(get_encoding(name).encode(piece)) == 1 for name in ("cl100k_base", "o200k_base"))
+
+
+def prompt_words(prompt: str) -> tuple[str, ...]:
+    """Up to six of the prompt's own words that stay one token with a space before them."""
+    found: list[str] = []
+    for word in re.findall(r"[A-Za-z]+", prompt):
+        word = word.lower()
+        if (len(word) > 2 and word not in STOP_WORDS and word not in found
+                and _is_one_token(" " + word)):
+            found.append(word)
+    return tuple(found[:6]) or FALLBACK_WORDS
 
 
 def _is_word(piece: str) -> bool:
     return piece.strip().isalpha()
 
 
-def _prose(rng: random.Random) -> Iterator[str]:
-    """An endless run of paragraphs, sometimes with a heading and a bullet list."""
+def _prose(rng: random.Random, words: tuple[str, ...], wants_code: bool) -> Iterator[str]:
+    """A heading sometimes, a one-line restatement, a code block when code is asked for, then
+    paragraphs with a short list."""
     if rng.random() < 0.4:
-        yield HEADING_MARK
-        yield " " + rng.choice(HEADINGS)
-        yield " " + rng.choice(WORDS)
+        yield from (HEADING_MARK, " " + rng.choice(HEADINGS), BLANK_LINE)
+    opening = rng.choice(OPENINGS).split(" ")
+    yield opening[0]
+    yield from ("," if word == "," else " " + word for word in opening[1:])
+    named = words[:3]
+    for index, word in enumerate(named):
+        if index:
+            yield " and" if index == len(named) - 1 else ","
+        yield " " + word
+    yield PARAGRAPH_END
+    if wants_code:
+        yield from rng.choice(CODE_BLOCKS)
         yield BLANK_LINE
-    list_after = rng.choice((1, 2, 3, 0))
+    yield from _paragraphs(rng, words, opening=True)
+
+
+def _paragraphs(rng: random.Random, words: tuple[str, ...], opening: bool) -> Iterator[str]:
+    """Endless paragraphs of sentences about the words, one of them followed by a list;
+    `opening` False continues a sentence already ended on the same line."""
+    list_after = rng.choice((1, 2, 0))
     paragraph = 0
     while True:
         paragraph += 1
         sentences = rng.randint(2, 4)
         for sentence in range(sentences):
-            starter = rng.choice(STARTERS)
-            yield starter if sentence == 0 else " " + starter
-            for _ in range(rng.randint(4, 12)):
-                yield " " + rng.choice(WORDS)
+            shape = rng.choice([s for s in SENTENCES if s.count("{}") <= len(words)]).split(" ")
+            fill = iter(rng.sample(words, shape.count("{}")))
+            yield shape[0] if opening and sentence == 0 else " " + shape[0]
+            for token in shape[1:]:
+                yield "," if token == "," else " " + (next(fill) if token == "{}" else token)
             yield PARAGRAPH_END if sentence == sentences - 1 else SENTENCE_END
+        opening = True
         if paragraph == list_after:
-            yield from _bullets(rng)
+            yield from _bullets(rng, words)
 
 
-def _bullets(rng: random.Random) -> Iterator[str]:
-    """Three to five bullet items, then a blank line."""
-    for item in range(rng.randint(3, 5)):
+def _bullets(rng: random.Random, words: tuple[str, ...]) -> Iterator[str]:
+    """Up to four bullet items, one per word, then a blank line."""
+    for item in range(min(rng.randint(3, 4), len(words))):
         if item:
             yield NEWLINE
-        yield BULLET
-        for _ in range(rng.randint(2, 6)):
-            yield " " + rng.choice(WORDS)
+        yield from (BULLET, " " + words[item % len(words)], ":")
+        yield from (" " + w for w in rng.choice(BULLETS).split(" "))
     yield BLANK_LINE
 
 

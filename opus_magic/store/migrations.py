@@ -190,6 +190,34 @@ def m008_user_project(db: Any) -> None:
                                         cache_write_tokens, ttft_s, duration_s)""")
 
 
+@migration
+def m009_batches(db: Any) -> None:
+    """Provider batches (so any process can poll and collect them) and which results became runs."""
+    db.execute("""
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            provider_batch_id TEXT NOT NULL,
+            api TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            profile TEXT NOT NULL DEFAULT '',
+            grid_id TEXT,
+            submitted_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            counts TEXT NOT NULL DEFAULT '{}',
+            cells TEXT NOT NULL DEFAULT '{}',
+            collected_at TEXT
+        )""")
+    db.execute("CREATE INDEX batches_submitted_at ON batches(submitted_at)")
+    db.execute("""
+        CREATE TABLE batch_runs (
+            batch_id TEXT NOT NULL,
+            custom_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            PRIMARY KEY (batch_id, custom_id)
+        )""")
+
+
 def migrate(db: Any) -> list[str]:
     """Apply pending migrations in order, under one lock; return the names applied.
 

@@ -45,7 +45,10 @@ def word_diff(old: str, new: str) -> tuple[list[tuple[str, str]], float]:
     pieces: list[tuple[str, str]] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            pieces.append(("=", "".join(b[j1:j2])))
+            text = "".join(b[j1:j2])
+            if not text[-1:].isspace():  # `new` ends here: keep `old`'s space before what follows
+                text = "".join(b[j1:j2 - 1]) + a[i2 - 1]
+            pieces.append(("=", text))
             continue
         if i2 > i1:
             pieces.append(("-", "".join(a[i1:i2])))

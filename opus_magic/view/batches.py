@@ -1,0 +1,70 @@
+"""Batches as text: the list with each one's state, and what a collect recorded."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from decimal import Decimal
+
+from opus_magic.cost.pricing import format_usd
+from opus_magic.records import RunRecord
+from opus_magic.store.batches import BatchRow
+
+COUNT_ORDER = ("processing", "succeeded", "errored", "expired", "canceled")
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """`2 succeeded · 1 errored`: the non-zero counts, in a fixed order."""
+    return " · ".join(f"{counts[k]} {k}" for k in COUNT_ORDER if counts.get(k)) or "no requests"
+
+
+def batch_state(row: BatchRow) -> str:
+    if row.collected_at:
+        return "collected"
+    return "ended, not collected" if row.status == "ended" else row.status.replace("_", " ")
+
+
+def elapsed_text(seconds: float) -> str:
+    """`45 s`, `12 min`, `3 h 05 min`."""
+    if seconds < 60:
+        return f"{max(seconds, 0):.0f} s"
+    minutes = int(seconds // 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def status_line(row: BatchRow, now: dt.datetime) -> str:
+    """What a live view shows of a batch: its state, since when, and its counts."""
+    since = (now - dt.datetime.fromisoformat(row.submitted_at)).total_seconds()
+    return (f"batch {row.id} · {batch_state(row)} · submitted {elapsed_text(since)} ago · "
+            f"{counts_text(row.counts)}")
+
+
+def batches_table(rows: Sequence[BatchRow]) -> str:
+    """One line per batch: id, provider id, state, counts, when submitted."""
+    if not rows:
+        return "No batches in this history yet."
+    lines = [f"{'batch':<13} {'provider id':<34} {'state':<21} {'submitted':<20} requests"]
+    for row in rows:
+        lines.append(f"{row.id:<13} {row.provider_batch_id[:34]:<34} {batch_state(row):<21} "
+                     f"{row.submitted_at[:19].replace('T', ' '):<20} {counts_text(row.counts)}")
+    return "\n".join(lines)
+
+
+def collected_text(rows: Sequence[BatchRow], runs: Sequence[RunRecord]) -> str:
+    """What one collect recorded, batch by batch, with the cost at the batch price."""
+    if not rows:
+        return "No batches waiting to be collected."
+    lines = []
+    for row in rows:
+        mine = [run for run in runs if run.batch_id == row.id]
+        if not mine:
+            why = ("already collected" if row.collected_at else
+                   f"still {batch_state(row)} ({counts_text(row.counts)})")
+            lines.append(f"{row.id}: nothing new, {why}.")
+            continue
+        outcomes = Counter(run.status for run in mine)
+        spent = sum((run.cost for run in mine if run.cost is not None), Decimal(0))
+        lines.append(f"{row.id}: recorded {len(mine)} runs ("
+                     + ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
+                     + f"), cost {format_usd(spent)} at the batch price.")
+    return "\n".join(lines)

@@ -1,0 +1,227 @@
+"""Provider batch engines on the wire: Anthropic's Message Batches and OpenAI's Batch API.
+
+Through the official SDKs: they already know each API's authentication, multipart file upload,
+where the results live and their typed errors, and a batch job is a handful of calls. Results
+(up to 100,000 lines) are read from the raw response line by line with `json.loads` rather than
+as one typed object per line, and turned into plain `BatchResult`s.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opus_magic.config import SIMULATOR
+from opus_magic.errors import RequestError
+from opus_magic.records import Usage
+from opus_magic.wire.endpoints import PLATFORMS, Endpoint, platform_of_url
+
+ANTHROPIC, OPENAI = "anthropic", "openai"
+CHAT = "/v1/chat/completions"
+OUTCOMES = ("processing", "succeeded", "errored", "canceled", "expired")
+OPENAI_STATES = {"validating": "in_progress", "in_progress": "in_progress",
+                 "finalizing": "in_progress", "cancelling": "canceling", "completed": "ended",
+                 "failed": "ended", "expired": "ended", "cancelled": "ended"}
+FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+          "tool_use": "tool_calls", "refusal": "content_filter"}
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    """Where a provider batch stands: in_progress, canceling or ended, with request counts."""
+
+    provider_id: str
+    state: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ended(self) -> bool:
+        return self.state == "ended"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One request's outcome: succeeded (text, usage, finish), errored, canceled or expired."""
+
+    custom_id: str
+    outcome: str
+    text: str = ""
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    response_model: str | None = None
+    error: str | None = None
+
+
+def batch_api(endpoint: Endpoint, model_id: str, api: str | None = None) -> str:
+    """Which batch API an endpoint speaks: `api` when given; Anthropic's for an endpoint on the
+    native API or Anthropic's host;
+    on the simulator the API of the model's provider (Claude: Anthropic); else OpenAI's."""
+    if api in (ANTHROPIC, OPENAI):
+        return api
+    if endpoint.api == ANTHROPIC or platform_of_url(endpoint.base_url) is PLATFORMS[0]:
+        return ANTHROPIC
+    if endpoint.name == SIMULATOR and model_id.startswith("claude"):
+        return ANTHROPIC
+    return OPENAI
+
+
+def anthropic_params(body: dict[str, Any]) -> dict[str, Any]:
+    """A chat-completions body as Messages API params (system apart, tools as input schemas)."""
+    system = [str(m.get("content") or "") for m in body["messages"]
+              if m.get("role") in ("system", "developer")]
+    params: dict[str, Any] = {
+        "model": body["model"], "max_tokens": body["max_tokens"],
+        "messages": [m for m in body["messages"] if m.get("role") not in ("system", "developer")]}
+    if system:
+        params["system"] = "\n\n".join(system)
+    if body.get("temperature") is not None:
+        params["temperature"] = body["temperature"]
+    if body.get("tools"):
+        params["tools"] = [{"name": t["function"]["name"],
+                            "description": t["function"].get("description", ""),
+                            "input_schema": t["function"].get("parameters", {"type": "object"})}
+                           for t in body["tools"]]
+    return params
+
+
+def openai_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A chat-completions body as a batch line's body: no streaming."""
+    return {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+
+
+class BatchClient:
+    """Submit, poll, cancel and read one endpoint's batches in its API's format."""
+
+    def __init__(self, endpoint: Endpoint, api: str, timeout_s: float = 60.0) -> None:
+        self.endpoint, self.api, self.timeout_s = endpoint, api, timeout_s
+        key = endpoint.api_key.reveal() if endpoint.api_key else "no-key"
+        if api == ANTHROPIC:
+            import anthropic
+
+            base = endpoint.base_url.rstrip("/").removesuffix("/v1")
+            self._module: Any = anthropic
+            self._sdk: Any = anthropic.Anthropic(base_url=base, api_key=key, timeout=timeout_s)
+        else:
+            import openai
+
+            self._module = openai
+            self._sdk = openai.OpenAI(base_url=endpoint.base_url, api_key=key, timeout=timeout_s)
+
+    def submit(self, requests: Sequence[tuple[str, dict[str, Any]]]) -> BatchStatus:
+        """Send (custom_id, chat-completions body) pairs as one batch."""
+        with self._errors("submitting a batch"):
+            if self.api == ANTHROPIC:
+                batch = self._sdk.messages.batches.create(requests=[
+                    {"custom_id": cid, "params": anthropic_params(body)} for cid, body in requests])
+                return _anthropic_status(batch)
+            lines = "".join(json.dumps({"custom_id": cid, "method": "POST", "url": CHAT,
+                                        "body": openai_body(body)}) + "\n"
+                            for cid, body in requests)
+            upload = self._sdk.files.create(file=("batch.jsonl", lines.encode()), purpose="batch")
+            batch = self._sdk.batches.create(input_file_id=upload.id, endpoint=CHAT,
+                                             completion_window="24h")
+            return _openai_status(batch)
+
+    def status(self, provider_id: str) -> BatchStatus:
+        with self._errors(f"reading batch {provider_id}"):
+            if self.api == ANTHROPIC:
+                return _anthropic_status(self._sdk.messages.batches.retrieve(provider_id))
+            return _openai_status(self._sdk.batches.retrieve(provider_id))
+
+    def cancel(self, provider_id: str) -> BatchStatus:
+        with self._errors(f"canceling batch {provider_id}"):
+            if self.api == ANTHROPIC:
+                return _anthropic_status(self._sdk.messages.batches.cancel(provider_id))
+            return _openai_status(self._sdk.batches.cancel(provider_id))
+
+    def results(self, provider_id: str) -> list[BatchResult]:
+        """Every request's outcome of an ended batch."""
+        with self._errors(f"reading the results of batch {provider_id}"):
+            if self.api == ANTHROPIC:
+                with self._sdk.messages.batches.with_streaming_response.results(
+                        provider_id) as response:
+                    return [anthropic_result(json.loads(line)) for line in response.iter_lines()
+                            if line.strip()]
+            batch = self._sdk.batches.retrieve(provider_id)
+            results = []
+            for file_id in (batch.output_file_id, batch.error_file_id):
+                if file_id:
+                    text = self._sdk.files.content(file_id).text
+                    results += [openai_result(json.loads(line)) for line in text.splitlines()
+                                if line.strip()]
+            return results
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """The SDKs' typed errors as one-line RequestErrors (never with the key)."""
+        module = self._module
+        try:
+            yield
+        except module.APIStatusError as exc:
+            raise RequestError(f"HTTP {exc.status_code} while {doing} at {self.endpoint.base_url}"
+                               f": {_message(exc.body)}", status=exc.status_code) from None
+        except module.APIConnectionError:
+            raise RequestError(f"Could not reach {self.endpoint.base_url} while {doing}: check "
+                               f"the network and the base URL.", retryable=True) from None
+
+
+def _message(body: Any) -> str:
+    error = body.get("error", body) if isinstance(body, dict) else body
+    return str(error.get("message") if isinstance(error, dict) else error)
+
+
+def _anthropic_status(batch: Any) -> BatchStatus:
+    counts = batch.request_counts.to_dict()
+    return BatchStatus(batch.id, batch.processing_status, {k: counts.get(k, 0) for k in OUTCOMES})
+
+
+def _openai_status(batch: Any) -> BatchStatus:
+    counts = batch.request_counts
+    total, done, failed = ((counts.total, counts.completed, counts.failed) if counts
+                           else (0, 0, 0))
+    state = OPENAI_STATES.get(batch.status, "in_progress")
+    rest = total - done - failed
+    tally = dict.fromkeys(OUTCOMES, 0) | {"succeeded": done, "errored": failed}
+    if state != "ended":
+        tally["processing"] = rest
+    else:
+        tally["expired" if batch.status == "expired" else "canceled"] = rest
+    return BatchStatus(batch.id, state, tally)
+
+
+def anthropic_result(line: dict[str, Any]) -> BatchResult:
+    """One line of a Message Batch's results."""
+    result, custom_id = line["result"], line["custom_id"]
+    if result["type"] == "errored":
+        return BatchResult(custom_id, "errored", error=_message(result.get("error", {})))
+    if result["type"] != "succeeded":
+        return BatchResult(custom_id, result["type"], error=f"The request was {result['type']}.")
+    message = result["message"]
+    usage = message.get("usage") or {}
+    read = int(usage.get("cache_read_input_tokens") or 0)
+    written = int(usage.get("cache_creation_input_tokens") or 0)
+    hour = int((usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens") or 0)
+    text = "".join(b.get("text", "") for b in message["content"] if b.get("type") == "text")
+    return BatchResult(custom_id, "succeeded", text, Usage(
+        int(usage.get("input_tokens") or 0) + read + written, int(usage.get("output_tokens") or 0),
+        read, written, 0, hour), FINISH.get(message.get("stop_reason"), message.get("stop_reason")),
+        message.get("model"))
+
+
+def openai_result(line: dict[str, Any]) -> BatchResult:
+    """One line of an OpenAI batch's output or error file."""
+    custom_id, response, error = line["custom_id"], line.get("response"), line.get("error")
+    if error:
+        code = str(error.get("code") or "")
+        outcome = {"batch_expired": "expired", "batch_cancelled": "canceled"}.get(code, "errored")
+        return BatchResult(custom_id, outcome, error=str(error.get("message") or code))
+    body = (response or {}).get("body") or {}
+    if (response or {}).get("status_code") != 200:
+        return BatchResult(custom_id, "errored", error=f"HTTP {response.get('status_code')}: "
+                                                       f"{_message(body)}")
+    choice = body["choices"][0]
+    return BatchResult(custom_id, "succeeded", choice["message"].get("content") or "",
+                       Usage.from_openai(body.get("usage") or {}), choice.get("finish_reason"),
+                       body.get("model"))
