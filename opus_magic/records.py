@@ -73,6 +73,13 @@ class RunRecord:
     comparison_id: str | None = None
     parent_id: str | None = None
     notes: list[str] = field(default_factory=list)
+    rate_limits: dict[str, Any] | None = None
+    grid_id: str | None = None
+    variant: str | None = None
+    row: int | None = None
+    checks: dict[str, Any] | None = None
+    batch_id: str | None = None
+    cell_key: str | None = None
 
     def replace(self, **changes: Any) -> RunRecord:
         return dataclasses.replace(self, **changes)

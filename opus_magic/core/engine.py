@@ -19,6 +19,7 @@ from opus_magic.records import RunRecord, Usage
 from opus_magic.store.sqlite import Store
 from opus_magic.wire.client import Response, open_response, sdk_client
 from opus_magic.wire.explain import Hold
+from opus_magic.wire.ratelimits import parse as parse_rate_limits
 from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
 from opus_magic.wire.stream import StreamState, TextDelta
 
@@ -232,7 +233,12 @@ class Engine:
             duration_s=(live.ended or live.started) - live.started, error=error, tag=request.tag,
             max_tokens=plan.max_tokens, concise=request.concise,
             comparison_id=request.comparison_id, parent_id=request.parent_id,
-            notes=list(plan.warnings))
+            notes=list(plan.warnings), rate_limits=_rate_limits(live.response))
+
+
+def _rate_limits(response: Response | None) -> dict[str, Any] | None:
+    limits = None if response is None else parse_rate_limits(response.headers)
+    return None if limits is None else limits.to_dict()
 
 
 def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:

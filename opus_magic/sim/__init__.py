@@ -74,6 +74,11 @@ class Simulator:
         """Change tokens_per_second, ttft_s, answer_tokens or usage_scale while running."""
         self._state.configure(**settings)
 
+    def limit(self, **limits: Any) -> None:
+        """Rate-limit the simulator: `requests` and/or `tokens` per `window_s` (60), headers in
+        `style` "anthropic" or "openai", `retry_after` on 429s or not; no arguments lifts them."""
+        self._state.limit(**limits)
+
     def requests(self) -> list[RequestLog]:
         """The chat requests seen so far, in order."""
         return self._state.requests()
@@ -109,6 +114,10 @@ class SimControl:
     def configure(self, **settings: Any) -> None:
         """Change speed or usage settings (see Simulator.configure)."""
         self._call("/sim/configure", settings)
+
+    def limit(self, **limits: Any) -> None:
+        """Rate-limit the remote simulator (see Simulator.limit)."""
+        self._call("/sim/limits", limits)
 
     def requests(self) -> list[RequestLog]:
         """The chat requests the remote simulator has seen, in order."""

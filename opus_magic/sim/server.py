@@ -15,8 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from opus_magic.cost.tokens import count_text
+from opus_magic.cost.tokens import count_messages, count_text
+from opus_magic.sim.choices import choice_answer
 from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, error_reply
+from opus_magic.sim.limits import Limiter, LimitSettings
 from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
@@ -25,6 +27,7 @@ FINGERPRINT = "opus-magic-sim"
 OWNER = "opus-magic-simulator"
 BATCH_CHUNKS = 512
 POLL_S = 0.05  # how soon stop() takes effect
+UNBOUNDED_OUTPUT = 256  # tokens a rate limit reserves for a request without max_tokens
 
 
 @dataclass
@@ -80,6 +83,12 @@ class State:
         self.cache = PromptCache()
         self._lock = threading.Lock()
         self._log: list[RequestLog] = []
+        self.limiter: Limiter | None = None
+
+    def limit(self, **settings: Any) -> None:
+        """Enforce requests/tokens per window (see sim.limits); no arguments lifts the limits."""
+        limits = LimitSettings(**settings)
+        self.limiter = Limiter(limits) if limits.requests or limits.tokens else None
 
     def configure(self, **settings: Any) -> None:
         self.settings = dataclasses.replace(self.settings, **settings)
@@ -97,6 +106,7 @@ class State:
             self._log.clear()
         self.cache = PromptCache()
         self.book.clear()
+        self.limiter = None
 
 
 class Server(ThreadingHTTPServer):
@@ -120,8 +130,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
         """Stay quiet: the request log is the record."""
 
+    limit_headers: dict[str, str] = {}
+
     def end_headers(self) -> None:
         self.send_header("x-opus-magic-simulator", "1")
+        for name, value in self.limit_headers.items():
+            self.send_header(name, value)
         super().end_headers()
 
     def do_GET(self) -> None:
@@ -141,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_json()
         if path == "/v1/chat/completions":
             self._chat(body)
-        elif path in ("/sim/scenario", "/sim/configure", "/sim/reset"):
+        elif path in ("/sim/scenario", "/sim/configure", "/sim/reset", "/sim/limits"):
             self._control(path, body if isinstance(body, dict) else {})
         else:
             self._error(404, f"No route for POST {path}", "not_found_error")
@@ -160,6 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
                 state.book.choose(str(body.get("name", "")), body.get("params") or {})
             elif path == "/sim/configure":
                 state.configure(**body)
+            elif path == "/sim/limits":
+                state.limit(**body)
             else:
                 state.reset()
         except (TypeError, ValueError) as exc:
@@ -199,14 +215,34 @@ class _Handler(BaseHTTPRequestHandler):
                 entry.status = 400
                 self._error(400, problem[1], "invalid_request_error", problem[0])
                 return
+            reserved = self._admit(entry, state.limiter)
+            if reserved is None:
+                return
             scenario = state.book.take()
             entry.scenario = scenario.name if scenario else None
             self._answer(entry, request, scenario, state.settings)
+            if state.limiter is not None:
+                state.limiter.give_back(reserved - entry.chunks_sent)
         except (BrokenPipeError, ConnectionResetError):
             entry.client_disconnected = True
             self.close_connection = True
         finally:
             entry.ended_at = time.time()
+
+    def _admit(self, entry: RequestLog, limiter: Limiter | None) -> int | None:
+        """Tokens reserved for output under the rate limits, or None when refused with a 429."""
+        self.limit_headers = {}
+        if limiter is None:
+            return 0
+        output = entry.max_tokens or UNBOUNDED_OUTPUT
+        decision = limiter.admit(count_messages(entry.messages, entry.model) + output)
+        self.limit_headers = decision.headers
+        if decision.allowed:
+            return output
+        entry.status = 429
+        self._error(429, "Rate limit reached: too many requests or tokens per minute. "
+                         "Please try again later.", "rate_limit_error")
+        return None
 
     def _answer(self, entry: RequestLog, request: dict[str, Any], scenario: Scenario | None,
                 settings: Settings) -> None:
@@ -221,7 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "cut" and not entry.stream:
             _cut(self, scenario["mode"])
             return
-        chunks = answer_chunks(entry.messages, settings.answer_tokens, entry.model)
+        chunks = (choice_answer(entry.messages, entry.model)
+                  or answer_chunks(entry.messages, settings.answer_tokens, entry.model))
         finish = "stop"
         if entry.max_tokens is not None and len(chunks) > entry.max_tokens:
             chunks, finish = chunks[:entry.max_tokens], "length"

@@ -103,6 +103,16 @@ def m004_cost_in_picodollars(db: sqlite3.Connection) -> None:
                                         ttft_s, duration_s)""")
 
 
+@migration
+def m007_grids(db: sqlite3.Connection) -> None:
+    """Grid cells (grid id, variant, row, check results, reuse key), rate limits, provider batches."""
+    for column in ("grid_id TEXT", "variant TEXT", "row_index INTEGER", "checks TEXT",
+                   "cell_key TEXT", "rate_limits TEXT", "batch_id TEXT"):
+        db.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+    db.execute("CREATE INDEX runs_grid ON runs(grid_id, created_at)")
+    db.execute("CREATE INDEX runs_cell_key ON runs(cell_key, status)")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order, under one write lock; return the names applied.
 

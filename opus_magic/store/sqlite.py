@@ -24,7 +24,9 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "params", "text", "status", "finish_reason", "input_tokens", "output_tokens",
            "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_exact",
            "cost_source", "ttft_s", "duration_s", "error", "tag", "max_tokens", "concise",
-           "comparison_id", "parent_id", "notes", "cache_write_1h_tokens", "cost_pico")
+           "comparison_id", "parent_id", "notes", "cache_write_1h_tokens", "cost_pico",
+           "grid_id", "variant", "row_index", "checks", "cell_key", "rate_limits", "batch_id")
+JSON_COLUMNS = ("checks", "rate_limits")  # nullable JSON objects
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                 "reasoning_tokens", "cache_write_1h_tokens")
 # One indexed lookup (runs_model: model, created_at) over the model's latest runs with server usage;
@@ -64,12 +66,18 @@ def to_row(record: RunRecord) -> tuple[Any, ...]:
         "cost": None if record.cost is None else str(record.cost),
         "cost_pico": None if record.cost is None else to_pico(record.cost),
         "cost_exact": int(record.cost_exact),
+        "row_index": record.row,
+        **{name: None if getattr(record, name) is None else json.dumps(getattr(record, name))
+           for name in JSON_COLUMNS},
     }
     return tuple(values[name] for name in COLUMNS)
 
 
 def from_row(row: sqlite3.Row) -> RunRecord:
-    data = {name: row[name] for name in COLUMNS if name != "cost_pico"}
+    data = {name: row[name] for name in COLUMNS if name not in ("cost_pico", "row_index")}
+    data["row"] = row["row_index"]
+    data.update({name: None if data[name] is None else json.loads(data[name])
+                 for name in JSON_COLUMNS})
     usage = Usage(**{name: data.pop(name) for name in USAGE_FIELDS})
     data.update(
         usage=usage,
