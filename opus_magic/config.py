@@ -88,6 +88,7 @@ class Settings:
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 30.0
     budget: Decimal | None = None
+    concurrency: int = 4  # grids: at most this many requests in flight per endpoint
     history_path: str | None = None
     profile: str | None = None
     profiles: Mapping[str, Profile] = field(default_factory=dict)

@@ -1,0 +1,100 @@
+"""`%%opus --each`: build the grid from notebook values, run it in a view, hand back a DataFrame.
+
+The controller: it plans, starts and stops the grid; the views only observe it.
+"""
+from __future__ import annotations
+
+import collections
+from collections.abc import Mapping
+from typing import Any
+
+from opus_magic.core.cell import CellInput
+from opus_magic.core.checks import resolve
+from opus_magic.core.grid import GridSpec, dry_run_lines, plan_grid, rows_of, variants_of
+from opus_magic.core.gridrun import DEFAULT_CONCURRENCY, GridRun, results
+from opus_magic.core.gridsummary import CellResult, frame_rows
+from opus_magic.core.session import Session
+from opus_magic.errors import UsageError
+from opus_magic.notebook.interpolate import interpolate
+from opus_magic.notebook.present import BACKGROUND, LIVE, TEXT, deliver, presentation, remember
+
+
+def lookup(namespace: Mapping[str, Any], name: str, flag: str) -> Any:
+    if name not in namespace:
+        raise UsageError(f"{flag} {name}: no such variable in the notebook; define it first.")
+    return namespace[name]
+
+
+def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variants: str | None,
+               checks: list[str], concurrency: str | None, fresh: bool,
+               interpolating: bool = True) -> GridSpec:
+    """Rows, variants, checks, and each (variant, row)'s prompt: row fields, then notebook names."""
+    rows = rows_of(lookup(namespace, each, "--each"), each)
+    if not rows:
+        raise UsageError(f"--each {each}: it has no rows.")
+    chosen = variants_of(lookup(namespace, variants, "--variants") if variants else None,
+                         variants, cell.prompt)
+    prompts: dict[tuple[str, int], str] = {}
+    unresolved: set[str] = set()
+    for index, row in enumerate(rows):
+        for name, template in chosen:
+            prompt, missing = (interpolate(template, collections.ChainMap(row, dict(namespace)))
+                               if interpolating else (template, []))
+            prompts[(name, index)] = prompt
+            unresolved.update(missing)
+    ignored = () if not variants or not cell.prompt.strip() or cell.prompt.lstrip().startswith("#") \
+        else (f"The cell body is not sent: the prompts come from --variants {variants}.",)
+    notes = cell.notes + ignored + ((f"Left as written (not a column nor defined in the notebook): "
+                           f"{', '.join(sorted(unresolved))}",) if unresolved else ())
+    columns = sorted({key for row in rows for key in row})
+    return GridSpec(cell=CellInput(**{**cell.__dict__, "notes": notes}), rows=rows,
+                    variants=chosen, prompts=prompts, checks=resolve(checks, namespace, columns),
+                    concurrency=_concurrency(concurrency), fresh=fresh)
+
+
+def _concurrency(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"--concurrency {value}: use a whole number of 1 or more, e.g. 4.")
+    return int(value)
+
+
+def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | None:
+    """Plan and run the grid (or only describe it for --dry-run) in the view the frontend takes."""
+    grid = plan_grid(session, spec)
+    if spec.cell.dry_run:
+        print("\n".join(dry_run_lines(grid)))
+        return None
+    settings = session.settings()
+    concurrency = spec.concurrency or int(getattr(settings, "concurrency", DEFAULT_CONCURRENCY))
+    run = GridRun(session, grid, concurrency)
+    mode = presentation(settings.view)
+
+    def finish() -> None:
+        deliver(output, to_frame(results(run), spec.rows))
+
+    if mode == TEXT:
+        from opus_magic.view.grid_text import GridTextView
+
+        run.run(GridTextView())
+        finish()
+        return run
+    from opus_magic.view.grid_widget import GridView
+
+    view = GridView(run, on_stop=run.stop)
+    remember(view)
+    view.show()
+    if mode == LIVE:
+        BACKGROUND.launcher()(lambda: (run.run(view), finish()), run.stop)
+        return run
+    run.run(view)
+    finish()
+    return run
+
+
+def to_frame(cells: list[CellResult], rows: list[dict[str, Any]]) -> Any:
+    """The grid as a pandas DataFrame, one row per cell."""
+    import pandas as pd
+
+    return pd.DataFrame(frame_rows(cells, rows))
