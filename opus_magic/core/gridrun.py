@@ -184,7 +184,7 @@ class GridRun:
                     break
                 self.retries += 1
                 state.record = self._finish(cell, record)
-        state.record = self._finish(cell, record)
+        state.record = self.session.last_run = self._finish(cell, record)
         state.status = record.status
 
     def _execute(self, cell: GridCell, pacer: Pacer, observer: GridObserver) -> RunRecord:
@@ -193,9 +193,7 @@ class GridRun:
         retrier = PacedRetrier(session.retrier(plan.endpoint, settings), pacer,
                                plan.input_tokens + plan.max_tokens)
         engine = Engine(session.store(settings), guard=session.budget, retrier=retrier)
-        record = engine.execute(plan, _CellObserver(self, cell.index, observer), self.cancel)
-        session.last_run = record
-        return record
+        return engine.execute(plan, _CellObserver(self, cell.index, observer), self.cancel)
 
     def _finish(self, cell: GridCell, record: RunRecord) -> RunRecord:
         """Check the answer and save the cell with its grid fields."""

@@ -5,7 +5,7 @@ The controller: it plans, starts and stops the grid; the views only observe it.
 from __future__ import annotations
 
 import collections
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opus_magic.core.cell import CellInput
@@ -17,6 +17,26 @@ from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.interpolate import interpolate
 from opus_magic.notebook.present import BACKGROUND, LIVE, TEXT, deliver, presentation, remember
+
+
+_running: list[GridRun] = []
+
+
+def stop_grids() -> None:
+    """Stop every grid running in this kernel (what Stop does): finished cells are kept."""
+    for run in list(_running):
+        run.stop()
+
+
+def _track(run: GridRun, work: Callable[[], None]) -> Callable[[], None]:
+    def tracked() -> None:
+        _running.append(run)
+        try:
+            work()
+        finally:
+            _running.remove(run)
+
+    return tracked
 
 
 def lookup(namespace: Mapping[str, Any], name: str, flag: str) -> Any:
@@ -77,19 +97,18 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     if mode == TEXT:
         from opus_magic.view.grid_text import GridTextView
 
-        run.run(GridTextView())
-        finish()
+        _track(run, lambda: (run.run(GridTextView()), finish()))()
         return run
     from opus_magic.view.grid_widget import GridView
 
     view = GridView(run, on_stop=run.stop)
     remember(view)
     view.show()
+    work = _track(run, lambda: (run.run(view), finish()))
     if mode == LIVE:
-        BACKGROUND.launcher()(lambda: (run.run(view), finish()), run.stop)
-        return run
-    run.run(view)
-    finish()
+        BACKGROUND.launcher()(work, run.stop)
+    else:
+        work()
     return run
 
 

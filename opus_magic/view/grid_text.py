@@ -51,7 +51,7 @@ def footer(run: GridRun) -> str:
         lines.append(f"{failed} cells failed: run the cell again to retry only those.")
     reasons = [s.reason for s in run.states if s.status == "skipped" and s.reason]
     if reasons:
-        lines.append(f"{len(reasons)} cells not run: {reasons[0]}.")
+        lines.append(f"{len(reasons)} cells not run: {reasons[0].rstrip('.')}.")
     stopped = run.count("not run", "stopped")
     if stopped:
         lines.append(f"{stopped} cells stopped or not run: run the cell again to continue.")
