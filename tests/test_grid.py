@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import opus_magic
 from opus_magic.core.session import default_session
@@ -204,3 +206,36 @@ def test_budget_admission_refuses_cells_that_would_cross_the_cap(ip, simulator, 
     assert len(skipped) >= 1 and skipped["error"].str.contains("budget").all()
     assert len(simulator.requests()) == int((frame["status"] == "ok").sum())
     assert "cells not run: over the session budget" in capsys.readouterr().out.replace("\n", " ")
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=st.integers(1, 5), models=st.sampled_from(["opus", "haiku", "opus,haiku", "sonnet"]),
+       max_tokens=st.integers(20, 400), cap_thousandths=st.integers(0, 30),
+       concurrency=st.integers(1, 6))
+def test_a_grid_never_crosses_the_budget(ip, simulator, rows, models, max_tokens,
+                                         cap_thousandths, concurrency) -> None:
+    session = default_session()
+    cap = session.spent + Decimal(cap_thousandths) / 1000
+    ip.run_line_magic("opus", f"budget {cap}")
+    ip.user_ns["items"] = [f"subject {i} {max_tokens}" for i in range(rows)]
+    ip.run_cell_magic("opus", f"--each items -m {models} --max-tokens {max_tokens} --fresh "
+                      f"--concurrency {concurrency} -o out", "Explain {item}.")
+    frame = ip.user_ns["out"]
+    assert session.spent <= cap
+    assert set(frame["status"]) <= {"ok", "skipped"}
+    assert len(frame) == rows * len(models.split(","))
+
+
+def test_rate_limits_are_kept_on_the_record_and_named_when_low(ip, simulator, capsys) -> None:
+    simulator.limit(requests=5, window_s=60, style="openai")
+    for _ in range(5):
+        ip.run_cell_magic("opus", "-m haiku --max-tokens 5", "Say hi.")
+    run = opus_magic.last_run()
+    requests = run.rate_limits["requests"]
+    assert requests["limit"] == 5 and requests["remaining"] == 0
+    assert 59 < requests["reset_s"] <= 60  # 12 s a request, five to refill
+    assert opus_magic.history(limit=1)[0].rate_limits == run.rate_limits
+    out = capsys.readouterr().out
+    assert "Rate limit: 0 of 5 requests left (full again in 60 s)." in out
+    assert out.count("Rate limit:") == 1  # under 20 % only: not at 1 of 5

@@ -2,7 +2,7 @@
 for a DataFrame; from a running grid or from history alike."""
 from __future__ import annotations
 
-import statistics
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -50,7 +50,7 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[min(max(int(round(fraction * len(ordered) + 0.5)) - 1, 0), len(ordered) - 1)]
+    return ordered[min(max(math.ceil(fraction * len(ordered)) - 1, 0), len(ordered) - 1)]
 
 
 def summarize(results: Sequence[CellResult]) -> list[SummaryRow]:
