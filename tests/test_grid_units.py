@@ -97,7 +97,7 @@ def test_a_429_halves_the_requests_in_flight_and_pauses_then_successes_grow_them
     clock = FakeClock()
     pacer = Pacer(8, clock)
     pacer.take(1)
-    pacer.refused(2.0)
+    pacer.refused(2.0, 1)
     assert pacer.allowed == 4 and pacer.throttled == 1
     assert pacer.delay_s(1, clock.now) == pytest.approx(2.0)
     clock.now += 2.0

@@ -61,6 +61,6 @@ def test_cost_in_picodollars_is_backfilled_for_runs_recorded_before_it_existed()
         db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
     db.execute("INSERT INTO runs (id, created_at, model, status, cost) VALUES "
                "('a', '2026-01-01', 'opus', 'ok', '0.0031'), ('b', '2026-01-01', 'x', 'ok', NULL)")
-    assert migrate(db) == ["m004_cost_in_picodollars"]
+    assert migrate(db)[0] == "m004_cost_in_picodollars"  # later migrations follow it
     rows = dict(db.execute("SELECT id, cost_pico FROM runs").fetchall())
     assert rows == {"a": 3_100_000_000, "b": None}

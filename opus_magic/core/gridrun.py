@@ -84,6 +84,10 @@ class GridRun:
                 total += state.live.costs()[2] or Decimal(0)
         return total
 
+    def count_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+
     @property
     def throttled(self) -> int:
         return sum(p.throttled for p in self.pacers.values())
@@ -178,14 +182,13 @@ class GridRun:
             while True:
                 state.attempts += 1
                 record = self._execute(cell, pacer, observer)
-                pacer.give_back(cell.plan.max_tokens - record.usage.output_tokens)
                 if (record.status != "interrupted" or state.attempts > GRID_RETRIES
                         or self.cancel.is_set()):
                     break
-                self.retries += 1
+                self.count_retry()
                 state.record = self._finish(cell, record)
         state.record = self.session.last_run = self._finish(cell, record)
-        state.status = record.status
+        state.status, state.live = record.status, None  # the record holds what the view needs
 
     def _execute(self, cell: GridCell, pacer: Pacer, observer: GridObserver) -> RunRecord:
         assert cell.plan is not None and cell.settings is not None
@@ -193,7 +196,10 @@ class GridRun:
         retrier = PacedRetrier(session.retrier(plan.endpoint, settings), pacer,
                                plan.input_tokens + plan.max_tokens)
         engine = Engine(session.store(settings), guard=session.budget, retrier=retrier)
-        return engine.execute(plan, _CellObserver(self, cell.index, observer), self.cancel)
+        record = engine.execute(plan, _CellObserver(self, cell.index, observer), self.cancel)
+        if retrier.answered:  # the server gives back the max_tokens the answer did not use
+            pacer.give_back(plan.max_tokens - record.usage.output_tokens)
+        return record
 
     def _finish(self, cell: GridCell, record: RunRecord) -> RunRecord:
         """Check the answer and save the cell with its grid fields."""
@@ -224,7 +230,7 @@ class _CellObserver:
         self.observer.changed(self.run, self.index)
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
-        self.run.retries += 1
+        self.run.count_retry()
         self.observer.changed(self.run, self.index)
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:

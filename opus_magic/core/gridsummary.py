@@ -11,6 +11,8 @@ from typing import Any
 from opus_magic.core.checks import all_passed
 from opus_magic.records import RunRecord
 
+MEAN_DIGITS = Decimal("1e-9")  # a mean cost is shown to the nano-dollar, not to 28 digits
+
 
 @dataclass(frozen=True)
 class CellResult:
@@ -77,7 +79,8 @@ def _row(variant: str, model: str, cells: Sequence[CellResult]) -> SummaryRow:
     return SummaryRow(
         variant, model, len(cells), len(answered),
         sum(checked) / len(checked) if checked else None,
-        sum(costs, Decimal(0)) / len(costs) if costs else None, sum(spent, Decimal(0)),
+        (sum(costs, Decimal(0)) / len(costs)).quantize(MEAN_DIGITS) if costs else None,
+        sum(spent, Decimal(0)),
         percentile(latencies, 0.5), percentile(latencies, 0.95))
 
 
@@ -110,7 +113,10 @@ def from_history(records: Sequence[RunRecord]) -> list[CellResult]:
     latest: dict[tuple[str, str, int], RunRecord] = {}
     for record in records:
         latest[(record.variant or "", record.model, record.row or 0)] = record
-    ordered = sorted(latest.items(), key=lambda item: (item[0][2], item[1].created_at))
+    columns: dict[tuple[str, str], int] = {}
+    for record in records:
+        columns.setdefault((record.variant or "", record.model), len(columns))
+    ordered = sorted(latest.items(), key=lambda item: (item[0][2], columns[item[0][:2]]))
     return [CellResult(variant, model, row,
                        "reused" if record.cost_source == "reused" else record.status,
                        record, record.checks or {})

@@ -133,10 +133,15 @@ class Pacer:
                 self.allowed, self._successes = self.allowed + 1, 0
             self._cond.notify_all()
 
-    def refused(self, retry_after_s: float | None) -> None:
-        """A 429: halve the requests in flight and send nothing until the server's wait is over."""
+    def refused(self, retry_after_s: float | None, tokens: int) -> None:
+        """A 429: halve the requests in flight and send nothing until the server's wait is over.
+
+        The refused send used none of the limits: what it took is given back.
+        """
         with self._cond:
             self.sending = max(self.sending - 1, 0)
+            self.mirrors["requests"].level += 1
+            self.mirrors["tokens"].level += tokens
             self.throttled += 1
             self.allowed = max(self.allowed // 2, 1)
             self._successes = 0
@@ -184,6 +189,7 @@ class PacedRetrier(Retrier):
     def __init__(self, inner: Retrier, pacer: Pacer, tokens: int) -> None:
         super().__init__(inner.policy, inner.breaker, inner.sleep, inner.random, inner.clock)
         self.pacer, self.tokens = pacer, tokens
+        self.answered = False  # whether a send got through (and so used the limits)
 
     def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event) -> T:
         def paced() -> T:
@@ -194,7 +200,7 @@ class PacedRetrier(Retrier):
                 response: Any = send()
             except RequestError as error:
                 if error.status == 429:
-                    self.pacer.refused(error.retry_after_s)
+                    self.pacer.refused(error.retry_after_s, self.tokens)
                 else:
                     self.pacer.failed()
                 raise
@@ -202,6 +208,7 @@ class PacedRetrier(Retrier):
                 self.pacer.failed()
                 raise
             self.pacer.answered(parse_rate_limits(response.headers), levels)
+            self.answered = True
             return response
 
         return super().call(paced, waiting, cancel)

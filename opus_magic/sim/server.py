@@ -257,8 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "cut" and not entry.stream:
             _cut(self, scenario["mode"])
             return
-        chunks = (choice_answer(entry.messages, entry.model)
-                  or answer_chunks(entry.messages, settings.answer_tokens, entry.model))
+        chunks = _pieces(entry, settings)
         finish = "stop"
         if entry.max_tokens is not None and len(chunks) > entry.max_tokens:
             chunks, finish = chunks[:entry.max_tokens], "length"
@@ -369,6 +368,12 @@ def _cut(handler: _Handler, mode: str) -> None:
         handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         handler.rfile.close()  # the socket only really closes once its file objects are gone
         handler.connection.close()
+
+
+def _pieces(entry: RequestLog, settings: Settings) -> list[str]:
+    """The answer: one of the options a classification prompt offers, else prose."""
+    return (choice_answer(entry.messages, entry.model)
+            or answer_chunks(entry.messages, settings.answer_tokens, entry.model))
 
 
 def load_encodings() -> None:

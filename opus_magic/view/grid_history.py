@@ -5,7 +5,13 @@ import html
 from collections.abc import Sequence
 from decimal import Decimal
 
-from opus_magic.core.gridsummary import CellResult, from_history, percentile, summarize
+from opus_magic.core.gridsummary import (
+    MEAN_DIGITS,
+    CellResult,
+    from_history,
+    percentile,
+    summarize,
+)
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
 from opus_magic.store.grids import grid_cells, grid_id_like, last_grid_id
@@ -46,7 +52,7 @@ def _aggregate(tag: str, grid_id: str, cells: Sequence[CellResult]) -> tuple[str
     total = sum(costs, Decimal(0))
     return (tag, grid_id, str(len(cells)),
             f"{sum(checked) / len(checked):.0%}" if checked else "–", format_usd(total),
-            format_usd(total / len(costs)) if costs else "–",
+            format_usd((total / len(costs)).quantize(MEAN_DIGITS)) if costs else "–",
             fmt_seconds(percentile(latencies, 0.5)), fmt_seconds(percentile(latencies, 0.95)))
 
 

@@ -7,7 +7,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import TextIO
 
 from opus_magic.core.gridrun import GridRun, results
@@ -149,7 +148,3 @@ class GridTextView:
         self.out.write(progress_line(run, run.clock()) + "\n\n" + readable(run)["text/plain"] + "\n")
         self.out.flush()
 
-
-def total_cost(cells: Sequence[CellResult]) -> Decimal:
-    return sum((c.record.cost for c in cells if c.record and c.record.cost is not None
-                and c.status != "reused"), Decimal(0))
