@@ -40,7 +40,8 @@ def test_a_list_of_strings_fills_item_and_gives_a_dataframe(ip, simulator, capsy
     assert {r.id for r in runs} == set(frame["run_id"])
     assert all(r.grid_id and r.variant == "cell" for r in runs)
     assert sorted(r.row for r in runs) == [0, 1]
-    assert list(frame["answer"]) == [next(r.text for r in runs if r.id == i) for i in frame["run_id"]]
+    texts = {r.id: r.text for r in runs}
+    assert list(frame["answer"]) == [texts[i] for i in frame["run_id"]]
     assert "Reused 0 cells, $0.00; ran 2" in capsys.readouterr().out
 
 
@@ -104,7 +105,8 @@ def test_bad_grid_input_is_one_line(ip, simulator, capsys) -> None:
     assert "Traceback" not in err and simulator.requests() == []
 
 
-def test_a_rerun_reuses_every_finished_cell_and_fresh_runs_them_again(ip, simulator, capsys) -> None:
+def test_a_rerun_reuses_every_finished_cell_and_fresh_runs_them_again(ip, simulator,
+                                                                      capsys) -> None:
     ip.user_ns.update(tickets=TICKETS, prompts=VARIANTS)
     line = "--each tickets --variants prompts -m opus,haiku --max-tokens 20 -o out"
     ip.run_cell_magic("opus", line, "#")
@@ -158,7 +160,8 @@ def test_dry_run_shows_cells_and_the_cost_range_per_model(ip, simulator, capsys)
                       "--max-tokens 100", "#")
     out = capsys.readouterr().out
     assert "12 cells (2 variants × 2 models × 3 rows); nothing was sent" in out
-    assert "opus: 6 cells" in out and "haiku: 6 cells" in out and "Worst case of the whole grid" in out
+    assert "opus: 6 cells" in out and "haiku: 6 cells" in out
+    assert "Worst case of the whole grid" in out
     assert simulator.requests() == []
 
 

@@ -71,7 +71,8 @@ def test_a_429_without_retry_after_waits_until_the_limit_refills() -> None:
                "anthropic-ratelimit-requests-reset": reset}
     error = explain_status(429, {"message": "slow down"}, headers, Endpoint("default", "http://x"))
     assert error.retryable and 28 < error.retry_after_s <= 30
-    with_header = explain_status(429, {}, {**headers, "retry-after": "3"}, Endpoint("d", "http://x"))
+    with_header = explain_status(429, {}, {**headers, "retry-after": "3"},
+                                 Endpoint("d", "http://x"))
     assert with_header.retry_after_s == 3.0
 
 
@@ -162,3 +163,11 @@ def test_the_simulators_buckets_refill_and_say_so_in_both_styles() -> None:
     assert headers["x-ratelimit-remaining-requests"] == "59"
     assert headers["x-ratelimit-reset-requests"] == "1s" and "retry-after" not in headers
     assert duration(0.012) == "12ms" and duration(360) == "6m0s" and duration(2.25) == "2.25s"
+
+
+def test_the_benchmarks_ideal_time_starts_from_full_buckets() -> None:
+    from benchmarks.grids import allowed_s
+
+    assert allowed_s(200, 30_000, 60, 20_000, 60.0) == 140.0  # requests bind: 140 after 60
+    assert allowed_s(30, 50_000, 60, 20_000, 60.0) == 90.0  # tokens bind
+    assert allowed_s(10, 100, 60, 20_000, 60.0) == 0.0

@@ -22,7 +22,7 @@ class Check:
     fn: CheckFn
 
     def run(self, answer: str, row: Mapping[str, Any]) -> bool | float | None:
-        """The check's result; None when the check itself failed (shown as such, counted as fail)."""
+        """The check's result; None when the check itself raised (counted as a fail)."""
         try:
             value = self.fn(answer, row)
         except Exception:  # a user's check raising is a failed check, not a failed grid
@@ -71,7 +71,8 @@ def built_in(spec: str, columns: Sequence[str]) -> Check | None:
     return None
 
 
-def resolve(specs: Sequence[str], namespace: Mapping[str, Any], columns: Sequence[str]) -> list[Check]:
+def resolve(specs: Sequence[str], namespace: Mapping[str, Any],
+            columns: Sequence[str]) -> list[Check]:
     """Each `--check`: a built-in, else a callable of that name in the notebook."""
     checks = []
     for spec in specs:

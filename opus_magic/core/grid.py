@@ -100,6 +100,10 @@ class Grid:
             total += worst
         return total
 
+    def notes(self) -> list[str]:
+        """Every distinct warning of the cells' plans (unfilled braces, who answers), once."""
+        return list(dict.fromkeys(w for c in self.cells if c.plan for w in c.plan.warnings))
+
     def columns(self) -> list[tuple[str, str]]:
         """(variant, model) pairs, in the order the table shows them."""
         return [(v, m) for v, _ in self.spec.variants for m in self.models]

@@ -46,7 +46,9 @@ class CellState:
 
 
 class GridObserver(Protocol):
-    """A view of a running grid: told when a cell changed and when the grid ended."""
+    """A view of a running grid: told when it starts, when a cell changed and when it ended."""
+
+    def started(self, run: GridRun) -> None: ...
 
     def changed(self, run: GridRun, index: int) -> None: ...
 
@@ -103,6 +105,7 @@ class GridRun:
 
     def run(self, observer: GridObserver) -> None:
         """Run every cell to its end (or Stop); returns when the grid is over."""
+        observer.started(self)
         self._reuse(observer)
         pending = [c for c in self.grid.cells if self.states[c.index].status == "pending"]
         settings = next((c.settings for c in pending if c.settings), None)

@@ -5,6 +5,7 @@ The controller: it plans, starts and stops the grid; the views only observe it.
 from __future__ import annotations
 
 import collections
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -54,22 +55,32 @@ def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variant
         raise UsageError(f"--each {each}: it has no rows.")
     chosen = variants_of(lookup(namespace, variants, "--variants") if variants else None,
                          variants, cell.prompt)
+    prompts, unresolved = _prompts(chosen, rows, namespace, interpolating)
+    notes = list(cell.notes)
+    body = cell.prompt.strip()
+    if variants and body and not body.startswith("#"):
+        notes.append(f"The cell body is not sent: the prompts come from --variants {variants}.")
+    if unresolved:
+        notes.append(f"Left as written (not a column nor defined in the notebook): "
+                     f"{', '.join(sorted(unresolved))}")
+    columns = sorted({key for row in rows for key in row})
+    return GridSpec(cell=dataclasses.replace(cell, notes=tuple(notes)), rows=rows,
+                    variants=chosen, prompts=prompts, checks=resolve(checks, namespace, columns),
+                    concurrency=_concurrency(concurrency), fresh=fresh)
+
+
+def _prompts(variants: list[tuple[str, str]], rows: list[dict[str, Any]],
+             namespace: Mapping[str, Any], interpolating: bool
+             ) -> tuple[dict[tuple[str, int], str], set[str]]:
     prompts: dict[tuple[str, int], str] = {}
     unresolved: set[str] = set()
     for index, row in enumerate(rows):
-        for name, template in chosen:
-            prompt, missing = (interpolate(template, collections.ChainMap(row, dict(namespace)))
-                               if interpolating else (template, []))
+        names = collections.ChainMap(row, namespace)  # type: ignore[arg-type]
+        for name, template in variants:
+            prompt, missing = interpolate(template, names) if interpolating else (template, [])
             prompts[(name, index)] = prompt
             unresolved.update(missing)
-    ignored = () if not variants or not cell.prompt.strip() or cell.prompt.lstrip().startswith("#") \
-        else (f"The cell body is not sent: the prompts come from --variants {variants}.",)
-    notes = cell.notes + ignored + ((f"Left as written (not a column nor defined in the notebook): "
-                           f"{', '.join(sorted(unresolved))}",) if unresolved else ())
-    columns = sorted({key for row in rows for key in row})
-    return GridSpec(cell=CellInput(**{**cell.__dict__, "notes": notes}), rows=rows,
-                    variants=chosen, prompts=prompts, checks=resolve(checks, namespace, columns),
-                    concurrency=_concurrency(concurrency), fresh=fresh)
+    return prompts, unresolved
 
 
 def _concurrency(value: str | None) -> int | None:

@@ -74,7 +74,8 @@ def cell_text(result: CellResult) -> str:
     answer = (result.record.text if result.record else "").replace("\n", " ").strip()
     short = answer[:PREVIEW] + ("…" if len(answer) > PREVIEW else "")
     checks = "" if result.passed is None else (" ✓" if result.passed else " ✗")
-    cost = f" {format_usd(result.record.cost)}" if result.record and result.status != "reused" else ""
+    paid = result.record is not None and result.status != "reused"
+    cost = f" {format_usd(result.record.cost)}" if paid and result.record else ""
     return f"{mark} {short}{checks}{cost}".strip()
 
 
@@ -134,6 +135,13 @@ class GridTextView:
         self._last = 0.0
         self._lock = threading.Lock()
 
+    def started(self, run: GridRun) -> None:
+        worst = run.grid.worst_case
+        self.out.write(f"Grid {run.grid.id}: {len(run.states)} cells; worst case "
+                       f"{'unknown' if worst is None else format_usd(worst, estimated=True)}.\n")
+        for note in run.grid.notes():
+            self.out.write(f"! {note}\n")
+
     def changed(self, run: GridRun, index: int) -> None:
         now = time.monotonic()
         if now - self._last < self.every_s:
@@ -145,6 +153,7 @@ class GridTextView:
                 self.out.flush()
 
     def ended(self, run: GridRun) -> None:
-        self.out.write(progress_line(run, run.clock()) + "\n\n" + readable(run)["text/plain"] + "\n")
+        text = readable(run)["text/plain"]
+        self.out.write(f"{progress_line(run, run.clock())}\n\n{text}\n")
         self.out.flush()
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from opus_magic.core.gridrun import GridRun, results
 from opus_magic.core.gridsummary import CellResult, summarize
+from opus_magic.cost.pricing import format_usd
 from opus_magic.view.grid_text import cell_text, columns_of, progress_line, readable, summary_html
 from opus_magic.view.run_state import STATUS_COLORS
 from opus_magic.view.run_widget import VIEW_MIME, part
@@ -60,6 +61,13 @@ class GridView:
         self._handle = display(bundle, raw=True, display_id=True)
         threading.Thread(target=self._tick, name="opus-grid-view", daemon=True).start()
 
+    def started(self, run: GridRun) -> None:
+        worst = run.grid.worst_case
+        notes = "".join(f"<br>! {html.escape(note)}" for note in run.grid.notes())
+        self.title.value += (f" · worst case "
+                             f"{'unknown' if worst is None else format_usd(worst, estimated=True)}"
+                             f"{notes}")
+
     def changed(self, run: GridRun, index: int) -> None:
         self._dirty.set()
 
@@ -86,7 +94,8 @@ class GridView:
         """Push what changed: the bar, the progress line, and (less often) the table."""
         run = self.run
         done = len(run.states) - run.count("pending", "running")
-        for widget, value in ((self.bar, done), (self.label, html.escape(progress_line(run, run.clock())))):
+        line = html.escape(progress_line(run, run.clock()))
+        for widget, value in ((self.bar, done), (self.label, line)):
             if widget.value != value:
                 widget.value = value
                 self.pushes += 1

@@ -75,7 +75,8 @@ def parse(headers: Mapping[str, str], now: dt.datetime | None = None) -> RateLim
         wire = kind.replace("_", "-")
         anthropic = [lowered.get(f"anthropic-ratelimit-{wire}-{part}")
                      for part in ("limit", "remaining", "reset")]
-        openai = [lowered.get(f"x-ratelimit-{part}-{wire}") for part in ("limit", "remaining", "reset")]
+        openai = [lowered.get(f"x-ratelimit-{part}-{wire}")
+                  for part in ("limit", "remaining", "reset")]
         if any(v is not None for v in anthropic):
             found[kind] = Limit(_int(anthropic[0]), _int(anthropic[1]), _until(anthropic[2], now))
         elif any(v is not None for v in openai):
@@ -84,7 +85,7 @@ def parse(headers: Mapping[str, str], now: dt.datetime | None = None) -> RateLim
 
 
 def duration_s(text: str | None) -> float | None:
-    """OpenAI's reset durations (`6m0s`, `1.5s`, `12ms`, `1h2m3s`) in seconds; None if unreadable."""
+    """OpenAI's reset durations (`6m0s`, `1.5s`, `12ms`, `1h2m3s`) in seconds, else None."""
     if not text:
         return None
     text = text.strip()
