@@ -11,14 +11,26 @@ from typing import Any
 
 from opus_magic.core.cell import CellInput
 from opus_magic.core.checks import resolve
-from opus_magic.core.grid import GridSpec, dry_run_lines, plan_grid, rows_of, variants_of
+from opus_magic.core.grid import (
+    GridSpec,
+    dry_run_lines,
+    plan_grid,
+    rows_of,
+    variants_of,
+)
 from opus_magic.core.gridrun import DEFAULT_CONCURRENCY, GridRun, results
 from opus_magic.core.gridsummary import CellResult, frame_rows
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.interpolate import interpolate
-from opus_magic.notebook.present import BACKGROUND, LIVE, TEXT, deliver, presentation, remember
-
+from opus_magic.notebook.present import (
+    BACKGROUND,
+    LIVE,
+    TEXT,
+    deliver,
+    presentation,
+    remember,
+)
 
 _running: list[GridRun] = []
 
