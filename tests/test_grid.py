@@ -242,3 +242,25 @@ def test_rate_limits_are_kept_on_the_record_and_named_when_low(ip, simulator, ca
     out = capsys.readouterr().out
     assert "Rate limit: 0 of 5 requests left (full again in 60 s)." in out
     assert out.count("Rate limit:") == 1  # under 20 % only: not at 1 of 5
+
+
+def test_a_cut_stream_is_retried_and_a_cell_that_keeps_failing_is_marked(ip, simulator,
+                                                                        capsys) -> None:
+    ip.user_ns["items"] = ["one"]
+    simulator.scenario("cut", after=3, times=1)
+    ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 50 -o out", "Write {item}.")
+    frame = ip.user_ns["out"]
+    assert list(frame["status"]) == ["ok"] and len(simulator.requests()) == 2
+    assert "1 retries absorbed" in capsys.readouterr().out
+    ip.user_ns["items"] = ["two", "three"]
+    simulator.scenario("cut", after=3, times=3)  # the first cell's three attempts all break
+    ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 50 --concurrency 1 -o out",
+                      "Write {item}.")
+    frame = ip.user_ns["out"]
+    assert list(frame["status"]) == ["interrupted", "ok"]
+    assert "partial answer" in frame["error"][0]
+    assert "1 cells failed: run the cell again to retry only those" in capsys.readouterr().out
+    sent = len(simulator.requests())
+    ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 50 -o out", "Write {item}.")
+    assert len(simulator.requests()) == sent + 1
+    assert list(ip.user_ns["out"]["status"]) == ["ok", "reused"]
