@@ -88,6 +88,7 @@ def test_the_first_answer_teaches_the_limits_then_sends_are_paced() -> None:
         assert pacer.delay_s(100, clock.now) == 0
         pacer.take(100)
     assert pacer.delay_s(100, clock.now) == pytest.approx(1.0)  # requests empty: 10 a second
+    assert pacer.describe() == "0 of 4 in flight; 0 of 10 requests, 0 of 1,000 tokens left"
     clock.now += 0.5
     assert pacer.delay_s(100, clock.now) == pytest.approx(0.5)
     clock.now += 0.5

@@ -165,6 +165,18 @@ class Pacer:
                 mirror.level = min(mirror.size, mirror.level + tokens)
             self._cond.notify_all()
 
+    def describe(self) -> str:
+        """'2 of 4 in flight; 12 of 60 requests, 18,000 of 20,000 tokens left' (as mirrored)."""
+        with self._cond:
+            now = self.clock()
+            left = []
+            for kind, mirror in self.mirrors.items():
+                mirror.refill(now)
+                if mirror.size is not None:
+                    left.append(f"{max(int(mirror.level), 0):,} of {int(mirror.size):,} {kind}")
+            head = f"{self.in_flight} of {self.allowed} in flight"
+            return head + (f"; {', '.join(left)} left" if left else "")
+
     @contextlib.contextmanager
     def slot(self, cancel: threading.Event) -> Iterator[bool]:
         """Hold one of the requests in flight; yields False when cancelled while waiting."""

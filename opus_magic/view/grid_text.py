@@ -33,10 +33,12 @@ def progress_line(run: GridRun, now: float) -> str:
     elapsed = now - run.started
     eta = "–" if not ran or not to_run else f"{elapsed / ran * to_run:,.0f} s"
     worst = run.grid.worst_case
+    pacing = "".join(f" · {pacer.describe()}" for pacer in run.pacers.values()
+                     if done < total)
     return (f"Grid {run.grid.id}: {done}/{total} cells · ETA {eta} · "
             f"{format_usd(run.spent, estimated=True)} of worst case "
             f"{format_usd(worst, estimated=True)} · {run.retries} retries absorbed · "
-            f"{run.throttled} rate-limited")
+            f"{run.throttled} rate-limited{pacing}")
 
 
 def footer(run: GridRun) -> str:
