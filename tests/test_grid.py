@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import opus_magic
+from opus_magic.core import session as session_module
 from opus_magic.core.session import default_session
 from opus_magic.notebook.grid import stop_grids
 
@@ -105,8 +106,8 @@ def test_bad_grid_input_is_one_line(ip, simulator, capsys) -> None:
     assert "Traceback" not in err and simulator.requests() == []
 
 
-def test_a_rerun_reuses_every_finished_cell_and_fresh_runs_them_again(ip, simulator,
-                                                                      capsys) -> None:
+def test_a_rerun_reuses_every_finished_cell_and_fresh_runs_them_again(ip, simulator, capsys,
+                                                                      monkeypatch) -> None:
     ip.user_ns.update(tickets=TICKETS, prompts=VARIANTS)
     line = "--each tickets --variants prompts -m opus,haiku --max-tokens 20 -o out"
     ip.run_cell_magic("opus", line, "#")
@@ -117,6 +118,10 @@ def test_a_rerun_reuses_every_finished_cell_and_fresh_runs_them_again(ip, simula
     assert len(simulator.requests()) == 12  # nothing sent
     assert "Reused 12 cells, $0.00; ran 0" in capsys.readouterr().out
     assert list(ip.user_ns["out"]["answer"]) == list(first["answer"])
+    monkeypatch.setattr(session_module, "_default", None)  # a new kernel: history is all it has
+    ip.run_line_magic("reload_ext", "opus_magic")
+    ip.run_cell_magic("opus", line, "#")
+    assert len(simulator.requests()) == 12 and "Reused 12 cells" in capsys.readouterr().out
     ip.run_cell_magic("opus", line + " --tag other", "#")  # another grid: free copies
     copies = ip.user_ns["out"]
     assert len(simulator.requests()) == 12 and (copies["cost"] == 0).all()

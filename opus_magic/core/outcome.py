@@ -4,6 +4,7 @@ from __future__ import annotations
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.cost.pricing import cache_savings, format_usd
 from opus_magic.records import RunRecord
+from opus_magic.wire.ratelimits import low_line
 
 
 def interruption(cause: str, tokens: int) -> str:
@@ -39,6 +40,9 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
             effect = f"cost {format_usd(-saved) if saved is not None else 'unknown'} extra"
         lines.append(f"Cache: {usage.cache_read_tokens:,} tokens read, "
                      f"{usage.cache_write_tokens:,} written; caching {effect} on this run.")
+    limits = low_line(record.rate_limits)
+    if limits:
+        lines.append(limits)
     return lines
 
 

@@ -9,7 +9,6 @@ from opus_magic.core.outcome import outcome_lines
 from opus_magic.core.preflight import preflight_lines
 from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
-from opus_magic.wire.ratelimits import low_line
 
 
 def fmt_seconds(value: float | None) -> str:
@@ -68,7 +67,4 @@ class TextView:
         for line in outcome_lines(record, live.plan.info):
             self.out.write(f"! {line}\n")
         self.out.write(summary_line(record) + "\n")
-        limits = low_line(record.rate_limits)
-        if limits:
-            self.out.write(f"{limits}\n")
         self.out.flush()
