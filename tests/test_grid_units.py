@@ -172,3 +172,14 @@ def test_the_benchmarks_ideal_time_starts_from_full_buckets() -> None:
     assert allowed_s(200, 30_000, 60, 20_000, 60.0) == 140.0  # requests bind: 140 after 60
     assert allowed_s(30, 50_000, 60, 20_000, 60.0) == 90.0  # tokens bind
     assert allowed_s(10, 100, 60, 20_000, 60.0) == 0.0
+
+
+def test_a_large_grid_redraws_a_window_of_rows_while_it_runs() -> None:
+    from opus_magic.core.gridsummary import CellResult
+    from opus_magic.view.grid_widget import LIVE_ROWS, shown_rows
+
+    cells = [CellResult("cell", "haiku", row, "ok" if row < 50 else "pending", None, {})
+             for row in range(200)]
+    rows, caption = shown_rows(cells, live=True)
+    assert rows == list(range(48, 48 + LIVE_ROWS)) and "of 200" in caption
+    assert shown_rows(cells, live=False) == (list(range(200)), "")

@@ -23,6 +23,7 @@ from opus_magic.view.run_widget import VIEW_MIME, part
 PROGRESS_PER_S = 4
 TABLE_EVERY = 4  # ticks per table redraw
 STREAM_PREVIEW = 60
+LIVE_ROWS = 30  # rows redrawn while a grid runs
 
 
 class GridView:
@@ -100,27 +101,41 @@ class GridView:
                 widget.value = value
                 self.pushes += 1
         if table:
-            value = table_html(results(run), run)
+            value = table_html(results(run), run, live=not self._over.is_set())
             if self.table.value != value:
                 self.table.value = value
                 self.pushes += 1
 
 
-def table_html(cells: list[CellResult], run: GridRun) -> str:
+def shown_rows(cells: list[CellResult], live: bool) -> tuple[list[int], str]:
+    """The rows to draw: all at the end; while running, a window from the first row still
+    running, so a large grid does not resend its whole table every redraw."""
+    rows = sorted({c.row for c in cells})
+    if not live or len(rows) <= LIVE_ROWS:
+        return rows, ""
+    active = [c.row for c in cells if c.status in ("running", "pending")]
+    start = max(rows.index(min(active)) - 2, 0) if active else 0
+    window = rows[start:start + LIVE_ROWS]
+    return window, (f"<div class='opus-grid-window'>rows {window[0]}–{window[-1]} of {len(rows)} "
+                    f"while the grid runs; the whole table at the end</div>")
+
+
+def table_html(cells: list[CellResult], run: GridRun, live: bool = False) -> str:
     """Rows × variant/model columns; a finished cell opens to its whole answer when clicked."""
     columns = columns_of(cells)
     by = {(c.row, c.variant, c.model): (c, i) for i, c in enumerate(cells)}
     head = "".join(f"<th style='padding:0 0.5em'>{html.escape(v)}/{html.escape(m)}</th>"
                    for v, m in columns)
+    rows, caption = shown_rows(cells, live)
     body = []
-    for row in sorted({c.row for c in cells}):
+    for row in rows:
         tds = []
         for v, m in columns:
             found = by.get((row, v, m))
             tds.append("<td></td>" if found is None else _cell_html(found[0], run, found[1]))
         body.append(f"<tr><td>{row}</td>{''.join(tds)}</tr>")
-    return (f"<table class='opus-grid-cells' style='font-size:0.9em'><tr><th>row</th>{head}</tr>"
-            f"{''.join(body)}</table>")
+    return (f"{caption}<table class='opus-grid-cells' style='font-size:0.9em'>"
+            f"<tr><th>row</th>{head}</tr>{''.join(body)}</table>")
 
 
 def _cell_html(cell: CellResult, run: GridRun, index: int) -> str:
