@@ -269,3 +269,11 @@ def test_a_cut_stream_is_retried_and_a_cell_that_keeps_failing_is_marked(ip, sim
     ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 50 -o out", "Write {item}.")
     assert len(simulator.requests()) == sent + 1
     assert list(ip.user_ns["out"]["status"]) == ["ok", "reused"]
+
+
+def test_identical_cells_each_keep_their_own_run_on_a_rerun(ip, simulator) -> None:
+    ip.user_ns["items"] = ["same", "same"]
+    ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 20 -o out", "Say {item}.")
+    first = list(ip.user_ns["out"]["run_id"])
+    ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 20 -o out", "Say {item}.")
+    assert list(ip.user_ns["out"]["run_id"]) == first and len(simulator.requests()) == 2

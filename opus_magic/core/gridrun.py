@@ -240,10 +240,14 @@ class _CellObserver:
         """The grid records the cell itself once its checks are known."""
 
 
-def _reused(record: RunRecord, grid: Grid, cell: GridCell) -> RunRecord:
-    """A finished answer from history as this grid's cell: the same run, or a free copy of it."""
-    if record.grid_id == grid.id and record.variant == cell.variant and record.row == cell.row:
-        return record
+def _reused(records: list[RunRecord], grid: Grid, cell: GridCell) -> RunRecord:
+    """A finished answer from history as this grid's cell: its own run, or a free copy of the
+    latest run with the same key."""
+    own = [r for r in records
+           if r.grid_id == grid.id and r.variant == cell.variant and r.row == cell.row]
+    if own:
+        return own[-1]
+    record = records[-1]
     return record.replace(id=new_run_id(), created_at=now_iso(), usage=Usage(), cost=Decimal(0),
                           cost_exact=True, cost_source="reused", tag=cell.plan.request.tag
                           if cell.plan else record.tag,

@@ -9,9 +9,9 @@ from opus_magic.store.sqlite import Store, from_row
 CHUNK = 500  # keys per IN (...) list, under SQLite's variable limit
 
 
-def reusable(store: Store, keys: Sequence[str]) -> dict[str, RunRecord]:
-    """The latest finished (status ok) run for each cell key that has one."""
-    found: dict[str, RunRecord] = {}
+def reusable(store: Store, keys: Sequence[str]) -> dict[str, list[RunRecord]]:
+    """The finished (status ok) runs of each cell key that has some, oldest first."""
+    found: dict[str, list[RunRecord]] = {}
     unique = sorted(set(keys))
     for start in range(0, len(unique), CHUNK):
         part = unique[start:start + CHUNK]
@@ -20,7 +20,7 @@ def reusable(store: Store, keys: Sequence[str]) -> dict[str, RunRecord]:
                                f"ORDER BY created_at, rowid", part)
         for row in rows:
             record = from_row(row)
-            found[str(record.cell_key)] = record
+            found.setdefault(str(record.cell_key), []).append(record)
     return found
 
 
