@@ -183,10 +183,11 @@ class Pacer:
         with self._cond:
             while self.in_flight >= self.allowed and not cancel.is_set():
                 self._cond.wait(POLL_S)
-            if cancel.is_set():
-                yield False
-                return
-            self.in_flight += 1
+            entered = not cancel.is_set()
+            self.in_flight += entered
+        if not entered:
+            yield False
+            return
         try:
             yield True
         finally:
