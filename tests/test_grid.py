@@ -103,7 +103,15 @@ def test_bad_grid_input_is_one_line(ip, simulator, capsys) -> None:
     err = capsys.readouterr().err
     assert "no column 'missing'" in err and "--each nothing: no such variable" in err
     assert "def undefined_fn(answer, row)" in err and "need --each VAR" in err
+    ip.run_cell_magic("opus", "--each rows --concurrency 0", "x {a}")
+    ip.run_line_magic("opus", "config concurrency=many")
+    ip.run_cell_magic("opus", "--each rows", "x {a}")
+    err = err + capsys.readouterr().err
+    assert "--concurrency 0: use a whole number" in err
+    assert "the concurrency setting many: use a whole number" in err
     assert "Traceback" not in err and simulator.requests() == []
+    ip.run_line_magic("opus", "help")
+    assert "--each VAR" in capsys.readouterr().out
 
 
 def test_a_rerun_reuses_every_finished_cell_and_fresh_runs_them_again(ip, simulator, capsys,

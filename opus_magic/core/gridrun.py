@@ -15,6 +15,7 @@ from opus_magic.core.grid import Grid, GridCell
 from opus_magic.core.gridsummary import CellResult
 from opus_magic.core.scheduler import PacedRetrier, Pacer, Reservations
 from opus_magic.core.session import Session
+from opus_magic.errors import OpusError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store.grids import reusable
 
@@ -106,7 +107,15 @@ class GridRun:
     def run(self, observer: GridObserver) -> None:
         """Run every cell to its end (or Stop); returns when the grid is over."""
         observer.started(self)
-        self._reuse(observer)
+        try:
+            self._reuse(observer)
+            self._run_pending(observer)
+        finally:
+            self.ended = self.clock()
+            observer.ended(self)
+
+    def _run_pending(self, observer: GridObserver) -> None:
+        """Workers take the cells not reused, at most `concurrency` per endpoint at a time."""
         pending = [c for c in self.grid.cells if self.states[c.index].status == "pending"]
         settings = next((c.settings for c in pending if c.settings), None)
         budget = self.session.budget
@@ -127,8 +136,6 @@ class GridRun:
             self.stop()
             for worker in workers:
                 worker.join()
-        self.ended = self.clock()
-        observer.ended(self)
 
     def _reuse(self, observer: GridObserver) -> None:
         """Mark refused cells, and take finished answers from history unless --fresh."""
@@ -154,10 +161,13 @@ class GridRun:
                     return
                 cell = queue.pop()
             state = self.states[cell.index]
-            if self.cancel.is_set():
-                state.status = "not run"
-            else:
-                self._admitted(cell, admission, observer)
+            try:
+                if self.cancel.is_set():
+                    state.status = "not run"
+                else:
+                    self._admitted(cell, admission, observer)
+            except OpusError as exc:  # e.g. the history cannot be written: this cell fails
+                state.status, state.reason = "error", str(exc)
             observer.changed(self, cell.index)
 
     def _admitted(self, cell: GridCell, admission: Reservations, observer: GridObserver) -> None:

@@ -95,11 +95,11 @@ def _prompts(variants: list[tuple[str, str]], rows: list[dict[str, Any]],
     return prompts, unresolved
 
 
-def _concurrency(value: str | None) -> int | None:
+def _concurrency(value: str | None, where: str = "--concurrency") -> int | None:
     if value is None:
         return None
     if not value.isdigit() or int(value) < 1:
-        raise UsageError(f"--concurrency {value}: use a whole number of 1 or more, e.g. 4.")
+        raise UsageError(f"{where} {value}: use a whole number of 1 or more, e.g. 4.")
     return int(value)
 
 
@@ -110,7 +110,8 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
         print("\n".join(dry_run_lines(grid)))
         return None
     settings = session.settings()
-    concurrency = spec.concurrency or int(getattr(settings, "concurrency", DEFAULT_CONCURRENCY))
+    concurrency = spec.concurrency or _concurrency(str(settings.concurrency or DEFAULT_CONCURRENCY),
+                                                   "the concurrency setting")
     run = GridRun(session, grid, concurrency)
     mode = presentation(settings.view)
 
