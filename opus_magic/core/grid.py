@@ -147,8 +147,9 @@ def _plan_one(session: Session, spec: GridSpec, index: int, variant: str, model:
     return GridCell(index, variant, model, row, plan, settings, cell_key(plan))
 
 
-def dry_run_lines(grid: Grid) -> list[str]:
-    """Cells, input tokens and the cost range of the whole grid per model; nothing is sent."""
+def dry_run_lines(grid: Grid, remaining: Decimal | None = None) -> list[str]:
+    """Cells, input tokens and the cost range of the whole grid per model, and whether the
+    worst case fits what remains of the session budget; nothing is sent."""
     spec = grid.spec
     lines = [f"Grid dry run: {len(grid.cells)} cells ({len(spec.variants)} variants × "
              f"{len(grid.models)} models × {len(spec.rows)} rows); nothing was sent."]
@@ -167,4 +168,9 @@ def dry_run_lines(grid: Grid) -> list[str]:
     worst = grid.worst_case
     lines.append(f"Worst case of the whole grid: "
                  f"{'unknown' if worst is None else format_usd(worst, estimated=True)}.")
+    if remaining is not None:
+        fits = worst is not None and worst <= remaining
+        lines.append(f"Session budget: {format_usd(remaining)} remains; " + (
+            "the whole grid fits even in the worst case." if fits else
+            "cells start only while their worst cases fit, so some may not run."))
     return lines

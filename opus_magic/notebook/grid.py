@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from opus_magic.core.cell import CellInput
@@ -107,7 +108,10 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     """Plan and run the grid (or only describe it for --dry-run) in the view the frontend takes."""
     grid = plan_grid(session, spec)
     if spec.cell.dry_run:
-        print("\n".join(dry_run_lines(grid)))
+        budget = session.budget
+        remaining = None if budget.cap is None else max(budget.cap - budget.committed(),
+                                                         Decimal(0))
+        print("\n".join(dry_run_lines(grid, remaining)))
         return None
     settings = session.settings()
     concurrency = spec.concurrency or _concurrency(str(settings.concurrency or DEFAULT_CONCURRENCY),
