@@ -26,7 +26,6 @@ T = TypeVar("T")
 Clock = Callable[[], float]
 POLL_S = 0.2  # longest single wait, so Stop is noticed promptly
 GROW_AFTER = 4  # successes per request in flight before one more is allowed
-FIRST_ANSWER = "first"
 
 
 class Mirror:
