@@ -120,6 +120,21 @@ def targets(results: dict[str, Any]) -> list[Target]:
         Target("db_size", "5", "database size / raw stored text", size_ratio, 2, "×"),
         Target("startup", "6", "`%load_ext opus_magic` added to a bare IPython start",
                ms(startup.get("added_s")), 150, "ms"),
+        *grid_targets(results),
+    ]
+
+
+def grid_targets(results: dict[str, Any]) -> list[Target]:
+    """A 200-cell grid under 60 requests/20,000 tokens a minute, and a 12-column grid's traffic."""
+    limited = get(results, "grid", "rate_limited") or {}
+    return [
+        Target("grid_time", "8", "rate-limited grid wall / the time the limits allow",
+               limited.get("ratio"), 1.15, "×",
+               "" if not limited else f"({limited['failed']} failed cells)"),
+        Target("grid_429", "8", "responses of 429 during the rate-limited grid",
+               limited.get("refused_429"), 5, ""),
+        Target("grid_updates", "8", "widget messages per second, 12-column grid",
+               get(results, "grid", "columns", "per_s"), 20, "/s"),
     ]
 
 

@@ -18,6 +18,7 @@ SECTIONS = (
     ("6. Start-up", sections.section_startup),
     ("7. Peers side by side", sections.section_peers),
     ("Profiles", sections.section_profiles),
+    ("8. Grids", sections.section_grid),
 )
 
 

@@ -25,6 +25,7 @@ if __package__ in (None, ""):
 
 from benchmarks import (  # noqa: E402
     fan_out,
+    grids,
     history_load,
     history_postgres,
     peers,
@@ -55,6 +56,10 @@ class Plan:
     startup_rounds: int
     peer_prompts: int
     install_peers: bool
+    grid_cells: int = 200
+    grid_window_s: float = 60.0
+    grid_rows: int = 6
+    grid_big: int = 1_000
 
 
 FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
@@ -62,7 +67,7 @@ FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
             inserts=200, command_rounds=7, startup_rounds=15, peer_prompts=50, install_peers=True)
 QUICK = Plan(rounds={300: 1, 3_000: 1}, sdk_rounds={}, paced=(), big=3_000, fanout_rounds=1,
              history_runs=2_000, inserts=10, command_rounds=2, startup_rounds=1, peer_prompts=2,
-             install_peers=False)
+             install_peers=False, grid_cells=20, grid_window_s=6.0, grid_rows=1, grid_big=50)
 
 Section = Callable[[SimProcess, Path, Plan], Any]
 
@@ -92,6 +97,8 @@ SECTIONS: dict[str, Section] = {
     "peers": lambda sim, work, plan: peers.measure_peers(
         sim, work, plan.peer_prompts, plan.big, plan.install_peers),
     "profiles": run_profiles,
+    "grid": lambda sim, work, plan: grids.measure_grids(
+        sim, work, plan.grid_cells, plan.grid_window_s, plan.grid_rows, plan.grid_big),
 }
 
 

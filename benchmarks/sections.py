@@ -229,3 +229,23 @@ def section_profiles(results: dict[str, Any]) -> list[str]:
             lines += [f"cProfile of {title} (top functions by own time; profiling inflates "
                       "per-call costs):", "", *profile_summary(rows), ""]
     return lines or [f"_{NOT_RUN}._"]
+
+
+def section_grid(results: dict[str, Any]) -> list[str]:
+    g = get(results, "grid")
+    if not g or "failed" in g:
+        return [failure(results, "grid")]
+    r, c, m = g["rate_limited"], g["columns"], g["memory"]
+    requests, tokens = r["limits"]
+    rows = [[f"{r['cells']}-cell grid under {requests} requests and {tokens:,} tokens a window",
+             f"{r['wall_s']:.1f} s", f"{r['ideal_s']:.1f} s allowed by the limits; "
+             f"×{r['ratio']:.3f}; {r['failed']} failed cells; {r['refused_429']} responses of 429"
+             if r["ratio"] else f"{r['failed']} failed cells; {r['refused_429']} 429s"],
+            [f"{c['cells']}-cell grid, 12 columns streaming", f"{c['wall_s']:.1f} s",
+             f"{c['comm_msg']} widget messages, "
+             f"{secs(c['per_s'], 1)} a second"],
+            [f"{m['cells']:,}-cell grid at full speed", f"{m['wall_s']:.1f} s",
+             f"kernel peak memory +{m['growth_mib']:.0f} MiB"]]
+    return ["Grids in a fresh kernel each (widget view, as a notebook runs them) against the "
+            "simulator: rate-limited with Anthropic-style headers, answers at 200 tokens/s.", "",
+            *table(["grid", "wall", "measured"], rows)]

@@ -118,6 +118,7 @@ class Settings:
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 30.0
     budget: Decimal | None = None
+    concurrency: int = 4  # grids: at most this many requests in flight per endpoint
     history_path: str | None = None
     history_url: SecretUrl | None = None  # postgresql://user@host/db shares one history; else SQLite
     user: str | None = None  # who runs are recorded as (default: the OS login)

@@ -84,6 +84,12 @@ class RunRecord:
     user: str | None = None  # who ran it (config `user`, else the OS login)
     project: str | None = None  # config `project`, else the notebook's directory name
     batch_id: str | None = None  # the history's batch id when a provider batch engine ran it
+    rate_limits: dict[str, Any] | None = None
+    grid_id: str | None = None
+    variant: str | None = None
+    row: int | None = None
+    checks: dict[str, Any] | None = None
+    cell_key: str | None = None
 
     def replace(self, **changes: Any) -> RunRecord:
         return dataclasses.replace(self, **changes)

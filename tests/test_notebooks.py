@@ -25,7 +25,8 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ("01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors", "06_classroom")
+NAMES = ("01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors", "05_prompt_grid",
+         "06_classroom")
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 CLEARED = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
            "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG")
@@ -69,6 +70,7 @@ def execute(name: str, folder: Path, extra_env: dict[str, str] | None = None) ->
     folder.mkdir(parents=True)
     copy = folder / f"{name}.ipynb"
     shutil.copyfile(NOTEBOOKS / f"{name}.ipynb", copy)
+    shutil.copytree(NOTEBOOKS / "data", folder / "data")  # datasets the notebooks read
     history = folder / "history.sqlite"
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(OPUS_MAGIC_HISTORY=str(history), XDG_CONFIG_HOME=str(folder / "config"),
@@ -281,6 +283,30 @@ def test_errors(executed: Callable[[str], Executed]) -> None:
     assert "Nothing more is sent before then" in breaker.splitlines()[-1]
     assert "after the cool-down: ok" in run.text("time.sleep(2)")
     assert all(r.id in run.text("%opus history -n 20") for r in runs)
+
+
+def test_prompt_grid(executed: Callable[[str], Executed]) -> None:
+    run = executed("05_prompt_grid")
+    no_tracebacks(run)
+    dry = run.text("--dry-run")
+    assert "120 cells (2 variants × 2 models × 30 rows); nothing was sent" in dry
+    triage = run.tagged("triage")
+    assert len(triage) == 120 and len({r.grid_id for r in triage}) == 1
+    assert all(r.status == "ok" and r.checks is not None for r in triage)
+    body = [r for r in triage if r.variant == "with body"]
+    rate = sum(bool(r.checks["equals:label"]) for r in body) / len(body)
+    assert rate > 0.9 > sum(bool(r.checks["equals:label"]) for r in triage if r not in body) / 60
+    assert "Winner: 'with body' on" in run.text("summary = results.groupby")
+    grid = run.cell("--tag triage -o results")
+    readable = [o["data"] for o in grid.outputs if "text/markdown" in o.get("data", {})]
+    assert readable and "pass rate" in readable[-1]["text/plain"]
+    assert "best" in readable[-1]["text/markdown"]
+    again = run.text("Requests sent by the re-run")
+    assert "Requests sent by the re-run: 0; it cost $0; 120 cells reused." in again
+    paced = run.text("refused = sum(")
+    found = re.search(r"24 of 24 cells answered in ([\d.]+) s .*; (\d+) requests refused", paced)
+    assert found and int(found[2]) <= 2 and "of 6 requests left" in paced
+    assert "pass rate" in run.text("%opus grid") and "triage" in run.text("%opus compare --tag")
 
 
 def test_headless_execute_prints_runs_and_leaves_the_notebook_as_it_was(

@@ -22,6 +22,7 @@ from opus_magic.wire import anthropic, client
 from opus_magic.wire.anthropic_stream import MessagesState, ThinkingDelta
 from opus_magic.wire.client import Response
 from opus_magic.wire.explain import Hold
+from opus_magic.wire.ratelimits import parse as parse_rate_limits
 from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
 from opus_magic.wire.stream import StreamState, TextDelta
 
@@ -271,7 +272,13 @@ class Engine:
             tiktoken_input=plan.counted_tokens if live.exact else None,
             tiktoken_output=live.counter.tokens if live.exact else None,
             retry_count=len(live.retries), tool_call_count=len(state.tool_calls),
-            stop_reason=live.stop_reason, simulator=live.simulator)
+            stop_reason=live.stop_reason, simulator=live.simulator,
+            rate_limits=_rate_limits(live.response))
+
+
+def _rate_limits(response: Response | None) -> dict[str, Any] | None:
+    limits = None if response is None else parse_rate_limits(response.headers)
+    return None if limits is None else limits.to_dict()
 
 
 def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:

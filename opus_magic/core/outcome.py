@@ -4,6 +4,7 @@ from __future__ import annotations
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.cost.pricing import cache_savings, format_usd, output_cost
 from opus_magic.records import RunRecord
+from opus_magic.wire.ratelimits import low_line
 
 
 def interruption(cause: str, tokens: int) -> str:
@@ -34,6 +35,9 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
                  " for 1 hour" if usage.cache_write_1h_tokens else "")
         lines.append(f"Cache: {usage.cache_read_tokens:,} tokens read, "
                      f"{usage.cache_write_tokens:,} written{split}; caching {effect} on this run.")
+    limits = low_line(record.rate_limits)
+    if limits:
+        lines.append(limits)
     return lines
 
 

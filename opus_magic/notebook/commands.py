@@ -16,7 +16,7 @@ from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.present import present_comparison, present_run
 from opus_magic.records import RunRecord
-from opus_magic.view import compare, stats
+from opus_magic.view import compare, grid_history, stats
 from opus_magic.view.catalog import models_table
 from opus_magic.view.history import (
     add_filter_options,
@@ -33,6 +33,16 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
        [--effort low|medium|high|max]
 <prompt; {name} is filled from the notebook namespace>
 
+%%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [-m A,B] [-o VAR]
+<prompt; {field} is filled from each row first, then from the notebook>
+                                     a grid: variants × models × rows, paced within rate limits
+                                     and the budget; finished cells are reused unless --fresh;
+                                     -o gives a pandas DataFrame, one row per cell
+  --each VAR                         a DataFrame, a list of dicts, or a list of strings ({item})
+  --variants VAR                     a dict {name: prompt} or a list of prompts (else the cell)
+  --check NAME                       json, contains:TEXT, regex:PATTERN, equals:COLUMN,
+                                     max_words:N, or a notebook function f(answer, row)
+
 %opus models [--all] [WORD]          prices with source and date, limits, legacy models, aliases
 %opus config [key=value ...]         show or set settings (the API key is always masked)
 %opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
@@ -40,6 +50,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus show RUN_ID                    one run in full
 %opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
+%opus compare --tag A --tag B        two grids aligned row by row, pass rate and cost side by side
+%opus grid [GRID_ID]                 re-show a grid (the last one by default) from history
 %opus stats [--by model|tag|user|project]  totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap
 %opus batches [collect [ID]|cancel ID|resubmit ID]   provider batches: state, results, retries
@@ -131,8 +143,18 @@ def cmd_stats(session: Session, args: list[str]) -> None:
 
 def cmd_compare(session: Session, args: list[str]) -> None:
     settings = session.settings()
+    if "--tag" in args:
+        tags = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--tag"]
+        show(grid_history.compare_tags(session.store(settings), tags))
+        return
     runs = compare.find_runs(session.store(settings), args)
     show(compare.compare_view(runs))
+
+
+def cmd_grid(session: Session, args: list[str]) -> None:
+    if len(args) > 1:
+        raise UsageError("Use %opus grid [GRID_ID] (the last grid when no id is given).")
+    show(grid_history.grid_view(session.store(session.settings()), args[0] if args else None))
 
 
 def _options(name: str, args: list[str], extra: Callable[[Any], Any]) -> Any:
@@ -180,4 +202,5 @@ def _cost_source(record: RunRecord) -> str:
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,
                "history": cmd_history, "show": cmd_show, "compare": cmd_compare, "stats": cmd_stats,
-               "batches": cmd_batches}
+               "batches": cmd_batches,
+               "grid": cmd_grid}

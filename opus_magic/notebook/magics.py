@@ -14,6 +14,7 @@ from opus_magic.core.session import default_session
 from opus_magic.core.toolspec import tools_from_namespace
 from opus_magic.errors import OpusError, UsageError
 from opus_magic.notebook import commands
+from opus_magic.notebook.grid import build_spec, run_grid
 from opus_magic.notebook.interpolate import interpolate
 
 TRAIT_SETTINGS = ("model", "max_tokens", "temperature", "system", "concise", "stream", "base_url",
@@ -109,6 +110,14 @@ class OpusMagics(Magics):
     @argument("--thinking", nargs="?", const="adaptive", default=None,
               help="Extended thinking on Claude's native API: adaptive, or a budget of N tokens.")
     @argument("--effort", help="Effort on Claude's native API: low, medium, high or max.")
+    @argument("--each", help="Grid: run the prompt once per row of this variable "
+              "(DataFrame, list of dicts, list of strings as {item}).")
+    @argument("--variants", help="Grid: a dict {name: prompt} or list of prompt variants.")
+    @argument("--check", action="append", default=[],
+              help="Grid: json, contains:TEXT, regex:PATTERN, equals:COLUMN, max_words:N, or a "
+                   "notebook function f(answer, row) (repeatable).")
+    @argument("--concurrency", help="Grid: requests in flight per endpoint (default 4).")
+    @argument("--fresh", action="store_true", help="Grid: run every cell, reuse nothing.")
     @cell_magic
     def opus(self, line: str, cell: str) -> None:
         """Send the cell to the model and stream the answer with a live cost meter."""
@@ -128,19 +137,32 @@ class OpusMagics(Magics):
     def _run_cell(self, args: Any, cell: str) -> None:
         notes: tuple[str, ...] = ()
         prompt = cell.strip("\n")
-        if not args.no_interpolate:
+        if args.each:
+            if args.continue_:
+                raise UsageError("--each and --continue do not go together: a grid starts "
+                                 "fresh conversations.")
+        elif args.variants or args.check or args.fresh or args.concurrency:
+            raise UsageError("--variants, --check, --concurrency and --fresh need --each VAR.")
+        elif not args.no_interpolate:
             prompt, unresolved = interpolate(prompt, self.shell.user_ns)
             if unresolved:
                 notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
         models = tuple(m.strip() for m in (args.model or "").split(",") if m.strip())
         tools = tools_from_namespace(self.shell.user_ns, args.tools) if args.tools else None
-        commands.run_cell(self.session, commands.CellInput(
+        cell_input = commands.CellInput(
             prompt=prompt, models=models, max_tokens=args.max_tokens,
             temperature=args.temperature, system=args.system, concise=args.concise,
             stream=False if args.no_stream else None, profile=args.profile, tag=args.tag,
             continue_from=args.continue_, dry_run=args.dry_run, notes=notes, tools=tools,
             output=args.output, thinking=thinking_flag(args.thinking), effort=args.effort,
-            cache=args.cache))
+            cache=args.cache)
+        if args.each:
+            spec = build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
+                              [unquote(c) for c in args.check], args.concurrency, args.fresh,
+                              not args.no_interpolate)
+            run_grid(self.session, spec, args.output)
+        else:
+            commands.run_cell(self.session, cell_input)
 
     @line_magic("opus")
     def opus_line(self, line: str) -> Any:

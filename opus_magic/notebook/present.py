@@ -118,7 +118,7 @@ def present_run(session: Session, settings: Settings, plan: Plan,
 
     launch = BACKGROUND.launcher()
     view = RunView(session, settings, plan, launch, lambda record: deliver(output, record.text))
-    _remember(view)
+    remember(view)
     view.show()
     if mode == LIVE:
         launch(lambda: view.run(plan), view.cancel)
@@ -144,7 +144,7 @@ def present_comparison(session: Session, runs: Comparison,
     from opus_magic.view.comparison_widget import ComparisonView
 
     view = ComparisonView(session, runs, done)
-    _remember(view)
+    remember(view)
     view.show()
     if mode == LIVE:
         BACKGROUND.launcher()(view.run, view.cancel)
@@ -152,6 +152,7 @@ def present_comparison(session: Session, runs: Comparison,
     return view.run()
 
 
-def _remember(view: Any) -> None:
+def remember(view: Any) -> None:
+    """Keep the most recent widget view for `last_view()`."""
     global _last_view
     _last_view = view

@@ -79,6 +79,11 @@ class Simulator:
         `end_now=True` to end every pending batch at once."""
         self._state.batches.configure(**settings)
 
+    def limit(self, **limits: Any) -> None:
+        """Rate-limit the simulator: `requests` and/or `tokens` per `window_s` (60), headers in
+        `style` "anthropic" or "openai", `retry_after` on 429s or not; no arguments lifts them."""
+        self._state.limit(**limits)
+
     def requests(self) -> list[RequestLog]:
         """The chat requests seen so far, in order."""
         return self._state.requests()
@@ -118,6 +123,10 @@ class SimControl:
     def batches(self, **settings: Any) -> None:
         """Change the batch engines' settings (see Simulator.batches)."""
         self._call("/sim/batches", settings)
+
+    def limit(self, **limits: Any) -> None:
+        """Rate-limit the remote simulator (see Simulator.limit)."""
+        self._call("/sim/limits", limits)
 
     def requests(self) -> list[RequestLog]:
         """The chat requests the remote simulator has seen, in order."""

@@ -13,13 +13,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from opus_magic.cost.tokens import count_text
+from opus_magic.cost.tokens import count_messages, count_text
 from opus_magic.sim import messages as native
 from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, cut_connection, error_reply
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.native_cache import NativeCache
 from opus_magic.sim.batch_routes import route as route_batches
 from opus_magic.sim.batches import BatchBook
+from opus_magic.sim.choices import choice_answer
+from opus_magic.sim.limits import Limiter, LimitSettings
 from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
@@ -28,6 +30,7 @@ FINGERPRINT = "opus-magic-sim"
 OWNER = "opus-magic-simulator"
 BATCH_CHUNKS = 512
 POLL_S = 0.05  # how soon stop() takes effect
+UNBOUNDED_OUTPUT = 256  # tokens a rate limit reserves for a request without max_tokens
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,12 @@ class State:
         self.batches = BatchBook()
         self._lock = threading.Lock()
         self._log: list[RequestLog] = []
+        self.limiter: Limiter | None = None
+
+    def limit(self, **settings: Any) -> None:
+        """Enforce requests/tokens per window (see sim.limits); no arguments lifts the limits."""
+        limits = LimitSettings(**settings)
+        self.limiter = Limiter(limits) if limits.requests or limits.tokens else None
 
     def configure(self, **settings: Any) -> None:
         self.settings = dataclasses.replace(self.settings, **settings)
@@ -85,6 +94,7 @@ class State:
         self.native_cache = NativeCache()
         self.book.clear()
         self.batches.clear()
+        self.limiter = None
 
 
 class Server(ThreadingHTTPServer):
@@ -108,8 +118,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
         """Stay quiet: the request log is the record."""
 
+    limit_headers: dict[str, str] = {}
+
     def end_headers(self) -> None:
         self.send_header("x-opus-magic-simulator", "1")
+        for name, value in self.limit_headers.items():
+            self.send_header(name, value)
         super().end_headers()
 
     def do_GET(self) -> None:
@@ -135,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(body)
         elif path in (native.MESSAGES, native.COUNT_TOKENS):
             native.handle(self, path, body, self.server.state)
-        elif path in ("/sim/scenario", "/sim/configure", "/sim/reset"):
+        elif path in ("/sim/scenario", "/sim/configure", "/sim/reset", "/sim/limits"):
             self._control(path, body if isinstance(body, dict) else {})
         else:
             self._error(404, f"No route for POST {path}", "not_found_error")
@@ -154,6 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
                 state.book.choose(str(body.get("name", "")), body.get("params") or {})
             elif path == "/sim/configure":
                 state.configure(**body)
+            elif path == "/sim/limits":
+                state.limit(**body)
             else:
                 state.reset()
         except (TypeError, ValueError) as exc:
@@ -193,14 +209,34 @@ class _Handler(BaseHTTPRequestHandler):
                 entry.status = 400
                 self._error(400, problem[1], "invalid_request_error", problem[0])
                 return
+            reserved = self._admit(entry, state.limiter)
+            if reserved is None:
+                return
             scenario = state.book.take()
             entry.scenario = scenario.name if scenario else None
             self._answer(entry, request, scenario, state.settings)
+            if state.limiter is not None:
+                state.limiter.give_back(reserved - entry.chunks_sent)
         except (BrokenPipeError, ConnectionResetError):
             entry.client_disconnected = True
             self.close_connection = True
         finally:
             entry.ended_at = time.time()
+
+    def _admit(self, entry: RequestLog, limiter: Limiter | None) -> int | None:
+        """Tokens reserved for output under the rate limits, or None when refused with a 429."""
+        self.limit_headers = {}
+        if limiter is None:
+            return 0
+        output = entry.max_tokens or UNBOUNDED_OUTPUT
+        decision = limiter.admit(count_messages(entry.messages, entry.model) + output)
+        self.limit_headers = decision.headers
+        if decision.allowed:
+            return output
+        entry.status = 429
+        self._error(429, "Rate limit reached: too many requests or tokens per minute. "
+                         "Please try again later.", "rate_limit_error")
+        return None
 
     def _answer(self, entry: RequestLog, request: dict[str, Any], scenario: Scenario | None,
                 settings: Settings) -> None:
@@ -215,7 +251,7 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "cut" and not entry.stream:
             cut_connection(self, scenario["mode"])
             return
-        chunks = answer_chunks(entry.messages, settings.answer_tokens, entry.model)
+        chunks = _pieces(entry, settings)
         finish = "stop"
         if entry.max_tokens is not None and len(chunks) > entry.max_tokens:
             chunks, finish = chunks[:entry.max_tokens], "length"
@@ -316,6 +352,12 @@ class _Stream:
 
     def _write(self, text: str) -> None:
         self.handler.wfile.write(text.encode())
+
+
+def _pieces(entry: RequestLog, settings: Settings) -> list[str]:
+    """The answer: one of the options a classification prompt offers, else prose."""
+    return (choice_answer(entry.messages, entry.model)
+            or answer_chunks(entry.messages, settings.answer_tokens, entry.model))
 
 
 def load_encodings() -> None:

@@ -177,6 +177,16 @@ def m006_native_usage(db: Any) -> None:
 
 
 @migration
+def m007_grids(db: Any) -> None:
+    """Grid cells (grid id, variant, row, check results, reuse key), rate limits, provider batches."""
+    for column in ("grid_id TEXT", "variant TEXT", "row_index INTEGER", "checks TEXT",
+                   "cell_key TEXT", "rate_limits TEXT", "batch_id TEXT"):
+        ddl(db, f"ALTER TABLE runs ADD COLUMN {column}")
+    db.execute("CREATE INDEX runs_grid ON runs(grid_id, created_at)")
+    db.execute("CREATE INDEX runs_cell_key ON runs(cell_key, status)")
+
+
+@migration
 def m008_user_project(db: Any) -> None:
     """Who ran each run and for which project, to filter and group a shared history by them."""
     ddl(db, "ALTER TABLE runs ADD COLUMN user_name TEXT")

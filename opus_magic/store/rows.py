@@ -15,11 +15,13 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "cost_source", "ttft_s", "duration_s", "error", "tag", "max_tokens", "concise",
            "comparison_id", "parent_id", "notes", "cache_write_1h_tokens", "cost_pico",
            "tiktoken_input", "tiktoken_output", "retry_count", "tool_call_count", "stop_reason",
-           "simulator", "thinking_tokens", "cache_write_5m_tokens", "user_name", "project")
+           "simulator", "thinking_tokens", "cache_write_5m_tokens", "grid_id", "variant",
+           "row_index", "checks", "cell_key", "rate_limits", "batch_id", "user_name", "project")
+JSON_COLUMNS = ("checks", "rate_limits")  # nullable JSON objects
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                 "reasoning_tokens", "cache_write_1h_tokens", "thinking_tokens",
                 "cache_write_5m_tokens")
-FIELD_OF = {"user_name": "user"}  # `user` is a reserved word in PostgreSQL
+FIELD_OF = {"user_name": "user", "row_index": "row"}  # reserved words in PostgreSQL
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM runs"
 UPSERT = (f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
           f"ON CONFLICT(id) DO UPDATE SET "
@@ -39,6 +41,8 @@ def to_row(record: RunRecord) -> tuple[Any, ...]:
         "cost_pico": None if record.cost is None else to_pico(record.cost),
         "cost_exact": int(record.cost_exact),
         "simulator": int(record.simulator),
+        **{name: None if getattr(record, name) is None else json.dumps(getattr(record, name))
+           for name in JSON_COLUMNS},
     }
     return tuple(values[name] for name in COLUMNS)
 
@@ -47,6 +51,8 @@ def from_row(row: Sequence[Any]) -> RunRecord:
     """A record from values in COLUMNS order (columns added later may hold NULL)."""
     data = {FIELD_OF.get(name, name): value for name, value in zip(COLUMNS, row)
             if name != "cost_pico"}
+    data.update({name: None if data[name] is None else json.loads(data[name])
+                 for name in JSON_COLUMNS})
     usage = Usage(**{name: data.pop(name) or 0 for name in USAGE_FIELDS})
     data.update(
         usage=usage,

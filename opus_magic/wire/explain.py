@@ -20,6 +20,7 @@ from opus_magic.cost.pricing import (
 from opus_magic.errors import RequestError
 from opus_magic.records import Usage
 from opus_magic.wire.endpoints import Endpoint, platform_of_key, platform_of_url
+from opus_magic.wire.ratelimits import parse as parse_rate_limits
 
 RETRYABLE_STATUSES = {408, 409, 429, 500, 502, 503, 504, 529}
 HOLD_IS_BUSY = "in_flight_budget_exhausted"
@@ -86,6 +87,9 @@ def explain_status(status: int, error: Mapping[str, Any], headers: Mapping[str, 
     metadata = error.get("metadata") if isinstance(error.get("metadata"), Mapping) else {}
     reason = str(metadata.get("reason") or "") or None
     wait = retry_after_s(headers)
+    if wait is None and status == 429:  # no retry-after: wait until a used-up limit refills
+        limits = parse_rate_limits(headers)
+        wait = None if limits is None else limits.exhausted_wait_s()
     server_says = str(error.get("message") or "").strip()
     where = endpoint.base_url
     if status == 401:

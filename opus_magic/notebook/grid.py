@@ -1,0 +1,147 @@
+"""`%%opus --each`: build the grid from notebook values, run it in a view, hand back a DataFrame.
+
+The controller: it plans, starts and stops the grid; the views only observe it.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from opus_magic.core.cell import CellInput
+from opus_magic.core.checks import resolve
+from opus_magic.core.grid import (
+    GridSpec,
+    dry_run_lines,
+    plan_grid,
+    rows_of,
+    variants_of,
+)
+from opus_magic.core.gridrun import DEFAULT_CONCURRENCY, GridRun, results
+from opus_magic.core.gridsummary import CellResult, frame_rows
+from opus_magic.core.session import Session
+from opus_magic.errors import UsageError
+from opus_magic.notebook.interpolate import interpolate
+from opus_magic.notebook.present import (
+    BACKGROUND,
+    LIVE,
+    TEXT,
+    deliver,
+    presentation,
+    remember,
+)
+
+_running: list[GridRun] = []
+
+
+def stop_grids() -> None:
+    """Stop every grid running in this kernel (what Stop does): finished cells are kept."""
+    for run in list(_running):
+        run.stop()
+
+
+def _track(run: GridRun, work: Callable[[], None]) -> Callable[[], None]:
+    def tracked() -> None:
+        _running.append(run)
+        try:
+            work()
+        finally:
+            _running.remove(run)
+
+    return tracked
+
+
+def lookup(namespace: Mapping[str, Any], name: str, flag: str) -> Any:
+    if name not in namespace:
+        raise UsageError(f"{flag} {name}: no such variable in the notebook; define it first.")
+    return namespace[name]
+
+
+def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variants: str | None,
+               checks: list[str], concurrency: str | None, fresh: bool,
+               interpolating: bool = True) -> GridSpec:
+    """Rows, variants, checks, and each (variant, row)'s prompt: row fields, then notebook names."""
+    rows = rows_of(lookup(namespace, each, "--each"), each)
+    if not rows:
+        raise UsageError(f"--each {each}: it has no rows.")
+    chosen = variants_of(lookup(namespace, variants, "--variants") if variants else None,
+                         variants, cell.prompt)
+    prompts, unresolved = _prompts(chosen, rows, namespace, interpolating)
+    notes = list(cell.notes)
+    body = cell.prompt.strip()
+    if variants and body and not body.startswith("#"):
+        notes.append(f"The cell body is not sent: the prompts come from --variants {variants}.")
+    if unresolved:
+        notes.append(f"Left as written (not a column nor defined in the notebook): "
+                     f"{', '.join(sorted(unresolved))}")
+    columns = sorted({key for row in rows for key in row})
+    return GridSpec(cell=dataclasses.replace(cell, notes=tuple(notes)), rows=rows,
+                    variants=chosen, prompts=prompts, checks=resolve(checks, namespace, columns),
+                    concurrency=_concurrency(concurrency), fresh=fresh)
+
+
+def _prompts(variants: list[tuple[str, str]], rows: list[dict[str, Any]],
+             namespace: Mapping[str, Any], interpolating: bool
+             ) -> tuple[dict[tuple[str, int], str], set[str]]:
+    prompts: dict[tuple[str, int], str] = {}
+    unresolved: set[str] = set()
+    for index, row in enumerate(rows):
+        names = collections.ChainMap(row, namespace)  # type: ignore[arg-type]
+        for name, template in variants:
+            prompt, missing = interpolate(template, names) if interpolating else (template, [])
+            prompts[(name, index)] = prompt
+            unresolved.update(missing)
+    return prompts, unresolved
+
+
+def _concurrency(value: str | None, where: str = "--concurrency") -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"{where} {value}: use a whole number of 1 or more, e.g. 4.")
+    return int(value)
+
+
+def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | None:
+    """Plan and run the grid (or only describe it for --dry-run) in the view the frontend takes."""
+    grid = plan_grid(session, spec)
+    if spec.cell.dry_run:
+        budget = session.budget
+        remaining = None if budget.cap is None else max(budget.cap - budget.committed(),
+                                                         Decimal(0))
+        print("\n".join(dry_run_lines(grid, remaining)))
+        return None
+    settings = session.settings()
+    concurrency = spec.concurrency or _concurrency(str(settings.concurrency or DEFAULT_CONCURRENCY),
+                                                   "the concurrency setting")
+    run = GridRun(session, grid, concurrency)
+    mode = presentation(settings.view)
+
+    def finish() -> None:
+        deliver(output, to_frame(results(run), spec.rows))
+
+    if mode == TEXT:
+        from opus_magic.view.grid_text import GridTextView
+
+        _track(run, lambda: (run.run(GridTextView()), finish()))()
+        return run
+    from opus_magic.view.grid_widget import GridView
+
+    view = GridView(run, on_stop=run.stop)
+    remember(view)
+    view.show()
+    work = _track(run, lambda: (run.run(view), finish()))
+    if mode == LIVE:
+        BACKGROUND.launcher()(work, run.stop)
+    else:
+        work()
+    return run
+
+
+def to_frame(cells: list[CellResult], rows: list[dict[str, Any]]) -> Any:
+    """The grid as a pandas DataFrame, one row per cell."""
+    import pandas as pd
+
+    return pd.DataFrame(frame_rows(cells, rows))

@@ -1,0 +1,161 @@
+"""A grid as text: a progress line while it runs, then the summary per variant × model and the
+table of cells; the same tables as Markdown and HTML for saved notebooks."""
+from __future__ import annotations
+
+import html
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from opus_magic.core.gridrun import GridRun, results
+from opus_magic.core.gridsummary import CellResult, SummaryRow, summarize
+from opus_magic.cost.pricing import format_usd
+from opus_magic.view.tables import text_table
+from opus_magic.view.text import fmt_seconds
+
+SUMMARY_HEADINGS = ("variant", "model", "answered", "pass rate", "mean cost", "total cost",
+                    "p50", "p95", "")
+MARKS = {"ok": "", "reused": "", "error": "✗ error", "interrupted": "✗ interrupted",
+         "stopped": "■ stopped", "skipped": "– skipped", "not run": "– not run",
+         "pending": "…", "running": "▸"}
+PREVIEW = 40
+PROGRESS_EVERY_S = 2.0
+
+
+def progress_line(run: GridRun, now: float) -> str:
+    """Cells done of total, ETA, money so far against the worst case, retries and 429s."""
+    total = len(run.states)
+    done = run.count("ok", "error", "interrupted", "stopped", "reused", "skipped", "not run")
+    ran = run.count("ok", "error", "interrupted", "stopped")
+    to_run = total - done
+    elapsed = now - run.started
+    eta = "–" if not ran or not to_run else f"{elapsed / ran * to_run:,.0f} s"
+    worst = run.grid.worst_case
+    pacing = "".join(f" · {pacer.describe()}" for pacer in run.pacers.values()
+                     if done < total)
+    return (f"Grid {run.grid.id}: {done}/{total} cells · ETA {eta} · "
+            f"{format_usd(run.spent, estimated=True)} of worst case "
+            f"{format_usd(worst, estimated=True)} · {run.retries} retries absorbed · "
+            f"{run.throttled} rate-limited{pacing}")
+
+
+def footer(run: GridRun) -> str:
+    """'Reused 180 cells, $0.00; ran 20 ($0.0123)' and what could not run, and why."""
+    ran = run.count("ok", "error", "interrupted", "stopped")
+    lines = [f"Reused {run.count('reused')} cells, $0.00; ran {ran} "
+             f"({format_usd(run.spent)}) in {(run.ended or run.clock()) - run.started:,.1f} s; "
+             f"{run.retries} retries absorbed; {run.throttled} rate-limited (429) responses."]
+    failed = run.count("error", "interrupted")
+    if failed:
+        lines.append(f"{failed} cells failed: run the cell again to retry only those.")
+    reasons = [s.reason for s in run.states if s.status == "skipped" and s.reason]
+    if reasons:
+        lines.append(f"{len(reasons)} cells not run: {reasons[0].rstrip('.')}.")
+    stopped = run.count("not run", "stopped")
+    if stopped:
+        lines.append(f"{stopped} cells stopped or not run: run the cell again to continue.")
+    return "\n".join(lines)
+
+
+def summary_cells(row: SummaryRow) -> tuple[str, ...]:
+    return (row.variant, row.model, f"{row.answered}/{row.cells}",
+            "–" if row.pass_rate is None else f"{row.pass_rate:.0%}",
+            format_usd(row.mean_cost), format_usd(row.total_cost), fmt_seconds(row.p50_s),
+            fmt_seconds(row.p95_s), "best" if row.best else "")
+
+
+def summary_text(rows: Sequence[SummaryRow]) -> str:
+    return text_table([SUMMARY_HEADINGS, *(summary_cells(r) for r in rows)])
+
+
+def cell_text(result: CellResult) -> str:
+    """A table cell: the answer's start, check marks and cost, or the status."""
+    mark = MARKS.get(result.status, result.status)
+    answer = (result.record.text if result.record else "").replace("\n", " ").strip()
+    short = answer[:PREVIEW] + ("…" if len(answer) > PREVIEW else "")
+    checks = "" if result.passed is None else (" ✓" if result.passed else " ✗")
+    paid = result.record is not None and result.status != "reused"
+    cost = f" {format_usd(result.record.cost)}" if paid and result.record else ""
+    return f"{mark} {short}{checks}{cost}".strip()
+
+
+def columns_of(cells: Sequence[CellResult]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys((c.variant, c.model) for c in cells))
+
+
+def cell_rows(cells: Sequence[CellResult]) -> list[list[str]]:
+    """Rows × (variant/model) columns of cell texts, headed by the column names."""
+    columns = columns_of(cells)
+    by = {(c.row, c.variant, c.model): c for c in cells}
+    rows = sorted({c.row for c in cells})
+    table = [["row", *(f"{v}/{m}" for v, m in columns)]]
+    for row in rows:
+        table.append([str(row), *(cell_text(by[(row, v, m)]) if (row, v, m) in by else ""
+                                  for v, m in columns)])
+    return table
+
+
+def markdown(rows: Sequence[SummaryRow], cells: Sequence[CellResult]) -> str:
+    def line(values: Sequence[str]) -> str:
+        return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
+
+    table = cell_rows(cells)
+    parts = [line(SUMMARY_HEADINGS), line(["---"] * len(SUMMARY_HEADINGS)),
+             *(line(summary_cells(r)) for r in rows), "",
+             line(table[0]), line(["---"] * len(table[0])), *(line(r) for r in table[1:])]
+    return "\n".join(parts)
+
+
+def summary_html(rows: Sequence[SummaryRow]) -> str:
+    head = "".join(f"<th style='padding:0 0.6em'>{h}</th>" for h in SUMMARY_HEADINGS)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='padding:0 0.6em'>{html.escape(c)}</td>"
+                         for c in summary_cells(r)[:-1])
+        + ("<td><span class='opus-best' style='color:#2da44e'>best</span></td>" if r.best
+           else "<td></td>") + "</tr>" for r in rows)
+    return f"<table class='opus-grid-summary'><tr>{head}</tr>{body}</table>"
+
+
+def readable(run: GridRun) -> dict[str, str]:
+    """The summary and the table as text/plain, text/markdown and text/html."""
+    cells = results(run)
+    rows = summarize(cells)
+    plain = "\n\n".join([summary_text(rows), text_table(cell_rows(cells)), footer(run)])
+    return {"text/plain": plain,
+            "text/markdown": markdown(rows, cells) + "\n\n" + footer(run),
+            "text/html": summary_html(rows) + f"<pre>{html.escape(footer(run))}</pre>"}
+
+
+class GridTextView:
+    """Prints a progress line every few seconds, then the summary and the table of cells."""
+
+    def __init__(self, out: TextIO | None = None, every_s: float = PROGRESS_EVERY_S) -> None:
+        self.out = out or sys.stdout
+        self.every_s = every_s
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def started(self, run: GridRun) -> None:
+        worst = run.grid.worst_case
+        self.out.write(f"Grid {run.grid.id}: {len(run.states)} cells; worst case "
+                       f"{'unknown' if worst is None else format_usd(worst, estimated=True)}.\n")
+        for note in run.grid.notes():
+            self.out.write(f"! {note}\n")
+
+    def changed(self, run: GridRun, index: int) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every_s:
+            return
+        with self._lock:
+            if now - self._last >= self.every_s:
+                self._last = now
+                self.out.write(progress_line(run, run.clock()) + "\n")
+                self.out.flush()
+
+    def ended(self, run: GridRun) -> None:
+        text = readable(run)["text/plain"]
+        self.out.write(f"{progress_line(run, run.clock())}\n\n{text}\n")
+        self.out.flush()
+

@@ -1,0 +1,152 @@
+"""A grid live: one progress bar (cells, ETA, cost against the worst case, retries), Stop, the
+table of cells (click one for the whole answer) and, at the end, the summary per variant × model.
+
+The view observes the run: cells only mark it changed, and one ticker thread redraws at most
+`PROGRESS_PER_S` times a second (the table less often), so the frontend gets a bounded number of
+updates however many cells stream.
+"""
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from opus_magic.core.gridrun import GridRun, results
+from opus_magic.core.gridsummary import CellResult, summarize
+from opus_magic.cost.pricing import format_usd
+from opus_magic.view.grid_text import cell_text, columns_of, progress_line, readable, summary_html
+from opus_magic.view.run_state import STATUS_COLORS
+from opus_magic.view.run_widget import VIEW_MIME, part
+
+PROGRESS_PER_S = 4
+TABLE_EVERY = 4  # ticks per table redraw
+STREAM_PREVIEW = 60
+LIVE_ROWS = 30  # rows redrawn while a grid runs
+
+
+class GridView:
+    """The live grid; `changed`/`ended` are called from worker threads."""
+
+    def __init__(self, run: GridRun, on_stop: Callable[[], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        import ipywidgets as w
+
+        self.run, self.clock = run, clock
+        grid = run.grid
+        self.title = part(w.HTML, "opus-grid-title", value=(
+            f"<b>Grid {grid.id}</b>: {len(grid.cells)} cells ({len(grid.spec.variants)} variants "
+            f"× {len(grid.models)} models × {len(grid.spec.rows)} rows)"))
+        self.bar = part(w.IntProgress, "opus-grid-progress", min=0, max=len(grid.cells), value=0)
+        self.label = part(w.HTML, "opus-grid-label", value="")
+        self.stop = part(w.Button, "opus-stop", description="Stop", icon="stop",
+                         button_style="danger")
+        self.table = part(w.HTML, "opus-grid-table", value="")
+        self.summary = part(w.HTML, "opus-grid-summary", value="")
+        self.box = part(w.VBox, "opus-grid", children=[
+            self.title, part(w.HBox, "opus-controls", children=[self.bar, self.stop]),
+            self.label, self.table, self.summary])
+        self.stop.on_click(lambda _: (on_stop(), setattr(self.stop, "disabled", True)))
+        self.pushes = 0
+        self._dirty = threading.Event()
+        self._over = threading.Event()
+        self._handle: Any = None
+
+    def show(self) -> None:
+        """Display the grid; at the end the display also carries the summary and table as text."""
+        from IPython.display import display
+
+        bundle = self.box._repr_mimebundle_()
+        bundle["text/plain"] = f"Grid {self.run.grid.id} (the summary appears here at the end)"
+        self._handle = display(bundle, raw=True, display_id=True)
+        threading.Thread(target=self._tick, name="opus-grid-view", daemon=True).start()
+
+    def started(self, run: GridRun) -> None:
+        worst = run.grid.worst_case
+        notes = "".join(f"<br>! {html.escape(note)}" for note in run.grid.notes())
+        self.title.value += (f" · worst case "
+                             f"{'unknown' if worst is None else format_usd(worst, estimated=True)}"
+                             f"{notes}")
+
+    def changed(self, run: GridRun, index: int) -> None:
+        self._dirty.set()
+
+    def ended(self, run: GridRun) -> None:
+        self._over.set()
+        self.render(table=True)
+        self.stop.disabled = True
+        self.summary.value = summary_html(summarize(results(run)))
+        if self._handle is not None:
+            self._handle.update({VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME],
+                                 **readable(run)}, raw=True)
+
+    def _tick(self) -> None:
+        ticks = 0
+        while not self._over.wait(1 / PROGRESS_PER_S):
+            ticks += 1
+            if self._dirty.is_set():
+                self._dirty.clear()
+                self.render(table=ticks % TABLE_EVERY == 0)
+            elif ticks % TABLE_EVERY == 0:
+                self.render(table=False)  # the ETA and the clock move on while cells wait
+
+    def render(self, table: bool) -> None:
+        """Push what changed: the bar, the progress line, and (less often) the table."""
+        run = self.run
+        done = len(run.states) - run.count("pending", "running")
+        line = html.escape(progress_line(run, run.clock()))
+        for widget, value in ((self.bar, done), (self.label, line)):
+            if widget.value != value:
+                widget.value = value
+                self.pushes += 1
+        if table:
+            value = table_html(results(run), run, live=not self._over.is_set())
+            if self.table.value != value:
+                self.table.value = value
+                self.pushes += 1
+
+
+def shown_rows(cells: list[CellResult], live: bool) -> tuple[list[int], str]:
+    """The rows to draw: all at the end; while running, a window from the first row still
+    running, so a large grid does not resend its whole table every redraw."""
+    rows = sorted({c.row for c in cells})
+    if not live or len(rows) <= LIVE_ROWS:
+        return rows, ""
+    active = [c.row for c in cells if c.status in ("running", "pending")]
+    start = max(rows.index(min(active)) - 2, 0) if active else 0
+    window = rows[start:start + LIVE_ROWS]
+    return window, (f"<div class='opus-grid-window'>rows {window[0]}–{window[-1]} of {len(rows)} "
+                    f"while the grid runs; the whole table at the end</div>")
+
+
+def table_html(cells: list[CellResult], run: GridRun, live: bool = False) -> str:
+    """Rows × variant/model columns; a finished cell opens to its whole answer when clicked."""
+    columns = columns_of(cells)
+    by = {(c.row, c.variant, c.model): (c, i) for i, c in enumerate(cells)}
+    head = "".join(f"<th style='padding:0 0.5em'>{html.escape(v)}/{html.escape(m)}</th>"
+                   for v, m in columns)
+    rows, caption = shown_rows(cells, live)
+    body = []
+    for row in rows:
+        tds = []
+        for v, m in columns:
+            found = by.get((row, v, m))
+            tds.append("<td></td>" if found is None else _cell_html(found[0], run, found[1]))
+        body.append(f"<tr><td>{row}</td>{''.join(tds)}</tr>")
+    return (f"{caption}<table class='opus-grid-cells' style='font-size:0.9em'>"
+            f"<tr><th>row</th>{head}</tr>{''.join(body)}</table>")
+
+
+def _cell_html(cell: CellResult, run: GridRun, index: int) -> str:
+    color = STATUS_COLORS.get(cell.status, "#57606a")
+    style = f"padding:0 0.5em;border-left:3px solid {color};vertical-align:top"
+    if cell.status == "running":
+        text = run.states[index].text.replace("\n", " ")
+        return f"<td style='{style}'>▸ {html.escape(text[-STREAM_PREVIEW:])}</td>"
+    short = html.escape(cell_text(cell))
+    if cell.record is None or not cell.record.text:
+        return f"<td style='{style}'>{short}</td>"
+    whole = html.escape(cell.record.text)
+    return (f"<td style='{style}'><details class='opus-grid-cell'><summary>{short}</summary>"
+            f"<div style='white-space:pre-wrap'>{whole}</div></details></td>")

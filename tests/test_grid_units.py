@@ -1,0 +1,185 @@
+"""Pure parts of grids: rate-limit headers, pacing with an injected clock, checks, percentiles,
+the simulator's buckets."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+
+from opus_magic.core.budget import Budget
+from opus_magic.core.checks import built_in, passed, resolve
+from opus_magic.core.gridsummary import percentile
+from opus_magic.core.scheduler import POLL_S, Pacer, Reservations
+from opus_magic.errors import UsageError
+from opus_magic.sim.limits import Limiter, LimitSettings, duration
+from opus_magic.wire.endpoints import Endpoint
+from opus_magic.wire.explain import explain_status
+from opus_magic.wire.ratelimits import Limit, RateLimits, duration_s, low_line, parse
+
+NOW = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_anthropic_headers_with_rfc3339_resets() -> None:
+    headers = {"anthropic-ratelimit-requests-limit": "50",
+               "anthropic-ratelimit-requests-remaining": "4",
+               "anthropic-ratelimit-requests-reset": "2026-11-30T12:00:12Z",
+               "Anthropic-RateLimit-Input-Tokens-Limit": "30000",
+               "anthropic-ratelimit-input-tokens-remaining": "29000",
+               "anthropic-ratelimit-input-tokens-reset": "2026-11-30T12:00:01.500+00:00",
+               "anthropic-ratelimit-output-tokens-remaining": "8000"}
+    limits = parse(headers, NOW)
+    assert limits.get("requests") == Limit(50, 4, 12.0)
+    assert limits.get("input_tokens") == Limit(30000, 29000, 1.5)
+    assert limits.get("output_tokens") == Limit(None, 8000, None)
+    assert limits.get("tokens") is None
+    assert low_line(limits.to_dict()) == "Rate limit: 4 of 50 requests left (full again in 12 s)."
+    assert RateLimits.from_dict(limits.to_dict()) == limits
+
+
+def test_openai_headers_with_duration_resets() -> None:
+    headers = {"x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "0",
+               "x-ratelimit-reset-requests": "6m0s", "x-ratelimit-limit-tokens": "30000",
+               "x-ratelimit-remaining-tokens": "29000", "x-ratelimit-reset-tokens": "12ms"}
+    limits = parse(headers, NOW)
+    assert limits.get("requests") == Limit(500, 0, 360.0)
+    assert limits.get("tokens") == Limit(30000, 29000, 0.012)
+    assert limits.exhausted_wait_s() == 360.0
+    assert parse({"content-type": "text/plain"}, NOW) is None
+
+
+@pytest.mark.parametrize("text,seconds", [("6m0s", 360.0), ("12ms", 0.012), ("1.5s", 1.5),
+                                          ("1h2m3s", 3723.0), ("2", 2.0), ("soon", None),
+                                          ("", None)])
+def test_durations(text: str, seconds: float | None) -> None:
+    assert duration_s(text) == seconds
+
+
+def test_a_429_without_retry_after_waits_until_the_limit_refills() -> None:
+    reset = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30)).isoformat()
+    headers = {"anthropic-ratelimit-requests-limit": "50",
+               "anthropic-ratelimit-requests-remaining": "0",
+               "anthropic-ratelimit-requests-reset": reset}
+    error = explain_status(429, {"message": "slow down"}, headers, Endpoint("default", "http://x"))
+    assert error.retryable and 28 < error.retry_after_s <= 30
+    with_header = explain_status(429, {}, {**headers, "retry-after": "3"},
+                                 Endpoint("d", "http://x"))
+    assert with_header.retry_after_s == 3.0
+
+
+def test_the_first_answer_teaches_the_limits_then_sends_are_paced() -> None:
+    clock = FakeClock()
+    pacer = Pacer(4, clock)
+    assert pacer.delay_s(100, clock.now) == 0
+    levels = pacer.take(100)
+    assert pacer.delay_s(100, clock.now) == POLL_S  # nothing else before the first answer
+    pacer.answered(RateLimits({"requests": Limit(10, 9, 1.0), "tokens": Limit(1000, 900, 0.1)}),
+                   levels)
+    for _ in range(9):
+        assert pacer.delay_s(100, clock.now) == 0
+        pacer.take(100)
+    assert pacer.delay_s(100, clock.now) == pytest.approx(1.0)  # requests empty: 10 a second
+    assert pacer.describe() == "0 of 4 in flight; 0 of 10 requests, 0 of 1,000 tokens left"
+    clock.now += 0.5
+    assert pacer.delay_s(100, clock.now) == pytest.approx(0.5)
+    clock.now += 0.5
+    assert pacer.delay_s(100, clock.now) == 0
+
+
+def test_a_429_halves_the_requests_in_flight_and_pauses_then_successes_grow_them() -> None:
+    clock = FakeClock()
+    pacer = Pacer(8, clock)
+    pacer.take(1)
+    pacer.refused(2.0, 1)
+    assert pacer.allowed == 4 and pacer.throttled == 1
+    assert pacer.delay_s(1, clock.now) == pytest.approx(2.0)
+    clock.now += 2.0
+    for _ in range(4 * 4):
+        pacer.take(1)
+        pacer.answered(None, None)
+    assert pacer.allowed == 5
+
+
+def test_reservations_hold_worst_cases_and_refuse_what_cannot_fit() -> None:
+    budget = Budget()
+    cancel = threading.Event()
+    admission = Reservations(budget, Decimal("1.00"))
+    assert admission.admit(Decimal("0.60"), cancel) is None
+    assert admission.admit(Decimal("0.30"), cancel) is None
+    admission.release(Decimal("0.30"))
+    admission.release(Decimal("0.60"))
+    budget.spent = Decimal("0.50")
+    assert "over the session budget" in admission.admit(Decimal("0.60"), cancel)
+    assert "price is unknown" in admission.admit(None, cancel)
+    assert Reservations(budget, None).admit(None, cancel) is None
+
+
+def test_built_in_checks() -> None:
+    row = {"label": " Billing "}
+    assert built_in("json", [])
+    assert built_in("json", []).run('```json\n{"a": 1}\n```', row) is True
+    assert built_in("json", []).run("{oops", row) is False
+    assert built_in("contains:ERROR", []).run("an error here", row) is True
+    assert built_in("regex:^\\d+$", []).run("123", row) is True
+    assert built_in("equals:label", ["label"]).run("billing.", row) is True
+    assert built_in("equals:label", ["label"]).run("bug", row) is False
+    assert built_in("max_words:2", []).run("one two three", row) is False
+    assert built_in("nothing", []) is None
+    with pytest.raises(UsageError, match="no column 'x'"):
+        built_in("equals:x", ["label"])
+    with pytest.raises(UsageError, match="not a valid regular expression"):
+        built_in("regex:(", [])
+    broken = resolve(["boom"], {"boom": lambda a, r: 1 / 0}, [])[0]
+    assert broken.run("x", row) is None and not passed(None)
+    assert passed(0.5) and not passed(0.49) and passed(True)
+
+
+def test_percentiles() -> None:
+    assert percentile([], 0.5) is None
+    assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert percentile([float(i) for i in range(1, 101)], 0.95) == 95.0
+
+
+def test_the_simulators_buckets_refill_and_say_so_in_both_styles() -> None:
+    clock = FakeClock()
+    limiter = Limiter(LimitSettings(requests=2, tokens=100, window_s=10.0), clock, lambda: 0.0)
+    assert limiter.admit(40).allowed and limiter.admit(40).allowed
+    refused = limiter.admit(10)
+    assert not refused.allowed and refused.retry_after_s == pytest.approx(5.0)
+    assert refused.headers["retry-after"] == "5"
+    assert refused.headers["anthropic-ratelimit-requests-remaining"] == "0"
+    clock.now += 5.0
+    assert limiter.admit(10).allowed
+    openai = Limiter(LimitSettings(requests=60, style="openai", retry_after=False), clock)
+    headers = openai.admit(0).headers
+    assert headers["x-ratelimit-remaining-requests"] == "59"
+    assert headers["x-ratelimit-reset-requests"] == "1s" and "retry-after" not in headers
+    assert duration(0.012) == "12ms" and duration(360) == "6m0s" and duration(2.25) == "2.25s"
+
+
+def test_the_benchmarks_ideal_time_starts_from_full_buckets() -> None:
+    from benchmarks.grids import allowed_s
+
+    assert allowed_s(200, 30_000, 60, 20_000, 60.0) == 140.0  # requests bind: 140 after 60
+    assert allowed_s(30, 50_000, 60, 20_000, 60.0) == 90.0  # tokens bind
+    assert allowed_s(10, 100, 60, 20_000, 60.0) == 0.0
+
+
+def test_a_large_grid_redraws_a_window_of_rows_while_it_runs() -> None:
+    from opus_magic.core.gridsummary import CellResult
+    from opus_magic.view.grid_widget import LIVE_ROWS, shown_rows
+
+    cells = [CellResult("cell", "haiku", row, "ok" if row < 50 else "pending", None, {})
+             for row in range(200)]
+    rows, caption = shown_rows(cells, live=True)
+    assert rows == list(range(48, 48 + LIVE_ROWS)) and "of 200" in caption
+    assert shown_rows(cells, live=False) == (list(range(200)), "")

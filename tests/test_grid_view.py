@@ -1,0 +1,105 @@
+"""The live grid view (widget presentation forced) against the simulator over real HTTP."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import comm
+import pytest
+from comm.base_comm import BaseComm
+
+from opus_magic.notebook.present import last_view
+from opus_magic.view.grid_widget import GridView
+
+
+class Recorder:
+    """Times of every widget message sent, through comm's documented transport hook."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def create(self, **kwargs: Any) -> BaseComm:
+        return RecordingComm(self, **kwargs)
+
+
+class RecordingComm(BaseComm):
+    def __init__(self, recorder: Recorder, **kwargs: Any) -> None:
+        self.recorder = recorder
+        super().__init__(**kwargs)
+
+    def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
+                    buffers: Any = None, **keys: Any) -> None:
+        json.dumps(data, default=str)
+        if msg_type == "comm_msg":
+            self.recorder.times.append(time.monotonic())
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    recorder = Recorder()
+    monkeypatch.setattr(comm, "create_comm", recorder.create)
+    return recorder
+
+
+@pytest.fixture
+def widget_ip(ip: Any) -> Any:
+    ip.run_line_magic("config", "OpusMagics.view = 'widget'")
+    return ip
+
+
+def test_the_grid_streams_into_a_table_with_few_frontend_updates(widget_ip, simulator,
+                                                                 recorder) -> None:
+    """12 columns (3 variants × 4 models), slowed down so that many cells stream at once."""
+    simulator.configure(tokens_per_second=300)
+    widget_ip.user_ns["rows"] = [{"topic": t} for t in ("caching", "streaming", "budgets")]
+    widget_ip.user_ns["prompts"] = {"a": "Explain {topic}.", "b": "Describe {topic}.",
+                                    "c": "Summarise {topic}."}
+    widget_ip.run_cell("%%opus --each rows --variants prompts -m opus,sonnet,haiku,4o "
+                       "--max-tokens 80 --concurrency 12 -o out\n#")
+    view = last_view()
+    assert isinstance(view, GridView)
+    frame = widget_ip.user_ns["out"]
+    assert len(frame) == 36 and (frame["status"] == "ok").all()
+    assert view.bar.value == view.bar.max == 36 and view.stop.disabled
+    answer = frame["answer"][0]
+    assert "<details class='opus-grid-cell'>" in view.table.value
+    assert answer.replace("'", "&#x27;")[:30] in view.table.value
+    assert "best" in view.summary.value or "pass rate" in view.summary.value
+    span = recorder.times[-1] - recorder.times[0]
+    assert len(recorder.times) <= 20 * max(span, 1.0)
+
+
+def test_stop_keeps_finished_cells_and_a_rerun_continues(widget_ip, simulator) -> None:
+    simulator.configure(tokens_per_second=300)
+    widget_ip.user_ns["items"] = [f"item {i}" for i in range(10)]
+    line = ("%%opus --each items -m haiku --max-tokens 60 --concurrency 2 -o out\n"
+            "Write about {item}.")
+
+    def stop_after_three() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            view = last_view()
+            if isinstance(view, GridView) and sum(r.completed for r in simulator.requests()) >= 3:
+                view.stop.click()
+                return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=stop_after_three)
+    watcher.start()
+    widget_ip.run_cell(line)
+    watcher.join()
+    frame = widget_ip.user_ns["out"]
+    finished = int((frame["status"] == "ok").sum())
+    assert 3 <= finished < 10 and view_readable_mentions(last_view(), "run the cell again")
+    simulator.configure(tokens_per_second=None)
+    sent = len(simulator.requests())
+    widget_ip.run_cell(line)
+    assert len(simulator.requests()) - sent == 10 - finished
+
+
+def view_readable_mentions(view: GridView, text: str) -> bool:
+    from opus_magic.view.grid_text import readable
+
+    return text in readable(view.run)["text/plain"]
