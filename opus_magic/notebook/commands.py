@@ -1,11 +1,11 @@
 """What `%opus` subcommands and a `%%opus` cell do, given parsed input."""
 from __future__ import annotations
 
-import shlex
+import getpass
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.config import SCALAR_KEYS, mask
+from opus_magic.config import SCALAR_KEYS, listing, settings_help
 from opus_magic.core.cell import CellInput
 from opus_magic.core.conversation import continue_cell
 from opus_magic.core.fanout import plan_cell, plan_comparison
@@ -13,6 +13,7 @@ from opus_magic.core.preflight import dry_run
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
+from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.present import present_comparison, present_run
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, stats
@@ -39,7 +40,12 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
 %opus stats [--by model|tag]         totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap
-%opus help                           this text"""
+%opus help                           this text
+
+Settings (%opus config key=value, %config OpusMagics.key = value, or the config file):
+""" + settings_help()
+KEY_IN_HISTORY = ("The key is set (shown masked), but this line stays in IPython's input history: "
+                  "next time use %opus config api_key (a hidden prompt) or api_key_env=VARIABLE.")
 
 
 def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
@@ -56,7 +62,7 @@ def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
 
 
 def dispatch(magics: Any, line: str) -> Any:
-    words = shlex.split(line)
+    words = split_words(line)
     if not words:
         print(HELP)
         return None
@@ -72,20 +78,39 @@ def cmd_help(session: Session, args: list[str]) -> None:
 
 
 def cmd_config(session: Session, args: list[str]) -> None:
-    values = {}
-    for arg in args:
-        key, sep, value = arg.partition("=")
-        if not sep:
-            raise UsageError(f"Use key=value (got '{arg}'), e.g. %opus config model=opus.")
-        values[key.strip()] = value.strip()
-    settings = session.configure(**values) if values else session.settings()
-    for key in SCALAR_KEYS:
-        value = getattr(settings, key)
-        shown = mask(value) if key == "api_key" else ("(not set)" if value is None else value)
+    if args == ["api_key"]:
+        values = {"api_key": getpass.getpass("API key (hidden; never shown or stored): ")}
+    else:
+        values = config_values(args)
+    if "api_key" in values:
+        values["api_key_env"] = ""  # a key given now wins over one read from a variable
+    settings = session.configure(**values)
+    if "api_key" in values and args != ["api_key"]:
+        report(KEY_IN_HISTORY)
+    for key, shown in listing(settings):
         print(f"{key:<20} {shown}")
     if settings.profiles:
         print(f"{'profiles':<20} {', '.join(sorted(settings.profiles))}")
     print(f"{'config file':<20} {settings.config_file}")
+    if settings.config_problem:
+        print(f"{'':<20} not used: {settings.config_problem}")
+
+
+def config_values(words: list[str]) -> dict[str, str]:
+    """`key=value ...`; words after a value that name no setting belong to it (system=Be terse)."""
+    values: dict[str, str] = {}
+    key: str | None = None
+    for word in words:
+        name, sep, value = word.partition("=")
+        if sep and (key is None or name.strip() in SCALAR_KEYS):
+            key = name.strip()
+            values[key] = value
+        elif key is not None:
+            values[key] += " " + word
+        else:
+            raise UsageError(f"Use key=value (got '{word}'), e.g. %opus config model=opus; "
+                             f"%opus config api_key alone asks for the key without showing it.")
+    return values
 
 
 def cmd_models(session: Session, args: list[str]) -> None:
