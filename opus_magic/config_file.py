@@ -129,11 +129,11 @@ def problem(error: Mapping[str, Any], model: Any, hints: Mapping[str, Any]) -> s
         return f"{where}: unknown key{closest(str(loc[-1]), _known(model, loc[:-1]))}"
     if error["type"] == "missing":
         return f"{where}: missing ({EXPECTED.get(str(loc[-1]), 'required')})"
-    expected = next((EXPECTED.get(str(part)) for part in reversed(loc)
-                     if str(part) in EXPECTED), None)
-    if expected is None and loc and str(loc[0]) in _known(model, ()):
-        expected = str(hints.get(str(loc[0]), "")) or None
-    return f"{where}: expected {expected or error['msg'].lower()}, got {_shown(error.get('input'))}"
+    got = _shown(error.get("input"))
+    expected = next((EXPECTED[str(part)] for part in reversed(loc) if str(part) in EXPECTED), None)
+    if expected is None and len(loc) == 1 and str(loc[0]) in hints:
+        return f"{where}: {hints[str(loc[0])]}, got {got}"
+    return f"{where}: expected {expected or error['msg'].lower()}, got {got}"
 
 
 def _shown(value: Any) -> str:
