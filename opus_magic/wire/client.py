@@ -8,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import socket
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from opus_magic.config import mask
 from opus_magic.errors import RequestError, StreamInterrupted
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold, explain_status
@@ -24,6 +26,7 @@ SIMULATOR_HEADER = "x-opus-magic-simulator"
 def _sdk_client(base_url: str, api_key: str, timeout_s: float) -> Any:
     import openai
 
+    KEY_LOGS.guard(api_key)
     return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
 
 
@@ -32,14 +35,66 @@ def sdk_client(endpoint: Endpoint, timeout_s: float) -> Any:
     return _sdk_client(endpoint.base_url, key, timeout_s)
 
 
+class Scrubber:
+    """The one boundary everything a server sends passes through before anything reads it: the
+    key, if echoed back (by a proxy, a gateway, an error page), becomes its mask. Raw text is
+    cleaned before it is parsed, so a key inside any JSON shape or header is caught."""
+
+    def __init__(self, key: str | None) -> None:
+        self._key = key if key and len(key) >= 8 else None
+        self._mask = mask(key)
+
+    def __call__(self, text: str) -> str:
+        if self._key is None or self._key not in text:
+            return text
+        return text.replace(self._key, self._mask)
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return {self(name): self(value) for name, value in headers.items()}
+
+
+class KeyLogFilter(logging.Filter):
+    """The HTTP libraries log response headers at DEBUG before we see them: their log records
+    pass the same scrubbing, so an echoed key never reaches a log either."""
+
+    # Filters are not inherited by child loggers, so each logging module is named (httpcore's
+    # are created on first connection, after the filter must already be in place).
+    LOGGERS = tuple(f"{library}{part}" for library in ("httpcore", "httpcore2")
+                    for part in (".http11", ".http2", ".connection", ".proxy", ".socks")) + (
+        "httpx", "httpx2", "openai", "openai._base_client")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scrubbers: dict[str, Scrubber] = {}
+
+    def guard(self, key: str) -> None:
+        """Scrub `key` from every record the HTTP libraries log."""
+        self.scrubbers.setdefault(key, Scrubber(key))
+        for name in self.LOGGERS:
+            logger = logging.getLogger(name)
+            if self not in logger.filters:
+                logger.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        for clean in list(self.scrubbers.values()):
+            cleaned = clean(text)
+            if cleaned != text:
+                record.msg, record.args, text = cleaned, None, cleaned
+        return True
+
+
+KEY_LOGS = KeyLogFilter()
+
+
 class Response:
     """One open HTTP response: headers now, chunks as they arrive, closed exactly once."""
 
-    def __init__(self, manager: Any, api_response: Any, key: str | None) -> None:
+    def __init__(self, manager: Any, api_response: Any, clean: Scrubber) -> None:
         self._manager = manager
         self._response = api_response
-        self._key = key
-        self.headers: Mapping[str, str] = dict(api_response.headers)
+        self._clean = clean
+        self.headers: Mapping[str, str] = clean.headers(api_response.headers)
         self.simulator = SIMULATOR_HEADER in {name.lower() for name in self.headers}
         self._broken = _read_errors(api_response)
 
@@ -49,7 +104,7 @@ class Response:
             for line in self._response.iter_lines():
                 if not line.startswith("data:"):
                     continue
-                payload = line[5:].strip()
+                payload = self._clean(line[5:].strip())
                 if payload == "[DONE]":
                     return
                 yield json.loads(payload)
@@ -68,7 +123,7 @@ class Response:
     def json(self) -> dict[str, Any]:
         """The whole answer of a request sent without streaming."""
         with self._reading():
-            return json.loads(self._response.read())
+            return json.loads(self._clean(self._response.read().decode("utf-8", "replace")))
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
@@ -105,37 +160,37 @@ def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
 
     client = sdk_client(endpoint, timeout_s)
     manager = client.chat.completions.with_streaming_response.create(**body)
-    key = endpoint.api_key.reveal() if endpoint.api_key else None
+    clean = Scrubber(endpoint.api_key.reveal() if endpoint.api_key else None)
     try:
-        return Response(manager, manager.__enter__(), key)
+        return Response(manager, manager.__enter__(), clean)
     except openai.APIStatusError as exc:
-        raise _status_error(exc, endpoint, key, hold) from None
+        raise _status_error(exc, endpoint, clean, hold) from None
     except openai.APITimeoutError:
         raise RequestError(f"No answer from {endpoint.base_url} within {timeout_s:g} s: the "
                            f"endpoint is slow or down; try again or raise timeout_s.",
                            code="timeout", retryable=True) from None
     except openai.APIConnectionError as exc:
-        raise RequestError(f"Cannot reach {endpoint.base_url} ({_scrub(str(exc.__cause__ or exc), key)}):"
+        raise RequestError(f"Cannot reach {endpoint.base_url} ({clean(str(exc.__cause__ or exc))}):"
                            f" check base_url and that the server is running.",
                            code="connection", retryable=True) from None
 
 
-def _status_error(exc: Any, endpoint: Endpoint, key: str | None, hold: Hold | None) -> RequestError:
+def _status_error(exc: Any, endpoint: Endpoint, clean: Scrubber,
+                  hold: Hold | None) -> RequestError:
     try:
-        body = exc.response.json()
+        body = json.loads(clean(exc.response.text))
     except ValueError:
-        body = {}
-    error = body.get("error") if isinstance(body, dict) else None
-    error = error if isinstance(error, dict) else {}
-    return explain_status(
-        status=exc.status_code,
-        error={k: (_scrub(v, key) if isinstance(v, str) else v) for k, v in error.items()},
-        headers=dict(exc.response.headers),
-        endpoint=endpoint,
-        hold=hold,
-    )
+        body = {"message": clean(exc.response.text)[:300]} if exc.response.text.strip() else {}
+    return explain_status(status=exc.status_code, error=error_of(body),
+                          headers=clean.headers(exc.response.headers), endpoint=endpoint, hold=hold)
 
 
-def _scrub(text: str, key: str | None) -> str:
-    """Never let a key echoed by a server reach a message."""
-    return text.replace(key, "[key]") if key and len(key) >= 4 else text
+def error_of(body: Any) -> dict[str, Any]:
+    """The error object of any common shape: OpenAI's `{"error": {...}}`, vLLM's and Mistral's
+    top-level `{"message": ..., "object": "error"}`, FastAPI's `{"detail": ...}`, a bare string."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"]
+    if isinstance(body, dict):
+        said = body.get("message") or body.get("detail") or body.get("error")
+        return {**body, "message": said}
+    return {"message": body} if body else {}

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opus_magic.records import Usage
+from opus_magic.wire.explain import said
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,7 @@ class StreamState:
             self.response_model = chunk["model"]
         error = chunk.get("error")
         if error:
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            self.error = str(message or "The endpoint reported an error mid-stream.")
+            self.error = said(error) or "The endpoint reported an error mid-stream."
             events.append(StreamFailed(self.error))
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or choice.get("message") or {}

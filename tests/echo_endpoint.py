@@ -1,0 +1,93 @@
+"""A hostile endpoint on 127.0.0.1 that reflects the Authorization header it receives into every
+place a server can put text: error bodies of every shape, mid-stream errors, answers, headers.
+
+The first path segment picks the case: `http://127.0.0.1:PORT/<case>/v1`.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = tuple[int, dict[str, str], Any]  # status, headers, JSON body / SSE events / text
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {"id": "echo", "object": "chat.completion.chunk", "model": "echo-model",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+CASES: dict[str, Callable[[str], Reply]] = {
+    "string": lambda a: (400, {}, {"error": {"message": f"Bad credentials: {a}", "type": "x"}}),
+    "list": lambda a: (401, {}, {"error": {"message": ["Invalid key", a], "code": "bad_key"}}),
+    "dict": lambda a: (403, {}, {"error": {"message": {"msg": f"denied for {a}", "key": a}}}),
+    "vllm": lambda a: (400, {}, {"object": "error", "message": f"model refused {a}", "code": 400}),
+    "detail": lambda a: (422, {}, {"detail": [{"loc": ["header"], "msg": f"bad header {a}"}]}),
+    "text": lambda a: (500, {}, f"upstream proxy failed with header {a}"),
+    "header": lambda a: (429, {"x-echo-auth": a, "retry-after": "0"},
+                         {"error": {"message": "slow down", "type": "rate_limit"}}),
+    "midstream": lambda a: (200, {"x-echo-auth": a}, [
+        _chunk({"role": "assistant", "content": "Partial "}),
+        {"error": {"message": ["upstream failed", {"auth": a}], "code": 502}}]),
+    "midstream_text": lambda a: (200, {}, [
+        _chunk({"content": "Partial "}), {"error": f"connection reset, request had {a}"}]),
+    "answer": lambda a: (200, {"x-echo-auth": a}, [
+        _chunk({"role": "assistant", "content": f"You sent {a}."}), _chunk({}, "stop"),
+        {**_chunk({}), "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 5}}]),
+}
+
+
+class EchoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        case = self.path.strip("/").split("/")[0]
+        status, headers, payload = CASES[case](self.headers.get("authorization", ""))
+        if status == 200 and not body.get("stream"):
+            status, payload = 200, _whole(payload)
+        events = isinstance(payload, list)
+        data = (b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in payload)
+                + b"data: [DONE]\n\n" if events
+                else (payload if isinstance(payload, str) else json.dumps(payload)).encode())
+        self.send_response(status)
+        self.send_header("content-type", "text/event-stream" if events else "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _whole(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same answer without streaming (an error event stays an error body)."""
+    text = "".join((c.get("choices") or [{}])[0].get("delta", {}).get("content") or ""
+                   for c in events if c.get("choices"))
+    error = next((e["error"] for e in events if "error" in e), None)
+    if error is not None:
+        return {"error": error}
+    return {"id": "echo", "object": "chat.completion", "model": "echo-model",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 5}}
+
+
+@contextmanager
+def echo_endpoint() -> Iterator[str]:
+    """The server's root URL (`http://127.0.0.1:PORT`), served until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
