@@ -1,5 +1,6 @@
 """A hostile endpoint on 127.0.0.1 that reflects the Authorization header it receives into every
-place a server can put text: error bodies of every shape, mid-stream errors, answers, headers.
+place a server can put text (error bodies of every shape, mid-stream errors, answers, headers),
+and sends answer shapes the simulator does not (streamed refusals, implausible usage).
 
 The first path segment picks the case: `http://127.0.0.1:PORT/<case>/v1`.
 """
@@ -40,6 +41,22 @@ CASES: dict[str, Callable[[str], Reply]] = {
 }
 
 
+USAGE = {"prompt_tokens": 12, "completion_tokens": 7}
+# Answers real endpoints send that the simulator does not (no key involved).
+SHAPES: dict[str, Callable[[str], Reply]] = {
+    "refusal": lambda a: (200, {}, [
+        _chunk({"role": "assistant", "content": None, "refusal": "I can't help with "}),
+        _chunk({"refusal": "that request."}), _chunk({}, "stop"),
+        {**_chunk({}), "choices": [], "usage": USAGE}]),
+    "zero_usage": lambda a: (200, {}, [
+        _chunk({"role": "assistant", "content": "Hello there, a real answer."}), _chunk({}, "stop"),
+        {**_chunk({}), "choices": [], "usage": {"prompt_tokens": 0, "completion_tokens": 0}}]),
+    "null_after_stop": lambda a: (200, {}, [
+        _chunk({"role": "assistant", "content": "Done."}), _chunk({}, "stop"),
+        {**_chunk({}, None), "usage": USAGE}]),
+}
+
+
 class EchoHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -50,7 +67,7 @@ class EchoHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         case = self.path.strip("/").split("/")[0]
-        status, headers, payload = CASES[case](self.headers.get("authorization", ""))
+        status, headers, payload = {**CASES, **SHAPES}[case](self.headers.get("authorization", ""))
         if status == 200 and not body.get("stream"):
             status, payload = 200, _whole(payload)
         events = isinstance(payload, list)
@@ -68,15 +85,16 @@ class EchoHandler(BaseHTTPRequestHandler):
 
 def _whole(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The same answer without streaming (an error event stays an error body)."""
-    text = "".join((c.get("choices") or [{}])[0].get("delta", {}).get("content") or ""
-                   for c in events if c.get("choices"))
+    deltas = [c["choices"][0]["delta"] for c in events if c.get("choices")]
+    text = "".join(d.get("content") or "" for d in deltas)
+    refusal = "".join(d.get("refusal") or "" for d in deltas) or None
     error = next((e["error"] for e in events if "error" in e), None)
     if error is not None:
         return {"error": error}
     return {"id": "echo", "object": "chat.completion", "model": "echo-model",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 9, "completion_tokens": 5}}
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text or None,
+                                                 "refusal": refusal}, "finish_reason": "stop"}],
+            "usage": next((e["usage"] for e in events if "usage" in e), USAGE)}
 
 
 @contextmanager

@@ -253,4 +253,8 @@ def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
         params["tool_calls"] = live.state.tool_calls
     if live.retries:
         params["retries"] = live.retries
+    if live.state.refused:
+        params["refused"] = True
+    if live.state.implausible_usage:
+        params["usage_implausible"] = True
     return params
