@@ -63,6 +63,12 @@ class LiveRun:
         if self.response is not None:
             self.response.abort()
 
+    def attach(self, response: Response) -> None:
+        """The response whose headers just arrived; a Stop pressed meanwhile ends it now."""
+        self.response = response
+        if self.cancel.is_set():
+            response.abort()
+
     @property
     def exact(self) -> bool:
         return self.state.usage is not None
@@ -124,13 +130,12 @@ class Engine:
                 cancel: threading.Event) -> Response:
         """Open the response, retrying what retrying can fix; the observer hears of every wait."""
         hold = Hold(plan.model_id, plan.input_tokens, plan.max_tokens, plan.info)
-
-        def waiting(seconds: float, reason: str) -> None:
-            live.retries.append(f"{reason}: waited {seconds:.1f} s and retried.")
-            observer.waiting(live, seconds, reason)
-
-        return self.retrier.call(
-            lambda: open_response(plan.endpoint, plan.body, plan.timeout_s, hold), waiting, cancel)
+        try:
+            return self.retrier.call(
+                lambda: open_response(plan.endpoint, plan.body, plan.timeout_s, hold, live.attach),
+                lambda seconds, reason: observer.waiting(live, seconds, reason), cancel)
+        finally:
+            live.retries.extend(self.retrier.log)
 
     def execute(self, plan: Plan, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:
@@ -151,10 +156,8 @@ class Engine:
             live.simulator = live.simulator or response.simulator
             if cancel.is_set():
                 live.status = "stopped"
-            elif plan.request.stream:
-                self._consume(live, response, observer, cancel)
             else:
-                self._apply(live, response.json(), observer)
+                self._consume(live, response, observer, cancel)
         except KeyboardInterrupt:
             live.status = "stopped"
         except BudgetExceeded as exc:

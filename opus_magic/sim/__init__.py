@@ -78,6 +78,13 @@ class Simulator:
         """The chat requests seen so far, in order."""
         return self._state.requests()
 
+    def requests_ended(self, count: int, timeout_s: float = 30.0) -> list[RequestLog]:
+        """The request log once `count` requests arrived and the simulator finished each one
+        (its own record of the end, which may come after the client read the last bytes)."""
+        if not self._state.wait_ended(count, timeout_s):
+            raise TimeoutError(f"{count} requests did not all end within {timeout_s:g} s")
+        return self._state.requests()
+
     def reset(self) -> None:
         """Forget the request log and the prompt cache, and go back to the normal scenario."""
         self._state.reset()

@@ -79,10 +79,23 @@ class State:
         self.book = ScenarioBook()
         self.cache = PromptCache()
         self._lock = threading.Lock()
+        self._ended = threading.Condition(self._lock)
         self._log: list[RequestLog] = []
 
     def configure(self, **settings: Any) -> None:
         self.settings = dataclasses.replace(self.settings, **settings)
+
+    def ended(self, entry: RequestLog) -> None:
+        """The simulator is done with a request (it may be after the client read the last bytes)."""
+        with self._ended:
+            entry.ended_at = time.time()
+            self._ended.notify_all()
+
+    def wait_ended(self, count: int, timeout_s: float) -> bool:
+        """Whether `count` requests arrived and all of them ended within `timeout_s`."""
+        with self._ended:
+            return self._ended.wait_for(lambda: len(self._log) >= count and all(
+                entry.ended_at is not None for entry in self._log), timeout_s)
 
     def record(self, entry: RequestLog) -> None:
         with self._lock:
@@ -206,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
             entry.client_disconnected = True
             self.close_connection = True
         finally:
-            entry.ended_at = time.time()
+            state.ended(entry)
 
     def _answer(self, entry: RequestLog, request: dict[str, Any], scenario: Scenario | None,
                 settings: Settings) -> None:

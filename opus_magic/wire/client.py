@@ -8,16 +8,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import logging
 import socket
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from opus_magic.config import mask
-from opus_magic.errors import RequestError, StreamInterrupted
+from opus_magic.errors import RequestError, StreamInterrupted, StreamTimedOut
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold, explain_status
+from opus_magic.wire.scrub import KEY_LOGS, Scrubber
 
 SIMULATOR_HEADER = "x-opus-magic-simulator"
 
@@ -35,72 +34,51 @@ def sdk_client(endpoint: Endpoint, timeout_s: float) -> Any:
     return _sdk_client(endpoint.base_url, key, timeout_s)
 
 
-class Scrubber:
-    """The one boundary everything a server sends passes through before anything reads it: the
-    key, if echoed back (by a proxy, a gateway, an error page), becomes its mask. Raw text is
-    cleaned before it is parsed, so a key inside any JSON shape or header is caught."""
-
-    def __init__(self, key: str | None) -> None:
-        self._key = key if key and len(key) >= 8 else None
-        self._mask = mask(key)
-
-    def __call__(self, text: str) -> str:
-        if self._key is None or self._key not in text:
-            return text
-        return text.replace(self._key, self._mask)
-
-    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return {self(name): self(value) for name, value in headers.items()}
-
-
-class KeyLogFilter(logging.Filter):
-    """The HTTP libraries log response headers at DEBUG before we see them: their log records
-    pass the same scrubbing, so an echoed key never reaches a log either."""
-
-    # Filters are not inherited by child loggers, so each logging module is named (httpcore's
-    # are created on first connection, after the filter must already be in place).
-    LOGGERS = tuple(f"{library}{part}" for library in ("httpcore", "httpcore2")
-                    for part in (".http11", ".http2", ".connection", ".proxy", ".socks")) + (
-        "httpx", "httpx2", "openai", "openai._base_client")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scrubbers: dict[str, Scrubber] = {}
-
-    def guard(self, key: str) -> None:
-        """Scrub `key` from every record the HTTP libraries log."""
-        self.scrubbers.setdefault(key, Scrubber(key))
-        for name in self.LOGGERS:
-            logger = logging.getLogger(name)
-            if self not in logger.filters:
-                logger.addFilter(self)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        for clean in list(self.scrubbers.values()):
-            cleaned = clean(text)
-            if cleaned != text:
-                record.msg, record.args, text = cleaned, None, cleaned
-        return True
-
-
-KEY_LOGS = KeyLogFilter()
-
-
 class Response:
-    """One open HTTP response: headers now, chunks as they arrive, closed exactly once."""
+    """One open HTTP response: headers now, events as they arrive, closed exactly once."""
 
-    def __init__(self, manager: Any, api_response: Any, clean: Scrubber) -> None:
+    def __init__(self, manager: Any, api_response: Any, clean: Scrubber, timeout_s: float,
+                 stream: bool = True) -> None:
         self._manager = manager
         self._response = api_response
         self._clean = clean
+        self._timeout_s = timeout_s
         self.headers: Mapping[str, str] = clean.headers(api_response.headers)
         self.simulator = SIMULATOR_HEADER in {name.lower() for name in self.headers}
         self._broken = _read_errors(api_response)
+        self._events = self._read(stream)
+        self._ahead: list[dict[str, Any]] = []
 
     def chunks(self) -> Iterator[dict[str, Any]]:
-        """Parsed `data:` events until `[DONE]` or the end of the body."""
+        """Parsed events until `[DONE]` or the end: a stream's `data:` events, or the one body of
+        an answer sent whole."""
+        while self._ahead:
+            yield self._ahead.pop(0)
+        yield from self._events
+
+    def read_to_first_answer(self) -> None:
+        """Read ahead to the first event carrying any of the answer. A timeout or a broken
+        connection before it lost nothing (nothing shown, nothing billed): a retryable error."""
+        try:
+            for event in self._events:
+                self._ahead.append(event)
+                if carries_answer(event):
+                    return
+        except StreamTimedOut:
+            self.close()
+            raise RequestError(f"No answer within {self._timeout_s:g} s: the endpoint is slow or "
+                               f"stalled; try again or raise timeout_s.", code="timeout",
+                               retryable=True) from None
+        except StreamInterrupted as exc:
+            self.close()
+            raise RequestError(f"{str(exc).rstrip('.')} before the answer began.",
+                               code="disconnected", retryable=True) from None
+
+    def _read(self, stream: bool) -> Iterator[dict[str, Any]]:
         with self._reading():
+            if not stream:
+                yield json.loads(self._clean(self._response.read().decode("utf-8", "replace")))
+                return
             for line in self._response.iter_lines():
                 if not line.startswith("data:"):
                     continue
@@ -120,25 +98,37 @@ class Response:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def json(self) -> dict[str, Any]:
-        """The whole answer of a request sent without streaming."""
-        with self._reading():
-            return json.loads(self._clean(self._response.read().decode("utf-8", "replace")))
-
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
-        """A broken connection or a garbled body after the headers is an interruption."""
+        """A broken connection, a stall or a garbled body after the headers is an interruption."""
         try:
             yield
         except json.JSONDecodeError as exc:
             raise StreamInterrupted(f"The endpoint sent a malformed event ({exc.msg}).") from None
         except self._broken as exc:
+            if "Timeout" in type(exc).__name__:  # the library's ReadTimeout and its kin
+                raise StreamTimedOut(
+                    f"The endpoint sent nothing for {self._timeout_s:g} s and timed out "
+                    f"mid-answer (raise timeout_s if it is slow but alive, e.g. %opus config "
+                    f"timeout_s={self._timeout_s * 2:g})") from None
             raise StreamInterrupted(f"The connection broke mid-answer ({type(exc).__name__}).") from None
 
     def close(self) -> None:
         manager, self._manager = self._manager, None
         if manager is not None:
             manager.__exit__(None, None, None)
+
+
+def carries_answer(event: dict[str, Any]) -> bool:
+    """Whether an event holds any of the answer (text, a refusal, a tool call, an end, an error)."""
+    if event.get("error") or event.get("usage"):
+        return True
+    for choice in event.get("choices") or ():
+        delta = choice.get("delta") or choice.get("message") or {}
+        if (choice.get("finish_reason") or delta.get("content") or delta.get("refusal")
+                or delta.get("tool_calls")):
+            return True
+    return "choices" not in event  # a shape we do not know: let the stream state judge it
 
 
 def _read_errors(api_response: Any) -> tuple[type[BaseException], ...]:
@@ -151,10 +141,13 @@ def _read_errors(api_response: Any) -> tuple[type[BaseException], ...]:
 
 
 def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
-                  hold: Hold | None = None) -> Response:
-    """Send one request (no retries here) and return the open response, or raise RequestError.
+                  hold: Hold | None = None,
+                  opened: Callable[[Response], None] | None = None) -> Response:
+    """Send one request (no retries here) and return the response once the answer has begun, or
+    raise RequestError (retryable when nothing of the answer had arrived).
 
-    `hold` (the request's input and max_tokens at the model's prices) explains a 402.
+    `hold` (the request's input and max_tokens at the model's prices) explains a 402; `opened`
+    hears of the response as soon as its headers arrive (so Stop can abort it from then on).
     """
     import openai
 
@@ -162,7 +155,7 @@ def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
     manager = client.chat.completions.with_streaming_response.create(**body)
     clean = Scrubber(endpoint.api_key.reveal() if endpoint.api_key else None)
     try:
-        return Response(manager, manager.__enter__(), clean)
+        response = Response(manager, manager.__enter__(), clean, timeout_s, body.get("stream", False))
     except openai.APIStatusError as exc:
         raise _status_error(exc, endpoint, clean, hold) from None
     except openai.APITimeoutError:
@@ -173,6 +166,10 @@ def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
         raise RequestError(f"Cannot reach {endpoint.base_url} ({clean(str(exc.__cause__ or exc))}):"
                            f" check base_url and that the server is running.",
                            code="connection", retryable=True) from None
+    if opened is not None:
+        opened(response)
+    response.read_to_first_answer()
+    return response
 
 
 def _status_error(exc: Any, endpoint: Endpoint, clean: Scrubber,
