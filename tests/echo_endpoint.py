@@ -42,6 +42,9 @@ CASES: dict[str, Callable[[str], Reply]] = {
 
 
 USAGE = {"prompt_tokens": 12, "completion_tokens": 7}
+STALL = None  # in a list of events: send nothing more until the server stops
+STALLING = threading.Event()  # set once a stalled answer has sent its first events
+
 # Answers real endpoints send that the simulator does not (no key involved).
 SHAPES: dict[str, Callable[[str], Reply]] = {
     "refusal": lambda a: (200, {}, [
@@ -51,6 +54,8 @@ SHAPES: dict[str, Callable[[str], Reply]] = {
     "zero_usage": lambda a: (200, {}, [
         _chunk({"role": "assistant", "content": "Hello there, a real answer."}), _chunk({}, "stop"),
         {**_chunk({}), "choices": [], "usage": {"prompt_tokens": 0, "completion_tokens": 0}}]),
+    "stall": lambda a: (200, {}, [
+        _chunk({"role": "assistant", "content": "The first words"}), STALL]),
     "null_after_stop": lambda a: (200, {}, [
         _chunk({"role": "assistant", "content": "Done."}), _chunk({}, "stop"),
         {**_chunk({}, None), "usage": USAGE}]),
@@ -70,6 +75,9 @@ class EchoHandler(BaseHTTPRequestHandler):
         status, headers, payload = {**CASES, **SHAPES}[case](self.headers.get("authorization", ""))
         if status == 200 and not body.get("stream"):
             status, payload = 200, _whole(payload)
+        if isinstance(payload, list) and STALL in payload:
+            self._stall(payload[:payload.index(STALL)])
+            return
         events = isinstance(payload, list)
         data = (b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in payload)
                 + b"data: [DONE]\n\n" if events
@@ -81,6 +89,18 @@ class EchoHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def _stall(self, events: list[dict[str, Any]]) -> None:
+        """Send the events, then nothing until the server stops (a model that hangs)."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("connection", "close")
+        self.end_headers()
+        self.wfile.write(b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events))
+        self.wfile.flush()
+        STALLING.set()
+        self.server.stopping.wait(60)  # type: ignore[attr-defined]
 
 
 def _whole(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -102,10 +122,12 @@ def echo_endpoint() -> Iterator[str]:
     """The server's root URL (`http://127.0.0.1:PORT`), served until the block ends."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
     server.daemon_threads = True
+    server.stopping = threading.Event()  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
+        server.stopping.set()  # type: ignore[attr-defined]
         server.shutdown()
         server.server_close()
