@@ -22,6 +22,7 @@ from opus_magic.view.history import (
     add_filter_options,
     filter_values,
     history_view,
+    nothing_matched,
     select,
 )
 from opus_magic.view.tables import show
@@ -129,17 +130,27 @@ def cmd_budget(session: Session, args: list[str]) -> None:
 def cmd_history(session: Session, args: list[str]) -> None:
     parsed = _options("history", args, lambda p: p.add_argument("-n", type=int, default=20))
     settings = session.settings()
+    filters = filter_values(parsed)
     runs = select(session.store(settings), limit=parsed.n, catalog=session.catalog(settings),
-                  **filter_values(parsed))
-    show(history_view(runs))
+                  **filters)
+    missing = None if runs else nothing_matched(filters)
+    if missing:
+        print(missing)
+    else:
+        show(history_view(runs))
 
 
 def cmd_stats(session: Session, args: list[str]) -> None:
     parsed = _options("stats", args, lambda p: p.add_argument("--by", default="model"))
     settings = session.settings()
+    filters = filter_values(parsed)
     groups = stats.compute(session.store(settings), parsed.by, session.catalog(settings),
-                           **filter_values(parsed))
-    show(stats.stats_view(groups))
+                           **filters)
+    missing = None if groups[-1].runs else nothing_matched(filters)
+    if missing:
+        print(missing)
+    else:
+        show(stats.stats_view(groups))
 
 
 def cmd_compare(session: Session, args: list[str]) -> None:

@@ -31,7 +31,12 @@ def execute_notebook(path: str | Path, timeout_s: int = 600) -> Any:
     from nbclient.exceptions import CellExecutionError
 
     path = notebook_file(path)
-    notebook = nbformat.read(path, as_version=4)
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except (nbformat.reader.NotJSONError, nbformat.ValidationError, UnicodeDecodeError,
+            KeyError, AttributeError) as exc:
+        raise UsageError(f"{path} is not a Jupyter notebook ({type(exc).__name__}): give the path "
+                         f"of an .ipynb file.") from None
     client = nbclient.NotebookClient(notebook, timeout=timeout_s, kernel_name="python3",
                                      store_widget_state=True,
                                      resources={"metadata": {"path": str(path.parent.resolve())}})

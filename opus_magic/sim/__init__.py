@@ -5,6 +5,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from opus_magic.sim.server import (
@@ -131,10 +132,13 @@ def start(port: int = 0, **settings: Any) -> Simulator:
     return Simulator(port=port, **settings).start()
 
 
-def serve_forever(port: int = 8765, **settings: Any) -> None:
-    """Serve in the calling thread until interrupted."""
+def serve_forever(port: int = 8765, announce: Callable[[str], None] | None = None,
+                  **settings: Any) -> None:
+    """Serve in the calling thread until interrupted; `announce(base_url)` once listening."""
     simulator = Simulator(port=port, **settings)
     server = simulator._bind()
+    if announce is not None:
+        announce(simulator.base_url)
     try:
         server.serve_forever(POLL_S)
     finally:

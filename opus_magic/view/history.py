@@ -29,7 +29,10 @@ def parse_since(value: str, now: Now = utc_now) -> str:
     """`--since` as the UTC ISO time runs are stored with; naive times are local time."""
     relative = RELATIVE.fullmatch(value.strip())
     if relative:
-        moment = now() - dt.timedelta(**{UNITS[relative[2]]: int(relative[1])})
+        try:
+            moment = now() - dt.timedelta(**{UNITS[relative[2]]: int(relative[1])})
+        except OverflowError:
+            raise UsageError(f"--since '{value}' reaches before year 1: {SINCE_HINT}.") from None
     else:
         try:
             moment = dt.datetime.fromisoformat(value.strip())
@@ -98,7 +101,13 @@ def select(store: Store, limit: int | None = 20, model: str | None = None, tag: 
     if limit is not None and limit < 1:
         raise UsageError(f"-n {limit}: ask for at least one run.")
     where, args = conditions(model, tag, search, since, catalog)
-    return store.query(where, args, limit=limit)
+    return store.query(where, args, limit=None if limit is not None and limit >= 2**62 else limit)
+
+
+def nothing_matched(filters: dict[str, Any]) -> str | None:
+    """When filters were given and no run matched: what was asked, so nobody thinks history is lost."""
+    asked = " ".join(f"--{name} {value}" for name, value in filters.items() if value)
+    return f"No runs match {asked}: history holds none of them (other runs are kept)." if asked else None
 
 
 def format_table(runs: list[RunRecord]) -> str:
