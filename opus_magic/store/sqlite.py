@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from opus_magic.cost.pricing import to_pico
-from opus_magic.errors import StoreError
+from opus_magic.errors import StoreError, UsageError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store.migrations import migrate
 
@@ -178,14 +178,18 @@ class Store:
                              f"aside or set OPUS_MAGIC_HISTORY to another file.") from None
 
     def get(self, run_id: str) -> RunRecord | None:
-        """A run by id or unique id prefix."""
+        """A run by id or unique id prefix; a prefix shared by several runs is a UsageError."""
         with self._reading():
             rows = self.connection().execute(
-                "SELECT * FROM runs WHERE id = ? OR id LIKE ? || '%' LIMIT 2",
+                "SELECT * FROM runs WHERE id = ? OR id LIKE ? || '%' ORDER BY id LIMIT 3",
                 (run_id, run_id)).fetchall()
         exact = [row for row in rows if row["id"] == run_id]
         if exact or len(rows) == 1:
             return from_row((exact or rows)[0])
+        if rows:
+            shown = ", ".join(row["id"] for row in rows[:2]) + (", …" if len(rows) > 2 else "")
+            raise UsageError(f"'{run_id}' is the start of several run ids ({shown}): give more of "
+                             f"the id (see %opus history).")
         return None
 
     def query(self, where: Sequence[str] = (), args: Sequence[Any] = (), limit: int | None = None,
