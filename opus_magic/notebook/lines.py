@@ -27,5 +27,7 @@ def split_words(line: str) -> list[str]:
 
 
 def report(message: str) -> None:
-    """Show a one-line message where the user looks, without a traceback."""
-    print(f"opus: {message}", file=sys.stderr)
+    """Show a one-line message where the user looks, without a traceback (control characters
+    from the user's own input are shown escaped, so they cannot break the line)."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
+    print(f"opus: {shown}", file=sys.stderr)
