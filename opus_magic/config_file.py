@@ -108,14 +108,11 @@ def file_model(scalars: tuple[tuple[str, Any], ...]) -> Any:
         as_of: str | dt.date = ""
         retired: bool = False
 
-    class ProfileEntry(BaseModel):
-        model_config = closed
-        base_url: dict(scalars)["base_url"]  # type: ignore[valid-type]
-        api_key_env: str | None = None
-        aliases: dict[str, str] = {}
-
+    profile_entry = create_model("ProfileEntry", __config__=closed,
+                                 base_url=(dict(scalars)["base_url"], ...),
+                                 api_key_env=(str | None, None), aliases=(dict[str, str], {}))
     fields: dict[str, Any] = {name: (kind | None, None) for name, kind in scalars}
-    return create_model("ConfigFile", __config__=closed, profiles=(dict[str, ProfileEntry], {}),
+    return create_model("ConfigFile", __config__=closed, profiles=(dict[str, profile_entry], {}),  # type: ignore[valid-type]
                         routes=(dict[str, str], {}), models=(dict[str, ModelEntry], {}),
                         aliases=(dict[str, str], {}), **fields)
 

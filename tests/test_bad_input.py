@@ -20,9 +20,9 @@ def one_line(text: str) -> str:
     return text.strip()
 
 
-def cli(*args: str, stdin: int | None = None) -> subprocess.CompletedProcess[str]:
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "opus_magic.cli.main", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.mark.parametrize("line, says", [
@@ -90,7 +90,7 @@ def test_cli_history_into_a_closed_pipe_stops_quietly(ip, simulator, isolated_di
                               stdout=subprocess.DEVNULL)
     done = subprocess.run([sys.executable, "-m", "opus_magic.cli.main", "history", "--format",
                            "csv"], cwd=ROOT, stdout=reader.stdin, stderr=subprocess.PIPE,
-                          text=True, timeout=60)
+                          text=True, timeout=60, check=False)
     reader.stdin.close()
     reader.wait()
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 import opus_magic
+from opus_magic.core.plan import Plan
 from opus_magic.core.session import build_request, default_session
 from opus_magic.records import RunRecord
 
 PROMPT = "Compare SQLite WAL mode with rollback journals for concurrent notebook kernels. " * 3
 
 
-def plan_for(model: str, prompt: str = PROMPT, max_tokens: int = 400):  # noqa: ANN201
+def plan_for(model: str, prompt: str = PROMPT, max_tokens: int = 400) -> Plan:
     session = default_session()
     settings = session.settings(model=model, max_tokens=max_tokens)
     return session.plan(build_request(settings, prompt), settings)

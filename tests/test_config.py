@@ -39,8 +39,8 @@ def test_every_setting_is_derived_from_its_one_declaration() -> None:
 
 WRONG_TYPES = [
     ('[models."claude-opus-4-6"]\ninput = "$5"\n',
-     'models."claude-opus-4-6".input: expected a number of dollars per million tokens, 0 or more, '
-     'got "$5"'),
+     ('models."claude-opus-4-6".input: expected a number of dollars per million tokens, 0 or more, '
+      'got "$5"')),
     ('[models.mine]\ncontext_window = "128k"\n',
      'models.mine.context_window: expected a whole number of tokens above 0, got "128k"'),
     ('routes = "openai"\n', 'routes: expected a table of model = profile name, got "openai"'),
@@ -184,3 +184,17 @@ def test_api_key_with_a_value_warns_that_the_line_is_kept(ip, capsys) -> None:
     out, err = capsys.readouterr()
     assert "…QRST" in out and "input history" in one_line(err) and "api_key_env" in err
     assert "0123456789abcdef" not in out + err
+
+
+def test_a_key_prompt_that_cannot_be_answered_changes_nothing(ip, capsys, monkeypatch) -> None:
+    def no_stdin(prompt: str = "") -> str:
+        raise NotImplementedError("raw_input was called, but this frontend does not support it")
+
+    before = default_session().settings().api_key
+    monkeypatch.setattr("getpass.getpass", no_stdin)
+    ip.run_line_magic("opus", "config api_key")
+    assert "api_key_env" in one_line(capsys.readouterr().err)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "  ")
+    ip.run_line_magic("opus", "config api_key")
+    assert "No key was entered" in one_line(capsys.readouterr().err)
+    assert default_session().settings().api_key == before

@@ -115,3 +115,14 @@ def test_one_cells_retries_count_once_for_the_breaker(ip, simulator, capsys) -> 
     ip.run_cell_magic("opus", "", "The next cell still goes out.")
     assert opus_magic.last_run().status == "ok" and len(simulator.requests()) == 6
     assert "failing since" not in capsys.readouterr().out
+
+
+def test_a_stream_cut_before_the_first_token_is_retried_visibly(ip, simulator, capsys) -> None:
+    default_session().sleep = lambda seconds: None
+    simulator.scenario("cut", after=0, mode="reset", times=1)
+    ip.run_cell_magic("opus", "", "Cut before a word arrives.")
+    out = capsys.readouterr().out
+    record = opus_magic.last_run()
+    assert len(simulator.requests()) == 2 and record.status == "ok" and record.text
+    assert "cut off before the answer began (attempt 1 of 5): retrying in" in out
+    assert any("waited" in note and "retried" in note for note in record.params["retries"])

@@ -5,10 +5,10 @@ import logging
 from pathlib import Path
 
 import pytest
+from echo_endpoint import CASES, echo_endpoint
 
 import opus_magic
 from opus_magic.core.session import build_request, default_session
-from echo_endpoint import CASES, echo_endpoint
 
 KEY = "sk-ant-api03-CANARYk3y7q9Zx5Lm2Vb8Nc4Hd6Jf1Gs0WXYZ"
 FRAGMENTS = (KEY, KEY[13:-4], KEY[13:21], KEY[-12:-4])   # the whole key and pieces that identify it
@@ -151,8 +151,8 @@ def test_a_notebook_against_an_echoing_endpoint_keeps_the_key_out_of_every_file(
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     log = tmp_path / "opus.log"
     with echo_endpoint() as root:
-        cells = [f"%load_ext opus_magic\nimport logging, opus_magic\n"
-                 f"logging.basicConfig(filename={str(log)!r}, level=logging.DEBUG)",
+        cells = [(f"%load_ext opus_magic\nimport logging, opus_magic\n"
+                  f"logging.basicConfig(filename={str(log)!r}, level=logging.DEBUG)"),
                  "%opus config max_retries=0"]
         for case in ("midstream", "list", "dict", "header", "answer", "vllm"):
             cells += [f"%opus config base_url={root}/{case}/v1", f"%%opus --tag nb\nEcho {case}."]

@@ -33,7 +33,12 @@ def cmd_sim(args: argparse.Namespace) -> None:
 def cmd_history(args: argparse.Namespace) -> None:
     from opus_magic.core.session import default_session
     from opus_magic.store.export import write_runs
-    from opus_magic.view.history import filter_values, format_table, nothing_matched, select
+    from opus_magic.view.history import (
+        filter_values,
+        format_table,
+        nothing_matched,
+        select,
+    )
 
     session = default_session()
     settings = session.settings()

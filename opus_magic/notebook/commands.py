@@ -80,7 +80,7 @@ def cmd_help(session: Session, args: list[str]) -> None:
 
 def cmd_config(session: Session, args: list[str]) -> None:
     if args == ["api_key"]:
-        values = {"api_key": getpass.getpass("API key (hidden; never shown or stored): ")}
+        values = {"api_key": ask_for_key()}
     else:
         values = config_values(args)
     if "api_key" in values:
@@ -95,6 +95,18 @@ def cmd_config(session: Session, args: list[str]) -> None:
     print(f"{'config file':<20} {settings.config_file}")
     if settings.config_problem:
         print(f"{'':<20} not used: {settings.config_problem}")
+
+
+def ask_for_key() -> str:
+    """The key typed at a hidden prompt; a frontend without input says what to do instead."""
+    try:
+        key = getpass.getpass("API key (hidden; never shown or stored): ").strip()
+    except (NotImplementedError, EOFError):  # e.g. a headless kernel: no stdin to ask on
+        raise UsageError("This frontend cannot ask for the key: set an environment variable and "
+                         "use %opus config api_key_env=VARIABLE.") from None
+    if not key:
+        raise UsageError("No key was entered; nothing was changed.")
+    return key
 
 
 def config_values(words: list[str]) -> dict[str, str]:

@@ -85,6 +85,8 @@ def short_reason(error: RequestError) -> str:
     """A few words for a countdown line or a breaker message."""
     if error.code == "timeout":
         return "timed out"
+    if error.code == "disconnected":
+        return "cut off before the answer began"
     if error.status is None:
         return "could not connect"
     what = {429: "rate limited", 529: "overloaded", 402: "in-flight budget held"}.get(
