@@ -27,10 +27,12 @@ FILE_TABLES = ("profiles", "routes", "models", "aliases")
 Price = Annotated[Decimal, Ge(0)]
 Tokens = Annotated[int, Gt(0)]
 BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-EXPECTED = {
-    "input": "a number of dollars per million tokens, 0 or more",
-    "context_window": "a whole number of tokens above 0",
-    "threshold": "a whole number of tokens above 0",
+PRICE = "a number of dollars per million tokens, 0 or more"
+TOKENS = "a whole number of tokens above 0"
+EXPECTED = {  # what each key of the file's tables takes, said the way a refusal says it
+    "input": PRICE, "output": PRICE, "cache_read": PRICE, "cache_write": PRICE,
+    "cache_write_1h": PRICE, "context_window": TOKENS, "max_output": TOKENS,
+    "min_cache_prefix": TOKENS, "threshold": TOKENS,
     "source": "text saying where the figures come from",
     "as_of": "a date, e.g. \"2026-11\"",
     "retired": "true or false",
@@ -41,10 +43,6 @@ EXPECTED = {
     "profiles": "a table of profiles, e.g. [profiles.local] with a base_url",
     "models": "a table of models, e.g. [models.\"llama3.1:8b\"] with input and output prices",
 }
-for _alias, _same in (("output", "input"), ("cache_read", "input"), ("cache_write", "input"),
-                      ("cache_write_1h", "input"), ("max_output", "context_window"),
-                      ("min_cache_prefix", "context_window")):
-    EXPECTED[_alias] = EXPECTED[_same]
 
 
 def read_config_file(path: Path, scalars: Mapping[str, tuple[Any, str]]) -> dict[str, Any]:
