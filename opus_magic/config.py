@@ -181,7 +181,8 @@ def base_type(name: str) -> type:
 
 def settings_help() -> str:
     """One line per setting, for `%opus help`."""
-    return "\n".join(f"  {f.name:<20} {f.metadata['help']} (default: {_shown(f.name, f.default)})"
+    return "\n".join(f"  {f.name:<20} {f.metadata['help']} (default: {_shown(f.name, f.default)}"
+                     + "".join(f"; ${name}" for name in f.metadata["env"]) + ")"
                      for f in SETTINGS)
 
 

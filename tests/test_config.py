@@ -34,6 +34,7 @@ def test_every_setting_is_derived_from_its_one_declaration() -> None:
     for field in (f for f in dataclasses.fields(Settings) if f.name in declared):
         assert traits[field.name].help == field.metadata["help"]
         assert f"  {field.name} " in settings_help() and field.metadata["help"] in settings_help()
+        assert all(f"${name}" in settings_help() for name in field.metadata["env"])
     assert "breaker_cooldown_s" in traits and "api_key_env" in traits
 
 
