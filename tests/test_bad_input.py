@@ -71,7 +71,8 @@ def test_cli_numbers_out_of_range_are_usage_errors(capsys, args, says) -> None:
 
 def test_cli_execute_of_a_file_that_is_no_notebook(capsys) -> None:
     assert main(["execute", str(ROOT / "README.md")]) == 1
-    assert "is not a Jupyter notebook" in one_line(capsys.readouterr().err)
+    out, err = capsys.readouterr()
+    assert "is not a Jupyter notebook" in one_line(err) and out == ""
 
 
 def test_cli_sim_on_a_port_in_use_says_so_without_a_banner() -> None:
