@@ -90,10 +90,10 @@ FilePath = Annotated[str, Predicate(is_path)]
 SECONDS = "use seconds above 0 (at most a day)"
 
 
-def setting(default: Any, help: str, hint: str = "check the value",
+def setting(default: Any, description: str, hint: str = "check the value",
             env: tuple[str, ...] = ()) -> Any:
     """Declare one setting: its default, its help, what a refusal says to do, its variables."""
-    return field(default=default, metadata={"help": help, "hint": hint, "env": env})
+    return field(default=default, metadata={"help": description, "hint": hint, "env": env})
 
 
 @dataclass(frozen=True)

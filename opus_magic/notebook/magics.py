@@ -27,10 +27,10 @@ class SecretUnicode(Unicode):
         return None if value is None else as_secret(value)
 
 
-def trait_for(name: str, help: str) -> TraitType:
+def trait_for(name: str, description: str) -> TraitType:
     """The `%config OpusMagics.<name>` trait of a setting; None means "not set here"."""
     trait = {Secret: SecretUnicode, bool: Bool, int: Int, float: Float}.get(base_type(name), Unicode)
-    return trait(None, allow_none=True, config=True, help=help)
+    return trait(None, allow_none=True, config=True, help=description)
 
 
 SettingTraits = types.new_class("SettingTraits", (HasTraits,), exec_body=lambda ns: ns.update(
