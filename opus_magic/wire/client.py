@@ -45,7 +45,8 @@ class Response:
         self._timeout_s = timeout_s
         self.headers: Mapping[str, str] = clean.headers(api_response.headers)
         self.simulator = SIMULATOR_HEADER in {name.lower() for name in self.headers}
-        self._broken = _read_errors(api_response)
+        self._timeout, *broken = _read_errors(api_response)
+        self._broken = tuple(broken)
         self._events = self._read(stream)
         self._ahead: list[dict[str, Any]] = []
 
@@ -105,12 +106,12 @@ class Response:
             yield
         except json.JSONDecodeError as exc:
             raise StreamInterrupted(f"The endpoint sent a malformed event ({exc.msg}).") from None
+        except self._timeout:
+            raise StreamTimedOut(
+                f"The endpoint sent nothing for {self._timeout_s:g} s and timed out mid-answer "
+                f"(raise timeout_s if it is slow but alive, e.g. %opus config "
+                f"timeout_s={self._timeout_s * 2:g})") from None
         except self._broken as exc:
-            if "Timeout" in type(exc).__name__:  # the library's ReadTimeout and its kin
-                raise StreamTimedOut(
-                    f"The endpoint sent nothing for {self._timeout_s:g} s and timed out "
-                    f"mid-answer (raise timeout_s if it is slow but alive, e.g. %opus config "
-                    f"timeout_s={self._timeout_s * 2:g})") from None
             raise StreamInterrupted(f"The connection broke mid-answer ({type(exc).__name__}).") from None
 
     def close(self) -> None:
@@ -132,12 +133,13 @@ def carries_answer(event: dict[str, Any]) -> bool:
 
 
 def _read_errors(api_response: Any) -> tuple[type[BaseException], ...]:
-    """The HTTP library's read errors, which the SDK lets through unwrapped once the body streams.
+    """The HTTP library's timeout, then its read errors, which the SDK lets through unwrapped
+    once the body streams.
 
     Taken from the library the SDK actually uses (httpx, or httpx2 for openai 3).
     """
     library = sys.modules[type(api_response.http_response).__module__.partition(".")[0]]
-    return library.TransportError, library.DecodingError, OSError
+    return library.TimeoutException, library.TransportError, library.DecodingError, OSError
 
 
 def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
