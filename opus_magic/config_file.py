@@ -110,9 +110,11 @@ def file_model(scalars: tuple[tuple[str, Any], ...]) -> Any:
                                  base_url=(dict(scalars)["base_url"], ...),
                                  api_key_env=(str | None, None), aliases=(dict[str, str], {}))
     fields: dict[str, Any] = {name: (kind | None, None) for name, kind in scalars}
-    return create_model("ConfigFile", __config__=closed, profiles=(dict[str, profile_entry], {}),  # type: ignore[valid-type]
-                        routes=(dict[str, str], {}), models=(dict[str, ModelEntry], {}),
-                        aliases=(dict[str, str], {}), **fields)
+    tables: dict[str, Any] = {"profiles": (dict[str, profile_entry], {}),  # type: ignore[valid-type]
+                              "routes": (dict[str, str], {}),
+                              "models": (dict[str, ModelEntry], {}),
+                              "aliases": (dict[str, str], {})}
+    return create_model("ConfigFile", __config__=closed, **tables, **fields)
 
 
 def problem(error: Mapping[str, Any], model: Any, hints: Mapping[str, Any]) -> str:
