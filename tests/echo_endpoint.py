@@ -44,6 +44,7 @@ CASES: dict[str, Callable[[str], Reply]] = {
 USAGE = {"prompt_tokens": 12, "completion_tokens": 7}
 STALL = None  # in a list of events: send nothing more until the server stops
 STALLING = threading.Event()  # set once a stalled answer has sent its first events
+HANGING = threading.Event()  # set once a request is held without any answer at all
 
 # Answers real endpoints send that the simulator does not (no key involved).
 SHAPES: dict[str, Callable[[str], Reply]] = {
@@ -72,6 +73,10 @@ class EchoHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         case = self.path.strip("/").split("/")[0]
+        if case == "hang":  # not even headers: a gateway that never answers
+            HANGING.set()
+            self.server.stopping.wait(60)  # type: ignore[attr-defined]
+            return
         status, headers, payload = {**CASES, **SHAPES}[case](self.headers.get("authorization", ""))
         if status == 200 and not body.get("stream"):
             status, payload = 200, _whole(payload)

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from echo_endpoint import STALLING, echo_endpoint
+from echo_endpoint import HANGING, STALLING, echo_endpoint
 
 import opus_magic
 from opus_magic.core.session import default_session
@@ -54,6 +54,29 @@ def test_ctrl_c_during_a_fan_out_ends_every_model_inside_the_cell(ip, simulator,
     assert elapsed < 30                    # the hung model did not hold the cell to timeout_s
     last = opus_magic.last_run()
     assert last.model in ("haiku", "4o") and last.id in {r.id for r in stored.values()}
+
+
+def test_ctrl_c_during_a_fan_out_abandons_a_request_still_waiting_for_headers(
+        ip, simulator, capsys, isolated_dirs) -> None:
+    config = isolated_dirs / "config" / "opus_magic" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    with echo_endpoint() as root:
+        config.write_text(f'[profiles.hang]\nbase_url = "{root}/hang/v1"\n'
+                          f'[routes]\n"gpt-4o" = "hang"\n')
+        HANGING.clear()
+        watcher = interrupt_when(lambda: HANGING.is_set() and any(
+            r.completed for r in simulator.requests()))
+        began = time.monotonic()
+        ip.run_cell_magic("opus", "-m haiku,4o -o answers --tag hang", "Both of you, please.")
+        elapsed = time.monotonic() - began
+        watcher.join()
+    out, err = capsys.readouterr()
+    stored = {r.model: r for r in opus_magic.history(tag="hang")}
+    assert set(stored) == {"haiku", "4o"} and "Traceback" not in out + err
+    assert stored["haiku"].status == "ok" and stored["4o"].status == "stopped"
+    assert stored["4o"].text == "" and stored["4o"].cost_source == "not billed"
+    assert len(ip.user_ns["answers"]) == 2
+    assert elapsed < 30                        # not the 60 s timeout of the hung request
 
 
 def test_ctrl_c_during_a_retry_wait_records_what_happened_and_bills_nothing(ip, simulator,

@@ -17,6 +17,7 @@ from opus_magic.cost import pricing, tokens
 from opus_magic.errors import RequestError, StoreError, StreamInterrupted, UsageError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store.sqlite import Store
+from opus_magic.wire.attempt import Stoppable
 from opus_magic.wire.client import Response, open_response, sdk_client
 from opus_magic.wire.explain import Hold
 from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
@@ -56,10 +57,13 @@ class LiveRun:
     cancel: threading.Event = field(default_factory=threading.Event)
     response: Response | None = None
     retries: list[str] = field(default_factory=list)
+    attempts: Stoppable = field(default_factory=Stoppable)
 
     def stop(self) -> None:
-        """Cancel from any thread: a stream ends at once, what arrived is kept as `stopped`."""
+        """Cancel from any thread: a stream ends at once, what arrived is kept as `stopped`; a
+        request still waiting for the endpoint is abandoned."""
         self.cancel.set()
+        self.attempts.stop()
         if self.response is not None:
             self.response.abort()
 
@@ -132,7 +136,8 @@ class Engine:
         hold = Hold(plan.model_id, plan.input_tokens, plan.max_tokens, plan.info)
         try:
             return self.retrier.call(
-                lambda: open_response(plan.endpoint, plan.body, plan.timeout_s, hold, live.attach),
+                lambda: live.attempts.run(lambda: open_response(
+                    plan.endpoint, plan.body, plan.timeout_s, hold, live.attach)),
                 lambda seconds, reason: observer.waiting(live, seconds, reason), cancel)
         finally:
             live.retries.extend(self.retrier.log)
