@@ -5,6 +5,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+from opus_magic.errors import RequestError
+
 
 class Closable(Protocol):
     def close(self) -> None: ...
@@ -31,8 +33,6 @@ class Stoppable:
 
     def run(self, send: Callable[[], T]) -> T:
         """`send()`'s result or exception; a RequestError if stopped before it came back."""
-        from opus_magic.errors import RequestError
-
         done = threading.Event()
         outcome: list[tuple[bool, Any]] = []
         with self._lock:
