@@ -1,21 +1,27 @@
-"""Settings: package defaults < TOML file < environment < session overrides < cell flags."""
+"""Settings: package defaults < TOML file < environment < session overrides < cell flags.
+
+Each setting is declared once, as a field of `Settings` made with `setting(...)`: its type (with
+its limits), default, help, the hint a refusal gives and its environment variables. Coercion (by
+pydantic), the `%config OpusMagics.*` traits, the `%opus config` listing, the environment mapping
+and the help text are all derived from those fields. Adding a setting is adding one field.
+"""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-import sys
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
+from annotated_types import Ge, Gt, Le, Predicate
+
+from opus_magic.config_file import FILE_TABLES, closest, read_config_file
 from opus_magic.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 SIMULATOR = "sim"
 DEFAULT_MODEL = "claude-opus-4-6"
@@ -23,13 +29,7 @@ DEFAULT_MAX_TOKENS = 1024
 VIEWS = ("auto", "widget", "text")
 APIS = ("auto", "openai", "anthropic")
 CACHE_MODES = ("auto", "5m", "1h", "off")
-ENV_VARS = {
-    "base_url": ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL"),
-    "api_key": ("OPUS_MAGIC_API_KEY", "OPENAI_API_KEY"),
-    "model": ("OPUS_MAGIC_MODEL",),
-    "history_path": ("OPUS_MAGIC_HISTORY",),
-    "history_url": ("OPUS_MAGIC_HISTORY_URL",),
-}
+OFF_WORDS = ("off", "none")
 
 
 class Secret(str):
@@ -47,6 +47,12 @@ class Secret(str):
     def __format__(self, spec: str) -> str:
         return mask(self)
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(as_secret, core_schema.str_schema())
+
 
 class SecretUrl(Secret):
     """A database URL that shows itself without its password (kept only in memory)."""
@@ -60,10 +66,18 @@ class SecretUrl(Secret):
     def __format__(self, spec: str) -> str:
         return format(without_password(self.reveal()), spec)
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(
+            lambda value: value if isinstance(value, SecretUrl) else SecretUrl(value),
+            core_schema.str_schema())
+
 
 def without_password(url: str) -> str:
     """`postgresql://ann@db:5432/h`: the URL with any password (in the address or a query) cut."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+    from urllib.parse import parse_qsl, urlencode, urlunsplit
 
     parts = urlsplit(url)
     netloc = parts.netloc
@@ -88,6 +102,36 @@ def mask(key: str | None) -> str:
     return f"{prefix}…{raw[-4:]}" if len(raw) > 12 else "…"
 
 
+def is_base_url(value: str) -> bool:
+    """`sim`, or an http(s) URL with a host that parses."""
+    if value == SIMULATOR:
+        return True
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != -1
+    except ValueError:
+        return False
+
+
+def is_path(value: str) -> bool:
+    return "\0" not in value
+
+
+BaseUrl = Annotated[str, Predicate(is_base_url)]
+Count = Annotated[int, Ge(0), Le(1000)]
+Positive = Annotated[int, Gt(0), Le(10_000_000)]
+Seconds = Annotated[float, Gt(0), Le(86_400)]
+Dollars = Annotated[Decimal, Ge(0), Le(1_000_000)]
+FilePath = Annotated[str, Predicate(is_path)]
+SECONDS = "use seconds above 0 (at most a day)"
+
+
+def setting(default: Any, description: str, hint: str = "check the value",
+            env: tuple[str, ...] = ()) -> Any:
+    """Declare one setting: its default, its help, what a refusal says to do, its variables."""
+    return field(default=default, metadata={"help": description, "hint": hint, "env": env})
+
+
 @dataclass(frozen=True)
 class Profile:
     """A named endpoint: base URL, the environment variable holding its key, model aliases."""
@@ -103,112 +147,150 @@ class Profile:
 class Settings:
     """A frozen snapshot of every setting a run needs."""
 
-    base_url: str | None = None
-    api_key: Secret | None = None
-    model: str = DEFAULT_MODEL
-    max_tokens: int = DEFAULT_MAX_TOKENS
-    temperature: float | None = None
-    system: str | None = None
-    concise: str = "off"
-    stream: bool = True
-    view: str = "auto"
-    timeout_s: float = 60.0
-    max_retries: int = 4
-    retry_cap_s: float = 120.0
-    breaker_threshold: int = 5
-    breaker_cooldown_s: float = 30.0
-    budget: Decimal | None = None
-    concurrency: int = 4  # grids: at most this many requests in flight per endpoint
-    history_path: str | None = None
-    history_url: SecretUrl | None = None  # postgresql://user@host/db shares one history; else SQLite
-    user: str | None = None  # who runs are recorded as (default: the OS login)
-    project: str | None = None  # the project runs are recorded under (default: current folder)
-    profile: str | None = None
+    base_url: BaseUrl | None = setting(
+        None, "OpenAI-compatible base URL, or 'sim'.", "use http(s)://host[:port]/path, or sim",
+        env=("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL"))
+    api_key: Secret | None = setting(None, "API key (never shown).",
+                                     env=("OPUS_MAGIC_API_KEY", "OPENAI_API_KEY"))
+    api_key_env: str | None = setting(None, "Environment variable to read the API key from.",
+                                      "use a variable name, e.g. api_key_env=ANTHROPIC_API_KEY")
+    model: str = setting(DEFAULT_MODEL, "Default model id or alias.", "use a model id or alias",
+                         env=("OPUS_MAGIC_MODEL",))
+    max_tokens: Positive = setting(DEFAULT_MAX_TOKENS, "Default max_tokens.",
+                                   "use a whole number above 0, e.g. max_tokens=512")
+    temperature: float | None = setting(None, "Default temperature.", "use a number from 0 to 2")
+    system: str | None = setting(None, "Default system prompt.")
+    concise: Literal["off", "concise", "code"] = setting("off", "off, concise or code.",
+                                                         "use off, concise or code")
+    stream: bool = setting(True, "Stream answers.", "use on or off (true/false, yes/no, 1/0)")
+    view: Literal["auto", "widget", "text"] = setting(
+        "auto", "auto (widgets in Jupyter, text elsewhere), widget or text.",
+        "use auto (widgets in Jupyter, text elsewhere), widget or text")
+    timeout_s: Seconds = setting(60.0, "Request timeout in seconds.", SECONDS)
+    max_retries: Count = setting(4, "Retries on 429/5xx/timeouts.", "use a whole number, 0 or more")
+    retry_cap_s: Seconds = setting(120.0, "Longest retry-after wait honoured.", SECONDS)
+    breaker_threshold: Positive = setting(5, "Failed requests in a row that open the breaker.",
+                                          "use a whole number above 0")
+    breaker_cooldown_s: Seconds = setting(30.0, "Seconds the breaker stays open.", SECONDS)
+    budget: Dollars | None = setting(None, "Session spend cap in USD, or off.",
+                                     "use dollars up to 1,000,000, e.g. budget=2.50, or budget=off")
+    concurrency: Positive = setting(4, "Grids: requests in flight per endpoint, at most.",
+                                    "use a whole number above 0, e.g. concurrency=4")
+    history_path: FilePath | None = setting(None, "SQLite history file.", "use a file path",
+                                            env=("OPUS_MAGIC_HISTORY",))
+    history_url: SecretUrl | None = setting(
+        None, "postgresql://user@host/db: one shared history on PostgreSQL (else SQLite).",
+        "use postgresql://user@host:5432/dbname", env=("OPUS_MAGIC_HISTORY_URL",))
+    user: str | None = setting(None, "Who runs are recorded as (default: the OS login).")
+    project: str | None = setting(None, "The project runs are recorded under (default: the "
+                                  "current folder's name).")
+    profile: str | None = setting(None, "Default endpoint profile.", "use a profile name")
+    litellm_prices: FilePath | None = setting(None, "litellm price map (JSON file).",
+                                              "use a file path")
+    api: Literal["auto", "openai", "anthropic"] = setting(
+        "auto", "auto (Claude's native API for Anthropic keys and hosts), openai or anthropic.",
+        "use auto, openai or anthropic")
+    cache: Literal["auto", "5m", "1h", "off"] = setting(
+        "auto", "Prompt caching on Claude's native API: auto, 5m, 1h or off.",
+        "use auto, 5m, 1h or off")
     profiles: Mapping[str, Profile] = field(default_factory=dict)
     routes: Mapping[str, str] = field(default_factory=dict)
     models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)
-    litellm_prices: str | None = None
     config_file: str | None = None
-    api: str = "auto"  # auto (native for Anthropic keys and hosts), openai or anthropic
-    cache: str = "auto"  # prompt caching on the native API: auto, 5m, 1h or off
+    config_problem: str | None = None
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **coerce(changes))
 
 
-SCALAR_KEYS = ("base_url", "api_key", "model", "max_tokens", "temperature", "system", "concise",
-               "stream", "view", "timeout_s", "max_retries", "retry_cap_s", "breaker_threshold",
-               "breaker_cooldown_s", "budget", "history_path", "profile", "litellm_prices", "api",
-               "cache", "history_url", "user", "project")
+SETTINGS = tuple(f for f in dataclasses.fields(Settings) if "help" in f.metadata)
+SCALAR_KEYS = tuple(f.name for f in SETTINGS)
+ENV_VARS = {f.name: f.metadata["env"] for f in SETTINGS if f.metadata["env"]}
+
+
+@functools.cache
+def setting_types() -> dict[str, Any]:
+    """Each setting's declared type, limits included."""
+    hints = typing.get_type_hints(Settings, include_extras=True)
+    return {name: hints[name] for name in SCALAR_KEYS}
+
+
+def nullable(name: str) -> bool:
+    return type(None) in typing.get_args(setting_types()[name])
+
+
+def base_type(name: str) -> type:
+    """A setting's plain Python type: int for `Annotated[int, Gt(0)] | None`, str for a Literal."""
+    kind = setting_types()[name]
+    if type(None) in typing.get_args(kind):
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    if typing.get_origin(kind) is Annotated:
+        kind = typing.get_args(kind)[0]
+    return str if typing.get_origin(kind) is Literal else kind
+
+
+def settings_help() -> str:
+    """One line per setting, for `%opus help`."""
+    return "\n".join(f"  {f.name:<20} {f.metadata['help']} (default: {_shown(f.name, f.default)}"
+                     + "".join(f"; ${name}" for name in f.metadata["env"]) + ")"
+                     for f in SETTINGS)
+
+
+def _shown(name: str, value: Any) -> str:
+    if name == "api_key":
+        return mask(value)
+    if name == "history_url" and value is not None:
+        return without_password(str.__str__(value))
+    return "(not set)" if value is None else str(value)
+
+
+def listing(settings: Settings) -> list[tuple[str, str]]:
+    """Every setting and its value as shown (the key masked)."""
+    return [(name, _shown(name, getattr(settings, name))) for name in SCALAR_KEYS]
+
+
+@functools.cache
+def _adapter(name: str) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(setting_types()[name])
 
 
 def coerce(values: Mapping[str, Any]) -> dict[str, Any]:
     """Check and convert user-supplied values; raise ConfigError with what to do."""
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in {f.name for f in dataclasses.fields(Settings)}:
-            known = ", ".join(SCALAR_KEYS)
-            raise ConfigError(f"Unknown setting '{key}'. Known settings: {known}.")
-        out[key] = _coerce_one(key, value)
+        if key not in SCALAR_KEYS:
+            raise ConfigError(f"Unknown setting '{key}'{closest(key, SCALAR_KEYS)}. "
+                              f"Known settings: {', '.join(SCALAR_KEYS)}.")
+        out[key] = coerce_one(key, value)
     return out
 
 
-def _coerce_one(key: str, value: Any) -> Any:
+def coerce_one(key: str, value: Any) -> Any:
+    """One setting's value checked against its declaration; '' or off clears a nullable one."""
+    from pydantic import ValidationError
+
+    if isinstance(value, str):
+        value = value.strip()
+        if nullable(key) and (value == "" or (key == "budget" and value.lower() in OFF_WORDS)):
+            return None
+    hint = next(f.metadata["hint"] for f in SETTINGS if f.name == key)
     if value is None or value == "":
-        return None if key not in ("model", "max_tokens", "concise", "stream", "view", "api",
-                                   "cache") else _default(key)
+        if nullable(key):
+            return None
+        raise ConfigError(f"Setting '{key}' needs a value: {hint}. Nothing was changed.")
     try:
-        if key == "api_key":
-            return as_secret(value)
-        if key == "history_url":
-            return value if isinstance(value, SecretUrl) else SecretUrl(value)
-        if key in ("max_tokens", "max_retries", "breaker_threshold"):
-            number = int(value)
-            if number < (0 if key == "max_retries" else 1):
-                raise ValueError
-            return number
-        if key in ("timeout_s", "retry_cap_s", "breaker_cooldown_s"):
-            seconds = float(value)
-            if not seconds > 0:
-                raise ValueError
-            return seconds
-        if key == "temperature":
-            return float(value)
-        if key == "budget":
-            if str(value).lower() in ("off", "none"):
-                return None
-            if not Decimal(str(value)) >= 0:
-                raise ValueError
-            return Decimal(str(value))
-        if key == "stream":
-            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-        if key == "concise" and value not in ("off", "concise", "code"):
-            raise ValueError
-        if key == "view" and value not in VIEWS:
-            raise ValueError
-        if value not in {"api": APIS, "cache": CACHE_MODES}.get(key, (value,)):
-            raise ValueError
-    except (ValueError, InvalidOperation):
-        raise ConfigError(f"Setting '{key}' cannot be {value!r}: {_hint(key)}") from None
-    return value
+        return _adapter(key).validate_python(value)
+    except ValidationError:
+        raise ConfigError(f"Setting '{key}' cannot be {_quoted(value)}: {hint}. "
+                          f"Nothing was changed.") from None
 
 
-def _hint(key: str) -> str:
-    return {"max_tokens": "use a whole number above 0, e.g. max_tokens=512",
-            "max_retries": "use a whole number, 0 or more",
-            "breaker_threshold": "use a whole number above 0",
-            "timeout_s": "use seconds above 0", "retry_cap_s": "use seconds above 0",
-            "breaker_cooldown_s": "use seconds above 0",
-            "concise": "use off, concise or code",
-            "view": "use auto (widgets in Jupyter, text elsewhere), widget or text",
-            "budget": "use dollars, e.g. budget=2.50, or budget=off",
-            "api": "use auto, openai or anthropic",
-            "cache": "use auto, 5m, 1h or off"}.get(key, "check the value")
-
-
-def _default(key: str) -> Any:
-    return next(f.default for f in dataclasses.fields(Settings) if f.name == key)
+def _quoted(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def config_path() -> Path:
@@ -220,36 +302,16 @@ def config_path() -> Path:
     return Path(base) / "opus_magic" / "config.toml"
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Config file {path} is not valid TOML ({exc}); fix or move it.") from None
-
-
-def _profiles(raw: Mapping[str, Any]) -> dict[str, Profile]:
-    profiles = {}
-    for name, data in raw.items():
-        if not isinstance(data, Mapping) or "base_url" not in data:
-            raise ConfigError(f"Profile '{name}' needs a base_url in the config file.")
-        api = str(data.get("api", "auto"))
-        if api not in APIS:
-            raise ConfigError(f"Profile '{name}' has api = {api!r}: use auto, openai or anthropic.")
-        profiles[name] = Profile(name, str(data["base_url"]), data.get("api_key_env"),
-                                 dict(data.get("aliases", {})), api)
-    return profiles
-
-
-def from_toml(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
-    """Settings found in a parsed config file."""
-    values = {k: v for k, v in data.items() if k in SCALAR_KEYS}
-    values = coerce(values)
-    values["profiles"] = _profiles(data.get("profiles", {}))
-    values["routes"] = dict(data.get("routes", {}))
-    values["models"] = dict(data.get("models", {}))
-    values["aliases"] = dict(data.get("aliases", {}))
+def from_file(path: Path) -> dict[str, Any]:
+    """Settings found in the config file, checked once against its whole schema."""
+    data = read_config_file(path, {f.name: (setting_types()[f.name], f.metadata["hint"])
+                                   for f in SETTINGS})
+    values = coerce({k: v for k, v in data.items() if k not in FILE_TABLES})
+    values["profiles"] = {name: Profile(name, entry["base_url"], entry.get("api_key_env"),
+                                        dict(entry.get("aliases", {})), entry.get("api", "auto"))
+                          for name, entry in data.get("profiles", {}).items()}
+    for table in ("routes", "models", "aliases"):
+        values[table] = dict(data.get(table, {}))
     values["config_file"] = str(path)
     return values
 
@@ -265,9 +327,26 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,
-                  environ: Mapping[str, str] | None = None) -> Settings:
-    """Resolve every layer into one frozen Settings."""
+                  environ: Mapping[str, str] | None = None, lenient: bool = False) -> Settings:
+    """Resolve every layer into one frozen Settings.
+
+    `lenient`: a broken config file is skipped and described in `config_problem` instead of
+    raised, so `%opus config` can still show where things stand.
+    """
+    environ = os.environ if environ is None else environ
     path = config_path()
-    settings = Settings(**from_toml(read_toml(path), path))
-    settings = settings.replace(**from_env(os.environ if environ is None else environ))
-    return settings.replace(**(overrides or {}))
+    try:
+        file_values = from_file(path)
+    except ConfigError as exc:
+        if not lenient:
+            raise
+        file_values = {"config_file": str(path), "config_problem": str(exc)}
+    settings = Settings(**file_values).replace(**from_env(environ))
+    settings = settings.replace(**(overrides or {}))
+    if settings.api_key_env:
+        key = environ.get(settings.api_key_env)
+        if not key:
+            raise ConfigError(f"api_key_env names {settings.api_key_env}, which is not set in the "
+                              f"environment: set it, or change api_key_env.")
+        settings = dataclasses.replace(settings, api_key=as_secret(key))
+    return settings

@@ -32,3 +32,7 @@ class RequestError(OpusError):
 
 class StreamInterrupted(OpusError):
     """The connection broke after the answer had started; what arrived is kept."""
+
+
+class StreamTimedOut(StreamInterrupted):
+    """Nothing arrived for timeout_s seconds after the answer had been asked for."""

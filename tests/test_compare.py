@@ -26,7 +26,7 @@ def test_fan_out_runs_models_at_once_with_one_comparison_id(ip, simulator, capsy
     simulator.configure(tokens_per_second={"claude-opus-4-6": 200, "gpt-4o": 50}, answer_tokens=40)
     ip.run_cell_magic("opus", "-m opus,4o -o answers --tag ab", "Which of you is faster?")
     out = capsys.readouterr().out
-    seen = simulator.requests()
+    seen = simulator.requests_ended(2)         # the server notes each end after the client's read
     assert sorted(r.model for r in seen) == ["claude-opus-4-6", "gpt-4o"]
     opus_request, gpt_request = sorted(seen, key=lambda r: r.model)
     # the two requests were on the wire at the same time: the slow one does not wait for the fast

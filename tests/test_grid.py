@@ -105,10 +105,9 @@ def test_bad_grid_input_is_one_line(ip, simulator, capsys) -> None:
     assert "def undefined_fn(answer, row)" in err and "need --each VAR" in err
     ip.run_cell_magic("opus", "--each rows --concurrency 0", "x {a}")
     ip.run_line_magic("opus", "config concurrency=many")
-    ip.run_cell_magic("opus", "--each rows", "x {a}")
     err = err + capsys.readouterr().err
     assert "--concurrency 0: use a whole number" in err
-    assert "the concurrency setting many: use a whole number" in err
+    assert "Setting 'concurrency' cannot be 'many'" in err  # refused when set, changing nothing
     assert "Traceback" not in err and simulator.requests() == []
     ip.run_line_magic("opus", "help")
     assert "--each VAR" in capsys.readouterr().out

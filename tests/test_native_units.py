@@ -6,12 +6,12 @@ import threading
 import pytest
 
 from opus_magic.config import Settings, as_secret, load_settings
-from opus_magic.errors import ConfigError
 from opus_magic.core.caching import cache_line, plan_cache
 from opus_magic.core.engine import Engine
 from opus_magic.core.plan import RunRequest, plan_run
 from opus_magic.cost.capabilities import request_refusal
 from opus_magic.cost.catalog import default_catalog
+from opus_magic.errors import ConfigError
 from opus_magic.wire.anthropic import request_body, sdk_root
 from opus_magic.wire.anthropic_stream import InputKnown, MessagesState, ThinkingDelta
 from opus_magic.wire.endpoints import Endpoint, route
@@ -106,7 +106,7 @@ def test_profiles_choose_their_api_and_a_wrong_one_is_refused(tmp_path, monkeypa
     assert route(settings.replace(profile="gw"), "claude-opus-4-6", "opus",
                  None).endpoint.api == "openai"
     config.write_text('[profiles.bad]\nbase_url = "https://x"\napi = "grpc"\n')
-    with pytest.raises(ConfigError, match="use auto, openai or anthropic"):
+    with pytest.raises(ConfigError, match="expected auto, openai or anthropic"):
         load_settings()
     with pytest.raises(ConfigError, match="use auto, 5m, 1h or off"):
         Settings().replace(cache="10m")

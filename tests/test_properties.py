@@ -15,7 +15,7 @@ EXAMPLES = settings(max_examples=60, deadline=None,
 
 
 @EXAMPLES
-@given(after=st.integers(min_value=0, max_value=120), mode=st.sampled_from(["close", "reset"]),
+@given(after=st.integers(min_value=1, max_value=120), mode=st.sampled_from(["close", "reset"]),
        prompt=st.sampled_from(["Explain WAL mode.", "Why do streams break?", "Summarise HTTP/1.1."]))
 def test_a_stream_cut_anywhere_keeps_exactly_the_prefix_sent(ip, simulator, capsys, after, mode,
                                                              prompt) -> None:
@@ -65,3 +65,70 @@ def test_unbalanced_quotes_are_a_one_line_error(ip, simulator, capsys, line) -> 
     out, err = capsys.readouterr()
     assert err.startswith("opus: ") and len(err.strip().splitlines()) == 1
     assert "Traceback" not in out + err and simulator.requests() == []
+
+
+SUBCOMMANDS = ["config", "history", "stats", "show", "compare", "budget", "models", "help",
+               "frobnicate", ""]
+LINE_WORDS = st.one_of(
+    st.sampled_from(["model=opus", "system=You're terse", "api_key_env=", "timeout_s=",
+                     "stream=maybe", "budget", "inf", "1e999", "-n", "99999999999999999999",
+                     "--since", "99999999d", "--search", "don't", "--tag", "--by", "tag", "'",
+                     '"', "\\", "=", "max_retries=-1", "view=tv", "base_url=http://[::1",
+                     "history_path=a\x00b"]),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=10))
+
+
+@EXAMPLES
+@given(sub=st.sampled_from(SUBCOMMANDS), words=st.lists(LINE_WORDS, max_size=5))
+def test_no_percent_opus_line_ever_produces_a_traceback(ip, simulator, capsys, sub, words
+                                                        ) -> None:
+    line = " ".join([sub, *words]).replace("api_key ", "api_key=x ")   # no prompt for a key
+    ip.run_line_magic("opus", line)                  # any exception escaping here fails the test
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert len(err.strip().splitlines()) <= 1, (line, err)
+    default_session().overrides.clear()
+
+
+TOML_VALUES = st.one_of(st.integers(-10**20, 10**20), st.floats(allow_nan=False),
+                        st.booleans(), st.text(max_size=12),
+                        st.lists(st.integers(), max_size=3),
+                        st.dictionaries(st.sampled_from(["input", "x", "base_url"]),
+                                        st.integers(-5, 5), max_size=2))
+TOML_KEYS = st.sampled_from(["model", "max_tokens", "base_url", "timeout_s", "stream", "budget",
+                             "profiles", "routes", "models", "aliases", "api_key_env", "max_token",
+                             "view", "history_path"])
+
+
+def toml_value(value: object) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value).replace("inf", "inf")
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+@EXAMPLES
+@given(entries=st.dictionaries(TOML_KEYS, TOML_VALUES, max_size=4),
+       model_entry=st.dictionaries(st.sampled_from(["input", "output", "context_window",
+                                                    "long_context", "inptu"]),
+                                   TOML_VALUES, max_size=3))
+def test_no_config_file_ever_produces_a_traceback(ip, simulator, capsys, isolated_dirs, entries,
+                                                  model_entry) -> None:
+    config = isolated_dirs / "config" / "opus_magic" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"{key} = {toml_value(value)}\n" for key, value in entries.items())
+    text += '[models."m"]\n' + "".join(f"{k} = {toml_value(v)}\n" for k, v in model_entry.items())
+    config.write_text(text, encoding="utf-8")
+    for run in (lambda: ip.run_cell_magic("opus", "-m m --max-tokens 5", "hi"),
+                lambda: ip.run_line_magic("opus", "config"),
+                lambda: ip.run_line_magic("opus", "models")):
+        run()                                        # any exception escaping here fails the test
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err and len(err.strip().splitlines()) <= 1, (text, err)

@@ -292,6 +292,7 @@ def test_retry_after_headers(headers: dict[str, str], seconds: float | None) -> 
 
 
 def test_breaker_opening_mid_retry_stops_the_retries() -> None:
+    """Another run to the same endpoint fails meanwhile: the breaker opens, no more attempts."""
     clock = FakeClock()
     breaker = Breaker("http://x/v1", threshold=2, cooldown_s=10, clock=clock)
     waited: list[float] = []
@@ -301,6 +302,8 @@ def test_breaker_opening_mid_retry_stops_the_retries() -> None:
 
     def send() -> None:
         attempts.append(1)
+        if len(attempts) == 2:
+            breaker.failed("HTTP 500 server error")          # the other run's failure
         raise RequestError("HTTP 500: down.", status=500, retryable=True)
 
     with pytest.raises(RequestError, match=r"failing since .*\(2 failures in a row"):

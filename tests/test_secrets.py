@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from echo_endpoint import CASES, echo_endpoint
 
 import opus_magic
 from opus_magic.core.session import build_request, default_session
@@ -19,7 +20,7 @@ def leaks(text: str | bytes) -> list[str]:
 
 
 def database_bytes(history: Path) -> bytes:
-    files = [history, Path(f"{history}-wal"), Path(f"{history}-shm")]
+    files = [history, Path(f"{history}-wal"), Path(f"{history}-shm"), Path(f"{history}-journal")]
     return b"".join(f.read_bytes() for f in files if f.exists())
 
 
@@ -110,3 +111,64 @@ def test_a_key_set_through_config_is_masked_when_the_traits_are_listed(ip, capsy
     ip.run_line_magic("opus", "config")
     out, err = capsys.readouterr()
     assert "…WXYZ" in out and leaks(out + err) == []
+
+
+def test_an_endpoint_echoing_the_key_everywhere_never_leaks_it(keyed, capsys, caplog,
+                                                               isolated_dirs) -> None:
+    caplog.set_level(logging.DEBUG)
+    ip = keyed
+    ip.run_line_magic("opus", "config max_retries=0 breaker_threshold=100")
+    with echo_endpoint() as root:
+        for case in CASES:
+            for flags in ("", "--no-stream"):
+                ip.run_line_magic("opus", f"config base_url={root}/{case}/v1")
+                ip.run_cell_magic("opus", f"{flags} --tag echo-{case}", "Echo my header.")
+                record = opus_magic.last_run()
+                assert record.error or record.text, case
+    ip.run_line_magic("opus", "history -n 50")
+    for record in opus_magic.history(limit=None):
+        ip.run_line_magic("opus", f"show {record.id}")
+    out, err = capsys.readouterr()
+
+    runs = opus_magic.history(limit=None)
+    assert len(runs) == 2 * len(CASES)
+    said = " ".join(r.error or "" for r in runs)
+    for server_words in ("Bad credentials", "Invalid key", "denied for", "model refused",
+                         "bad header", "upstream proxy failed", "upstream failed",
+                         "connection reset"):
+        assert server_words in said, server_words              # the server's reason is shown
+    assert "sk-…WXYZ" in said and "You sent Bearer sk-…WXYZ." in {r.text for r in runs}
+    assert leaks(out) == [] and leaks(err) == [] and leaks(caplog.text) == []
+    assert leaks(database_bytes(isolated_dirs / "history.sqlite")) == []
+    assert all(leaks(repr(r)) == [] for r in runs)
+
+
+def test_a_notebook_against_an_echoing_endpoint_keeps_the_key_out_of_every_file(
+        monkeypatch, tmp_path, isolated_dirs) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("OPUS_MAGIC_API_KEY", KEY)
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    log = tmp_path / "opus.log"
+    with echo_endpoint() as root:
+        cells = [(f"%load_ext opus_magic\nimport logging, opus_magic\n"
+                  f"logging.basicConfig(filename={str(log)!r}, level=logging.DEBUG)"),
+                 "%opus config max_retries=0"]
+        for case in ("midstream", "list", "dict", "header", "answer", "vllm"):
+            cells += [f"%opus config base_url={root}/{case}/v1", f"%%opus --tag nb\nEcho {case}."]
+        cells += ["%opus history", "opus_magic.history(limit=None)"]
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                resources={"metadata": {"path": str(tmp_path)}}).execute()
+    path = tmp_path / "echo.ipynb"
+    nbformat.write(notebook, path)
+
+    saved = path.read_text(encoding="utf-8")
+    assert "Invalid key" in saved and "upstream failed" in saved and "sk-…WXYZ" in saved
+    assert not any(output.get("output_type") == "error" for cell in notebook.cells
+                   for output in cell.get("outputs", []))
+    assert "receive_response_headers" in log.read_text()         # the HTTP library did log
+    ipython_history = tmp_path / "ipython" / "profile_default" / "history.sqlite"
+    for data in (saved.encode(), log.read_bytes(), database_bytes(ipython_history),
+                 database_bytes(isolated_dirs / "history.sqlite")):
+        assert leaks(data) == []

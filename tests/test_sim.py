@@ -240,10 +240,7 @@ def test_client_disconnect_is_recorded(simulator: sim.Simulator) -> None:
     for _ in range(3):
         response.readline()
     response.close()
-    deadline = time.time() + 3
-    while simulator.requests()[-1].ended_at is None and time.time() < deadline:
-        time.sleep(0.02)
-    entry = simulator.requests()[-1]
+    entry = simulator.requests_ended(1)[-1]
     assert entry.client_disconnected and not entry.completed and entry.chunks_sent < 100
 
 
@@ -410,6 +407,7 @@ def test_control_over_http(simulator: sim.Simulator, client: openai.OpenAI) -> N
     remote.configure(answer_tokens=5)
     reply = client.chat.completions.create(model="gpt-4o", messages=HELLO)
     assert reply.usage.completion_tokens == 5
+    simulator.requests_ended(2)                # the server notes each end after the client's read
     seen = remote.requests()
     assert [e.status for e in seen] == [429, 200] and seen[0].scenario == "429"
     assert seen[1].messages == HELLO and seen[1].completed and seen[1].ended_at >= seen[1].started_at

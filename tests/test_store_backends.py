@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pytest
 from IPython.utils.capture import capture_output
+from test_history import ago, run
 
 import opus_magic
 from opus_magic.core.session import default_session
 from opus_magic.cost import calibration
 from opus_magic.cost.pricing import format_usd
+from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.queries import calibration_counts, runs_of_comparison
 from opus_magic.view import stats
-from test_history import ago, run
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -76,7 +77,8 @@ def test_search_follows_updates_and_get_takes_a_prefix(four) -> None:
     assert [r.id for r in opus_magic.history(search="eleven")] == ["aaaa00000002"]
     assert opus_magic.history(search="five") == []
     assert len(opus_magic.history(limit=None)) == 4
-    assert four.get("aaaa0000000") is None                  # not unique
+    with pytest.raises(UsageError, match="start of several run ids"):  # not unique
+        four.get("aaaa0000000")
     assert four.get("aaaa00000003").text.startswith("Cache reads")
 
 

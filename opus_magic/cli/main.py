@@ -2,54 +2,73 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from opus_magic.errors import OpusError
+from opus_magic.errors import OpusError, UsageError
 
 
 def cmd_sim(args: argparse.Namespace) -> None:
     from opus_magic import sim
 
     rate = f"{args.rate:g} tokens/s" if args.rate else "full speed"
-    print(f"opus-magic SIMULATOR (not a real model) on http://127.0.0.1:{args.port}/v1 ({rate}).")
-    print(f"Use it with: OPUS_MAGIC_BASE_URL=http://127.0.0.1:{args.port}/v1   (Ctrl-C stops it)")
-    sys.stdout.flush()
+
+    def announce(base_url: str) -> None:
+        print(f"opus-magic SIMULATOR (not a real model) on {base_url} ({rate}).")
+        print(f"Use it with: OPUS_MAGIC_BASE_URL={base_url}   (Ctrl-C stops it)")
+        sys.stdout.flush()
+
     try:
-        sim.serve_forever(port=args.port, tokens_per_second=args.rate or None)
+        sim.serve_forever(port=args.port, tokens_per_second=args.rate or None, announce=announce)
     except KeyboardInterrupt:
         pass
+    except OSError as exc:
+        raise UsageError(f"Cannot listen on 127.0.0.1:{args.port} ({exc.strerror or exc}): "
+                         f"another program uses the port; pick another with --port.") from None
 
 
 def cmd_history(args: argparse.Namespace) -> None:
     from opus_magic.core.session import default_session
     from opus_magic.store.export import write_runs
-    from opus_magic.view.history import filter_values, format_table, select
+    from opus_magic.view.history import (
+        filter_values,
+        format_table,
+        nothing_matched,
+        select,
+    )
 
     session = default_session()
     settings = session.settings()
     store = session.store(settings)
-    runs = select(store, limit=args.n, catalog=session.catalog(settings), **filter_values(args))
-    if store.notice():
-        print(store.notice(), file=sys.stderr)
-    if args.format == "table":
-        sys.stdout.write(format_table(runs) + "\n")
-    else:
+    filters = filter_values(args)
+    runs = select(store, limit=args.n, catalog=session.catalog(settings), **filters)
+    missing = None if runs else nothing_matched(filters)
+    for line in (store.notice(), missing):
+        if line:
+            print(line, file=sys.stderr)
+    if args.format != "table":
         write_runs(runs, args.format, sys.stdout)
+    elif not missing:
+        sys.stdout.write(format_table(runs) + "\n")
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
     from opus_magic.core.session import default_session
     from opus_magic.view import stats
-    from opus_magic.view.history import filter_values
+    from opus_magic.view.history import filter_values, nothing_matched
 
     session = default_session()
     settings = session.settings()
     store = session.store(settings)
-    groups = stats.compute(store, args.by, session.catalog(settings), **filter_values(args))
+    filters = filter_values(args)
+    groups = stats.compute(store, args.by, session.catalog(settings), **filters)
     if store.notice():
         print(store.notice(), file=sys.stderr)
-    print(stats.stats_text(groups))
+    missing = None if groups[-1].runs else nothing_matched(filters)
+    print(missing or stats.stats_text(groups))
 
 
 def cmd_endpoint(args: argparse.Namespace) -> None:
@@ -81,6 +100,21 @@ def cmd_execute(args: argparse.Namespace) -> None:
     execute_and_report(args.notebook, sys.stdout)
 
 
+def bounded(kind: Callable[[str], Any], low: float, high: float | None) -> Callable[[str], Any]:
+    """An argparse type: a number of `kind` from `low` to `high` (no upper bound when None)."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= (math.inf if high is None else high):
+            upper = "" if high is None else f" to {high:g}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: use {low:g}{upper}")
+        return value
+
+    return parse
+
+
 def parser() -> argparse.ArgumentParser:
     from opus_magic.view.history import add_filter_options
     from opus_magic.view.stats import GROUPINGS
@@ -88,12 +122,14 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="opus-magic", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
     sim = sub.add_parser("sim", help="serve the simulator (OpenAI format and Messages API) on 127.0.0.1")
-    sim.add_argument("--port", type=int, default=8765)
-    sim.add_argument("--rate", type=float, default=0.0, help="tokens per second (0: full speed)")
+    sim.add_argument("--port", type=bounded(int, 0, 65535), default=8765)
+    sim.add_argument("--rate", type=bounded(float, 0, 1e9), default=0.0,
+                     help="tokens per second (0: full speed)")
     sim.set_defaults(fn=cmd_sim)
     hist = sub.add_parser("history", help="export recorded runs")
     hist.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
-    hist.add_argument("-n", type=int, default=None, help="newest N runs (default: all)")
+    hist.add_argument("-n", type=bounded(int, 1, None), default=None,
+                      help="newest N runs (default: all)")
     add_filter_options(hist)
     hist.set_defaults(fn=cmd_history)
     stats = sub.add_parser("stats", help="totals, cost, cache hit rate and latency of recorded runs")
@@ -116,9 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.fn(args)
+        sys.stdout.flush()
     except OpusError as exc:
         print(f"opus-magic: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     return 0
 
 

@@ -1,30 +1,28 @@
 """The engine: plan a run, stream it, account for it, record it. No IPython, no widgets."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Protocol
 
 from opus_magic.config import SIMULATOR
+from opus_magic.core.live import LiveRun
 from opus_magic.core.outcome import interruption
 from opus_magic.core.plan import Plan
-from opus_magic.cost import pricing, tokens
+from opus_magic.core.recording import build_record
+from opus_magic.cost import tokens
 from opus_magic.errors import RequestError, StoreError, StreamInterrupted, UsageError
-from opus_magic.records import RunRecord, Usage
+from opus_magic.records import RunRecord
 from opus_magic.store.base import HistoryStore
 from opus_magic.wire import anthropic, client
 from opus_magic.wire.anthropic_stream import MessagesState, ThinkingDelta
 from opus_magic.wire.client import Response
 from opus_magic.wire.explain import Hold
-from opus_magic.wire.ratelimits import parse as parse_rate_limits
 from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
-from opus_magic.wire.stream import StreamState, TextDelta
+from opus_magic.wire.stream import TextDelta
 
 Clock = Callable[[], float]
 
@@ -39,68 +37,6 @@ def new_run_id() -> str:
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-@dataclass
-class LiveRun:
-    """The running state the views read: the stream so far, timings and the cost meter."""
-
-    plan: Plan
-    id: str
-    created_at: str
-    started: float
-    counter: tokens.TokenCounter
-    state: StreamState = field(default_factory=StreamState)
-    first_token_at: float | None = None
-    ended: float | None = None
-    status: str = "running"
-    simulator: bool = False
-    check_at: int | None = None
-    stop_reason: str | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
-    response: Response | None = None
-    retries: list[str] = field(default_factory=list)
-    thinking_counter: tokens.TokenCounter | None = None  # thinking shown so far (native API)
-
-    def stop(self) -> None:
-        """Cancel from any thread: a stream ends at once, what arrived is kept as `stopped`."""
-        self.cancel.set()
-        if self.response is not None:
-            self.response.abort()
-
-    @property
-    def exact(self) -> bool:
-        return self.state.usage is not None
-
-    @property
-    def input_exact(self) -> bool:
-        """The input side is the server's: on the native API from the first event on."""
-        return self.exact or self.state.input_usage is not None
-
-    @property
-    def thinking_text(self) -> str:
-        """The thinking Claude showed so far: a summary of what it billed as thinking tokens."""
-        return self.state.thinking_text if isinstance(self.state, MessagesState) else ""
-
-    @property
-    def usage(self) -> Usage:
-        """The server's usage once it arrived, else the estimate so far (its input side exact
-        once the server reported it)."""
-        if self.state.usage is not None:
-            return self.state.usage
-        calibration, output = self.plan.calibration, self.counter.tokens
-        base = self.state.input_usage or Usage(input_tokens=self.plan.input_tokens)
-        return dataclasses.replace(
-            base, output_tokens=calibration.scale(output) if calibration else output)
-
-    def costs(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
-        """Input, output and total cost (exact once usage arrived, estimated before)."""
-        usage, info = self.usage, self.plan.info
-        total = pricing.usage_cost(usage, info)
-        output = pricing.output_cost(usage.output_tokens, info, usage.input_tokens)
-        if total is None or output is None:
-            return None, None, None
-        return total - output, output, total
 
 
 class Observer(Protocol):
@@ -143,15 +79,14 @@ class Engine:
                 cancel: threading.Event) -> Response:
         """Open the response, retrying what retrying can fix; the observer hears of every wait."""
         hold = Hold(plan.model_id, plan.input_tokens, plan.max_tokens, plan.info)
-
-        def waiting(seconds: float, reason: str) -> None:
-            live.retries.append(f"{reason}: waited {seconds:.1f} s and retried.")
-            observer.waiting(live, seconds, reason)
-
         transport = anthropic if plan.native else client
-        return self.retrier.call(
-            lambda: transport.open_response(plan.endpoint, plan.body, plan.timeout_s, hold),
-            waiting, cancel)
+        try:
+            return self.retrier.call(
+                lambda: live.attempts.run(lambda: transport.open_response(
+                    plan.endpoint, plan.body, plan.timeout_s, hold, live.attach)),
+                lambda seconds, reason: observer.waiting(live, seconds, reason), cancel)
+        finally:
+            live.retries.extend(self.retrier.log)
 
     def execute(self, plan: Plan, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:
@@ -169,10 +104,8 @@ class Engine:
             live.simulator = live.simulator or response.simulator
             if cancel.is_set():
                 live.status = "stopped"
-            elif plan.request.stream:
-                self._consume(live, response, observer, cancel)
             else:
-                self._apply(live, response.json(), observer)
+                self._consume(live, response, observer, cancel)
         except KeyboardInterrupt:
             live.status = "stopped"
         except BudgetExceeded as exc:
@@ -190,7 +123,7 @@ class Engine:
             if response is not None:
                 response.close()
         live.ended = self.clock()
-        record = self._record(live, error, billed)
+        record = build_record(live, error, billed)
         if self.guard is not None:
             self.guard.leave(live, record)
         if self.store is not None:
@@ -238,75 +171,3 @@ class Engine:
                 hear = getattr(observer, "thinking", None)
                 if hear is not None:
                     hear(live, event.text)
-
-    def _record(self, live: LiveRun, error: str | None, billed: bool = True) -> RunRecord:
-        plan, state = live.plan, live.state
-        status = live.status
-        if status == "running":
-            cause = (f"The endpoint reported an error mid-stream ({state.error})" if state.error
-                     else "The stream ended without a finish reason" if state.finish_reason is None
-                     else None)
-            status = "ok" if cause is None else "interrupted"
-            error = None if cause is None else interruption(cause, live.counter.tokens)
-        live.status = status
-        usage = live.usage if billed else Usage()
-        cost = pricing.usage_cost(usage, plan.info) if billed else Decimal(0)
-        source = ("catalog" if live.exact else "estimate") if billed else "not billed"
-        if state.provider_cost is not None:
-            cost, source = Decimal(str(state.provider_cost)), "provider"
-        if cost is None:
-            source = "unknown"
-        request = plan.request
-        return RunRecord(
-            id=live.id, created_at=live.created_at, model=request.model, prompt=request.prompt,
-            messages=plan.messages, response_model=state.response_model,
-            endpoint=plan.endpoint.base_url,
-            params=_params(plan, live), text=state.text, status=status,
-            finish_reason=state.finish_reason, usage=usage, cost=cost,
-            cost_exact=(live.exact or not billed) and cost is not None, cost_source=source,
-            ttft_s=None if live.first_token_at is None else live.first_token_at - live.started,
-            duration_s=(live.ended or live.started) - live.started, error=error, tag=request.tag,
-            max_tokens=plan.max_tokens, concise=request.concise,
-            comparison_id=request.comparison_id, parent_id=request.parent_id,
-            notes=list(plan.warnings),
-            tiktoken_input=plan.counted_tokens if live.exact else None,
-            tiktoken_output=live.counter.tokens if live.exact else None,
-            retry_count=len(live.retries), tool_call_count=len(state.tool_calls),
-            stop_reason=live.stop_reason, simulator=live.simulator,
-            rate_limits=_rate_limits(live.response))
-
-
-def _rate_limits(response: Response | None) -> dict[str, Any] | None:
-    limits = None if response is None else parse_rate_limits(response.headers)
-    return None if limits is None else limits.to_dict()
-
-
-def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
-    params = {k: v for k, v in plan.body.items()
-              if k not in ("messages", "stream_options", "tools", "system")}
-    params.update(profile=plan.endpoint.name, simulator=live.simulator,
-                  input_tokens_estimate=plan.input_tokens)
-    if live.exact:
-        params.update(tiktoken_input=plan.counted_tokens, tiktoken_output=live.counter.tokens)
-    if plan.info is not None and plan.info.priced:
-        params["price_source"] = plan.info.price_source
-    if plan.calibration is not None:
-        params["calibration"] = str(plan.calibration)
-    if plan.tool_tokens:
-        params["tool_tokens"] = plan.tool_tokens
-    if live.stop_reason:
-        params["stop_reason"] = live.stop_reason
-    if plan.request.tools:
-        params["tools"] = [t.get("function", {}).get("name") for t in plan.request.tools]
-    if live.state.tool_calls:
-        params["tool_calls"] = live.state.tool_calls
-    if live.retries:
-        params["retries"] = live.retries
-    if plan.native and plan.cache is not None:
-        params.update(api="anthropic", api_version=anthropic.API_VERSION,
-                      input_count="exact" if plan.exact_input else "estimate",
-                      cache_breakpoints=list(plan.cache.breakpoints), cache_ttl=plan.cache.ttl)
-    if live.thinking_text and live.thinking_counter is not None:
-        params.update(thinking_text=live.thinking_text,
-                      thinking_shown_tokens=live.thinking_counter.tokens)
-    return params

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from opus_magic.config import Settings
 from opus_magic.core.cell import CellInput
-from opus_magic.core.engine import Observer, new_run_id
+from opus_magic.core.engine import LiveRun, Observer, new_run_id
 from opus_magic.core.plan import Plan
 from opus_magic.core.session import Session, build_request
 from opus_magic.errors import OpusError, UsageError
@@ -59,31 +59,67 @@ def plan_comparison(session: Session, cell: CellInput) -> Comparison:
     return Comparison(runs, comparison_id, refused)
 
 
+class _Tracked:
+    """An observer passing everything on, remembering the run so an interrupt can stop it."""
+
+    def __init__(self, observer: Observer, lives: list[LiveRun]) -> None:
+        self.observer, self.lives = observer, lives
+
+    def started(self, live: LiveRun) -> None:
+        self.lives.append(live)
+        self.observer.started(live)
+
+    def delta(self, live: LiveRun, text: str) -> None:
+        self.observer.delta(live, text)
+
+    def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
+        self.observer.waiting(live, seconds, reason)
+
+    def finished(self, live: LiveRun, record: RunRecord) -> None:
+        self.observer.finished(live, record)
+
+
 def execute_all(session: Session, runs: Sequence[tuple[Plan, Settings]],
                 observers: Sequence[Observer],
                 cancel: threading.Event | None = None) -> list[RunRecord]:
     """Execute every plan concurrently; wall time is the slowest run, not the sum.
 
-    One run failing does not stop the others: each ends in its own record.
+    One run failing does not stop the others: each ends in its own record. An interrupt (Ctrl-C)
+    stops every run at once (streams aborted, what arrived kept) and still returns every record,
+    all written before this returns.
     """
     cancel = cancel or threading.Event()
     records: list[RunRecord | None] = [None] * len(runs)
+    lives: list[LiveRun] = []
+    done = [threading.Event() for _ in runs]
 
     def work(index: int) -> None:
         plan, settings = runs[index]
-        records[index] = session.execute(plan, settings, observers[index], cancel)
+        try:
+            records[index] = session.execute(plan, settings, _Tracked(observers[index], lives),
+                                             cancel)
+        finally:
+            done[index].set()
 
-    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(runs))]
-    for thread in threads:
-        thread.start()
-    try:
-        for thread in threads:
-            thread.join()
-    except KeyboardInterrupt:
-        cancel.set()
-        for thread in threads:
-            thread.join()
+    for index in range(len(runs)):
+        threading.Thread(target=work, args=(index,), daemon=True).start()
+    _wait_all(done, cancel, lives)
     return [record for record in records if record is not None]
+
+
+def _wait_all(done: Sequence[threading.Event], cancel: threading.Event,
+              lives: list[LiveRun]) -> None:
+    """Wait on events, not `Thread.join` (which an interrupt can leave believing a thread ended);
+    each interrupt stops every run again, and the wait goes on until all have recorded."""
+    for event in done:
+        while True:
+            try:
+                event.wait()
+                break
+            except KeyboardInterrupt:
+                cancel.set()
+                for live in list(lives):
+                    live.stop()
 
 
 def tokens_per_second(record: RunRecord) -> float | None:

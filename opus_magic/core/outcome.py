@@ -21,6 +21,12 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
     if record.status == "stopped" and not record.error:
         lines.append("Stopped: the text that arrived is kept; the cost is estimated.")
     lines += [line for line in (finish_line(record, info), thinking_line(record, info)) if line]
+    if record.params.get("refused"):
+        lines.append("The model refused: its refusal is the answer above, and its tokens are "
+                     "billed; rephrase the prompt if the refusal is a misunderstanding.")
+    if record.params.get("usage_implausible"):
+        lines.append("The endpoint reported 0 tokens in and out for a non-empty answer, which "
+                     "cannot be right: the cost is kept as an estimate from counted tokens.")
     lines.extend(record.params.get("retries", ()))
     usage = record.usage
     if usage.cache_read_tokens or usage.cache_write_tokens:

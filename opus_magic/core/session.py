@@ -45,10 +45,13 @@ class Session:
         return load_settings({**self.overrides, **given})
 
     def configure(self, **values: Any) -> Settings:
-        """Set session overrides (checked first, so a bad value changes nothing)."""
-        load_settings({**self.overrides, **values})
+        """Set session overrides (checked first, so a bad value changes nothing).
+
+        A broken config file does not stop this: the settings returned say what is wrong with it.
+        """
+        settings = load_settings({**self.overrides, **values}, lenient=True)
         self.overrides.update(values)
-        return self.settings()
+        return settings
 
     @property
     def spent(self) -> Decimal:

@@ -56,7 +56,7 @@ def _problem(tool: Any, seen: set[str]) -> str | None:
     if not isinstance(function.get("description", ""), str):
         return f"({tool_name}) has a description that is not text"
     try:
-        json.dumps(tool)
+        json.dumps(tool, allow_nan=False)
     except (TypeError, ValueError):
         return f"({tool_name}) holds values that are not JSON"
     return None

@@ -4,7 +4,12 @@ from __future__ import annotations
 from opus_magic.core import batch
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
-from opus_magic.view.batches import batch_state, batches_table, collected_text, counts_text
+from opus_magic.view.batches import (
+    batch_state,
+    batches_table,
+    collected_text,
+    counts_text,
+)
 
 USAGE = "Use %opus batches [collect [ID] | cancel ID | resubmit ID] (ids are in %opus batches)."
 

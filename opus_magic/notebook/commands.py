@@ -1,11 +1,11 @@
 """What `%opus` subcommands and a `%%opus` cell do, given parsed input."""
 from __future__ import annotations
 
-import shlex
+import getpass
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.config import SCALAR_KEYS, mask
+from opus_magic.config import SCALAR_KEYS, listing, settings_help
 from opus_magic.core.cell import CellInput
 from opus_magic.core.conversation import continue_cell
 from opus_magic.core.fanout import plan_cell, plan_comparison
@@ -14,6 +14,7 @@ from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
+from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.present import present_comparison, present_run
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
@@ -22,6 +23,7 @@ from opus_magic.view.history import (
     add_filter_options,
     filter_values,
     history_view,
+    nothing_matched,
     select,
 )
 from opus_magic.view.tables import show
@@ -55,7 +57,12 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus stats [--by model|tag|user|project]  totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap
 %opus batches [collect [ID]|cancel ID|resubmit ID]   provider batches: state, results, retries
-%opus help                           this text"""
+%opus help                           this text
+
+Settings (%opus config key=value, %config OpusMagics.key = value, or the config file):
+""" + settings_help()
+KEY_IN_HISTORY = ("The key is set (shown masked), but this line stays in IPython's input history: "
+                  "next time use %opus config api_key (a hidden prompt) or api_key_env=VARIABLE.")
 
 
 def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
@@ -72,7 +79,7 @@ def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
 
 
 def dispatch(magics: Any, line: str) -> Any:
-    words = shlex.split(line)
+    words = split_words(line)
     if not words:
         print(HELP)
         return None
@@ -88,20 +95,51 @@ def cmd_help(session: Session, args: list[str]) -> None:
 
 
 def cmd_config(session: Session, args: list[str]) -> None:
-    values = {}
-    for arg in args:
-        key, sep, value = arg.partition("=")
-        if not sep:
-            raise UsageError(f"Use key=value (got '{arg}'), e.g. %opus config model=opus.")
-        values[key.strip()] = value.strip()
-    settings = session.configure(**values) if values else session.settings()
-    for key in SCALAR_KEYS:
-        value = getattr(settings, key)
-        shown = mask(value) if key == "api_key" else ("(not set)" if value is None else value)
+    if args == ["api_key"]:
+        values = {"api_key": ask_for_key()}
+    else:
+        values = config_values(args)
+    if "api_key" in values:
+        values["api_key_env"] = ""  # a key given now wins over one read from a variable
+    settings = session.configure(**values)
+    if "api_key" in values and args != ["api_key"]:
+        report(KEY_IN_HISTORY)
+    for key, shown in listing(settings):
         print(f"{key:<20} {shown}")
     if settings.profiles:
         print(f"{'profiles':<20} {', '.join(sorted(settings.profiles))}")
     print(f"{'config file':<20} {settings.config_file}")
+    if settings.config_problem:
+        print(f"{'':<20} not used: {settings.config_problem}")
+
+
+def ask_for_key() -> str:
+    """The key typed at a hidden prompt; a frontend without input says what to do instead."""
+    try:
+        key = getpass.getpass("API key (hidden; never shown or stored): ").strip()
+    except (NotImplementedError, EOFError):  # e.g. a headless kernel: no stdin to ask on
+        raise UsageError("This frontend cannot ask for the key: set an environment variable and "
+                         "use %opus config api_key_env=VARIABLE.") from None
+    if not key:
+        raise UsageError("No key was entered; nothing was changed.")
+    return key
+
+
+def config_values(words: list[str]) -> dict[str, str]:
+    """`key=value ...`; words after a value that name no setting belong to it (system=Be terse)."""
+    values: dict[str, str] = {}
+    key: str | None = None
+    for word in words:
+        name, sep, value = word.partition("=")
+        if sep and (key is None or name.strip() in SCALAR_KEYS):
+            key = name.strip()
+            values[key] = value
+        elif key is not None:
+            values[key] += " " + word
+        else:
+            raise UsageError(f"Use key=value (got '{word}'), e.g. %opus config model=opus; "
+                             f"%opus config api_key alone asks for the key without showing it.")
+    return values
 
 
 def cmd_models(session: Session, args: list[str]) -> None:
@@ -125,8 +163,13 @@ def cmd_history(session: Session, args: list[str]) -> None:
     parsed = _options("history", args, lambda p: p.add_argument("-n", type=int, default=20))
     settings = session.settings()
     store = session.store(settings)
-    runs = select(store, limit=parsed.n, catalog=session.catalog(settings), **filter_values(parsed))
-    show(history_view(runs))
+    filters = filter_values(parsed)
+    runs = select(store, limit=parsed.n, catalog=session.catalog(settings), **filters)
+    missing = None if runs else nothing_matched(filters)
+    if missing:
+        print(missing)
+    else:
+        show(history_view(runs))
     if store.notice():
         print(store.notice())
 
@@ -135,8 +178,13 @@ def cmd_stats(session: Session, args: list[str]) -> None:
     parsed = _options("stats", args, lambda p: p.add_argument("--by", default="model"))
     settings = session.settings()
     store = session.store(settings)
-    groups = stats.compute(store, parsed.by, session.catalog(settings), **filter_values(parsed))
-    show(stats.stats_view(groups))
+    filters = filter_values(parsed)
+    groups = stats.compute(store, parsed.by, session.catalog(settings), **filters)
+    missing = None if groups[-1].runs else nothing_matched(filters)
+    if missing:
+        print(missing)
+    else:
+        show(stats.stats_view(groups))
     if store.notice():
         print(store.notice())
 

@@ -19,7 +19,7 @@ from opus_magic.core.grid import (
     rows_of,
     variants_of,
 )
-from opus_magic.core.gridrun import DEFAULT_CONCURRENCY, GridRun, results
+from opus_magic.core.gridrun import GridRun, results
 from opus_magic.core.gridsummary import CellResult, frame_rows
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
@@ -114,9 +114,7 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
         print("\n".join(dry_run_lines(grid, remaining)))
         return None
     settings = session.settings()
-    concurrency = spec.concurrency or _concurrency(str(settings.concurrency or DEFAULT_CONCURRENCY),
-                                                   "the concurrency setting")
-    run = GridRun(session, grid, concurrency)
+    run = GridRun(session, grid, spec.concurrency or settings.concurrency)
     mode = presentation(settings.view)
 
     def finish() -> None:

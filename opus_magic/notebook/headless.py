@@ -12,12 +12,19 @@ from opus_magic.errors import UsageError
 from opus_magic.view.history import format_table, select
 
 
-def notebook_file(path: str | Path) -> Path:
-    """The path as a Path, or a UsageError saying there is no notebook there."""
+def read_notebook(path: str | Path) -> Any:
+    """The notebook at `path`, or a UsageError saying there is no notebook there."""
+    import nbformat
+
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"No notebook at {path}: give the path of an .ipynb file.")
-    return path
+    try:
+        return nbformat.read(path, as_version=4)
+    except (nbformat.reader.NotJSONError, nbformat.ValidationError, UnicodeDecodeError,
+            KeyError, AttributeError) as exc:
+        raise UsageError(f"{path} is not a Jupyter notebook ({type(exc).__name__}): give the path "
+                         f"of an .ipynb file.") from None
 
 
 def execute_notebook(path: str | Path, timeout_s: int = 600) -> Any:
@@ -27,11 +34,10 @@ def execute_notebook(path: str | Path, timeout_s: int = 600) -> Any:
     UsageError naming the cell and its error.
     """
     import nbclient
-    import nbformat
     from nbclient.exceptions import CellExecutionError
 
-    path = notebook_file(path)
-    notebook = nbformat.read(path, as_version=4)
+    path = Path(path)
+    notebook = read_notebook(path)
     client = nbclient.NotebookClient(notebook, timeout=timeout_s, kernel_name="python3",
                                      store_widget_state=True,
                                      resources={"metadata": {"path": str(path.parent.resolve())}})
@@ -44,7 +50,8 @@ def execute_notebook(path: str | Path, timeout_s: int = 600) -> Any:
 
 def execute_and_report(path: str | Path, out: TextIO) -> None:
     """Execute the notebook, then print the runs it recorded and their total cost."""
-    path = notebook_file(path)
+    read_notebook(path)  # a path that holds no notebook is said before anything starts
+    path = Path(path)
     started = now_iso()
     out.write(f"Executing {path} …\n")
     out.flush()

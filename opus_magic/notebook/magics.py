@@ -1,25 +1,30 @@
 """`%%opus` and `%opus`: parse, snapshot settings, dispatch. Nothing else lives here."""
 from __future__ import annotations
 
-import sys
+import keyword
+import types
 from typing import Any
 
 from IPython.core.error import UsageError as ArgumentError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Int, Unicode, observe
+from IPython.core.magic_arguments import argument, magic_arguments
+from traitlets import Bool, Float, HasTraits, Int, TraitType, Unicode, observe
 
-from opus_magic.config import CACHE_MODES, as_secret
+from opus_magic.config import (
+    CACHE_MODES,
+    SCALAR_KEYS,
+    SETTINGS,
+    Secret,
+    as_secret,
+    base_type,
+)
 from opus_magic.core.session import default_session
 from opus_magic.core.toolspec import tools_from_namespace
 from opus_magic.errors import OpusError, UsageError
 from opus_magic.notebook import commands
 from opus_magic.notebook.grid import build_spec, run_grid
 from opus_magic.notebook.interpolate import interpolate
-
-TRAIT_SETTINGS = ("model", "max_tokens", "temperature", "system", "concise", "stream", "base_url",
-                  "api_key", "history_path", "profile", "budget", "timeout_s", "max_retries",
-                  "view", "api", "cache")
+from opus_magic.notebook.lines import report, split_words
 
 
 class SecretUnicode(Unicode):
@@ -30,11 +35,10 @@ class SecretUnicode(Unicode):
         return None if value is None else as_secret(value)
 
 
-def unquote(value: str | None) -> str | None:
-    """`-s "You are terse"` arrives with its quotes kept; drop one matching pair."""
-    if value and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value
+def trait_for(name: str, description: str) -> TraitType:
+    """The `%config OpusMagics.<name>` trait of a setting; None means "not set here"."""
+    trait = {Secret: SecretUnicode, bool: Bool, int: Int, float: Float}.get(base_type(name), Unicode)
+    return trait(None, allow_none=True, config=True, help=description)
 
 
 def thinking_flag(value: str | None) -> int | str | None:
@@ -47,40 +51,19 @@ def thinking_flag(value: str | None) -> int | str | None:
     return int(value)
 
 
-def report(message: str) -> None:
-    """Show a one-line message where the user looks, without a traceback."""
-    print(f"opus: {message}", file=sys.stderr)
+SettingTraits = types.new_class("SettingTraits", (HasTraits,), exec_body=lambda ns: ns.update(
+    {f.name: trait_for(f.name, f.metadata["help"]) for f in SETTINGS}))
 
 
 @magics_class
-class OpusMagics(Magics):
+class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     """Prompt experiments against chat-completion models, with live cost and history."""
-
-    model = Unicode(None, allow_none=True, config=True, help="Default model id or alias.")
-    max_tokens = Int(None, allow_none=True, config=True, help="Default max_tokens (1024).")
-    temperature = Float(None, allow_none=True, config=True, help="Default temperature.")
-    system = Unicode(None, allow_none=True, config=True, help="Default system prompt.")
-    concise = Unicode(None, allow_none=True, config=True, help="off, concise or code.")
-    stream = Bool(None, allow_none=True, config=True, help="Stream answers (default on).")
-    base_url = Unicode(None, allow_none=True, config=True, help="OpenAI-compatible base URL, or 'sim'.")
-    api_key = SecretUnicode(None, allow_none=True, config=True, help="API key (never shown).")
-    history_path = Unicode(None, allow_none=True, config=True, help="SQLite history file.")
-    profile = Unicode(None, allow_none=True, config=True, help="Default endpoint profile.")
-    budget = Unicode(None, allow_none=True, config=True, help="Session spend cap in USD, or off.")
-    timeout_s = Float(None, allow_none=True, config=True, help="Request timeout in seconds.")
-    max_retries = Int(None, allow_none=True, config=True, help="Retries on 429/5xx/timeouts.")
-    view = Unicode(None, allow_none=True, config=True,
-                   help="auto (widgets in Jupyter, text elsewhere), widget or text.")
-    api = Unicode(None, allow_none=True, config=True,
-                  help="auto (native for Anthropic keys and hosts), openai or anthropic.")
-    cache = Unicode(None, allow_none=True, config=True,
-                    help="Prompt caching on Claude's native API: auto, 5m, 1h or off.")
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self.session = default_session()
 
-    @observe(*TRAIT_SETTINGS)
+    @observe(*SCALAR_KEYS)
     def _setting_changed(self, change: Any) -> None:
         try:
             self.session.configure(**{change["name"]: change["new"]})
@@ -122,15 +105,10 @@ class OpusMagics(Magics):
     def opus(self, line: str, cell: str) -> None:
         """Send the cell to the model and stream the answer with a live cost meter."""
         try:
-            args = parse_argstring(self.opus, line)
-        except (ArgumentError, ValueError) as exc:  # argparse, or shlex on an unclosed quote
-            report(f"{exc} (see %opus help)")
-            return
-        for name, value in vars(args).items():
-            if isinstance(value, str):
-                setattr(args, name, unquote(value))
-        try:
+            args = self.opus.parser.parse_args(split_words(line))
             self._run_cell(args, cell)
+        except ArgumentError as exc:  # argparse, through IPython's magic argument parser
+            report(f"{exc} (see %opus help)")
         except OpusError as exc:
             report(str(exc))
 
@@ -148,6 +126,13 @@ class OpusMagics(Magics):
             if unresolved:
                 notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
         models = tuple(m.strip() for m in (args.model or "").split(",") if m.strip())
+        if args.model is not None and not models:
+            raise UsageError("-m needs a model id or alias, e.g. -m opus, or -m opus,4o to compare.")
+        if args.continue_ is not None and not args.continue_.strip():
+            raise UsageError("--continue takes a run id from %opus history, or nothing for the "
+                             "last run.")
+        if args.output is not None:
+            self._check_output_name(args.output)
         tools = tools_from_namespace(self.shell.user_ns, args.tools) if args.tools else None
         cell_input = commands.CellInput(
             prompt=prompt, models=models, max_tokens=args.max_tokens,
@@ -158,11 +143,19 @@ class OpusMagics(Magics):
             cache=args.cache)
         if args.each:
             spec = build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
-                              [unquote(c) for c in args.check], args.concurrency, args.fresh,
+                              list(args.check), args.concurrency, args.fresh,
                               not args.no_interpolate)
             run_grid(self.session, spec, args.output)
         else:
             commands.run_cell(self.session, cell_input)
+
+    def _check_output_name(self, name: str) -> None:
+        """`-o` names a plain notebook variable, never one of IPython's own names."""
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise UsageError(f"-o needs a Python variable name (got '{name}'), e.g. -o answer.")
+        if name.startswith("__") or name in self.shell.user_ns_hidden:
+            raise UsageError(f"-o {name} would overwrite a name IPython itself uses: pick another, "
+                             f"e.g. -o answer.")
 
     @line_magic("opus")
     def opus_line(self, line: str) -> Any:

@@ -5,6 +5,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from opus_magic.sim.server import (
@@ -88,6 +89,13 @@ class Simulator:
         """The chat requests seen so far, in order."""
         return self._state.requests()
 
+    def requests_ended(self, count: int, timeout_s: float = 30.0) -> list[RequestLog]:
+        """The request log once `count` requests arrived and the simulator finished each one
+        (its own record of the end, which may come after the client read the last bytes)."""
+        if not self._state.wait_ended(count, timeout_s):
+            raise TimeoutError(f"{count} requests did not all end within {timeout_s:g} s")
+        return self._state.requests()
+
     def reset(self) -> None:
         """Forget the request log and the prompt cache, and go back to the normal scenario."""
         self._state.reset()
@@ -142,10 +150,13 @@ def start(port: int = 0, **settings: Any) -> Simulator:
     return Simulator(port=port, **settings).start()
 
 
-def serve_forever(port: int = 8765, **settings: Any) -> None:
-    """Serve in the calling thread until interrupted."""
+def serve_forever(port: int = 8765, announce: Callable[[str], None] | None = None,
+                  **settings: Any) -> None:
+    """Serve in the calling thread until interrupted; `announce(base_url)` once listening."""
     simulator = Simulator(port=port, **settings)
     server = simulator._bind()
+    if announce is not None:
+        announce(simulator.base_url)
     try:
         server.serve_forever(POLL_S)
     finally:

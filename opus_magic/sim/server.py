@@ -15,13 +15,19 @@ from urllib.parse import urlsplit
 
 from opus_magic.cost.tokens import count_messages, count_text
 from opus_magic.sim import messages as native
-from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, ScenarioBook, cut_connection, error_reply
-from opus_magic.sim.log import RequestLog
-from opus_magic.sim.native_cache import NativeCache
 from opus_magic.sim.batch_routes import route as route_batches
 from opus_magic.sim.batches import BatchBook
 from opus_magic.sim.choices import choice_answer
+from opus_magic.sim.faults import (
+    UPSTREAM_ERROR,
+    Scenario,
+    ScenarioBook,
+    cut_connection,
+    error_reply,
+)
 from opus_magic.sim.limits import Limiter, LimitSettings
+from opus_magic.sim.log import RequestLog
+from opus_magic.sim.native_cache import NativeCache
 from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
@@ -68,6 +74,7 @@ class State:
         self.native_cache = NativeCache()
         self.batches = BatchBook()
         self._lock = threading.Lock()
+        self._ended = threading.Condition(self._lock)
         self._log: list[RequestLog] = []
         self.limiter: Limiter | None = None
 
@@ -78,6 +85,18 @@ class State:
 
     def configure(self, **settings: Any) -> None:
         self.settings = dataclasses.replace(self.settings, **settings)
+
+    def ended(self, entry: RequestLog) -> None:
+        """The simulator is done with a request (it may be after the client read the last bytes)."""
+        with self._ended:
+            entry.ended_at = time.time()
+            self._ended.notify_all()
+
+    def wait_ended(self, count: int, timeout_s: float) -> bool:
+        """Whether `count` requests arrived and all of them ended within `timeout_s`."""
+        with self._ended:
+            return self._ended.wait_for(lambda: len(self._log) >= count and all(
+                entry.ended_at is not None for entry in self._log), timeout_s)
 
     def record(self, entry: RequestLog) -> None:
         with self._lock:
@@ -221,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
             entry.client_disconnected = True
             self.close_connection = True
         finally:
-            entry.ended_at = time.time()
+            state.ended(entry)
 
     def _admit(self, entry: RequestLog, limiter: Limiter | None) -> int | None:
         """Tokens reserved for output under the rate limits, or None when refused with a 429."""

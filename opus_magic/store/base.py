@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
 from opus_magic.store.rows import SELECT, UPSERT, from_row, to_row
 
@@ -40,12 +41,16 @@ class HistoryStore:
         self._write(UPSERT, to_row(self.stamped(record)))
 
     def get(self, run_id: str) -> RunRecord | None:
-        """A run by id or unique id prefix."""
+        """A run by id or unique id prefix; a prefix shared by several runs is a UsageError."""
         rows = self._read(lambda store: store._rows(
-            f"{SELECT} WHERE id = ? OR id LIKE ? || '%' LIMIT 2", (run_id, run_id)))
+            f"{SELECT} WHERE id = ? OR id LIKE ? || '%' ORDER BY id LIMIT 3", (run_id, run_id)))
         exact = [row for row in rows if row[0] == run_id]
         if exact or len(rows) == 1:
             return from_row((exact or rows)[0])
+        if rows:
+            shown = ", ".join(row[0] for row in rows[:2]) + (", …" if len(rows) > 2 else "")
+            raise UsageError(f"'{run_id}' is the start of several run ids ({shown}): give more of "
+                             f"the id (see %opus history).")
         return None
 
     def close(self) -> None:

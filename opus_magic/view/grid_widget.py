@@ -16,7 +16,13 @@ from typing import Any
 from opus_magic.core.gridrun import GridRun, results
 from opus_magic.core.gridsummary import CellResult, summarize
 from opus_magic.cost.pricing import format_usd
-from opus_magic.view.grid_text import cell_text, columns_of, progress_line, readable, summary_html
+from opus_magic.view.grid_text import (
+    cell_text,
+    columns_of,
+    progress_line,
+    readable,
+    summary_html,
+)
 from opus_magic.view.run_state import STATUS_COLORS
 from opus_magic.view.run_widget import VIEW_MIME, part
 

@@ -30,7 +30,10 @@ def parse_since(value: str, now: Now = utc_now) -> str:
     """`--since` as the UTC ISO time runs are stored with; naive times are local time."""
     relative = RELATIVE.fullmatch(value.strip())
     if relative:
-        moment = now() - dt.timedelta(**{UNITS[relative[2]]: int(relative[1])})
+        try:
+            moment = now() - dt.timedelta(**{UNITS[relative[2]]: int(relative[1])})
+        except OverflowError:
+            raise UsageError(f"--since '{value}' reaches before year 1: {SINCE_HINT}.") from None
     else:
         try:
             moment = dt.datetime.fromisoformat(value.strip())
@@ -86,7 +89,14 @@ def select(store: HistoryStore, limit: int | None = 20, catalog: Catalog | None 
     project."""
     if limit is not None and limit < 1:
         raise UsageError(f"-n {limit}: ask for at least one run.")
-    return select_runs(store, run_filter(catalog=catalog, **filters), limit=limit)
+    huge = limit is not None and limit >= 2**62  # "all of them": SQLite takes no larger LIMIT
+    return select_runs(store, run_filter(catalog=catalog, **filters), limit=None if huge else limit)
+
+
+def nothing_matched(filters: dict[str, Any]) -> str | None:
+    """When filters were given and no run matched: what was asked, so nobody thinks history is lost."""
+    asked = " ".join(f"--{name} {value}" for name, value in filters.items() if value)
+    return f"No runs match {asked}: history holds none of them (other runs are kept)." if asked else None
 
 
 def format_table(runs: list[RunRecord]) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opus_magic.errors import RequestError
-from opus_magic.wire.client import Response, sdk_failure
+from opus_magic.wire.client import Response, answered, sdk_failure
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
+from opus_magic.wire.scrub import KEY_LOGS
 
 API_VERSION = "2026-10-21"
 Thinking = int | str | None  # a budget in tokens, "adaptive", or None for no thinking
@@ -31,6 +32,7 @@ def sdk_root(base_url: str) -> str:
 def _sdk_client(root: str, api_key: str, timeout_s: float) -> Any:
     import anthropic
 
+    KEY_LOGS.guard(api_key)
     # The deprecation is said once, in our own words, by the plan (cost/capabilities.py).
     warnings.filterwarnings("ignore", message=".*thinking.type=enabled.* is deprecated")
     return anthropic.Anthropic(base_url=root, api_key=api_key, timeout=timeout_s, max_retries=0,
@@ -95,17 +97,15 @@ def native_tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 
 def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
-                  hold: Hold | None = None) -> Response:
-    """Send one Messages request (no retries here) and return the open response, or raise
-    RequestError; each `data:` line names its event's type, so `event:` lines are skipped."""
+                  hold: Hold | None = None,
+                  opened: Callable[[Response], None] | None = None) -> Response:
+    """Send one Messages request (no retries here) and return the response once the answer has
+    begun, or raise RequestError; each `data:` line names its event's type, so `event:` lines
+    are skipped."""
     import anthropic
 
     manager = sdk_client(endpoint, timeout_s).messages.with_streaming_response.create(**body)
-    key = endpoint.api_key.reveal() if endpoint.api_key else None
-    try:
-        return Response(manager, manager.__enter__(), key)
-    except anthropic.APIError as exc:
-        raise sdk_failure(anthropic, exc, endpoint, timeout_s, hold) from None
+    return answered(anthropic, manager, endpoint, body, timeout_s, hold, opened)
 
 
 def count_tokens(endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> int:

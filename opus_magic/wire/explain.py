@@ -1,6 +1,7 @@
 """HTTP failures turned into one-line explanations that say what to do next."""
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -69,10 +70,24 @@ def retry_after_s(headers: Mapping[str, str], now: Callable[[], float] = time.ti
     return None
 
 
+def said(value: Any) -> str:
+    """A server's message of any JSON shape (text, a list, an object) as one line."""
+    if isinstance(value, list):
+        text = "; ".join(said(item) for item in value)
+    elif isinstance(value, dict):
+        inner = value.get("msg") or value.get("message")
+        text = said(inner) if inner else json.dumps(value, default=str)
+    else:
+        text = "" if value is None else str(value)
+    return " ".join(text.split())[:500]
+
+
 def short_reason(error: RequestError) -> str:
     """A few words for a countdown line or a breaker message."""
     if error.code == "timeout":
         return "timed out"
+    if error.code == "disconnected":
+        return "cut off before the answer began"
     if error.status is None:
         return "could not connect"
     what = {429: "rate limited", 529: "overloaded", 402: "in-flight budget held"}.get(
@@ -90,7 +105,7 @@ def explain_status(status: int, error: Mapping[str, Any], headers: Mapping[str, 
     if wait is None and status == 429:  # no retry-after: wait until a used-up limit refills
         limits = parse_rate_limits(headers)
         wait = None if limits is None else limits.exhausted_wait_s()
-    server_says = str(error.get("message") or "").strip()
+    server_says = said(error.get("message"))
     where = endpoint.base_url
     if status == 401:
         hint = auth_hint(endpoint)

@@ -136,7 +136,11 @@ class Breakers:
 
 
 class Retrier:
-    """Sends through a breaker, retrying what retrying can fix and announcing every wait."""
+    """Sends through a breaker, retrying what retrying can fix and announcing every wait.
+
+    One call's retries of one request count as one failure for the breaker: a cell that retries
+    five times is one endpoint failing once, not five.
+    """
 
     def __init__(self, policy: RetryPolicy, breaker: Breaker, sleep: Sleep | None = None,
                  random: Callable[[], float] = random_module.random, clock: Clock = time.time) -> None:
@@ -145,21 +149,27 @@ class Retrier:
         self.sleep = sleep
         self.random = random
         self.clock = clock
+        self.log: list[str] = []  # what each wait was, once it is over: "…: waited 2.0 s and retried."
 
     def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event) -> T:
-        """`send()` until it succeeds, fails for good, the breaker opens or `cancel` is set."""
-        retry = 0
+        """`send()` until it succeeds, fails for good, the breaker opens or `cancel` is set.
+
+        `waiting(seconds, reason)` hears of each wait before it starts; an interrupt or `cancel`
+        during a wait ends the call with the last error, logged as not retried.
+        """
+        retry, self.log = 0, []
         while True:
             self.breaker.admit()
             try:
                 result = send()
             except RequestError as error:
-                delay = self._delay(error, retry)
-                waiting(delay, f"{short_reason(error)} (attempt {retry + 1} of "
-                               f"{self.policy.max_retries + 1})")
-                self._pause(delay, cancel)
-                if cancel.is_set():
+                if cancel.is_set():  # stopped while sending: not the endpoint's failure
+                    self.breaker.release()
                     raise error from None
+                delay = self._delay(error, retry)
+                reason = f"{short_reason(error)} (attempt {retry + 1} of {self.policy.max_retries + 1})"
+                waiting(delay, reason)
+                self._pause(delay, reason, cancel, error)
                 retry += 1
                 continue
             except BaseException:
@@ -173,7 +183,8 @@ class Retrier:
         if not error.retryable:
             self.breaker.succeeded()  # the endpoint answered; the request itself is at fault
             raise error
-        self.breaker.failed(short_reason(error))
+        if retry == 0:
+            self.breaker.failed(short_reason(error))
         if retry >= self.policy.max_retries:
             attempts = "once" if retry == 0 else f"{retry + 1} times"
             raise _again(error, f"{error} Tried {attempts}; giving up.") from None
@@ -185,8 +196,19 @@ class Retrier:
         self.breaker.admit()
         return delay
 
-    def _pause(self, seconds: float, cancel: threading.Event) -> None:
-        if self.sleep is None:
-            cancel.wait(seconds)
-        else:
-            self.sleep(seconds)
+    def _pause(self, seconds: float, reason: str, cancel: threading.Event,
+               error: RequestError) -> None:
+        """Wait before the next attempt; say afterwards what the wait really was."""
+        began = time.monotonic()
+        try:
+            if self.sleep is None:
+                cancel.wait(seconds)
+            else:
+                self.sleep(seconds)
+        except KeyboardInterrupt:
+            cancel.set()
+        if cancel.is_set():
+            self.log.append(f"{reason}: stopped after {time.monotonic() - began:.1f} s of a "
+                            f"{seconds:.1f} s wait; not retried.")
+            raise error from None
+        self.log.append(f"{reason}: waited {seconds:.1f} s and retried.")

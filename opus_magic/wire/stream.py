@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opus_magic.records import Usage
+from opus_magic.wire.explain import said
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class StreamState:
         self.response_model: str | None = None
         self.error: str | None = None
         self.tool_calls: list[dict[str, Any]] = []
+        self.refused = False
+        self.implausible_usage = False
 
     @property
     def text(self) -> str:
@@ -57,12 +60,13 @@ class StreamState:
             self.response_model = chunk["model"]
         error = chunk.get("error")
         if error:
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            self.error = str(message or "The endpoint reported an error mid-stream.")
+            self.error = said(error) or "The endpoint reported an error mid-stream."
             events.append(StreamFailed(self.error))
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or choice.get("message") or {}
             content = delta.get("content")
+            if delta.get("refusal"):  # OpenAI sends a refusal in its own field, content null
+                self.refused, content = True, delta["refusal"]
             if content:
                 self.parts.append(content)
                 events.append(TextDelta(content))
@@ -73,11 +77,17 @@ class StreamState:
                 self.finish_reason = reason
                 events.append(Finished(reason))
         usage = chunk.get("usage")
-        if usage:
+        if usage and self._implausible(Usage.from_openai(usage)):
+            self.implausible_usage = True
+        elif usage:
             self.usage = Usage.from_openai(usage)
             self.provider_cost = usage.get("cost")
             events.append(UsageReported(self.usage, self.provider_cost))
         return events
+
+    def _implausible(self, usage: Usage) -> bool:
+        """0 tokens in and out for an answer that has text or tool calls cannot be right."""
+        return usage.input_tokens == usage.output_tokens == 0 and bool(self.parts or self.tool_calls)
 
     def _merge_tool_calls(self, calls: list[dict[str, Any]]) -> None:
         for call in calls:

@@ -1,0 +1,138 @@
+"""A hostile endpoint on 127.0.0.1 that reflects the Authorization header it receives into every
+place a server can put text (error bodies of every shape, mid-stream errors, answers, headers),
+and sends answer shapes the simulator does not (streamed refusals, implausible usage).
+
+The first path segment picks the case: `http://127.0.0.1:PORT/<case>/v1`.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = tuple[int, dict[str, str], Any]  # status, headers, JSON body / SSE events / text
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {"id": "echo", "object": "chat.completion.chunk", "model": "echo-model",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+CASES: dict[str, Callable[[str], Reply]] = {
+    "string": lambda a: (400, {}, {"error": {"message": f"Bad credentials: {a}", "type": "x"}}),
+    "list": lambda a: (401, {}, {"error": {"message": ["Invalid key", a], "code": "bad_key"}}),
+    "dict": lambda a: (403, {}, {"error": {"message": {"msg": f"denied for {a}", "key": a}}}),
+    "vllm": lambda a: (400, {}, {"object": "error", "message": f"model refused {a}", "code": 400}),
+    "detail": lambda a: (422, {}, {"detail": [{"loc": ["header"], "msg": f"bad header {a}"}]}),
+    "text": lambda a: (500, {}, f"upstream proxy failed with header {a}"),
+    "header": lambda a: (429, {"x-echo-auth": a, "retry-after": "0"},
+                         {"error": {"message": "slow down", "type": "rate_limit"}}),
+    "midstream": lambda a: (200, {"x-echo-auth": a}, [
+        _chunk({"role": "assistant", "content": "Partial "}),
+        {"error": {"message": ["upstream failed", {"auth": a}], "code": 502}}]),
+    "midstream_text": lambda a: (200, {}, [
+        _chunk({"content": "Partial "}), {"error": f"connection reset, request had {a}"}]),
+    "answer": lambda a: (200, {"x-echo-auth": a}, [
+        _chunk({"role": "assistant", "content": f"You sent {a}."}), _chunk({}, "stop"),
+        {**_chunk({}), "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 5}}]),
+}
+
+
+USAGE = {"prompt_tokens": 12, "completion_tokens": 7}
+STALL = None  # in a list of events: send nothing more until the server stops
+STALLING = threading.Event()  # set once a stalled answer has sent its first events
+HANGING = threading.Event()  # set once a request is held without any answer at all
+
+# Answers real endpoints send that the simulator does not (no key involved).
+SHAPES: dict[str, Callable[[str], Reply]] = {
+    "refusal": lambda a: (200, {}, [
+        _chunk({"role": "assistant", "content": None, "refusal": "I can't help with "}),
+        _chunk({"refusal": "that request."}), _chunk({}, "stop"),
+        {**_chunk({}), "choices": [], "usage": USAGE}]),
+    "zero_usage": lambda a: (200, {}, [
+        _chunk({"role": "assistant", "content": "Hello there, a real answer."}), _chunk({}, "stop"),
+        {**_chunk({}), "choices": [], "usage": {"prompt_tokens": 0, "completion_tokens": 0}}]),
+    "stall": lambda a: (200, {}, [
+        _chunk({"role": "assistant", "content": "The first words"}), STALL]),
+    "null_after_stop": lambda a: (200, {}, [
+        _chunk({"role": "assistant", "content": "Done."}), _chunk({}, "stop"),
+        {**_chunk({}, None), "usage": USAGE}]),
+}
+
+
+class EchoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        case = self.path.strip("/").split("/")[0]
+        if case == "hang":  # not even headers: a gateway that never answers
+            HANGING.set()
+            self.server.stopping.wait(60)  # type: ignore[attr-defined]
+            return
+        status, headers, payload = {**CASES, **SHAPES}[case](self.headers.get("authorization", ""))
+        if status == 200 and not body.get("stream"):
+            status, payload = 200, _whole(payload)
+        if isinstance(payload, list) and STALL in payload:
+            self._stall(payload[:payload.index(STALL)])
+            return
+        events = isinstance(payload, list)
+        data = (b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in payload)
+                + b"data: [DONE]\n\n" if events
+                else (payload if isinstance(payload, str) else json.dumps(payload)).encode())
+        self.send_response(status)
+        self.send_header("content-type", "text/event-stream" if events else "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stall(self, events: list[dict[str, Any]]) -> None:
+        """Send the events, then nothing until the server stops (a model that hangs)."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("connection", "close")
+        self.end_headers()
+        self.wfile.write(b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events))
+        self.wfile.flush()
+        STALLING.set()
+        self.server.stopping.wait(60)  # type: ignore[attr-defined]
+
+
+def _whole(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same answer without streaming (an error event stays an error body)."""
+    deltas = [c["choices"][0]["delta"] for c in events if c.get("choices")]
+    text = "".join(d.get("content") or "" for d in deltas)
+    refusal = "".join(d.get("refusal") or "" for d in deltas) or None
+    error = next((e["error"] for e in events if "error" in e), None)
+    if error is not None:
+        return {"error": error}
+    return {"id": "echo", "object": "chat.completion", "model": "echo-model",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text or None,
+                                                 "refusal": refusal}, "finish_reason": "stop"}],
+            "usage": next((e["usage"] for e in events if "usage" in e), USAGE)}
+
+
+@contextmanager
+def echo_endpoint() -> Iterator[str]:
+    """The server's root URL (`http://127.0.0.1:PORT`), served until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
+    server.daemon_threads = True
+    server.stopping = threading.Event()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.stopping.set()  # type: ignore[attr-defined]
+        server.shutdown()
+        server.server_close()
