@@ -86,6 +86,7 @@ def _checked(text: str, path: str, scalars: tuple[tuple[str, tuple[Any, str]], .
 @functools.cache
 def file_model(scalars: tuple[tuple[str, Any], ...]) -> Any:
     """The schema of the whole file: the settings at the top, then its tables."""
+    # Long only because it declares the schema's nested models, which pydantic builds here.
     from pydantic import BaseModel, ConfigDict, create_model
 
     closed = ConfigDict(extra="forbid")

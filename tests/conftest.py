@@ -5,9 +5,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_support import pg_server, pg_url  # noqa: F401  (fixtures for the PostgreSQL history)
 
 from opus_magic.core import session as session_module
-from pg_support import pg_server, pg_url  # noqa: F401  (fixtures for the PostgreSQL history)
 
 KEY_VARS = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
             "OPUS_MAGIC_MODEL", "OPUS_MAGIC_HISTORY", "OPUS_MAGIC_CONFIG", "OPUS_MAGIC_HISTORY_URL",

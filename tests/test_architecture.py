@@ -86,3 +86,23 @@ print(json.dumps(loaded))
     loaded = json.loads(done.stdout)
     assert loaded["lower"] == []
     assert loaded["count"] > 40
+
+
+def test_modules_and_functions_stay_small() -> None:
+    """Modules under 300 lines; functions under 40, unless a `# Long…` comment says why."""
+    import ast
+
+    too_big = []
+    for path in sorted((ROOT / "opus_magic").rglob("*.py")):
+        source = path.read_text()
+        lines = source.splitlines()
+        if len(lines) > 300:
+            too_big.append(f"{path.name}: {len(lines)} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                said = any(line.strip().startswith("# Long")
+                           for line in lines[node.lineno:node.lineno + 5])
+                if length > 40 and not said:
+                    too_big.append(f"{path.name}:{node.lineno} {node.name}: {length} lines")
+    assert too_big == []

@@ -5,13 +5,14 @@ import threading
 
 import pytest
 
-from opus_magic.config import Settings, as_secret, load_settings
+from opus_magic.config import Settings, load_settings
 from opus_magic.core.caching import cache_line, plan_cache
 from opus_magic.core.engine import Engine
 from opus_magic.core.plan import RunRequest, plan_run
 from opus_magic.cost.capabilities import request_refusal
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.errors import ConfigError
+from opus_magic.secret import as_secret
 from opus_magic.wire.anthropic import request_body, sdk_root
 from opus_magic.wire.anthropic_stream import InputKnown, MessagesState, ThinkingDelta
 from opus_magic.wire.endpoints import Endpoint, route

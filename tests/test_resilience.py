@@ -13,12 +13,12 @@ from decimal import Decimal
 import pytest
 
 import opus_magic
-from opus_magic.config import Secret
 from opus_magic.core.engine import Engine
 from opus_magic.core.session import default_session
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import RequestError, StoreError
+from opus_magic.secret import Secret
 from opus_magic.sim.text import answer_chunks
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold, auth_hint, retry_after_s

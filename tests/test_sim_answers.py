@@ -11,7 +11,14 @@ import pytest
 import opus_magic
 from opus_magic.cost.tokens import count_text
 from opus_magic.sim.answers import _table, written_pieces, written_text
-from opus_magic.sim.text import BULLETS, OPENINGS, SENTENCES, STARTERS, WORDS, answer_chunks
+from opus_magic.sim.text import (
+    BULLETS,
+    OPENINGS,
+    SENTENCES,
+    STARTERS,
+    WORDS,
+    answer_chunks,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pg_support import STUDENT, STUDENT_PASSWORD, PgServer, free_port
 
 import opus_magic
 from opus_magic.core.session import default_session
@@ -16,7 +17,6 @@ from opus_magic.errors import StoreError
 from opus_magic.records import RunRecord
 from opus_magic.store.migrations import MIGRATIONS
 from opus_magic.store.postgres import PgStore
-from pg_support import STUDENT, STUDENT_PASSWORD, PgServer, free_port
 
 WRITER = """
 import sys

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from opus_magic.config import Secret, load_settings, mask
+from opus_magic.config import load_settings
 from opus_magic.cost import tokens
 from opus_magic.errors import ConfigError
 from opus_magic.notebook.interpolate import interpolate
 from opus_magic.records import Usage
+from opus_magic.secret import Secret, mask
 from opus_magic.wire.stream import Finished, StreamState, TextDelta, UsageReported
 
 

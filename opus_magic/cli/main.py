@@ -72,7 +72,8 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def cmd_endpoint(args: argparse.Namespace) -> None:
-    from opus_magic.config import load_settings, mask
+    from opus_magic.config import load_settings
+    from opus_magic.secret import mask
     from opus_magic.wire.endpoints import wire_api
 
     settings = load_settings()

@@ -123,14 +123,17 @@ class Engine:
             if response is not None:
                 response.close()
         live.ended = self.clock()
-        record = build_record(live, error, billed)
+        return self._finish(live, observer, build_record(live, error, billed))
+
+    def _finish(self, live: LiveRun, observer: Observer, record: RunRecord) -> RunRecord:
+        """Release the budget, save the record (a store failure becomes a note), tell the view."""
         if self.guard is not None:
             self.guard.leave(live, record)
         if self.store is not None:
             try:
                 self.store.save(record)
             except StoreError as exc:
-                record.notes.append(f"{exc} The run is still in opus_magic.last_run().")
+                record.notes.append(f"{exc} The run is kept in this session only, not in the history.")
         observer.finished(live, record)
         return record
 

@@ -8,14 +8,9 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.sim.server import (
-    POLL_S,
-    RequestLog,
-    Server,
-    Settings,
-    State,
-    load_encodings,
-)
+from opus_magic.sim.log import RequestLog
+from opus_magic.sim.server import POLL_S, Server, load_encodings
+from opus_magic.sim.state import Settings, State
 
 __all__ = ["RequestLog", "SimControl", "Simulator", "control", "serve_forever", "start"]
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,104 +13,23 @@ from urllib.parse import urlsplit
 from opus_magic.cost.tokens import count_messages, count_text
 from opus_magic.sim import messages as native
 from opus_magic.sim.batch_routes import route as route_batches
-from opus_magic.sim.batches import BatchBook
+from opus_magic.sim.chat_stream import FINGERPRINT, SseAnswer
 from opus_magic.sim.choices import choice_answer
 from opus_magic.sim.faults import (
-    UPSTREAM_ERROR,
     Scenario,
-    ScenarioBook,
     cut_connection,
     error_reply,
 )
-from opus_magic.sim.limits import Limiter, LimitSettings
+from opus_magic.sim.limits import Limiter
 from opus_magic.sim.log import RequestLog
-from opus_magic.sim.native_cache import NativeCache
-from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
+from opus_magic.sim.state import Settings, State
+from opus_magic.sim.text import answer_chunks, usage_body
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
           "gpt-4.1")
-FINGERPRINT = "opus-magic-sim"
 OWNER = "opus-magic-simulator"
-BATCH_CHUNKS = 512
 POLL_S = 0.05  # how soon stop() takes effect
 UNBOUNDED_OUTPUT = 256  # tokens a rate limit reserves for a request without max_tokens
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Speed and usage knobs; `tokens_per_second` None means full speed, a dict is per model."""
-
-    tokens_per_second: float | dict[str, float] | None = None
-    ttft_s: float = 0.0
-    answer_tokens: int | None = None
-    usage_scale: float = 1.0
-
-    def __post_init__(self) -> None:
-        rates = self.tokens_per_second
-        values = rates.values() if isinstance(rates, dict) else [] if rates is None else [rates]
-        if any(not isinstance(v, (int, float)) or v <= 0 for v in values):
-            raise ValueError("tokens_per_second must be positive (or None for full speed)")
-        if self.ttft_s < 0 or self.usage_scale < 0:
-            raise ValueError("ttft_s and usage_scale must not be negative")
-        if self.answer_tokens is not None and self.answer_tokens < 1:
-            raise ValueError("answer_tokens must be at least 1")
-
-    def rate_for(self, model: str) -> float | None:
-        if isinstance(self.tokens_per_second, dict):
-            return self.tokens_per_second.get(model)
-        return self.tokens_per_second
-
-
-class State:
-    """Everything a running simulator shares between its request threads."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.book = ScenarioBook()
-        self.cache = PromptCache()
-        self.native_cache = NativeCache()
-        self.batches = BatchBook()
-        self._lock = threading.Lock()
-        self._ended = threading.Condition(self._lock)
-        self._log: list[RequestLog] = []
-        self.limiter: Limiter | None = None
-
-    def limit(self, **settings: Any) -> None:
-        """Enforce requests/tokens per window (see sim.limits); no arguments lifts the limits."""
-        limits = LimitSettings(**settings)
-        self.limiter = Limiter(limits) if limits.requests or limits.tokens else None
-
-    def configure(self, **settings: Any) -> None:
-        self.settings = dataclasses.replace(self.settings, **settings)
-
-    def ended(self, entry: RequestLog) -> None:
-        """The simulator is done with a request (it may be after the client read the last bytes)."""
-        with self._ended:
-            entry.ended_at = time.time()
-            self._ended.notify_all()
-
-    def wait_ended(self, count: int, timeout_s: float) -> bool:
-        """Whether `count` requests arrived and all of them ended within `timeout_s`."""
-        with self._ended:
-            return self._ended.wait_for(lambda: len(self._log) >= count and all(
-                entry.ended_at is not None for entry in self._log), timeout_s)
-
-    def record(self, entry: RequestLog) -> None:
-        with self._lock:
-            self._log.append(entry)
-
-    def requests(self) -> list[RequestLog]:
-        with self._lock:
-            return [dataclasses.replace(entry) for entry in self._log]
-
-    def reset(self) -> None:
-        with self._lock:
-            self._log.clear()
-        self.cache = PromptCache()
-        self.native_cache = NativeCache()
-        self.book.clear()
-        self.batches.clear()
-        self.limiter = None
 
 
 class Server(ThreadingHTTPServer):
@@ -282,95 +198,27 @@ class _Handler(BaseHTTPRequestHandler):
         rate = settings.rate_for(entry.model)
         if entry.stream:
             include = bool((request.get("stream_options") or {}).get("include_usage"))
-            _Stream(self, entry, scenario, rate, settings.ttft_s, include).send(
+            SseAnswer(self, entry, scenario, rate, settings.ttft_s, include).send(
                 chunks, finish, usage if include else None)
             return
         time.sleep(settings.ttft_s + (len(chunks) / rate if rate else 0.0))
-        text = "".join(chunks)
-        body: dict[str, Any] = {
-            "id": entry.id, "object": "chat.completion", "created": int(time.time()),
-            "model": entry.model, "system_fingerprint": FINGERPRINT,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text,
-                                                 "refusal": None},
-                         "logprobs": None, "finish_reason": finish}]}
-        if usage is not None:
-            body["usage"] = usage
         entry.status = 200
-        self._json(200, body)
+        self._json(200, _whole_answer(entry, "".join(chunks), finish, usage))
         entry.chunks_sent, entry.completed = len(chunks), True
 
 
-class _Stream:
-    """Writes one SSE answer, pacing it when a token rate is set."""
-
-    def __init__(self, handler: _Handler, entry: RequestLog, scenario: Scenario | None,
-                 rate: float | None, ttft_s: float, include_usage: bool) -> None:
-        self.handler, self.entry, self.scenario = handler, entry, scenario
-        self.rate, self.ttft_s = rate, ttft_s
-        head = {"id": entry.id, "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": entry.model, "system_fingerprint": FINGERPRINT}
-        self.head = json.dumps(head)[:-1]
-        self.tail = ', "usage": null}\n\n' if include_usage else "}\n\n"
-        self.prefix = f'data: {self.head}, "choices": [{{"index": 0, "delta": {{"content": '
-        self.suffix = '}, "logprobs": null, "finish_reason": null}]' + self.tail
-
-    def send(self, chunks: list[str], finish: str, usage: dict[str, Any] | None) -> None:
-        handler, entry = self.handler, self.entry
-        handler.close_connection = True
-        entry.status = 200
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        handler.send_header("Cache-Control", "no-cache")
-        handler.send_header("Connection", "close")
-        handler.end_headers()
-        self._write(self._choice({"role": "assistant", "content": ""}, None))
-        name = self.scenario.name if self.scenario else None
-        stop = int(self.scenario["after"]) if name in ("cut", "error_chunk") else len(chunks)
-        for sent in self._content(chunks[:stop]):
-            entry.chunks_sent = sent
-        if name == "cut":
-            cut_connection(handler, self.scenario["mode"])
-        elif name == "error_chunk":
-            self._write(self._event({"error": {"code": 502, "message": UPSTREAM_ERROR},
-                                     "choices": [{"index": 0, "delta": {"content": ""},
-                                                  "finish_reason": "error"}]}))
-        else:
-            self._write(self._choice({}, finish))
-            if usage is not None:
-                self._write(self._event({"choices": [], "usage": usage}, "}\n\n"))
-            self._write("data: [DONE]\n\n")
-            entry.completed = True
-
-    def _content(self, chunks: list[str]) -> Iterator[int]:
-        """Write the content chunks; yields how many have been written so far."""
-        words: dict[str, str] = {}
-        encode = json.dumps
-        if self.rate is None:
-            time.sleep(self.ttft_s)
-            for start in range(0, len(chunks), BATCH_CHUNKS):
-                batch = chunks[start:start + BATCH_CHUNKS]
-                self._write("".join(
-                    self.prefix + (words.get(w) or words.setdefault(w, encode(w))) + self.suffix
-                    for w in batch))
-                yield start + len(batch)
-            return
-        begin = time.monotonic() + self.ttft_s
-        for index, word in enumerate(chunks):
-            delay = begin + (index + 1) / self.rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            self._write(self.prefix + encode(word) + self.suffix)
-            yield index + 1
-
-    def _choice(self, delta: dict[str, Any], finish: str | None) -> str:
-        return self._event({"choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                         "finish_reason": finish}]})
-
-    def _event(self, fields: dict[str, Any], tail: str | None = None) -> str:
-        return f"data: {self.head}, {json.dumps(fields)[1:-1]}{tail or self.tail}"
-
-    def _write(self, text: str) -> None:
-        self.handler.wfile.write(text.encode())
+def _whole_answer(entry: RequestLog, text: str, finish: str,
+                  usage: dict[str, Any] | None) -> dict[str, Any]:
+    """A chat.completion body: the answer sent whole, not streamed."""
+    body: dict[str, Any] = {
+        "id": entry.id, "object": "chat.completion", "created": int(time.time()),
+        "model": entry.model, "system_fingerprint": FINGERPRINT,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text,
+                                             "refusal": None},
+                     "logprobs": None, "finish_reason": finish}]}
+    if usage is not None:
+        body["usage"] = usage
+    return body
 
 
 def _pieces(entry: RequestLog, settings: Settings) -> list[str]:

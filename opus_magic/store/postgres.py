@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from opus_magic.config import without_password
 from opus_magic.errors import StoreError
 from opus_magic.records import RunRecord
+from opus_magic.secret import without_password
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.migrations import migrate
 from opus_magic.store.rows import UPSERT, to_row

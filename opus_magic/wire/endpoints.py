@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from opus_magic.config import SIMULATOR, Secret, Settings, as_secret
+from opus_magic.config import SIMULATOR, Settings
 from opus_magic.errors import ConfigError
+from opus_magic.secret import Secret, as_secret
 
 SIMULATOR_NOTE = "No API key configured: answers come from the built-in simulator, not a real model."
 

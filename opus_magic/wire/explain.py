@@ -10,7 +10,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from opus_magic.config import mask
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.cost.pricing import (
     format_usd,
@@ -20,6 +19,7 @@ from opus_magic.cost.pricing import (
 )
 from opus_magic.errors import RequestError
 from opus_magic.records import Usage
+from opus_magic.secret import mask
 from opus_magic.wire.endpoints import Endpoint, platform_of_key, platform_of_url
 from opus_magic.wire.ratelimits import parse as parse_rate_limits
 
@@ -106,36 +106,39 @@ def explain_status(status: int, error: Mapping[str, Any], headers: Mapping[str, 
         limits = parse_rate_limits(headers)
         wait = None if limits is None else limits.exhausted_wait_s()
     server_says = said(error.get("message"))
-    where = endpoint.base_url
-    if status == 401:
-        hint = auth_hint(endpoint)
-    elif status == 403:
-        hint = (f"The key has no permission for this model or endpoint ({where}), or a budget "
-                f"set on the key is spent: check its access and limits.")
-    elif status == 402:
-        hint = hold_hint(reason, _decimal(metadata.get("limit_usd")), hold, wait)
-    elif status == 429 and code == "insufficient_quota":
-        hint = "The account's quota is used up; retrying cannot help: add credit or raise the quota."
-    elif status == 429:
-        hint = "Rate limited: wait a moment and run again, or lower the request rate."
-    elif status == 404:
-        hint = f"Not found at {where}: check the model name and base_url."
-    elif status == 413:
-        hint = ("The request is too large for the endpoint (Anthropic takes up to 32 MB): "
-                "shorten the prompt or what it includes.")
-    elif status == 409:
-        hint = "The endpoint reported a conflict; it is usually temporary: run again shortly."
-    elif status == 529:
-        hint = "The provider is overloaded; it is usually temporary: run again shortly."
-    elif status >= 500:
-        hint = f"The endpoint failed ({status}); it is usually temporary: run again shortly."
-    else:
-        hint = "The endpoint refused the request: check the model, flags and prompt."
+    hint = status_hint(status, code, endpoint, hold_hint(
+        reason, _decimal(metadata.get("limit_usd")), hold, wait) if status == 402 else "")
     detail = f" Server said: {server_says}" if server_says else ""
     retryable = ((status in RETRYABLE_STATUSES and code != "insufficient_quota")
                  or (status == 402 and reason == HOLD_IS_BUSY and wait is not None))
     return RequestError(f"HTTP {status}: {hint}{detail}", status=status, code=reason or code,
                         retryable=retryable, retry_after_s=wait)
+
+
+def status_hint(status: int, code: str | None, endpoint: Endpoint, hold: str) -> str:
+    """What an HTTP status means and what to do (`hold`: the 402 explanation, already made)."""
+    where = endpoint.base_url
+    if status == 401:
+        return auth_hint(endpoint)
+    if status == 402:
+        return hold
+    if status == 429 and code == "insufficient_quota":
+        return "The account's quota is used up; retrying cannot help: add credit or raise the quota."
+    fixed = {
+        403: f"The key has no permission for this model or endpoint ({where}), or a budget set on "
+             f"the key is spent: check its access and limits.",
+        429: "Rate limited: wait a moment and run again, or lower the request rate.",
+        404: f"Not found at {where}: check the model name and base_url.",
+        413: "The request is too large for the endpoint (Anthropic takes up to 32 MB): shorten "
+             "the prompt or what it includes.",
+        409: "The endpoint reported a conflict; it is usually temporary: run again shortly.",
+        529: "The provider is overloaded; it is usually temporary: run again shortly.",
+    }
+    if status in fixed:
+        return fixed[status]
+    if status >= 500:
+        return f"The endpoint failed ({status}); it is usually temporary: run again shortly."
+    return "The endpoint refused the request: check the model, flags and prompt."
 
 
 def auth_hint(endpoint: Endpoint) -> str:

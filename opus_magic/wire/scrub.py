@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from opus_magic.config import mask
+from opus_magic.secret import mask
 
 
 class Scrubber:

@@ -1,0 +1,87 @@
+"""One chat-completions answer written as server-sent events, paced when a token rate is set."""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, cut_connection
+from opus_magic.sim.log import RequestLog
+
+FINGERPRINT = "opus-magic-sim"
+BATCH_CHUNKS = 512
+
+
+class SseAnswer:
+    """Writes one SSE answer, pacing it when a token rate is set."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler, entry: RequestLog, scenario: Scenario | None,
+                 rate: float | None, ttft_s: float, include_usage: bool) -> None:
+        self.handler, self.entry, self.scenario = handler, entry, scenario
+        self.rate, self.ttft_s = rate, ttft_s
+        head = {"id": entry.id, "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": entry.model, "system_fingerprint": FINGERPRINT}
+        self.head = json.dumps(head)[:-1]
+        self.tail = ', "usage": null}\n\n' if include_usage else "}\n\n"
+        self.prefix = f'data: {self.head}, "choices": [{{"index": 0, "delta": {{"content": '
+        self.suffix = '}, "logprobs": null, "finish_reason": null}]' + self.tail
+
+    def send(self, chunks: list[str], finish: str, usage: dict[str, Any] | None) -> None:
+        handler, entry = self.handler, self.entry
+        handler.close_connection = True
+        entry.status = 200
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        self._write(self._choice({"role": "assistant", "content": ""}, None))
+        name = self.scenario.name if self.scenario else None
+        stop = int(self.scenario["after"]) if name in ("cut", "error_chunk") else len(chunks)
+        for sent in self._content(chunks[:stop]):
+            entry.chunks_sent = sent
+        if name == "cut":
+            cut_connection(handler, self.scenario["mode"])
+        elif name == "error_chunk":
+            self._write(self._event({"error": {"code": 502, "message": UPSTREAM_ERROR},
+                                     "choices": [{"index": 0, "delta": {"content": ""},
+                                                  "finish_reason": "error"}]}))
+        else:
+            self._write(self._choice({}, finish))
+            if usage is not None:
+                self._write(self._event({"choices": [], "usage": usage}, "}\n\n"))
+            self._write("data: [DONE]\n\n")
+            entry.completed = True
+
+    def _content(self, chunks: list[str]) -> Iterator[int]:
+        """Write the content chunks; yields how many have been written so far."""
+        words: dict[str, str] = {}
+        encode = json.dumps
+        if self.rate is None:
+            time.sleep(self.ttft_s)
+            for start in range(0, len(chunks), BATCH_CHUNKS):
+                batch = chunks[start:start + BATCH_CHUNKS]
+                self._write("".join(
+                    self.prefix + (words.get(w) or words.setdefault(w, encode(w))) + self.suffix
+                    for w in batch))
+                yield start + len(batch)
+            return
+        begin = time.monotonic() + self.ttft_s
+        for index, word in enumerate(chunks):
+            delay = begin + (index + 1) / self.rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._write(self.prefix + encode(word) + self.suffix)
+            yield index + 1
+
+    def _choice(self, delta: dict[str, Any], finish: str | None) -> str:
+        return self._event({"choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                         "finish_reason": finish}]})
+
+    def _event(self, fields: dict[str, Any], tail: str | None = None) -> str:
+        return f"data: {self.head}, {json.dumps(fields)[1:-1]}{tail or self.tail}"
+
+    def _write(self, text: str) -> None:
+        self.handler.wfile.write(text.encode())
