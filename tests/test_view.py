@@ -25,14 +25,9 @@ from opus_magic.cost.pricing import format_usd, usage_cost
 from opus_magic.notebook.present import BLOCKING, TEXT, last_view, presentation
 from opus_magic.records import RunRecord, Usage
 from opus_magic.sim.text import answer_chunks
-from opus_magic.view.run_state import (
-    Throttle,
-    header_html,
-    meter_html,
-    readable,
-    snapshot,
-)
-from opus_magic.view.run_widget import RunPanel
+from opus_magic.view.run_html import header_html, meter_html
+from opus_magic.view.run_panel import RunPanel
+from opus_magic.view.run_state import Throttle, readable, snapshot
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.stream import TextDelta
 
@@ -106,7 +101,7 @@ def test_meter_is_estimated_until_the_servers_usage_and_then_exact() -> None:
     assert done.meter.total_cost == format_usd(usage_cost(Usage(40, 3), INFO))
     assert done.meter.input_cost == format_usd(Decimal(40) * 5 / 10**6)
     assert done.meter.output_cost == format_usd(Decimal(3) * 25 / 10**6)
-    assert done.status == "ok" and done.label == "done · stop"
+    assert done.status == "ok" and done.label == "complete"
     assert done.summary and f"run {live.id}" in done.summary
 
 

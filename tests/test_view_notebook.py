@@ -13,7 +13,8 @@ import pytest
 from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store.sqlite import Store
-from opus_magic.view.run_widget import MESSAGES_PER_S, VIEW_MIME
+from opus_magic.view.run_panel import MESSAGES_PER_S
+from opus_magic.view.run_widget import VIEW_MIME
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

@@ -56,12 +56,20 @@ class LiveRun:
     cancel: threading.Event = field(default_factory=threading.Event)
     response: Response | None = None
     retries: list[str] = field(default_factory=list)
+    sent_at: float | None = None  # when the request that answered was sent (after any back-off)
 
     def stop(self) -> None:
         """Cancel from any thread: a stream ends at once, what arrived is kept as `stopped`."""
         self.cancel.set()
         if self.response is not None:
             self.response.abort()
+
+    @property
+    def ttft_s(self) -> float | None:
+        """Time to first token from the request that answered: retry back-off is not latency."""
+        if self.first_token_at is None:
+            return None
+        return self.first_token_at - (self.started if self.sent_at is None else self.sent_at)
 
     @property
     def exact(self) -> bool:
@@ -129,8 +137,11 @@ class Engine:
             live.retries.append(f"{reason}: waited {seconds:.1f} s and retried.")
             observer.waiting(live, seconds, reason)
 
-        return self.retrier.call(
-            lambda: open_response(plan.endpoint, plan.body, plan.timeout_s, hold), waiting, cancel)
+        def send() -> Response:
+            live.sent_at = self.clock()
+            return open_response(plan.endpoint, plan.body, plan.timeout_s, hold)
+
+        return self.retrier.call(send, waiting, cancel)
 
     def execute(self, plan: Plan, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:
@@ -228,7 +239,7 @@ class Engine:
             params=_params(plan, live), text=state.text, status=status,
             finish_reason=state.finish_reason, usage=usage, cost=cost,
             cost_exact=(live.exact or not billed) and cost is not None, cost_source=source,
-            ttft_s=None if live.first_token_at is None else live.first_token_at - live.started,
+            ttft_s=live.ttft_s,
             duration_s=(live.ended or live.started) - live.started, error=error, tag=request.tag,
             max_tokens=plan.max_tokens, concise=request.concise,
             comparison_id=request.comparison_id, parent_id=request.parent_id,

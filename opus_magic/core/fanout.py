@@ -63,14 +63,15 @@ def execute_all(session: Session, runs: Sequence[tuple[Plan, Settings]],
                 cancel: threading.Event | None = None) -> list[RunRecord]:
     """Execute every plan concurrently; wall time is the slowest run, not the sum.
 
-    One run failing does not stop the others: each ends in its own record.
+    One run failing does not stop the others: each ends in its own record. Without a shared
+    `cancel` each run has its own, so one can be stopped alone (`LiveRun.stop`).
     """
-    cancel = cancel or threading.Event()
+    cancels = [cancel or threading.Event() for _ in runs]
     records: list[RunRecord | None] = [None] * len(runs)
 
     def work(index: int) -> None:
         plan, settings = runs[index]
-        records[index] = session.execute(plan, settings, observers[index], cancel)
+        records[index] = session.execute(plan, settings, observers[index], cancels[index])
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(runs))]
     for thread in threads:
@@ -79,7 +80,8 @@ def execute_all(session: Session, runs: Sequence[tuple[Plan, Settings]],
         for thread in threads:
             thread.join()
     except KeyboardInterrupt:
-        cancel.set()
+        for event in cancels:
+            event.set()
         for thread in threads:
             thread.join()
     return [record for record in records if record is not None]

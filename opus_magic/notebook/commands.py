@@ -11,7 +11,6 @@ from opus_magic.core.conversation import continue_cell
 from opus_magic.core.fanout import plan_cell, plan_comparison
 from opus_magic.core.preflight import dry_run
 from opus_magic.core.session import Session
-from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
 from opus_magic.notebook.present import present_comparison, present_run
 from opus_magic.records import RunRecord
@@ -24,6 +23,7 @@ from opus_magic.view.history import (
     select,
 )
 from opus_magic.view.tables import show
+from opus_magic.view import format as fmt
 from opus_magic.view.text import summary_line
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
@@ -151,7 +151,7 @@ def show_text(record: RunRecord) -> str:
     lines = [summary_line(record),
              f"created {record.created_at} · status {record.status} · endpoint {record.endpoint}"
              f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}",
-             f"cost {format_usd(record.cost, not record.cost_exact)} ({record.cost_source})"]
+             f"cost {fmt.run_cost(record)} ({record.cost_source})"]
     if record.error:
         lines.append(f"error: {record.error}")
     lines.extend(f"note: {note}" for note in record.notes)

@@ -4,17 +4,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from opus_magic.cost.catalog import Catalog, ModelInfo, Prices
+from opus_magic.view import format as fmt
 
 HEADER = ("model", "input", "output", "c.read", "c.write 5m", "c.write 1h", "context", "max out",
           "min cache", "source (as of)")
 
 
 def _price(value: Decimal | None) -> str:
-    return "–" if value is None else f"{value:f}"
+    return fmt.NONE if value is None else f"{value:f}"
 
 
 def _count(value: int | None) -> str:
-    return "–" if value is None else f"{value:,}"
+    return fmt.count(value)
 
 
 def _prices(prices: Prices) -> tuple[str, ...]:
@@ -38,11 +39,7 @@ def models_table(catalog: Catalog) -> str:
         if info.long_context_prices is not None and info.long_context_threshold is not None:
             tier = f"  above {info.long_context_threshold:,} input"
             rows.append((tier, *_prices(info.long_context_prices), "", "", "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER) - 1)]
-    lines = ["  ".join([row[0].ljust(widths[0])]
-                       + [cell.rjust(width) for cell, width in zip(row[1:-1], widths[1:])]
-                       + [row[-1]]).rstrip()
-             for row in rows]
+    lines = [fmt.text_table(rows, left={0, len(HEADER) - 1})]
     aliases = ", ".join(f"{alias} → {target}" for alias, target in catalog.aliases.items())
     lines.append("Prices in $ per million tokens; – means no separate price (cached tokens are "
                  "then charged as input).")
