@@ -186,7 +186,7 @@ def test_comparison_shows_three_live_columns_that_fit(lab: Lab, simulator: Any, 
     lab.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
 
 
-CONTRAST = """(root) => {
+CONTRAST = r"""(root) => {
   const rgba = (css) => {  // computed colours: rgb(), rgba() or color(srgb …) from color-mix()
     let m = css.match(/^rgba?\(([^)]*)\)/), scale = 1;
     if (!m) { m = css.match(/^color\(srgb ([^)]*)\)/); scale = 255; }
@@ -225,7 +225,8 @@ def set_theme(page: Any, name: str) -> None:
     light = "true" if name == "JupyterLab Light" else "false"
     page.evaluate("(theme) => { window.jupyterapp.commands.execute('apputils:change-theme', "
                   "{theme}); }", name)
-    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'")
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'"
+                           " && !document.querySelector('#jupyterlab-splash')")
 
 
 def test_a_saved_notebook_reopened_without_its_kernel_shows_every_answer(

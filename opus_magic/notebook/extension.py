@@ -26,13 +26,14 @@ def load(ipython: Any) -> None:
 
 
 def warm_up() -> None:
-    """Load what a first run needs (the SDK, widgets in a kernel, the token encoding) ahead of it."""
+    """Load what a first run needs (the SDK, widgets and Markdown in a kernel, the token encoding)."""
     import sys
 
     import openai  # noqa: F401
 
     if "ipykernel" in sys.modules:
         import ipywidgets  # noqa: F401
+        import markdown_it  # noqa: F401  (a live view's end renders the answer with it)
     try:
         settings = default_session().settings()
     except OpusError:

@@ -68,8 +68,8 @@ class RunView:
             tooltip=f"at most {ceiling:,} for {plan.model_id}: larger values are clamped to it"
             if ceiling else "the model's ceiling is unknown")
         self.ceiling = part(w.HTML, "opus-ceiling", layout=layout, value=(
-            f'<span style="color:{fmt.TEXT}">≤ {ceiling:,} (the model\'s ceiling; more is '
-            f'clamped)</span>' if ceiling else ""))
+            f'<span style="color:{fmt.TEXT};white-space:nowrap" title="the model\'s ceiling: a '
+            f'larger max_tokens is clamped to it">≤ {ceiling:,}</span>' if ceiling else ""))
         self.concise = part(w.ToggleButtons, "opus-concise", options=CONCISE_OPTIONS,
                             value=plan.request.concise, style={"button_width": "auto"},
                             layout=layout, tooltips=("as written", "adds a be-brief instruction",
