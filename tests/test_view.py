@@ -363,6 +363,7 @@ def test_retry_countdown_is_shown_while_waiting(widget_ip: Any, simulator: Any) 
     view.run_again.click()
     widget_ip.run_cell("pass")
     assert any("HTTP 429" in value and "retrying in 3 s" in value for value in shown)
+    assert any("retrying now" in value for value in shown)  # the countdown ends on now, not "0 s"
     assert view.records[-1].status == "ok" and view.panel.retry.value == ""
 
 

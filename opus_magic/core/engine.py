@@ -101,7 +101,9 @@ class Observer(Protocol):
 
     def delta(self, live: LiveRun, text: str) -> None: ...
 
-    def waiting(self, live: LiveRun, seconds: float, reason: str) -> None: ...
+    def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
+        """A retry wait of `seconds` begins; then, with the same reason, each second of it (0:
+        retrying now)."""
 
     def finished(self, live: LiveRun, record: RunRecord) -> None: ...
 
@@ -130,18 +132,23 @@ class Engine:
 
     def connect(self, plan: Plan, live: LiveRun, observer: Observer,
                 cancel: threading.Event) -> Response:
-        """Open the response, retrying what retrying can fix; the observer hears of every wait."""
+        """Open the response, retrying what retrying can fix; the observer hears of every wait,
+        as it begins and then each second of it."""
         hold = Hold(plan.model_id, plan.input_tokens, plan.max_tokens, plan.info)
+        reason = ""
 
-        def waiting(seconds: float, reason: str) -> None:
-            live.retries.append(f"{reason}: waited {seconds:.1f} s and retried.")
-            observer.waiting(live, seconds, reason)
+        def waiting(seconds: float, why: str) -> None:
+            nonlocal reason
+            reason = why
+            live.retries.append(f"{why}: waited {seconds:.1f} s and retried.")
+            observer.waiting(live, seconds, why)
 
         def send() -> Response:
             live.sent_at = self.clock()
             return open_response(plan.endpoint, plan.body, plan.timeout_s, hold)
 
-        return self.retrier.call(send, waiting, cancel)
+        return self.retrier.call(send, waiting, cancel,
+                                 lambda left: observer.waiting(live, left, reason))
 
     def execute(self, plan: Plan, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:

@@ -27,6 +27,7 @@ class ProgressLines:
     def __init__(self, out: TextIO, lock: threading.Lock, clock: Clock = time.monotonic) -> None:
         self.out, self.lock, self.clock = out, lock, clock
         self._next = 0.0
+        self._wait = ""
 
     def _write(self, text: str) -> None:
         with self.lock:
@@ -47,7 +48,9 @@ class ProgressLines:
                     f"{fmt.seconds(now - live.started)}")
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
-        self._write(f"… {live.plan.request.model}: {reason}: retrying in {seconds:.1f} s")
+        if reason != self._wait:  # a line per wait, not per second of it
+            self._wait = reason
+            self._write(f"… {live.plan.request.model}: {reason}: retrying in {seconds:.1f} s")
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
         mark = "✓" if record.status == "ok" else "✗"

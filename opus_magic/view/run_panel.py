@@ -1,7 +1,6 @@
 """One run as live widgets: header, notes, streaming text, retry line, meter and outcome."""
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -75,8 +74,6 @@ class RunPanel:
         self._pending: list[str] = []
         self._label = ""
         self._redraw_at = 0.0
-        self._countdown = threading.Event()
-        self._lock = threading.Lock()
 
     def started(self, live: LiveRun) -> None:
         self.live, self.record = live, None
@@ -96,31 +93,19 @@ class RunPanel:
             self.push()
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
-        self.push()
-        self._countdown.set()
-        self._countdown = stop = threading.Event()
-        deadline = self.clock() + seconds
-
-        def tick() -> None:
-            while True:
-                left = max(deadline - self.clock(), 0.0)
-                with self._lock:
-                    if stop.is_set():
-                        return
-                    when = f"retrying in {left:.0f} s" if left >= 0.5 else "retrying now"
-                    self.retry.value = lines_html((f"… {reason}: {when}",), "opus-retry-line",
-                                                  fmt.colour("interrupted"))
-                if left <= 0 or stop.wait(min(1.0, left)):
-                    return
-
-        threading.Thread(target=tick, name="opus-retry-countdown", daemon=True).start()
+        """A retry wait begins or goes on: the engine says so each second, the line counts down."""
+        if not self.retry.value:
+            self.push()
+        when = f"retrying in {seconds:.0f} s" if seconds >= 0.5 else "retrying now"
+        assign(self.retry, lines_html((f"… {reason}: {when}",), "opus-retry-line",
+                                      fmt.colour("interrupted")))
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
         """The rest of the answer as Markdown in place of the tail, and the final state."""
         self.record = record
         rest = self.segments.tail + "".join(self._pending)
         self._pending = []
-        self._end_countdown()
+        assign(self.retry, "")
         done = tuple(widget for widget in self.text.children if widget is not self.tail)
         self.text.children = (*done, self._rendered(rest)) if rest else done
         self.throttle.mark()
@@ -133,7 +118,7 @@ class RunPanel:
         sent = self._append("".join(self._pending)) if self._pending else 0
         self._pending = []
         if self.retry.value:
-            sent += self._end_countdown()
+            sent += assign(self.retry, "")
         now = self.clock()
         snap = snapshot(self.live, now)
         if now >= self._redraw_at:
@@ -158,11 +143,6 @@ class RunPanel:
 
         return part(w.Output, "opus-text-final", layout=self.header.layout, outputs=(
             {"output_type": "display_data", "metadata": {}, "data": {"text/markdown": markdown}},))
-
-    def _end_countdown(self) -> int:
-        with self._lock:
-            self._countdown.set()
-            return assign(self.retry, "")
 
     def render(self, snap: Snapshot) -> int:
         """Map one snapshot onto the widgets; returns how many messages that sent."""

@@ -19,8 +19,11 @@ def summary_line(record: RunRecord) -> str:
         cache = f" (cache read {usage.cache_read_tokens:,}, write {usage.cache_write_tokens:,})"
     tool_tokens = record.params.get("tool_tokens")
     tools = f" (tools {tool_tokens:,})" if tool_tokens else ""
+    cost = fmt.run_cost(record)
+    if record.cost is not None and not record.cost_exact:
+        cost += " estimated"  # the word too: a lone ≈ is easy to miss in a long line
     return (f"{fmt.model_label(record)} · {usage.input_tokens:,} in{tools} / "
-            f"{usage.output_tokens:,} out{cache} · {fmt.run_cost(record)}"
+            f"{usage.output_tokens:,} out{cache} · {cost}"
             f" · TTFT {fmt.seconds(record.ttft_s)} · {fmt.seconds(record.duration_s)}"
             f" · {fmt.end_state(record)} · run {record.id}")
 
@@ -32,6 +35,7 @@ class TextView:
         self.out = out or sys.stdout
         self.show_text = show_text
         self._wrote_text = False
+        self._wait = ""
 
     def started(self, live: LiveRun) -> None:
         for line in preflight_lines(live.plan):
@@ -45,8 +49,10 @@ class TextView:
             self._wrote_text = True
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
-        self.out.write(f"… {reason}: retrying in {seconds:.1f} s\n")
-        self.out.flush()
+        if reason != self._wait:  # a line per wait, not per second of it
+            self._wait = reason
+            self.out.write(f"… {reason}: retrying in {seconds:.1f} s\n")
+            self.out.flush()
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
         if self.show_text and not self._wrote_text and record.text:

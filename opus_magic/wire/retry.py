@@ -15,6 +15,7 @@ T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 Waiting = Callable[[float, str], None]
+Tick = Callable[[float], None]  # seconds left of a wait, each second and 0 at its end
 
 
 def hms(timestamp: float) -> str:
@@ -146,8 +147,10 @@ class Retrier:
         self.random = random
         self.clock = clock
 
-    def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event) -> T:
-        """`send()` until it succeeds, fails for good, the breaker opens or `cancel` is set."""
+    def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event,
+             tick: Tick | None = None) -> T:
+        """`send()` until it succeeds, fails for good, the breaker opens or `cancel` is set;
+        `waiting` hears of each wait as it begins, `tick` of each second of it."""
         retry = 0
         while True:
             self.breaker.admit()
@@ -157,7 +160,7 @@ class Retrier:
                 delay = self._delay(error, retry)
                 waiting(delay, f"{short_reason(error)} (attempt {retry + 1} of "
                                f"{self.policy.max_retries + 1})")
-                self._pause(delay, cancel)
+                self._pause(delay, cancel, tick)
                 if cancel.is_set():
                     raise error from None
                 retry += 1
@@ -185,8 +188,17 @@ class Retrier:
         self.breaker.admit()
         return delay
 
-    def _pause(self, seconds: float, cancel: threading.Event) -> None:
-        if self.sleep is None:
-            cancel.wait(seconds)
-        else:
+    def _pause(self, seconds: float, cancel: threading.Event, tick: Tick | None = None) -> None:
+        """Wait `seconds` (less when cancelled), in one-second steps when someone counts down;
+        a given `sleep` is asked for the whole wait at once."""
+        left = seconds
+        if self.sleep is not None:
             self.sleep(seconds)
+            left = 0.0
+        while tick is not None and left > 1 and not cancel.wait(1.0):
+            left -= 1
+            tick(left)
+        if not cancel.is_set():
+            cancel.wait(left)
+            if tick is not None:
+                tick(0.0)
