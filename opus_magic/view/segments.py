@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 FENCE = re.compile(r" {0,3}(`{3,}(?=[^`]*$)|~{3,})")
-MIN_PART_CHARS = 2_048  # parts are cut once at least this long (fewer widgets on slow streams)
+MIN_PART_CHARS = 240  # parts are cut once at least this long: a short answer renders as it streams
 MAX_TAIL_CHARS = 32_768  # past this with no block end, cut at a line end (closing an open fence)
 
 
