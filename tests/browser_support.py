@@ -261,3 +261,27 @@ def screenshot(target: Any, name: str, readme_dir: str | None = None) -> Path:
         target.mkdir(exist_ok=True)
         shutil.copyfile(path, target / name)
     return path
+
+
+def watch_each(page: Any, index: int, selector: str) -> None:
+    """Record, at every DOM change in cell `index`, the text of each element matching `selector`
+    (by position), how much text they held together, and whether a run was still streaming."""
+    page.evaluate(
+        """([i, selector]) => {
+             const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+             const state = window.__opusEach = {texts: [], frames: [], running: []};
+             new MutationObserver(() => {
+               const found = [...cell.querySelectorAll(selector)];
+               state.frames.push(found.reduce((n, el) => n + el.innerText.trim().length, 0));
+               state.running.push(!!cell.querySelector('.opus-status-running'));
+               found.forEach((el, k) => {
+                 const list = state.texts[k] = state.texts[k] || [];
+                 if (list[list.length - 1] !== el.innerText) list.push(el.innerText);
+               });
+             }).observe(cell, {subtree: true, childList: true, characterData: true,
+                               attributes: true});
+           }""", [index, selector])
+
+
+def seen_each(page: Any) -> dict[str, Any]:
+    return dict(page.evaluate("() => window.__opusEach || {texts: [], frames: []}"))

@@ -21,7 +21,9 @@ from browser_support import (
     lab_server,
     require_browser,
     screenshot,
+    seen_each,
     wait_until,
+    watch_each,
 )
 
 from opus_magic.cost.pricing import format_usd
@@ -300,3 +302,37 @@ def test_notebook_runs_top_to_bottom_in_jupyterlab(lab: Lab, runs: Runs,
         assert f"`answer` holds {len(concise.text.split())} words" in report
         assert "2 quickstart runs in history" in nb.cell(code[-1]).inner_text()
         assert lab.page.locator(".opus-view .opus-run.opus-status-ok").count() == 2
+
+
+def test_the_end_of_a_stream_shows_no_empty_frame_and_columns_update_like_one_run(
+        lab: Lab, simulator: Any, runs: Runs) -> None:
+    """MutationObserver: the answer never vanishes while the live view hands over to the static
+    one; each column of a comparison is updated about as often as a single run."""
+    simulator.configure(tokens_per_second=25, answer_tokens=100)
+    nb = open_notebook(lab, "frames.ipynb", f"%%opus -m opus --max-tokens 300\n{PROMPT}")
+    watch_each(lab.page, 1, ".opus-text, .opus-text-stream")
+    nb.run_cell(1)
+    nb.output(1).locator(".opus-static .opus-run.opus-status-ok").wait_for(timeout=30_000)
+    seen = seen_each(lab.page)
+    frames, running = seen["frames"], seen["running"]
+    started = frames.index(next(f for f in frames if f > 0))
+    assert min(frames[started:]) > 0, str(frames[started:])  # once text showed, never blank
+    last = max(i for i, on in enumerate(running) if on)  # the last frame while streaming
+    assert min(frames[last:]) >= 0.95 * frames[last], str(frames[last:])  # no dip at the end
+    watch_each(lab.page, 1, ".opus-text-stream")
+    nb.run_cell(1)
+    nb.output(1).locator(".opus-run.opus-status-running").wait_for(timeout=20_000)
+    nb.output(1).locator(".opus-static .opus-run.opus-status-ok").wait_for(timeout=30_000)
+    single = len(seen_each(lab.page)["texts"][0])
+
+    lab.server.write_notebook("columns.ipynb", ["%load_ext opus_magic",
+                                                f"%%opus -m opus,sonnet,haiku --max-tokens 300\n{PROMPT}"])
+    lab.page.goto(lab.server.notebook_url("columns.ipynb"))
+    nb = Notebook(lab.page)
+    nb.wait_ready()
+    nb.run_and_wait(0)
+    watch_each(lab.page, 1, ".opus-text-stream")
+    nb.run_cell(1)
+    nb.output(1).locator(".opus-static .opus-run.opus-status-ok").nth(2).wait_for(timeout=40_000)
+    columns = [len(texts) for texts in seen_each(lab.page)["texts"]]
+    assert len(columns) == 3 and all(count * 1.5 >= single for count in columns), (single, columns)

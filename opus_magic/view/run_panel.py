@@ -45,25 +45,30 @@ class RunPanel:
     """
 
     def __init__(self, clock: Clock = time.monotonic, interval_s: float = 1 / MESSAGES_PER_S,
-                 text_height: str | None = None, **box_layout: str) -> None:
-        """`text_height` makes a column: meter on top, the text scrolling at that height."""
+                 text_height: str | None = None, hands_over: bool = False,
+                 **box_layout: str) -> None:
+        """`text_height` makes a column: meter on top, the text scrolling at that height;
+        `hands_over` says a static rendering replaces the widgets when a run ends."""
         import ipywidgets as w
 
-        self.clock = clock
+        self.clock, self.hands_over = clock, hands_over
         self.throttle = Throttle(interval_s, clock)
         self.header = part(w.HTML, "opus-header")
         shared = {"layout": self.header.layout, "style": self.header.style}
         self.warnings = part(w.HTML, "opus-warnings", **shared)
         self.tail = part(w.HTML, "opus-text-stream", **shared)
-        self.text = part(w.VBox, "opus-text", children=(self.tail,), layout=self.header.layout)
+        # finished parts in a box of their own: appending one leaves the tail's view in place
+        self.text = part(w.VBox, "opus-text", layout=self.header.layout)
         self.retry = part(w.HTML, "opus-retry", **shared)
         self.meter = part(w.HTML, "opus-meter", **shared)
         self.outcome = part(w.HTML, "opus-outcome", **shared)
         self._status = "running"
         self.compact = text_height is not None
-        parts = [self.header, self.warnings, self.text, self.retry, self.meter, self.outcome]
+        parts = [self.header, self.warnings, self.text, self.tail, self.retry, self.meter,
+                 self.outcome]
         if text_height is not None:  # column-reverse keeps the scroll at the newest text
-            scroller = part(w.VBox, "opus-scroll", children=(self.text,), layout=w.Layout(
+            answer = part(w.VBox, "opus-answer", children=(self.text, self.tail))
+            scroller = part(w.VBox, "opus-scroll", children=(answer,), layout=w.Layout(
                 height=text_height, overflow="auto", flex_flow="column-reverse"))
             parts = [self.header, self.meter, scroller, self.warnings, self.retry, self.outcome]
         self.box = w.VBox(parts, _dom_classes=("opus-run", "opus-status-running"),
@@ -78,8 +83,8 @@ class RunPanel:
     def started(self, live: LiveRun) -> None:
         self.live, self.record = live, None
         self.segments, self._pending = Segments(), []
-        old = [widget for widget in self.text.children if widget is not self.tail]
-        self.text.children = (self.tail,)
+        old = self.text.children
+        self.text.children = ()
         for widget in old:
             widget.close()
         self.throttle.mark()
@@ -101,13 +106,20 @@ class RunPanel:
                                       fmt.colour("interrupted")))
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
-        """The rest of the answer as Markdown in place of the tail, and the final state."""
+        """The rest of the answer as Markdown in place of the tail, and the final state.
+
+        When the view hands over, the text stays as it stands: the static rendering is about to
+        replace the widgets, and re-rendering the last part first would blank it for a moment.
+        """
         self.record = record
         rest = self.segments.tail + "".join(self._pending)
         self._pending = []
         assign(self.retry, "")
-        done = tuple(widget for widget in self.text.children if widget is not self.tail)
-        self.text.children = (*done, self._rendered(rest)) if rest else done
+        if self.hands_over:
+            assign(self.tail, stream_html(rest))
+        elif rest:
+            self.text.children = (*self.text.children, self._rendered(rest))
+            assign(self.tail, "")
         self.throttle.mark()
         self.render(snapshot(live, self.clock(), record))
 
@@ -133,7 +145,7 @@ class RunPanel:
         done = self.segments.add(text)
         sent = 0
         if done:
-            self.text.children = (*self.text.children[:-1], self._rendered(done), self.tail)
+            self.text.children = (*self.text.children, self._rendered(done))
             sent = 1
         return sent + assign(self.tail, stream_html(self.segments.tail))
 

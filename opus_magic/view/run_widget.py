@@ -57,7 +57,7 @@ class RunView:
         import ipywidgets as w
 
         self.cell, self.handover, self.clock = plan, handover, clock
-        self.panel = RunPanel(clock)
+        self.panel = RunPanel(clock, hands_over=handover)
         self.delta = self.panel.delta  # the hot path goes straight to the panel
         self.waiting = self.panel.waiting
         ceiling = plan.info.max_output if plan.info and plan.info.max_output else None
