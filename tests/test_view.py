@@ -299,6 +299,10 @@ def test_run_again_records_a_new_run_with_the_controls_values(widget_ip: Any, si
     assert [r.id for r in opus_magic.history(limit=5, tag="again")] == [second.id, first.id]
     assert view.panel.outcome.value.count("simulator") == 1  # the summary line, once
     assert view.panel.warnings.value == ""
+    # what ran is said beside what the cell says; the first attempt stays, collapsed
+    assert "Ran with max_tokens 7 · concise; the cell says 1,024 · off" in view.panel.outcome.value
+    assert "--max-tokens 7 --concise" in view.panel.outcome.value
+    assert f"run {first.id}" in view.attempts.value and "<details" in view.attempts.value
 
 
 def test_stop_ends_the_server_stream_and_keeps_the_partial_text(widget_ip: Any, simulator: Any) -> None:

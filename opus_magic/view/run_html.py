@@ -96,10 +96,14 @@ def run_html(snap: Snapshot, text: str, text_height: str | None = None) -> str:
             f'{colour};padding-left:8px;margin:2px 0;min-width:0;flex:1 1 0">{"".join(parts)}</div>')
 
 
+def attempt_title(record: RunRecord) -> str:
+    return (f"Earlier attempt: max_tokens {record.max_tokens or 0:,} · {record.concise} · "
+            f"{fmt.end_state(record)} · {fmt.run_cost(record)} · run {record.id}")
+
+
 def attempt_html(record: RunRecord) -> str:
     """An earlier attempt of the same cell, collapsed: what it ran with, how it ended, its answer."""
-    title = (f"Earlier attempt: max_tokens {record.max_tokens or 0:,} · {record.concise} · "
-             f"{fmt.end_state(record)} · {fmt.run_cost(record)} · run {record.id}")
+    title = attempt_title(record)
     return (f'<details class="opus-attempt" style="color:{fmt.TEXT};{LINE}">'
             f'<summary>{html.escape(title)}</summary>'
             f'<div class="jp-RenderedHTMLCommon">{markdown_html(record.text)}</div></details>')

@@ -7,6 +7,7 @@ the controls sit in a display of their own that is withdrawn when the kernel mov
 """
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,7 @@ from opus_magic.core.engine import Clock, LiveRun
 from opus_magic.core.plan import Plan
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
-from opus_magic.view.run_html import attempt_html, lines_html, page_html, run_html
+from opus_magic.view.run_html import attempt_html, attempt_title, lines_html, page_html, run_html
 from opus_magic.view.run_panel import RunPanel, part
 from opus_magic.view.run_state import readable, snapshot
 
@@ -131,6 +132,13 @@ class RunView:
         """The ended run for saved notebooks: static HTML in place of the widgets when handing
         over, else next to them; the whole answer as Markdown, a preview as text."""
         bundle: dict[str, Any] = dict(readable(record, live))
+        earlier = [f"{attempt_title(r)}" for r in reversed(self.records[:-1])]
+        if notes or earlier:
+            bundle["text/plain"] += "".join(f"\n{line}" for line in (*notes, *earlier))
+            bundle["text/markdown"] += "".join(
+                f"\n\n> {html.escape(note)}" for note in notes) + "".join(
+                f"\n\n<details><summary>{html.escape(attempt_title(r))}</summary>\n\n{r.text}\n\n"
+                "</details>" for r in reversed(self.records[:-1]))
         if not self.handover:
             return {VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME], **bundle}
         snap = snapshot(live, self.clock(), record)
