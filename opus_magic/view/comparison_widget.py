@@ -113,7 +113,8 @@ class ComparisonView:
         bundle["text/html"] = (
             f'<div class="opus-comparison opus-static" style="color:{fmt.TEXT}">'
             f'{self.title_html()}{summary_html(rows)}'
-            f'<div class="opus-columns" style="display:flex;gap:0.5em">{"".join(columns)}</div></div>')
+            f'<div class="opus-columns" style="display:flex;gap:0.5em">{"".join(columns)}</div>'
+            '</div>')
         return bundle
 
     def readable(self, rows: Sequence[SummaryRow]) -> dict[str, str]:
@@ -144,9 +145,10 @@ def summary_html(rows: Sequence[SummaryRow]) -> str:
     body = []
     for row in rows:
         cells = summary_cells(row)
-        marks = html.escape(cells[-1]).replace(
-            "cheapest", f'<span class="opus-cheapest" style="color:{fmt.colour("ok")}">cheapest</span>'
-        ).replace("fastest", f'<span class="opus-fastest" style="color:{fmt.colour("ok")}">fastest</span>')
+        marks = html.escape(cells[-1])
+        for mark in ("cheapest", "fastest"):
+            marks = marks.replace(mark, f'<span class="opus-{mark}" '
+                                        f'style="color:{fmt.colour("ok")}">{mark}</span>')
         body.append("<tr>" + "".join(f"<td style='{cell.format('right' if 1 < i < 8 else 'left')}'>"
                                      f"{html.escape(c)}</td>" for i, c in enumerate(cells[:-1]))
                     + f"<td>{marks}</td></tr>")

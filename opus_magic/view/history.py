@@ -138,7 +138,8 @@ def history_html(runs: list[RunRecord]) -> str:
             f"{run.usage.cache_read_tokens:,}", html.escape(fmt.run_cost(run)),
             fmt.seconds(run.ttft_s), fmt.seconds(run.duration_s),
             html.escape(run.comparison_id or ""), html.escape(run.tag or ""),
-            f'<span title="{html.escape(prompt[:2000])}">{html.escape(prompt_start(run, 60))}</span>'])
+            f'<span title="{html.escape(prompt[:2000])}">'
+            f'{html.escape(prompt_start(run, 60))}</span>'])
     headers = ["id", "created (UTC)", "model", "ended", "in", "out", "cache read", "cost", "TTFT",
                "time", "comparison", "tag", "prompt"]
     return html_table(headers, rows, numeric={4, 5, 6, 7, 8, 9})

@@ -90,10 +90,12 @@ def run_html(snap: Snapshot, text: str, text_height: str | None = None) -> str:
     outcome = f'<div class="opus-outcome">{outcome_html(snap)}</div>'
     parts = [header, f'<div class="opus-warnings">{notes}</div>', answer, meter, outcome]
     if text_height is not None:
-        scroller = f'<div class="opus-scroll" style="height:{text_height};overflow:auto">{answer}</div>'
+        scroller = (f'<div class="opus-scroll" style="height:{text_height};overflow:auto">'
+                    f'{answer}</div>')
         parts = [header, meter, scroller, f'<div class="opus-warnings">{notes}</div>', outcome]
     return (f'<div class="opus-run opus-status-{snap.status}" style="border-left:3px solid '
-            f'{colour};padding-left:8px;margin:2px 0;min-width:0;flex:1 1 0">{"".join(parts)}</div>')
+            f'{colour};padding-left:8px;margin:2px 0;min-width:0;flex:1 1 0">'
+            f'{"".join(parts)}</div>')
 
 
 def attempt_title(record: RunRecord) -> str:
