@@ -219,7 +219,8 @@ class Notebook:
         return self.cell(index).locator(".jp-OutputArea")
 
     def watch(self, index: int, selectors: dict[str, str]) -> None:
-        """Record each distinct text a MutationObserver sees under each selector in cell `index`."""
+        """Record each distinct text a MutationObserver sees under each selector in cell `index`
+        (the texts of all the elements it matches, in document order)."""
         self.page.evaluate(
             """([i, selectors]) => {
                  const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
@@ -227,8 +228,8 @@ class Notebook:
                  for (const name of Object.keys(selectors)) seen[name] = [];
                  const note = () => {
                    for (const [name, selector] of Object.entries(selectors)) {
-                     const el = cell.querySelector(selector);
-                     const text = el ? el.innerText : null;
+                     const found = [...cell.querySelectorAll(selector)];
+                     const text = found.length ? found.map(el => el.innerText).join(' ') : null;
                      const list = seen[name];
                      if (text !== null && list[list.length - 1] !== text) list.push(text);
                    }

@@ -399,3 +399,13 @@ def test_stop_all_ends_every_column_of_a_comparison(widget_ip: Any, simulator: A
     wait_until(lambda: all(r.ended_at is not None for r in simulator.requests()))
     assert not any(r.completed for r in simulator.requests())
     assert view.stop.disabled and "stopped" in view.summary.value
+
+
+def test_blocks_that_ended_render_as_markdown_while_the_next_one_streams(wire: Wire) -> None:
+    panel, live = RunPanel(clock=wire.clock), make_live()
+    panel.started(live)
+    feed(live, panel, ["## Caching\n", "\n", "- reads are cheap\n", "\n", "Writes cost **more"],
+         wire.clock, 1.0)
+    panel.push()
+    assert "<h2>Caching</h2>" in panel.tail.value and "<li>reads are cheap</li>" in panel.tail.value
+    assert "Writes cost **more" in html.unescape(panel.tail.value)  # the open block stays plain

@@ -51,9 +51,10 @@ def lines_html(lines: Sequence[str], css: str, colour: str) -> str:
                    for line in lines)
 
 
-def stream_html(text: str) -> str:
-    """Plain text while streaming: escaped, wrapped, nothing re-rendered."""
-    return (f'<div style="white-space:pre-wrap;{LINE};margin:0">'
+def stream_html(text: str, settled: str = "") -> str:
+    """The streaming tail: blocks that ended rendered as Markdown, the block in progress plain."""
+    rendered = f'<div class="jp-RenderedHTMLCommon" style="padding:0">{markdown_html(settled)}</div>'
+    return ((rendered if settled else "") + f'<div style="white-space:pre-wrap;{LINE};margin:0">'
             f'{html.escape(text, quote=False)}</div>')
 
 

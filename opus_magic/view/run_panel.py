@@ -115,9 +115,7 @@ class RunPanel:
         rest = self.segments.tail + "".join(self._pending)
         self._pending = []
         assign(self.retry, "")
-        if self.hands_over:
-            assign(self.tail, stream_html(rest))
-        elif rest:
+        if rest and not self.hands_over:
             self.text.children = (*self.text.children, self._rendered(rest))
             assign(self.tail, "")
         self.throttle.mark()
@@ -147,7 +145,7 @@ class RunPanel:
         if done:
             self.text.children = (*self.text.children, self._rendered(done))
             sent = 1
-        return sent + assign(self.tail, stream_html(self.segments.tail))
+        return sent + assign(self.tail, stream_html(self.segments.open, self.segments.settled))
 
     def _rendered(self, markdown: str) -> Any:
         """A finished part of the answer, rendered once by the frontend's Markdown renderer."""

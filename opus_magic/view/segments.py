@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 FENCE = re.compile(r" {0,3}(`{3,}(?=[^`]*$)|~{3,})")
-MIN_PART_CHARS = 240  # parts are cut once at least this long: a short answer renders as it streams
+MIN_PART_CHARS = 2_048  # parts are cut once at least this long (fewer widgets on slow streams)
 MAX_TAIL_CHARS = 32_768  # past this with no block end, cut at a line end (closing an open fence)
 
 
@@ -41,6 +41,16 @@ class Segments:
         if len(self.tail) > self.max_chars:
             return self._force()
         return ""
+
+    @property
+    def settled(self) -> str:
+        """The start of the tail whose blocks have ended (they render as Markdown already)."""
+        return self.tail[:self._cut]
+
+    @property
+    def open(self) -> str:
+        """The block still streaming (shown plain until it ends)."""
+        return self.tail[self._cut:]
 
     def _look(self, line: str, start: int) -> None:
         stripped = line.strip()
