@@ -404,7 +404,7 @@ def test_stop_all_ends_every_column_of_a_comparison(widget_ip: Any, simulator: A
 def test_blocks_that_ended_render_as_markdown_while_the_next_one_streams(wire: Wire) -> None:
     panel, live = RunPanel(clock=wire.clock), make_live()
     panel.started(live)
-    feed(live, panel, ["## Caching\n", "\n", "- reads are cheap\n", "\n", "Writes cost **more"],
+    feed(live, panel, ["## Caching\n", "\n", "- reads are cheap\n", "\n", "Writes cost **more\n"],
          wire.clock, 1.0)
     panel.push()
     assert "<h2>Caching</h2>" in panel.tail.value and "<li>reads are cheap</li>" in panel.tail.value
