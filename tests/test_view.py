@@ -380,6 +380,7 @@ def test_comparison_columns_stream_and_summarize(widget_ip: Any, simulator: Any)
     assert len({r.comparison_id for r in records}) == 1 and records[0].comparison_id
     assert widget_ip.user_ns["both"] == [r.text for r in records]
     assert "cheapest" in view.summary.value and "fastest" in view.summary.value
+    assert "×1.0" in view.summary.value and "× cheapest" in view.summary.value  # the cost ratio
     assert all("exact" in panel.meter.value for panel in view.panels)
 
 

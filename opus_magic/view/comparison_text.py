@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TextIO
 
 from opus_magic.core.engine import Clock, LiveRun
@@ -63,20 +64,28 @@ class ProgressLines:
         self._write("\n".join([*lines, summary_line(record), ""]))
 
 
-SUMMARY_HEADINGS = ["model", "ended", "in", "out", "cost", "TTFT", "time", "tok/s", ""]
+SUMMARY_HEADINGS = ["model", "ended", "in", "out", "cost", "× cheapest", "TTFT", "time", "tok/s",
+                    ""]
 
 
-def summary_cells(row: SummaryRow) -> list[str]:
+def cheapest_cost(rows: Sequence[SummaryRow]) -> Decimal | None:
+    costs = [row.record.cost for row in rows if row.record.cost]
+    return min(costs) if costs else None
+
+
+def summary_cells(row: SummaryRow, cheapest: Decimal | None) -> list[str]:
     """One model's figures in a comparison summary, as text (cheapest and fastest marked last)."""
     r = row.record
+    times = fmt.NONE if not cheapest or r.cost is None else f"×{r.cost / cheapest:.1f}"
     marks = [name for name, on in (("cheapest", row.cheapest), ("fastest", row.fastest)) if on]
     return [fmt.model_label(r), fmt.end_state(r), f"{r.usage.input_tokens:,}",
-            f"{r.usage.output_tokens:,}", fmt.run_cost(r), fmt.seconds(r.ttft_s),
+            f"{r.usage.output_tokens:,}", fmt.run_cost(r), times, fmt.seconds(r.ttft_s),
             fmt.seconds(r.duration_s), fmt.count(fmt.record_rate(r)),
             f"← {', '.join(marks)}" if marks else ""]
 
 
 def summary_table(rows: Sequence[SummaryRow]) -> str:
     """The comparison's numbers, one line per model, cheapest and fastest marked."""
-    return fmt.text_table([SUMMARY_HEADINGS, *(summary_cells(row) for row in rows)],
-                          left={0, 1, 8})
+    cheapest = cheapest_cost(rows)
+    return fmt.text_table([SUMMARY_HEADINGS, *(summary_cells(row, cheapest) for row in rows)],
+                          left={0, 1, 9})

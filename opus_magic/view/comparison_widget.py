@@ -10,7 +10,12 @@ from typing import Any
 from opus_magic.core.engine import Clock
 from opus_magic.core.fanout import Comparison, SummaryRow, summarize
 from opus_magic.view import format as fmt
-from opus_magic.view.comparison_text import SUMMARY_HEADINGS, summary_cells, summary_table
+from opus_magic.view.comparison_text import (
+    SUMMARY_HEADINGS,
+    cheapest_cost,
+    summary_cells,
+    summary_table,
+)
 from opus_magic.view.run_html import lines_html, run_html
 from opus_magic.view.run_panel import MESSAGES_PER_S, RunPanel, part
 from opus_magic.view.run_state import readable, snapshot
@@ -142,14 +147,14 @@ def summary_html(rows: Sequence[SummaryRow]) -> str:
     """The summary of a comparison as a small table, cheapest and fastest marked."""
     cell = "padding:0 0.6em;text-align:{}"
     head = "".join(f"<th style='{cell.format('left')}'>{h}</th>" for h in SUMMARY_HEADINGS)
-    body = []
+    body, cheapest = [], cheapest_cost(rows)
     for row in rows:
-        cells = summary_cells(row)
+        cells = summary_cells(row, cheapest)
         marks = html.escape(cells[-1])
         for mark in ("cheapest", "fastest"):
             marks = marks.replace(mark, f'<span class="opus-{mark}" '
                                         f'style="color:{fmt.colour("ok")}">{mark}</span>')
-        body.append("<tr>" + "".join(f"<td style='{cell.format('right' if 1 < i < 8 else 'left')}'>"
+        body.append("<tr>" + "".join(f"<td style='{cell.format('right' if 1 < i < 9 else 'left')}'>"
                                      f"{html.escape(c)}</td>" for i, c in enumerate(cells[:-1]))
                     + f"<td>{marks}</td></tr>")
     return (f"<table class='opus-summary-rows' style='color:{fmt.TEXT};font-size:0.95em'>"
