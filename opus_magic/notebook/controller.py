@@ -47,14 +47,14 @@ class RunController:
         except OpusError as exc:
             self.view.problem(str(exc))
             return
-        self.view.run_again.disabled = True
+        self.view.hold()
         self._cancel = threading.Event()
         self.launch(lambda: self.run(plan), self.stop)
 
     def stop(self) -> None:
         """Stop the run that is streaming; what arrived is kept and recorded as stopped."""
         self._cancel.set()
-        live = self.view._live
+        live = self.view.live
         if live is not None:
             live.stop()
 

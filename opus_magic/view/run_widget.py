@@ -103,6 +103,15 @@ class RunView:
         if self.handover:
             self._bar = display(widget_bundle(self.controls, ""), raw=True, display_id=True)
 
+    @property
+    def live(self) -> LiveRun | None:
+        """The run streaming into the view, if one is."""
+        return self._live
+
+    def hold(self) -> None:
+        """A rerun is on its way: Run again waits for it."""
+        self.run_again.disabled = True
+
     def cancel(self) -> None:
         """Stop the run that is streaming; what arrived is kept and recorded as stopped."""
         set_buttons(self.run_again, self.stop, running=False)
