@@ -145,7 +145,7 @@ class ComparisonView:
 
 def summary_html(rows: Sequence[SummaryRow]) -> str:
     """The summary of a comparison as a small table, cheapest and fastest marked."""
-    cell = "padding:0 0.6em;text-align:{}"
+    cell = "padding:0 0.6em;white-space:nowrap;text-align:{}"
     head = "".join(f"<th style='{cell.format('left')}'>{h}</th>" for h in SUMMARY_HEADINGS)
     body, cheapest = [], cheapest_cost(rows)
     for row in rows:

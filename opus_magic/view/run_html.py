@@ -70,9 +70,10 @@ def markdown_html(text: str) -> str:
     return str(_markdown().render(text))
 
 
-def outcome_html(snap: Snapshot) -> str:
+def outcome_html(snap: Snapshot, compact: bool = False) -> str:
+    """Explanations, then the summary line (a column leaves it to the comparison's table)."""
     colour = fmt.TEXT if snap.status == "ok" else fmt.STATUS_COLOURS[snap.status]
-    summary = (snap.summary,) if snap.summary else ()
+    summary = (snap.summary,) if snap.summary and not compact else ()
     return (lines_html(snap.outcome, "opus-outcome-line", colour)
             + lines_html(summary, "opus-summary", fmt.TEXT))
 
@@ -88,7 +89,7 @@ def run_html(snap: Snapshot, text: str, text_height: str | None = None) -> str:
     meter = f'<div class="opus-meter">{meter_html(snap.meter, text_height is not None)}</div>'
     answer = (f'<div class="opus-text jp-RenderedHTMLCommon" style="padding:0">'
               f'{markdown_html(text)}</div>')
-    outcome = f'<div class="opus-outcome">{outcome_html(snap)}</div>'
+    outcome = f'<div class="opus-outcome">{outcome_html(snap, text_height is not None)}</div>'
     parts = [header, f'<div class="opus-warnings">{notes}</div>', answer, meter, outcome]
     if text_height is not None:
         scroller = (f'<div class="opus-scroll" style="height:{text_height};overflow:auto">'

@@ -160,7 +160,7 @@ class RunPanel:
                 + assign(self.warnings, lines_html(snap.warnings, "opus-warning",
                                                    fmt.colour("interrupted")))
                 + assign(self.meter, meter_html(snap.meter, self.compact))
-                + assign(self.outcome, outcome_html(snap)))
+                + assign(self.outcome, outcome_html(snap, self.compact)))
         self._label = snap.label
         return sent + self._show_status(snap.status)
 
