@@ -39,12 +39,13 @@ class ComparisonView:
                                 hands_over=handover, flex="1 1 0", min_width="14em",
                                 padding="0 0.5em") for _ in runs]
         self.agains, self.stops, columns = [], [], []
+        fit = w.Layout(width="auto")  # one model for the columns' buttons, as wide as their labels
         for index, panel in enumerate(self.panels):
             model = runs[index][0].request.model
             again_one = part(w.Button, "opus-run-again", description=f"Run {model} again",
-                             icon="redo",
+                             icon="redo", layout=fit,
                              disabled=True, tooltip="send this model the cell again")
-            stop_one = part(w.Button, "opus-stop-one", description="Stop", icon="stop",
+            stop_one = part(w.Button, "opus-stop-one", description="Stop", icon="stop", layout=fit,
                             button_style="danger", tooltip="end this model's stream; keep its text")
             again_one.on_click(lambda _, i=index: again(i))
             stop_one.on_click(lambda _, i=index: stop(i))
@@ -156,6 +157,6 @@ def summary_html(rows: Sequence[SummaryRow]) -> str:
                                         f'style="color:{fmt.colour("ok")}">{mark}</span>')
         body.append("<tr>" + "".join(f"<td style='{cell.format('right' if 1 < i < 9 else 'left')}'>"
                                      f"{html.escape(c)}</td>" for i, c in enumerate(cells[:-1]))
-                    + f"<td>{marks}</td></tr>")
+                    + f"<td style='white-space:nowrap'>{marks}</td></tr>")
     return (f"<table class='opus-summary-rows' style='color:{fmt.TEXT};font-size:0.95em'>"
             f"<tr>{head}</tr>{''.join(body)}</table>")

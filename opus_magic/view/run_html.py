@@ -71,9 +71,10 @@ def markdown_html(text: str) -> str:
 
 
 def outcome_html(snap: Snapshot, compact: bool = False) -> str:
-    """Explanations, then the summary line (a column leaves it to the comparison's table)."""
+    """Explanations, then the summary line (a column leaves all but the run id to the table)."""
     colour = fmt.TEXT if snap.status == "ok" else fmt.STATUS_COLOURS[snap.status]
-    summary = (snap.summary,) if snap.summary and not compact else ()
+    summary = () if not snap.summary else (
+        (snap.summary.rsplit(" · ", 1)[-1],) if compact else (snap.summary,))
     return (lines_html(snap.outcome, "opus-outcome-line", colour)
             + lines_html(summary, "opus-summary", fmt.TEXT))
 
