@@ -150,7 +150,8 @@ def cmd_show(session: Session, args: list[str]) -> None:
 def show_text(record: RunRecord) -> str:
     lines = [summary_line(record),
              f"created {record.created_at} · status {record.status} · endpoint {record.endpoint}"
-             f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}",
+             f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}"
+             f" · comparison {record.comparison_id or '–'}",
              f"cost {fmt.run_cost(record)} ({record.cost_source})"]
     if record.error:
         lines.append(f"error: {record.error}")
