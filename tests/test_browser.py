@@ -5,6 +5,7 @@ docs/comparison.png); screenshots always go to test-artifacts/.
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -140,6 +141,11 @@ def test_live_view_streams_meters_and_reruns(lab: Lab, simulator: Any, runs: Run
     # what ran is said, and the first attempt stays reachable, collapsed, in the same output
     nb.output(1).locator(".opus-static .opus-attempt").wait_for(timeout=20_000)
     assert "the cell says 300" in nb.output(1).locator(".opus-static .opus-provenance").inner_text()
+    set_theme(page, "JupyterLab Dark")  # the live controls read in Dark too
+    try:
+        assert low_contrast(page, ".opus-controls, .opus-static") == []
+    finally:
+        set_theme(page, "JupyterLab Light")
 
 
 def test_stop_keeps_what_arrived(lab: Lab, simulator: Any, runs: Runs) -> None:
@@ -225,6 +231,14 @@ def low_contrast(page: Any, selector: str) -> list[dict[str, Any]]:
     return [f for f in found if f["ratio"] < (3 if f["badge"] else 4.5)]
 
 
+def nbconvert_html(path: Path) -> str:
+    """The notebook as `jupyter nbconvert --to html` renders it, without its kernel."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(path))
+    return html.unescape(re.sub(r"<[^>]+>", " ", str(body)))
+
+
 def set_theme(page: Any, name: str) -> None:
     light = "true" if name == "JupyterLab Light" else "false"
     page.evaluate("(theme) => { window.jupyterapp.commands.execute('apputils:change-theme', "
@@ -262,6 +276,9 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_every_answer(
     page.locator(".opus-static .opus-run").nth(2).wait_for(timeout=20_000)
     recorded = [r for r in runs() if r.tag == "reopen"]
     assert len(recorded) == 3
+    converted = nbconvert_html(lab.server.root / name)  # what `jupyter nbconvert --to html` shows
+    for record in recorded:
+        assert " ".join(words(record.text)) in " ".join(words(converted)) and record.id in converted
     shown = page.locator(".jp-Notebook").inner_text()
     assert "Error displaying widget" not in shown and "Loading widget" not in shown
     for record in recorded:
