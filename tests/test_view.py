@@ -277,7 +277,7 @@ def test_widget_view_shows_the_run_and_sets_the_variable(widget_ip: Any, simulat
     assert "exact" in view.panel.meter.value and format_usd(record.cost) in view.panel.meter.value
     assert "simulator" in view.panel.header.value and f"run {record.id}" in view.panel.outcome.value
     assert view.concise.value == "concise" and view.max_tokens.value == 1024
-    assert view.max_tokens.max == INFO.max_output
+    assert f"≤ {INFO.max_output:,}" in view.ceiling.value  # the model's ceiling, beside the box
     assert not view.run_again.disabled and view.stop.disabled
     assert "opus-view" in view.box._dom_classes
 
@@ -343,7 +343,22 @@ def test_clamped_max_tokens_warns_and_bounds_the_control(widget_ip: Any, simulat
     widget_ip.run_cell("%%opus -m claude-opus-4-1 --max-tokens 50000\nhi")
     view = last_view()
     assert "clamped to 32,000" in html.unescape(view.panel.warnings.value)
-    assert view.max_tokens.value == 32_000 and view.max_tokens.max == 32_000
+    assert view.max_tokens.value == 32_000 and "≤ 32,000" in view.ceiling.value
+
+
+def test_the_max_tokens_box_says_what_a_rerun_will_send(widget_ip: Any, simulator: Any) -> None:
+    widget_ip.run_cell("%%opus -m opus --max-tokens 300\nhi")
+    view = last_view()
+    view.max_tokens.value = 999_999
+    assert "above the model's ceiling: Run again sends 128,000" in html.unescape(view.ceiling.value)
+    view.run_again.click()
+    widget_ip.run_cell("pass")
+    assert view.records[-1].max_tokens == 128_000
+    assert "clamped to 128,000" in html.unescape(view.panel.warnings.value)
+    view.max_tokens.value = 0
+    assert "at least 1" in view.ceiling.value
+    view.run_again.click()
+    assert "at least 1" in view.panel.outcome.value and len(view.records) == 2
 
 
 def test_errors_show_in_the_view_with_their_own_style(widget_ip: Any, simulator: Any, capsys: Any) -> None:

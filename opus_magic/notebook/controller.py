@@ -41,6 +41,9 @@ class RunController:
 
     def again(self, max_tokens: int, concise: str) -> None:
         """Run the cell again with other max_tokens and concise mode, into the same view."""
+        if max_tokens < 1:
+            self.view.problem(f"max_tokens {max_tokens} asks for no answer: use at least 1.")
+            return
         request = dataclasses.replace(self.plan.request, max_tokens=max_tokens, concise=concise)
         try:
             plan = self.session.plan(request, self.settings)

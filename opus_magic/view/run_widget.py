@@ -20,12 +20,25 @@ from opus_magic.view.run_html import attempt_html, attempt_title, lines_html, pa
 from opus_magic.view.run_panel import RunPanel, part
 from opus_magic.view.run_state import readable, snapshot
 
-UNBOUNDED_MAX_TOKENS = 10_000_000
 CONCISE_OPTIONS = (("off", "off"), ("concise", "concise"), ("code only", "code"))
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 HIDDEN = {VIEW_MIME: {"model_id": "", "version_major": 2, "version_minor": 0}, "text/plain": ""}
 
 Again = Callable[[int, str], None]  # again(max_tokens, concise)
+
+
+def ceiling_html(value: int, ceiling: int | None) -> str:
+    """Beside the max_tokens box: the model's ceiling, and what a rerun will send instead."""
+    if value < 1:
+        note, colour = "at least 1: Run again refuses this", fmt.colour("error")
+    elif ceiling is not None and value > ceiling:
+        note = f"above the model's ceiling: Run again sends {ceiling:,}"
+        colour = fmt.colour("interrupted")
+    else:
+        note = f"≤ {ceiling:,}" if ceiling else "ceiling unknown"
+        colour = fmt.TEXT
+    return (f'<span class="opus-ceiling-note" style="color:{colour};white-space:nowrap" '
+            f'title="the model\'s output ceiling">{html.escape(note)}</span>')
 
 
 def widget_bundle(widget: Any, plain: str) -> dict[str, Any]:
@@ -63,14 +76,16 @@ class RunView:
         self.waiting = self.panel.waiting
         ceiling = plan.info.max_output if plan.info and plan.info.max_output else None
         layout = w.Layout()  # one model for every control
-        self.max_tokens = part(
-            w.BoundedIntText, "opus-max-tokens", value=plan.max_tokens, min=1,
-            max=ceiling or UNBOUNDED_MAX_TOKENS, description="max_tokens", layout=layout,
-            tooltip=f"at most {ceiling:,} for {plan.model_id}: larger values are clamped to it"
-            if ceiling else "the model's ceiling is unknown")
-        self.ceiling = part(w.HTML, "opus-ceiling", layout=layout, value=(
-            f'<span style="color:{fmt.TEXT};white-space:nowrap" title="the model\'s ceiling: a '
-            f'larger max_tokens is clamped to it">≤ {ceiling:,}</span>' if ceiling else ""))
+        # a plain number box: what the user types stays, and the note beside it says what will
+        # be sent (a bounded box would clamp 999999 to the ceiling without a word)
+        self.max_tokens = part(w.IntText, "opus-max-tokens", value=plan.max_tokens,
+                               description="max_tokens", layout=layout,
+                               tooltip="the longest answer to pay for, in tokens")
+        self.ceiling = part(w.HTML, "opus-ceiling", layout=layout,
+                            value=ceiling_html(plan.max_tokens, ceiling))
+        self.max_tokens.observe(
+            lambda change: setattr(self.ceiling, "value", ceiling_html(change["new"], ceiling)),
+            names="value")
         self.concise = part(w.ToggleButtons, "opus-concise", options=CONCISE_OPTIONS,
                             value=plan.request.concise, style={"button_width": "auto"},
                             layout=layout, tooltips=("as written", "adds a be-brief instruction",
