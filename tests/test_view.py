@@ -425,3 +425,27 @@ def test_blocks_that_ended_render_as_markdown_while_the_next_one_streams(wire: W
     panel.push()
     assert "<h2>Caching</h2>" in panel.tail.value and "<li>reads are cheap</li>" in panel.tail.value
     assert "Writes cost **more" in html.unescape(panel.tail.value)  # the open block stays plain
+
+
+def test_a_comparison_column_stops_and_runs_again_on_its_own(widget_ip: Any, simulator: Any) -> None:
+    simulator.configure(tokens_per_second={"claude-opus-4-6": 40, "claude-haiku-4-5": 400},
+                        answer_tokens=400)
+
+    def stop_opus_when_it_streams() -> None:
+        wait_until(lambda: len(simulator.requests()) == 2
+                   and all(r.chunks_sent >= 3 for r in simulator.requests()))
+        last_view().stops[0].click()
+
+    threading.Thread(target=stop_opus_when_it_streams, daemon=True).start()
+    widget_ip.run_cell("%%opus -m opus,haiku --tag columns\nExplain prompt caching.")
+    view = last_view()
+    assert [panel.record.status for panel in view.panels] == ["stopped", "ok"]
+    first_haiku = view.panels[1].record
+    simulator.configure(tokens_per_second=None)
+    view.agains[1].click()
+    widget_ip.run_cell("pass")  # the next cell waits for the rerun
+    again = view.panels[1].record
+    assert again.id != first_haiku.id and again.status == "ok" and again.model == "haiku"
+    assert again.comparison_id == first_haiku.comparison_id
+    assert view.panels[0].record.status == "stopped"  # the other column is left as it was
+    assert format_usd(again.cost) in view.summary.value  # the summary counts the rerun

@@ -71,12 +71,11 @@ class ComparisonController:
 
         self.session, self.runs, self.launch, self.on_done = session, runs, launch, on_done
         self.view = ComparisonView(runs, self.again, self.stop, handover)
-        self._cancel = threading.Event()
 
     def run(self) -> list[RunRecord]:
         """Run every model at once into its column; returns the records in the models' order."""
         self.view.begin()
-        records = execute_all(self.session, self.runs, self.view.panels, self._cancel)
+        records = execute_all(self.session, self.runs, self.view.panels)  # a Stop per run
         self.view.end()
         self.on_done(records)
         return records
@@ -98,8 +97,6 @@ class ComparisonController:
 
     def stop(self, index: int | None = None) -> None:
         """Stop one column (or all): what arrived is kept and recorded as stopped."""
-        if index is None:
-            self._cancel.set()
         for i, panel in enumerate(self.view.panels):
             if panel.live is not None and index in (None, i):
                 panel.live.stop()
