@@ -142,7 +142,8 @@ def drive(kernel: Kernel, tool: Tool, sim: SimProcess, count: int, big: int) -> 
     walls = [e.wall_s for e in short]
     visible = [e.visible_s for e in short[1:] or short if e.visible_s is not None]
     return {"load_s": loaded.wall_s, "rss_loaded_mb": loaded.value("rss"),
-            "first_prompt_s": walls[0], "n": count, "n_total_s": sum(walls),
+            "first_prompt_s": walls[0], "first_prompt_visible_s": short[0].visible_s,
+            "n": count, "n_total_s": sum(walls),
             "n_median_s": median(walls[1:] or walls), "n_spread": spread(walls[1:] or walls),
             "n_visible_median_s": median(visible) if visible else None,
             "rss_after_n_mb": before, "paced_wall_s": paced.wall_s,

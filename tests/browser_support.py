@@ -219,7 +219,8 @@ class Notebook:
         return self.cell(index).locator(".jp-OutputArea")
 
     def watch(self, index: int, selectors: dict[str, str]) -> None:
-        """Record each distinct text a MutationObserver sees under each selector in cell `index`."""
+        """Record each distinct text a MutationObserver sees under each selector in cell `index`
+        (the texts of all the elements it matches, in document order)."""
         self.page.evaluate(
             """([i, selectors]) => {
                  const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
@@ -227,8 +228,8 @@ class Notebook:
                  for (const name of Object.keys(selectors)) seen[name] = [];
                  const note = () => {
                    for (const [name, selector] of Object.entries(selectors)) {
-                     const el = cell.querySelector(selector);
-                     const text = el ? el.innerText : null;
+                     const found = [...cell.querySelectorAll(selector)];
+                     const text = found.length ? found.map(el => el.innerText).join(' ') : null;
                      const list = seen[name];
                      if (text !== null && list[list.length - 1] !== text) list.push(text);
                    }
@@ -261,3 +262,27 @@ def screenshot(target: Any, name: str, readme_dir: str | None = None) -> Path:
         target.mkdir(exist_ok=True)
         shutil.copyfile(path, target / name)
     return path
+
+
+def watch_each(page: Any, index: int, selector: str) -> None:
+    """Record, at every DOM change in cell `index`, the text of each element matching `selector`
+    (by position), how much text they held together, and whether a run was still streaming."""
+    page.evaluate(
+        """([i, selector]) => {
+             const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+             const state = window.__opusEach = {texts: [], frames: [], running: []};
+             new MutationObserver(() => {
+               const found = [...cell.querySelectorAll(selector)];
+               state.frames.push(found.reduce((n, el) => n + el.innerText.trim().length, 0));
+               state.running.push(!!cell.querySelector('.opus-status-running'));
+               found.forEach((el, k) => {
+                 const list = state.texts[k] = state.texts[k] || [];
+                 if (list[list.length - 1] !== el.innerText) list.push(el.innerText);
+               });
+             }).observe(cell, {subtree: true, childList: true, characterData: true,
+                               attributes: true});
+           }""", [index, selector])
+
+
+def seen_each(page: Any) -> dict[str, Any]:
+    return dict(page.evaluate("() => window.__opusEach || {texts: [], frames: []}"))

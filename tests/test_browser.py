@@ -5,6 +5,8 @@ docs/comparison.png); screenshots always go to test-artifacts/.
 """
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -20,13 +22,16 @@ from browser_support import (
     lab_server,
     require_browser,
     screenshot,
+    seen_each,
     wait_until,
+    watch_each,
 )
 
 from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store.sqlite import Store
 from opus_magic.view.history import select
+from opus_magic.view.run_widget import VIEW_MIME
 
 KEY = "sk-test-0123456789abcdef"
 README_DIR = os.environ.get("OPUS_MAGIC_SCREENSHOTS") or None
@@ -92,7 +97,7 @@ def test_live_view_streams_meters_and_reruns(lab: Lab, simulator: Any, runs: Run
     simulator.configure(tokens_per_second=15, answer_tokens=90)
     cell = f"%%opus -m opus --max-tokens 300 --tag browser\n{PROMPT}"
     nb = open_notebook(lab, "live.ipynb", cell)
-    nb.watch(1, {"text": ".opus-text-stream", "meter": ".opus-meter"})
+    nb.watch(1, {"text": ".opus-text, .opus-text-stream", "meter": ".opus-meter"})
     nb.run_cell(1)
     page, view = lab.page, nb.output(1).locator(".opus-view")
     view.locator(".opus-run.opus-status-running").wait_for(timeout=20_000)
@@ -103,7 +108,9 @@ def test_live_view_streams_meters_and_reruns(lab: Lab, simulator: Any, runs: Run
 
     streamed = texts(nb.seen("text"))
     assert len(set(streamed)) >= 3, streamed  # the text grew while streaming, in several pushes
-    assert all(b.startswith(a) and a != b for a, b in zip(streamed, streamed[1:]))
+    # words are only ever added (finished blocks are rendered as Markdown while the rest streams)
+    grown = [words(text) for text in streamed]
+    assert all(b[:len(a) - 1] == a[:-1] for a, b in zip(grown, grown[1:])), grown
     meters = nb.seen("meter")
     assert any("≈" in m for m in meters)  # estimated while streaming …
     final_meter = view.locator(".opus-meter").inner_text()
@@ -114,21 +121,31 @@ def test_live_view_streams_meters_and_reruns(lab: Lab, simulator: Any, runs: Run
     assert words(view.locator(".opus-text").inner_text()) == words(record.text)
     screenshot(page, "live-view-done.png")
 
-    # the controls: max_tokens and concise mode feed Run again, which records a new run
-    assert view.locator(".opus-max-tokens input").input_value() == "300"
-    concise = view.locator(".opus-concise")
+    # the controls (a display of their own, under the answer): max_tokens and concise mode feed
+    # Run again, which records a new run
+    controls = nb.output(1).locator(".opus-controls")
+    assert controls.locator(".opus-max-tokens input").input_value() == "300"
+    concise = controls.locator(".opus-concise")
     labels = [b.strip() for b in concise.locator("button").all_inner_texts()]
     assert labels == ["off", "concise", "code only"]
     simulator.configure(tokens_per_second=None)
-    view.locator(".opus-max-tokens input").fill("40")
-    view.locator(".opus-max-tokens input").press("Enter")
+    controls.locator(".opus-max-tokens input").fill("40")
+    controls.locator(".opus-max-tokens input").press("Enter")
     concise.locator("button", has_text=re.compile(r"^concise$")).click()
-    view.locator(".opus-run-again").click()
+    controls.locator(".opus-run-again").click()
     assert wait_until(lambda: len(runs()) == 2, timeout_s=20)
     view.locator(".opus-run.opus-status-ok").wait_for(timeout=20_000)
     again = runs()[0]
     assert again.concise == "concise" and again.max_tokens == 40
     assert "concise" in again.messages[0]["content"].lower()
+    # what ran is said, and the first attempt stays reachable, collapsed, in the same output
+    nb.output(1).locator(".opus-static .opus-attempt").wait_for(timeout=20_000)
+    assert "the cell says 300" in nb.output(1).locator(".opus-static .opus-provenance").inner_text()
+    set_theme(page, "JupyterLab Dark")  # the live controls read in Dark too
+    try:
+        assert low_contrast(page, ".opus-controls, .opus-static") == []
+    finally:
+        set_theme(page, "JupyterLab Light")
 
 
 def test_stop_keeps_what_arrived(lab: Lab, simulator: Any, runs: Runs) -> None:
@@ -138,7 +155,7 @@ def test_stop_keeps_what_arrived(lab: Lab, simulator: Any, runs: Runs) -> None:
     nb.run_cell(1)
     view = nb.output(1).locator(".opus-view")
     assert wait_until(lambda: len(texts(nb.seen("text"))) >= 2, timeout_s=30)
-    view.locator(".opus-stop").click()
+    nb.output(1).locator(".opus-controls .opus-stop").click()
     view.locator(".opus-run.opus-status-stopped").wait_for(timeout=10_000)
     record = runs()[0]
     assert record.status == "stopped"
@@ -149,24 +166,133 @@ def test_stop_keeps_what_arrived(lab: Lab, simulator: Any, runs: Runs) -> None:
     screenshot(lab.page, "stopped.png")
 
 
-def test_comparison_shows_two_live_columns(lab: Lab, simulator: Any, runs: Runs) -> None:
-    simulator.configure(tokens_per_second={"claude-opus-4-6": 12, "claude-haiku-4-5": 30},
-                        answer_tokens=70)
-    nb = open_notebook(lab, "compare.ipynb", f"%%opus -m opus,haiku --max-tokens 300\n{PROMPT}")
+def test_comparison_shows_three_live_columns_that_fit(lab: Lab, simulator: Any, runs: Runs) -> None:
+    simulator.configure(tokens_per_second={"claude-opus-4-6": 12, "claude-sonnet-4-5": 20,
+                                           "claude-haiku-4-5": 30}, answer_tokens=70)
+    nb = open_notebook(lab, "compare.ipynb",
+                       f"%%opus -m opus,sonnet,haiku --max-tokens 300\n{PROMPT}")
+    lab.page.evaluate("() => window.jupyterapp.shell.expandLeft()")  # the sidebar open, as usual
     nb.run_cell(1)
     comparison = nb.output(1).locator(".opus-comparison")
     columns = comparison.locator(".opus-run")
     comparison.wait_for(timeout=20_000)
-    assert wait_until(lambda: columns.count() == 2, timeout_s=10)
-    comparison.locator(".opus-run.opus-status-ok").nth(1).wait_for(timeout=30_000)
-    left, right = (columns.nth(i).bounding_box() for i in range(2))
-    assert right["x"] >= left["x"] + left["width"] - 1 and abs(right["y"] - left["y"]) < 5
-    models = [columns.nth(i).locator(".opus-model").inner_text() for i in range(2)]
-    assert models == ["claude-opus-4-6", "claude-haiku-4-5"]
-    recorded = runs()[:2]
+    assert wait_until(lambda: columns.count() == 3, timeout_s=10)
+    comparison.locator(".opus-stop-one").first.wait_for(timeout=10_000)  # a Stop per column
+    nb.output(1).locator(".opus-static .opus-run.opus-status-ok").nth(2).wait_for(timeout=40_000)
+    boxes = [columns.nth(i).bounding_box() for i in range(3)]
+    assert all(b["x"] >= a["x"] + a["width"] - 1 and abs(b["y"] - a["y"]) < 5
+               for a, b in zip(boxes, boxes[1:]))
+    assert max(b["height"] for b in boxes) < 700  # fixed-height columns: the view fits a screen
+    meters = [columns.nth(i).locator(".opus-meter").bounding_box() for i in range(3)]
+    assert len({round(m["y"]) for m in meters}) == 1 and len({round(m["height"]) for m in meters}) == 1
+    summary = comparison.locator(".opus-summary-rows").bounding_box()
+    assert summary["y"] < boxes[0]["y"]  # the summary is under the titles, above the columns
+    models = [columns.nth(i).locator(".opus-model").inner_text() for i in range(3)]
+    assert models == ["claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5"]
+    recorded = runs()[:3]
     assert {r.response_model for r in recorded} == set(models)
     assert len({r.comparison_id for r in recorded}) == 1 and recorded[0].comparison_id
-    screenshot(nb.cell(1), "comparison.png", README_DIR)
+    screenshot(lab.page, "comparison.png", README_DIR)
+    lab.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+
+
+CONTRAST = r"""(root) => {
+  const rgba = (css) => {  // computed colours: rgb(), rgba() or color(srgb …) from color-mix()
+    let m = css.match(/^rgba?\(([^)]*)\)/), scale = 1;
+    if (!m) { m = css.match(/^color\(srgb ([^)]*)\)/); scale = 255; }
+    if (!m) throw new Error('unreadable colour ' + css);
+    const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+    return [p[0] * scale, p[1] * scale, p[2] * scale, p.length > 3 ? p[3] : 1]; };
+  const over = (top, base) => top.slice(0, 3).map((c, i) => c * top[3] + base[i] * (1 - top[3]));
+  const lum = (c) => { const l = c.map(v => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2]; };
+  const background = (el) => { const layers = [];
+    for (let e = el; e; e = e.parentElement) { const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c); if (c[3] >= 1) break; }
+    return layers.reverse().reduce((base, top) => over(top, base), [255, 255, 255]); };
+  const found = [];
+  for (const el of root.querySelectorAll('*')) {
+    const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
+    if (!text || !el.getClientRects().length) continue;
+    const bg = background(el), fg = over(rgba(getComputedStyle(el).color), bg);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    found.push({text: text.slice(0, 40), badge: !!el.closest('.opus-badge'),
+                ratio: (a + 0.05) / (b + 0.05)});
+  }
+  return found; }"""
+
+
+def low_contrast(page: Any, selector: str) -> list[dict[str, Any]]:
+    """Text in the view whose contrast on its rendered background is under 4.5:1 (3:1 badges)."""
+    found = [item for root in page.locator(selector).element_handles()
+             for item in root.evaluate(CONTRAST)]
+    assert found, "no text found to check"
+    return [f for f in found if f["ratio"] < (3 if f["badge"] else 4.5)]
+
+
+def nbconvert_html(path: Path) -> str:
+    """The notebook as `jupyter nbconvert --to html` renders it, without its kernel."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(path))
+    return html.unescape(re.sub(r"<[^>]+>", " ", str(body)))
+
+
+def set_theme(page: Any, name: str) -> None:
+    light = "true" if name == "JupyterLab Light" else "false"
+    page.evaluate("(theme) => { window.jupyterapp.commands.execute('apputils:change-theme', "
+                  "{theme}); }", name)
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'"
+                           " && !document.querySelector('#jupyterlab-splash')")
+
+
+def test_a_saved_notebook_reopened_without_its_kernel_shows_every_answer(
+        lab: Lab, simulator: Any, runs: Runs) -> None:
+    """Run, save, shut the kernel down, reload: answers, statuses and costs, no widget error;
+    readable in Light and Dark (contrast computed from the page)."""
+    simulator.configure(tokens_per_second=None)
+    name = "reopen.ipynb"
+    lab.server.write_notebook(name, ["%load_ext opus_magic",
+                                     "%%opus -m opus --max-tokens 300 --tag reopen\n" + PROMPT,
+                                     "%%opus -m opus,haiku --max-tokens 200 --tag reopen\n" + PROMPT,
+                                     "print('done')"])
+    page = lab.page
+    page.goto(lab.server.notebook_url(name))
+    nb = Notebook(page)
+    nb.wait_ready()
+    nb.run_all()
+    nb.wait_done(3, timeout_s=120)
+    assert wait_until(lambda: page.locator(".opus-static .opus-run").count() == 3, timeout_s=20)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+    saved = json.loads((lab.server.root / name).read_text())
+    views = [o["data"][VIEW_MIME]["model_id"] for c in saved["cells"] for o in c.get("outputs", ())
+             if VIEW_MIME in o.get("data", {})]
+    assert set(views) <= {""}  # controls withdrawn: no live widget left in the saved file
+    page.goto(lab.server.notebook_url(name))
+    nb.wait_ready()
+    page.locator(".opus-static .opus-run").nth(2).wait_for(timeout=20_000)
+    recorded = [r for r in runs() if r.tag == "reopen"]
+    assert len(recorded) == 3
+    converted = nbconvert_html(lab.server.root / name)  # what `jupyter nbconvert --to html` shows
+    for record in recorded:
+        assert " ".join(words(record.text)) in " ".join(words(converted)) and record.id in converted
+    shown = page.locator(".jp-Notebook").inner_text()
+    assert "Error displaying widget" not in shown and "Loading widget" not in shown
+    for record in recorded:
+        assert " ".join(words(record.text)) in " ".join(words(shown))  # the whole answer
+        assert format_usd(record.cost) in shown and record.id in shown
+    assert "complete" in shown
+    screenshot(page, "light-theme.png", README_DIR)
+    assert low_contrast(page, ".opus-static") == []
+    set_theme(page, "JupyterLab Dark")
+    try:
+        assert low_contrast(page, ".opus-static") == []
+        screenshot(page, "dark-theme.png", README_DIR)
+    finally:
+        set_theme(page, "JupyterLab Light")
 
 
 EXPECTED_STDERR = {"03_billing_traps": ["opus: Over the session budget"]}
@@ -195,3 +321,37 @@ def test_notebook_runs_top_to_bottom_in_jupyterlab(lab: Lab, runs: Runs,
         assert f"`answer` holds {len(concise.text.split())} words" in report
         assert "2 quickstart runs in history" in nb.cell(code[-1]).inner_text()
         assert lab.page.locator(".opus-view .opus-run.opus-status-ok").count() == 2
+
+
+def test_the_end_of_a_stream_shows_no_empty_frame_and_columns_update_like_one_run(
+        lab: Lab, simulator: Any, runs: Runs) -> None:
+    """MutationObserver: the answer never vanishes while the live view hands over to the static
+    one; each column of a comparison is updated about as often as a single run."""
+    simulator.configure(tokens_per_second=25, answer_tokens=100)
+    nb = open_notebook(lab, "frames.ipynb", f"%%opus -m opus --max-tokens 300\n{PROMPT}")
+    watch_each(lab.page, 1, ".opus-text, .opus-text-stream")
+    nb.run_cell(1)
+    nb.output(1).locator(".opus-static .opus-run.opus-status-ok").wait_for(timeout=30_000)
+    seen = seen_each(lab.page)
+    frames, running = seen["frames"], seen["running"]
+    started = frames.index(next(f for f in frames if f > 0))
+    assert min(frames[started:]) > 0, str(frames[started:])  # once text showed, never blank
+    last = max(i for i, on in enumerate(running) if on)  # the last frame while streaming
+    assert min(frames[last:]) >= 0.95 * frames[last], str(frames[last:])  # no dip at the end
+    watch_each(lab.page, 1, ".opus-text-stream")
+    nb.run_cell(1)
+    nb.output(1).locator(".opus-run.opus-status-running").wait_for(timeout=20_000)
+    nb.output(1).locator(".opus-static .opus-run.opus-status-ok").wait_for(timeout=30_000)
+    single = len(seen_each(lab.page)["texts"][0])
+
+    lab.server.write_notebook("columns.ipynb", ["%load_ext opus_magic",
+                                                f"%%opus -m opus,sonnet,haiku --max-tokens 300\n{PROMPT}"])
+    lab.page.goto(lab.server.notebook_url("columns.ipynb"))
+    nb = Notebook(lab.page)
+    nb.wait_ready()
+    nb.run_and_wait(0)
+    watch_each(lab.page, 1, ".opus-text-stream")
+    nb.run_cell(1)
+    nb.output(1).locator(".opus-static .opus-run.opus-status-ok").nth(2).wait_for(timeout=40_000)
+    columns = [len(texts) for texts in seen_each(lab.page)["texts"]]
+    assert len(columns) == 3 and all(count * 1.5 >= single for count in columns), (single, columns)

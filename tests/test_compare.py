@@ -13,7 +13,13 @@ import opus_magic
 from opus_magic import sim
 from opus_magic.core.fanout import summarize
 from opus_magic.records import RunRecord, Usage
-from opus_magic.view.compare import diff_text, word_diff
+from opus_magic.view.compare import CLOSE, compare_text, diff_text, word_diff
+
+
+def run(text: str, run_id: str) -> RunRecord:
+    return RunRecord(id=run_id, created_at="2026-01-01T00:00:00Z", model="opus", prompt="p",
+                     text=text, status="ok", finish_reason="stop", usage=Usage(10, 10),
+                     cost=Decimal("0.001"), cost_exact=True, ttft_s=0.1, duration_s=1.0)
 
 
 def write_config(isolated_dirs: Path, text: str) -> None:
@@ -160,7 +166,21 @@ def test_compare_shows_numbers_and_a_highlighted_word_diff(ip, simulator, capsys
         assert f"(×{ratio:.2f})" in shown_text
         assert f"({change:+,})" in shown_text
         assert first.id in shown_text and second.id in shown_text
-    assert "[-" in text and "{+" in text and "cheapest" in text
+    assert "cheapest" in text
+    if word_diff(first.text, second.text)[1] >= CLOSE:  # close answers: a word diff in text too
+        assert "[-" in text and "{+" in text
+    else:  # unrelated answers: each shown whole, the marked diff only a click away in HTML
+        assert second.text in text and "too different for a word diff" in text
+
+
+def test_a_word_diff_only_for_close_answers() -> None:
+    first = run("The quick brown fox jumps over the lazy dog today.", "r1")
+    close = run("The quick brown fox leaps over the lazy dog today.", "r2")
+    unrelated = run("Bloom filters answer set membership with false positives.", "r3")
+    text = compare_text([first, close, unrelated])
+    assert "[-jumps-] {+leaps+}" in text
+    assert unrelated.text in text and "too different for a word diff" in text
+    assert "[-" not in text.split("r3")[-1]
 
 
 def test_compare_accepts_a_comparison_id(ip, simulator, capsys) -> None:

@@ -72,7 +72,9 @@ def test_the_grid_streams_into_a_table_with_few_frontend_updates(widget_ip, simu
 
 
 def test_stop_keeps_finished_cells_and_a_rerun_continues(widget_ip, simulator) -> None:
-    simulator.configure(tokens_per_second=300)
+    # Slow enough that the grid is still seconds from done after the third cell ends, even on a
+    # loaded machine where the watching thread is scheduled late.
+    simulator.configure(tokens_per_second=20)
     widget_ip.user_ns["items"] = [f"item {i}" for i in range(10)]
     line = ("%%opus --each items -m haiku --max-tokens 60 --concurrency 2 -o out\n"
             "Write about {item}.")

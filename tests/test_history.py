@@ -164,7 +164,7 @@ def test_stats_magic_and_cli_show_the_same_numbers(ip, priced, isolated_dirs, ca
         ip.run_line_magic("opus", "stats")
     html = shown.outputs[0].data["text/html"]
     assert "<svg" in html and html.count("<rect") == 2
-    for figure in ("$0.0241", "$0.0121", "66.7%", "$0.0341", "0.40 s", "110", "≈$0.0020 (+1 unknown)",
+    for figure in ("$0.0241", "$0.01205", "66.7%", "$0.0341", "0.40 s", "110", "≈$0.0020 (+1 unknown)",
                    "$0.0261", "60.7%"):
         assert figure in html and figure in shown.outputs[0].data["text/plain"], figure
     env = {**os.environ, "OPUS_MAGIC_HISTORY": str(isolated_dirs / "history.sqlite")}

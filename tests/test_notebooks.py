@@ -172,7 +172,12 @@ def test_ab_comparison(executed: Callable[[str], Executed]) -> None:
     plain, bullets = run.tagged("variant-plain"), run.tagged("variant-bullets")
     assert len(plain) == len(bullets) == 4  # one by the magic, three by opus_magic.run
     diff = run.text("%opus compare {plain.id} {bullets.id}")
-    assert re.search(r"\d+% of words as in the first", diff) and "[-" in diff and "{+" in diff
+    same = re.search(r"(\d+)% of words as in the first", diff)
+    assert same  # a word diff when the answers are close, else both whole (the diff is noise)
+    if int(same[1]) >= 50:
+        assert "[-" in diff and "{+" in diff
+    else:
+        assert "too different for a word diff" in diff and any(r.text in diff for r in bullets)
     by_tag = run.text("%opus stats --by tag")
     assert re.search(r"variant-plain\s+4\s", by_tag) and re.search(r"all runs\s+11\s", by_tag)
     assert "<svg" in run.cell("%opus stats --by model").outputs[0]["data"]["text/html"]
@@ -242,7 +247,7 @@ def test_billing_traps_on_claudes_native_api(executed: Callable[[str], Executed]
     assert read.usage.cache_read_tokens == write.usage.cache_write_5m_tokens
     shown = run.text('write, read = sorted(opus_magic.history(tag="native-5m")')
     written = Decimal(write.usage.cache_write_5m_tokens)
-    assert f"call 1 wrote {written:,} tokens at $6.25/M = ${written * Decimal('6.25') / 10**6:.4f}" in shown
+    assert f"call 1 wrote {written:,} tokens at $6.25/M = ${written * Decimal('6.25') / 10**6:.4g}" in shown
     assert f"the read made call 2 {1 - read.cost / write.cost:.0%} cheaper" in shown
     [hour] = run.tagged("native-1h")
     assert hour.usage.cache_write_1h_tokens == hour.usage.cache_write_tokens > 4096

@@ -24,7 +24,8 @@ def blocks(language: str) -> list[str]:
 
 def test_images_and_notebooks_named_exist() -> None:
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
-    assert images == ["docs/live-view.png", "docs/comparison.png"]
+    assert images == ["docs/live-view.png", "docs/comparison.png", "docs/light-theme.png",
+                      "docs/dark-theme.png"]
     assert all((ROOT / image).stat().st_size > 10_000 for image in images)
     named = set(re.findall(r"`(\d\d_\w+\.ipynb)`", README))
     assert named == {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}

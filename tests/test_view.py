@@ -25,14 +25,9 @@ from opus_magic.cost.pricing import format_usd, usage_cost
 from opus_magic.notebook.present import BLOCKING, TEXT, last_view, presentation
 from opus_magic.records import RunRecord, Usage
 from opus_magic.sim.text import answer_chunks
-from opus_magic.view.run_state import (
-    Throttle,
-    header_html,
-    meter_html,
-    readable,
-    snapshot,
-)
-from opus_magic.view.run_widget import RunPanel
+from opus_magic.view.run_html import header_html, meter_html
+from opus_magic.view.run_panel import RunPanel
+from opus_magic.view.run_state import Throttle, readable, snapshot
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.stream import TextDelta
 
@@ -106,7 +101,7 @@ def test_meter_is_estimated_until_the_servers_usage_and_then_exact() -> None:
     assert done.meter.total_cost == format_usd(usage_cost(Usage(40, 3), INFO))
     assert done.meter.input_cost == format_usd(Decimal(40) * 5 / 10**6)
     assert done.meter.output_cost == format_usd(Decimal(3) * 25 / 10**6)
-    assert done.status == "ok" and done.label == "done · stop"
+    assert done.status == "ok" and done.label == "complete"
     assert done.summary and f"run {live.id}" in done.summary
 
 
@@ -282,7 +277,7 @@ def test_widget_view_shows_the_run_and_sets_the_variable(widget_ip: Any, simulat
     assert "exact" in view.panel.meter.value and format_usd(record.cost) in view.panel.meter.value
     assert "simulator" in view.panel.header.value and f"run {record.id}" in view.panel.outcome.value
     assert view.concise.value == "concise" and view.max_tokens.value == 1024
-    assert view.max_tokens.max == INFO.max_output
+    assert f"≤ {INFO.max_output:,}" in view.ceiling.value  # the model's ceiling, beside the box
     assert not view.run_again.disabled and view.stop.disabled
     assert "opus-view" in view.box._dom_classes
 
@@ -304,6 +299,10 @@ def test_run_again_records_a_new_run_with_the_controls_values(widget_ip: Any, si
     assert [r.id for r in opus_magic.history(limit=5, tag="again")] == [second.id, first.id]
     assert view.panel.outcome.value.count("simulator") == 1  # the summary line, once
     assert view.panel.warnings.value == ""
+    # what ran is said beside what the cell says; the first attempt stays, collapsed
+    assert "Ran with max_tokens 7 · concise; the cell says 1,024 · off" in view.panel.outcome.value
+    assert "--max-tokens 7 --concise" in view.panel.outcome.value
+    assert f"run {first.id}" in view.attempts.value and "<details" in view.attempts.value
 
 
 def test_stop_ends_the_server_stream_and_keeps_the_partial_text(widget_ip: Any, simulator: Any) -> None:
@@ -344,7 +343,22 @@ def test_clamped_max_tokens_warns_and_bounds_the_control(widget_ip: Any, simulat
     widget_ip.run_cell("%%opus -m claude-opus-4-1 --max-tokens 50000\nhi")
     view = last_view()
     assert "clamped to 32,000" in html.unescape(view.panel.warnings.value)
-    assert view.max_tokens.value == 32_000 and view.max_tokens.max == 32_000
+    assert view.max_tokens.value == 32_000 and "≤ 32,000" in view.ceiling.value
+
+
+def test_the_max_tokens_box_says_what_a_rerun_will_send(widget_ip: Any, simulator: Any) -> None:
+    widget_ip.run_cell("%%opus -m opus --max-tokens 300\nhi")
+    view = last_view()
+    view.max_tokens.value = 999_999
+    assert "above the model's ceiling: Run again sends 128,000" in html.unescape(view.ceiling.value)
+    view.run_again.click()
+    widget_ip.run_cell("pass")
+    assert view.records[-1].max_tokens == 128_000
+    assert "clamped to 128,000" in html.unescape(view.panel.warnings.value)
+    view.max_tokens.value = 0
+    assert "at least 1" in view.ceiling.value
+    view.run_again.click()
+    assert "at least 1" in view.panel.outcome.value and len(view.records) == 2
 
 
 def test_errors_show_in_the_view_with_their_own_style(widget_ip: Any, simulator: Any, capsys: Any) -> None:
@@ -368,6 +382,7 @@ def test_retry_countdown_is_shown_while_waiting(widget_ip: Any, simulator: Any) 
     view.run_again.click()
     widget_ip.run_cell("pass")
     assert any("HTTP 429" in value and "retrying in 3 s" in value for value in shown)
+    assert any("retrying now" in value for value in shown)  # the countdown ends on now, not "0 s"
     assert view.records[-1].status == "ok" and view.panel.retry.value == ""
 
 
@@ -380,6 +395,7 @@ def test_comparison_columns_stream_and_summarize(widget_ip: Any, simulator: Any)
     assert len({r.comparison_id for r in records}) == 1 and records[0].comparison_id
     assert widget_ip.user_ns["both"] == [r.text for r in records]
     assert "cheapest" in view.summary.value and "fastest" in view.summary.value
+    assert "×1.0" in view.summary.value and "× cheapest" in view.summary.value  # the cost ratio
     assert all("exact" in panel.meter.value for panel in view.panels)
 
 
@@ -399,3 +415,37 @@ def test_stop_all_ends_every_column_of_a_comparison(widget_ip: Any, simulator: A
     wait_until(lambda: all(r.ended_at is not None for r in simulator.requests()))
     assert not any(r.completed for r in simulator.requests())
     assert view.stop.disabled and "stopped" in view.summary.value
+
+
+def test_blocks_that_ended_render_as_markdown_while_the_next_one_streams(wire: Wire) -> None:
+    panel, live = RunPanel(clock=wire.clock), make_live()
+    panel.started(live)
+    feed(live, panel, ["## Caching\n", "\n", "- reads are cheap\n", "\n", "Writes cost **more\n"],
+         wire.clock, 1.0)
+    panel.push()
+    assert "<h2>Caching</h2>" in panel.tail.value and "<li>reads are cheap</li>" in panel.tail.value
+    assert "Writes cost **more" in html.unescape(panel.tail.value)  # the open block stays plain
+
+
+def test_a_comparison_column_stops_and_runs_again_on_its_own(widget_ip: Any, simulator: Any) -> None:
+    simulator.configure(tokens_per_second={"claude-opus-4-6": 40, "claude-haiku-4-5": 400},
+                        answer_tokens=400)
+
+    def stop_opus_when_it_streams() -> None:
+        wait_until(lambda: len(simulator.requests()) == 2
+                   and all(r.chunks_sent >= 3 for r in simulator.requests()))
+        last_view().stops[0].click()
+
+    threading.Thread(target=stop_opus_when_it_streams, daemon=True).start()
+    widget_ip.run_cell("%%opus -m opus,haiku --tag columns\nExplain prompt caching.")
+    view = last_view()
+    assert [panel.record.status for panel in view.panels] == ["stopped", "ok"]
+    first_haiku = view.panels[1].record
+    simulator.configure(tokens_per_second=None)
+    view.agains[1].click()
+    widget_ip.run_cell("pass")  # the next cell waits for the rerun
+    again = view.panels[1].record
+    assert again.id != first_haiku.id and again.status == "ok" and again.model == "haiku"
+    assert again.comparison_id == first_haiku.comparison_id
+    assert view.panels[0].record.status == "stopped"  # the other column is left as it was
+    assert format_usd(again.cost) in view.summary.value  # the summary counts the rerun

@@ -14,7 +14,8 @@ from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store.queries import RunFilter, select_runs
 from opus_magic.store.sqlite import Store
-from opus_magic.view.run_widget import MESSAGES_PER_S, VIEW_MIME
+from opus_magic.view.run_panel import MESSAGES_PER_S
+from opus_magic.view.run_widget import VIEW_MIME
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -207,3 +208,30 @@ def test_a_long_answer_reaches_the_frontend_in_few_messages_and_about_twice_its_
     layouts = [m for m in sent if m["msg_type"] == "comm_open"
                and m["content"]["data"]["state"]["_model_name"] == "LayoutModel"]
     assert len(layouts) == 3  # the panel's parts, its box and the controls: none per text part
+
+
+def test_an_interactive_view_hands_over_to_static_output_and_withdraws_its_controls(
+        kernel: Kernel, simulator: Any) -> None:
+    """What a saved notebook keeps: at the end the display holds HTML, Markdown and text (no
+    widget), and once the next cell runs the controls' display holds no live widget either."""
+    kernel.run("%load_ext opus_magic")
+    kernel.messages.clear()
+    kernel.run("%%opus --tag handover\nExplain prompt caching.")
+
+    def displays() -> list[dict[str, Any]]:
+        return [m["content"] for m in kernel.messages
+                if m["msg_type"] in ("display_data", "update_display_data")]
+
+    while not any("text/html" in c["data"] for c in displays()):  # the run streams on after the cell
+        kernel.messages.append(kernel.client.get_iopub_msg(timeout=30))
+    kernel.run("pass")  # the next cell: the controls are withdrawn
+    [record] = recorded("handover")
+    shown = displays()
+    final = [c for c in shown if "text/html" in c["data"]][-1]["data"]
+    assert VIEW_MIME not in final and "opus-static" in final["text/html"]
+    assert record.text in final["text/markdown"] and f"run {record.id}" in final["text/plain"]
+    assert format_usd(record.cost) in final["text/html"] and "complete" in final["text/html"]
+    views = [c["data"][VIEW_MIME]["model_id"] for c in shown if VIEW_MIME in c["data"]]
+    controls = [c for c in shown if VIEW_MIME in c["data"]][1]["transient"]["display_id"]
+    last = [c for c in shown if c.get("transient", {}).get("display_id") == controls][-1]
+    assert views[1] and last["data"][VIEW_MIME]["model_id"] == ""

@@ -48,7 +48,9 @@ class Observer(Protocol):
 
     # Optional: `thinking(live, text)` hears each piece of thinking text, where an observer has it.
 
-    def waiting(self, live: LiveRun, seconds: float, reason: str) -> None: ...
+    def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
+        """A retry wait of `seconds` begins; then, with the same reason, each second of it (0:
+        retrying now)."""
 
     def finished(self, live: LiveRun, record: RunRecord) -> None: ...
 
@@ -80,11 +82,21 @@ class Engine:
         """Open the response, retrying what retrying can fix; the observer hears of every wait."""
         hold = Hold(plan.model_id, plan.input_tokens, plan.max_tokens, plan.info)
         transport = anthropic if plan.native else client
+        reason = ""
+
+        def waiting(seconds: float, why: str) -> None:
+            nonlocal reason
+            reason = why
+            observer.waiting(live, seconds, why)
+
+        def send() -> Response:
+            live.sent_at = self.clock()
+            return transport.open_response(plan.endpoint, plan.body, plan.timeout_s, hold,
+                                           live.attach)
+
         try:
-            return self.retrier.call(
-                lambda: live.attempts.run(lambda: transport.open_response(
-                    plan.endpoint, plan.body, plan.timeout_s, hold, live.attach)),
-                lambda seconds, reason: observer.waiting(live, seconds, reason), cancel)
+            return self.retrier.call(lambda: live.attempts.run(send), waiting, cancel,
+                                     lambda left: observer.waiting(live, left, reason))
         finally:
             live.retries.extend(self.retrier.log)
 

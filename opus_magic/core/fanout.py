@@ -84,11 +84,12 @@ def execute_all(session: Session, runs: Sequence[tuple[Plan, Settings]],
                 cancel: threading.Event | None = None) -> list[RunRecord]:
     """Execute every plan concurrently; wall time is the slowest run, not the sum.
 
-    One run failing does not stop the others: each ends in its own record. An interrupt (Ctrl-C)
-    stops every run at once (streams aborted, what arrived kept) and still returns every record,
-    all written before this returns.
+    One run failing does not stop the others: each ends in its own record. Without a shared
+    `cancel` each run has its own, so one can be stopped alone (`LiveRun.stop`). An interrupt
+    (Ctrl-C) stops every run at once (streams aborted, what arrived kept) and still returns every
+    record, all written before this returns.
     """
-    cancel = cancel or threading.Event()
+    cancels = [cancel or threading.Event() for _ in runs]
     records: list[RunRecord | None] = [None] * len(runs)
     lives: list[LiveRun] = []
     done = [threading.Event() for _ in runs]
@@ -97,17 +98,17 @@ def execute_all(session: Session, runs: Sequence[tuple[Plan, Settings]],
         plan, settings = runs[index]
         try:
             records[index] = session.execute(plan, settings, _Tracked(observers[index], lives),
-                                             cancel)
+                                             cancels[index])
         finally:
             done[index].set()
 
     for index in range(len(runs)):
         threading.Thread(target=work, args=(index,), daemon=True).start()
-    _wait_all(done, cancel, lives)
+    _wait_all(done, cancels, lives)
     return [record for record in records if record is not None]
 
 
-def _wait_all(done: Sequence[threading.Event], cancel: threading.Event,
+def _wait_all(done: Sequence[threading.Event], cancels: Sequence[threading.Event],
               lives: list[LiveRun]) -> None:
     """Wait on events, not `Thread.join` (which an interrupt can leave believing a thread ended);
     each interrupt stops every run again, and the wait goes on until all have recorded."""
@@ -117,7 +118,8 @@ def _wait_all(done: Sequence[threading.Event], cancel: threading.Event,
                 event.wait()
                 break
             except KeyboardInterrupt:
-                cancel.set()
+                for cancel in cancels:
+                    cancel.set()
                 for live in list(lives):
                     live.stop()
 

@@ -36,6 +36,7 @@ class LiveRun:
     retries: list[str] = field(default_factory=list)
     thinking_counter: tokens.TokenCounter | None = None  # thinking shown so far (native API)
     attempts: Stoppable = field(default_factory=Stoppable)
+    sent_at: float | None = None  # when the request that answered was sent (after any back-off)
 
     def stop(self) -> None:
         """Cancel from any thread: a stream ends at once, what arrived is kept as `stopped`; a
@@ -50,6 +51,13 @@ class LiveRun:
         self.response = response
         if self.cancel.is_set():
             response.abort()
+
+    @property
+    def ttft_s(self) -> float | None:
+        """Time to first token from the request that answered: retry back-off is not latency."""
+        if self.first_token_at is None:
+            return None
+        return self.first_token_at - (self.started if self.sent_at is None else self.sent_at)
 
     @property
     def exact(self) -> bool:

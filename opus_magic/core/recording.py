@@ -40,7 +40,7 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         params=_params(plan, live), text=state.text, status=status,
         finish_reason=state.finish_reason, usage=usage, cost=cost,
         cost_exact=(live.exact or not billed) and cost is not None, cost_source=source,
-        ttft_s=None if live.first_token_at is None else live.first_token_at - live.started,
+        ttft_s=live.ttft_s,
         duration_s=(live.ended or live.started) - live.started, error=error, tag=request.tag,
         max_tokens=plan.max_tokens, concise=request.concise,
         comparison_id=request.comparison_id, parent_id=request.parent_id,

@@ -20,7 +20,7 @@ from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import RequestError
 from opus_magic.wire.ratelimits import Limit, RateLimits
 from opus_magic.wire.ratelimits import parse as parse_rate_limits
-from opus_magic.wire.retry import Retrier, Waiting
+from opus_magic.wire.retry import Retrier, Tick, Waiting
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -203,7 +203,8 @@ class PacedRetrier(Retrier):
         self.pacer, self.tokens = pacer, tokens
         self.answered = False  # whether a send got through (and so used the limits)
 
-    def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event) -> T:
+    def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event,
+             tick: Tick | None = None) -> T:
         def paced() -> T:
             levels = self.pacer.before_send(self.tokens, cancel)
             if levels is None:
@@ -223,7 +224,7 @@ class PacedRetrier(Retrier):
             self.answered = True
             return response
 
-        return super().call(paced, waiting, cancel)
+        return super().call(paced, waiting, cancel, tick)
 
 
 class Reservations:

@@ -10,8 +10,6 @@ from opus_magic.records import Usage
 
 MILLION = Decimal(1_000_000)
 PICO = Decimal(10) ** 12
-CENT = Decimal("0.01")
-TENTH_CENT = Decimal("0.001")
 
 
 class Rates(NamedTuple):
@@ -117,17 +115,20 @@ def cache_savings(usage: Usage, info: ModelInfo | None) -> Decimal | None:
 
 
 def format_usd(amount: Decimal | None, estimated: bool = False) -> str:
-    """`$0.0031`, `≈$0.0031` while estimated, `unknown` when the price is unknown."""
+    """`$0.0031`, `$12.35`, `≈$0.0031` while estimated, `unknown` when the price is unknown.
+
+    One rule: at least 4 significant digits, at least 4 decimals below a dollar and 2 above,
+    trailing zeros past those dropped (so never 28 decimals from a Decimal division).
+    """
     if amount is None:
         return "unknown"
     magnitude = abs(amount)
-    if magnitude >= 1:
-        shown = magnitude.quantize(CENT, rounding=ROUND_HALF_UP)
-    elif magnitude >= TENTH_CENT / 10 or magnitude == 0:
-        shown = magnitude.quantize(TENTH_CENT / 10, rounding=ROUND_HALF_UP)
-    else:
-        shown = magnitude.normalize()
-    text = f"${shown:f}" if amount >= 0 else f"-${shown:f}"
+    least = 2 if magnitude >= 1 else 4
+    decimals = least if magnitude == 0 else max(least, 3 - magnitude.adjusted())
+    shown = magnitude.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    whole, _, fraction = f"{shown:f}".partition(".")
+    text = f"${whole}.{fraction.rstrip('0').ljust(least, '0')}"
+    text = text if amount >= 0 else f"-{text}"
     return f"≈{text}" if estimated else text
 
 

@@ -11,13 +11,13 @@ from opus_magic.core.conversation import continue_cell
 from opus_magic.core.fanout import plan_cell, plan_comparison
 from opus_magic.core.preflight import dry_run
 from opus_magic.core.session import Session
-from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.present import present_comparison, present_run
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
+from opus_magic.view import format as fmt
 from opus_magic.view.catalog import models_table
 from opus_magic.view.history import (
     add_filter_options,
@@ -232,8 +232,9 @@ def cmd_show(session: Session, args: list[str]) -> None:
 def show_text(record: RunRecord) -> str:
     lines = [summary_line(record),
              f"created {record.created_at} · status {record.status} · endpoint {record.endpoint}"
-             f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}",
-             f"cost {format_usd(record.cost, not record.cost_exact)} ({_cost_source(record)})"]
+             f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}"
+             f" · comparison {record.comparison_id or '–'}",
+             f"cost {fmt.run_cost(record)} ({_cost_source(record)})"]
     if record.error:
         lines.append(f"error: {record.error}")
     lines.extend(f"note: {note}" for note in record.notes)

@@ -26,15 +26,24 @@ def load(ipython: Any) -> None:
 
 
 def warm_up() -> None:
-    """Load what a first run needs (the SDK, widgets in a kernel, the token encoding) ahead of it."""
+    """Get ready for a first run while the user types it: the SDK and its client for the default
+    endpoint, widgets and Markdown in a kernel, the history store and the token encoding."""
     import sys
 
     import openai  # noqa: F401
 
+    from opus_magic.wire.client import sdk_client
+
     if "ipykernel" in sys.modules:
         import ipywidgets  # noqa: F401
+        import markdown_it  # noqa: F401  (a live view's end renders the answer with it)
+    session = default_session()
     try:
-        settings = default_session().settings()
+        settings = session.settings()
+        model_id = default_catalog().resolve(settings.model)
+        endpoint, _, _ = session.endpoint(settings, model_id, settings.model)
+        sdk_client(endpoint, settings.timeout_s)
+        session.store(settings)
     except OpusError:
         return
-    tokens.encoding_for(default_catalog().resolve(settings.model))
+    tokens.encoding_for(model_id)

@@ -7,8 +7,8 @@ from typing import Any, TextIO
 
 from opus_magic.core.engine import now_iso
 from opus_magic.core.session import default_session
-from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
+from opus_magic.view import format as fmt
 from opus_magic.view.history import format_table, select
 
 
@@ -67,4 +67,4 @@ def execute_and_report(path: str | Path, out: TextIO) -> None:
         tail = f" ({unknown} with unknown price)" if unknown else ""
         if runs and all(run.params.get("simulator") for run in runs):
             tail += ", all answered by the built-in simulator (no real cost)"
-        out.write(f"{len(runs)} runs, total {format_usd(total, estimated=estimated)}{tail}\n")
+        out.write(f"{len(runs)} runs, total {fmt.money(total, estimated=estimated)}{tail}\n")

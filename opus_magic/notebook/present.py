@@ -8,18 +8,17 @@ order. Headless kernels (nbclient, nbconvert) run the widget view in the cell it
 from __future__ import annotations
 
 import contextvars
+import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, TextIO
 
 from opus_magic.config import Settings
+from opus_magic.core.fanout import Comparison, execute_all, summarize
 from opus_magic.core.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.records import RunRecord
 from opus_magic.view.text import TextView
-
-if TYPE_CHECKING:
-    from opus_magic.core.fanout import Comparison
 
 TEXT, LIVE, BLOCKING = "text", "live", "blocking"
 
@@ -86,11 +85,15 @@ class Background:
 
 BACKGROUND = Background()
 _last_view: Any = None
+_handed_over: list[Any] = []
 
 
 def wait_for_runs(info: Any = None) -> None:
-    """pre_run_cell hook: let runs streaming in the background finish before the next cell."""
+    """pre_run_cell hook: let runs streaming in the background finish before the next cell, then
+    withdraw the controls of ended views, so a notebook saved from here on holds no widget."""
     BACKGROUND.wait()
+    while _handed_over:
+        _handed_over.pop().retire()
 
 
 def last_view() -> Any:
@@ -114,16 +117,17 @@ def present_run(session: Session, settings: Settings, plan: Plan,
         record = session.execute(plan, settings, TextView())
         deliver(output, record.text)
         return [record]
-    from opus_magic.view.run_widget import RunView
+    from opus_magic.notebook.controller import RunController
 
     launch = BACKGROUND.launcher()
-    view = RunView(session, settings, plan, launch, lambda record: deliver(output, record.text))
-    remember(view)
-    view.show()
+    controller = RunController(session, settings, plan, launch,
+                               lambda record: deliver(output, record.text), handover=mode == LIVE)
+    remember(controller.view, mode)
+    controller.view.show()
     if mode == LIVE:
-        launch(lambda: view.run(plan), view.cancel)
+        launch(lambda: controller.run(plan), controller.stop)
         return []
-    record = view.run(plan)
+    record = controller.run(plan)
     return [] if record is None else [record]
 
 
@@ -136,23 +140,41 @@ def present_comparison(session: Session, runs: Comparison,
         deliver(output, [record.text for record in records])
 
     if mode == TEXT:
-        from opus_magic.view.comparison_text import present_comparison_text
-
         records = present_comparison_text(session, runs)
         done(records)
         return records
-    from opus_magic.view.comparison_widget import ComparisonView
+    from opus_magic.notebook.controller import ComparisonController
 
-    view = ComparisonView(session, runs, done)
-    remember(view)
-    view.show()
+    launch = BACKGROUND.launcher()
+    controller = ComparisonController(session, runs, launch, done, handover=mode == LIVE)
+    remember(controller.view, mode)
+    controller.view.show()
     if mode == LIVE:
-        BACKGROUND.launcher()(view.run, view.cancel)
+        launch(controller.run, controller.stop)
         return []
-    return view.run()
+    return controller.run()
 
 
-def remember(view: Any) -> None:
-    """Keep the most recent widget view for `last_view()`."""
+def present_comparison_text(session: Session, runs: Comparison,
+                            out: TextIO | None = None) -> list[RunRecord]:
+    """Run a fan-out printing each model's progress and each answer as it ends, then a summary."""
+    from opus_magic.view.comparison_text import ProgressLines, summary_table
+
+    out = out or sys.stdout
+    models = ", ".join(plan.request.model for plan, _ in runs)
+    out.write(f"Comparing {len(runs)} models at once (comparison {runs.comparison_id}): {models}\n")
+    for line in runs.refused:
+        out.write(f"! not run: {line}\n")
+    lock = threading.Lock()
+    records = execute_all(session, runs, [ProgressLines(out, lock) for _ in runs])
+    out.write(summary_table(summarize(records)) + "\n")
+    out.flush()
+    return records
+
+
+def remember(view: Any, mode: str = "") -> None:
+    """The latest view for `last_view()`; live views give their controls up when the kernel moves on."""
     global _last_view
     _last_view = view
+    if mode == LIVE:
+        _handed_over.append(view)

@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
-from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store.batches import BatchRow
+from opus_magic.view import format as fmt
 
 COUNT_ORDER = ("processing", "succeeded", "errored", "expired", "canceled")
 
@@ -66,5 +66,5 @@ def collected_text(rows: Sequence[BatchRow], runs: Sequence[RunRecord]) -> str:
         spent = sum((run.cost for run in mine if run.cost is not None), Decimal(0))
         lines.append(f"{row.id}: recorded {len(mine)} runs ("
                      + ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
-                     + f"), cost {format_usd(spent)} at the batch price.")
+                     + f"), cost {fmt.money(spent)} at the batch price.")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from opus_magic.cost.catalog import Catalog, ModelInfo, Prices
+from opus_magic.view import format as fmt
 
 HEADER = ("model", "input", "output", "c.read", "c.write 5m", "c.write 1h", "context", "max out",
           "min cache", "source (as of)")
@@ -12,11 +13,11 @@ NAMED_ORIGINS = ("package", "genai-prices")
 
 
 def _price(value: Decimal | None) -> str:
-    return "–" if value is None else f"{value:f}"
+    return fmt.NONE if value is None else f"{value:f}"
 
 
 def _count(value: int | None) -> str:
-    return "–" if value is None else f"{value:,}"
+    return fmt.count(value)
 
 
 def _prices(prices: Prices) -> tuple[str, ...]:
@@ -89,17 +90,10 @@ def models_table(catalog: Catalog, everything: bool = False, word: str | None = 
         note = successor_note(info, catalog)
         if note:
             rows.append((f"  {note}",))
-    return "\n".join([*_layout(rows), *_footer(models, catalog)])
-
-
-def _layout(rows: list[tuple[str, ...]]) -> list[str]:
     table = [row for row in rows if len(row) == len(HEADER)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(HEADER) - 1)]
-    return [row[0] if len(row) == 1 else
-            "  ".join([row[0].ljust(widths[0])]
-                      + [cell.rjust(width) for cell, width in zip(row[1:-1], widths[1:])]
-                      + [row[-1]]).rstrip()
-            for row in rows]
+    aligned = iter(fmt.text_table(table, left={0, len(HEADER) - 1}).split("\n"))
+    lines = [row[0] if len(row) == 1 else next(aligned) for row in rows]
+    return "\n".join([*lines, *_footer(models, catalog)])
 
 
 def _footer(models: list[ModelInfo], catalog: Catalog) -> list[str]:

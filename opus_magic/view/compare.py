@@ -7,19 +7,18 @@ import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from opus_magic.core.fanout import summarize, tokens_per_second
-from opus_magic.cost.pricing import format_usd
+from opus_magic.core.fanout import summarize
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.queries import runs_of_comparison
-from opus_magic.view.history import html_table
-from opus_magic.view.tables import Rendered, text_table
-from opus_magic.view.text import fmt_seconds
+from opus_magic.view import format as fmt
+from opus_magic.view.tables import Rendered, html_table
 
 WORD = re.compile(r"\S+\s*")
-INS_STYLE = "background:#ccf5d3;text-decoration:none"
-DEL_STYLE = "background:#ffd6d3;color:#8c1c13"
+CLOSE = 0.5  # below this share of words in common a word diff is noise: answers shown whole
+INS_STYLE = f"background:{fmt.tint('ok', 30)};color:inherit;text-decoration:none"
+DEL_STYLE = f"background:{fmt.tint('error', 30)};color:inherit"
 
 
 def find_runs(store: HistoryStore, refs: Sequence[str]) -> list[RunRecord]:
@@ -86,17 +85,16 @@ def change(value: int, base: int) -> str:
 Metric = tuple[str, Callable[[RunRecord], object], Callable[[RunRecord], str],
                Callable[[object, object], str]]
 METRICS: list[Metric] = [
-    ("finish", lambda r: None, lambda r: r.finish_reason or r.status, lambda v, b: ""),
-    ("cost", lambda r: r.cost, lambda r: format_usd(r.cost, not r.cost_exact), ratio),
+    ("ended", lambda r: None, fmt.end_state, lambda v, b: ""),
+    ("cost", lambda r: r.cost, fmt.run_cost, ratio),
     ("input tokens", lambda r: r.usage.input_tokens, lambda r: f"{r.usage.input_tokens:,}", change),
     ("output tokens", lambda r: r.usage.output_tokens, lambda r: f"{r.usage.output_tokens:,}",
      change),
     ("cache read", lambda r: r.usage.cache_read_tokens,
      lambda r: f"{r.usage.cache_read_tokens:,}", change),
-    ("TTFT", lambda r: r.ttft_s, lambda r: fmt_seconds(r.ttft_s), ratio),
-    ("duration", lambda r: r.duration_s, lambda r: fmt_seconds(r.duration_s), ratio),
-    ("tokens/s", tokens_per_second,
-     lambda r: "–" if tokens_per_second(r) is None else f"{tokens_per_second(r):.0f}", ratio),
+    ("TTFT", lambda r: r.ttft_s, lambda r: fmt.seconds(r.ttft_s), ratio),
+    ("duration", lambda r: r.duration_s, lambda r: fmt.seconds(r.duration_s), ratio),
+    ("tokens/s", fmt.record_rate, lambda r: fmt.count(fmt.record_rate(r)), ratio),
 ]
 
 
@@ -110,32 +108,48 @@ def number_rows(runs: Sequence[RunRecord]) -> list[list[str]]:
     return [*rows, ["marks", *marks]]
 
 
+def similarity_note(same: float) -> str:
+    how = "word diff against the first" if same >= CLOSE else "too different for a word diff"
+    return f"{same:.0%} of words as in the first: {how}"
+
+
 def compare_text(runs: Sequence[RunRecord]) -> str:
-    """Numbers as an aligned table, the first answer, then each other answer as a diff against it."""
-    lines = [text_table([["", *(label(run) for run in runs)], *number_rows(runs)]),
+    """Numbers as an aligned table, the first answer, then each other answer: as a word diff
+    against the first when they are close, whole when they are not."""
+    lines = [fmt.text_table([["", *(label(run) for run in runs)], *number_rows(runs)]),
              "", f"── {label(runs[0])} ──", runs[0].text]
     for run in runs[1:]:
         pieces, same = word_diff(runs[0].text, run.text)
-        lines += ["", f"── {label(run)}: {same:.0%} of words as in the first ──", diff_text(pieces)]
+        lines += ["", f"── {label(run)}: {similarity_note(same)} ──",
+                  diff_text(pieces) if same >= CLOSE else run.text]
     return "\n".join(lines)
 
 
+def column_html(title: str, note: str, body: str, extra: str = "") -> str:
+    return (f'<div class="opus-compare-column" style="flex:1 1 0;min-width:220px;max-height:32em;'
+            f'overflow:auto;border:1px solid {fmt.BORDER};padding:6px">'
+            f'<div style="font-weight:600">{html.escape(title)}</div>'
+            f'<div class="opus-similarity" style="font-size:11px">{html.escape(note)}</div>'
+            f'<div style="white-space:pre-wrap;margin-top:4px">{body}</div>{extra}</div>')
+
+
 def compare_html(runs: Sequence[RunRecord]) -> str:
-    """Numbers table, then the answers in columns with insertions and deletions highlighted."""
+    """Numbers table, then the answers side by side; close answers with their words marked, others
+    whole with the marked diff a click away."""
     headers = ["", *(label(run) for run in runs)]
     rows = [[html.escape(cell) for cell in row] for row in number_rows(runs)]
     table = html_table(headers, rows, numeric=set(range(1, len(headers))))
-    columns = [(label(runs[0]), "first", html.escape(runs[0].text))]
+    columns = [column_html(label(runs[0]), "first", html.escape(runs[0].text))]
     for run in runs[1:]:
         pieces, same = word_diff(runs[0].text, run.text)
-        columns.append((label(run), f"{same:.0%} of words as in the first", diff_html(pieces)))
-    cells = "".join(
-        f'<div style="flex:1;min-width:220px;border:1px solid #d0d7de;padding:6px">'
-        f'<div style="font-weight:600">{html.escape(title)}</div>'
-        f'<div style="color:#57606a;font-size:11px">{html.escape(note)}</div>'
-        f'<div style="white-space:pre-wrap;margin-top:4px">{body}</div></div>'
-        for title, note, body in columns)
-    return f'<div>{table}<div style="display:flex;gap:8px;margin-top:8px">{cells}</div></div>'
+        if same >= CLOSE:
+            columns.append(column_html(label(run), similarity_note(same), diff_html(pieces)))
+            continue
+        diff = (f'<details style="margin-top:6px"><summary>word diff anyway</summary>'
+                f'<div style="white-space:pre-wrap">{diff_html(pieces)}</div></details>')
+        columns.append(column_html(label(run), similarity_note(same), html.escape(run.text), diff))
+    return (f'<div style="color:{fmt.TEXT}">{table}'
+            f'<div style="display:flex;gap:8px;margin-top:8px">{"".join(columns)}</div></div>')
 
 
 def compare_view(runs: Sequence[RunRecord]) -> Rendered:

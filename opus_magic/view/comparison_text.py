@@ -1,89 +1,91 @@
-"""A fan-out in plain text: a progress line per model while they run, then answers and a summary."""
+"""A fan-out in plain text: a progress line per model while it streams, each answer as it finishes,
+then a summary table."""
 from __future__ import annotations
 
-import sys
 import threading
+import time
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TextIO
 
-from opus_magic.core.engine import LiveRun
-from opus_magic.core.fanout import Comparison, SummaryRow, execute_all, summarize
+from opus_magic.core.engine import Clock, LiveRun
+from opus_magic.core.fanout import SummaryRow
 from opus_magic.core.outcome import outcome_lines
-from opus_magic.core.session import Session
-from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
-from opus_magic.view.text import fmt_seconds, summary_line
+from opus_magic.view import format as fmt
+from opus_magic.view.text import summary_line
+
+PROGRESS_EVERY_S = 2.0  # a streaming model's progress line, at most this often
 
 
-def model_label(record: RunRecord) -> str:
-    name = record.response_model or record.model
-    return f"{name} (simulator)" if record.params.get("simulator") else name
+class ProgressLines:
+    """Observer of one model: progress lines while it streams, its whole answer once it ends.
 
+    Streams interleaved token by token would be unreadable, so each model writes whole lines,
+    under a lock the models of one comparison share.
+    """
 
-class ProgressLine:
-    """Observer writing a line when a model waits or finishes (interleaved streams are unreadable)."""
+    def __init__(self, out: TextIO, lock: threading.Lock, clock: Clock = time.monotonic) -> None:
+        self.out, self.lock, self.clock = out, lock, clock
+        self._next = 0.0
+        self._wait = ""
 
-    def __init__(self, out: TextIO, lock: threading.Lock) -> None:
-        self.out, self.lock = out, lock
-
-    def _write(self, line: str) -> None:
+    def _write(self, text: str) -> None:
         with self.lock:
-            self.out.write(line + "\n")
+            self.out.write(text + "\n")
             self.out.flush()
 
     def started(self, live: LiveRun) -> None:
+        self._next = self.clock() + PROGRESS_EVERY_S
         for warning in live.plan.warnings:
             self._write(f"! {live.plan.request.model}: {warning}")
 
     def delta(self, live: LiveRun, text: str) -> None:
-        pass
+        now = self.clock()
+        if now < self._next:
+            return
+        self._next = now + PROGRESS_EVERY_S
+        self._write(f"… {live.plan.request.model}: {live.counter.tokens:,} tokens so far, "
+                    f"{fmt.seconds(now - live.started)}")
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
-        self._write(f"… {live.plan.request.model}: {reason}: retrying in {seconds:.1f} s")
+        if reason != self._wait:  # a line per wait, not per second of it
+            self._wait = reason
+            self._write(f"… {live.plan.request.model}: {reason}: retrying in {seconds:.1f} s")
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
         mark = "✓" if record.status == "ok" else "✗"
-        self._write(f"{mark} {record.model} {record.finish_reason or record.status}"
-                    f" · {record.usage.output_tokens:,} tokens · {fmt_seconds(record.duration_s)}")
+        lines = [f"{mark} {record.model} {fmt.end_state(record)} · "
+                 f"{record.usage.output_tokens:,} tokens · {fmt.seconds(record.duration_s)}",
+                 f"── {fmt.model_label(record)} ──"]
+        if record.text:
+            lines.append(record.text)
+        lines += [f"! {line}" for line in outcome_lines(record, live.plan.info)]
+        self._write("\n".join([*lines, summary_line(record), ""]))
+
+
+SUMMARY_HEADINGS = ["model", "ended", "in", "out", "cost", "× cheapest", "TTFT", "time", "tok/s",
+                    ""]
+
+
+def cheapest_cost(rows: Sequence[SummaryRow]) -> Decimal | None:
+    costs = [row.record.cost for row in rows if row.record.cost]
+    return min(costs) if costs else None
+
+
+def summary_cells(row: SummaryRow, cheapest: Decimal | None) -> list[str]:
+    """One model's figures in a comparison summary, as text (cheapest and fastest marked last)."""
+    r = row.record
+    times = fmt.NONE if not cheapest or r.cost is None else f"×{r.cost / cheapest:.1f}"
+    marks = [name for name, on in (("cheapest", row.cheapest), ("fastest", row.fastest)) if on]
+    return [fmt.model_label(r), fmt.end_state(r), f"{r.usage.input_tokens:,}",
+            f"{r.usage.output_tokens:,}", fmt.run_cost(r), times, fmt.seconds(r.ttft_s),
+            fmt.seconds(r.duration_s), fmt.count(fmt.record_rate(r)),
+            f"← {', '.join(marks)}" if marks else ""]
 
 
 def summary_table(rows: Sequence[SummaryRow]) -> str:
     """The comparison's numbers, one line per model, cheapest and fastest marked."""
-    lines = [f"{'model':<32} {'finish':<13} {'in':>7} {'out':>7} {'cost':>11} {'TTFT':>8} "
-             f"{'time':>8} {'tok/s':>7}"]
-    for row in rows:
-        r = row.record
-        rate = "–" if row.tokens_per_s is None else f"{row.tokens_per_s:.0f}"
-        marks = [name for name, on in (("cheapest", row.cheapest), ("fastest", row.fastest)) if on]
-        lines.append(
-            f"{model_label(r)[:32]:<32} {(r.finish_reason or r.status)[:13]:<13} "
-            f"{r.usage.input_tokens:>7,} {r.usage.output_tokens:>7,} "
-            f"{format_usd(r.cost, not r.cost_exact):>11} {fmt_seconds(r.ttft_s):>8} "
-            f"{fmt_seconds(r.duration_s):>8} {rate:>7}"
-            + (f"  ← {', '.join(marks)}" if marks else ""))
-    return "\n".join(lines)
-
-
-def present_comparison_text(session: Session, runs: Comparison,
-                            out: TextIO | None = None) -> list[RunRecord]:
-    """Run a fan-out showing compact progress, then each model's answer and the summary table."""
-    out = out or sys.stdout
-    models = ", ".join(plan.request.model for plan, _ in runs)
-    out.write(f"Comparing {len(runs)} models at once (comparison {runs.comparison_id}): {models}\n")
-    for line in runs.refused:
-        out.write(f"! not run: {line}\n")
-    lock = threading.Lock()
-    records = execute_all(session, runs, [ProgressLine(out, lock) for _ in runs])
-    infos = {plan.request.model: plan.info for plan, _ in runs}
-    for record in records:
-        out.write(f"\n── {model_label(record)} ──\n")
-        if record.text:
-            out.write(record.text + "\n")
-        if record.error:
-            out.write(f"! {record.error}\n")
-        for line in outcome_lines(record, infos.get(record.model)):
-            out.write(f"! {line}\n")
-        out.write(summary_line(record) + "\n")
-    out.write("\n" + summary_table(summarize(records)) + "\n")
-    out.flush()
-    return records
+    cheapest = cheapest_cost(rows)
+    return fmt.text_table([SUMMARY_HEADINGS, *(summary_cells(row, cheapest) for row in rows)],
+                          left={0, 1, 9})

@@ -1,83 +1,127 @@
-"""A fan-out as live columns, one run panel per model, then a summary row marking cheapest and fastest."""
+"""A fan-out as live columns: titles, the summary under them, then one fixed-height column per
+model with its meter on top, its own Stop and Run again; static HTML once every column ended."""
 from __future__ import annotations
 
 import html
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from opus_magic.core.engine import Clock
-from opus_magic.core.fanout import Comparison, SummaryRow, execute_all, summarize
-from opus_magic.core.session import Session
-from opus_magic.cost.pricing import format_usd
-from opus_magic.records import RunRecord
-from opus_magic.view.comparison_text import model_label, summary_table
-from opus_magic.view.run_state import STATUS_COLORS, lines_html, readable
-from opus_magic.view.run_widget import MESSAGES_PER_S, VIEW_MIME, RunPanel, part
-from opus_magic.view.text import fmt_seconds
+from opus_magic.core.fanout import Comparison, SummaryRow, summarize
+from opus_magic.view import format as fmt
+from opus_magic.view.comparison_text import (
+    SUMMARY_HEADINGS,
+    cheapest_cost,
+    summary_cells,
+    summary_table,
+)
+from opus_magic.view.run_html import lines_html, run_html
+from opus_magic.view.run_panel import MESSAGES_PER_S, RunPanel, part
+from opus_magic.view.run_state import readable, snapshot
+from opus_magic.view.run_widget import HIDDEN, VIEW_MIME, set_buttons, widget_bundle
 
-SUMMARY_HEADINGS = ("model", "finish", "in", "out", "cost", "TTFT", "time", "tok/s", "")
+COLUMN_TEXT_HEIGHT = "22em"
 
 
 class ComparisonView:
-    """Columns streaming side by side with their own meters and statuses, one Stop for all."""
+    """Columns streaming side by side; Stop and Run again per column call back into a controller."""
 
-    def __init__(self, session: Session, runs: Comparison,
-                 on_done: Callable[[Sequence[RunRecord]], None], clock: Clock = time.monotonic
-                 ) -> None:
+    def __init__(self, runs: Comparison, again: Callable[[int], None],
+                 stop: Callable[[int | None], None], handover: bool,
+                 clock: Clock = time.monotonic) -> None:
         import ipywidgets as w
 
-        self.session, self.runs, self.on_done = session, runs, on_done
-        interval = len(runs) / MESSAGES_PER_S  # the columns share one view's message rate
-        self.panels = [RunPanel(clock, interval, flex="1 1 0", min_width="16em",
+        self.runs, self.handover, self.clock = runs, handover, clock
+        # each column is pushed as often as a single run: a column that updates in bursts reads
+        # as stalled next to one that flows (the pushes are small; the meters redraw rarely)
+        self.panels = [RunPanel(clock, 1 / MESSAGES_PER_S, text_height=COLUMN_TEXT_HEIGHT,
+                                hands_over=handover, flex="1 1 0", min_width="14em",
                                 padding="0 0.5em") for _ in runs]
-        models = ", ".join(plan.request.model for plan, _ in runs)
-        self.title = part(w.HTML, "opus-comparison-title", value=(
-            f"<b>Comparing {len(runs)} models at once</b> ({html.escape(models)}; comparison "
-            f"{runs.comparison_id})" + lines_html(tuple(f"not run: {line}" for line in runs.refused),
-                                                  "opus-refused", STATUS_COLORS["error"])))
-        self.columns = part(w.HBox, "opus-columns", children=[p.box for p in self.panels],
-                            layout=w.Layout(flex_flow="row wrap"))
+        self.agains, self.stops, columns = [], [], []
+        fit = w.Layout(width="auto")  # one model for the columns' buttons, as wide as their labels
+        for index, panel in enumerate(self.panels):
+            model = runs[index][0].request.model
+            again_one = part(w.Button, "opus-run-again", description=f"Run {model} again",
+                             icon="redo", layout=fit,
+                             disabled=True, tooltip="send this model the cell again")
+            stop_one = part(w.Button, "opus-stop-one", description="Stop", icon="stop", layout=fit,
+                            button_style="danger", tooltip="end this model's stream; keep its text")
+            again_one.on_click(lambda _, i=index: again(i))
+            stop_one.on_click(lambda _, i=index: stop(i))
+            self.agains.append(again_one)
+            self.stops.append(stop_one)
+            columns.append(part(w.VBox, "opus-column", layout=w.Layout(flex="1 1 0", min_width="0"),
+                                children=[panel.box, part(w.HBox, "opus-column-controls",
+                                                          children=[again_one, stop_one])]))
+        self.title = part(w.HTML, "opus-comparison-title", value=self.title_html())
+        self.summary = part(w.HTML, "opus-comparison-summary")
+        self.columns = part(w.HBox, "opus-columns", children=columns,
+                            layout=w.Layout(flex_flow="row nowrap", width="100%"))
         self.stop = part(w.Button, "opus-stop", description="Stop all", icon="stop",
-                         button_style="danger", disabled=True)
-        self.summary = part(w.HTML, "opus-comparison-summary", layout=self.title.layout,
-                            style=self.title.style)
+                         button_style="danger", tooltip="end every stream; keep what arrived")
+        self.stop.on_click(lambda _: self.cancel(stop))
+        self.controls = part(w.HBox, "opus-controls", children=[self.stop])
         self.box = part(w.VBox, "opus-comparison", children=[
-            self.title, self.columns, part(w.HBox, "opus-controls", children=[self.stop]),
-            self.summary])
-        self.stop.on_click(lambda _: self.cancel())
-        self._cancel = threading.Event()
-        self._handle: Any = None
+            self.title, self.summary, self.columns, self.controls])
+        self._main: Any = None
+        self._bar: Any = None
+
+    def title_html(self) -> str:
+        models = ", ".join(plan.request.model for plan, _ in self.runs)
+        refused = tuple(f"not run: {line}" for line in self.runs.refused)
+        return (f'<div style="color:{fmt.TEXT}"><b>Comparing {len(self.runs)} models at once</b> '
+                f'({html.escape(models)}; comparison {self.runs.comparison_id})</div>'
+                + lines_html(refused, "opus-refused", fmt.colour("error")))
 
     def show(self) -> None:
-        """Display the columns; at the end the display also carries the readable answers."""
+        """Display the columns; at the end the display carries the readable answers instead."""
         from IPython.display import display
 
-        bundle = self.box._repr_mimebundle_()
-        bundle["text/plain"] = f"Comparing {len(self.runs)} models (the answers appear here at the end)"
-        self._handle = display(bundle, raw=True, display_id=True)
+        plain = f"Comparing {len(self.runs)} models (the answers appear here at the end)"
+        self._main = display(widget_bundle(self.box, plain), raw=True, display_id=True)
+        if self.handover:  # the columns' Run again, for after the hand-over
+            bar = part(type(self.controls), "opus-comparison-again", children=self.agains)
+            self._bar = display(widget_bundle(bar, ""), raw=True, display_id=True)
 
-    def run(self) -> list[RunRecord]:
-        """Run every model at once into its column; returns the records in the models' order."""
-        self.stop.disabled = False
-        records = execute_all(self.session, self.runs, self.panels, self._cancel)
-        self.stop.disabled = True
+    def cancel(self, stop: Callable[[int | None], None]) -> None:
+        self.stop.disabled, self.stop.button_style = True, ""
+        stop(None)
+
+    def begin(self, index: int | None = None) -> None:
+        """Runs start (all, or one column again): live widgets in the display, Stops enabled."""
+        for i, (again_one, stop_one) in enumerate(zip(self.agains, self.stops)):
+            if index in (None, i):
+                set_buttons(again_one, stop_one, running=True)
+        self.stop.disabled, self.stop.button_style = False, "danger"
+        if index is not None and self.handover and self._main is not None:
+            self._main.update(widget_bundle(self.box, "running again"), raw=True)
+
+    def end(self) -> None:
+        """Once no column streams: the summary, and the display handed over to static HTML."""
+        if any(panel.live is not None and panel.record is None for panel in self.panels):
+            return
+        for again_one, stop_one in zip(self.agains, self.stops):
+            set_buttons(again_one, stop_one, running=False)
+        self.stop.disabled, self.stop.button_style = True, ""
+        records = [panel.record for panel in self.panels if panel.record is not None]
         rows = summarize(records)
         self.summary.value = summary_html(rows)
-        if self._handle is not None:
-            self._handle.update({VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME],
-                                 **self.readable(rows)}, raw=True)
-        self.on_done(records)
-        return records
+        if self._main is not None:
+            self._main.update(self.final_bundle(rows), raw=True)
 
-    def cancel(self) -> None:
-        """Stop every model still streaming; what arrived is kept and recorded as stopped."""
-        self._cancel.set()
-        self.stop.disabled = True
-        for panel in self.panels:
-            if panel.live is not None:
-                panel.live.stop()
+    def final_bundle(self, rows: Sequence[SummaryRow]) -> dict[str, Any]:
+        bundle: dict[str, Any] = self.readable(rows)
+        if not self.handover:
+            return {VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME], **bundle}
+        columns = [run_html(snapshot(p.live, self.clock(), p.record), p.record.text,
+                            COLUMN_TEXT_HEIGHT) for p in self.panels if p.live and p.record]
+        bundle["text/html"] = (
+            f'<div class="opus-comparison opus-static" style="color:{fmt.TEXT}">'
+            f'{self.title_html()}{summary_html(rows)}'
+            f'<div class="opus-columns" style="display:flex;gap:0.5em">{"".join(columns)}</div>'
+            '</div>')
+        return bundle
 
     def readable(self, rows: Sequence[SummaryRow]) -> dict[str, str]:
         """Each model's answer and the summary table, as text for saved notebooks."""
@@ -86,27 +130,33 @@ class ComparisonView:
             if panel.live is None or panel.record is None:
                 continue
             text = readable(panel.record, panel.live)
-            title = model_label(panel.record)
+            title = fmt.model_label(panel.record)
             plain.append(f"── {title} ──\n{text['text/plain']}")
             markdown.append(f"#### {html.escape(title)}\n\n{text['text/markdown']}")
         table = summary_table(rows)
         return {"text/plain": "\n\n".join([*plain, table]),
                 "text/markdown": "\n\n".join([*markdown, f"```text\n{table}\n```"])}
 
+    def retire(self) -> None:
+        """Withdraw the Run again buttons (the kernel moves on): a saved notebook holds no widget."""
+        if self._bar is not None and all(p.live is None or p.record for p in self.panels):
+            self._bar.update(HIDDEN, raw=True)
+            self._bar = None
+
 
 def summary_html(rows: Sequence[SummaryRow]) -> str:
-    """The summary row of a comparison as a small table, cheapest and fastest marked."""
-    head = "".join(f"<th style='padding:0 0.6em;text-align:left'>{h}</th>" for h in SUMMARY_HEADINGS)
-    body = []
+    """The summary of a comparison as a small table, cheapest and fastest marked."""
+    cell = "padding:0 0.6em;white-space:nowrap;text-align:{}"
+    head = "".join(f"<th style='{cell.format('left')}'>{h}</th>" for h in SUMMARY_HEADINGS)
+    body, cheapest = [], cheapest_cost(rows)
     for row in rows:
-        r = row.record
-        marks = " ".join(f'<span class="opus-{name}" style="color:#2da44e">{name}</span>'
-                         for name, on in (("cheapest", row.cheapest), ("fastest", row.fastest)) if on)
-        cells = (html.escape(model_label(r)), html.escape(r.finish_reason or r.status),
-                 f"{r.usage.input_tokens:,}", f"{r.usage.output_tokens:,}",
-                 format_usd(r.cost, not r.cost_exact), fmt_seconds(r.ttft_s),
-                 fmt_seconds(r.duration_s),
-                 "–" if row.tokens_per_s is None else f"{row.tokens_per_s:,.0f}")
-        body.append("<tr>" + "".join(f"<td style='padding:0 0.6em'>{c}</td>" for c in cells)
-                    + f"<td>{marks}</td></tr>")
-    return f"<table class='opus-summary-rows'><tr>{head}</tr>{''.join(body)}</table>"
+        cells = summary_cells(row, cheapest)
+        marks = html.escape(cells[-1])
+        for mark in ("cheapest", "fastest"):
+            marks = marks.replace(mark, f'<span class="opus-{mark}" '
+                                        f'style="color:{fmt.colour("ok")}">{mark}</span>')
+        body.append("<tr>" + "".join(f"<td style='{cell.format('right' if 1 < i < 9 else 'left')}'>"
+                                     f"{html.escape(c)}</td>" for i, c in enumerate(cells[:-1]))
+                    + f"<td style='white-space:nowrap'>{marks}</td></tr>")
+    return (f"<table class='opus-summary-rows' style='color:{fmt.TEXT};font-size:0.95em'>"
+            f"<tr>{head}</tr>{''.join(body)}</table>")

@@ -12,13 +12,12 @@ from opus_magic.core.gridsummary import (
     percentile,
     summarize,
 )
-from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
 from opus_magic.store.grids import grid_cells, grid_id_like, last_grid_id
 from opus_magic.store.sqlite import Store
+from opus_magic.view import format as fmt
 from opus_magic.view.grid_text import cell_rows, cell_text, summary_html, summary_text
-from opus_magic.view.tables import Rendered, text_table
-from opus_magic.view.text import fmt_seconds
+from opus_magic.view.tables import Rendered
 
 AGGREGATE_HEADINGS = ("tag", "grid", "cells", "pass rate", "total cost", "mean cost", "p50", "p95")
 
@@ -39,7 +38,7 @@ def grid_view(store: Store, given: str | None) -> Rendered:
     grid_id = find_grid(store, given)
     cells = from_history(grid_cells(store, grid_id))
     rows = summarize(cells)
-    text = f"Grid {grid_id}\n\n{summary_text(rows)}\n\n{text_table(cell_rows(cells))}"
+    text = f"Grid {grid_id}\n\n{summary_text(rows)}\n\n{fmt.text_table(cell_rows(cells))}"
     table = "".join("<tr>" + "".join(f"<td style='padding:0 0.5em'>{html.escape(c)}</td>"
                                      for c in row) + "</tr>" for row in cell_rows(cells))
     return Rendered(f"<b>Grid {grid_id}</b>{summary_html(rows)}<table>{table}</table>", text)
@@ -51,9 +50,9 @@ def _aggregate(tag: str, grid_id: str, cells: Sequence[CellResult]) -> tuple[str
     latencies = [c.record.duration_s for c in cells if c.record and c.record.duration_s is not None]
     total = sum(costs, Decimal(0))
     return (tag, grid_id, str(len(cells)),
-            f"{sum(checked) / len(checked):.0%}" if checked else "–", format_usd(total),
-            format_usd((total / len(costs)).quantize(MEAN_DIGITS)) if costs else "–",
-            fmt_seconds(percentile(latencies, 0.5)), fmt_seconds(percentile(latencies, 0.95)))
+            f"{sum(checked) / len(checked):.0%}" if checked else "–", fmt.money(total),
+            fmt.money((total / len(costs)).quantize(MEAN_DIGITS)) if costs else "–",
+            fmt.seconds(percentile(latencies, 0.5)), fmt.seconds(percentile(latencies, 0.95)))
 
 
 def compare_tags(store: Store, tags: Sequence[str]) -> Rendered:
@@ -72,7 +71,7 @@ def compare_tags(store: Store, tags: Sequence[str]) -> Rendered:
     for row in sorted(set(by_row[0]) | set(by_row[1])):
         aligned.append((str(row), *(" | ".join(cell_text(c) for c in side.get(row, [])) or "–"
                                     for side in by_row)))
-    text = text_table(aggregate) + "\n\n" + text_table(aligned)
+    text = fmt.text_table(aggregate) + "\n\n" + fmt.text_table(aligned)
     table = "".join("<tr>" + "".join(f"<td style='padding:0 0.5em'>{html.escape(c)}</td>"
                                      for c in row) + "</tr>" for row in [*aggregate, [], *aligned])
     return Rendered(f"<table class='opus-grid-compare'>{table}</table>", text)

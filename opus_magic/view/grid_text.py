@@ -11,9 +11,7 @@ from typing import TextIO
 
 from opus_magic.core.gridrun import GridRun, results
 from opus_magic.core.gridsummary import CellResult, SummaryRow, summarize
-from opus_magic.cost.pricing import format_usd
-from opus_magic.view.tables import text_table
-from opus_magic.view.text import fmt_seconds
+from opus_magic.view import format as fmt
 
 SUMMARY_HEADINGS = ("variant", "model", "answered", "pass rate", "mean cost", "total cost",
                     "p50", "p95", "")
@@ -36,8 +34,8 @@ def progress_line(run: GridRun, now: float) -> str:
     pacing = "".join(f" · {pacer.describe()}" for pacer in run.pacers.values()
                      if done < total)
     return (f"Grid {run.grid.id}: {done}/{total} cells · ETA {eta} · "
-            f"{format_usd(run.spent, estimated=True)} of worst case "
-            f"{format_usd(worst, estimated=True)} · {run.retries} retries absorbed · "
+            f"{fmt.money(run.spent, estimated=True)} of worst case "
+            f"{fmt.money(worst, estimated=True)} · {run.retries} retries absorbed · "
             f"{run.throttled} rate-limited{pacing}")
 
 
@@ -45,7 +43,7 @@ def footer(run: GridRun) -> str:
     """'Reused 180 cells, $0.00; ran 20 ($0.0123)' and what could not run, and why."""
     ran = run.count("ok", "error", "interrupted", "stopped")
     lines = [f"Reused {run.count('reused')} cells, $0.00; ran {ran} "
-             f"({format_usd(run.spent)}) in {(run.ended or run.clock()) - run.started:,.1f} s; "
+             f"({fmt.money(run.spent)}) in {(run.ended or run.clock()) - run.started:,.1f} s; "
              f"{run.retries} retries absorbed; {run.throttled} rate-limited (429) responses."]
     failed = run.count("error", "interrupted")
     if failed:
@@ -62,12 +60,12 @@ def footer(run: GridRun) -> str:
 def summary_cells(row: SummaryRow) -> tuple[str, ...]:
     return (row.variant, row.model, f"{row.answered}/{row.cells}",
             "–" if row.pass_rate is None else f"{row.pass_rate:.0%}",
-            format_usd(row.mean_cost), format_usd(row.total_cost), fmt_seconds(row.p50_s),
-            fmt_seconds(row.p95_s), "best" if row.best else "")
+            fmt.money(row.mean_cost), fmt.money(row.total_cost), fmt.seconds(row.p50_s),
+            fmt.seconds(row.p95_s), "best" if row.best else "")
 
 
 def summary_text(rows: Sequence[SummaryRow]) -> str:
-    return text_table([SUMMARY_HEADINGS, *(summary_cells(r) for r in rows)])
+    return fmt.text_table([SUMMARY_HEADINGS, *(summary_cells(r) for r in rows)])
 
 
 def cell_text(result: CellResult) -> str:
@@ -77,7 +75,7 @@ def cell_text(result: CellResult) -> str:
     short = answer[:PREVIEW] + ("…" if len(answer) > PREVIEW else "")
     checks = "" if result.passed is None else (" ✓" if result.passed else " ✗")
     paid = result.record is not None and result.status != "reused"
-    cost = f" {format_usd(result.record.cost)}" if paid and result.record else ""
+    cost = f" {fmt.money(result.record.cost)}" if paid and result.record else ""
     return f"{mark} {short}{checks}{cost}".strip()
 
 
@@ -122,7 +120,7 @@ def readable(run: GridRun) -> dict[str, str]:
     """The summary and the table as text/plain, text/markdown and text/html."""
     cells = results(run)
     rows = summarize(cells)
-    plain = "\n\n".join([summary_text(rows), text_table(cell_rows(cells)), footer(run)])
+    plain = "\n\n".join([summary_text(rows), fmt.text_table(cell_rows(cells)), footer(run)])
     return {"text/plain": plain,
             "text/markdown": markdown(rows, cells) + "\n\n" + footer(run),
             "text/html": summary_html(rows) + f"<pre>{html.escape(footer(run))}</pre>"}
@@ -140,7 +138,7 @@ class GridTextView:
     def started(self, run: GridRun) -> None:
         worst = run.grid.worst_case
         self.out.write(f"Grid {run.grid.id}: {len(run.states)} cells; worst case "
-                       f"{'unknown' if worst is None else format_usd(worst, estimated=True)}.\n")
+                       f"{'unknown' if worst is None else fmt.money(worst, estimated=True)}.\n")
         for note in run.grid.notes():
             self.out.write(f"! {note}\n")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from opus_magic.core.gridrun import GridRun, results
 from opus_magic.core.gridsummary import CellResult, summarize
-from opus_magic.cost.pricing import format_usd
+from opus_magic.view import format as fmt
 from opus_magic.view.grid_text import (
     cell_text,
     columns_of,
@@ -23,7 +23,6 @@ from opus_magic.view.grid_text import (
     readable,
     summary_html,
 )
-from opus_magic.view.run_state import STATUS_COLORS
 from opus_magic.view.run_widget import VIEW_MIME, part
 
 PROGRESS_PER_S = 4
@@ -72,7 +71,7 @@ class GridView:
         worst = run.grid.worst_case
         notes = "".join(f"<br>! {html.escape(note)}" for note in run.grid.notes())
         self.title.value += (f" · worst case "
-                             f"{'unknown' if worst is None else format_usd(worst, estimated=True)}"
+                             f"{'unknown' if worst is None else fmt.money(worst, estimated=True)}"
                              f"{notes}")
 
     def changed(self, run: GridRun, index: int) -> None:
@@ -145,7 +144,7 @@ def table_html(cells: list[CellResult], run: GridRun, live: bool = False) -> str
 
 
 def _cell_html(cell: CellResult, run: GridRun, index: int) -> str:
-    color = STATUS_COLORS.get(cell.status, "#57606a")
+    color = fmt.STATUS_COLOURS.get(cell.status, "inherit")
     style = f"padding:0 0.5em;border-left:3px solid {color};vertical-align:top"
     if cell.status == "running":
         text = run.states[index].text.replace("\n", " ")

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 from opus_magic.cost.catalog import Catalog, default_catalog
-from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.queries import RunFilter, select_runs
-from opus_magic.view.tables import Rendered
+from opus_magic.view import format as fmt
+from opus_magic.view.tables import Rendered, html_table
 
 Now = Callable[[], dt.datetime]
 RELATIVE = re.compile(r"(\d+)\s*([smhdw])")
@@ -99,60 +99,47 @@ def nothing_matched(filters: dict[str, Any]) -> str | None:
     return f"No runs match {asked}: history holds none of them (other runs are kept)." if asked else None
 
 
+PROMPT_START = 48  # characters of the prompt in the text table (all of it in `%opus show`)
+
+
+def prompt_start(run: RunRecord, chars: int = PROMPT_START) -> str:
+    prompt = " ".join(run.prompt.split())
+    return prompt if len(prompt) <= chars else prompt[:chars - 1] + "…"
+
+
 def format_table(runs: list[RunRecord]) -> str:
+    """The runs as an aligned text table: how each ended, its cost, comparison, tag and prompt."""
     if not runs:
         return "No runs recorded yet."
-    header = f"{'id':<12}  {'created':<19}  {'model':<22} {'status':<11} {'in':>7} {'out':>7} {'cost':>10}  prompt"
-    lines = [header]
-    for run in runs:
-        prompt = " ".join(run.prompt.split())[:40]
-        cost = format_usd(run.cost, not run.cost_exact)
-        lines.append(f"{run.id:<12}  {run.created_at[:19]:<19}  {run.model[:22]:<22} {run.status:<11} "
-                     f"{run.usage.input_tokens:>7,} {run.usage.output_tokens:>7,} {cost:>10}  {prompt}")
-    return "\n".join(lines)
-
-
-STATUS_COLOURS = {"ok": "#1a7f37", "error": "#cf222e", "interrupted": "#9a6700",
-                  "stopped": "#6e7781"}
-TABLE_STYLE = ("border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,"
-               "system-ui)")
-CELL_STYLE = "padding:2px 8px;border-bottom:1px solid #d0d7de;white-space:nowrap;text-align:{}"
-
-
-def html_table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
-    """A plain HTML table; cells are already escaped HTML, columns in `numeric` align right."""
-    def cell(tag: str, index: int, content: str) -> str:
-        align = "right" if index in numeric else "left"
-        return f'<{tag} style="{CELL_STYLE.format(align)}">{content}</{tag}>'
-
-    head = "".join(cell("th", i, html.escape(h)) for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>"
-                   for row in rows)
-    return (f'<table style="{TABLE_STYLE}"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{body}</tbody></table>')
+    rows = [["id", "created (UTC)", "model", "ended", "in", "out", "cost", "comparison", "tag",
+             "prompt"]]
+    rows += [[run.id, run.created_at[:19].replace("T", " "), fmt.model_label(run),
+              fmt.end_state(run), f"{run.usage.input_tokens:,}", f"{run.usage.output_tokens:,}",
+              fmt.run_cost(run), run.comparison_id or "", run.tag or "", prompt_start(run)]
+             for run in runs]
+    return fmt.text_table(rows, left={0, 1, 2, 3, 7, 8, 9})
 
 
 def history_html(runs: list[RunRecord]) -> str:
-    """The runs as an HTML table: status coloured, prompt shortened (in full on hover)."""
-    from opus_magic.view.text import fmt_seconds
-
+    """The runs as an HTML table: how each ended in its colour, the prompt's start (all on hover)."""
     if not runs:
         return "<p>No runs recorded yet.</p>"
     rows = []
     for run in runs:
         prompt = " ".join(run.prompt.split())
-        colour = STATUS_COLOURS.get(run.status, "inherit")
+        colour = fmt.STATUS_COLOURS.get(run.status, "inherit")
         rows.append([
             f"<code>{run.id}</code>", html.escape(run.created_at[:19].replace("T", " ")),
-            html.escape(run.response_model or run.model),
-            f'<span style="color:{colour}">{html.escape(run.finish_reason or run.status)}</span>',
+            html.escape(fmt.model_label(run)),
+            f'<span style="color:{colour}">{html.escape(fmt.end_state(run))}</span>',
             f"{run.usage.input_tokens:,}", f"{run.usage.output_tokens:,}",
-            f"{run.usage.cache_read_tokens:,}",
-            html.escape(format_usd(run.cost, not run.cost_exact)),
-            fmt_seconds(run.ttft_s), fmt_seconds(run.duration_s), html.escape(run.tag or ""),
-            f'<span title="{html.escape(prompt[:500])}">{html.escape(prompt[:60])}</span>'])
-    headers = ["id", "created (UTC)", "model", "finish", "in", "out", "cache read", "cost", "TTFT",
-               "time", "tag", "prompt"]
+            f"{run.usage.cache_read_tokens:,}", html.escape(fmt.run_cost(run)),
+            fmt.seconds(run.ttft_s), fmt.seconds(run.duration_s),
+            html.escape(run.comparison_id or ""), html.escape(run.tag or ""),
+            f'<span title="{html.escape(prompt[:2000])}">'
+            f'{html.escape(prompt_start(run, 60))}</span>'])
+    headers = ["id", "created (UTC)", "model", "ended", "in", "out", "cache read", "cost", "TTFT",
+               "time", "comparison", "tag", "prompt"]
     return html_table(headers, rows, numeric={4, 5, 6, 7, 8, 9})
 
 

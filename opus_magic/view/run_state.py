@@ -1,21 +1,16 @@
 """What a run view shows, computed from the live run (pure), and the throttle on pushing it."""
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from opus_magic.core.engine import LiveRun
 from opus_magic.core.outcome import outcome_lines
-from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
-from opus_magic.view.text import fmt_seconds, summary_line
+from opus_magic.view import format as fmt
+from opus_magic.view.text import summary_line
 
-STATUS_COLORS = {"running": "#1f6feb", "ok": "#2da44e", "error": "#cf222e",
-                 "interrupted": "#bc4c00", "stopped": "#6e7781"}
-STATUS_LABELS = {"running": "streaming", "ok": "done", "error": "error",
-                 "interrupted": "interrupted", "stopped": "stopped"}
 PREVIEW_LINES = 8  # of a long answer's start, in the short text/plain kept for saved notebooks
 PREVIEW_CHARS = 600
 
@@ -57,7 +52,7 @@ def snapshot(live: LiveRun, now: float, record: RunRecord | None = None) -> Snap
         summary = None
     else:
         status = record.status
-        label = STATUS_LABELS[status] + (f" · {record.finish_reason}" if record.finish_reason else "")
+        label = fmt.end_state(record)
         outcome = tuple(outcome_lines(record, live.plan.info))
         summary = summary_line(record)
     return Snapshot(model, status, label, live.simulator, meter(live, now, record),
@@ -65,55 +60,21 @@ def snapshot(live: LiveRun, now: float, record: RunRecord | None = None) -> Snap
 
 
 def meter(live: LiveRun, now: float, record: RunRecord | None = None) -> Meter:
-    """Input, output and total cost, tokens, tokens/s and time to first token."""
+    """Input, output and total cost, tokens, tokens/s (over half a second at least) and TTFT."""
     usage = live.usage
     input_cost, output_cost, total = live.costs()
-    exact = live.exact
+    exact, source = live.exact, None
     if record is not None:
-        total, exact = record.cost, record.cost_exact
+        total, exact, source = record.cost, record.cost_exact, record.cost_source
     estimated = not exact
     end = now if live.ended is None else live.ended
-    rate = "–"
-    if live.first_token_at is not None and end > live.first_token_at:
-        rate = f"{usage.output_tokens / (end - live.first_token_at):,.1f} tok/s"
-    ttft = None if live.first_token_at is None else live.first_token_at - live.started
-    return Meter(input_cost=format_usd(input_cost, estimated),
-                 output_cost=format_usd(output_cost, estimated),
-                 total_cost=format_usd(total, estimated),
+    window = None if live.first_token_at is None else end - live.first_token_at
+    return Meter(input_cost=fmt.money(input_cost, estimated),
+                 output_cost=fmt.money(output_cost, estimated),
+                 total_cost=fmt.money(total, estimated, source),
                  tokens=f"{usage.input_tokens:,} in · {usage.output_tokens:,} out",
-                 rate=rate, ttft=fmt_seconds(ttft), exact=exact)
-
-
-def header_html(snap: Snapshot) -> str:
-    color = STATUS_COLORS[snap.status]
-    parts = [f'<b class="opus-model">{html.escape(snap.model)}</b>',
-             f'<span class="opus-status opus-status-{snap.status}" style="color:{color}">'
-             f'● {html.escape(snap.label)}</span>']
-    if snap.simulator:
-        parts.append('<span class="opus-simulator" style="background:#fff8c5;padding:0 4px;'
-                     'border-radius:3px">simulator</span>')
-    return " ".join(parts)
-
-
-def meter_html(m: Meter) -> str:
-    badge = ('<span class="opus-exact" style="color:#2da44e">exact</span>' if m.exact else
-             '<span class="opus-estimate" style="color:#9a6700">≈ estimated</span>')
-    cells = [("input", m.input_cost), ("output", m.output_cost), ("total", m.total_cost),
-             ("tokens", m.tokens), ("speed", m.rate), ("TTFT", m.ttft)]
-    shown = " · ".join(f'<span class="opus-meter-{name.lower()}">{name} <b>{html.escape(value)}</b>'
-                       f'</span>' for name, value in cells)
-    return f'<div style="line-height:1.6">{shown} · {badge}</div>'
-
-
-def lines_html(lines: tuple[str, ...], css: str, color: str) -> str:
-    return "".join(f'<div class="{css}" style="color:{color};line-height:1.45">{html.escape(line)}</div>'
-                   for line in lines)
-
-
-def stream_html(text: str) -> str:
-    """Plain text while streaming: escaped, wrapped, nothing re-rendered."""
-    return (f'<div style="white-space:pre-wrap;line-height:1.45;margin:0">'
-            f'{html.escape(text, quote=False)}</div>')
+                 rate=fmt.rate(usage.output_tokens, window), ttft=fmt.seconds(live.ttft_s),
+                 exact=exact)
 
 
 def readable(record: RunRecord, live: LiveRun) -> dict[str, str]:

@@ -42,6 +42,16 @@ class Segments:
             return self._force()
         return ""
 
+    @property
+    def settled(self) -> str:
+        """The start of the tail whose blocks have ended (they render as Markdown already)."""
+        return self.tail[:self._cut]
+
+    @property
+    def open(self) -> str:
+        """The block still streaming (shown plain until it ends)."""
+        return self.tail[self._cut:]
+
     def _look(self, line: str, start: int) -> None:
         stripped = line.strip()
         if self._fence:

@@ -8,14 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.cost.catalog import Catalog, default_catalog
-from opus_magic.cost.pricing import cache_savings, format_usd, from_pico
+from opus_magic.cost.pricing import cache_savings, from_pico
 from opus_magic.errors import UsageError
 from opus_magic.records import Usage
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.queries import stats_rows
-from opus_magic.view.history import html_table, run_filter
-from opus_magic.view.tables import Rendered, text_table
-from opus_magic.view.text import fmt_seconds
+from opus_magic.view import format as fmt
+from opus_magic.view.history import run_filter
+from opus_magic.view.tables import Rendered, html_table
 
 GROUPINGS = ("model", "tag", "user", "project")
 UNGROUPED = {"model": "(no model)", "tag": "(no tag)", "user": "(no user)",
@@ -113,7 +113,7 @@ def compute(store: HistoryStore, by: str = "model", catalog: Catalog | None = No
 
 
 def cost_text(group: GroupStats, amount: Decimal | None) -> str:
-    text = format_usd(amount, estimated=bool(group.estimated_runs))
+    text = fmt.money(amount, estimated=bool(group.estimated_runs))
     return text + (f" (+{group.unknown_cost_runs} unknown)" if group.unknown_cost_runs else "")
 
 
@@ -122,9 +122,9 @@ def cells(group: GroupStats) -> list[str]:
     rate = group.cache_hit_rate
     speed = group.tokens_per_s
     return [group.key, f"{group.runs:,}", cost_text(group, group.cost),
-            format_usd(group.mean_cost, estimated=bool(group.estimated_runs)),
+            fmt.money(group.mean_cost, estimated=bool(group.estimated_runs)),
             f"{group.output_tokens:,}", "–" if rate is None else f"{rate:.1%}",
-            format_usd(group.cache_saved), fmt_seconds(group.mean_ttft_s),
+            fmt.money(group.cache_saved), fmt.seconds(group.mean_ttft_s),
             "–" if speed is None else f"{speed:.0f}"]
 
 
@@ -136,12 +136,12 @@ def stats_text(groups: list[GroupStats]) -> str:
     """Aligned table plus a bar per group (its share of the total spend)."""
     if groups[-1].runs == 0:
         return "No runs recorded yet."
-    lines = [text_table([HEADERS, *(cells(g) for g in groups)])]
+    lines = [fmt.text_table([HEADERS, *(cells(g) for g in groups)])]
     top = groups[-1].cost
     if top > 0 and len(groups) > 2:
         width = max(len(g.key) for g in groups)
         lines.append("")
-        lines.extend(f"{g.key:<{width}}  {'█' * round(30 * g.cost / top)} {format_usd(g.cost)}"
+        lines.extend(f"{g.key:<{width}}  {'█' * round(30 * g.cost / top)} {fmt.money(g.cost)}"
                      for g in groups[:-1])
     return "\n".join(lines)
 
@@ -163,7 +163,7 @@ def bar_chart(items: Iterable[tuple[str, Decimal]], width: int = 420, bar_height
             f'{html.escape(label[:28])}</text>'
             f'<rect x="{label_w}" y="{y}" width="{bar:.1f}" height="{bar_height}" fill="#5b8def"/>'
             f'<text x="{label_w + bar + 4:.1f}" y="{y + bar_height - 5}" fill="currentColor">'
-            f'{html.escape(format_usd(amount))}</text>')
+            f'{html.escape(fmt.money(amount))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -1,9 +1,11 @@
 """Output that shows as HTML in a notebook and as plain text in a terminal or a saved file."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
 from dataclasses import dataclass
 from typing import Any
+
+from opus_magic.view import format as fmt
 
 
 @dataclass(frozen=True)
@@ -17,12 +19,22 @@ class Rendered:
         return {"text/html": self.html, "text/plain": self.text}
 
 
-def text_table(rows: Sequence[Sequence[str]]) -> str:
-    """Rows as aligned plain text: the first column to the left, the others to the right."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                               for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
-                     for row in rows)
+TABLE_STYLE = ("border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,"
+               f"system-ui);color:{fmt.TEXT}")
+CELL_STYLE = f"padding:2px 8px;border-bottom:1px solid {fmt.BORDER};white-space:nowrap;text-align:{{}}"
+
+
+def html_table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+    """A plain HTML table; cells are already escaped HTML, columns in `numeric` align right."""
+    def cell(tag: str, index: int, content: str) -> str:
+        align = "right" if index in numeric else "left"
+        return f'<{tag} style="{CELL_STYLE.format(align)}">{content}</{tag}>'
+
+    head = "".join(cell("th", i, html.escape(h)) for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>"
+                   for row in rows)
+    return (f'<table style="{TABLE_STYLE}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{body}</tbody></table>')
 
 
 def show(rendered: Rendered) -> None:

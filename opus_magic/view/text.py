@@ -7,34 +7,27 @@ from typing import TextIO
 from opus_magic.core.engine import LiveRun
 from opus_magic.core.outcome import outcome_lines
 from opus_magic.core.preflight import preflight_lines
-from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
+from opus_magic.view import format as fmt
 
 THINKING_PREVIEW = 160  # characters of the collapsed thinking line
 
 
-def fmt_seconds(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f} s"
-
-
 def summary_line(record: RunRecord) -> str:
-    """One line: model answered, tokens, cost, timings, finish reason, run id."""
+    """One line: model answered, tokens, cost, timings, how it ended, run id."""
     usage = record.usage
-    model = record.response_model or record.model
-    where = f"{model} (simulator)" if record.params.get("simulator") else model
     cache = ""
     if usage.cache_read_tokens or usage.cache_write_tokens:
         cache = f" (cache read {usage.cache_read_tokens:,}, write {usage.cache_write_tokens:,})"
     tool_tokens = record.params.get("tool_tokens")
     tools = f" (tools {tool_tokens:,})" if tool_tokens else ""
-    cost = format_usd(record.cost, estimated=not record.cost_exact)
-    if record.cost_source == "not billed":
-        cost = "not billed"
-    elif record.cost is not None and not record.cost_exact:
-        cost += " estimated"
-    return (f"{where} · {usage.input_tokens:,} in{tools} / {usage.output_tokens:,} out{cache} · {cost}"
-            f" · TTFT {fmt_seconds(record.ttft_s)} · {fmt_seconds(record.duration_s)}"
-            f" · {record.finish_reason or record.status} · run {record.id}")
+    cost = fmt.run_cost(record)
+    if record.cost is not None and not record.cost_exact:
+        cost += " estimated"  # the word too: a lone ≈ is easy to miss in a long line
+    return (f"{fmt.model_label(record)} · {usage.input_tokens:,} in{tools} / "
+            f"{usage.output_tokens:,} out{cache} · {cost}"
+            f" · TTFT {fmt.seconds(record.ttft_s)} · {fmt.seconds(record.duration_s)}"
+            f" · {fmt.end_state(record)} · run {record.id}")
 
 
 class TextView:
@@ -44,6 +37,7 @@ class TextView:
         self.out = out or sys.stdout
         self.show_text = show_text
         self._wrote_text = False
+        self._wait = ""
 
     def started(self, live: LiveRun) -> None:
         for line in preflight_lines(live.plan):
@@ -67,8 +61,10 @@ class TextView:
         self.out.write(f"▸ thinking: {shown:,} tokens shown (a summary): {start}\n\n")
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
-        self.out.write(f"… {reason}: retrying in {seconds:.1f} s\n")
-        self.out.flush()
+        if reason != self._wait:  # a line per wait, not per second of it
+            self._wait = reason
+            self.out.write(f"… {reason}: retrying in {seconds:.1f} s\n")
+            self.out.flush()
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
         if self.show_text and not self._wrote_text and record.text:

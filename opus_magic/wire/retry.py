@@ -14,6 +14,7 @@ from opus_magic.wire.explain import short_reason
 T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+Tick = Callable[[float], None]  # seconds left of a wait, each second and 0 at its end
 Waiting = Callable[[float, str], None]
 
 
@@ -151,11 +152,13 @@ class Retrier:
         self.clock = clock
         self.log: list[str] = []  # what each wait was, once it is over: "…: waited 2.0 s and retried."
 
-    def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event) -> T:
+    def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event,
+             tick: Tick | None = None) -> T:
         """`send()` until it succeeds, fails for good, the breaker opens or `cancel` is set.
 
-        `waiting(seconds, reason)` hears of each wait before it starts; an interrupt or `cancel`
-        during a wait ends the call with the last error, logged as not retried.
+        `waiting(seconds, reason)` hears of each wait before it starts, `tick(left)` of each
+        second of it (0 at its end); an interrupt or `cancel` during a wait ends the call with
+        the last error, logged as not retried.
         """
         retry, self.log = 0, []
         while True:
@@ -169,7 +172,7 @@ class Retrier:
                 delay = self._delay(error, retry)
                 reason = f"{short_reason(error)} (attempt {retry + 1} of {self.policy.max_retries + 1})"
                 waiting(delay, reason)
-                self._pause(delay, reason, cancel, error)
+                self._pause(delay, reason, cancel, error, tick)
                 retry += 1
                 continue
             except BaseException:
@@ -197,14 +200,12 @@ class Retrier:
         return delay
 
     def _pause(self, seconds: float, reason: str, cancel: threading.Event,
-               error: RequestError) -> None:
-        """Wait before the next attempt; say afterwards what the wait really was."""
+               error: RequestError, tick: Tick | None = None) -> None:
+        """Wait before the next attempt, in one-second steps when someone counts down (a given
+        `sleep` is asked for the whole wait at once); say afterwards what the wait really was."""
         began = time.monotonic()
         try:
-            if self.sleep is None:
-                cancel.wait(seconds)
-            else:
-                self.sleep(seconds)
+            self._wait(seconds, cancel, tick)
         except KeyboardInterrupt:
             cancel.set()
         if cancel.is_set():
@@ -212,3 +213,16 @@ class Retrier:
                             f"{seconds:.1f} s wait; not retried.")
             raise error from None
         self.log.append(f"{reason}: waited {seconds:.1f} s and retried.")
+
+    def _wait(self, seconds: float, cancel: threading.Event, tick: Tick | None) -> None:
+        left = seconds
+        if self.sleep is not None:
+            self.sleep(seconds)
+            left = 0.0
+        while tick is not None and left > 1 and not cancel.wait(1.0):
+            left -= 1
+            tick(left)
+        if not cancel.is_set():
+            cancel.wait(left)
+            if tick is not None:
+                tick(0.0)

@@ -1,0 +1,102 @@
+"""Controllers: they plan and execute a cell's runs for a view, and answer its Run again and Stop."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from opus_magic.config import Settings
+from opus_magic.core.engine import Observer
+from opus_magic.core.fanout import Comparison, execute_all
+from opus_magic.core.plan import Plan
+from opus_magic.core.session import Session
+from opus_magic.errors import OpusError
+from opus_magic.records import RunRecord
+
+Launch = Callable[[Callable[[], Any], Callable[[], None]], None]  # launch(work, stop)
+
+
+class RunController:
+    """One cell's runs: the first, then each Run again with the view's max_tokens and mode."""
+
+    def __init__(self, session: Session, settings: Settings, plan: Plan, launch: Launch,
+                 on_record: Callable[[RunRecord], None], handover: bool) -> None:
+        from opus_magic.view.run_widget import RunView
+
+        self.session, self.settings, self.plan = session, settings, plan
+        self.launch, self.on_record = launch, on_record
+        self.view = RunView(plan, self.again, self.stop, handover)
+        self._cancel = threading.Event()
+
+    def run(self, plan: Plan) -> RunRecord | None:
+        """Stream one plan into the view until it ends; a refusal before sending shows in the view."""
+        try:
+            record = self.session.execute(plan, self.settings, self.view, self._cancel)
+        except OpusError as exc:
+            self.view.problem(str(exc))
+            return None
+        self.on_record(record)
+        return record
+
+    def again(self, max_tokens: int, concise: str) -> None:
+        """Run the cell again with other max_tokens and concise mode, into the same view."""
+        if max_tokens < 1:
+            self.view.problem(f"max_tokens {max_tokens} asks for no answer: use at least 1.")
+            return
+        request = dataclasses.replace(self.plan.request, max_tokens=max_tokens, concise=concise)
+        try:
+            plan = self.session.plan(request, self.settings)
+        except OpusError as exc:
+            self.view.problem(str(exc))
+            return
+        self.view.hold()
+        self._cancel = threading.Event()
+        self.launch(lambda: self.run(plan), self.stop)
+
+    def stop(self) -> None:
+        """Stop the run that is streaming; what arrived is kept and recorded as stopped."""
+        self._cancel.set()
+        live = self.view.live
+        if live is not None:
+            live.stop()
+
+
+class ComparisonController:
+    """A fan-out's runs into its columns; each column can be stopped and run again on its own."""
+
+    def __init__(self, session: Session, runs: Comparison, launch: Launch,
+                 on_done: Callable[[Sequence[RunRecord]], None], handover: bool) -> None:
+        from opus_magic.view.comparison_widget import ComparisonView
+
+        self.session, self.runs, self.launch, self.on_done = session, runs, launch, on_done
+        self.view = ComparisonView(runs, self.again, self.stop, handover)
+
+    def run(self) -> list[RunRecord]:
+        """Run every model at once into its column; returns the records in the models' order."""
+        self.view.begin()
+        records = execute_all(self.session, self.runs, self.view.panels)  # a Stop per run
+        self.view.end()
+        self.on_done(records)
+        return records
+
+    def again(self, index: int) -> None:
+        """Run one column's model again, as its cell asked, into that column."""
+        plan, settings = self.runs[index]
+        observer: Observer = self.view.panels[index]
+
+        def work() -> None:
+            try:
+                self.session.execute(plan, settings, observer, threading.Event())
+            except OpusError as exc:
+                self.view.panels[index].show_problem(str(exc))
+            self.view.end()
+
+        self.view.begin(index)
+        self.launch(work, lambda: self.stop(index))
+
+    def stop(self, index: int | None = None) -> None:
+        """Stop one column (or all): what arrived is kept and recorded as stopped."""
+        for i, panel in enumerate(self.view.panels):
+            if panel.live is not None and index in (None, i):
+                panel.live.stop()
