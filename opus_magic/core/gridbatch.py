@@ -68,8 +68,9 @@ def plan_batch(session: Session, grid: Grid, record_reused: bool) -> BatchPlan:
     return BatchPlan(grid, cells, reused, interactive, batch)
 
 
-def admit(session: Session, plan: BatchPlan) -> None:
-    """Refuse the whole batch when its worst case at the batch price could cross the budget."""
+def admit(session: Session, plan: BatchPlan, pending: Decimal = Decimal(0)) -> None:
+    """Refuse the whole batch when its worst case at the batch price, with the worst cases of
+    the batches still `pending` in this session, could cross the budget."""
     cap = plan.cells[0].settings.budget if plan.cells and plan.cells[0].settings else None
     if cap is None or not plan.cells:
         return
@@ -77,13 +78,14 @@ def admit(session: Session, plan: BatchPlan) -> None:
         raise UsageError(f"A price in this grid is unknown, so the {format_usd(cap)} session "
                          f"budget cannot be kept. Nothing was submitted: add the price in the "
                          f"config file, or turn the budget off with %opus budget off.")
-    committed = session.budget.committed()
+    committed = session.budget.committed() + pending
     if committed + plan.batch > cap:
         remaining = max(cap - committed, Decimal(0))
         raise UsageError(f"Over the session budget: the batch could cost up to "
                          f"{format_usd(plan.batch)} at the batch price and {format_usd(remaining)} "
-                         f"of {format_usd(cap)} remains. Nothing was submitted: lower "
-                         f"--max-tokens, use fewer rows, or raise the cap with %opus budget USD.")
+                         f"of {format_usd(cap)} remains (batches still running count at their "
+                         f"worst case). Nothing was submitted: lower --max-tokens, use fewer "
+                         f"rows, or raise the cap with %opus budget USD.")
 
 
 def submit(session: Session, plan: BatchPlan, api: str | None = None) -> list[BatchRow]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
@@ -17,8 +18,8 @@ from opus_magic.notebook.grid import remaining_budget, to_frame
 from opus_magic.notebook.present import BLOCKING, TEXT, deliver, presentation, remember
 from opus_magic.store.batches import BatchRow
 from opus_magic.store.grids import grid_cells
-from opus_magic.view.grid_history import grid_view
 from opus_magic.view.batch_text import next_steps
+from opus_magic.view.grid_history import grid_view
 from opus_magic.view.tables import Rendered, show
 
 LOCAL_POLL_S = (0.05, 1.0)  # a server on this machine (the simulator) answers at once
@@ -32,10 +33,12 @@ class BatchWatch:
     """The batches of one grid in this kernel: their latest state, Cancel, and the end."""
 
     def __init__(self, session: Session, spec: GridSpec, grid_id: str, rows: Sequence[BatchRow],
-                 output: str | None, view: Any) -> None:
+                 output: str | None, view: Any, worst: Decimal | None) -> None:
         self.session, self.spec, self.grid_id = session, spec, grid_id
+        self.worst = worst  # held against the session budget until the batches are collected
         self.output, self.view = output, view
         self.rows = {row.id: row for row in rows}
+        self.threads: list[threading.Thread] = []
         self.errors: list[str] = []
         self.stop = threading.Event()
         self.done = threading.Event()
@@ -47,8 +50,8 @@ class BatchWatch:
         """Watch every batch until it is collected (or this kernel ends)."""
         for row in self.rows.values():
             first, longest = poll_intervals(row.endpoint)
-            batch.watch(self.session, row.id, first, self._update, self.stop, longest,
-                        self._failed)
+            self.threads.append(batch.watch(self.session, row.id, first, self._update, self.stop,
+                                            longest, self._failed))
 
     def cancel(self) -> None:
         """Ask the provider to cancel every batch still running; the watch collects what ran."""
@@ -82,9 +85,12 @@ class BatchWatch:
             self._ending = True
         store = self.session.store(self.session.settings())
         if all(row.collected_at for row in self.rows.values()):
+            records = grid_cells(store, self.grid_id)
+            for record in records:
+                if record.batch_id in self.rows:
+                    self.session.budget.count(record)
             self.grid = grid_view(store, self.grid_id)
-            deliver(self.output, to_frame(from_history(grid_cells(store, self.grid_id)),
-                                          self.spec.rows))
+            deliver(self.output, to_frame(from_history(records), self.spec.rows))
         self.view.ended(list(self.rows.values()), list(self.errors), self.grid)
         self.done.set()
 
@@ -93,6 +99,16 @@ def poll_intervals(endpoint: str) -> tuple[float, float]:
     """The first wait between polls and the longest one it backs off to."""
     host = urlparse(endpoint).hostname or ""
     return LOCAL_POLL_S if host in LOCAL_HOSTS else PROVIDER_POLL_S
+
+
+def stop_watching() -> None:
+    """Stop watching this kernel's batches (they keep running: collect them later)."""
+    for watch in _watches:
+        watch.stop.set()
+    for watch in _watches:
+        for thread in watch.threads:
+            thread.join()
+    _watches.clear()
 
 
 def latest_watch() -> BatchWatch | None:
@@ -109,7 +125,8 @@ def run_grid_batch(session: Session, spec: GridSpec, output: str | None) -> Batc
         print("\n".join([*dry_run_lines(grid, remaining_budget(session)), plan.line()]))
         return None
     plan = gridbatch.plan_batch(session, grid, record_reused=True)
-    gridbatch.admit(session, plan)
+    gridbatch.admit(session, plan, sum((w.worst or Decimal(0) for w in _watches
+                                        if not w.done.is_set()), Decimal(0)))
     rows = gridbatch.submit(session, plan)
     store = session.store(session.settings())
     if not rows:
@@ -117,13 +134,14 @@ def run_grid_batch(session: Session, spec: GridSpec, output: str | None) -> Batc
         deliver(output, to_frame(from_history(grid_cells(store, grid.id)), spec.rows))
         show(grid_view(store, grid.id))
         return None
-    return _watch(session, spec, grid.id, rows, output, plan.line())
+    return _watch(session, spec, plan, rows, output)
 
 
-def _watch(session: Session, spec: GridSpec, grid_id: str, rows: list[BatchRow],
-           output: str | None, preflight: str) -> BatchWatch:
+def _watch(session: Session, spec: GridSpec, plan: gridbatch.BatchPlan, rows: list[BatchRow],
+           output: str | None) -> BatchWatch:
     mode = presentation(session.settings().view)
-    watch = BatchWatch(session, spec, grid_id, rows, output, None)
+    grid_id, preflight = plan.grid.id, plan.line()
+    watch = BatchWatch(session, spec, grid_id, rows, output, None, plan.batch)
     if mode == TEXT:
         from opus_magic.view.batch_text import BatchTextView
 

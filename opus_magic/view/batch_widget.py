@@ -57,8 +57,8 @@ class BatchView:
 
     def ended(self, rows: Sequence[BatchRow], errors: Sequence[str],
               grid: Rendered | None) -> None:
-        self.changed(rows, errors)
         self._over.set()
+        self.changed(rows, errors)
         self.cancel.disabled = True
         if grid is not None:
             self.summary.value = grid.html
