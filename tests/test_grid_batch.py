@@ -87,6 +87,9 @@ def test_a_batch_grid_is_collected_into_runs_of_the_grid_at_half_the_price(ip, s
     ip.run_line_magic("opus", f"batches collect {row}")
     assert "nothing new, already collected" in capsys.readouterr().out
     assert len(grid_runs(watch.grid_id)) == 6
+    ip.run_line_magic("opus", "budget")  # the batch's runs count as spent, once
+    assert "spent over 12 runs" in capsys.readouterr().out
+    assert default_session().budget.spent == sum(r.cost for r in opus_magic.history(limit=None))
 
 
 def test_dry_run_and_preflight_put_the_batch_price_beside_the_interactive_one(ip, simulator,

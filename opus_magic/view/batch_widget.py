@@ -25,7 +25,7 @@ class BatchView:
                  on_cancel: Callable[[], None]) -> None:
         import ipywidgets as w
 
-        self.grid_id = grid_id
+        self.grid_id, self.preflight = grid_id, preflight
         self.rows, self.errors = list(rows), []
         self.title = part(w.HTML, "opus-batch-title",
                           value=f"<b>Grid {html.escape(grid_id)}</b> as a batch · "
@@ -77,7 +77,7 @@ class BatchView:
         text = readable(self.rows, self.grid_id, self.errors)
         if grid is not None:
             text = "\n".join([*status_lines(self.rows, self.errors), grid.text])
-        return {VIEW_MIME: bundle[VIEW_MIME], "text/plain": text}
+        return {VIEW_MIME: bundle[VIEW_MIME], "text/plain": f"{self.preflight}\n{text}"}
 
     def _tick(self) -> None:
         while not self._over.wait(TICK_S):
