@@ -23,8 +23,9 @@ GRID = "--each tickets --variants prompts -m haiku --max-tokens 20 --check equal
 
 
 @pytest.fixture(autouse=True)
-def watching() -> Any:
-    """Batches a test submitted are no longer watched once it ends (its simulator is reset)."""
+def watching(simulator: Any, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Batches a test submitted are no longer watched once it ends, before its simulator is
+    reset and its output closed."""
     yield
     grid_batch.stop_watching()
 
@@ -46,24 +47,30 @@ def submitted(ip: Any, line: str, cell: str = "#") -> grid_batch.BatchWatch:
     return watch
 
 
-def test_a_batch_grid_is_collected_into_runs_of_the_grid_at_half_the_price(ip, simulator,
-                                                                         capsys) -> None:
+def live_then_batch(ip: Any, simulator: Any, capsys: Any) -> tuple[Any, Any]:
+    """The grid run interactively, then the same grid submitted as a batch and collected by
+    this kernel's watch: (the interactive DataFrame, the watch)."""
     ip.user_ns.update(tickets=TICKETS, prompts=VARIANTS)
     ip.user_ns["short"] = lambda answer, row: len(answer.split()) == 1
     ip.run_cell_magic("opus", f"{GRID} --check short --tag live -o live", "#")
-    live = ip.user_ns["live"]
     sent = len(simulator.requests())
     capsys.readouterr()
     simulator.batches(delay_s=3600)
-    watch = submitted(ip, f"{GRID} --check short --tag nightly --fresh --batch -o out")
+    watch = submitted(ip, f"{GRID} --check short --tag nightly --fresh --batch -o nightly")
     out = capsys.readouterr().out
     assert "Batch: 6 cells to submit (0 reused from history)" in out
     assert "in progress" in out and "6 processing" in out and "%opus batches collect" in out
-    assert len(simulator.requests()) == sent and "out" not in ip.user_ns  # nothing streamed
+    assert len(simulator.requests()) == sent and "nightly" not in ip.user_ns  # nothing streamed
     simulator.batches(end_now=True)
     assert watch.done.wait(60) and not watch.errors
     out = capsys.readouterr().out
     assert "collected" in out and "6 succeeded" in out and "pass rate" in out
+    return ip.user_ns.pop("live"), watch
+
+
+def test_a_batch_grid_is_collected_into_runs_of_the_grid_at_half_the_price(ip, simulator,
+                                                                         capsys) -> None:
+    live, watch = live_then_batch(ip, simulator, capsys)
     runs = grid_runs(watch.grid_id)
     assert len(runs) == 6 and {r.tag for r in runs} == {"nightly"}
     assert {(r.variant, r.row) for r in runs} == {(v, i) for v in VARIANTS for i in range(3)}
@@ -77,11 +84,15 @@ def test_a_batch_grid_is_collected_into_runs_of_the_grid_at_half_the_price(ip, s
         assert run.cost == (usage.input_tokens * 1 + usage.output_tokens * 5) / Decimal(2_000_000)
         same = live[(live["variant"] == run.variant) & (live["row"] == run.row)]
         assert run.cost * 2 == same["cost"].iloc[0]  # the same cell, interactively
-    frame = ip.user_ns["out"]
+    frame = ip.user_ns.pop("nightly")
     assert len(frame) == 6 and set(frame["run_id"]) == {r.id for r in runs}
     ip.run_line_magic("opus", f"grid {watch.grid_id}")
     assert f"Grid {watch.grid_id}" in capsys.readouterr().out
-    ip.run_line_magic("opus", "batches collect")  # collected twice: nothing recorded twice
+
+
+def test_a_collected_batch_grid_is_recorded_and_counted_once(ip, simulator, capsys) -> None:
+    _, watch = live_then_batch(ip, simulator, capsys)
+    ip.run_line_magic("opus", "batches collect")
     assert "No batches waiting to be collected." in capsys.readouterr().out
     [row] = watch.rows
     ip.run_line_magic("opus", f"batches collect {row}")
