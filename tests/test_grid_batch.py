@@ -133,6 +133,9 @@ def test_the_budget_admits_the_batch_at_the_batch_price(ip, simulator, capsys) -
     assert "Worst case of the whole grid: ≈$0.0301" in capsys.readouterr().out
     watch = submitted(ip, f"{GRID} --max-tokens 1000 --batch")  # ≈$0.0151 at the batch price
     assert len(watch.rows) == 1
+    ip.run_cell_magic("opus", f"{GRID} --max-tokens 1000 --batch", "#")  # the same grid again
+    [row] = watch.rows
+    assert f"is already in batch {row}, not collected yet" in capsys.readouterr().err
     ip.run_cell_magic("opus", f"{GRID} --max-tokens 1000 --fresh --batch --tag more", "#")
     err = capsys.readouterr().err
     assert "Over the session budget: the batch could cost up to" in err

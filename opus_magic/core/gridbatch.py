@@ -14,7 +14,7 @@ from opus_magic.core.gridrun import GridRun
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
-from opus_magic.store.batches import BatchRow
+from opus_magic.store.batches import BatchRow, list_batches
 from opus_magic.store.grids import reusable
 
 
@@ -86,6 +86,17 @@ def admit(session: Session, plan: BatchPlan, pending: Decimal = Decimal(0)) -> N
                          f"of {format_usd(cap)} remains (batches still running count at their "
                          f"worst case). Nothing was submitted: lower --max-tokens, use fewer "
                          f"rows, or raise the cap with %opus budget USD.")
+
+
+def refuse_twice(session: Session, grid: Grid) -> None:
+    """A grid already in a batch not collected yet is not submitted again (and paid twice)."""
+    store = session.store(session.settings())
+    running = [row.id for row in list_batches(store, uncollected=True) if row.grid_id == grid.id]
+    if running:
+        raise UsageError(f"Grid {grid.id} is already in batch {', '.join(running)}, not "
+                         f"collected yet: `%opus batches` shows its state. Collect it with "
+                         f"`%opus batches collect {running[0]}` (or cancel it with `%opus "
+                         f"batches cancel {running[0]}`) before submitting the grid again.")
 
 
 def submit(session: Session, plan: BatchPlan, api: str | None = None) -> list[BatchRow]:

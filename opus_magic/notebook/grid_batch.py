@@ -124,6 +124,7 @@ def run_grid_batch(session: Session, spec: GridSpec, output: str | None) -> Batc
         plan = gridbatch.plan_batch(session, grid, record_reused=False)
         print("\n".join([*dry_run_lines(grid, remaining_budget(session)), plan.line()]))
         return None
+    gridbatch.refuse_twice(session, grid)
     plan = gridbatch.plan_batch(session, grid, record_reused=True)
     gridbatch.admit(session, plan, sum((w.worst or Decimal(0) for w in _watches
                                         if not w.done.is_set()), Decimal(0)))
