@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Protocol
 from urllib.parse import urlparse
 
 from opus_magic.core import batch, gridbatch
@@ -18,7 +18,7 @@ from opus_magic.notebook.grid import remaining_budget, to_frame
 from opus_magic.notebook.present import BLOCKING, TEXT, deliver, presentation, remember
 from opus_magic.store.batches import BatchRow
 from opus_magic.store.grids import grid_cells
-from opus_magic.view.batch_text import next_steps
+from opus_magic.view.batch_text import BatchTextView, next_steps
 from opus_magic.view.grid_history import grid_view
 from opus_magic.view.tables import Rendered, show
 
@@ -29,11 +29,20 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _watches: list[BatchWatch] = []
 
 
+class BatchObserver(Protocol):
+    """A view of a grid's batches: told when one changed and when all are over."""
+
+    def changed(self, rows: Sequence[BatchRow], errors: Sequence[str]) -> None: ...
+
+    def ended(self, rows: Sequence[BatchRow], errors: Sequence[str],
+              grid: Rendered | None) -> None: ...
+
+
 class BatchWatch:
     """The batches of one grid in this kernel: their latest state, Cancel, and the end."""
 
     def __init__(self, session: Session, spec: GridSpec, grid_id: str, rows: Sequence[BatchRow],
-                 output: str | None, view: Any, worst: Decimal | None) -> None:
+                 output: str | None, view: BatchObserver, worst: Decimal | None) -> None:
         self.session, self.spec, self.grid_id = session, spec, grid_id
         self.worst = worst  # held against the session budget until the batches are collected
         self.output, self.view = output, view
@@ -142,18 +151,18 @@ def _watch(session: Session, spec: GridSpec, plan: gridbatch.BatchPlan, rows: li
            output: str | None) -> BatchWatch:
     mode = presentation(session.settings().view)
     grid_id, preflight = plan.grid.id, plan.line()
-    watch = BatchWatch(session, spec, grid_id, rows, output, None, plan.batch)
     if mode == TEXT:
-        from opus_magic.view.batch_text import BatchTextView
-
-        watch.view = BatchTextView()
-        watch.view.submitted(preflight, rows, grid_id)
+        text = BatchTextView()
+        watch = BatchWatch(session, spec, grid_id, rows, output, text, plan.batch)
+        text.submitted(preflight, rows, grid_id)
     else:
         from opus_magic.view.batch_widget import BatchView
 
-        watch.view = BatchView(grid_id, preflight, rows, watch.cancel)
-        remember(watch.view)
-        watch.view.show()
+        widget = BatchView(grid_id, preflight, rows)
+        watch = BatchWatch(session, spec, grid_id, rows, output, widget, plan.batch)
+        widget.on_cancel(watch.cancel)
+        remember(widget)
+        widget.show()
     _watches.append(watch)
     watch.start()
     if mode == BLOCKING:  # a headless kernel runs cells in order: the next one wants the results

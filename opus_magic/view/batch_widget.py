@@ -21,8 +21,7 @@ TICK_S = 1.0  # the elapsed time moves on between polls
 class BatchView:
     """The batches of one grid; `changed`/`ended` are called from the watching threads."""
 
-    def __init__(self, grid_id: str, preflight: str, rows: Sequence[BatchRow],
-                 on_cancel: Callable[[], None]) -> None:
+    def __init__(self, grid_id: str, preflight: str, rows: Sequence[BatchRow]) -> None:
         import ipywidgets as w
 
         self.grid_id, self.preflight = grid_id, preflight
@@ -37,10 +36,13 @@ class BatchView:
         self.box = part(w.VBox, "opus-batch", children=[
             self.title, part(w.HBox, "opus-controls", children=[self.status, self.cancel]),
             self.summary])
-        self.cancel.on_click(lambda _: (setattr(self.cancel, "disabled", True), on_cancel()))
         self._over = threading.Event()
         self._lock = threading.Lock()
         self._handle: Any = None
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """What Cancel does (the controller's); the button is disabled once clicked."""
+        self.cancel.on_click(lambda _: (setattr(self.cancel, "disabled", True), callback()))
 
     def show(self) -> None:
         """Display the view, and keep its elapsed time moving until the batches are collected."""
