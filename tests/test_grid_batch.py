@@ -36,7 +36,8 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def grid_runs(grid_id: str) -> list[Any]:
-    return [r for r in opus_magic.history(limit=None) if r.grid_id == grid_id]
+    """The runs of a grid, oldest first."""
+    return [r for r in reversed(opus_magic.history(limit=None)) if r.grid_id == grid_id]
 
 
 def submitted(ip: Any, line: str, cell: str = "#") -> grid_batch.BatchWatch:
@@ -235,3 +236,44 @@ def test_polling_starts_fast_and_backs_off_to_a_minute(ip, simulator) -> None:
 
     batch.watch(default_session(), row.id, 2.0, None, Recording(), 60.0).join(60)
     assert waits == [2, 4, 8, 16, 32, 60, 60]
+
+
+def test_claude_on_the_native_api_goes_through_message_batches_and_expired_cells_resubmit(
+        ip, simulator, capsys) -> None:
+    ip.run_line_magic("opus", "config api=anthropic")
+    ip.user_ns.update(tickets=TICKETS, prompts=VARIANTS)
+    simulator.batches(delay_s=3600)
+    watch = submitted(ip, f"{GRID} --batch")
+    [row] = watch.rows.values()
+    assert row.api == "anthropic" and row.provider_batch_id.startswith("msgbatch_")
+    simulator.batches(expire=True, end_now=True)
+    assert watch.done.wait(60) and "6 expired" in capsys.readouterr().out
+    expired = grid_runs(watch.grid_id)
+    assert len(expired) == 6 and all(r.status == "error" and r.cost == 0 for r in expired)
+    assert all("expired before this request ran" in r.error and r.checks is None
+               for r in expired)
+    simulator.batches(expire=False, delay_s=0)
+    ip.run_line_magic("opus", f"batches resubmit {row.id}")
+    assert "Resubmitted 6 errored or expired requests" in capsys.readouterr().out
+    ip.run_line_magic("opus", "batches collect")
+    assert "recorded 6 runs (6 ok)" in capsys.readouterr().out
+    fixed = grid_runs(watch.grid_id)[6:]
+    assert {(r.variant, r.row) for r in fixed} == {(r.variant, r.row) for r in expired}
+    assert all(r.checks is not None and r.cost_source == "batch price" for r in fixed)
+    assert all(r.checks == {"equals:label": True} for r in fixed if r.variant == "full")
+    ip.run_line_magic("opus", f"grid {watch.grid_id}")
+    out = capsys.readouterr().out
+    assert "6/6" not in out and "3/3" in out and "error" not in out
+
+
+
+def test_a_late_answer_does_not_undo_a_collected_batchs_final_state(ip, simulator) -> None:
+    from opus_magic.store import batches as stored
+
+    [row] = opus_magic.submit_batch(["Say hello."], model="haiku")
+    assert len(opus_magic.collect_batches()) == 1
+    session = default_session()
+    store = session.store(session.settings())
+    stored.update_status(store, row.id, "canceling", {"processing": 1})  # read before it ended
+    final = stored.find_batch(store, row.id)
+    assert final is not None and (final.status, final.counts["succeeded"]) == ("ended", 1)

@@ -74,6 +74,8 @@ class BatchWatch:
 
     def _update(self, row: BatchRow) -> None:
         with self._lock:
+            if self.rows[row.id].collected_at and not row.collected_at:
+                return  # read before the batch was collected: older than what is shown
             self.rows[row.id] = row
             rows, errors = list(self.rows.values()), list(self.errors)
             over = all(r.collected_at for r in rows)
