@@ -277,3 +277,29 @@ def test_a_late_answer_does_not_undo_a_collected_batchs_final_state(ip, simulato
     stored.update_status(store, row.id, "canceling", {"processing": 1})  # read before it ended
     final = stored.find_batch(store, row.id)
     assert final is not None and (final.status, final.counts["succeeded"]) == ("ended", 1)
+
+
+def test_a_watch_polls_on_through_a_passing_failure_and_stops_at_a_lasting_one(
+        ip, simulator, monkeypatch) -> None:
+    from opus_magic.errors import ConfigError, RequestError
+
+    [row] = opus_magic.submit_batch(["Say hello."], model="haiku")
+    real, calls = batch.collect, []
+
+    def flaky(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RequestError("Could not reach the endpoint.", retryable=True)
+        if len(calls) == 2:
+            raise RequestError("HTTP 529: Overloaded", status=529)
+        return real(*args)
+
+    monkeypatch.setattr(batch, "collect", flaky)
+    seen: list[Any] = []
+    errors: list[str] = []
+    batch.watch(default_session(), row.id, 0.001, seen.append, None, None, errors.append).join(60)
+    assert len(calls) == 3 and errors == [] and seen[-1].collected_at is not None
+    monkeypatch.setattr(batch, "collect", lambda *args: (_ for _ in ()).throw(
+        ConfigError("Batch b-1 went to another endpoint.")))
+    batch.watch(default_session(), row.id, 0.001, seen.append, None, None, errors.append).join(60)
+    assert errors == ["Batch b-1 went to another endpoint."]

@@ -29,6 +29,7 @@ from opus_magic.wire.endpoints import Endpoint
 
 CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Anthropic accepts (OpenAI takes more)
 RESUBMITTABLE = ("errored", "expired")
+PASSING_STATUSES = (408, 429, 500, 502, 503, 504, 529)  # a watch polls on through these
 MAX_REQUESTS = {"anthropic": 100_000, "openai": 50_000}  # per batch; bigger grids are split
 NOT_RUN = {
     "errored": "The provider failed this batch request ({why}); nothing was billed. Resubmit "
@@ -98,8 +99,9 @@ def watch(session: Session, batch_id: str, interval_s: float,
           on_error: Callable[[str], None] | None = None) -> threading.Thread:
     """Poll one batch in a background thread until it ends, then collect it: what the
     submitting kernel does while it lives. The wait starts at `interval_s` and doubles up to
-    `max_interval_s` (when given). `stop` ends the watch early; an error ends it too, told to
-    `on_error` (the batch stays in the history for `%opus batches`)."""
+    `max_interval_s` (when given). `stop` ends the watch early. A passing failure (the network,
+    an overloaded provider) only waits for the next poll; any other error ends the watch, told
+    to `on_error` (the batch stays in the history for `%opus batches`)."""
     stop = stop or threading.Event()
     settings = session.settings()
     longest = max(max_interval_s or 0, interval_s)
@@ -110,19 +112,26 @@ def watch(session: Session, batch_id: str, interval_s: float,
             try:
                 done = collect(session, batch_id, settings)
             except OpusError as exc:
-                if on_error is not None:
-                    on_error(str(exc))
-                return
-            if on_update is not None:
-                on_update(done.batches[0])
-            if done.batches[0].collected_at is not None:
-                return
+                if not passing(exc):
+                    if on_error is not None:
+                        on_error(str(exc))
+                    return
+            else:
+                if on_update is not None:
+                    on_update(done.batches[0])
+                if done.batches[0].collected_at is not None:
+                    return
             stop.wait(wait)
             wait = min(wait * 2, longest)
 
     thread = threading.Thread(target=loop, name=f"opus-batch-{batch_id}", daemon=True)
     thread.start()
     return thread
+
+
+def passing(exc: OpusError) -> bool:
+    """Whether a later poll may well succeed: the network, or the provider busy or limiting."""
+    return isinstance(exc, RequestError) and (exc.retryable or exc.status in PASSING_STATUSES)
 
 
 def cell_data(plan: Plan, labels: Mapping[str, Any] | None = None) -> dict[str, Any]:
