@@ -312,6 +312,19 @@ def test_prompt_grid(executed: Callable[[str], Executed]) -> None:
     found = re.search(r"24 of 24 cells answered in ([\d.]+) s .*; (\d+) requests refused", paced)
     assert found and int(found[2]) <= 2 and "of 6 requests left" in paced
     assert "pass rate" in run.text("%opus grid") and "triage" in run.text("%opus compare --tag")
+    batched = run.tagged("triage-batch")
+    assert len(batched) == 120 and len({r.grid_id for r in batched}) == 1
+    assert all(r.batch_id and r.cost_exact and r.cost_source == "batch price" for r in batched)
+    assert all(r.checks is not None and "is_a_label" in r.checks for r in batched)
+    live_cost, batch_cost = (sum(r.cost for r in runs) for runs in (triage, batched))
+    assert batch_cost * 2 == live_cost
+    shown = run.text("--tag triage-batch --fresh --batch")
+    assert "at the batch price" in shown and "120 succeeded" in shown and "pass rate" in shown
+    halved = run.text("batch = sum(batched")
+    assert amounts(halved) == [live_cost, batch_cost] and "(50% of it)" in halved
+    assert "the same answers: True" in halved
+    assert "collected" in run.text("%opus batches")
+    assert "triage-batch" in run.text("--tag triage --tag triage-batch")
 
 
 def test_headless_execute_prints_runs_and_leaves_the_notebook_as_it_was(

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.config import Settings
+from opus_magic.core.batchchecks import run_checks
 from opus_magic.core.engine import new_run_id, now_iso
 from opus_magic.core.plan import Plan
 from opus_magic.core.session import Session
@@ -28,6 +29,7 @@ from opus_magic.wire.endpoints import Endpoint
 
 CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Anthropic accepts (OpenAI takes more)
 RESUBMITTABLE = ("errored", "expired")
+PASSING_STATUSES = (408, 429, 500, 502, 503, 504, 529)  # a watch polls on through these
 MAX_REQUESTS = {"anthropic": 100_000, "openai": 50_000}  # per batch; bigger grids are split
 NOT_RUN = {
     "errored": "The provider failed this batch request ({why}); nothing was billed. Resubmit "
@@ -92,28 +94,44 @@ def worst_cases(plans: Sequence[Plan]) -> tuple[Decimal | None, Decimal | None]:
 
 def watch(session: Session, batch_id: str, interval_s: float,
           on_update: Callable[[BatchRow], None] | None = None,
-          stop: threading.Event | None = None) -> threading.Thread:
-    """Poll one batch every `interval_s` in a background thread until it ends, then collect it:
-    what the submitting kernel does while it lives. `stop` ends the watch early; an error ends
-    it too (the batch stays in the history for `%opus batches`)."""
+          stop: threading.Event | None = None,
+          max_interval_s: float | None = None,
+          on_error: Callable[[str], None] | None = None) -> threading.Thread:
+    """Poll one batch in a background thread until it ends, then collect it: what the
+    submitting kernel does while it lives. The wait starts at `interval_s` and doubles up to
+    `max_interval_s` (when given). `stop` ends the watch early. A passing failure (the network,
+    an overloaded provider) only waits for the next poll; any other error ends the watch, told
+    to `on_error` (the batch stays in the history for `%opus batches`)."""
     stop = stop or threading.Event()
     settings = session.settings()
+    longest = max(max_interval_s or 0, interval_s)
 
     def loop() -> None:
+        wait = interval_s
         while not stop.is_set():
             try:
                 done = collect(session, batch_id, settings)
-            except OpusError:
-                return
-            if on_update is not None:
-                on_update(done.batches[0])
-            if done.batches[0].collected_at is not None:
-                return
-            stop.wait(interval_s)
+            except OpusError as exc:
+                if not passing(exc):
+                    if on_error is not None:
+                        on_error(str(exc))
+                    return
+            else:
+                if on_update is not None:
+                    on_update(done.batches[0])
+                if done.batches[0].collected_at is not None:
+                    return
+            stop.wait(wait)
+            wait = min(wait * 2, longest)
 
     thread = threading.Thread(target=loop, name=f"opus-batch-{batch_id}", daemon=True)
     thread.start()
     return thread
+
+
+def passing(exc: OpusError) -> bool:
+    """Whether a later poll may well succeed: the network, or the provider busy or limiting."""
+    return isinstance(exc, RequestError) and (exc.retryable or exc.status in PASSING_STATUSES)
 
 
 def cell_data(plan: Plan, labels: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -230,7 +248,8 @@ def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult,
         comparison_id=cell["comparison_id"], parent_id=cell["parent_id"], notes=cell["notes"],
         batch_id=row.id)
     known = {k: v for k, v in cell["labels"].items() if hasattr(record, k)}
-    return record.replace(**known)
+    checks = run_checks(cell["labels"], result.text) if ok else None
+    return record.replace(**known, checks=checks)
 
 
 def resubmit(session: Session, key: str, settings: Settings | None = None) -> BatchRow:

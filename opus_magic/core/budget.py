@@ -100,12 +100,20 @@ class Budget:
         """A run ended: its cost moves from running to spent."""
         with self._lock:
             self._running.pop(live.id, None)
-            self.runs += 1
-            if record.cost is None:
-                self.unknown += 1
-                return
-            self.spent += record.cost
-            self.estimated = self.estimated or not record.cost_exact
+            self._count(record)
+
+    def count(self, record: RunRecord) -> None:
+        """A run that ran elsewhere (a provider's batch engine) counts as spent."""
+        with self._lock:
+            self._count(record)
+
+    def _count(self, record: RunRecord) -> None:
+        self.runs += 1
+        if record.cost is None:
+            self.unknown += 1
+            return
+        self.spent += record.cost
+        self.estimated = self.estimated or not record.cost_exact
 
     def describe(self) -> str:
         """Spent and remaining, for `%opus budget`."""

@@ -108,7 +108,7 @@ class GridRun:
         """Run every cell to its end (or Stop); returns when the grid is over."""
         observer.started(self)
         try:
-            self._reuse(observer)
+            self.reuse(observer)
             self._run_pending(observer)
         finally:
             self.ended = self.clock()
@@ -137,7 +137,7 @@ class GridRun:
             for worker in workers:
                 worker.join()
 
-    def _reuse(self, observer: GridObserver) -> None:
+    def reuse(self, observer: GridObserver) -> None:
         """Mark refused cells, and take finished answers from history unless --fresh."""
         store = self.session.store(self.session.settings())
         keys = [c.key for c in self.grid.cells if c.key and not c.refused]

@@ -35,7 +35,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
        [--effort low|medium|high|max]
 <prompt; {name} is filled from the notebook namespace>
 
-%%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [-m A,B] [-o VAR]
+%%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
+       [-m A,B] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
                                      a grid: variants × models × rows, paced within rate limits
                                      and the budget; finished cells are reused unless --fresh;
@@ -44,6 +45,10 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
   --variants VAR                     a dict {name: prompt} or a list of prompts (else the cell)
   --check NAME                       json, contains:TEXT, regex:PATTERN, equals:COLUMN,
                                      max_words:N, or a notebook function f(answer, row)
+  --batch                            submit the cells as provider batches (Anthropic Message
+                                     Batches, OpenAI Batch API) at the batch price; the cell
+                                     returns at once, a view polls them (Cancel), and this kernel
+                                     collects them when they end (%opus batches collect elsewhere)
 
 %opus models [--all] [WORD]          prices with source and date, limits, legacy models, aliases
 %opus config [key=value ...]         show or set settings (the API key is always masked)

@@ -108,10 +108,7 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     """Plan and run the grid (or only describe it for --dry-run) in the view the frontend takes."""
     grid = plan_grid(session, spec)
     if spec.cell.dry_run:
-        budget = session.budget
-        remaining = None if budget.cap is None else max(budget.cap - budget.committed(),
-                                                         Decimal(0))
-        print("\n".join(dry_run_lines(grid, remaining)))
+        print("\n".join(dry_run_lines(grid, remaining_budget(session))))
         return None
     settings = session.settings()
     run = GridRun(session, grid, spec.concurrency or settings.concurrency)
@@ -136,6 +133,12 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     else:
         work()
     return run
+
+
+def remaining_budget(session: Session) -> Decimal | None:
+    """What remains of the session budget, None without a cap."""
+    budget = session.budget
+    return None if budget.cap is None else max(budget.cap - budget.committed(), Decimal(0))
 
 
 def to_frame(cells: list[CellResult], rows: list[dict[str, Any]]) -> Any:

@@ -23,6 +23,7 @@ from opus_magic.core.toolspec import tools_from_namespace
 from opus_magic.errors import OpusError, UsageError
 from opus_magic.notebook import commands
 from opus_magic.notebook.grid import build_spec, run_grid
+from opus_magic.notebook.grid_batch import run_grid_batch
 from opus_magic.notebook.interpolate import interpolate
 from opus_magic.notebook.lines import report, split_words
 
@@ -101,6 +102,9 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
                    "notebook function f(answer, row) (repeatable).")
     @argument("--concurrency", help="Grid: requests in flight per endpoint (default 4).")
     @argument("--fresh", action="store_true", help="Grid: run every cell, reuse nothing.")
+    @argument("--batch", action="store_true",
+              help="Grid: submit the cells through the providers' batch engines at the batch "
+                   "price; results arrive later.")
     @cell_magic
     def opus(self, line: str, cell: str) -> None:
         """Send the cell to the model and stream the answer with a live cost meter."""
@@ -119,8 +123,9 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             if args.continue_:
                 raise UsageError("--each and --continue do not go together: a grid starts "
                                  "fresh conversations.")
-        elif args.variants or args.check or args.fresh or args.concurrency:
-            raise UsageError("--variants, --check, --concurrency and --fresh need --each VAR.")
+        elif args.variants or args.check or args.fresh or args.concurrency or args.batch:
+            raise UsageError("--variants, --check, --concurrency, --fresh and --batch need "
+                             "--each VAR.")
         elif not args.no_interpolate:
             prompt, unresolved = interpolate(prompt, self.shell.user_ns)
             if unresolved:
@@ -145,7 +150,7 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             spec = build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
                               list(args.check), args.concurrency, args.fresh,
                               not args.no_interpolate)
-            run_grid(self.session, spec, args.output)
+            (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
         else:
             commands.run_cell(self.session, cell_input)
 

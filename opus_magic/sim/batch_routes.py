@@ -142,7 +142,7 @@ def openai_batch(batch: SimBatch) -> dict[str, Any]:
             "expired_at": int(batch.ended_at) if status == "expired" else None,
             "request_counts": {"total": len(batch.requests),
                                "completed": kinds.count("succeeded"),
-                               "failed": len(kinds) - kinds.count("succeeded")},
+                               "failed": kinds.count("errored")},  # not canceled ones
             "metadata": None}
 
 

@@ -19,6 +19,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any, Protocol
 
+from opus_magic.sim.choices import choice_answer
 from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
 
 ANTHROPIC_BATCHES = "/v1/messages/batches"
@@ -175,7 +176,8 @@ def _answer(api: str, request: dict[str, Any], state: Answering) -> dict[str, An
         messages.insert(0, {"role": "system", "content": request["system"]})
     model, settings = request["model"], state.settings
     limit = request.get("max_completion_tokens") or request.get("max_tokens")
-    chunks = answer_chunks(messages, settings.answer_tokens, model)
+    chunks = (choice_answer(messages, model)
+              or answer_chunks(messages, settings.answer_tokens, model))
     finish = "stop"
     if limit is not None and len(chunks) > limit:
         chunks, finish = chunks[:limit], "length"

@@ -47,7 +47,9 @@ def add_batch(store: HistoryStore, batch: BatchRow) -> None:
 
 
 def update_status(store: HistoryStore, batch_id: str, status: str, counts: dict[str, int]) -> None:
-    store._write("UPDATE batches SET status = ?, counts = ? WHERE id = ?",
+    """The provider's latest word on a batch; a collected batch's final state stays as it is
+    (a late answer, e.g. to a Cancel sent as it ended, does not undo it)."""
+    store._write("UPDATE batches SET status = ?, counts = ? WHERE id = ? AND collected_at IS NULL",
                  (status, json.dumps(counts), batch_id))
 
 

@@ -1,0 +1,176 @@
+"""`%%opus --each … --batch`: the grid submitted as provider batches, and the controller that
+watches them in the background (fast at first, backing off), cancels them, and shows the grid
+once they are collected. The views only observe it."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+from urllib.parse import urlparse
+
+from opus_magic.core import batch, gridbatch
+from opus_magic.core.grid import GridSpec, dry_run_lines, plan_grid
+from opus_magic.core.gridsummary import from_history
+from opus_magic.core.session import Session
+from opus_magic.errors import OpusError
+from opus_magic.notebook.grid import remaining_budget, to_frame
+from opus_magic.notebook.present import BLOCKING, TEXT, deliver, presentation, remember
+from opus_magic.store.batches import BatchRow
+from opus_magic.store.grids import grid_cells
+from opus_magic.view.batch_text import BatchTextView, next_steps
+from opus_magic.view.grid_history import grid_view
+from opus_magic.view.tables import Rendered, show
+
+LOCAL_POLL_S = (0.05, 1.0)  # a server on this machine (the simulator) answers at once
+PROVIDER_POLL_S = (2.0, 60.0)  # a provider: look soon, then back off to once a minute
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+_watches: list[BatchWatch] = []
+
+
+class BatchObserver(Protocol):
+    """A view of a grid's batches: told when one changed and when all are over."""
+
+    def changed(self, rows: Sequence[BatchRow], errors: Sequence[str]) -> None: ...
+
+    def ended(self, rows: Sequence[BatchRow], errors: Sequence[str],
+              grid: Rendered | None) -> None: ...
+
+
+class BatchWatch:
+    """The batches of one grid in this kernel: their latest state, Cancel, and the end."""
+
+    def __init__(self, session: Session, spec: GridSpec, grid_id: str, rows: Sequence[BatchRow],
+                 output: str | None, view: BatchObserver, worst: Decimal | None) -> None:
+        self.session, self.spec, self.grid_id = session, spec, grid_id
+        self.worst = worst  # held against the session budget until the batches are collected
+        self.output, self.view = output, view
+        self.rows = {row.id: row for row in rows}
+        self.threads: list[threading.Thread] = []
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self.done = threading.Event()
+        self.grid: Rendered | None = None
+        self._lock = threading.Lock()
+        self._ending = False
+
+    def start(self) -> None:
+        """Watch every batch until it is collected (or this kernel ends)."""
+        for row in self.rows.values():
+            first, longest = poll_intervals(row.endpoint)
+            self.threads.append(batch.watch(self.session, row.id, first, self._update, self.stop,
+                                            longest, self._failed))
+
+    def cancel(self) -> None:
+        """Ask the provider to cancel every batch still running; the watch collects what ran."""
+        for row in list(self.rows.values()):
+            if row.status == "ended":
+                continue
+            try:
+                self._update(batch.cancel(self.session, row.id))
+            except OpusError as exc:
+                self._failed(str(exc))
+
+    def _update(self, row: BatchRow) -> None:
+        with self._lock:
+            if self.rows[row.id].collected_at and not row.collected_at:
+                return  # read before the batch was collected: older than what is shown
+            self.rows[row.id] = row
+            rows, errors = list(self.rows.values()), list(self.errors)
+            over = all(r.collected_at for r in rows)
+        self.view.changed(rows, errors)
+        if over:
+            self._finish()
+
+    def _failed(self, message: str) -> None:
+        with self._lock:
+            self.errors.append(message)
+        self._finish()
+
+    def _finish(self) -> None:
+        """Show the grid from history (and give `-o` its frame); once, however the end came."""
+        with self._lock:
+            if self._ending:  # a second end (a late poll, an error) does nothing
+                return
+            self._ending = True
+        store = self.session.store(self.session.settings())
+        if all(row.collected_at for row in self.rows.values()):
+            records = grid_cells(store, self.grid_id)
+            for record in records:
+                if record.batch_id in self.rows:
+                    self.session.budget.count(record)
+            self.grid = grid_view(store, self.grid_id)
+            deliver(self.output, to_frame(from_history(records), self.spec.rows))
+        self.view.ended(list(self.rows.values()), list(self.errors), self.grid)
+        self.done.set()
+
+
+def poll_intervals(endpoint: str) -> tuple[float, float]:
+    """The first wait between polls and the longest one it backs off to."""
+    host = urlparse(endpoint).hostname or ""
+    return LOCAL_POLL_S if host in LOCAL_HOSTS else PROVIDER_POLL_S
+
+
+def stop_watching() -> None:
+    """Stop watching this kernel's batches (they keep running: collect them later)."""
+    for watch in _watches:
+        watch.stop.set()
+    for watch in _watches:
+        for thread in watch.threads:
+            thread.join()
+    _watches.clear()
+
+
+def latest_watch() -> BatchWatch | None:
+    """The batch grid this kernel submitted last (to cancel or wait for it from code), or None."""
+    return _watches[-1] if _watches else None
+
+
+def run_grid_batch(session: Session, spec: GridSpec, output: str | None) -> BatchWatch | None:
+    """Submit the grid's cells that history cannot give as batches, at the batch price, and
+    watch them; with --dry-run only show what that would cost, beside the interactive price."""
+    grid = plan_grid(session, spec)
+    if spec.cell.dry_run:
+        plan = gridbatch.plan_batch(session, grid, record_reused=False)
+        print("\n".join([*dry_run_lines(grid, remaining_budget(session)), plan.line()]))
+        return None
+    gridbatch.refuse_twice(session, grid)
+    plan = gridbatch.plan_batch(session, grid, record_reused=True)
+    gridbatch.admit(session, plan, sum((w.worst or Decimal(0) for w in _watches
+                                        if not w.done.is_set()), Decimal(0)))
+    rows = gridbatch.submit(session, plan)
+    store = session.store(session.settings())
+    if not rows:
+        print(plan.line() + " Every cell came from history: nothing was submitted.")
+        deliver(output, to_frame(from_history(grid_cells(store, grid.id)), spec.rows))
+        show(grid_view(store, grid.id))
+        return None
+    return _watch(session, spec, plan, rows, output)
+
+
+def _watch(session: Session, spec: GridSpec, plan: gridbatch.BatchPlan, rows: list[BatchRow],
+           output: str | None) -> BatchWatch:
+    mode = presentation(session.settings().view)
+    grid_id, preflight = plan.grid.id, plan.line()
+    if mode == TEXT:
+        text = BatchTextView()
+        watch = BatchWatch(session, spec, grid_id, rows, output, text, plan.batch)
+        text.submitted(preflight, rows, grid_id)
+    else:
+        from opus_magic.view.batch_widget import BatchView
+
+        widget = BatchView(grid_id, preflight, rows)
+        watch = BatchWatch(session, spec, grid_id, rows, output, widget, plan.batch)
+        widget.on_cancel(watch.cancel)
+        remember(widget)
+        widget.show()
+    _watches.append(watch)
+    watch.start()
+    if mode == BLOCKING:  # a headless kernel runs cells in order: the next one wants the results
+        try:
+            watch.done.wait()
+        except KeyboardInterrupt:
+            print(f"opus: stopped waiting; the batches keep running. {next_steps(rows, grid_id)}")
+    return watch
+
