@@ -114,7 +114,7 @@ def test_dry_run_and_preflight_put_the_batch_price_beside_the_interactive_one(ip
     line = next(x for x in out.splitlines() if x.startswith("Batch:"))
     assert "6 cells to submit (0 reused from history)" in line
     # Plus 24 input tokens a cell at $1/M: $0.030144 interactively, $0.015072 in a batch.
-    assert "≈$0.0151 at the batch price, ≈$0.0301 interactively" in line
+    assert "≈$0.01507 at the batch price, ≈$0.03014 interactively" in line  # 4 digits
     assert simulator.requests() == [] and batch.poll(default_session())[0] == []
     ip.run_cell_magic("opus", GRID, "#")  # interactively: the batch then reuses every cell
     capsys.readouterr()
