@@ -449,3 +449,34 @@ def test_a_comparison_column_stops_and_runs_again_on_its_own(widget_ip: Any, sim
     assert again.comparison_id == first_haiku.comparison_id
     assert view.panels[0].record.status == "stopped"  # the other column is left as it was
     assert format_usd(again.cost) in view.summary.value  # the summary counts the rerun
+
+
+def test_thinking_streams_into_a_collapsed_part_that_says_what_was_billed(
+        widget_ip: Any, simulator: Any) -> None:
+    widget_ip.run_line_magic("opus", "config api=anthropic")
+    widget_ip.run_cell("%%opus -m opus --thinking --max-tokens 4000\nIs 1,000,003 a prime number?")
+    view = last_view()
+    [record] = view.records
+    billed, shown = record.usage.thinking_tokens, record.params["thinking_shown_tokens"]
+    assert billed > shown > 0  # the visible thinking is a summary of what was billed
+    part = view.panel.thinking_part
+    assert part in view.panel.box.children and part.selected_index is None  # shown, collapsed
+    assert part.titles[0] == (f"thinking · {billed:,} tokens billed as output "
+                              f"({shown:,} shown: a summary)")
+    assert html.escape(record.params["thinking_text"][:40], quote=False) in view.panel.thinking_text.value
+    assert f"({billed:,} thinking)" in view.panel.meter.value
+    assert rendered(view.panel) == record.text  # the answer is apart from the thinking
+
+
+def test_a_finished_run_keeps_its_thinking_collapsed_in_the_static_rendering() -> None:
+    from opus_magic.view.run_html import run_html
+    from opus_magic.view.run_state import Meter, Snapshot
+
+    meter = Meter("$0.01", "$0.02", "$0.03", "1 in · 2 out", "–", "–", True)
+    snap = Snapshot("claude-opus-4-6", "ok", "complete", False, meter, (),
+                    thinking=("thinking · 900 tokens billed as output (300 shown: a summary)",
+                              "Check <small> primes first."))
+    page = run_html(snap, "Yes.")
+    assert '<details class="opus-thinking">' in page and "<details open" not in page
+    assert "900 tokens billed as output" in page and "Check &lt;small&gt; primes" in page
+    assert run_html(Snapshot("m", "ok", "complete", False, meter, ()), "Yes.").count("<details") == 0

@@ -72,6 +72,11 @@ class _Tracked:
     def delta(self, live: LiveRun, text: str) -> None:
         self.observer.delta(live, text)
 
+    def thinking(self, live: LiveRun, text: str) -> None:
+        hear = getattr(self.observer, "thinking", None)
+        if hear is not None:
+            hear(live, text)
+
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
         self.observer.waiting(live, seconds, reason)
 

@@ -79,6 +79,21 @@ def outcome_html(snap: Snapshot, compact: bool = False) -> str:
             + lines_html(summary, "opus-summary", fmt.TEXT))
 
 
+def thinking_html(text: str) -> str:
+    """The thinking text, as plain wrapped text (it is a summary, not the answer)."""
+    return (f'<div class="opus-thinking-text" style="white-space:pre-wrap;{LINE};'
+            f'color:{fmt.colour("estimate")}">{html.escape(text, quote=False)}</div>')
+
+
+def thinking_details(snap: Snapshot) -> str:
+    """The thinking part of a finished run: collapsed, its title saying what was billed."""
+    if snap.thinking is None:
+        return ""
+    title, text = snap.thinking
+    return (f'<details class="opus-thinking"><summary style="color:{fmt.TEXT}">'
+            f'{html.escape(title)}</summary>{thinking_html(text)}</details>')
+
+
 def run_html(snap: Snapshot, text: str, text_height: str | None = None) -> str:
     """One finished run with the classes of the live view: header, notes, answer, meter, outcome.
 
@@ -91,10 +106,11 @@ def run_html(snap: Snapshot, text: str, text_height: str | None = None) -> str:
     answer = (f'<div class="opus-text jp-RenderedHTMLCommon" style="padding:0">'
               f'{markdown_html(text)}</div>')
     outcome = f'<div class="opus-outcome">{outcome_html(snap, text_height is not None)}</div>'
-    parts = [header, f'<div class="opus-warnings">{notes}</div>', answer, meter, outcome]
+    parts = [header, f'<div class="opus-warnings">{notes}</div>', thinking_details(snap), answer,
+             meter, outcome]
     if text_height is not None:
         scroller = (f'<div class="opus-scroll" style="height:{text_height};overflow:auto">'
-                    f'{answer}</div>')
+                    f'{thinking_details(snap)}{answer}</div>')
         parts = [header, meter, scroller, f'<div class="opus-warnings">{notes}</div>', outcome]
     return (f'<div class="opus-run opus-status-{snap.status}" style="border-left:3px solid '
             f'{colour};padding-left:8px;margin:2px 0;min-width:0;flex:1 1 0">'

@@ -14,6 +14,7 @@ from opus_magic.view.run_html import (
     meter_html,
     outcome_html,
     stream_html,
+    thinking_html,
 )
 from opus_magic.view.run_state import Snapshot, Throttle, snapshot
 from opus_magic.view.segments import Segments
@@ -66,14 +67,18 @@ class RunPanel:
         # finished parts in a box of their own: appending one leaves the tail's view in place
         self.text = part(w.VBox, "opus-text", layout=self.header.layout)
         self.retry = part(w.HTML, "opus-retry", **shared)
+        # Claude's thinking, collapsed: made when some arrives (native API only)
+        self.thinking_text: Any = None
+        self.thinking_part: Any = None
         self.meter = part(w.HTML, "opus-meter", **shared)
         self.outcome = part(w.HTML, "opus-outcome", **shared)
         self._status = "running"
         self.compact = text_height is not None
         parts = [self.header, self.warnings, self.text, self.tail, self.retry, self.meter,
                  self.outcome]
+        self._answer: Any = None
         if text_height is not None:  # column-reverse keeps the scroll at the newest text
-            answer = part(w.VBox, "opus-answer", children=(self.text, self.tail))
+            answer = self._answer = part(w.VBox, "opus-answer", children=(self.text, self.tail))
             scroller = part(w.VBox, "opus-scroll", children=(answer,), layout=w.Layout(
                 height=text_height, overflow="auto", flex_flow="column-reverse"))
             parts = [self.header, self.meter, scroller, self.warnings, self.retry, self.outcome]
@@ -85,6 +90,7 @@ class RunPanel:
         self._pending: list[str] = []
         self._label = ""
         self._redraw_at = 0.0
+        self._thought = False  # thinking arrived since the last push
 
     def started(self, live: LiveRun) -> None:
         self.live, self.record = live, None
@@ -93,6 +99,11 @@ class RunPanel:
         self.text.children = ()
         for widget in old:
             widget.close()
+        if self.thinking_part is not None:  # a rerun thinks afresh
+            home = self._answer if self._answer is not None else self.box
+            home.children = tuple(c for c in home.children if c is not self.thinking_part)
+            self.thinking_part.close()
+            self.thinking_part = self.thinking_text = None
         self.throttle.mark()
         now = self.clock()
         self.throttle.spent(assign(self.tail, "") + self.render(snapshot(live, now)))
@@ -102,6 +113,41 @@ class RunPanel:
         self._pending.append(text)
         if self.throttle.due():
             self.push()
+
+    def thinking(self, live: LiveRun, text: str) -> None:
+        """A piece of thinking: shown on the next push, like the answer's text."""
+        self._thought = True
+        if self.throttle.due():
+            self.push()
+
+    def _show_thinking(self, snap: Snapshot) -> int:
+        """The thinking part's title (tokens so far, then billed) and text; sent when changed."""
+        self._thought = False
+        if snap.thinking is None:
+            return 0
+        title, text = snap.thinking
+        sent = 0
+        if self.thinking_part is None:
+            self._add_thinking_part()
+            sent += 3
+        if tuple(self.thinking_part.titles) != (title,):
+            self.thinking_part.titles = (title,)
+            sent += 1
+        return sent + assign(self.thinking_text, thinking_html(text))
+
+    def _add_thinking_part(self) -> None:
+        """The collapsed thinking part, above the answer (in a column, atop its scroller)."""
+        import ipywidgets as w
+
+        self.thinking_text = part(w.HTML, "opus-thinking-text", layout=self.header.layout,
+                                  style=self.header.style)
+        self.thinking_part = part(w.Accordion, "opus-thinking", children=(self.thinking_text,),
+                                  selected_index=None, layout=self.header.layout)
+        home = self._answer if self._answer is not None else self.box
+        place = 0 if self._answer is not None else list(home.children).index(self.text)
+        children = list(home.children)
+        children.insert(place, self.thinking_part)
+        home.children = tuple(children)
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
         """A retry wait begins or goes on: the engine says so each second, the line counts down."""
@@ -125,7 +171,9 @@ class RunPanel:
             self.text.children = (*self.text.children, self._rendered(rest))
             assign(self.tail, "")
         self.throttle.mark()
-        self.render(snapshot(live, self.clock(), record))
+        snap = snapshot(live, self.clock(), record)
+        self._show_thinking(snap)
+        self.render(snap)
 
     def push(self) -> None:
         """Send what arrived since the last push (and the meter when due); tell the throttle."""
@@ -137,6 +185,8 @@ class RunPanel:
             sent += assign(self.retry, "")
         now = self.clock()
         snap = snapshot(self.live, now)
+        if self._thought:
+            sent += self._show_thinking(snap)
         if now >= self._redraw_at:
             sent += self.render(snap)
             self._redraw_at = now + METER_INTERVAL_S

@@ -40,6 +40,7 @@ class Snapshot:
     warnings: tuple[str, ...]
     outcome: tuple[str, ...] = ()
     summary: str | None = None
+    thinking: tuple[str, str] | None = None  # (title, text) of the thinking Claude showed
 
 
 def snapshot(live: LiveRun, now: float, record: RunRecord | None = None) -> Snapshot:
@@ -56,7 +57,21 @@ def snapshot(live: LiveRun, now: float, record: RunRecord | None = None) -> Snap
         outcome = tuple(outcome_lines(record, live.plan.info))
         summary = summary_line(record)
     return Snapshot(model, status, label, live.simulator, meter(live, now, record),
-                    live.plan.warnings, outcome, summary)
+                    live.plan.warnings, outcome, summary, thinking(live, record))
+
+
+def thinking(live: LiveRun, record: RunRecord | None = None) -> tuple[str, str] | None:
+    """The thinking part's title and text: tokens shown so far, then (once usage arrived) the
+    tokens billed, which the summary Claude shows can be far shorter than."""
+    if not live.thinking_text:
+        return None
+    shown = live.thinking_counter.tokens if live.thinking_counter else 0
+    billed = (record.usage if record is not None else live.usage).thinking_tokens
+    if billed:
+        title = (f"thinking · {billed:,} tokens billed as output ({shown:,} shown: a summary)")
+    else:
+        title = f"thinking · {shown:,} tokens so far (a summary; the billed count comes at the end)"
+    return title, live.thinking_text
 
 
 def meter(live: LiveRun, now: float, record: RunRecord | None = None) -> Meter:
@@ -72,7 +87,8 @@ def meter(live: LiveRun, now: float, record: RunRecord | None = None) -> Meter:
     return Meter(input_cost=fmt.money(input_cost, estimated),
                  output_cost=fmt.money(output_cost, estimated),
                  total_cost=fmt.money(total, estimated, source),
-                 tokens=f"{usage.input_tokens:,} in · {usage.output_tokens:,} out",
+                 tokens=f"{usage.input_tokens:,} in · {usage.output_tokens:,} out"
+                 + (f" ({usage.thinking_tokens:,} thinking)" if usage.thinking_tokens else ""),
                  rate=fmt.rate(usage.output_tokens, window), ttft=fmt.seconds(live.ttft_s),
                  exact=exact)
 

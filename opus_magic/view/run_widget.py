@@ -80,6 +80,7 @@ class RunView:
         self.cell, self.handover, self.clock = plan, handover, clock
         self.panel = RunPanel(clock, hands_over=handover)
         self.delta = self.panel.delta  # the hot path goes straight to the panel
+        self.thinking = self.panel.thinking
         self.waiting = self.panel.waiting
         ceiling = plan.info.max_output if plan.info and plan.info.max_output else None
         layout = w.Layout()  # one model for every control
