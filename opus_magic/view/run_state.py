@@ -1,6 +1,7 @@
 """What a run view shows, computed from the live run (pure), and the throttle on pushing it."""
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,9 +99,13 @@ def readable(record: RunRecord, live: LiveRun) -> dict[str, str]:
     notes = [f"! {w}" for w in live.plan.warnings]
     ends = [f"! {line}" for line in outcome_lines(record, live.plan.info)]
     summary = summary_line(record)
-    plain = "\n".join([*notes, *preview(record.text), "", *ends, summary]).strip("\n")
+    shown = thinking(live, record)
+    title = [f"▸ {shown[0]}"] if shown else []
+    plain = "\n".join([*notes, *title, *preview(record.text), "", *ends, summary]).strip("\n")
+    folded = (f"<details><summary>{html.escape(shown[0])}</summary>\n\n"
+              f"{html.escape(shown[1], quote=False)}\n\n</details>") if shown else ""
     markdown = "\n\n".join(part for part in (
-        _quote(notes), record.text, _quote(ends), f"*{_markdown_safe(summary)}*") if part)
+        _quote(notes), folded, record.text, _quote(ends), f"*{_markdown_safe(summary)}*") if part)
     return {"text/plain": plain, "text/markdown": markdown}
 
 
