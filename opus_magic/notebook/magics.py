@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import keyword
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError as ArgumentError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -18,14 +18,12 @@ from opus_magic.config import (
     as_secret,
     base_type,
 )
-from opus_magic.core.session import default_session
-from opus_magic.core.toolspec import tools_from_namespace
 from opus_magic.errors import OpusError, UsageError
-from opus_magic.notebook import commands
-from opus_magic.notebook.grid import build_spec, run_grid
-from opus_magic.notebook.grid_batch import run_grid_batch
 from opus_magic.notebook.interpolate import interpolate
 from opus_magic.notebook.lines import report, split_words
+
+if TYPE_CHECKING:
+    from opus_magic.core.session import Session
 
 
 class SecretUnicode(Unicode):
@@ -60,9 +58,14 @@ SettingTraits = types.new_class("SettingTraits", (HasTraits,), exec_body=lambda 
 class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     """Prompt experiments against chat-completion models, with live cost and history."""
 
-    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
-        super().__init__(shell, **kwargs)
-        self.session = default_session()
+    # The engine, the views and the subcommands are imported on first use, not by %load_ext
+    # (a warm-up thread loads them meanwhile).
+
+    @property
+    def session(self) -> Session:
+        from opus_magic.core.session import default_session
+
+        return default_session()
 
     @observe(*SCALAR_KEYS)
     def _setting_changed(self, change: Any) -> None:
@@ -130,14 +133,10 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             prompt, unresolved = interpolate(prompt, self.shell.user_ns)
             if unresolved:
                 notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
-        models = tuple(m.strip() for m in (args.model or "").split(",") if m.strip())
-        if args.model is not None and not models:
-            raise UsageError("-m needs a model id or alias, e.g. -m opus, or -m opus,4o to compare.")
-        if args.continue_ is not None and not args.continue_.strip():
-            raise UsageError("--continue takes a run id from %opus history, or nothing for the "
-                             "last run.")
-        if args.output is not None:
-            self._check_output_name(args.output)
+        models = self._checked(args)
+        from opus_magic.core.toolspec import tools_from_namespace
+        from opus_magic.notebook import commands
+
         tools = tools_from_namespace(self.shell.user_ns, args.tools) if args.tools else None
         cell_input = commands.CellInput(
             prompt=prompt, models=models, max_tokens=args.max_tokens,
@@ -147,12 +146,27 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             output=args.output, thinking=thinking_flag(args.thinking), effort=args.effort,
             cache=args.cache)
         if args.each:
+            from opus_magic.notebook.grid import build_spec, run_grid
+            from opus_magic.notebook.grid_batch import run_grid_batch
+
             spec = build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
                               list(args.check), args.concurrency, args.fresh,
                               not args.no_interpolate)
             (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
         else:
             commands.run_cell(self.session, cell_input)
+
+    def _checked(self, args: Any) -> tuple[str, ...]:
+        """The models named by -m; refuses an empty -m, --continue '' and a bad -o name."""
+        models = tuple(m.strip() for m in (args.model or "").split(",") if m.strip())
+        if args.model is not None and not models:
+            raise UsageError("-m needs a model id or alias, e.g. -m opus, or -m opus,4o to compare.")
+        if args.continue_ is not None and not args.continue_.strip():
+            raise UsageError("--continue takes a run id from %opus history, or nothing for the "
+                             "last run.")
+        if args.output is not None:
+            self._check_output_name(args.output)
+        return models
 
     def _check_output_name(self, name: str) -> None:
         """`-o` names a plain notebook variable, never one of IPython's own names."""
@@ -166,6 +180,8 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     def opus_line(self, line: str) -> Any:
         """`%opus models|config|history|show|compare|stats|budget|help`."""
         try:
+            from opus_magic.notebook import commands
+
             return commands.dispatch(self, line)
         except OpusError as exc:
             report(str(exc))
