@@ -99,6 +99,10 @@ def test_a_collected_batch_grid_is_recorded_and_counted_once(ip, simulator, caps
     ip.run_line_magic("opus", f"batches collect {row}")
     assert "nothing new, already collected" in capsys.readouterr().out
     assert len(grid_runs(watch.grid_id)) == 6
+    ip.run_line_magic("opus", "batches")  # the listing names the grid each batch ran
+    listed = capsys.readouterr().out
+    assert [line for line in listed.splitlines() if line.startswith(row)][0].split()[1] == \
+        watch.grid_id
     ip.run_line_magic("opus", "budget")  # the batch's runs count as spent, once
     assert "spent over 12 runs" in capsys.readouterr().out
     assert default_session().budget.spent == sum(r.cost for r in opus_magic.history(limit=None))
@@ -216,6 +220,10 @@ def test_batch_flags_need_a_grid(ip, simulator, capsys) -> None:
     ip.run_cell_magic("opus", "--batch", "Say hello.")
     err = capsys.readouterr().err
     assert "--batch need --each VAR" in err and "Traceback" not in err
+    ip.user_ns.update(tickets=TICKETS, prompts=VARIANTS)
+    ip.run_cell_magic("opus", f"{GRID} --batch --concurrency 2", "#")
+    assert "a --batch runs on the provider's own engine" in capsys.readouterr().err
+    assert simulator.requests() == []
     ip.run_line_magic("opus", "help")
     assert "--batch" in capsys.readouterr().out
 

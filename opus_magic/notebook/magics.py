@@ -126,6 +126,9 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             if args.continue_:
                 raise UsageError("--each and --continue do not go together: a grid starts "
                                  "fresh conversations.")
+            if args.batch and args.concurrency:
+                raise UsageError("--concurrency paces requests sent from here; a --batch runs "
+                                 "on the provider's own engine: drop one of them.")
         elif args.variants or args.check or args.fresh or args.concurrency or args.batch:
             raise UsageError("--variants, --check, --concurrency, --fresh and --batch need "
                              "--each VAR.")

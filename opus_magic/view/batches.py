@@ -40,14 +40,13 @@ def status_line(row: BatchRow, now: dt.datetime) -> str:
 
 
 def batches_table(rows: Sequence[BatchRow]) -> str:
-    """One line per batch: id, provider id, state, counts, when submitted."""
+    """One line per batch: id, the grid it runs, provider id, state, when submitted, counts."""
     if not rows:
         return "No batches in this history yet."
-    lines = [f"{'batch':<13} {'provider id':<34} {'state':<21} {'submitted':<20} requests"]
-    for row in rows:
-        lines.append(f"{row.id:<13} {row.provider_batch_id[:34]:<34} {batch_state(row):<21} "
-                     f"{row.submitted_at[:19].replace('T', ' '):<20} {counts_text(row.counts)}")
-    return "\n".join(lines)
+    table = [("batch", "grid", "provider id", "state", "submitted", "requests")]
+    table += [(row.id, row.grid_id or "–", row.provider_batch_id[:34], batch_state(row),
+               row.submitted_at[:19].replace("T", " "), counts_text(row.counts)) for row in rows]
+    return fmt.text_table(table, left=range(6))
 
 
 def collected_text(rows: Sequence[BatchRow], runs: Sequence[RunRecord]) -> str:
