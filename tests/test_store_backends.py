@@ -111,6 +111,18 @@ def test_stats_by_hand(history) -> None:
     assert stats.compute(history, "model", since="150m")[-1].runs == 1
 
 
+def test_stats_price_one_hour_cache_writes_at_their_own_rate(history) -> None:
+    # opus-4-6: input $5/M, 5-minute writes $6.25/M, 1-hour writes $10/M, reads $0.50/M
+    history.save(run("h1", ago(hours=2), model="claude-opus-4-6", cost="0.03",
+                     usage=Usage(5_000, 10, 0, 4_000, cache_write_1h_tokens=4_000)))
+    history.save(run("h2", ago(hours=1), model="claude-opus-4-6", cost="0.005",
+                     usage=Usage(5_000, 10, 4_000, 0)))
+    [opus, _] = stats.compute(history, "model")
+    written = Decimal(4_000) * (10 - 5) / 10**6            # the 1-hour premium over plain input
+    read = Decimal(4_000) * (Decimal(5) - Decimal("0.50")) / 10**6
+    assert opus.cache_saved == read - written == Decimal("-0.002")
+
+
 @pytest.mark.parametrize("runs", [2, 3])
 def test_calibration_needs_three_runs_with_usage(history, runs) -> None:
     endpoint = "http://127.0.0.1:9/v1"

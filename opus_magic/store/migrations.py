@@ -228,6 +228,18 @@ def m009_batches(db: Any) -> None:
         )""")
 
 
+@migration
+def m010_stats_cover_1h_writes(db: Any) -> None:
+    """The stats index covers one-hour cache writes too, so savings price them at their own rate
+    and stats still read the index alone."""
+    db.execute("DROP INDEX runs_stats")
+    db.execute("""
+        CREATE INDEX runs_stats ON runs(model, tag, user_name, project, cost_pico, cost_exact,
+                                        input_tokens, output_tokens, cache_read_tokens,
+                                        cache_write_tokens, cache_write_1h_tokens, ttft_s,
+                                        duration_s)""")
+
+
 def migrate(db: Any) -> list[str]:
     """Apply pending migrations in order, under one lock; return the names applied.
 

@@ -102,15 +102,15 @@ SELECT model, tag, user_name, project, count(*), sum(cost_pico),
        sum(CASE WHEN cost_pico IS NULL THEN 1 ELSE 0 END),
        sum(CASE WHEN cost_pico IS NOT NULL AND cost_exact = 0 THEN 1 ELSE 0 END),
        sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
-       sum(ttft_s), count(ttft_s), sum({RATE}), count({RATE}){{tiers}}
+       sum(cache_write_1h_tokens), sum(ttft_s), count(ttft_s), sum({RATE}), count({RATE}){{tiers}}
 FROM runs{{where}} GROUP BY model, tag, user_name, project"""
 STATS_KEYS = ("model", "tag", "user", "project")
 
 
 @dataclass(frozen=True)
 class StatsRow:
-    """Sums over the runs of one (model, tag, user, project); `above` holds the cache tokens read
-    and written by runs over each long-context threshold in turn (read, write, read, write…)."""
+    """Sums over the runs of one (model, tag, user, project); `above` holds the cache tokens read,
+    written and written for an hour by runs over each long-context threshold in turn."""
 
     keys: dict[str, str | None]
     runs: int
@@ -121,6 +121,7 @@ class StatsRow:
     output_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
+    cache_write_1h_tokens: int
     ttft_sum: float
     ttft_runs: int
     rate_sum: float
@@ -136,9 +137,10 @@ def _plain(value: Any) -> Any:
 def stats_rows(store: HistoryStore, filters: RunFilter = RunFilter(),
                thresholds: Sequence[int] = ()) -> list[StatsRow]:
     """Sums per (model, tag, user, project), money in exact integer picodollars."""
-    tiers = "".join(f", sum(CASE WHEN input_tokens > {int(t)} THEN cache_read_tokens ELSE 0 END)"
-                    f", sum(CASE WHEN input_tokens > {int(t)} THEN cache_write_tokens ELSE 0 END)"
-                    for t in thresholds)
+    tiers = "".join(f", sum(CASE WHEN input_tokens > {int(t)} THEN {column} ELSE 0 END)"
+                    for t in thresholds
+                    for column in ("cache_read_tokens", "cache_write_tokens",
+                                   "cache_write_1h_tokens"))
 
     def query(backend: HistoryStore) -> list[tuple[Any, ...]]:
         where, args = conditions(filters, backend.dialect)
@@ -147,6 +149,7 @@ def stats_rows(store: HistoryStore, filters: RunFilter = RunFilter(),
     rows = []
     for row in store._read(query):
         row = [_plain(value) for value in row]
-        sums = [value or 0 for value in row[4:16]]
-        rows.append(StatsRow(dict(zip(STATS_KEYS, row[:4])), *sums, above=tuple(row[16:])))
+        sums = [value or 0 for value in row[4:17]]
+        rows.append(StatsRow(dict(zip(STATS_KEYS, row[:4])), *sums,
+                             above=tuple(value or 0 for value in row[17:])))
     return rows

@@ -71,18 +71,18 @@ def thresholds(catalog: Catalog) -> list[int]:
                    if info.long_context_threshold is not None})
 
 
-def cache_saved(model: str, read: int, write: int, above: list[int], limits: list[int],
+def cache_saved(model: str, spent: tuple[int, int, int], above: list[int], limits: list[int],
                 catalog: Catalog) -> Decimal:
-    """Savings priced per tier: `above` holds (read, write) sums over each threshold in turn."""
+    """Savings priced per tier: `spent` is (read, written, written for an hour) over all runs,
+    `above` the same three sums over each threshold in turn."""
     info = catalog.get(model)
-    bounds = [(0, read, write)] + [(t + 1, above[2 * i], above[2 * i + 1])
-                                   for i, t in enumerate(limits)]
+    bounds = [(0, *spent)] + [(t + 1, *above[3 * i:3 * i + 3]) for i, t in enumerate(limits)]
     total = Decimal(0)
-    for i, (tier_input, tier_read, tier_write) in enumerate(bounds):
-        next_read, next_write = bounds[i + 1][1:] if i + 1 < len(bounds) else (0, 0)
-        saved = cache_savings(Usage(tier_input, 0, tier_read - next_read, tier_write - next_write),
-                              info)
-        total += saved or 0
+    for i, (tier_input, read, write, write_1h) in enumerate(bounds):
+        upper = bounds[i + 1][1:] if i + 1 < len(bounds) else (0, 0, 0)
+        usage = Usage(tier_input, 0, read - upper[0], write - upper[1],
+                      cache_write_1h_tokens=write_1h - upper[2])
+        total += cache_savings(usage, info) or 0
     return total
 
 
@@ -101,8 +101,8 @@ def compute(store: HistoryStore, by: str = "model", catalog: Catalog | None = No
     for row in stats_rows(store, run_filter(catalog=catalog, **filters), limits):
         model = row.keys["model"] or ""
         key = (catalog.resolve(model) if by == "model" else row.keys[by]) or UNGROUPED[by]
-        saved = cache_saved(model, row.cache_read_tokens, row.cache_write_tokens, list(row.above),
-                            limits, catalog)
+        saved = cache_saved(model, (row.cache_read_tokens, row.cache_write_tokens,
+                                    row.cache_write_1h_tokens), list(row.above), limits, catalog)
         group = GroupStats(key, row.runs, from_pico(row.cost_pico), row.unknown_cost_runs,
                            row.estimated_runs, row.input_tokens, row.output_tokens,
                            row.cache_read_tokens, saved, row.ttft_sum, row.ttft_runs,
