@@ -226,6 +226,18 @@ def test_a_chat_body_becomes_messages_params() -> None:
     assert "stream" not in openai_body(body) and "stream_options" not in openai_body(body)
 
 
+def test_a_native_body_goes_into_a_batch_as_it_is() -> None:
+    from opus_magic.wire import anthropic
+    from opus_magic.wire.batches import anthropic_params
+
+    messages = [{"role": "system", "content": "Be concise."}, {"role": "user", "content": "Hi"}]
+    body = anthropic.request_body("claude-opus-4-6", messages, 300, True, thinking="adaptive",
+                                  breakpoints=("system",))
+    params = anthropic_params(body)
+    assert params == {k: v for k, v in body.items() if k != "stream"}
+    assert params["system"][0]["cache_control"]["type"] == "ephemeral"
+
+
 def test_results_are_read_into_usage_with_cache_counted_in_input() -> None:
     from opus_magic.records import Usage
     from opus_magic.wire.batches import anthropic_result, openai_result

@@ -16,6 +16,8 @@ from typing import Any
 from opus_magic.config import SIMULATOR
 from opus_magic.errors import RequestError
 from opus_magic.records import Usage
+from opus_magic.wire.anthropic import sdk_client as messages_client
+from opus_magic.wire.client import sdk_client as chat_client
 from opus_magic.wire.endpoints import PLATFORMS, Endpoint, platform_of_url
 
 ANTHROPIC, OPENAI = "anthropic", "openai"
@@ -68,17 +70,17 @@ def batch_api(endpoint: Endpoint, model_id: str, api: str | None = None) -> str:
 
 
 def anthropic_params(body: dict[str, Any]) -> dict[str, Any]:
-    """A chat-completions body as Messages API params (system apart, tools as input schemas)."""
+    """A request body as Messages API params: a native body (the plan of a cell on Claude's
+    native API) as it is, less streaming; a chat-completions body with its system messages set
+    apart and its tools as input schemas."""
+    params = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
     system = [str(m.get("content") or "") for m in body["messages"]
               if m.get("role") in ("system", "developer")]
-    params: dict[str, Any] = {
-        "model": body["model"], "max_tokens": body["max_tokens"],
-        "messages": [m for m in body["messages"] if m.get("role") not in ("system", "developer")]}
     if system:
         params["system"] = "\n\n".join(system)
-    if body.get("temperature") is not None:
-        params["temperature"] = body["temperature"]
-    if body.get("tools"):
+        params["messages"] = [m for m in body["messages"]
+                              if m.get("role") not in ("system", "developer")]
+    if any("function" in tool for tool in body.get("tools") or ()):
         params["tools"] = [{"name": t["function"]["name"],
                             "description": t["function"].get("description", ""),
                             "input_schema": t["function"].get("parameters", {"type": "object"})}
@@ -96,18 +98,17 @@ class BatchClient:
 
     def __init__(self, endpoint: Endpoint, api: str, timeout_s: float = 60.0) -> None:
         self.endpoint, self.api, self.timeout_s = endpoint, api, timeout_s
-        key = endpoint.api_key.reveal() if endpoint.api_key else "no-key"
+        # The transports' own clients: cached, their key kept out of the HTTP libraries' logs.
         if api == ANTHROPIC:
             import anthropic
 
-            base = endpoint.base_url.rstrip("/").removesuffix("/v1")
             self._module: Any = anthropic
-            self._sdk: Any = anthropic.Anthropic(base_url=base, api_key=key, timeout=timeout_s)
+            self._sdk: Any = messages_client(endpoint, timeout_s)
         else:
             import openai
 
             self._module = openai
-            self._sdk = openai.OpenAI(base_url=endpoint.base_url, api_key=key, timeout=timeout_s)
+            self._sdk = chat_client(endpoint, timeout_s)
 
     def submit(self, requests: Sequence[tuple[str, dict[str, Any]]]) -> BatchStatus:
         """Send (custom_id, chat-completions body) pairs as one batch."""
