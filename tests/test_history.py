@@ -42,10 +42,9 @@ def run(run_id: str, created_at: str, model: str = "claude-opus-4-6", prompt: st
                      cost_source="catalog" if exact else "estimate", ttft_s=ttft, duration_s=duration)
 
 
-@pytest.fixture
-def store(isolated_dirs: Path) -> Store:
-    store = Store(isolated_dirs / "history.sqlite")
-    for record in [
+def four_runs() -> list[RunRecord]:
+    """Four runs across models, tags and ages, as the filter and search tests use them."""
+    return [
         run("aaaa00000001", ago(days=10), model="opus", prompt="Explain WAL mode in SQLite",
             text="Write-ahead logging lets readers continue.", tag="db"),
         run("aaaa00000002", ago(days=3), model="gpt-4o", prompt="Name three prime numbers",
@@ -54,7 +53,13 @@ def store(isolated_dirs: Path) -> Store:
             text="Cache reads are billed at a tenth of the input price.", tag="db"),
         run("aaaa00000004", ago(minutes=10), model="haiku", prompt="Say hi", text="Hi!",
             response_model="claude-haiku-4-5"),
-    ]:
+    ]
+
+
+@pytest.fixture
+def store(isolated_dirs: Path) -> Store:
+    store = Store(isolated_dirs / "history.sqlite")
+    for record in four_runs():
         store.save(record)
     return store
 

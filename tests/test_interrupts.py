@@ -29,22 +29,31 @@ def interrupt_when(ready: Callable[[], bool], limit_s: float = 20.0) -> threadin
     return watcher
 
 
-def test_ctrl_c_during_a_fan_out_ends_every_model_inside_the_cell(ip, simulator, capsys,
-                                                                  isolated_dirs) -> None:
+def interrupted_fan_out(ip, simulator, isolated_dirs, path: str, hung: threading.Event,
+                        tag: str) -> tuple[dict[str, object], float]:
+    """`-m haiku,4o` with gpt-4o routed to the echo endpoint's `path` (which hangs), interrupted
+    once haiku has answered and `hung` says the endpoint holds the other request: the stored runs
+    by model, and how long the cell took."""
     config = isolated_dirs / "config" / "opus_magic" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     with echo_endpoint() as root:
-        config.write_text(f'[profiles.hang]\nbase_url = "{root}/stall/v1"\n'
+        config.write_text(f'[profiles.hang]\nbase_url = "{root}/{path}/v1"\n'
                           f'[routes]\n"gpt-4o" = "hang"\n')
-        STALLING.clear()
-        watcher = interrupt_when(lambda: STALLING.is_set() and any(
+        hung.clear()
+        watcher = interrupt_when(lambda: hung.is_set() and any(
             r.completed for r in simulator.requests()))
         began = time.monotonic()
-        ip.run_cell_magic("opus", "-m haiku,4o -o answers --tag fan", "Both of you, please.")
+        ip.run_cell_magic("opus", f"-m haiku,4o -o answers --tag {tag}", "Both of you, please.")
         elapsed = time.monotonic() - began
         watcher.join()
+    stored = {r.model: r for r in opus_magic.history(tag=tag)}           # written before return
+    return stored, elapsed
+
+
+def test_ctrl_c_during_a_fan_out_ends_every_model_inside_the_cell(ip, simulator, capsys,
+                                                                  isolated_dirs) -> None:
+    stored, elapsed = interrupted_fan_out(ip, simulator, isolated_dirs, "stall", STALLING, "fan")
     out, err = capsys.readouterr()
-    stored = {r.model: r for r in opus_magic.history(tag="fan")}          # written before return
     assert set(stored) == {"haiku", "4o"} and "Traceback" not in out + err
     assert stored["haiku"].status == "ok" and stored["4o"].status == "stopped"
     assert stored["4o"].text == "The first words" and stored["4o"].text in out
@@ -58,20 +67,8 @@ def test_ctrl_c_during_a_fan_out_ends_every_model_inside_the_cell(ip, simulator,
 
 def test_ctrl_c_during_a_fan_out_abandons_a_request_still_waiting_for_headers(
         ip, simulator, capsys, isolated_dirs) -> None:
-    config = isolated_dirs / "config" / "opus_magic" / "config.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    with echo_endpoint() as root:
-        config.write_text(f'[profiles.hang]\nbase_url = "{root}/hang/v1"\n'
-                          f'[routes]\n"gpt-4o" = "hang"\n')
-        HANGING.clear()
-        watcher = interrupt_when(lambda: HANGING.is_set() and any(
-            r.completed for r in simulator.requests()))
-        began = time.monotonic()
-        ip.run_cell_magic("opus", "-m haiku,4o -o answers --tag hang", "Both of you, please.")
-        elapsed = time.monotonic() - began
-        watcher.join()
+    stored, elapsed = interrupted_fan_out(ip, simulator, isolated_dirs, "hang", HANGING, "hang")
     out, err = capsys.readouterr()
-    stored = {r.model: r for r in opus_magic.history(tag="hang")}
     assert set(stored) == {"haiku", "4o"} and "Traceback" not in out + err
     assert stored["haiku"].status == "ok" and stored["4o"].status == "stopped"
     assert stored["4o"].text == "" and stored["4o"].cost_source == "not billed"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from IPython.utils.capture import capture_output
-from test_history import ago, run
+from test_history import ago, four_runs, run
 
 import opus_magic
 from opus_magic.core.session import default_session
@@ -42,16 +42,7 @@ def cli(*args: str) -> str:
 
 @pytest.fixture
 def four(history: HistoryStore) -> HistoryStore:
-    for record in [
-        run("aaaa00000001", ago(days=10), model="opus", prompt="Explain WAL mode in SQLite",
-            text="Write-ahead logging lets readers continue.", tag="db"),
-        run("aaaa00000002", ago(days=3), model="gpt-4o", prompt="Name three prime numbers",
-            text="Two, three and five.", tag="math"),
-        run("aaaa00000003", ago(hours=5), model="claude-opus-4-6", prompt="Prompt caching costs",
-            text="Cache reads are billed at a tenth of the input price.", tag="db"),
-        run("aaaa00000004", ago(minutes=10), model="haiku", prompt="Say hi", text="Hi!",
-            response_model="claude-haiku-4-5"),
-    ]:
+    for record in four_runs():
         history.save(record)
     return history
 
