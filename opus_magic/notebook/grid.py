@@ -96,11 +96,11 @@ def _prompts(variants: list[tuple[str, str]], rows: list[dict[str, Any]],
     return prompts, unresolved
 
 
-def _concurrency(value: str | None, where: str = "--concurrency") -> int | None:
+def _concurrency(value: str | None) -> int | None:
     if value is None:
         return None
     if not value.isdigit() or int(value) < 1:
-        raise UsageError(f"{where} {value}: use a whole number of 1 or more, e.g. 4.")
+        raise UsageError(f"--concurrency {value}: use a whole number of 1 or more, e.g. 4.")
     return int(value)
 
 
