@@ -148,13 +148,16 @@ def login() -> str | None:
 
 
 _default: Session | None = None
+_default_lock = threading.Lock()
 
 
 def default_session() -> Session:
+    """The process's one session; the warm-up thread and the magic may ask for it at once."""
     global _default
-    if _default is None:
-        _default = Session()
-    return _default
+    with _default_lock:
+        if _default is None:
+            _default = Session()
+        return _default
 
 
 def build_request(settings: Settings, prompt: str, **extra: Any) -> RunRequest:
