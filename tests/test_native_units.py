@@ -13,7 +13,7 @@ from opus_magic.cost.capabilities import request_refusal
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.errors import ConfigError
 from opus_magic.secret import as_secret
-from opus_magic.wire.anthropic import request_body, sdk_root
+from opus_magic.wire.anthropic import request_body, api_root
 from opus_magic.wire.anthropic_stream import InputKnown, MessagesState, ThinkingDelta
 from opus_magic.wire.endpoints import Endpoint, route
 from opus_magic.wire.stream import Finished, StreamFailed, TextDelta, UsageReported
@@ -116,7 +116,7 @@ def test_profiles_choose_their_api_and_a_wrong_one_is_refused(tmp_path, monkeypa
 @pytest.mark.parametrize("base_url", ["https://api.anthropic.com", "https://api.anthropic.com/",
                                       "https://api.anthropic.com/v1", "https://api.anthropic.com/v1/"])
 def test_base_url_with_or_without_v1(base_url) -> None:
-    assert sdk_root(base_url) == "https://api.anthropic.com"
+    assert api_root(base_url) == "https://api.anthropic.com"
 
 
 @pytest.mark.parametrize(("model", "options", "expected"), [

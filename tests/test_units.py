@@ -83,7 +83,7 @@ def test_token_counts_offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket, "create_connection", no_network)
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    tokens.get_encoding.cache_clear()
+    monkeypatch.setattr(tokens, "_loaded", {})
     assert tokens.count_text("Hello, world!", "claude-opus-4-6") == 4   # cl100k_base
     assert tokens.count_text("Hello, world!", "gpt-4o") == 4            # o200k_base
     assert tokens.encoding_for("gpt-4o").name == "o200k_base"
@@ -96,9 +96,21 @@ def test_token_counts_offline(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_incremental_counter_matches_whole_text_for_word_chunks() -> None:
     counter = tokens.TokenCounter("gpt-4o")
     words = ["The", " quick", " brown", " fox", " jumps"]
+    tokens.encoding_for("gpt-4o")
     for word in words:
         counter.add(word)
     assert counter.tokens == tokens.count_text("".join(words), "gpt-4o") == 5
+
+
+def test_counter_guesses_until_the_encoding_is_loaded_then_counts_it_all(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "_loaded", {})
+    counter = tokens.TokenCounter("gpt-4o")
+    counter.add("The quick brown fox")  # 19 characters: a guess of 5 tokens, nothing loaded
+    assert (counter.tokens, tokens.loaded("gpt-4o")) == (5, False)
+    assert counter.exact() == 4 and tokens.loaded("gpt-4o")
+    counter.add(" jumps")
+    assert counter.tokens == counter.exact() == 5
 
 
 def test_stream_state_usage_chunk_with_empty_choices() -> None:

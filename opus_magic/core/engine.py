@@ -135,6 +135,7 @@ class Engine:
             if response is not None:
                 response.close()
         live.ended = self.clock()
+        live.count_exactly()
         return self._finish(live, observer, build_record(live, error, billed))
 
     def _finish(self, live: LiveRun, observer: Observer, record: RunRecord) -> RunRecord:
@@ -150,9 +151,9 @@ class Engine:
         return record
 
     def _start(self, plan: Plan, cancel: threading.Event) -> LiveRun:
-        """A live run with the stream state of the plan's transport; the SDK is set up first,
-        since its import and set-up are not the model's latency."""
-        (anthropic if plan.native else client).sdk_client(plan.endpoint, plan.timeout_s)
+        """A live run with the stream state of the plan's transport; the connection pool is
+        set up first, since its import and set-up are not the model's latency."""
+        client.pool()
         live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
                        tokens.TokenCounter(plan.model_id), cancel=cancel,
                        simulator=plan.endpoint.name == SIMULATOR)
@@ -180,6 +181,8 @@ class Engine:
                     self.guard.limit(live)
             if isinstance(event, TextDelta):
                 observer.delta(live, event.text)
+                if live.plan.provisional:  # the first words are out: count what was guessed
+                    live.count_exactly()
             elif isinstance(event, ThinkingDelta):
                 assert live.thinking_counter is not None
                 live.thinking_counter.add(event.text)

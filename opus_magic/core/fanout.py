@@ -29,8 +29,9 @@ class Comparison(list[tuple[Plan, Settings]]):
 
 
 def plan_cell(session: Session, cell: CellInput, model: str | None,
-              comparison_id: str | None = None) -> tuple[Plan, Settings]:
-    """The plan and settings of one model for a cell: flags over session settings, own route."""
+              comparison_id: str | None = None, count_later: bool = False) -> tuple[Plan, Settings]:
+    """The plan and settings of one model for a cell: flags over session settings, own route;
+    `count_later` as for `Session.plan`."""
     settings = session.settings(
         model=model, max_tokens=cell.max_tokens, temperature=cell.temperature, system=cell.system,
         concise=cell.concise, profile=cell.profile, stream=cell.stream, cache=cell.cache)
@@ -38,17 +39,17 @@ def plan_cell(session: Session, cell: CellInput, model: str | None,
                             history=cell.history, parent_id=cell.parent_id,
                             comparison_id=comparison_id, thinking=cell.thinking,
                             effort=cell.effort)
-    return session.plan(request, settings), settings
+    return session.plan(request, settings, count_later), settings
 
 
-def plan_comparison(session: Session, cell: CellInput) -> Comparison:
+def plan_comparison(session: Session, cell: CellInput, count_later: bool = False) -> Comparison:
     """Plan every model of the cell with its own settings and endpoint, under one comparison id."""
     comparison_id = new_run_id()
     runs: list[tuple[Plan, Settings]] = []
     failures: list[tuple[str, OpusError]] = []
     for model in cell.models:
         try:
-            runs.append(plan_cell(session, cell, model, comparison_id))
+            runs.append(plan_cell(session, cell, model, comparison_id, count_later))
         except OpusError as exc:
             failures.append((model, exc))
     refused = [f"{model}: {exc}" for model, exc in failures]

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from opus_magic.core.plan import Plan
+from opus_magic.core.plan import Plan, counted_now
 from opus_magic.cost import pricing, tokens
 from opus_magic.records import Usage
 from opus_magic.wire.anthropic_stream import MessagesState
@@ -51,6 +51,15 @@ class LiveRun:
         self.response = response
         if self.cancel.is_set():
             response.abort()
+
+    def count_exactly(self) -> None:
+        """Count with tiktoken what was guessed so the first words came sooner (the input of a
+        provisional plan, output that arrived before the encoding was loaded)."""
+        if self.plan.provisional:
+            self.plan = counted_now(self.plan)
+        self.counter.exact()
+        if self.thinking_counter is not None:
+            self.thinking_counter.exact()
 
     @property
     def ttft_s(self) -> float | None:

@@ -61,6 +61,7 @@ class Plan:
     calibration: Calibration | None = None
     cache: CachePlan | None = None  # breakpoints on the native API; None elsewhere
     exact_input: bool = False  # input_tokens came from the provider's count_tokens
+    provisional: bool = False  # input_tokens guessed to send sooner; counted once words arrive
 
     @property
     def native(self) -> bool:
@@ -107,21 +108,27 @@ ExactCounter = Callable[[Endpoint, dict[str, Any]], int]
 
 def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoint: Endpoint,
              wire_model: str, timeout_s: float, calibration: Calibration | None = None,
-             notes: tuple[str, ...] = (), exact: ExactCounter | None = None) -> Plan:
+             notes: tuple[str, ...] = (), exact: ExactCounter | None = None,
+             count_later: bool = False) -> Plan:
     """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit
     or what the model or its API rejects (e.g. a temperature on a model that takes only its default);
     `notes` (e.g. which endpoint answers) join the request's own as the plan's warnings.
 
     Token counts are tiktoken's, scaled by `calibration` where the model's tokenizer differs;
     on the native API `exact` (count_tokens) replaces them, falling back to them on failure.
+    `count_later` (nothing waits on the figures) lets a plan go out before tiktoken's encoding
+    is loaded, with a guessed input count, when nothing about the request depends on it.
     """
     messages = build_messages(request.prompt, request.system, request.concise, request.history)
-    counted = tokens.count_messages(messages, model_id, request.tools)
-    tool_tokens = tokens.count_tools(request.tools, model_id)
     scale = calibration.scale if calibration is not None else int
-    input_tokens, tool_tokens = scale(counted), scale(tool_tokens)
     warnings = [*request.notes, *notes]
     max_tokens = _clamped(request.max_tokens, model_id, info, warnings)
+    later = count_later and _needs_no_count(request, model_id, info, endpoint, messages,
+                                            max_tokens, scale)
+    counted, tool_tokens = ((0, 0) if later else
+                            (tokens.count_messages(messages, model_id, request.tools),
+                             scale(tokens.count_tools(request.tools, model_id))))
+    input_tokens = scale(tokens.rough_count(messages) if later else counted)
     refused = capabilities.request_refusal(
         info, endpoint.api, anthropic.API_VERSION, thinking=request.thinking,
         effort=request.effort, temperature=request.temperature, max_tokens=max_tokens)
@@ -131,10 +138,19 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
              if endpoint.api == "anthropic" else None)
     body = _wire_body(request, wire_model, messages, max_tokens, cache, warnings)
     # A refused request sends nothing, not even the free count.
-    exact_input = _exact_count(None if refused or cache is None else exact, endpoint, body, warnings)
+    exact_input = _exact_count(None if refused or cache is None or later else exact, endpoint,
+                               body, warnings)
     plan = Plan(request, model_id, info, endpoint, messages, body,
                 input_tokens if exact_input is None else exact_input, max_tokens, timeout_s,
-                tuple(warnings), counted, tool_tokens, calibration, cache, exact_input is not None)
+                tuple(warnings), counted, tool_tokens, calibration, cache, exact_input is not None,
+                later)
+    _refuse(plan, refused)
+    return plan
+
+
+def _refuse(plan: Plan, refused: str | None) -> None:
+    """Raise PlanRefused for a request the model or its API rejects, or one too long."""
+    model_id, info, max_tokens = plan.model_id, plan.info, plan.max_tokens
     if refused:
         raise PlanRefused(f"{refused} Nothing was sent.", plan)
     if not plan.fits:
@@ -143,7 +159,28 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
             f"Too long for {model_id}: {plan.input_tokens:,} input + {max_tokens:,} max_tokens = "
             f"{plan.input_tokens + max_tokens:,} tokens > the {info.context_window:,}-token "
             f"context window. Nothing was sent: shorten the prompt or lower --max-tokens.", plan)
-    return plan
+
+
+def _needs_no_count(request: RunRequest, model_id: str, info: ModelInfo | None,
+                    endpoint: Endpoint, messages: list[dict[str, Any]], max_tokens: int,
+                    scale: Callable[[int], int]) -> bool:
+    """Whether the request can go out before its tokens are counted: the encoding is not loaded
+    yet, no tools, no cache breakpoints to place (one message on the native API), and the
+    prompt fits the context window even at one token a byte."""
+    if tokens.loaded(model_id) or request.tools:
+        return False
+    if endpoint.api == "anthropic" and len(messages) > 1:
+        return False
+    window = info.context_window if info else None
+    return window is None or scale(tokens.byte_bound(messages)) + max_tokens <= window
+
+
+def counted_now(plan: Plan) -> Plan:
+    """A provisional plan with its input counted by tiktoken, as any other plan's."""
+    counted = tokens.count_messages(plan.messages, plan.model_id)
+    scale = plan.calibration.scale if plan.calibration is not None else int
+    return dataclasses.replace(plan, input_tokens=scale(counted), counted_tokens=counted,
+                               provisional=False)
 
 
 def _wire_body(request: RunRequest, wire_model: str, messages: list[dict[str, Any]],

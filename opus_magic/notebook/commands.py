@@ -78,8 +78,10 @@ def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
         print(dry_run(session, cell))
         return []
     if len(cell.models) > 1:
-        return present_comparison(session, plan_comparison(session, cell), cell.output)
-    plan, settings = plan_cell(session, cell, cell.models[0] if cell.models else None)
+        return present_comparison(session, plan_comparison(session, cell, count_later=True),
+                                  cell.output)
+    plan, settings = plan_cell(session, cell, cell.models[0] if cell.models else None,
+                               count_later=True)
     return present_run(session, settings, plan, cell.output)
 
 

@@ -1,47 +1,33 @@
-"""The wire for Claude's native Messages API, through the official anthropic SDK, read as raw lines.
+"""The wire for Claude's native Messages API over httpx2, read as raw lines.
 
-The SDK builds the request, authenticates and maps HTTP errors to typed exceptions; the event
-stream is read line by line and parsed with `json.loads` (the SDK's typed stream costs ~100× that
-per event). Requests are sent as anthropic-version 2026-10-21, the version the SDK sends: it
-rejects temperature, top_p and top_k, so those are refused before sending (cost/capabilities.py).
+The event stream is read line by line and parsed with `json.loads` (the SDK's typed stream costs
+~100× that per event, and importing the SDK 1.4 s on a first cell). Requests are sent as
+anthropic-version 2026-10-21, the version the current SDK sends: it rejects temperature, top_p
+and top_k, so those are refused before sending (cost/capabilities.py).
 """
 from __future__ import annotations
 
-import functools
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opus_magic.errors import RequestError
-from opus_magic.wire.client import Response, answered, sdk_failure
+from opus_magic.errors import RequestError, StreamInterrupted
+from opus_magic.wire.client import Response, key_of, post
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
-from opus_magic.wire.scrub import KEY_LOGS
 
 API_VERSION = "2026-10-21"
 Thinking = int | str | None  # a budget in tokens, "adaptive", or None for no thinking
 
 
-def sdk_root(base_url: str) -> str:
-    """The SDK wants the host without `/v1` (it appends `/v1/messages`); users give either."""
+def api_root(base_url: str) -> str:
+    """The API's root, without `/v1` (paths are appended with it); users give either."""
     root = base_url.rstrip("/")
     return root[:-3] if root.endswith("/v1") else root
 
 
-@functools.lru_cache(maxsize=16)
-def _sdk_client(root: str, api_key: str, timeout_s: float) -> Any:
-    import anthropic
-
-    KEY_LOGS.guard(api_key)
-    # The deprecation is said once, in our own words, by the plan (cost/capabilities.py).
-    warnings.filterwarnings("ignore", message=".*thinking.type=enabled.* is deprecated")
-    return anthropic.Anthropic(base_url=root, api_key=api_key, timeout=timeout_s, max_retries=0,
-                               default_headers={"anthropic-version": API_VERSION})
-
-
-def sdk_client(endpoint: Endpoint, timeout_s: float) -> Any:
-    key = endpoint.api_key.reveal() if endpoint.api_key else "no-key"
-    return _sdk_client(sdk_root(endpoint.base_url), key, timeout_s)
+def headers(endpoint: Endpoint) -> dict[str, str]:
+    """What every Messages request carries: the key and the API version."""
+    return {"x-api-key": key_of(endpoint) or "no-key", "anthropic-version": API_VERSION}
 
 
 def cache_control(ttl: str) -> dict[str, str]:
@@ -102,21 +88,25 @@ def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
     """Send one Messages request (no retries here) and return the response once the answer has
     begun, or raise RequestError; each `data:` line names its event's type, so `event:` lines
     are skipped."""
-    import anthropic
-
-    manager = sdk_client(endpoint, timeout_s).messages.with_streaming_response.create(**body)
-    return answered(anthropic, manager, endpoint, body, timeout_s, hold, opened)
+    response = post(endpoint, api_root(endpoint.base_url) + "/v1/messages", headers(endpoint),
+                    body, timeout_s, hold)
+    if opened is not None:
+        opened(response)
+    response.read_to_first_answer()
+    return response
 
 
 def count_tokens(endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> int:
     """Exact input tokens of a Messages body from the free `/v1/messages/count_tokens`."""
-    import anthropic
-
     fields = {k: v for k, v in body.items() if k not in ("max_tokens", "stream")}
+    response = post(endpoint, api_root(endpoint.base_url) + "/v1/messages/count_tokens",
+                    headers(endpoint), fields, timeout_s, None)
     try:
-        counted = sdk_client(endpoint, timeout_s).messages.count_tokens(**fields)
-    except anthropic.APIError as exc:
-        failure = sdk_failure(anthropic, exc, endpoint, timeout_s, None)
-        raise (failure if isinstance(failure, RequestError)
-               else RequestError(f"count_tokens failed ({type(exc).__name__})")) from None
-    return int(counted.input_tokens)
+        counted = next(response.chunks(), {})
+    except StreamInterrupted as exc:  # a stall too (StreamTimedOut is one)
+        raise RequestError(f"count_tokens failed: {exc}") from None
+    finally:
+        response.close()
+    if not isinstance(counted.get("input_tokens"), int):
+        raise RequestError("count_tokens answered without input_tokens.")
+    return counted["input_tokens"]

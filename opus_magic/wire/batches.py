@@ -8,7 +8,10 @@ as one typed object per line, and turned into plain `BatchResult`s.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import json
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +19,8 @@ from typing import Any
 from opus_magic.config import SIMULATOR
 from opus_magic.errors import RequestError
 from opus_magic.records import Usage
-from opus_magic.wire.anthropic import sdk_client as messages_client
-from opus_magic.wire.client import sdk_client as chat_client
+from opus_magic.wire.anthropic import API_VERSION, api_root
+from opus_magic.wire.client import key_of
 from opus_magic.wire.endpoints import PLATFORMS, Endpoint, platform_of_url
 
 ANTHROPIC, OPENAI = "anthropic", "openai"
@@ -88,6 +91,22 @@ def anthropic_params(body: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+@functools.lru_cache(maxsize=16)
+def sdk_client(api: str, base_url: str, key: str, timeout_s: float) -> Any:
+    """The official SDK's client for one endpoint: it knows each batch API's authentication,
+    file upload and typed errors (the streaming transports do without it)."""
+    if api == ANTHROPIC:
+        import anthropic
+
+        # The deprecation is said once, in our own words, by the plan (cost/capabilities.py).
+        warnings.filterwarnings("ignore", message=".*thinking.type=enabled.* is deprecated")
+        return anthropic.Anthropic(base_url=api_root(base_url), api_key=key, timeout=timeout_s,
+                                   max_retries=0, default_headers={"anthropic-version": API_VERSION})
+    import openai
+
+    return openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout_s, max_retries=0)
+
+
 def openai_body(body: dict[str, Any]) -> dict[str, Any]:
     """A chat-completions body as a batch line's body: no streaming."""
     return {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
@@ -98,17 +117,9 @@ class BatchClient:
 
     def __init__(self, endpoint: Endpoint, api: str, timeout_s: float = 60.0) -> None:
         self.endpoint, self.api, self.timeout_s = endpoint, api, timeout_s
-        # The transports' own clients: cached, their key kept out of the HTTP libraries' logs.
-        if api == ANTHROPIC:
-            import anthropic
-
-            self._module: Any = anthropic
-            self._sdk: Any = messages_client(endpoint, timeout_s)
-        else:
-            import openai
-
-            self._module = openai
-            self._sdk = chat_client(endpoint, timeout_s)
+        self._module: Any = importlib.import_module(api)
+        # The key is kept out of the HTTP libraries' logs.
+        self._sdk: Any = sdk_client(api, endpoint.base_url, key_of(endpoint) or "no-key", timeout_s)
 
     def submit(self, requests: Sequence[tuple[str, dict[str, Any]]]) -> BatchStatus:
         """Send (custom_id, chat-completions body) pairs as one batch."""

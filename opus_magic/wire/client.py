@@ -1,15 +1,16 @@
-"""The wire: OpenAI-compatible chat completions through the openai SDK, read as raw SSE lines.
+"""The wire: OpenAI-compatible chat completions over httpx2, read as raw SSE lines.
 
-The SDK builds the request, authenticates and maps HTTP errors to typed exceptions; the body is
-read line by line and parsed with `json.loads`, which costs a fraction of the SDK's typed stream.
+httpx2 is the HTTP library both official SDKs are built on; the SDKs themselves stay out of
+the streaming path, since importing one costs 0.4 s (openai) to 1.4 s (anthropic) of typed
+models on a notebook's first cell, and their typed stream costs far more than `json.loads` per
+line. Every HTTP status is explained by our own table (wire/explain.py), with the request-id.
 """
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import socket
-import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -19,34 +20,47 @@ from opus_magic.wire.explain import Hold, explain_status
 from opus_magic.wire.scrub import KEY_LOGS, Scrubber
 
 SIMULATOR_HEADER = "x-opus-magic-simulator"
+_pool: Any = None
+_pool_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=16)
-def _sdk_client(base_url: str, api_key: str, timeout_s: float) -> Any:
-    import openai
+def pool() -> Any:
+    """The one connection pool every request shares (created on first use; the SDKs' limits)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            import importlib.metadata
 
-    KEY_LOGS.guard(api_key)
-    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
+            import httpx2
+
+            agent = f"opus-magic/{importlib.metadata.version('opus_magic')}"
+            # One TLS context for every transport (proxies from the environment included):
+            # each one loads the CA bundle again otherwise.
+            _pool = httpx2.Client(verify=httpx2.create_ssl_context(),
+                                  limits=httpx2.Limits(max_connections=1000,
+                                                       max_keepalive_connections=100),
+                                  headers={"user-agent": agent})
+        return _pool
 
 
-def sdk_client(endpoint: Endpoint, timeout_s: float) -> Any:
-    key = endpoint.api_key.reveal() if endpoint.api_key else "no-key"
-    return _sdk_client(endpoint.base_url, key, timeout_s)
+def key_of(endpoint: Endpoint) -> str | None:
+    """The endpoint's key, once guarded: the HTTP libraries' logs never show it."""
+    key = endpoint.api_key.reveal() if endpoint.api_key else None
+    if key:
+        KEY_LOGS.guard(key)
+    return key
 
 
 class Response:
     """One open HTTP response: headers now, events as they arrive, closed exactly once."""
 
-    def __init__(self, manager: Any, api_response: Any, clean: Scrubber, timeout_s: float,
+    def __init__(self, api_response: Any, clean: Scrubber, timeout_s: float,
                  stream: bool = True) -> None:
-        self._manager = manager
-        self._response = api_response
+        self._response: Any = api_response
         self._clean = clean
         self._timeout_s = timeout_s
         self.headers: Mapping[str, str] = clean.headers(api_response.headers)
         self.simulator = SIMULATOR_HEADER in {name.lower() for name in self.headers}
-        self._timeout, *broken = _read_errors(api_response)
-        self._broken = tuple(broken)
         self._events = self._read(stream)
         self._ahead: list[dict[str, Any]] = []
 
@@ -93,7 +107,8 @@ class Response:
 
         Closing alone waits for the next bytes; shutting the socket down wakes the reader now.
         """
-        stream = self._response.http_response.extensions.get("network_stream")
+        response = self._response
+        stream = response.extensions.get("network_stream") if response is not None else None
         sock = stream.get_extra_info("socket") if stream is not None else None
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -106,18 +121,18 @@ class Response:
             yield
         except json.JSONDecodeError as exc:
             raise StreamInterrupted(f"The endpoint sent a malformed event ({exc.msg}).") from None
-        except self._timeout:
+        except _errors("TimeoutException"):
             raise StreamTimedOut(
                 f"The endpoint sent nothing for {self._timeout_s:g} s and timed out mid-answer "
                 f"(raise timeout_s if it is slow but alive, e.g. %opus config "
                 f"timeout_s={self._timeout_s * 2:g})") from None
-        except self._broken as exc:
+        except _errors("TransportError", "DecodingError", "StreamError") + (OSError,) as exc:
             raise StreamInterrupted(f"The connection broke mid-answer ({type(exc).__name__}).") from None
 
     def close(self) -> None:
-        manager, self._manager = self._manager, None
-        if manager is not None:
-            manager.__exit__(None, None, None)
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()
 
 
 ANSWER_EVENTS = ("content_block_delta", "message_delta", "message_stop", "error", "message")
@@ -138,77 +153,76 @@ def carries_answer(event: dict[str, Any]) -> bool:
     return "choices" not in event  # a shape we do not know: let the stream state judge it
 
 
-def _read_errors(api_response: Any) -> tuple[type[BaseException], ...]:
-    """The HTTP library's timeout, then its read errors, which the SDK lets through unwrapped
-    once the body streams.
+def _errors(*names: str) -> tuple[type[BaseException], ...]:
+    """httpx2's exception classes by name (the module is imported by the time one is raised)."""
+    import httpx2
 
-    Taken from the library the SDK actually uses (httpx, or httpx2 for openai 3).
-    """
-    library = sys.modules[type(api_response.http_response).__module__.partition(".")[0]]
-    return library.TimeoutException, library.TransportError, library.DecodingError, OSError
+    return tuple(getattr(httpx2, name) for name in names)
 
 
 def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
                   hold: Hold | None = None,
                   opened: Callable[[Response], None] | None = None) -> Response:
-    """Send one request (no retries here) and return the response once the answer has begun, or
-    raise RequestError (retryable when nothing of the answer had arrived).
+    """Send one chat-completions request (no retries here) and return the response once the
+    answer has begun, or raise RequestError (retryable when nothing of the answer had arrived).
 
     `hold` (the request's input and max_tokens at the model's prices) explains a 402; `opened`
     hears of the response as soon as its headers arrive (so Stop can abort it from then on).
     """
-    import openai
-
-    manager = sdk_client(endpoint, timeout_s).chat.completions.with_streaming_response.create(**body)
-    return answered(openai, manager, endpoint, body, timeout_s, hold, opened)
-
-
-def answered(sdk: Any, manager: Any, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
-             hold: Hold | None, opened: Callable[[Response], None] | None) -> Response:
-    """Open an SDK's raw streaming response, map its typed failures, and read ahead to the first
-    event carrying any of the answer (shared by every transport)."""
-    clean = Scrubber(endpoint.api_key.reveal() if endpoint.api_key else None)
-    try:
-        response = Response(manager, manager.__enter__(), clean, timeout_s, body.get("stream", False))
-    except sdk.APIError as exc:
-        raise sdk_failure(sdk, exc, endpoint, timeout_s, hold) from None
+    key = key_of(endpoint) or "no-key"
+    response = post(endpoint, endpoint.base_url.rstrip("/") + "/chat/completions",
+                    {"authorization": f"Bearer {key}"}, body, timeout_s, hold)
     if opened is not None:
         opened(response)
     response.read_to_first_answer()
     return response
 
 
-def sdk_failure(sdk: Any, exc: Exception, endpoint: Endpoint, timeout_s: float,
-                hold: Hold | None) -> Exception:
-    """The RequestError for one of an SDK's typed exceptions (openai's and anthropic's share
-    their names); anything else is returned unchanged. The server's `request-id` is quoted."""
-    clean = Scrubber(endpoint.api_key.reveal() if endpoint.api_key else None)
-    if isinstance(exc, sdk.APIStatusError):
-        error = _status_error(exc, endpoint, clean, hold)
-        request_id = exc.response.headers.get("request-id")
-        if request_id:
-            error.args = (f"{error} (request-id {clean(request_id)}: quote it to the provider's "
-                          f"support)",)
-        return error
-    if isinstance(exc, sdk.APITimeoutError):
-        return RequestError(f"No answer from {endpoint.base_url} within {timeout_s:g} s: the "
-                            f"endpoint is slow or down; try again or raise timeout_s.",
-                            code="timeout", retryable=True)
-    if isinstance(exc, sdk.APIConnectionError):
-        return RequestError(f"Cannot reach {endpoint.base_url} ({clean(str(exc.__cause__ or exc))}):"
-                            f" check base_url and that the server is running.",
-                            code="connection", retryable=True)
-    return exc
+def post(endpoint: Endpoint, url: str, headers: dict[str, str], body: dict[str, Any],
+         timeout_s: float, hold: Hold | None) -> Response:
+    """POST a JSON body and return the open response once its headers say it succeeded; an
+    HTTP error status, a timeout or an unreachable server raises RequestError."""
+    import httpx2
 
-
-def _status_error(exc: Any, endpoint: Endpoint, clean: Scrubber,
-                  hold: Hold | None) -> RequestError:
+    clean = Scrubber(key_of(endpoint))
+    client = pool()
+    request = client.build_request("POST", url, json=body, headers=headers,
+                                   timeout=httpx2.Timeout(timeout_s))
     try:
-        body = json.loads(clean(exc.response.text))
+        answer = client.send(request, stream=True)
+    except httpx2.TimeoutException:
+        raise RequestError(f"No answer from {endpoint.base_url} within {timeout_s:g} s: the "
+                           f"endpoint is slow or down; try again or raise timeout_s.",
+                           code="timeout", retryable=True) from None
+    except httpx2.TransportError as exc:
+        raise RequestError(f"Cannot reach {endpoint.base_url} ({clean(str(exc) or type(exc).__name__)}"
+                           f"): check base_url and that the server is running.",
+                           code="connection", retryable=True) from None
+    if answer.status_code >= 400:
+        raise _status_error(answer, endpoint, clean, hold)
+    return Response(answer, clean, timeout_s, body.get("stream", False))
+
+
+def _status_error(answer: Any, endpoint: Endpoint, clean: Scrubber,
+                  hold: Hold | None) -> RequestError:
+    """The explained error of an HTTP error status, quoting the server's request-id."""
+    try:
+        text = clean(answer.read().decode("utf-8", "replace"))
+    except _errors("TransportError", "StreamError"):
+        text = ""
+    finally:
+        answer.close()
+    try:
+        body = json.loads(text)
     except ValueError:
-        body = {"message": clean(exc.response.text)[:300]} if exc.response.text.strip() else {}
-    return explain_status(status=exc.status_code, error=error_of(body),
-                          headers=clean.headers(exc.response.headers), endpoint=endpoint, hold=hold)
+        body = {"message": text[:300]} if text.strip() else {}
+    headers = clean.headers(answer.headers)
+    error = explain_status(status=answer.status_code, error=error_of(body), headers=headers,
+                           endpoint=endpoint, hold=hold)
+    request_id = headers.get("request-id")
+    if request_id:
+        error.args = (f"{error} (request-id {request_id}: quote it to the provider's support)",)
+    return error
 
 
 def error_of(body: Any) -> dict[str, Any]:

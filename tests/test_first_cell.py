@@ -1,0 +1,49 @@
+"""A first cell sends before tiktoken's encoding is loaded (a third of a second), unless something
+must be decided on the count first; its record's counts are tiktoken's all the same."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import opus_magic
+from opus_magic.cost import tokens
+
+
+@pytest.fixture
+def loads(simulator: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """No encoding loaded yet; each load notes how many requests the simulator had by then."""
+    seen: list[int] = []
+    load = tokens._load
+
+    def noted(name: str) -> Any:
+        seen.append(len(simulator.requests()))
+        return load(name)
+
+    monkeypatch.setattr(tokens, "_loaded", {})
+    monkeypatch.setattr(tokens, "_load", noted)
+    return seen
+
+
+def test_the_first_cell_is_sent_before_the_encoding_loads_and_records_exact_counts(
+        ip: Any, simulator: Any, loads: list[int]) -> None:
+    result = ip.run_cell("%%opus -m opus --max-tokens 60\nWhat does a cache write cost?")
+    run = opus_magic.last_run()
+    assert result.success and run.status == "ok"
+    assert loads[0] == 1  # the request was out before the encoding was loaded
+    counted = tokens.count_messages(run.messages, "claude-opus-4-6")
+    assert run.params["tiktoken_input"] == counted
+    assert run.params["tiktoken_output"] == tokens.count_text(run.text, "claude-opus-4-6")
+
+
+@pytest.mark.parametrize("setup, cell", [
+    ("%opus budget 5", "%%opus -m opus --max-tokens 60\nWhat does a cache write cost?"),
+    # 300 KB at one token a byte would not fit gpt-4o's 128K window; counted, it does.
+    ("big = 'word ' * 60_000", "%%opus -m gpt-4o --max-tokens 1000\n{big}"),
+])
+def test_a_cell_whose_count_decides_something_counts_before_sending(
+        ip: Any, simulator: Any, loads: list[int], setup: str, cell: str) -> None:
+    ip.run_cell(setup)
+    result = ip.run_cell(cell)
+    assert result.success and opus_magic.last_run().status == "ok"
+    assert loads[0] == 0 and len(simulator.requests()) == 1
