@@ -70,8 +70,9 @@ KEY_IN_HISTORY = ("The key is set (shown masked), but this line stays in IPython
                   "next time use %opus config api_key (a hidden prompt) or api_key_env=VARIABLE.")
 
 
-def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
-    """Dispatch a cell: one model, several models side by side, or a dry run."""
+def run_cell(session: Session, cell: CellInput, line: str | None = None) -> list[RunRecord]:
+    """Dispatch a cell: one model, several models side by side, or a dry run (`line`: the
+    cell's %%opus line, for writing a rerun's flags back)."""
     if cell.continue_from:
         cell = continue_cell(session, cell)
     if cell.dry_run:
@@ -80,7 +81,7 @@ def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
     if len(cell.models) > 1:
         return present_comparison(session, plan_comparison(session, cell), cell.output)
     plan, settings = plan_cell(session, cell, cell.models[0] if cell.models else None)
-    return present_run(session, settings, plan, cell.output)
+    return present_run(session, settings, plan, cell.output, line)
 
 
 def dispatch(magics: Any, line: str) -> Any:

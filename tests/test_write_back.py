@@ -1,5 +1,8 @@
-"""Writing a rerun's flags back into the cell: the new %%opus line, everything else as written."""
+"""Writing a rerun's flags back into the cell: the new %%opus line (pure), then the view's offer
+through the real magic against the simulator (the click itself is in tests/test_browser.py)."""
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from IPython.core.magic_arguments import parse_argstring
@@ -7,6 +10,7 @@ from IPython.core.magic_arguments import parse_argstring
 from opus_magic.notebook.cell_line import first_line, with_flags
 from opus_magic.notebook.lines import split_words
 from opus_magic.notebook.magics import OpusMagics
+from opus_magic.notebook.present import last_view
 
 
 @pytest.mark.parametrize(("line", "max_tokens", "concise", "expected"), [
@@ -58,3 +62,34 @@ def test_first_line_is_the_magic_and_its_flags() -> None:
     assert first_line("-m opus --max-tokens 600", 300) == "%%opus -m opus --max-tokens 300"
     assert first_line("", None, None) == "%%opus"
     assert split_words(first_line("-s 'a b'", 5))[1:] == ["-s", "a b", "--max-tokens", "5"]
+
+
+def rerun(ip: Any, view: Any, max_tokens: int, concise: str) -> None:
+    view.max_tokens.value, view.concise.value = max_tokens, concise
+    view.run_again.click()
+    ip.run_cell("pass")  # the next cell waits for the run
+
+
+def test_a_rerun_with_other_flags_offers_the_cells_line_with_them(ip: Any, simulator: Any) -> None:
+    ip.run_line_magic("config", "OpusMagics.view = 'widget'")
+    ip.run_cell("%%opus -m opus --max-tokens=600 --tag wb\nExplain prompt caching.")
+    view = last_view()
+    assert view.write_back is None  # the first run ran as the cell says: nothing to offer
+    rerun(ip, view, 40, "concise")
+    button = view.write_back
+    assert button in view.box.children and "opus-write-back" in button._dom_classes
+    assert button.line == "%%opus -m opus --max-tokens=40 --tag wb --concise"
+    assert button.replaces == "%%opus -m opus --max-tokens=600 --tag wb"
+    assert (button.state, button.layout.display) == ("", None)
+    assert "the cell says 600 · off" in view.panel.outcome.value  # the text fallback stays
+
+    button.state = "written"  # what the frontend reports once the editor holds the line
+    assert button.replaces == button.line
+    rerun(ip, view, 40, "concise")  # as the cell now says: no note, nothing to offer
+    assert view.records[-1].max_tokens == 40 and "Ran with" not in view.panel.outcome.value
+    assert button.layout.display == "none"
+    rerun(ip, view, 600, "off")  # the flags it first had: offered again, for the line as it is now
+    assert "the cell says 40 · concise" in view.panel.outcome.value
+    assert (button.line, button.state) == ("%%opus -m opus --max-tokens=600 --tag wb", "")
+    assert button.replaces == "%%opus -m opus --max-tokens=40 --tag wb --concise"
+    assert button.layout.display is None
