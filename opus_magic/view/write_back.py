@@ -74,7 +74,6 @@ export default {
       const state = model.get("state");
       button.textContent = LABELS[state] ?? LABELS[""];
       button.title = model.get("line");
-      button.disabled = state === "written";
     };
     button.addEventListener("click", async () => {
       model.set("state", await write(model, el));
