@@ -215,6 +215,20 @@ def test_a_reruns_flags_are_written_into_the_cell_and_kept_in_the_saved_file(
     latest = runs()[0]
     assert (latest.tag, latest.max_tokens, latest.concise) == ("write-back", 40, "concise")
     assert simulator.requests()[-1].max_tokens == 40
+    # a first line the user edited since the run is left alone
+    output.locator(".opus-static .opus-run").wait_for(timeout=30_000)
+    controls.locator(".opus-max-tokens input").fill("50")
+    controls.locator(".opus-run-again").click()
+    button.wait_for(timeout=30_000)
+    edited = f"{wanted} -t 0.5\n{PROMPT}"
+    page.evaluate("([i, source]) => window.jupyterapp.shell.currentWidget.content.widgets[i]"
+                  ".model.sharedModel.setSource(source)", [1, edited])
+    button.click()
+    page.wait_for_function("() => document.querySelector('.opus-write-back-button')"
+                           ".innerText.startsWith('Not written')")
+    assert cell_source(page, 1) == edited
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")  # leave it clean
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
 
 
 def test_comparison_shows_three_live_columns_that_fit(lab: Lab, simulator: Any, runs: Runs) -> None:

@@ -3,7 +3,8 @@
 IPython's `set_next_input` only rides on a cell's execute reply, and Run again is a button click,
 so the edit is made by the frontend: the button finds the code cell that holds it and replaces
 the cell's first line through the cell's CodeMirror editor, so JupyterLab's model (and the saved
-file) get it as if typed. Where no editor can be reached it copies the line to the clipboard.
+file) get it as if typed. It leaves a line the user edited since the run alone, and where no
+editor can be reached it copies the line to the clipboard.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ const LABELS = {
   "": "Write these flags into the cell",
   written: "Written into the cell",
   copied: "Copied the line: paste it over the cell's first line",
-  changed: "The cell's first line was edited since it ran: not written (line copied)",
+  changed: "Not written: the cell's first line was edited since it ran (hover for the line)",
   failed: "No editor here: put the line shown on hover on the cell's first line",
 };
 const same = (a, b) => a.trim().replace(/\s+/g, " ") === b.trim().replace(/\s+/g, " ");
@@ -44,10 +45,10 @@ function magicLine(doc) {
   return null;
 }
 
-async function copied(text, state) {
+async function copied(text) {
   try {
     await navigator.clipboard.writeText(text);
-    return state;
+    return "copied";
   } catch (error) {
     return "failed";
   }
@@ -56,11 +57,11 @@ async function copied(text, state) {
 async function write(model, el) {
   const wanted = model.get("line");
   const view = editorOf(el);
-  if (!view) return copied(wanted, "copied");
+  if (!view) return copied(wanted);
   const found = magicLine(view.state.doc);
   const now = found ? found.text : "";
   if (same(now, wanted)) return "written";
-  if (!same(now, model.get("replaces"))) return copied(wanted, "changed");
+  if (!same(now, model.get("replaces"))) return "changed";
   view.dispatch({changes: {from: found.from, to: found.to, insert: wanted}});
   return "written";
 }
