@@ -27,7 +27,6 @@ def with_flags(line: str, max_tokens: int | None = None, concise: str | None = N
     (`--max-tokens 600`, `--max-tokens=600`, `--max 600`) with the new number; the first mode
     flag becomes the new one (or goes, for "off"); repeats go; missing ones are added at the end.
     """
-    # Long: one pass over the words decides, for each flag word, what replaces it.
     words = [(m.start(), m.end(), split_words(m.group())[0]) for m in WORD.finditer(line)]
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement): "" drops the word
     seen_tokens = seen_mode = False
