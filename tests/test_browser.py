@@ -166,6 +166,71 @@ def test_stop_keeps_what_arrived(lab: Lab, simulator: Any, runs: Runs) -> None:
     screenshot(lab.page, "stopped.png")
 
 
+def cell_source(page: Any, index: int) -> str:
+    """The source of cell `index` as JupyterLab's notebook model holds it."""
+    return str(page.evaluate("(i) => window.jupyterapp.shell.currentWidget.content.widgets[i]"
+                             ".model.sharedModel.getSource()", index))
+
+
+def test_a_reruns_flags_are_written_into_the_cell_and_kept_in_the_saved_file(
+        lab: Lab, simulator: Any, runs: Runs) -> None:
+    simulator.configure(tokens_per_second=None, answer_tokens=60)
+    name, first = "write-back.ipynb", "%%opus -m opus --max-tokens=300 --tag write-back"
+    nb = open_notebook(lab, name, f"{first}\n{PROMPT}")
+    page, output = lab.page, nb.output(1)
+    nb.run_cell(1)
+    output.locator(".opus-static .opus-run").wait_for(timeout=30_000)
+    assert output.locator(".opus-write-back-button").count() == 0  # it ran as the cell says
+    controls = output.locator(".opus-controls")
+    controls.locator(".opus-max-tokens input").fill("40")
+    controls.locator(".opus-max-tokens input").press("Enter")
+    controls.locator(".opus-concise button", has_text=re.compile(r"^concise$")).click()
+    controls.locator(".opus-run-again").click()
+    button = output.locator(".opus-write-back-button")
+    button.wait_for(timeout=30_000)
+    assert button.inner_text() == "Write these flags into the cell"
+    wanted = "%%opus -m opus --max-tokens=40 --tag write-back --concise"
+    assert button.get_attribute("title") == wanted
+    assert cell_source(page, 1) == f"{first}\n{PROMPT}"
+    button.click()
+    page.wait_for_function("() => document.querySelector('.opus-write-back-button')"
+                           ".innerText === 'Written into the cell'")
+    assert cell_source(page, 1) == f"{wanted}\n{PROMPT}"  # through the editor, into the model
+    assert page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".cm-content").inner_text(
+        ).startswith(wanted)
+    screenshot(nb.cell(1), "write-back.png")
+    assert low_contrast(page, ".opus-write-back") == []
+    set_theme(page, "JupyterLab Dark")
+    try:
+        assert low_contrast(page, ".opus-write-back") == []
+    finally:
+        set_theme(page, "JupyterLab Light")
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    saved = json.loads((lab.server.root / name).read_text())
+    assert "".join(saved["cells"][1]["source"]) == f"{wanted}\n{PROMPT}"
+    # running the cell now runs with the flags it says
+    nb.run_cell(1)
+    assert wait_until(lambda: len([r for r in runs() if r.tag == "write-back"]) == 3, timeout_s=30)
+    latest = runs()[0]
+    assert (latest.tag, latest.max_tokens, latest.concise) == ("write-back", 40, "concise")
+    assert simulator.requests()[-1].max_tokens == 40
+    # a first line the user edited since the run is left alone
+    output.locator(".opus-static .opus-run").wait_for(timeout=30_000)
+    controls.locator(".opus-max-tokens input").fill("50")
+    controls.locator(".opus-run-again").click()
+    button.wait_for(timeout=30_000)
+    edited = f"{wanted} -t 0.5\n{PROMPT}"
+    page.evaluate("([i, source]) => window.jupyterapp.shell.currentWidget.content.widgets[i]"
+                  ".model.sharedModel.setSource(source)", [1, edited])
+    button.click()
+    page.wait_for_function("() => document.querySelector('.opus-write-back-button')"
+                           ".innerText.startsWith('Not written')")
+    assert cell_source(page, 1) == edited
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")  # leave it clean
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+
+
 def test_comparison_shows_three_live_columns_that_fit(lab: Lab, simulator: Any, runs: Runs) -> None:
     simulator.configure(tokens_per_second={"claude-opus-4-6": 12, "claude-sonnet-4-5": 20,
                                            "claude-haiku-4-5": 30}, answer_tokens=70)

@@ -70,8 +70,9 @@ KEY_IN_HISTORY = ("The key is set (shown masked), but this line stays in IPython
                   "next time use %opus config api_key (a hidden prompt) or api_key_env=VARIABLE.")
 
 
-def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
-    """Dispatch a cell: one model, several models side by side, or a dry run."""
+def run_cell(session: Session, cell: CellInput, line: str | None = None) -> list[RunRecord]:
+    """Dispatch a cell: one model, several models side by side, or a dry run (`line`: the
+    cell's %%opus line, for writing a rerun's flags back)."""
     if cell.continue_from:
         cell = continue_cell(session, cell)
     if cell.dry_run:
@@ -82,7 +83,7 @@ def run_cell(session: Session, cell: CellInput) -> list[RunRecord]:
                                   cell.output)
     plan, settings = plan_cell(session, cell, cell.models[0] if cell.models else None,
                                count_later=True)
-    return present_run(session, settings, plan, cell.output)
+    return present_run(session, settings, plan, cell.output, line)
 
 
 def dispatch(magics: Any, line: str) -> Any:

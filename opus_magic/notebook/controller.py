@@ -21,12 +21,15 @@ class RunController:
     """One cell's runs: the first, then each Run again with the view's max_tokens and mode."""
 
     def __init__(self, session: Session, settings: Settings, plan: Plan, launch: Launch,
-                 on_record: Callable[[RunRecord], None], handover: bool) -> None:
+                 on_record: Callable[[RunRecord], None], handover: bool,
+                 line: str | None = None) -> None:
+        """`line` is the cell's `%%opus` line as it ran: the view offers to rewrite its flags."""
         from opus_magic.view.run_widget import RunView
 
         self.session, self.settings, self.plan = session, settings, plan
-        self.launch, self.on_record = launch, on_record
-        self.view = RunView(plan, self.again, self.stop, handover)
+        self.launch, self.on_record, self.line = launch, on_record, line
+        self.view = RunView(plan, self.again, self.stop, handover,
+                            rewrite=None if line is None else self.first_line)
         self._cancel = threading.Event()
 
     def run(self, plan: Plan) -> RunRecord | None:
@@ -38,6 +41,15 @@ class RunController:
             return None
         self.on_record(record)
         return record
+
+    def first_line(self, max_tokens: int, concise: str) -> str:
+        """The cell's first line asking for these max_tokens and mode (what differs from the
+        cell's own is written; the rest stays as the user wrote it)."""
+        from opus_magic.notebook.cell_line import first_line
+
+        return first_line(self.line or "",
+                          None if max_tokens == self.plan.max_tokens else max_tokens,
+                          None if concise == self.plan.request.concise else concise)
 
     def again(self, max_tokens: int, concise: str) -> None:
         """Run the cell again with other max_tokens and concise mode, into the same view."""

@@ -113,13 +113,13 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
         """Send the cell to the model and stream the answer with a live cost meter."""
         try:
             args = self.opus.parser.parse_args(split_words(line))
-            self._run_cell(args, cell)
+            self._run_cell(args, cell, line)
         except ArgumentError as exc:  # argparse, through IPython's magic argument parser
             report(f"{exc} (see %opus help)")
         except OpusError as exc:
             report(str(exc))
 
-    def _run_cell(self, args: Any, cell: str) -> None:
+    def _run_cell(self, args: Any, cell: str, line: str) -> None:
         notes: tuple[str, ...] = ()
         prompt = cell.strip("\n")
         if args.each:
@@ -157,7 +157,7 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
                               not args.no_interpolate)
             (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
         else:
-            commands.run_cell(self.session, cell_input)
+            commands.run_cell(self.session, cell_input, line)
 
     def _checked(self, args: Any) -> tuple[str, ...]:
         """The models named by -m; refuses an empty -m, --continue '' and a bad -o name."""

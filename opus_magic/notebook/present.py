@@ -110,8 +110,9 @@ def deliver(output: str | None, value: Any) -> None:
 
 
 def present_run(session: Session, settings: Settings, plan: Plan,
-                output: str | None = None) -> list[RunRecord]:
-    """Execute one plan, showing it as it streams; the records that ended before returning."""
+                output: str | None = None, line: str | None = None) -> list[RunRecord]:
+    """Execute one plan, showing it as it streams; the records that ended before returning.
+    `line` (the cell's %%opus line) lets the view write a rerun's flags back into the cell."""
     mode = presentation(settings.view)
     if mode == TEXT:
         record = session.execute(plan, settings, TextView())
@@ -121,7 +122,8 @@ def present_run(session: Session, settings: Settings, plan: Plan,
 
     launch = BACKGROUND.launcher()
     controller = RunController(session, settings, plan, launch,
-                               lambda record: deliver(output, record.text), handover=mode == LIVE)
+                               lambda record: deliver(output, record.text), handover=mode == LIVE,
+                               line=line)
     remember(controller.view, mode)
     controller.view.show()
     if mode == LIVE:

@@ -7,6 +7,7 @@ the controls sit in a display of their own that is withdrawn when the kernel mov
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 HIDDEN = {VIEW_MIME: {"model_id": "", "version_major": 2, "version_minor": 0}, "text/plain": ""}
 
 Again = Callable[[int, str], None]  # again(max_tokens, concise)
+Rewrite = Callable[[int, str], str]  # rewrite(max_tokens, concise): the cell's %%opus line for them
 
 
 def ceiling_html(value: int, ceiling: int | None) -> str:
@@ -73,11 +75,14 @@ class RunView:
     """A run panel with controls (max_tokens, concise mode, Run again, Stop), shown once per cell."""
 
     def __init__(self, plan: Plan, again: Again, stop: Callable[[], None], handover: bool,
-                 clock: Clock = time.monotonic) -> None:
+                 clock: Clock = time.monotonic, rewrite: Rewrite | None = None) -> None:
+        """`rewrite` lets the view offer to write a rerun's flags into the cell."""
         # Long: it builds the view's controls, each with its own tooltip, in one place.
         import ipywidgets as w
 
         self.cell, self.handover, self.clock = plan, handover, clock
+        self.rewrite = rewrite
+        self.write_back: Any = None  # the button is made when first offered
         self.panel = RunPanel(clock, hands_over=handover)
         self.delta = self.panel.delta  # the hot path goes straight to the panel
         self.thinking = self.panel.thinking
@@ -116,6 +121,7 @@ class RunView:
         self._live: LiveRun | None = None
         self._main: Any = None
         self._bar: Any = None
+        self._offered = (plan.max_tokens, plan.request.concise)  # the flags the button writes
 
     def show(self) -> None:
         """Display the view (and, when it hands over at the end, its controls apart)."""
@@ -152,12 +158,48 @@ class RunView:
         notes = provenance(self.cell, record)
         if notes:
             self.panel.outcome.value += lines_html(notes, "opus-provenance", fmt.colour("note"))
+        if self.rewrite is not None:
+            self.offer_write_back(self.rewrite, record if notes else None)
         self.attempts.value = "".join(attempt_html(r) for r in reversed(self.records))
         self.records.append(record)
         if self._main is not None:
             self._main.update(self.final_bundle(live, record, notes), raw=True)
         self._live = None
         set_buttons(self.run_again, self.stop, running=False)
+
+    def offer_write_back(self, rewrite: Rewrite, record: RunRecord | None) -> None:
+        """Under the controls, offer to write what `record` ran with into the cell (None: hide)."""
+        if record is None or record.max_tokens is None:
+            if self.write_back is not None:
+                self.write_back.layout.display = "none"
+            return
+        if self.write_back is None:
+            self.write_back = self._write_back_button(
+                rewrite(self.cell.max_tokens, self.cell.request.concise))
+        self.write_back.offer(rewrite(record.max_tokens, record.concise))
+        self.write_back.layout.display = None
+        self._offered = (record.max_tokens, record.concise)
+
+    def _write_back_button(self, replaces: str) -> Any:
+        """The button (for a cell whose first line is `replaces`), from now on under the controls."""
+        import ipywidgets as w
+
+        from opus_magic.view.write_back import WriteBack
+
+        button = WriteBack(self._written, _dom_classes=("opus-write-back",), layout=w.Layout(),
+                           replaces=replaces)
+        if self._bar is not None:
+            row = w.VBox((self.controls, button), _dom_classes=("opus-bar",))
+            self._bar.update(widget_bundle(row, ""), raw=True)
+        else:
+            self.box.children = (*self.box.children, button)
+        return button
+
+    def _written(self) -> None:
+        """The frontend wrote the line: the cell now says what was offered."""
+        max_tokens, concise = self._offered
+        request = dataclasses.replace(self.cell.request, max_tokens=max_tokens, concise=concise)
+        self.cell = dataclasses.replace(self.cell, max_tokens=max_tokens, request=request)
 
     def final_bundle(self, live: LiveRun, record: RunRecord, notes: tuple[str, ...]
                      ) -> dict[str, Any]:
