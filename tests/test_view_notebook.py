@@ -14,7 +14,7 @@ from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store.queries import RunFilter, select_runs
 from opus_magic.store.sqlite import Store
-from opus_magic.view.live_only import drop_live_only
+from opus_magic.view.live_only import LIVE_ONLY, drop_live_only
 from opus_magic.view.run_panel import MESSAGES_PER_S
 from opus_magic.view.run_widget import VIEW_MIME
 
@@ -282,6 +282,8 @@ def test_a_notebook_saved_right_after_an_opus_cell_keeps_answers_and_no_live_wid
         wait_for_answers(kernel, 2)
     records = recorded(tag)
     assert len(records) == 2
+    shown = [m["content"]["metadata"] for m in kernel.messages if m["msg_type"] == "display_data"]
+    assert shown == [LIVE_ONLY, LIVE_ONLY]  # the view while it streams, and its controls
     outputs = frontend_outputs(kernel.messages)
     live = [o for o in outputs if VIEW_MIME in o["data"]]
     assert len(live) == 1 and live[0]["data"][VIEW_MIME]["model_id"]  # the controls, live
