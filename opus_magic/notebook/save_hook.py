@@ -13,6 +13,7 @@ from opus_magic.view.live_only import drop_live_only
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Called by jupyter_server at start: every save goes through the hook."""
     serverapp.contents_manager.register_pre_save_hook(without_live_outputs)
 
 
