@@ -6,10 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: lab quickstart test bench sim clean
 
-$(STAMP): pyproject.toml
+SERVER_CONFIG := jupyter-config/jupyter_server_config.d/opus_magic.json
+
+$(STAMP): pyproject.toml $(SERVER_CONFIG)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# an editable install skips pyproject's data-files: enable the server extension by hand
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	cp $(SERVER_CONFIG) $(VENV)/etc/jupyter/jupyter_server_config.d/
 	touch $(STAMP)
 
 ## JupyterLab on notebooks/ (the built-in simulator answers when no API key is configured)

@@ -14,6 +14,11 @@ def load_ipython_extension(ipython: Any) -> None:
     load(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension that keeps live-only widget outputs out of saved notebooks."""
+    return [{"module": "opus_magic.notebook.save_hook"}]
+
+
 def last_run() -> Any:
     """The record of the last run in this process (magic or Python API), or None."""
     from opus_magic.core.session import default_session

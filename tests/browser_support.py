@@ -26,6 +26,12 @@ INSTALL_HINT = ("install it with `apt-get install -y chromium` (Debian; `.ci/run
                 "`pip install playwright` (no `playwright install` needed), or point "
                 "OPUS_MAGIC_CHROMIUM at a Chromium binary")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# the package's server config, read as an installed package's is (jupyter_server_config.d on
+# the config path): the extension that keeps live-only widgets out of saved notebooks is on
+SERVER_CONFIG = Path(__file__).resolve().parent.parent / "jupyter-config"
+APP_FLAGS = {"jupyterlab": ["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                            "--LabApp.expose_app_in_browser=True"],
+             "notebook": ["--JupyterNotebookApp.expose_app_in_browser=True"]}
 
 
 def find_chromium() -> str | None:
@@ -72,9 +78,11 @@ def notebook_json(cells: list[str]) -> dict[str, Any]:
 
 
 class LabServer:
-    """A JupyterLab server on 127.0.0.1 with a token, a temporary root and its own config dirs."""
+    """A JupyterLab (or Notebook 7: app="notebook") server on 127.0.0.1 with a token, a temporary
+    root and its own config dirs."""
 
-    def __init__(self, base: Path, env: dict[str, str]) -> None:
+    def __init__(self, base: Path, env: dict[str, str], app: str = "jupyterlab") -> None:
+        self.app = app
         self.root = base / "root"
         self.port = free_port()
         self.token = secrets.token_hex(16)
@@ -92,6 +100,8 @@ class LabServer:
         tracker.mkdir(parents=True)
         (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
         self.env = {**env, **{name: str(path) for name, path in dirs.items()}}
+        config_path = [str(SERVER_CONFIG), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])]
+        self.env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(config_path)
         self.log = base / "jupyter.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -100,6 +110,8 @@ class LabServer:
         return f"http://127.0.0.1:{self.port}"
 
     def notebook_url(self, name: str) -> str:
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
     def write_notebook(self, name: str, cells: list[str]) -> None:
@@ -110,11 +122,10 @@ class LabServer:
         return path.name
 
     def start(self, timeout_s: float = 120) -> None:
-        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+        command = [sys.executable, "-m", self.app, "--no-browser", "--allow-root",
                    "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
                    f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-                   "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                   "--LabApp.expose_app_in_browser=True"]
+                   *APP_FLAGS[self.app]]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, cwd=self.root)
@@ -141,8 +152,8 @@ class LabServer:
 
 
 @contextmanager
-def lab_server(base: Path, env: dict[str, str]) -> Iterator[LabServer]:
-    server = LabServer(base, env)
+def lab_server(base: Path, env: dict[str, str], app: str = "jupyterlab") -> Iterator[LabServer]:
+    server = LabServer(base, env, app)
     try:
         server.start()
         yield server

@@ -52,17 +52,39 @@ class Lab:
     history: Path
 
 
+def server_env(sim_server: Any, base: Path) -> dict[str, str]:
+    """The environment of a server whose kernels talk to the simulator and write their history
+    under `base`."""
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update(OPUS_MAGIC_BASE_URL=sim_server.base_url, OPUS_MAGIC_API_KEY=KEY,
+               OPUS_MAGIC_HISTORY=str(base / "history.sqlite"),
+               XDG_CONFIG_HOME=str(base / "config"), XDG_DATA_HOME=str(base / "data"))
+    return env
+
+
 @pytest.fixture(scope="module")
 def lab(sim_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """One JupyterLab (and one browser) for the module, its kernels pointed at the simulator."""
     chromium = require_browser()
     base = tmp_path_factory.mktemp("lab")
-    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
-    env.update(OPUS_MAGIC_BASE_URL=sim_server.base_url, OPUS_MAGIC_API_KEY=KEY,
-               OPUS_MAGIC_HISTORY=str(base / "history.sqlite"),
-               XDG_CONFIG_HOME=str(base / "config"), XDG_DATA_HOME=str(base / "data"))
+    env = server_env(sim_server, base)
     with lab_server(base, env) as server, browser_page(chromium) as page:
         yield Lab(server, page, Path(env["OPUS_MAGIC_HISTORY"]))
+
+
+@pytest.fixture(scope="module")
+def notebook7(lab: Lab, sim_server: Any, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[Lab]:
+    """Notebook 7 (`jupyter notebook`) and a page on it in the lab's browser (Playwright's sync
+    API runs one at a time), its kernels pointed at the simulator."""
+    base = tmp_path_factory.mktemp("notebook7")
+    env = server_env(sim_server, base)
+    with lab_server(base, env, app="notebook") as server:
+        page = lab.page.context.browser.new_page(viewport=lab.page.viewport_size)
+        try:
+            yield Lab(server, page, Path(env["OPUS_MAGIC_HISTORY"]))
+        finally:
+            page.close()
 
 
 def open_notebook(lab: Lab, name: str, cell: str) -> Notebook:
@@ -358,6 +380,68 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_every_answer(
         screenshot(page, "dark-theme.png", README_DIR)
     finally:
         set_theme(page, "JupyterLab Light")
+
+
+def tagged(history: Path, tag: str) -> list[RunRecord]:
+    """The runs recorded under `history` with this tag, newest first."""
+    store = Store(history)
+    try:
+        return [r for r in select(store, limit=None) if r.tag == tag]
+    finally:
+        store.close()
+
+
+def save_and_reopen_after_an_opus_cell(app: Lab, simulator: Any, tag: str) -> None:
+    """The last cell run is %%opus: its live row works (Run again), saving keeps it in the page
+    but not in the file, and the notebook reopened with a fresh kernel shows every answer, its
+    status and cost with no widget error."""
+    simulator.configure(tokens_per_second=None)
+    server, page, name = app.server, app.page, f"{tag}.ipynb"
+    server.write_notebook(name, ["%load_ext opus_magic",
+                                 f"%%opus -m opus,haiku --max-tokens 200 --tag {tag}\n{PROMPT}",
+                                 f"%%opus -m opus --max-tokens 300 --tag {tag}\n{PROMPT}"])
+    page.goto(server.notebook_url(name))
+    nb = Notebook(page)
+    nb.wait_ready()
+    nb.run_all()
+    nb.wait_done(2, timeout_s=120)
+    nb.output(2).locator(".opus-static .opus-run").wait_for(timeout=30_000)
+    nb.output(2).locator(".opus-run-again").click()  # the live row works in the session
+    assert wait_until(lambda: len(tagged(app.history, tag)) == 4, timeout_s=30)
+    nb.output(2).locator(".opus-static .opus-attempt").wait_for(timeout=20_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    assert nb.output(2).locator(".opus-run-again").is_enabled()  # still live in the page
+    records = tagged(app.history, tag)
+    saved = [o for c in json.loads((server.root / name).read_text())["cells"]
+             for o in c.get("outputs", ())]
+    assert [o for o in saved if VIEW_MIME in o.get("data", {})] == []  # no widget in the file
+    markdown = "\n".join("".join(o["data"]["text/markdown"]) for o in saved  # lines, as saved
+                          if "text/html" in o["data"])
+    assert all(r.text in markdown for r in records)  # the static answers were saved
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+    page.goto(server.notebook_url(name))
+    nb.wait_ready()
+    nb.output(2).locator(".opus-static .opus-run").wait_for(timeout=20_000)
+    shown = page.locator(".jp-Notebook").inner_text()
+    assert "Error displaying widget" not in shown and "Loading widget" not in shown
+    assert page.locator(f".jp-OutputArea-output[data-mime-type='{VIEW_MIME}']").count() == 0
+    first = min((r for r in records if r.comparison_id is None), key=lambda r: r.created_at)
+    for record in records:  # the first attempt is collapsed under the rerun
+        if record is not first:
+            assert " ".join(words(record.text)) in " ".join(words(shown))
+            assert format_usd(record.cost) in shown and record.id in shown
+    assert "complete" in shown
+
+
+def test_reopened_in_jupyterlab_after_an_opus_cell_shows_answers_and_no_widget_error(
+        lab: Lab, simulator: Any) -> None:
+    save_and_reopen_after_an_opus_cell(lab, simulator, "reopen-last-lab")
+
+
+def test_reopened_in_notebook_7_after_an_opus_cell_shows_answers_and_no_widget_error(
+        notebook7: Lab, simulator: Any) -> None:
+    save_and_reopen_after_an_opus_cell(notebook7, simulator, "reopen-last-notebook")
 
 
 EXPECTED_STDERR = {"03_billing_traps": ["opus: Over the session budget"]}

@@ -14,6 +14,7 @@ from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store.queries import RunFilter, select_runs
 from opus_magic.store.sqlite import Store
+from opus_magic.view.live_only import LIVE_ONLY, drop_live_only
 from opus_magic.view.run_panel import MESSAGES_PER_S
 from opus_magic.view.run_widget import VIEW_MIME
 
@@ -235,3 +236,61 @@ def test_an_interactive_view_hands_over_to_static_output_and_withdraws_its_contr
     controls = [c for c in shown if VIEW_MIME in c["data"]][1]["transient"]["display_id"]
     last = [c for c in shown if c.get("transient", {}).get("display_id") == controls][-1]
     assert views[1] and last["data"][VIEW_MIME]["model_id"] == ""
+
+
+def frontend_outputs(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outputs a frontend keeps from these messages: displays appended, updated in place."""
+    outputs: list[dict[str, Any]] = []
+    where: dict[str, list[int]] = {}
+    for message in messages:
+        kind, content = message["msg_type"], message["content"]
+        if kind not in ("display_data", "update_display_data"):
+            continue
+        output = {"output_type": "display_data", "data": content["data"],
+                  "metadata": content["metadata"]}
+        display_id = content.get("transient", {}).get("display_id", "")
+        if kind == "display_data":
+            where.setdefault(display_id, []).append(len(outputs))
+            outputs.append(output)
+        for index in where.get(display_id, ()) if kind == "update_display_data" else ():
+            outputs[index] = output
+    return outputs
+
+
+def wait_for_answers(kernel: Kernel, count: int) -> None:
+    """Read the kernel's messages until `count` runs were handed over to static output."""
+    def ended() -> int:
+        return sum(1 for m in kernel.messages if m["msg_type"] == "update_display_data"
+                   and "text/html" in m["content"]["data"])
+
+    while ended() < count:  # the runs stream on after the cell returned
+        kernel.messages.append(kernel.client.get_iopub_msg(timeout=30))
+
+
+@pytest.mark.parametrize("models", ["opus", "opus,haiku"])
+def test_a_notebook_saved_right_after_an_opus_cell_keeps_answers_and_no_live_widget(
+        kernel: Kernel, simulator: Any, models: str) -> None:
+    """The last cell run is %%opus, so its controls are still live (Run again works); saving
+    drops every output marked live-only and keeps each answer's static rendering."""
+    kernel.run("%load_ext opus_magic")
+    kernel.messages.clear()
+    tag = f"saved-{len(models)}"
+    kernel.run(f"%%opus -m {models} --tag {tag}\nExplain prompt caching.")
+    wait_for_answers(kernel, 1)
+    if models == "opus":
+        kernel.click("Run again")  # the live row still works in the session
+        wait_for_answers(kernel, 2)
+    records = recorded(tag)
+    assert len(records) == 2
+    shown = [m["content"]["metadata"] for m in kernel.messages if m["msg_type"] == "display_data"]
+    assert shown == [LIVE_ONLY, LIVE_ONLY]  # the view while it streams, and its controls
+    outputs = frontend_outputs(kernel.messages)
+    live = [o for o in outputs if VIEW_MIME in o["data"]]
+    assert len(live) == 1 and live[0]["data"][VIEW_MIME]["model_id"]  # the controls, live
+    notebook = {"cells": [{"cell_type": "code", "outputs": outputs}]}
+    assert drop_live_only(notebook) == 1
+    [saved] = notebook["cells"][0]["outputs"]
+    assert VIEW_MIME not in saved["data"] and "opus-static" in saved["data"]["text/html"]
+    for record in records:
+        assert record.text in saved["data"]["text/markdown"]
+        assert format_usd(record.cost) in saved["data"]["text/html"]

@@ -16,6 +16,7 @@ from opus_magic.view.comparison_text import (
     summary_cells,
     summary_table,
 )
+from opus_magic.view.live_only import LIVE_ONLY
 from opus_magic.view.run_html import lines_html, run_html
 from opus_magic.view.run_panel import MESSAGES_PER_S, RunPanel, part
 from opus_magic.view.run_state import readable, snapshot
@@ -79,10 +80,12 @@ class ComparisonView:
         from IPython.display import display
 
         plain = f"Comparing {len(self.runs)} models (the answers appear here at the end)"
-        self._main = display(widget_bundle(self.box, plain), raw=True, display_id=True)
+        self._main = display(widget_bundle(self.box, plain), raw=True, display_id=True,
+                             metadata=LIVE_ONLY if self.handover else None)
         if self.handover:  # the columns' Run again, for after the hand-over
             bar = part(type(self.controls), "opus-comparison-again", children=self.agains)
-            self._bar = display(widget_bundle(bar, ""), raw=True, display_id=True)
+            self._bar = display(widget_bundle(bar, ""), raw=True, display_id=True,
+                                metadata=LIVE_ONLY)
 
     def cancel(self, stop: Callable[[int | None], None]) -> None:
         self.stop.disabled, self.stop.button_style = True, ""
@@ -95,7 +98,8 @@ class ComparisonView:
                 set_buttons(again_one, stop_one, running=True)
         self.stop.disabled, self.stop.button_style = False, "danger"
         if index is not None and self.handover and self._main is not None:
-            self._main.update(widget_bundle(self.box, "running again"), raw=True)
+            self._main.update(widget_bundle(self.box, "running again"), raw=True,
+                              metadata=LIVE_ONLY)
 
     def end(self) -> None:
         """Once no column streams: the summary, and the display handed over to static HTML."""
@@ -140,7 +144,7 @@ class ComparisonView:
     def retire(self) -> None:
         """Withdraw the Run again buttons (the kernel moves on): a saved notebook holds no widget."""
         if self._bar is not None and all(p.live is None or p.record for p in self.panels):
-            self._bar.update(HIDDEN, raw=True)
+            self._bar.update(HIDDEN, raw=True, metadata=LIVE_ONLY)
             self._bar = None
 
 

@@ -17,6 +17,7 @@ from opus_magic.core.engine import Clock, LiveRun
 from opus_magic.core.plan import Plan
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
+from opus_magic.view.live_only import LIVE_ONLY
 from opus_magic.view.run_html import (
     attempt_html,
     attempt_title,
@@ -128,9 +129,11 @@ class RunView:
         from IPython.display import display
 
         plain = f"{self.cell.request.model}: running (the answer appears here at the end)"
-        self._main = display(widget_bundle(self.box, plain), raw=True, display_id=True)
+        self._main = display(widget_bundle(self.box, plain), raw=True, display_id=True,
+                             metadata=LIVE_ONLY if self.handover else None)
         if self.handover:
-            self._bar = display(widget_bundle(self.controls, ""), raw=True, display_id=True)
+            self._bar = display(widget_bundle(self.controls, ""), raw=True, display_id=True,
+                                metadata=LIVE_ONLY)
 
     @property
     def live(self) -> LiveRun | None:
@@ -148,7 +151,8 @@ class RunView:
 
     def started(self, live: LiveRun) -> None:
         if self.records and self.handover and self._main is not None:
-            self._main.update(widget_bundle(self.box, "running again"), raw=True)
+            self._main.update(widget_bundle(self.box, "running again"), raw=True,
+                              metadata=LIVE_ONLY)
         self._live = live
         set_buttons(self.run_again, self.stop, running=True)
         self.panel.started(live)
@@ -227,5 +231,5 @@ class RunView:
     def retire(self) -> None:
         """Withdraw the controls (the kernel moves on): a saved notebook then holds no widget."""
         if self._bar is not None and self._live is None:
-            self._bar.update(HIDDEN, raw=True)
+            self._bar.update(HIDDEN, raw=True, metadata=LIVE_ONLY)
             self._bar = None
