@@ -1,8 +1,7 @@
 """The `opus_magic` Jupyter server extension: notebooks are saved without live-only outputs.
 
 Enabled by etc/jupyter/jupyter_server_config.d/opus_magic.json, which installing the package
-puts in the environment (an editable install skips data files: the Makefile enables it with
-`jupyter server extension enable --sys-prefix opus_magic`). JupyterLab and Notebook 7 save
+puts in the environment (an editable install skips data files: the Makefile copies it there). JupyterLab and Notebook 7 save
 through the same contents manager; the browser keeps its live controls, the file goes without.
 """
 from __future__ import annotations
