@@ -153,7 +153,7 @@ class Engine:
     def _start(self, plan: Plan, cancel: threading.Event) -> LiveRun:
         """A live run with the stream state of the plan's transport; the connection pool is
         set up first, since its import and set-up are not the model's latency."""
-        client.pool()
+        client.pool(plan.endpoint.base_url)
         live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
                        tokens.TokenCounter(plan.model_id), cancel=cancel,
                        simulator=plan.endpoint.name == SIMULATOR)

@@ -6,15 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from opus_magic.config import SCALAR_KEYS, listing, settings_help
-from opus_magic.core.cell import CellInput
-from opus_magic.core.conversation import continue_cell
-from opus_magic.core.fanout import plan_cell, plan_comparison
-from opus_magic.core.preflight import dry_run
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.lines import report, split_words
-from opus_magic.notebook.present import present_comparison, present_run
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
 from opus_magic.view import format as fmt
@@ -68,22 +63,6 @@ Settings (%opus config key=value, %config OpusMagics.key = value, or the config 
 """ + settings_help()
 KEY_IN_HISTORY = ("The key is set (shown masked), but this line stays in IPython's input history: "
                   "next time use %opus config api_key (a hidden prompt) or api_key_env=VARIABLE.")
-
-
-def run_cell(session: Session, cell: CellInput, line: str | None = None) -> list[RunRecord]:
-    """Dispatch a cell: one model, several models side by side, or a dry run (`line`: the
-    cell's %%opus line, for writing a rerun's flags back)."""
-    if cell.continue_from:
-        cell = continue_cell(session, cell)
-    if cell.dry_run:
-        print(dry_run(session, cell))
-        return []
-    if len(cell.models) > 1:
-        return present_comparison(session, plan_comparison(session, cell, count_later=True),
-                                  cell.output)
-    plan, settings = plan_cell(session, cell, cell.models[0] if cell.models else None,
-                               count_later=True)
-    return present_run(session, settings, plan, cell.output, line)
 
 
 def dispatch(magics: Any, line: str) -> Any:

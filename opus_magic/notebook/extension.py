@@ -70,25 +70,26 @@ def wait_for_runs(info: Any = None) -> None:
 
 def warm_up() -> None:
     """Get ready for a first run while the user types it: the HTTP connection pool, the default
-    endpoint, widgets and Markdown in a kernel, the history store; then, between cells, the
-    token encoding (a first cell does not wait for it: its run counts once words arrive)."""
+    endpoint, widgets in a kernel, the history store; then, between cells, Markdown and the
+    token encoding (a first cell needs them only once its first words are out)."""
     from opus_magic.core.session import default_session
     from opus_magic.cost import tokens
     from opus_magic.cost.catalog import default_catalog
-    from opus_magic.notebook import commands, present  # noqa: F401  (what a first cell runs)
+    from opus_magic.notebook import cells  # noqa: F401  (what a first cell runs)
     from opus_magic.wire.client import pool
 
     if "ipykernel" in sys.modules:
         import ipywidgets  # noqa: F401
-        import markdown_it  # noqa: F401  (a live view's end renders the answer with it)
-    pool()
     session = default_session()
     try:
         settings = session.settings()
         model_id = default_catalog().resolve(settings.model)
-        session.endpoint(settings, model_id, settings.model)  # the simulator starts if it answers
+        route = session.endpoint(settings, model_id, settings.model)  # a simulator starts
+        pool(route.endpoint.base_url)
         session.store(settings)
     except OpusError:
         return
-    QUIET.wait()
+    QUIET.wait()  # what a run needs only once its first words are out
+    if "ipykernel" in sys.modules:
+        import markdown_it  # noqa: F401  (a live view's end renders the answer with it)
     tokens.encoding_for(model_id)

@@ -138,10 +138,10 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
                 notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
         models = self._checked(args)
         from opus_magic.core.toolspec import tools_from_namespace
-        from opus_magic.notebook import commands
+        from opus_magic.notebook import cells
 
         tools = tools_from_namespace(self.shell.user_ns, args.tools) if args.tools else None
-        cell_input = commands.CellInput(
+        cell_input = cells.CellInput(
             prompt=prompt, models=models, max_tokens=args.max_tokens,
             temperature=args.temperature, system=args.system, concise=args.concise,
             stream=False if args.no_stream else None, profile=args.profile, tag=args.tag,
@@ -157,7 +157,7 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
                               not args.no_interpolate)
             (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
         else:
-            commands.run_cell(self.session, cell_input, line)
+            cells.run_cell(self.session, cell_input, line)
 
     def _checked(self, args: Any) -> tuple[str, ...]:
         """The models named by -m; refuses an empty -m, --continue '' and a bad -o name."""

@@ -20,27 +20,30 @@ from opus_magic.wire.explain import Hold, explain_status
 from opus_magic.wire.scrub import KEY_LOGS, Scrubber
 
 SIMULATOR_HEADER = "x-opus-magic-simulator"
-_pool: Any = None
-_pool_lock = threading.Lock()
+_pools: dict[bool, Any] = {}
+_pools_lock = threading.Lock()
 
 
-def pool() -> Any:
-    """The one connection pool every request shares (created on first use; the SDKs' limits)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
+def pool(url: str) -> Any:
+    """The connection pool for `url`'s scheme, shared by every request (created on first use;
+    the SDKs' limits). Only the https pool loads the CA bundle (tens of milliseconds): the http
+    pool's TLS context trusts nothing, so TLS through it fails rather than going unverified."""
+    secure = url.lower().startswith("https:")
+    with _pools_lock:
+        if secure not in _pools:
             import importlib.metadata
+            import ssl
 
             import httpx2
 
             agent = f"opus-magic/{importlib.metadata.version('opus_magic')}"
-            # One TLS context for every transport (proxies from the environment included):
-            # each one loads the CA bundle again otherwise.
-            _pool = httpx2.Client(verify=httpx2.create_ssl_context(),
-                                  limits=httpx2.Limits(max_connections=1000,
-                                                       max_keepalive_connections=100),
-                                  headers={"user-agent": agent})
-        return _pool
+            # One context for every transport, proxies from the environment included.
+            context = (httpx2.create_ssl_context() if secure
+                       else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+            _pools[secure] = httpx2.Client(
+                verify=context, headers={"user-agent": agent},
+                limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100))
+        return _pools[secure]
 
 
 def key_of(endpoint: Endpoint) -> str | None:
@@ -185,7 +188,7 @@ def post(endpoint: Endpoint, url: str, headers: dict[str, str], body: dict[str, 
     import httpx2
 
     clean = Scrubber(key_of(endpoint))
-    client = pool()
+    client = pool(url)
     request = client.build_request("POST", url, json=body, headers=headers,
                                    timeout=httpx2.Timeout(timeout_s))
     try:

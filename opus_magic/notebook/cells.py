@@ -1,0 +1,29 @@
+"""What a `%%opus` cell does, given its parsed input: kept apart from the subcommands, so a
+first cell imports only what running a prompt needs."""
+from __future__ import annotations
+
+from opus_magic.core.cell import CellInput
+from opus_magic.core.conversation import continue_cell
+from opus_magic.core.fanout import plan_cell, plan_comparison
+from opus_magic.core.preflight import dry_run
+from opus_magic.core.session import Session
+from opus_magic.notebook.present import present_comparison, present_run
+from opus_magic.records import RunRecord
+
+__all__ = ["CellInput", "run_cell"]
+
+
+def run_cell(session: Session, cell: CellInput, line: str | None = None) -> list[RunRecord]:
+    """Dispatch a cell: one model, several models side by side, or a dry run (`line`: the
+    cell's %%opus line, for writing a rerun's flags back)."""
+    if cell.continue_from:
+        cell = continue_cell(session, cell)
+    if cell.dry_run:
+        print(dry_run(session, cell))
+        return []
+    if len(cell.models) > 1:
+        return present_comparison(session, plan_comparison(session, cell, count_later=True),
+                                  cell.output)
+    plan, settings = plan_cell(session, cell, cell.models[0] if cell.models else None,
+                               count_later=True)
+    return present_run(session, settings, plan, cell.output, line)
