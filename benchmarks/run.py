@@ -25,6 +25,7 @@ if __package__ in (None, ""):
 
 from benchmarks import (  # noqa: E402
     fan_out,
+    first_cell,
     grids,
     history_load,
     history_postgres,
@@ -54,6 +55,7 @@ class Plan:
     inserts: int
     command_rounds: int
     startup_rounds: int
+    first_cell_rounds: int
     peer_prompts: int
     install_peers: bool
     grid_cells: int = 200
@@ -64,9 +66,11 @@ class Plan:
 
 FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
             paced=streaming.PACED, big=100_000, fanout_rounds=3, history_runs=100_000,
-            inserts=200, command_rounds=7, startup_rounds=15, peer_prompts=50, install_peers=True)
+            inserts=200, command_rounds=7, startup_rounds=15, first_cell_rounds=7,
+            peer_prompts=50, install_peers=True)
 QUICK = Plan(rounds={300: 1, 3_000: 1}, sdk_rounds={}, paced=(), big=3_000, fanout_rounds=1,
-             history_runs=2_000, inserts=10, command_rounds=2, startup_rounds=1, peer_prompts=2,
+             history_runs=2_000, inserts=10, command_rounds=2, startup_rounds=1,
+             first_cell_rounds=1, peer_prompts=2,
              install_peers=False, grid_cells=20, grid_window_s=6.0, grid_rows=1, grid_big=50)
 
 Section = Callable[[SimProcess, Path, Plan], Any]
@@ -94,6 +98,8 @@ SECTIONS: dict[str, Section] = {
         sim, work, plan.history_runs, plan.inserts, plan.command_rounds),
     "history_pg": lambda sim, work, plan: history_postgres.measure_backends(
         work, plan.history_runs, plan.inserts, plan.command_rounds),
+    "first_cell": lambda sim, work, plan: first_cell.measure_first_cell(
+        sim, work, plan.first_cell_rounds),
     "peers": lambda sim, work, plan: peers.measure_peers(
         sim, work, plan.peer_prompts, plan.big, plan.install_peers),
     "profiles": run_profiles,

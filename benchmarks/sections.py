@@ -214,11 +214,23 @@ def section_peers(results: dict[str, Any]) -> list[str]:
                      f"{big} wall s", f"{big} first visible s",
                      f"peak RSS MB (+{big})", f"{big} bytes to frontend"], rows),
              "", "What each shows of tokens and cost:", "", *shows]
+    lines += first_cell_lines(get(results, "first_cell"))
     versions = peers.get("versions")
     if versions:
         lines += ["", "Peer versions (pinned in `requirements-peers.txt`): "
                   + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."]
     return lines
+
+
+def first_cell_lines(f: dict[str, Any] | None) -> list[str]:
+    """The first cell of a fresh kernel, sent at once after `%load_ext` and after a pause."""
+    if not f or "failed" in f:
+        return []
+    return ["", f"The first `%%opus` cell of a fresh kernel ({f['rounds']} kernels each, medians): "
+            f"its first word shows {secs(f['at_once_s'], 2)} after it is sent right after "
+            f"`%load_ext`, as Run All sends it (spread {f['at_once_spread']:.0%}, slowest "
+            f"{secs(f['at_once_max_s'], 2)}), and {secs(f['paused_s'], 2)} after it is sent "
+            f"{f['pause_s']:g} s later, as when the cell is typed (the warm-up has run by then)."]
 
 
 def section_profiles(results: dict[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from opus_magic.sim.text import answer_chunks
 
 MODULES = ("run", "harness", "kernel", "clients", "streaming", "fan_out", "history_load",
            "history_postgres", "startup",
-           "peers", "profiles", "figures", "sections", "why", "report")
+           "first_cell", "peers", "profiles", "figures", "sections", "why", "report")
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -218,6 +218,18 @@ def test_a_streaming_panel_sends_few_messages_and_each_part_of_the_answer_about_
     assert "opus-status-ok" in panel.box._dom_classes
 
 
+def test_the_first_words_show_at_once_and_the_rest_when_the_stream_ends(wire: Wire) -> None:
+    clock = wire.clock
+    panel, live = RunPanel(clock=clock), make_live()
+    panel.started(live)  # its messages hold the next push back by as many intervals
+    assert not panel.throttle.due()
+    feed(live, panel, ["The first", " words"], clock, 0.001)
+    assert "The first<" in panel.tail.value  # shown; what follows waits for the throttle
+    assert panel.throttle.pushes == 2
+    panel.ended(live)  # the record will wait for the tokenizer: the rest shows now
+    assert "The first words<" in panel.tail.value
+
+
 def test_a_panel_opens_its_widgets_with_their_classes_and_shared_layout(wire: Wire) -> None:
     panel = RunPanel(clock=wire.clock)
     assert wire.count("comm_msg") == 0  # classes travel in the opening message

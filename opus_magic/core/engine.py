@@ -46,7 +46,9 @@ class Observer(Protocol):
 
     def delta(self, live: LiveRun, text: str) -> None: ...
 
-    # Optional: `thinking(live, text)` hears each piece of thinking text, where an observer has it.
+    # Optional: `thinking(live, text)` hears each piece of thinking text, where an observer has it;
+    # `ended(live)` hears that the stream is over when its record must first wait for the
+    # tokenizer (a first run), so a view can show meanwhile what it still held back.
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
         """A retry wait of `seconds` begins; then, with the same reason, each second of it (0:
@@ -135,6 +137,9 @@ class Engine:
             if response is not None:
                 response.close()
         live.ended = self.clock()
+        ended = getattr(observer, "ended", None)
+        if ended is not None and not live.counted:  # the record waits for the tokenizer
+            ended(live)
         live.count_exactly()
         return self._finish(live, observer, build_record(live, error, billed))
 
@@ -181,8 +186,11 @@ class Engine:
                     self.guard.limit(live)
             if isinstance(event, TextDelta):
                 observer.delta(live, event.text)
-                if live.plan.provisional:  # the first words are out: count what was guessed
-                    live.count_exactly()
+                if live.plan.provisional:  # the first words are out: count once it is cheap
+                    if tokens.loaded(live.plan.model_id):
+                        live.count_exactly()
+                    else:
+                        tokens.load_soon(live.plan.model_id)
             elif isinstance(event, ThinkingDelta):
                 assert live.thinking_counter is not None
                 live.thinking_counter.add(event.text)

@@ -78,6 +78,11 @@ class _Tracked:
         if hear is not None:
             hear(live, text)
 
+    def ended(self, live: LiveRun) -> None:
+        hear = getattr(self.observer, "ended", None)
+        if hear is not None:
+            hear(live)
+
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
         self.observer.waiting(live, seconds, reason)
 

@@ -52,6 +52,12 @@ class LiveRun:
         if self.cancel.is_set():
             response.abort()
 
+    @property
+    def counted(self) -> bool:
+        """Whether every count is tiktoken's already (nothing waits for the encoding)."""
+        return not self.plan.provisional and all(
+            c is None or c.counted_all for c in (self.counter, self.thinking_counter))
+
     def count_exactly(self) -> None:
         """Count with tiktoken what was guessed so the first words came sooner (the input of a
         provisional plan, output that arrived before the encoding was loaded)."""

@@ -90,6 +90,14 @@ def loaded(model: str) -> bool:
     return encoding_name_for(model) in _loaded
 
 
+def load_soon(model: str) -> None:
+    """Load `model`'s encoding on a thread of its own (once), so nothing stalls for it."""
+    name = encoding_name_for(model)
+    if name not in _loaded and not _loading.locked():
+        threading.Thread(target=get_encoding, args=(name,), name="opus-magic-encoding",
+                         daemon=True).start()
+
+
 def count_text(text: str, model: str) -> int:
     return len(encoding_for(model).encode(text, disallowed_special=()))
 
@@ -162,6 +170,11 @@ class TokenCounter:
     @property
     def tokens(self) -> int:
         return self.counted + -(-self._waiting_chars // 4)
+
+    @property
+    def counted_all(self) -> bool:
+        """Whether `tokens` is the encoding's count (no text waits for it)."""
+        return not self._waiting
 
     def add(self, delta: str) -> int:
         if delta:

@@ -88,13 +88,13 @@ class RunPanel:
         self.record: RunRecord | None = None
         self.segments = Segments()
         self._pending: list[str] = []
-        self._label = ""
-        self._redraw_at = 0.0
+        self._label, self._redraw_at = "", 0.0
         self._thought = False  # thinking arrived since the last push
+        self._answering = False  # some of the answer was shown
 
     def started(self, live: LiveRun) -> None:
         self.live, self.record = live, None
-        self.segments, self._pending = Segments(), []
+        self.segments, self._pending, self._answering = Segments(), [], False
         old = self.text.children
         self.text.children = ()
         for widget in old:
@@ -111,7 +111,17 @@ class RunPanel:
 
     def delta(self, live: LiveRun, text: str) -> None:
         self._pending.append(text)
-        if self.throttle.due():
+        if not self._answering:  # the first words show at once, whatever the start's push spent
+            self._answering = True
+            self.throttle.mark()
+            self.push()
+        elif self.throttle.due():
+            self.push()
+
+    def ended(self, live: LiveRun) -> None:
+        """The stream is over: show what the throttle held back before the record comes."""
+        if self._pending:
+            self.throttle.mark()
             self.push()
 
     def thinking(self, live: LiveRun, text: str) -> None:

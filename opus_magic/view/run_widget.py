@@ -87,6 +87,7 @@ class RunView:
         self.panel = RunPanel(clock, hands_over=handover)
         self.delta = self.panel.delta  # the hot path goes straight to the panel
         self.thinking = self.panel.thinking
+        self.ended = self.panel.ended
         self.waiting = self.panel.waiting
         ceiling = plan.info.max_output if plan.info and plan.info.max_output else None
         layout = w.Layout()  # one model for every control
