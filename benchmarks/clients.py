@@ -159,14 +159,8 @@ def _short(filename: str) -> str:
     return match.group(1) if match else "/".join(filename.rsplit("/", 2)[-2:])
 
 
-def settle(timeout_s: float = 60) -> list[str]:
-    """Wait for background warm-up threads (started by `%load_ext`) so they do not skew timings."""
+def warming() -> list[str]:
+    """The background warm-up threads (started by `%load_ext`) still running."""
     import threading
 
-    deadline = time.monotonic() + timeout_s
-    waited = []
-    for thread in threading.enumerate():
-        if "warm" in thread.name and thread.is_alive():
-            thread.join(max(deadline - time.monotonic(), 0))
-            waited.append(thread.name)
-    return waited
+    return [t.name for t in threading.enumerate() if "warm" in t.name and t.is_alive()]

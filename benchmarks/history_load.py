@@ -12,7 +12,7 @@ from typing import Any
 
 from .harness import VENV_PYTHON, SimProcess, kernel_setup, median, package_env, spread
 from .kernel import Kernel
-from .streaming import LOAD_EXTENSION, SETTLE
+from .streaming import LOAD_EXTENSION, settle
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
           "gpt-4.1")
@@ -162,7 +162,8 @@ def sizes(path: Path) -> dict[str, int]:
 def history_kernel(sim: SimProcess, workdir: Path, path: Path) -> Kernel:
     """A kernel with the extension loaded and `path` as its history."""
     kernel = Kernel(VENV_PYTHON, package_env(sim.base_url, path, workdir / "config"), workdir)
-    kernel.check(kernel_setup(f"{LOAD_EXTENSION}{SETTLE}\nfrom opus_magic.notebook import commands as _commands"))
+    kernel.check(kernel_setup(f"{LOAD_EXTENSION}\nfrom opus_magic.notebook import commands as _commands"))
+    settle(kernel)
     return kernel
 
 

@@ -7,6 +7,7 @@ history on), the bare openai-SDK typed stream loop and the stdlib floor (`client
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,6 @@ def sample(client: str, execution: Execution) -> dict[str, Any]:
 
 
 LOAD_EXTENSION = "get_ipython().run_line_magic('load_ext', 'opus_magic')"
-SETTLE = "\n_bench.settle()"  # timings start once the extension's background warm-up is over
 
 
 def package_kernel(sim: SimProcess, workdir: Path) -> Kernel:
@@ -75,8 +75,19 @@ def package_kernel(sim: SimProcess, workdir: Path) -> Kernel:
 def magic_kernel(sim: SimProcess, workdir: Path) -> Kernel:
     """A fresh kernel with the extension loaded and warmed up."""
     kernel = package_kernel(sim, workdir)
-    kernel.check(kernel_setup(LOAD_EXTENSION + SETTLE))
+    kernel.check(kernel_setup(LOAD_EXTENSION))
+    settle(kernel)
     return kernel
+
+
+def settle(kernel: Kernel, timeout_s: float = 60) -> None:
+    """Timings start once the extension's background warm-up is over. Its last steps wait for
+    the kernel to be idle between cells, so this waits outside the kernel, asking now and then."""
+    deadline = time.monotonic() + timeout_s
+    while kernel.run("", {"warming": "_bench.warming()"}).value("warming"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the extension's warm-up did not end within {timeout_s:g} s")
+        time.sleep(0.5)
 
 
 def timed(kernel: Kernel, client: str, sim: SimProcess, answer_tokens: int,

@@ -111,24 +111,23 @@ class RunPanel:
 
     def delta(self, live: LiveRun, text: str) -> None:
         self._pending.append(text)
-        if not self._answering:  # the first words show at once, whatever the start's push spent
+        if not self._answering:  # the first words show at once, ahead of the throttle's turn
             self._answering = True
-            self.throttle.mark()
-            self.push()
+            self.throttle.owe(self.push())
         elif self.throttle.due():
-            self.push()
+            self.throttle.spent(self.push())
 
     def ended(self, live: LiveRun) -> None:
         """The stream is over: show what the throttle held back before the record comes."""
         if self._pending:
             self.throttle.mark()
-            self.push()
+            self.throttle.spent(self.push())
 
     def thinking(self, live: LiveRun, text: str) -> None:
         """A piece of thinking: shown on the next push, like the answer's text."""
         self._thought = True
         if self.throttle.due():
-            self.push()
+            self.throttle.spent(self.push())
 
     def _show_thinking(self, snap: Snapshot) -> int:
         """The thinking part's title (tokens so far, then billed) and text; sent when changed."""
@@ -162,7 +161,7 @@ class RunPanel:
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
         """A retry wait begins or goes on: the engine says so each second, the line counts down."""
         if not self.retry.value:
-            self.push()
+            self.throttle.spent(self.push())
         when = f"retrying in {seconds:.0f} s" if seconds >= 0.5 else "retrying now"
         assign(self.retry, lines_html((f"… {reason}: {when}",), "opus-retry-line",
                                       fmt.colour("interrupted")))
@@ -185,10 +184,10 @@ class RunPanel:
         self._show_thinking(snap)
         self.render(snap)
 
-    def push(self) -> None:
-        """Send what arrived since the last push (and the meter when due); tell the throttle."""
+    def push(self) -> int:
+        """Send what arrived since the last push (and the meter when due); how many messages."""
         if self.live is None:
-            return
+            return 0
         sent = self._append("".join(self._pending)) if self._pending else 0
         self._pending = []
         if self.retry.value:
@@ -203,7 +202,7 @@ class RunPanel:
         elif snap.label != self._label:  # the first token: the header says so at once
             sent += assign(self.header, header_html(snap))
             self._label = snap.label
-        self.throttle.spent(sent)
+        return sent
 
     def _append(self, text: str) -> int:
         done = self.segments.add(text)

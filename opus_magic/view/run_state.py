@@ -170,6 +170,15 @@ class Throttle:
         self._calls = 0
         self.pushes += 1
 
+    def owe(self, messages: int) -> None:
+        """A push made ahead of its turn (the first words of an answer): the next one waits for
+        that turn plus the messages this one sent, so the rate stays what it was."""
+        now = self.clock()
+        turn = now if self._next is None else max(self._next, now)
+        self._last, self._next = now, turn + max(messages, 1) * self.interval_s
+        self._stride, self._calls = 1, 0
+        self.pushes += 1
+
     def spent(self, messages: int) -> None:
         """The push just made sent this many messages: the next waits as many intervals."""
         self._next = self._last + max(messages, 1) * self.interval_s
