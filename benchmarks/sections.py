@@ -227,9 +227,9 @@ def first_cell_lines(f: dict[str, Any] | None) -> list[str]:
     if not f or "failed" in f:
         return []
     return ["", f"The first `%%opus` cell of a fresh kernel ({f['rounds']} kernels each, medians): "
-            f"its first word shows {secs(f['at_once_s'], 2)} after it is sent right after "
+            f"its first words show {secs(f['at_once_s'], 2)} s after it is sent right after "
             f"`%load_ext`, as Run All sends it (spread {f['at_once_spread']:.0%}, slowest "
-            f"{secs(f['at_once_max_s'], 2)}), and {secs(f['paused_s'], 2)} after it is sent "
+            f"{secs(f['at_once_max_s'], 2)} s), and {secs(f['paused_s'], 2)} s after it is sent "
             f"{f['pause_s']:g} s later, as when the cell is typed (the warm-up has run by then)."]
 
 
