@@ -34,6 +34,17 @@ def test_history_filters_that_overflow_are_one_line(ip, capsys, line, says) -> N
     assert says in one_line(capsys.readouterr().err)
 
 
+@pytest.mark.parametrize("key", ["sk-test-caf\u00e9-0123456789", "sk-test 0123\n456789abc"])
+def test_a_key_no_header_can_carry_is_refused_in_one_line_and_never_quoted(
+        ip, simulator, capsys, monkeypatch, key) -> None:
+    monkeypatch.setenv("OPUS_MAGIC_API_KEY", key)
+    result = ip.run_cell("%%opus -m opus --max-tokens 5\nhi")
+    out = capsys.readouterr()
+    assert result.success and simulator.requests() == []
+    assert "no HTTP header can carry" in out.out + out.err and "Traceback" not in out.out + out.err
+    assert "0123" not in out.out + out.err and opus_magic.last_run().status == "error"
+
+
 def test_tools_holding_nan_are_refused(ip, simulator, capsys) -> None:
     ip.user_ns["tools"] = [{"type": "function", "function": {
         "name": "f", "parameters": {"type": "object", "default": float("nan")}}}]

@@ -47,9 +47,14 @@ def pool(url: str) -> Any:
 
 
 def key_of(endpoint: Endpoint) -> str | None:
-    """The endpoint's key, once guarded: the HTTP libraries' logs never show it."""
+    """The endpoint's key, once guarded: the HTTP libraries' logs never show it. A key no HTTP
+    header can carry is refused before anything is sent (the libraries would quote it)."""
     key = endpoint.api_key.reveal() if endpoint.api_key else None
     if key:
+        if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
+            raise RequestError("The API key holds a space, a line break or a non-ASCII character, "
+                               "which no HTTP header can carry: set it again with %opus config "
+                               "api_key (a hidden prompt).", code="bad_key")
         KEY_LOGS.guard(key)
     return key
 
