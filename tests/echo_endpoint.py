@@ -1,6 +1,7 @@
 """A hostile endpoint on 127.0.0.1 that reflects the Authorization header it receives into every
 place a server can put text (error bodies of every shape, mid-stream errors, answers, headers),
-and sends answer shapes the simulator does not (streamed refusals, implausible usage).
+and sends answer shapes the simulator does not (streamed refusals, implausible usage, a
+redirect elsewhere).
 
 The first path segment picks the case: `http://127.0.0.1:PORT/<case>/v1`.
 """
@@ -57,6 +58,8 @@ SHAPES: dict[str, Callable[[str], Reply]] = {
         {**_chunk({}), "choices": [], "usage": {"prompt_tokens": 0, "completion_tokens": 0}}]),
     "stall": lambda a: (200, {}, [
         _chunk({"role": "assistant", "content": "The first words"}), STALL]),
+    "redirect": lambda a: (307, {"location": "https://elsewhere.example/v1/chat/completions"},
+                           ""),
     "null_after_stop": lambda a: (200, {}, [
         _chunk({"role": "assistant", "content": "Done."}), _chunk({}, "stop"),
         {**_chunk({}, None), "usage": USAGE}]),

@@ -1,5 +1,5 @@
 """Answers shaped the way real endpoints send them, which the simulator does not: a streamed
-refusal, a usage of zero tokens, finish_reason null repeated after stop."""
+refusal, a usage of zero tokens, finish_reason null repeated after stop, a redirect."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -47,3 +47,15 @@ def test_a_usage_chunk_repeating_a_null_finish_reason_keeps_stop(ip, endpoint) -
     record = opus_magic.last_run()
     assert record.finish_reason == "stop" and record.status == "ok"
     assert record.usage.input_tokens == 12 and record.cost_exact
+
+
+def test_a_redirect_is_not_followed_with_the_key_and_says_where_it_points(ip, endpoint,
+                                                                          capsys) -> None:
+    ip.run_line_magic("opus", f"config base_url={endpoint}/redirect/v1")
+    ip.run_cell_magic("opus", "-m gpt-4o", "Hello?")
+    shown = capsys.readouterr()
+    err = shown.out + shown.err
+    record = opus_magic.last_run()
+    assert record.status == "error" and record.cost == 0 and record.retry_count == 0
+    assert "moved to https://elsewhere.example/v1/chat/completions" in err
+    assert "put it in base_url" in err and "Traceback" not in err

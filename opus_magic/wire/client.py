@@ -208,6 +208,12 @@ def post(endpoint: Endpoint, url: str, headers: dict[str, str], body: dict[str, 
                            code="connection", retryable=True) from None
     if answer.status_code >= 400:
         raise _status_error(answer, endpoint, clean, hold)
+    if answer.is_redirect:  # not followed: the key would go along to wherever it points
+        answer.close()
+        moved = clean(answer.headers.get("location", "elsewhere"))
+        raise RequestError(f"{endpoint.base_url} answered HTTP {answer.status_code}, moved to "
+                           f"{moved}: if that is the endpoint, put it in base_url.",
+                           status=answer.status_code, code="redirect")
     return Response(answer, clean, timeout_s, body.get("stream", False))
 
 
