@@ -63,9 +63,10 @@ def wait_for_runs(info: Any = None) -> None:
     """pre_run_cell hook: runs streaming in the background end before the next cell (only once
     a run was presented can one be streaming, so nothing is imported for it before that)."""
     QUIET.cell_began()
-    present = sys.modules.get("opus_magic.notebook.present")
-    if present is not None:
-        present.wait_for_runs(info)
+    # Still being imported (by the warm-up) when it lacks the function: nothing presented yet.
+    wait = getattr(sys.modules.get("opus_magic.notebook.present"), "wait_for_runs", None)
+    if wait is not None:
+        wait(info)
 
 
 def warm_up() -> None:
