@@ -287,6 +287,20 @@ def test_a_late_answer_does_not_undo_a_collected_batchs_final_state(ip, simulato
     assert final is not None and (final.status, final.counts["succeeded"]) == ("ended", 1)
 
 
+def test_a_poll_read_before_a_cancel_landed_does_not_move_the_batch_back(ip, simulator) -> None:
+    from opus_magic.store import batches as stored
+
+    simulator.batches(delay_s=3600)
+    [row] = opus_magic.submit_batch(["Say hello."], model="haiku")
+    session = default_session()
+    store = session.store(session.settings())
+    canceled = batch.cancel(session, row.id)
+    assert canceled.status in ("canceling", "ended")
+    stored.update_status(store, row.id, "in_progress", {"processing": 9})  # the stale poll
+    after = stored.find_batch(store, row.id)
+    assert after is not None and (after.status, after.counts) == (canceled.status, canceled.counts)
+
+
 def test_a_watch_polls_on_through_a_passing_failure_and_stops_at_a_lasting_one(
         ip, simulator, monkeypatch) -> None:
     from opus_magic.errors import ConfigError, RequestError

@@ -46,11 +46,16 @@ def add_batch(store: HistoryStore, batch: BatchRow) -> None:
                  f"VALUES ({', '.join('?' for _ in FIELDS)})", [values[f] for f in FIELDS])
 
 
+STATE_ORDER = {"canceling": 1, "ended": 2}  # every other state (in progress, validating) is 0
+
+
 def update_status(store: HistoryStore, batch_id: str, status: str, counts: dict[str, int]) -> None:
-    """The provider's latest word on a batch; a collected batch's final state stays as it is
-    (a late answer, e.g. to a Cancel sent as it ended, does not undo it)."""
-    store._write("UPDATE batches SET status = ?, counts = ? WHERE id = ? AND collected_at IS NULL",
-                 (status, json.dumps(counts), batch_id))
+    """The provider's latest word on a batch. States only move forward (in progress, canceling,
+    ended) and a collected batch's final state stays as it is: a late answer, e.g. a poll read
+    before a Cancel landed, undoes neither."""
+    store._write("UPDATE batches SET status = ?, counts = ? WHERE id = ? AND collected_at IS NULL"
+                 " AND (CASE status WHEN 'ended' THEN 2 WHEN 'canceling' THEN 1 ELSE 0 END) <= ?",
+                 (status, json.dumps(counts), batch_id, STATE_ORDER.get(status, 0)))
 
 
 def mark_collected(store: HistoryStore, batch_id: str, when: str) -> None:
