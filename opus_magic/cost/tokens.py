@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import tiktoken
@@ -47,6 +47,8 @@ def _place_o200k() -> None:
 
 _loaded: dict[str, tiktoken.Encoding] = {}
 _loading = threading.Lock()
+_asked: set[str] = set()  # encodings a thread was started for
+_loading_soon = threading.Lock()
 
 
 def get_encoding(name: str) -> tiktoken.Encoding:
@@ -93,9 +95,12 @@ def loaded(model: str) -> bool:
 def load_soon(model: str) -> None:
     """Load `model`'s encoding on a thread of its own (once), so nothing stalls for it."""
     name = encoding_name_for(model)
-    if name not in _loaded and not _loading.locked():
-        threading.Thread(target=get_encoding, args=(name,), name="opus-magic-encoding",
-                         daemon=True).start()
+    with _loading_soon:
+        if name in _loaded or name in _asked:
+            return
+        _asked.add(name)
+    threading.Thread(target=get_encoding, args=(name,), name="opus-magic-encoding",
+                     daemon=True).start()
 
 
 def count_text(text: str, model: str) -> int:
@@ -124,32 +129,30 @@ def count_messages(messages: Iterable[dict[str, Any]], model: str,
                    tools: Iterable[dict[str, Any]] | None = None) -> int:
     """Prompt tokens of a chat request, including the chat format's own tokens and tools."""
     enc = encoding_for(model)
-    total = REPLY_PRIMING
-    for message in messages:
-        total += TOKENS_PER_MESSAGE
-        total += len(enc.encode(_content_text(message.get("content")), disallowed_special=()))
-        total += len(enc.encode(str(message.get("role", "")), disallowed_special=()))
-        if message.get("name"):
-            total += TOKENS_PER_NAME + len(enc.encode(message["name"], disallowed_special=()))
-    return total + count_tools(tools, model)
+    return (_framed(messages, lambda text: len(enc.encode(text, disallowed_special=())))
+            + count_tools(tools, model))
 
 
 def byte_bound(messages: Iterable[dict[str, Any]]) -> int:
     """At least what `count_messages` would count, without an encoding: a token is one byte or
     more, so a text's UTF-8 length bounds its token count."""
-    total = REPLY_PRIMING
-    for message in messages:
-        total += TOKENS_PER_MESSAGE + len(_content_text(message.get("content")).encode())
-        total += len(str(message.get("role", "")).encode())
-        if message.get("name"):
-            total += TOKENS_PER_NAME + len(str(message["name"]).encode())
-    return total
+    return _framed(messages, lambda text: len(text.encode()))
 
 
 def rough_count(messages: Iterable[dict[str, Any]]) -> int:
     """A first guess at `count_messages` without an encoding: four characters a token."""
-    return sum(TOKENS_PER_MESSAGE + -(-len(_content_text(m.get("content"))) // 4)
-               for m in messages) + REPLY_PRIMING
+    return _framed(messages, lambda text: -(-len(text) // 4))
+
+
+def _framed(messages: Iterable[dict[str, Any]], measure: Callable[[str], int]) -> int:
+    """The chat format's tokens around messages whose texts `measure` counts."""
+    total = REPLY_PRIMING
+    for message in messages:
+        total += TOKENS_PER_MESSAGE + measure(_content_text(message.get("content")))
+        total += measure(str(message.get("role", "")))
+        if message.get("name"):
+            total += TOKENS_PER_NAME + measure(str(message["name"]))
+    return total
 
 
 class TokenCounter:
@@ -161,7 +164,7 @@ class TokenCounter:
     """
 
     def __init__(self, model: str) -> None:
-        self._model = model
+        self._model, self._name = model, encoding_name_for(model)
         self._encoding: tiktoken.Encoding | None = None
         self._waiting: list[str] = []
         self._waiting_chars = 0
@@ -178,7 +181,7 @@ class TokenCounter:
 
     def add(self, delta: str) -> int:
         if delta:
-            if self._encoding is None and loaded(self._model):
+            if self._encoding is None and self._name in _loaded:
                 self._catch_up()
             if self._encoding is not None:
                 self.counted += len(self._encoding.encode(delta, disallowed_special=()))
