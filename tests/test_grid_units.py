@@ -7,6 +7,7 @@ import threading
 from decimal import Decimal
 
 import pytest
+from fakes import Clock
 
 from opus_magic.core.budget import Budget
 from opus_magic.core.checks import built_in, passed, resolve
@@ -19,14 +20,6 @@ from opus_magic.wire.explain import explain_status
 from opus_magic.wire.ratelimits import Limit, RateLimits, duration_s, low_line, parse
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.timezone.utc)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_anthropic_headers_with_rfc3339_resets() -> None:
@@ -77,7 +70,7 @@ def test_a_429_without_retry_after_waits_until_the_limit_refills() -> None:
 
 
 def test_the_first_answer_teaches_the_limits_then_sends_are_paced() -> None:
-    clock = FakeClock()
+    clock = Clock(100.0)
     pacer = Pacer(4, clock)
     assert pacer.delay_s(100, clock.now) == 0
     levels = pacer.take(100)
@@ -96,7 +89,7 @@ def test_the_first_answer_teaches_the_limits_then_sends_are_paced() -> None:
 
 
 def test_a_429_halves_the_requests_in_flight_and_pauses_then_successes_grow_them() -> None:
-    clock = FakeClock()
+    clock = Clock(100.0)
     pacer = Pacer(8, clock)
     pacer.take(1)
     pacer.refused(2.0, 1)
@@ -150,7 +143,7 @@ def test_percentiles() -> None:
 
 
 def test_the_simulators_buckets_refill_and_say_so_in_both_styles() -> None:
-    clock = FakeClock()
+    clock = Clock(100.0)
     limiter = Limiter(LimitSettings(requests=2, tokens=100, window_s=10.0), clock, lambda: 0.0)
     assert limiter.admit(40).allowed and limiter.admit(40).allowed
     refused = limiter.admit(10)

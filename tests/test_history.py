@@ -125,18 +125,23 @@ def test_history_magic_html_table_and_text(ip, store, capsys) -> None:
         assert expected in err and len(err.strip().splitlines()) == 1, (line, err)
 
 
+def priced_runs() -> list[RunRecord]:
+    """Four runs whose stats are worked out by hand in the tests that save them."""
+    return [run("s1", ago(hours=4), model="opus", usage=Usage(10_000, 100, 8_000, 0),
+                cost="0.0115", ttft=0.5, duration=1.5, tag="x"),
+            run("s2", ago(hours=3), model="claude-opus-4-6", usage=Usage(2_000, 60, 0, 1_500),
+                cost="0.0126", ttft=0.3, duration=0.8, tag="x"),
+            run("s3", ago(hours=2), model="gpt-4o", usage=Usage(1_000, 200, 500, 0),
+                cost=None, exact=False, ttft=None, duration=2.0),
+            run("s4", ago(hours=1), model="gpt-4o", usage=Usage(1_000, 100, 0, 0),
+                cost="0.002", exact=False, ttft=0.2, duration=1.2, tag="x")]
+
+
 @pytest.fixture
 def priced(isolated_dirs: Path) -> Store:
-    """Four runs whose stats are worked out by hand in the tests below."""
     store = Store(isolated_dirs / "history.sqlite")
-    store.save(run("s1", ago(hours=4), model="opus", usage=Usage(10_000, 100, 8_000, 0),
-                   cost="0.0115", ttft=0.5, duration=1.5, tag="x"))
-    store.save(run("s2", ago(hours=3), model="claude-opus-4-6", usage=Usage(2_000, 60, 0, 1_500),
-                   cost="0.0126", ttft=0.3, duration=0.8, tag="x"))
-    store.save(run("s3", ago(hours=2), model="gpt-4o", usage=Usage(1_000, 200, 500, 0),
-                   cost=None, exact=False, ttft=None, duration=2.0))
-    store.save(run("s4", ago(hours=1), model="gpt-4o", usage=Usage(1_000, 100, 0, 0),
-                   cost="0.002", exact=False, ttft=0.2, duration=1.2, tag="x"))
+    for record in priced_runs():
+        store.save(record)
     return store
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from IPython.utils.capture import capture_output
-from test_history import ago, four_runs, run
+from test_history import ago, four_runs, priced_runs, run
 
 import opus_magic
 from opus_magic.core.session import default_session
@@ -84,12 +84,8 @@ def test_a_comparison_comes_back_in_the_order_it_ran(history, ip, capsys) -> Non
 
 
 def test_stats_by_hand(history) -> None:
-    history.save(run("s1", ago(hours=4), model="opus", usage=Usage(10_000, 100, 8_000, 0),
-                     cost="0.0115", ttft=0.5, duration=1.5, tag="x"))
-    history.save(run("s2", ago(hours=3), model="claude-opus-4-6", usage=Usage(2_000, 60, 0, 1_500),
-                     cost="0.0126", ttft=0.3, duration=0.8, tag="x"))
-    history.save(run("s3", ago(hours=2), model="gpt-4o", usage=Usage(1_000, 200, 500, 0),
-                     cost=None, exact=False, ttft=None, duration=2.0))
+    for record in priced_runs()[:3]:
+        history.save(record)
     opus, gpt, total = stats.compute(history, "model")
     assert (opus.key, opus.runs, opus.cost, opus.output_tokens) == ("claude-opus-4-6", 2,
                                                                     Decimal("0.0241"), 160)

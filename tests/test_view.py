@@ -14,6 +14,7 @@ from typing import Any
 import comm
 import pytest
 from comm.base_comm import BaseComm
+from fakes import Clock
 
 import opus_magic
 from opus_magic.core.engine import LiveRun
@@ -33,18 +34,6 @@ from opus_magic.wire.stream import TextDelta
 
 MODEL = "claude-opus-4-6"
 INFO = default_catalog().get(MODEL)
-
-
-class Clock:
-    """A clock the test moves; counts how often it is read."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.reads = 0
-
-    def __call__(self) -> float:
-        self.reads += 1
-        return self.now
 
 
 def make_live(max_tokens: int = 1024, notes: tuple[str, ...] = ()) -> LiveRun:

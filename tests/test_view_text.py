@@ -6,6 +6,8 @@ import io
 import threading
 from typing import Any
 
+from fakes import Clock
+
 import opus_magic
 from opus_magic.core.engine import LiveRun
 from opus_magic.core.plan import RunRequest, plan_run
@@ -16,14 +18,6 @@ from opus_magic.view.comparison_text import ProgressLines
 from opus_magic.wire.endpoints import Endpoint
 
 MODEL = "claude-opus-4-6"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_progress_lines_while_streaming_then_the_answer_as_soon_as_it_ends() -> None:
