@@ -2,17 +2,26 @@
 must be decided on the count first; its record's counts are tiktoken's all the same."""
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
 import opus_magic
 from opus_magic.cost import tokens
+from opus_magic.notebook.extension import QUIET
 
 
 @pytest.fixture
-def loads(simulator: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """No encoding loaded yet; each load notes how many requests the simulator had by then."""
+def loads(ip: Any, simulator: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """No encoding loaded yet; each load notes how many requests the simulator had by then.
+
+    The extension's own background loads (the warm-up's, between cells) end first, so the only
+    loads noted are the cells' own."""
+    QUIET.cell_ended()
+    for thread in threading.enumerate():
+        if thread.name in ("opus-magic-warm-up", "opus-magic-encoding"):
+            thread.join()
     seen: list[int] = []
     load = tokens._load
 
