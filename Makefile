@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
 
-.PHONY: lab quickstart test bench sim clean
+.PHONY: lab quickstart test bench sim lock clean
 
 SERVER_CONFIG := jupyter-config/jupyter_server_config.d/opus_magic.json
 
-$(STAMP): pyproject.toml $(SERVER_CONFIG)
+# Exact versions and hashes from the committed lock, then the package itself without resolving
+# anything again: a new release of a dependency cannot change what the tests run on.
+$(STAMP): pyproject.toml $(LOCK) $(SERVER_CONFIG)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@# an editable install skips pyproject's data-files: enable the server extension by hand
 	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
 	cp $(SERVER_CONFIG) $(VENV)/etc/jupyter/jupyter_server_config.d/
@@ -37,6 +40,15 @@ bench: $(STAMP)
 ## The simulator on port 8765
 sim: $(STAMP)
 	$(BIN)/opus-magic sim --port 8765
+
+## Refresh the lock on purpose (newest releases within pyproject's ranges); review and commit it
+lock:
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet pip-tools
+	.lock-venv/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links \
+		--extra dev --extra postgresql --extra lab --extra pandas -o $(LOCK) pyproject.toml
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -19,7 +19,9 @@ from opus_magic.cost.pricing import BATCH, FAST, PriceMode, format_usd, usage_co
 from opus_magic.records import Usage
 
 CATALOG = default_catalog()
-GENAI = "genai-prices 0.2.3 (2026-11)"
+# The installed genai-prices release, which the committed lock fixes, and its data's date.
+GENAI = CATALOG.fallback.label
+GENAI_AS_OF = CATALOG.fallback.as_of
 
 
 def layered(tmp_path: Path) -> Catalog:
@@ -83,7 +85,7 @@ def test_usage_to_dollars_from_the_package_sources(model: str, usage: Usage, exp
     # a partial config override keeps the rest of catalog.json's entry: $2 in, $12 out
     ("claude-sonnet-5", Usage(1_000_000, 1_000_000), "14", "your config (2026-11)"),
     # and of a genai-prices entry: o3's $2 input there, $9 output from the config
-    ("o3", Usage(1_000_000, 1_000_000), "11", "your config (2026-11)"),
+    ("o3", Usage(1_000_000, 1_000_000), "11", f"your config ({GENAI_AS_OF})"),
 ])
 def test_usage_to_dollars_from_a_litellm_map_and_the_config(tmp_path: Path, model: str,
                                                             usage: Usage, expected: str,
@@ -216,3 +218,9 @@ def test_genai_prices_loads_on_first_lookup_not_at_import() -> None:
             "assert catalog.get('gpt-5').origin == 'genai-prices'\n"
             "assert 'genai_prices' in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_locked_genai_prices_release_has_its_data_date_in_the_catalog() -> None:
+    # A lock refresh that moves genai-prices must say when its data was gathered (catalog.json's
+    # genai_prices_data), or every price from it would show without a date.
+    assert GENAI_AS_OF, f"catalog.json's genai_prices_data lacks {GENAI}"
