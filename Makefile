@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 
-.PHONY: lab quickstart test bench sim lock clean
+.PHONY: lab quickstart test bench sim lock lock-upgrade compile-lock clean
 
 SERVER_CONFIG := jupyter-config/jupyter_server_config.d/opus_magic.json
 
@@ -41,11 +41,18 @@ bench: $(STAMP)
 sim: $(STAMP)
 	$(BIN)/opus-magic sim --port 8765
 
-## Refresh the lock on purpose (newest releases within pyproject's ranges); review and commit it
+## The lock after a dependency was added or removed in pyproject.toml (other pins stay)
 lock:
+	$(MAKE) LOCK_FLAGS= compile-lock
+
+## Refresh every pin on purpose (newest releases within pyproject's ranges); review and commit it
+lock-upgrade:
+	$(MAKE) LOCK_FLAGS=--upgrade compile-lock
+
+compile-lock:
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet pip-tools
-	.lock-venv/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras \
+	.lock-venv/bin/pip-compile --quiet $(LOCK_FLAGS) --generate-hashes --allow-unsafe --strip-extras \
 		--no-emit-index-url --no-emit-find-links \
 		--extra dev --extra postgresql --extra lab --extra pandas -o $(LOCK) pyproject.toml
 	rm -rf .lock-venv
