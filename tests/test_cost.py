@@ -149,7 +149,7 @@ def test_models_table_shows_every_price_limit_source_and_date() -> None:
     opus = next(line for line in table.splitlines() if line.startswith("claude-opus-4-6"))
     assert opus.split()[:9] == ["claude-opus-4-6", "5", "25", "0.50", "6.25", "10", "1,000,000",
                                 "128,000", "4,096"]
-    assert opus.endswith("(2026-11)")
+    assert opus.endswith("(2026-12)")
     assert "above 200,000 input" in table and "22.50" in table
     assert "local-llama" in table and "our invoice (2026-10) [from config]" in table
     assert "opus → claude-opus-4-6" in table

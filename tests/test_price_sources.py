@@ -47,19 +47,21 @@ def layered(tmp_path: Path) -> Catalog:
 
 # Hand-worked from each source's published prices ($ per million tokens).
 @pytest.mark.parametrize("model, usage, expected, source", [
-    # catalog.json: Opus 5.5 $4/$20, reads $0.40: 6,000 × 4 + 4,000 × 0.40 + 1,000 × 20
-    ("opus-5.5", Usage(10_000, 1_000, cache_read_tokens=4_000), "0.0456", "catalog.json (2026-11)"),
-    # catalog.json pins Anthropic's Sonnet 5.5 read of $0.20 (genai-prices 0.2.3 says $0.10)
-    ("sonnet-5.5", Usage(1_000_000, 0, cache_read_tokens=1_000_000), "0.20",
-     "catalog.json (2026-11)"),
-    # genai-prices 0.2.3: gpt-5 $1.25/$10, cached input $0.125: 2,000 × 1.25 + 8,000 × 0.125
+    # catalog.json: Opus 5.5 $4/$20, reads 5 % ($0.20): 6,000 × 4 + 4,000 × 0.20 + 1,000 × 20
+    ("opus-5.5", Usage(10_000, 1_000, cache_read_tokens=4_000), "0.0448", "catalog.json (2026-12)"),
+    # catalog.json: Sonnet 5.5 reads at 5 % of $2 (genai-prices agrees; Anthropic's September
+    # page said $0.20)
+    ("sonnet-5.5", Usage(1_000_000, 0, cache_read_tokens=1_000_000), "0.10",
+     "catalog.json (2026-12)"),
+    # genai-prices: gpt-5 $1.25/$10, cached input $0.125: 2,000 × 1.25 + 8,000 × 0.125
     # + 2,000 × 10
     ("gpt-5", Usage(10_000, 2_000, cache_read_tokens=8_000), "0.0235", GENAI),
-    # genai-prices: Fable 5.2 $8/$40, 5-minute write $10: 10,000 × 10 + 1,000 × 40
-    ("claude-fable-5-2", Usage(10_000, 1_000, cache_write_tokens=10_000), "0.14", GENAI),
-    # genai-prices: Fable 5.2 read $0.20 and 1-hour write $16: 5,000 × 0.20 + 5,000 × 16
+    # catalog.json: Fable 5.2 $8/$40, 5-minute write 1.25× = $10: 10,000 × 10 + 1,000 × 40
+    ("claude-fable-5-2", Usage(10_000, 1_000, cache_write_tokens=10_000), "0.14",
+     "catalog.json (2026-12)"),
+    # catalog.json: Fable 5.2 read 2.5 % = $0.20 and 1-hour write 2× = $16: 5,000 × 0.20 + 5,000 × 16
     ("claude-fable-5.2", Usage(10_000, 0, cache_read_tokens=5_000, cache_write_tokens=5_000,
-                               cache_write_1h_tokens=5_000), "0.081", GENAI),
+                               cache_write_1h_tokens=5_000), "0.081", "catalog.json (2026-12)"),
     # genai-prices tier: Gemini 2.5 Pro above 200K input is $2.50/$15: 300,000 × 2.5 + 1,000 × 15
     ("gemini-2.5-pro", Usage(300_000, 1_000), "0.765", GENAI),
 ])
@@ -83,7 +85,7 @@ def test_usage_to_dollars_from_the_package_sources(model: str, usage: Usage, exp
     ("in-house-7b", Usage(4_000, 0, cache_read_tokens=1_000, cache_write_tokens=2_000,
                           cache_write_1h_tokens=1_000), "0.0087", "your config"),
     # a partial config override keeps the rest of catalog.json's entry: $2 in, $12 out
-    ("claude-sonnet-5", Usage(1_000_000, 1_000_000), "14", "your config (2026-11)"),
+    ("claude-sonnet-5", Usage(1_000_000, 1_000_000), "14", "your config (2026-12)"),
     # and of a genai-prices entry: o3's $2 input there, $9 output from the config
     ("o3", Usage(1_000_000, 1_000_000), "11", f"your config ({GENAI_AS_OF})"),
 ])
@@ -117,8 +119,12 @@ def test_a_model_no_source_knows_stays_unknown(tmp_path: Path, model: str) -> No
     ("claude-fable-5-2", Usage(1_000, 1_000), FAST, "0.096"),
     # batch and fast together multiply: 0.03 × 6 × 0.5
     ("opus", Usage(1_000, 1_000), PriceMode(batch=True, fast=True), "0.09"),
-    # no fast price known for Opus 5.5, and no batch discount known for Google: unknown, not $0
-    ("opus-5.5", Usage(1_000, 1_000), FAST, None),
+    # Opus 5.5 fast mode is $8/$40 (2×): 1,000 × 8 + 1,000 × 40
+    ("opus-5.5", Usage(1_000, 1_000), FAST, "0.048"),
+    # served in the US only (inference_geo "us"), every Anthropic price × 1.1: (1,000 × 4 + 1,000 × 20) × 1.1
+    ("opus-5.5", Usage(1_000, 1_000), PriceMode(us_only=True), "0.0264"),
+    # no fast price known for Sonnet 5.5, and no batch discount known for Google: unknown, not $0
+    ("sonnet-5.5", Usage(1_000, 1_000), FAST, None),
     ("gemini-2.5-pro", Usage(1_000, 1_000), BATCH, None),
 ])
 def test_price_modifiers_are_data(model: str, usage: Usage, mode: PriceMode,
@@ -170,7 +176,7 @@ def test_a_run_keeps_the_source_and_date_of_its_price(ip, simulator, capsys) -> 
     assert run.cost == usage_cost(run.usage, CATALOG.get("gpt-5")) and run.cost > 0
     assert opus_magic.history(limit=1)[0].params["price_source"] == GENAI
     ip.run_cell_magic("opus", "-m sonnet-5.5 --max-tokens 30", "hi")
-    assert opus_magic.last_run().params["price_source"] == "catalog.json (2026-11)"
+    assert opus_magic.last_run().params["price_source"] == "catalog.json (2026-12)"
     ip.run_line_magic("opus", f"show {run.id}")
     assert f"prices from {GENAI}" in capsys.readouterr().out
 
@@ -180,7 +186,8 @@ def test_models_shows_source_date_legacy_successor_and_aliases(ip, capsys) -> No
     out = capsys.readouterr().out
     opus = next(line for line in out.splitlines() if line.startswith("claude-opus-4-6"))
     assert opus.endswith("catalog.json: Anthropic pricing page and models overview "
-                         "(1M context at standard price; fast mode 6×) (2026-11)")
+                         "(1M context at standard price; fast mode 6×); tool-use system prompt per "
+                         "Anthropic's tool-use overview (2026-07) (2026-12)")
     assert "claude-opus-4-6 (legacy) · claude-opus-5-5 is current: $4/$20, 20 % cheaper" in out
     assert "claude-sonnet-4-6 (legacy) · claude-sonnet-5-5 is current: $2/$10, 33 % cheaper" in out
     assert "opus → claude-opus-4-6" in out and "sonnet-5.5 → claude-sonnet-5-5" in out
@@ -206,14 +213,14 @@ def test_config_moves_an_alias_and_models_shows_it(ip, simulator, isolated_dirs,
     assert "opus → claude-opus-5-5" in capsys.readouterr().out
     ip.run_cell_magic("opus", "-m opus --max-tokens 20", "hi")
     assert simulator.requests()[-1].model == "claude-opus-5-5"
-    assert opus_magic.last_run().params["price_source"] == "catalog.json (2026-11)"
+    assert opus_magic.last_run().params["price_source"] == "catalog.json (2026-12)"
 
 
 def test_genai_prices_loads_on_first_lookup_not_at_import() -> None:
     code = ("import sys, opus_magic.notebook.extension, opus_magic.core.session\n"
             "from opus_magic.cost.catalog import default_catalog\n"
             "catalog = default_catalog()\n"
-            "assert catalog.get('opus').price_source == 'catalog.json (2026-11)'\n"
+            "assert catalog.get('opus').price_source == 'catalog.json (2026-12)'\n"
             "assert 'genai_prices' not in sys.modules and 'pydantic' not in sys.modules\n"
             "assert catalog.get('gpt-5').origin == 'genai-prices'\n"
             "assert 'genai_prices' in sys.modules\n")

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 PRICE_FIELDS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
-MODIFIER_FIELDS = ("batch", "fast", "cache_write_5m", "cache_write_1h", "cache_read")
+MODIFIER_FIELDS = ("batch", "fast", "cache_write_5m", "cache_write_1h", "cache_read",
+                   "inference_geo_us")
 ORIGIN_NAMES = {"package": "catalog.json", "config": "your config"}
 
 
@@ -33,9 +34,11 @@ class Modifiers:
     """Multipliers the cost functions apply, read from the catalog's provider and model data.
 
     `batch` and `fast` multiply every price of a batch or fast-mode request (None: no such price
-    is known, so such a cost is unknown). The cache factors are fractions of the input price used
-    only where the model publishes no cache price of its own; a 1-hour write without its own
-    factor costs what a 5-minute write does.
+    is known, so such a cost is unknown); `inference_geo_us` every price of a request served in
+    the US only (Anthropic's `inference_geo: "us"`). The cache factors are fractions of the input
+    price used only where the model publishes no cache price of its own (reads cost 10 % of input
+    on most Claude models, 5 % on Opus 5.5 and Sonnet 5.5, 2.5 % on Fable and Mythos); a 1-hour
+    write without its own factor costs what a 5-minute write does.
     """
 
     batch: Decimal | None = None
@@ -43,6 +46,7 @@ class Modifiers:
     cache_write_5m: Decimal = Decimal(1)
     cache_write_1h: Decimal | None = None
     cache_read: Decimal = Decimal(1)
+    inference_geo_us: Decimal | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Modifiers:
@@ -57,29 +61,51 @@ class Accepts:
 
     `thinking`: "budget" (manual `budget_tokens` only), "adaptive" (adaptive or a budget) or
     "adaptive-only". `efforts`: the effort levels it takes, () when it takes none.
+    `forced_tool_choice`: False where a `tool_choice` of `any` or `tool` is answered with 400.
     """
 
     default_sampling_only: bool | None = None
     thinking: str | None = None
     efforts: tuple[str, ...] | None = None
+    forced_tool_choice: bool | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Accepts:
-        """Read `{"sampling": "default-only", "thinking": ..., "effort": [...]}`."""
+        """Read `{"sampling": "default-only", "thinking": ..., "effort": [...],
+        "forced_tool_choice": false}`."""
         sampling = data.get("sampling")
         efforts = data.get("effort")
         return cls(default_sampling_only=None if sampling is None else sampling == "default-only",
                    thinking=data.get("thinking"),
-                   efforts=None if efforts is None else tuple(efforts))
+                   efforts=None if efforts is None else tuple(efforts),
+                   forced_tool_choice=data.get("forced_tool_choice"))
 
     def to_mapping(self) -> dict[str, Any]:
         """The inverse of from_mapping (unknown fields left out)."""
-        data: dict[str, Any] = {"thinking": self.thinking}
+        data: dict[str, Any] = {"thinking": self.thinking,
+                                "forced_tool_choice": self.forced_tool_choice}
         if self.default_sampling_only is not None:
             data["sampling"] = "default-only" if self.default_sampling_only else "any"
         if self.efforts is not None:
             data["effort"] = list(self.efforts)
         return {key: value for key, value in data.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class ToolPrompt:
+    """Tokens of the system prompt the API adds when a request carries tools: with `tool_choice`
+    auto or none, and forced (`any` or a named tool; None where unknown or refused)."""
+
+    auto: int
+    forced: int | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> ToolPrompt:
+        return cls(int(data["auto"]), _int(data.get("forced")))
+
+    def tokens(self, forced: bool = False) -> int | None:
+        """The overhead for this `tool_choice`; None when the forced figure is unknown."""
+        return self.forced if forced else self.auto
 
 
 @dataclass(frozen=True)
@@ -103,6 +129,7 @@ class ModelInfo:
     accepts: Accepts = field(default_factory=Accepts)
     legacy: bool = False
     successor: str | None = None
+    tool_prompt: ToolPrompt | None = None
 
     @property
     def priced(self) -> bool:
@@ -145,6 +172,8 @@ class ModelInfo:
             accepts=Accepts.from_mapping(data.get("accepts") or {}),
             legacy=bool(data.get("legacy", False)),
             successor=data.get("successor"),
+            tool_prompt=ToolPrompt.from_mapping(data["tool_prompt"]) if data.get("tool_prompt")
+            else None,
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -154,6 +183,8 @@ class ModelInfo:
                     min_cache_prefix=self.min_cache_prefix, source=self.source, as_of=self.as_of,
                     retired=self.retired, provider=self.provider, legacy=self.legacy,
                     successor=self.successor, accepts=self.accepts.to_mapping(),
+                    tool_prompt=(dataclasses.asdict(self.tool_prompt) if self.tool_prompt
+                                 else None),
                     modifiers={key: value for key, value in
                                dataclasses.asdict(self.modifiers).items() if value is not None})
         if self.long_context_prices is not None:

@@ -24,10 +24,12 @@ class Rates(NamedTuple):
 
 @dataclass(frozen=True)
 class PriceMode:
-    """How a request was served: through a provider's batch API, in Anthropic's fast mode."""
+    """How a request was served: through a provider's batch API, in Anthropic's fast mode, in the
+    US only (`inference_geo: "us"`)."""
 
     batch: bool = False
     fast: bool = False
+    us_only: bool = False
 
 
 STANDARD = PriceMode()
@@ -59,7 +61,9 @@ def mode_rates(info: ModelInfo | None, input_tokens: int,
     if info is None or not info.priced:
         return None
     factor = Decimal(1)
-    for wanted, modifier in ((mode.batch, info.modifiers.batch), (mode.fast, info.modifiers.fast)):
+    modifiers = info.modifiers
+    for wanted, modifier in ((mode.batch, modifiers.batch), (mode.fast, modifiers.fast),
+                             (mode.us_only, modifiers.inference_geo_us)):
         if wanted:
             if modifier is None:
                 return None
