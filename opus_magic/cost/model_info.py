@@ -130,6 +130,9 @@ class ModelInfo:
     legacy: bool = False
     successor: str | None = None
     tool_prompt: ToolPrompt | None = None
+    inputs: tuple[str, ...] | None = None  # "text", "image", "pdf"; None where the data is silent
+    image_tokens: str | None = None  # the rule images are counted by, e.g. "claude-hires"
+    estimate_ratio: Decimal | None = None  # own tokenizer's tokens per tiktoken token, if known
 
     @property
     def priced(self) -> bool:
@@ -174,6 +177,9 @@ class ModelInfo:
             successor=data.get("successor"),
             tool_prompt=ToolPrompt.from_mapping(data["tool_prompt"]) if data.get("tool_prompt")
             else None,
+            inputs=tuple(data["inputs"]) if data.get("inputs") is not None else None,
+            image_tokens=data.get("image_tokens"),
+            estimate_ratio=_decimal(data.get("estimate_ratio")),
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -185,6 +191,8 @@ class ModelInfo:
                     successor=self.successor, accepts=self.accepts.to_mapping(),
                     tool_prompt=(dataclasses.asdict(self.tool_prompt) if self.tool_prompt
                                  else None),
+                    inputs=list(self.inputs) if self.inputs is not None else None,
+                    image_tokens=self.image_tokens, estimate_ratio=self.estimate_ratio,
                     modifiers={key: value for key, value in
                                dataclasses.asdict(self.modifiers).items() if value is not None})
         if self.long_context_prices is not None:
