@@ -4,8 +4,9 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 
-from opus_magic.core.engine import BudgetExceeded, LiveRun
-from opus_magic.core.plan import Plan, PlanRefused
+from opus_magic.core.engine import LiveRun
+from opus_magic.core.plan import Plan
+from opus_magic.errors import BudgetStopped, PlanRefused
 from opus_magic.cost.pricing import format_usd, output_tokens_for
 from opus_magic.records import RunRecord
 
@@ -87,7 +88,7 @@ class Budget:
             return
         committed = self._committed()
         if committed > self.cap:
-            raise BudgetExceeded(
+            raise BudgetStopped(
                 f"Stopped by the session budget: {format_usd(committed, estimated=True)} committed "
                 f"against the {format_usd(self.cap)} cap. The text that arrived is kept; "
                 f"{RAISE_HINT}.")

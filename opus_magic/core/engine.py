@@ -14,7 +14,7 @@ from opus_magic.core.outcome import interruption
 from opus_magic.core.plan import Plan
 from opus_magic.core.recording import build_record
 from opus_magic.cost import tokens
-from opus_magic.errors import RequestError, StoreError, StreamInterrupted, UsageError
+from opus_magic.errors import BudgetStopped, RequestError, StoreError, StreamInterrupted
 from opus_magic.records import RunRecord
 from opus_magic.store.base import HistoryStore
 from opus_magic.wire import anthropic, client
@@ -25,10 +25,6 @@ from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
 from opus_magic.wire.stream import TextDelta
 
 Clock = Callable[[], float]
-
-
-class BudgetExceeded(UsageError):
-    """Raised by a guard to stop a run whose running cost crossed the session budget."""
 
 
 def new_run_id() -> str:
@@ -58,7 +54,7 @@ class Observer(Protocol):
 
 
 class Guard(Protocol):
-    """Watches running costs (the session budget); raises BudgetExceeded to stop a run."""
+    """Watches running costs (the session budget); raises BudgetStopped to stop a run."""
 
     def enter(self, live: LiveRun) -> None:
         """Register a run and set `live.check_at`: the output token count to call `limit` at."""
@@ -122,7 +118,7 @@ class Engine:
                 self._consume(live, response, observer, cancel)
         except KeyboardInterrupt:
             live.status = "stopped"
-        except BudgetExceeded as exc:
+        except BudgetStopped as exc:
             live.status, live.stop_reason, error = "stopped", "budget", str(exc)
         except StreamInterrupted as exc:
             if cancel.is_set():  # Stop ended the stream by closing its connection
@@ -132,7 +128,7 @@ class Engine:
         except RequestError as exc:
             live.status = "stopped" if cancel.is_set() else "error"
             error = None if cancel.is_set() else str(exc)
-            billed = exc.code == "timeout"  # refused, unreachable or never sent: nothing to pay
+            billed = exc.billed  # refused, unreachable or never sent: nothing to pay
         finally:
             if response is not None:
                 response.close()

@@ -13,10 +13,10 @@ from opus_magic.config import SIMULATOR, Settings
 from opus_magic.core.cell import CellInput
 from opus_magic.core.checks import Check
 from opus_magic.core.fanout import plan_cell
-from opus_magic.core.plan import Plan, PlanRefused
+from opus_magic.core.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
-from opus_magic.errors import OpusError, UsageError
+from opus_magic.errors import OpusError, PlanRefused, UsageError
 
 CELL_VARIANT = "cell"  # the variant name of the cell body when --variants is not given
 KEY_IGNORES = ("stream", "stream_options")  # how an answer arrives does not change it

@@ -11,7 +11,7 @@ from opus_magic.core.caching import CachePlan, cache_usage, plan_cache
 from opus_magic.core.prompts import build_messages
 from opus_magic.cost import capabilities, pricing, tokens
 from opus_magic.cost.catalog import ModelInfo
-from opus_magic.errors import RequestError, UsageError
+from opus_magic.errors import PlanRefused, RequestError
 from opus_magic.records import Usage
 from opus_magic.wire import anthropic
 from opus_magic.wire.endpoints import Endpoint
@@ -93,14 +93,6 @@ class Plan:
     def fits(self) -> bool:
         window = self.info.context_window if self.info else None
         return window is None or self.input_tokens + self.max_tokens <= window
-
-
-class PlanRefused(UsageError):
-    """A plan that must not be sent (too long, over the budget); `plan` keeps its figures."""
-
-    def __init__(self, message: str, plan: Plan) -> None:
-        super().__init__(message)
-        self.plan = plan
 
 
 ExactCounter = Callable[[Endpoint, dict[str, Any]], int]

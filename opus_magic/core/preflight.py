@@ -4,11 +4,11 @@ from __future__ import annotations
 from opus_magic.core.caching import cache_line
 from opus_magic.core.cell import CellInput
 from opus_magic.core.fanout import plan_cell
-from opus_magic.core.plan import Plan, PlanRefused
+from opus_magic.core.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.core.toolspec import overhead_line
 from opus_magic.cost.pricing import format_usd
-from opus_magic.errors import OpusError
+from opus_magic.errors import OpusError, PlanRefused
 
 ANTHROPIC_HOST = "api.anthropic.com"
 COLUMNS = ("model", "input tokens", "tools", "min cost", "worst case", "max_tokens", "fits",

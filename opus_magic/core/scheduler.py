@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from opus_magic.core.budget import Budget
 from opus_magic.cost.pricing import format_usd
-from opus_magic.errors import RequestError
+from opus_magic.errors import Cancelled, RequestError
 from opus_magic.wire.ratelimits import Limit, RateLimits
 from opus_magic.wire.ratelimits import parse as parse_rate_limits
 from opus_magic.wire.retry import Retrier, Tick, Waiting
@@ -208,7 +208,7 @@ class PacedRetrier(Retrier):
         def paced() -> T:
             levels = self.pacer.before_send(self.tokens, cancel)
             if levels is None:
-                raise RequestError("Stopped before sending.", code="stopped")
+                raise Cancelled("Stopped before sending.")
             try:
                 response: Any = send()
             except RequestError as error:

@@ -5,7 +5,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from opus_magic.errors import RequestError
+from opus_magic.errors import Cancelled
 
 
 class Closable(Protocol):
@@ -37,7 +37,7 @@ class Stoppable:
         outcome: list[tuple[bool, Any]] = []
         with self._lock:
             if self._stopped:
-                raise RequestError("Stopped before sending.", code="stopped")
+                raise Cancelled("Stopped before sending.")
             self._waiting = done
 
         def attempt() -> None:
@@ -58,7 +58,7 @@ class Stoppable:
             self.stop()
             raise
         if not outcome:
-            raise RequestError("Stopped while waiting for the endpoint.", code="stopped")
+            raise Cancelled("Stopped while waiting for the endpoint.")
         succeeded, value = outcome[0]
         if succeeded:
             return value  # type: ignore[no-any-return]

@@ -14,7 +14,16 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from opus_magic.errors import RequestError, StreamInterrupted, StreamTimedOut
+from opus_magic.errors import (
+    BadKey,
+    ConnectionFailed,
+    CutBeforeAnswer,
+    Redirected,
+    RequestError,
+    RequestTimedOut,
+    StreamInterrupted,
+    StreamTimedOut,
+)
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold, explain_status
 from opus_magic.wire.scrub import KEY_LOGS, Scrubber
@@ -52,9 +61,9 @@ def key_of(endpoint: Endpoint) -> str | None:
     key = endpoint.api_key.reveal() if endpoint.api_key else None
     if key:
         if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
-            raise RequestError("The API key holds a space, a line break or a non-ASCII character, "
-                               "which no HTTP header can carry: set it again with %opus config "
-                               "api_key (a hidden prompt).", code="bad_key")
+            raise BadKey("The API key holds a space, a line break or a non-ASCII character, "
+                         "which no HTTP header can carry: set it again with %opus config "
+                         "api_key (a hidden prompt).")
         KEY_LOGS.guard(key)
     return key
 
@@ -89,13 +98,13 @@ class Response:
                     return
         except StreamTimedOut:
             self.close()
-            raise RequestError(f"No answer within {self._timeout_s:g} s: the endpoint is slow or "
-                               f"stalled; try again or raise timeout_s.", code="timeout",
-                               retryable=True) from None
+            raise RequestTimedOut(f"No answer within {self._timeout_s:g} s: the endpoint is slow "
+                                  f"or stalled; try again or raise timeout_s.",
+                                  retryable=True) from None
         except StreamInterrupted as exc:
             self.close()
-            raise RequestError(f"{str(exc).rstrip('.')} before the answer began.",
-                               code="disconnected", retryable=True) from None
+            raise CutBeforeAnswer(f"{str(exc).rstrip('.')} before the answer began.",
+                                  retryable=True) from None
 
     def _read(self, stream: bool) -> Iterator[dict[str, Any]]:
         with self._reading():
@@ -199,21 +208,21 @@ def post(endpoint: Endpoint, url: str, headers: dict[str, str], body: dict[str, 
     try:
         answer = client.send(request, stream=True)
     except httpx2.TimeoutException:
-        raise RequestError(f"No answer from {endpoint.base_url} within {timeout_s:g} s: the "
-                           f"endpoint is slow or down; try again or raise timeout_s.",
-                           code="timeout", retryable=True) from None
+        raise RequestTimedOut(f"No answer from {endpoint.base_url} within {timeout_s:g} s: the "
+                              f"endpoint is slow or down; try again or raise timeout_s.",
+                              retryable=True) from None
     except httpx2.TransportError as exc:
-        raise RequestError(f"Cannot reach {endpoint.base_url} ({clean(str(exc) or type(exc).__name__)}"
-                           f"): check base_url and that the server is running.",
-                           code="connection", retryable=True) from None
+        raise ConnectionFailed(f"Cannot reach {endpoint.base_url} "
+                               f"({clean(str(exc) or type(exc).__name__)}): check base_url and "
+                               f"that the server is running.", retryable=True) from None
     if answer.status_code >= 400:
         raise _status_error(answer, endpoint, clean, hold)
     if answer.is_redirect:  # not followed: the key would go along to wherever it points
         answer.close()
         moved = clean(answer.headers.get("location", "elsewhere"))
-        raise RequestError(f"{endpoint.base_url} answered HTTP {answer.status_code}, moved to "
-                           f"{moved}: if that is the endpoint, put it in base_url.",
-                           status=answer.status_code, code="redirect")
+        raise Redirected(f"{endpoint.base_url} answered HTTP {answer.status_code}, moved to "
+                         f"{moved}: if that is the endpoint, put it in base_url.",
+                         status=answer.status_code)
     return Response(answer, clean, timeout_s, body.get("stream", False))
 
 

@@ -17,7 +17,7 @@ from opus_magic.cost.pricing import (
     output_tokens_for,
     usage_cost,
 )
-from opus_magic.errors import RequestError
+from opus_magic.errors import CutBeforeAnswer, RequestError, RequestTimedOut
 from opus_magic.records import Usage
 from opus_magic.secret import mask
 from opus_magic.wire.endpoints import Endpoint, platform_of_key, platform_of_url
@@ -84,9 +84,9 @@ def said(value: Any) -> str:
 
 def short_reason(error: RequestError) -> str:
     """A few words for a countdown line or a breaker message."""
-    if error.code == "timeout":
+    if isinstance(error, RequestTimedOut):
         return "timed out"
-    if error.code == "disconnected":
+    if isinstance(error, CutBeforeAnswer):
         return "cut off before the answer began"
     if error.status is None:
         return "could not connect"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from opus_magic.errors import RequestError
+from opus_magic.errors import CircuitOpen, RequestError
 from opus_magic.wire.explain import short_reason
 
 T = TypeVar("T")
@@ -21,12 +21,6 @@ Waiting = Callable[[float, str], None]
 def hms(timestamp: float) -> str:
     """Local wall-clock time as HH:MM:SS."""
     return time.strftime("%H:%M:%S", time.localtime(timestamp))
-
-
-def _again(error: RequestError, message: str) -> RequestError:
-    """The same failure with a fuller message, no longer retryable."""
-    return RequestError(message, status=error.status, code=error.code, retryable=False,
-                        retry_after_s=error.retry_after_s)
 
 
 @dataclass(frozen=True)
@@ -88,7 +82,7 @@ class Breaker:
             if not self.probing and self.clock() >= self.retry_at:
                 self.probing = True
                 return
-            raise RequestError(self._refusal(), code="circuit_open")
+            raise CircuitOpen(self._refusal())
 
     def release(self) -> None:
         """A trial request ended without an answer either way (e.g. interrupted): allow another."""
@@ -190,10 +184,10 @@ class Retrier:
             self.breaker.failed(short_reason(error))
         if retry >= self.policy.max_retries:
             attempts = "once" if retry == 0 else f"{retry + 1} times"
-            raise _again(error, f"{error} Tried {attempts}; giving up.") from None
+            raise error.again(f"{error} Tried {attempts}; giving up.") from None
         delay = self.policy.wait_s(error, retry + 1, self.random())
         if delay > self.policy.cap_s:
-            raise _again(error, f"{error} The endpoint asks to wait {delay:,.0f} s, longer than "
+            raise error.again(f"{error} The endpoint asks to wait {delay:,.0f} s, longer than "
                                 f"retry_cap_s ({self.policy.cap_s:g} s): run again after "
                                 f"{hms(self.clock() + delay)}.") from None
         self.breaker.admit()
