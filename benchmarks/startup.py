@@ -20,7 +20,7 @@ LOAD = """
 shell.run_line_magic("load_ext", "opus_magic")
 loaded = time.perf_counter()
 heavy = [m for m in ("openai", "tiktoken", "ipywidgets", "pydantic", "httpx", "httpx2", "sqlite3",
-                     "opus_magic.core.engine", "opus_magic.wire.client") if m in sys.modules]
+                     "opus_magic.core.run.engine", "opus_magic.wire.client") if m in sys.modules]
 threads = [t.name for t in __import__("threading").enumerate()
            if t is not __import__("threading").main_thread()]
 print(__import__("json").dumps({"ipython_s": ready - start, "load_ext_s": loaded - ready,

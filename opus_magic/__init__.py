@@ -70,7 +70,7 @@ def submit_batch(prompts: Sequence[str] | Mapping[str, str], api: str | None = N
                  **options: Any) -> list[Any]:
     """Send prompts (a list, or custom_id → prompt) through the providers' batch engines at the
     batch price, one batch per endpoint; results arrive later with `collect_batches()`."""
-    from opus_magic.core.batch import submit_grid
+    from opus_magic.core.batch.submit import submit_grid
     from opus_magic.core.session import build_request, default_session
 
     session = default_session()
@@ -85,7 +85,7 @@ def submit_batch(prompts: Sequence[str] | Mapping[str, str], api: str | None = N
 
 def collect_batches(batch_id: str | None = None) -> list[Any]:
     """Record the results of ended batches (one, or all) as runs; returns the runs recorded now."""
-    from opus_magic.core.batch import collect
+    from opus_magic.core.batch.submit import collect
     from opus_magic.core.session import default_session
 
     return collect(default_session(), batch_id).runs

@@ -285,7 +285,7 @@ def test_the_submitting_process_watches_and_collects_when_the_batch_ends(endpoin
     import queue
     import threading
 
-    from opus_magic.core import batch
+    from opus_magic.core.batch import submit as batch
     from opus_magic.core.session import default_session
 
     endpoint.batches(delay_s=3600)
@@ -301,7 +301,7 @@ def test_the_submitting_process_watches_and_collects_when_the_batch_ends(endpoin
 
 
 def test_the_preflight_figures_put_the_batch_price_beside_the_interactive_one(endpoint) -> None:
-    from opus_magic.core import batch
+    from opus_magic.core.batch import submit as batch
     from opus_magic.core.session import build_request, default_session
 
     session = default_session()
@@ -327,7 +327,7 @@ def test_a_batch_whose_endpoint_moved_is_listed_with_what_to_do(endpoint, monkey
 
 
 def test_big_grids_are_split_at_the_apis_limit_on_requests_per_batch(endpoint, monkeypatch) -> None:
-    from opus_magic.core import batch
+    from opus_magic.core.batch import submit as batch
 
     monkeypatch.setitem(batch.MAX_REQUESTS, "openai", 2)
     rows = opus_magic.submit_batch(["Say hello."] * 5, model="4o")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import opus_magic
-from opus_magic.core.plan import Plan
+from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import build_request, default_session
 from opus_magic.records import RunRecord
 

@@ -12,8 +12,8 @@ import pytest
 
 import opus_magic
 from opus_magic.core.budget import Budget
-from opus_magic.core.engine import Engine, LiveRun
-from opus_magic.core.prompts import build_messages
+from opus_magic.core.run.engine import Engine, LiveRun
+from opus_magic.core.run.prompts import build_messages
 from opus_magic.core.session import build_request, default_session
 from opus_magic.cost import tokens
 from opus_magic.cost.catalog import default_catalog

@@ -11,7 +11,7 @@ from IPython.utils.capture import capture_output
 
 import opus_magic
 from opus_magic import sim
-from opus_magic.core.fanout import summarize
+from opus_magic.core.comparison import rank
 from opus_magic.records import RunRecord, Usage
 from opus_magic.view.compare import CLOSE, compare_text, diff_text, word_diff
 
@@ -124,7 +124,7 @@ def record(run_id: str, status: str = "ok", cost: str | None = "0.01", duration:
     ([record("a")], [], []),
 ])
 def test_summary_marks_cheapest_and_fastest_among_answered(runs, cheapest, fastest) -> None:
-    rows = summarize(runs)
+    rows = rank(runs)
     assert [r.record.id for r in rows] == [r.id for r in runs]
     assert [r.record.id for r in rows if r.cheapest] == cheapest
     assert [r.record.id for r in rows if r.fastest] == fastest

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import opus_magic
-from opus_magic.core import batch
+from opus_magic.core.batch import submit as batch
 from opus_magic.core.session import default_session
 from opus_magic.notebook import grid_batch
 from opus_magic.notebook.grid_batch import latest_watch, poll_intervals

@@ -10,9 +10,9 @@ import pytest
 from fakes import Clock
 
 from opus_magic.core.budget import Budget
-from opus_magic.core.checks import built_in, passed, resolve
-from opus_magic.core.gridsummary import percentile
-from opus_magic.core.scheduler import POLL_S, Pacer, Reservations
+from opus_magic.core.grid.checks import built_in, passed, resolve
+from opus_magic.core.grid.summary import percentile
+from opus_magic.core.grid.pacing import POLL_S, Pacer, Reservations
 from opus_magic.errors import UsageError
 from opus_magic.sim.limits import Limiter, LimitSettings, duration
 from opus_magic.wire.endpoints import Endpoint
@@ -168,7 +168,7 @@ def test_the_benchmarks_ideal_time_starts_from_full_buckets() -> None:
 
 
 def test_a_large_grid_redraws_a_window_of_rows_while_it_runs() -> None:
-    from opus_magic.core.gridsummary import CellResult
+    from opus_magic.core.grid.summary import CellResult
     from opus_magic.view.grid_widget import LIVE_ROWS, shown_rows
 
     cells = [CellResult("cell", "haiku", row, "ok" if row < 50 else "pending", None, {})

@@ -6,9 +6,9 @@ import threading
 import pytest
 
 from opus_magic.config import Settings, load_settings
-from opus_magic.core.caching import cache_line, plan_cache
-from opus_magic.core.engine import Engine
-from opus_magic.core.plan import RunRequest, plan_run
+from opus_magic.core.run.caching import cache_line, plan_cache
+from opus_magic.core.run.engine import Engine
+from opus_magic.core.run.plan import RunRequest, plan_run
 from opus_magic.cost.capabilities import request_refusal
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.errors import ConfigError

@@ -10,8 +10,8 @@ import pytest
 from test_cost import tool, write_price_map
 
 import opus_magic
-from opus_magic.core.engine import LiveRun
-from opus_magic.core.prompts import build_messages
+from opus_magic.core.run.engine import LiveRun
+from opus_magic.core.run.prompts import build_messages
 from opus_magic.core.session import build_request, default_session
 from opus_magic.cost import tokens
 from opus_magic.cost.catalog import default_catalog

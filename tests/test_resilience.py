@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 import opus_magic
-from opus_magic.core.engine import Engine
+from opus_magic.core.run.engine import Engine
 from opus_magic.core.session import default_session
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.pricing import format_usd

@@ -17,7 +17,7 @@ from opus_magic.store.sqlite import Store
 
 WRITER = """
 import os, sys, time
-from opus_magic.core.engine import new_run_id, now_iso
+from opus_magic.core.run.engine import new_run_id, now_iso
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store.sqlite import Store
 path, go, who, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

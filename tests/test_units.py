@@ -136,7 +136,7 @@ def test_stream_state_mid_stream_error_chunk() -> None:
 
 
 def test_tool_calls_are_merged_and_explained() -> None:
-    from opus_magic.core.outcome import outcome_lines
+    from opus_magic.core.run.outcome import outcome_lines
     from opus_magic.records import RunRecord
 
     state = StreamState()

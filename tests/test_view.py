@@ -17,8 +17,8 @@ from comm.base_comm import BaseComm
 from fakes import Clock
 
 import opus_magic
-from opus_magic.core.engine import LiveRun
-from opus_magic.core.plan import RunRequest, plan_run
+from opus_magic.core.run.engine import LiveRun
+from opus_magic.core.run.plan import RunRequest, plan_run
 from opus_magic.core.session import default_session
 from opus_magic.cost import tokens
 from opus_magic.cost.catalog import default_catalog

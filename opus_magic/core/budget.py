@@ -4,8 +4,8 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 
-from opus_magic.core.engine import LiveRun
-from opus_magic.core.plan import Plan
+from opus_magic.core.run.engine import LiveRun
+from opus_magic.core.run.plan import Plan
 from opus_magic.errors import BudgetStopped, PlanRefused
 from opus_magic.cost.pricing import format_usd, output_tokens_for
 from opus_magic.records import RunRecord

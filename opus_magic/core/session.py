@@ -11,8 +11,8 @@ from typing import Any
 
 from opus_magic.config import Settings, load_settings
 from opus_magic.core.budget import Budget
-from opus_magic.core.engine import Engine, Observer
-from opus_magic.core.plan import Plan, RunRequest, plan_run
+from opus_magic.core.run.engine import Engine, Observer
+from opus_magic.core.run.plan import Plan, RunRequest, plan_run
 from opus_magic.cost import calibration, litellm_prices, tokens
 from opus_magic.cost.catalog import Catalog, default_catalog
 from opus_magic.records import RunRecord

@@ -1,7 +1,7 @@
 """`%opus batches` and `opus-magic batches`: list, collect, cancel and resubmit provider batches."""
 from __future__ import annotations
 
-from opus_magic.core import batch
+from opus_magic.core.batch import submit as batch
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.view.batches import (

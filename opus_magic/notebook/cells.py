@@ -2,10 +2,10 @@
 first cell imports only what running a prompt needs."""
 from __future__ import annotations
 
-from opus_magic.core.cell import CellInput
-from opus_magic.core.conversation import continue_cell
-from opus_magic.core.fanout import plan_cell, plan_comparison
-from opus_magic.core.preflight import dry_run
+from opus_magic.core.run.request import CellInput
+from opus_magic.core.run.conversation import continue_cell
+from opus_magic.core.comparison import plan_cell, plan_comparison
+from opus_magic.core.run.preflight import dry_run
 from opus_magic.core.session import Session
 from opus_magic.notebook.present import present_comparison, present_run
 from opus_magic.records import RunRecord

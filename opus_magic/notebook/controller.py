@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from opus_magic.config import Settings
-from opus_magic.core.engine import Observer
-from opus_magic.core.fanout import Comparison, execute_all
-from opus_magic.core.plan import Plan
+from opus_magic.core.run.engine import Observer
+from opus_magic.core.comparison import Comparison, execute_all
+from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.errors import OpusError
 from opus_magic.records import RunRecord

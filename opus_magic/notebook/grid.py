@@ -10,17 +10,17 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.cell import CellInput
-from opus_magic.core.checks import resolve
-from opus_magic.core.grid import (
+from opus_magic.core.run.request import CellInput
+from opus_magic.core.grid.checks import resolve
+from opus_magic.core.grid.spec import (
     GridSpec,
     dry_run_lines,
     plan_grid,
     rows_of,
     variants_of,
 )
-from opus_magic.core.gridrun import GridRun, results
-from opus_magic.core.gridsummary import CellResult, frame_rows
+from opus_magic.core.grid.run import GridRun, results
+from opus_magic.core.grid.summary import CellResult, frame_rows
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.interpolate import interpolate

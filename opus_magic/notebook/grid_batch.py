@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Protocol
 from urllib.parse import urlparse
 
-from opus_magic.core import batch, gridbatch
-from opus_magic.core.grid import GridSpec, dry_run_lines, plan_grid
-from opus_magic.core.gridsummary import from_history
+from opus_magic.core.batch import submit as batch
+from opus_magic.core.grid import batch as gridbatch
+from opus_magic.core.grid.spec import GridSpec, dry_run_lines, plan_grid
+from opus_magic.core.grid.summary import from_history
 from opus_magic.core.session import Session
 from opus_magic.errors import OpusError
 from opus_magic.notebook.grid import remaining_budget, to_frame

@@ -5,7 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from opus_magic.core.engine import now_iso
+from opus_magic.core.run.engine import now_iso
 from opus_magic.core.session import default_session
 from opus_magic.errors import UsageError
 from opus_magic.view import format as fmt

@@ -137,7 +137,7 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             if unresolved:
                 notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
         models = self._checked(args)
-        from opus_magic.core.toolspec import tools_from_namespace
+        from opus_magic.core.run.tools import tools_from_namespace
         from opus_magic.notebook import cells
 
         tools = tools_from_namespace(self.shell.user_ns, args.tools) if args.tools else None

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from opus_magic.config import Settings
-from opus_magic.core.fanout import Comparison, execute_all, summarize
-from opus_magic.core.plan import Plan
+from opus_magic.core.comparison import Comparison, execute_all, rank
+from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.records import RunRecord
 from opus_magic.view.text import TextView
@@ -169,7 +169,7 @@ def present_comparison_text(session: Session, runs: Comparison,
         out.write(f"! not run: {line}\n")
     lock = threading.Lock()
     records = execute_all(session, runs, [ProgressLines(out, lock) for _ in runs])
-    out.write(summary_table(summarize(records)) + "\n")
+    out.write(summary_table(rank(records)) + "\n")
     out.flush()
     return records
 

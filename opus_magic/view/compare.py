@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from opus_magic.core.fanout import summarize
+from opus_magic.core.comparison import rank
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
 from opus_magic.store.base import HistoryStore
@@ -104,7 +104,7 @@ def number_rows(runs: Sequence[RunRecord]) -> list[list[str]]:
     rows = [[name, shown(base), *(shown(run) + differ(value(run), value(base)) for run in runs[1:])]
             for name, value, shown, differ in METRICS]
     marks = [", ".join(n for n, on in (("cheapest", s.cheapest), ("fastest", s.fastest)) if on)
-             for s in summarize(runs)]
+             for s in rank(runs)]
     return [*rows, ["marks", *marks]]
 
 

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TextIO
 
-from opus_magic.core.engine import Clock, LiveRun
-from opus_magic.core.fanout import SummaryRow
-from opus_magic.core.outcome import outcome_lines
+from opus_magic.core.run.engine import Clock, LiveRun
+from opus_magic.core.comparison import RankedRun
+from opus_magic.core.run.outcome import outcome_lines
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
 from opus_magic.view.text import summary_line
@@ -68,12 +68,12 @@ SUMMARY_HEADINGS = ["model", "ended", "in", "out", "cost", "× cheapest", "TTFT"
                     ""]
 
 
-def cheapest_cost(rows: Sequence[SummaryRow]) -> Decimal | None:
+def cheapest_cost(rows: Sequence[RankedRun]) -> Decimal | None:
     costs = [row.record.cost for row in rows if row.record.cost]
     return min(costs) if costs else None
 
 
-def summary_cells(row: SummaryRow, cheapest: Decimal | None) -> list[str]:
+def summary_cells(row: RankedRun, cheapest: Decimal | None) -> list[str]:
     """One model's figures in a comparison summary, as text (cheapest and fastest marked last)."""
     r = row.record
     times = fmt.NONE if not cheapest or r.cost is None else f"×{r.cost / cheapest:.1f}"
@@ -84,7 +84,7 @@ def summary_cells(row: SummaryRow, cheapest: Decimal | None) -> list[str]:
             f"← {', '.join(marks)}" if marks else ""]
 
 
-def summary_table(rows: Sequence[SummaryRow]) -> str:
+def summary_table(rows: Sequence[RankedRun]) -> str:
     """The comparison's numbers, one line per model, cheapest and fastest marked."""
     cheapest = cheapest_cost(rows)
     return fmt.text_table([SUMMARY_HEADINGS, *(summary_cells(row, cheapest) for row in rows)],

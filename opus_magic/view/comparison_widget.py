@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opus_magic.core.engine import Clock
-from opus_magic.core.fanout import Comparison, SummaryRow, summarize
+from opus_magic.core.run.engine import Clock
+from opus_magic.core.comparison import Comparison, RankedRun, rank
 from opus_magic.view import format as fmt
 from opus_magic.view.comparison_text import (
     SUMMARY_HEADINGS,
@@ -109,12 +109,12 @@ class ComparisonView:
             set_buttons(again_one, stop_one, running=False)
         self.stop.disabled, self.stop.button_style = True, ""
         records = [panel.record for panel in self.panels if panel.record is not None]
-        rows = summarize(records)
+        rows = rank(records)
         self.summary.value = summary_html(rows)
         if self._main is not None:
             self._main.update(self.final_bundle(rows), raw=True)
 
-    def final_bundle(self, rows: Sequence[SummaryRow]) -> dict[str, Any]:
+    def final_bundle(self, rows: Sequence[RankedRun]) -> dict[str, Any]:
         bundle: dict[str, Any] = self.readable(rows)
         if not self.handover:
             return {VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME], **bundle}
@@ -127,7 +127,7 @@ class ComparisonView:
             '</div>')
         return bundle
 
-    def readable(self, rows: Sequence[SummaryRow]) -> dict[str, str]:
+    def readable(self, rows: Sequence[RankedRun]) -> dict[str, str]:
         """Each model's answer and the summary table, as text for saved notebooks."""
         plain, markdown = [], []
         for panel in self.panels:
@@ -148,7 +148,7 @@ class ComparisonView:
             self._bar = None
 
 
-def summary_html(rows: Sequence[SummaryRow]) -> str:
+def summary_html(rows: Sequence[RankedRun]) -> str:
     """The summary of a comparison as a small table, cheapest and fastest marked."""
     cell = "padding:0 0.6em;white-space:nowrap;text-align:{}"
     head = "".join(f"<th style='{cell.format('left')}'>{h}</th>" for h in SUMMARY_HEADINGS)

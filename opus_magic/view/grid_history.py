@@ -5,7 +5,7 @@ import html
 from collections.abc import Sequence
 from decimal import Decimal
 
-from opus_magic.core.gridsummary import (
+from opus_magic.core.grid.summary import (
     MEAN_DIGITS,
     CellResult,
     from_history,

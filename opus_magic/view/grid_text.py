@@ -9,8 +9,8 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from opus_magic.core.gridrun import GridRun, results
-from opus_magic.core.gridsummary import CellResult, SummaryRow, summarize
+from opus_magic.core.grid.run import GridRun, results
+from opus_magic.core.grid.summary import CellResult, SummaryRow, summarize
 from opus_magic.view import format as fmt
 
 SUMMARY_HEADINGS = ("variant", "model", "answered", "pass rate", "mean cost", "total cost",

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.core.gridrun import GridRun, results
-from opus_magic.core.gridsummary import CellResult, summarize
+from opus_magic.core.grid.run import GridRun, results
+from opus_magic.core.grid.summary import CellResult, summarize
 from opus_magic.view import format as fmt
 from opus_magic.view.grid_text import (
     cell_text,

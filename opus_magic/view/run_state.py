@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from opus_magic.core.engine import LiveRun
-from opus_magic.core.outcome import outcome_lines
+from opus_magic.core.run.engine import LiveRun
+from opus_magic.core.run.outcome import outcome_lines
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
 from opus_magic.view.text import summary_line

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.core.engine import Clock, LiveRun
-from opus_magic.core.plan import Plan
+from opus_magic.core.run.engine import Clock, LiveRun
+from opus_magic.core.run.plan import Plan
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
 from opus_magic.view.live_only import LIVE_ONLY

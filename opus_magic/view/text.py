@@ -4,9 +4,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from opus_magic.core.engine import LiveRun
-from opus_magic.core.outcome import outcome_lines
-from opus_magic.core.preflight import preflight_lines
+from opus_magic.core.run.engine import LiveRun
+from opus_magic.core.run.outcome import outcome_lines
+from opus_magic.core.run.preflight import preflight_lines
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
 

@@ -1,12 +1,12 @@
 """Pre-flight: what a run can cost before anything is sent, and `--dry-run` across models."""
 from __future__ import annotations
 
-from opus_magic.core.caching import cache_line
-from opus_magic.core.cell import CellInput
-from opus_magic.core.fanout import plan_cell
-from opus_magic.core.plan import Plan
+from opus_magic.core.run.caching import cache_line
+from opus_magic.core.run.request import CellInput
+from opus_magic.core.comparison import plan_cell
+from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
-from opus_magic.core.toolspec import overhead_line
+from opus_magic.core.run.tools import overhead_line
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused
 

@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.config import Settings
-from opus_magic.core.batchchecks import run_checks
-from opus_magic.core.engine import new_run_id, now_iso
-from opus_magic.core.plan import Plan
+from opus_magic.core.batch.checks import run_checks
+from opus_magic.core.run.engine import new_run_id, now_iso
+from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import BATCH, usage_cost
 from opus_magic.errors import ConfigError, OpusError, RequestError, UsageError

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from opus_magic.config import Settings
-from opus_magic.core.cell import CellInput
-from opus_magic.core.engine import LiveRun, Observer, new_run_id
-from opus_magic.core.plan import Plan
+from opus_magic.core.run.request import CellInput
+from opus_magic.core.run.engine import LiveRun, Observer, new_run_id
+from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session, build_request
 from opus_magic.errors import OpusError, UsageError
 from opus_magic.records import RunRecord
@@ -143,8 +143,8 @@ def tokens_per_second(record: RunRecord) -> float | None:
 
 
 @dataclass(frozen=True)
-class SummaryRow:
-    """One model's line of a comparison summary."""
+class RankedRun:
+    """One model's line of a comparison summary: its run, and whether it was the cheapest or the fastest."""
 
     record: RunRecord
     cheapest: bool
@@ -155,13 +155,13 @@ class SummaryRow:
         return tokens_per_second(self.record)
 
 
-def summarize(records: Sequence[RunRecord]) -> list[SummaryRow]:
+def rank(records: Sequence[RunRecord]) -> list[RankedRun]:
     """Mark the cheapest and the fastest among the runs that answered (ties share the mark)."""
     answered = [r for r in records if r.status == "ok"]
     costs = [r.cost for r in answered if r.cost is not None]
     durations = [r.duration_s for r in answered if r.duration_s is not None]
     cheapest = min(costs) if len(answered) > 1 and costs else None
     fastest = min(durations) if len(answered) > 1 and durations else None
-    return [SummaryRow(r, r.status == "ok" and r.cost is not None and r.cost == cheapest,
+    return [RankedRun(r, r.status == "ok" and r.cost is not None and r.cost == cheapest,
                        r.status == "ok" and r.duration_s is not None and r.duration_s == fastest)
             for r in records]

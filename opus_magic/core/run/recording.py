@@ -4,9 +4,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.live import LiveRun
-from opus_magic.core.outcome import interruption
-from opus_magic.core.plan import Plan
+from opus_magic.core.run.live import LiveRun
+from opus_magic.core.run.outcome import interruption
+from opus_magic.core.run.plan import Plan
 from opus_magic.cost import pricing
 from opus_magic.records import RunRecord, Usage
 from opus_magic.wire import anthropic

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from opus_magic.core.checks import all_passed
-from opus_magic.core.engine import Engine, LiveRun, new_run_id, now_iso
-from opus_magic.core.grid import Grid, GridCell
-from opus_magic.core.gridsummary import CellResult
-from opus_magic.core.scheduler import PacedRetrier, Pacer, Reservations
+from opus_magic.core.grid.checks import all_passed
+from opus_magic.core.run.engine import Engine, LiveRun, new_run_id, now_iso
+from opus_magic.core.grid.spec import Grid, GridCell
+from opus_magic.core.grid.summary import CellResult
+from opus_magic.core.grid.pacing import PacedRetrier, Pacer, Reservations
 from opus_magic.core.session import Session
 from opus_magic.errors import OpusError
 from opus_magic.records import RunRecord, Usage

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core import batchchecks
-from opus_magic.core.batch import submit_grid, worst_cases
-from opus_magic.core.grid import Grid, GridCell
-from opus_magic.core.gridrun import GridRun
+from opus_magic.core.batch import checks as batchchecks
+from opus_magic.core.batch.submit import submit_grid, worst_cases
+from opus_magic.core.grid.spec import Grid, GridCell
+from opus_magic.core.grid.run import GridRun
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError

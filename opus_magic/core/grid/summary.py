@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.checks import all_passed
+from opus_magic.core.grid.checks import all_passed
 from opus_magic.records import RunRecord
 
 MEAN_DIGITS = Decimal("1e-9")  # a mean cost is shown to the nano-dollar, not to 28 digits

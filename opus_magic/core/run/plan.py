@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from opus_magic.core.caching import CachePlan, cache_usage, plan_cache
-from opus_magic.core.prompts import build_messages
+from opus_magic.core.run.caching import CachePlan, cache_usage, plan_cache
+from opus_magic.core.run.prompts import build_messages
 from opus_magic.cost import capabilities, pricing, tokens
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.errors import PlanRefused, RequestError

@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.config import SIMULATOR, Settings
-from opus_magic.core.cell import CellInput
-from opus_magic.core.checks import Check
-from opus_magic.core.fanout import plan_cell
-from opus_magic.core.plan import Plan
+from opus_magic.core.run.request import CellInput
+from opus_magic.core.grid.checks import Check
+from opus_magic.core.comparison import plan_cell
+from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused, UsageError

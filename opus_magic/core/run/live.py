@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from opus_magic.core.plan import Plan, counted_now
+from opus_magic.core.run.plan import Plan, counted_now
 from opus_magic.cost import pricing, tokens
 from opus_magic.records import Usage
 from opus_magic.wire.anthropic_stream import MessagesState

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from opus_magic.core.checks import Check, built_in
+from opus_magic.core.grid.checks import Check, built_in
 
 _kernel_checks: dict[str, list[Check]] = {}
 _lock = threading.Lock()

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from opus_magic.config import SIMULATOR
-from opus_magic.core.live import LiveRun
-from opus_magic.core.outcome import interruption
-from opus_magic.core.plan import Plan
-from opus_magic.core.recording import build_record
+from opus_magic.core.run.live import LiveRun
+from opus_magic.core.run.outcome import interruption
+from opus_magic.core.run.plan import Plan
+from opus_magic.core.run.recording import build_record
 from opus_magic.cost import tokens
 from opus_magic.errors import BudgetStopped, RequestError, StoreError, StreamInterrupted
 from opus_magic.records import RunRecord

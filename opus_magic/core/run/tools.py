@@ -10,7 +10,7 @@ from opus_magic.cost.pricing import format_usd, input_cost
 from opus_magic.errors import UsageError
 
 if TYPE_CHECKING:
-    from opus_magic.core.plan import Plan
+    from opus_magic.core.run.plan import Plan
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SHAPE = 'each looks like {"type": "function", "function": {"name": "...", "parameters": {...}}}'
