@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 import opus_magic
+from opus_magic.core.run.engine import Observer
 from opus_magic.cost import tokens
 from opus_magic.sim.native_cache import count
 
@@ -212,22 +213,16 @@ def test_the_budget_worst_case_uses_the_exact_count_and_the_write_premium(native
     assert not [r for r in simulator.requests() if r.api == "anthropic"]
 
 
-class StopAfter:
+class StopAfter(Observer):
     """Presses Stop after a few text deltas."""
 
     def __init__(self, deltas: int) -> None:
         self.left = deltas
 
-    def started(self, live) -> None: ...
-
     def delta(self, live, text) -> None:
         self.left -= 1
         if self.left == 0:
             live.stop()
-
-    def waiting(self, live, seconds, reason) -> None: ...
-
-    def finished(self, live, record) -> None: ...
 
 
 def test_stop_ends_a_native_stream_and_keeps_the_exact_input(ip, simulator) -> None:

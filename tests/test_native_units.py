@@ -5,6 +5,7 @@ import threading
 
 import pytest
 
+from opus_magic.core.run.engine import Observer
 from opus_magic.config import Settings, load_settings
 from opus_magic.core.run.caching import cache_line, plan_cache
 from opus_magic.core.run.engine import Engine
@@ -159,21 +160,15 @@ def test_request_body_marks_only_the_chosen_breakpoints() -> None:
     assert body["messages"][2] == {"role": "user", "content": "C"}
 
 
-class Watcher:
+class Watcher(Observer):
     """Records, at the first text delta, what the meter knew."""
 
     def __init__(self) -> None:
         self.at_first: tuple[bool, bool, int] | None = None
 
-    def started(self, live) -> None: ...
-
     def delta(self, live, text) -> None:
         if self.at_first is None:
             self.at_first = (live.input_exact, live.exact, live.usage.cache_write_tokens)
-
-    def waiting(self, live, seconds, reason) -> None: ...
-
-    def finished(self, live, record) -> None: ...
 
 
 def test_input_cost_is_exact_from_the_first_event_and_output_estimated(simulator) -> None:

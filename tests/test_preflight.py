@@ -10,6 +10,7 @@ import pytest
 from test_cost import tool, write_price_map
 
 import opus_magic
+from opus_magic.core.run.engine import Observer
 from opus_magic.core.run.engine import LiveRun
 from opus_magic.core.run.prompts import build_messages
 from opus_magic.core.session import build_request, default_session
@@ -116,20 +117,14 @@ def test_bad_tools_get_one_line_and_nothing_is_sent(ip, simulator, capsys, value
     assert simulator.requests() == []
 
 
-class Meter:
+class Meter(Observer):
     """Reads the live cost meter at every chunk, as a view does."""
 
     def __init__(self) -> None:
         self.estimate: tuple[Usage, Decimal | None] | None = None
 
-    def started(self, live: LiveRun) -> None: ...
-
     def delta(self, live: LiveRun, text: str) -> None:
         self.estimate = (live.usage, live.costs()[2])
-
-    def waiting(self, live: LiveRun, seconds: float, reason: str) -> None: ...
-
-    def finished(self, live: LiveRun, record: RunRecord) -> None: ...
 
 
 def run_metered(prompt: str, model: str) -> tuple[Any, RunRecord, Meter]:

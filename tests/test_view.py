@@ -2,6 +2,7 @@
 magic with the widget presentation forced, against the simulator over real HTTP."""
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -215,7 +216,8 @@ def test_the_first_words_show_at_once_and_the_rest_when_the_stream_ends(wire: Wi
     feed(live, panel, ["The first", " words"], clock, 0.001)
     assert "The first<" in panel.tail.value  # shown; what follows waits for the throttle
     assert panel.throttle.pushes == 2
-    panel.ended(live)  # the record will wait for the tokenizer: the rest shows now
+    live.plan = dataclasses.replace(live.plan, provisional=True)  # counted once the stream ends
+    panel.stream_closed(live)  # the record will wait for the tokenizer: the rest shows now
     assert "The first words<" in panel.tail.value
 
 

@@ -60,7 +60,7 @@ def plan_comparison(session: Session, cell: CellInput, count_later: bool = False
     return Comparison(runs, comparison_id, refused)
 
 
-class _Tracked:
+class _Tracked(Observer):
     """An observer passing everything on, remembering the run so an interrupt can stop it."""
 
     def __init__(self, observer: Observer, lives: list[LiveRun]) -> None:
@@ -74,14 +74,10 @@ class _Tracked:
         self.observer.delta(live, text)
 
     def thinking(self, live: LiveRun, text: str) -> None:
-        hear = getattr(self.observer, "thinking", None)
-        if hear is not None:
-            hear(live, text)
+        self.observer.thinking(live, text)
 
-    def ended(self, live: LiveRun) -> None:
-        hear = getattr(self.observer, "ended", None)
-        if hear is not None:
-            hear(live)
+    def stream_closed(self, live: LiveRun) -> None:
+        self.observer.stream_closed(live)
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
         self.observer.waiting(live, seconds, reason)

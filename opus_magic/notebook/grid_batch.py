@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol
 from urllib.parse import urlparse
 
 from opus_magic.core.batch import submit as batch
 from opus_magic.core.grid import batch as gridbatch
+from opus_magic.core.grid.batch import BatchObserver
 from opus_magic.core.grid.spec import GridSpec, dry_run_lines, plan_grid
 from opus_magic.core.grid.summary import from_history
 from opus_magic.core.session import Session
@@ -28,15 +28,6 @@ PROVIDER_POLL_S = (2.0, 60.0)  # a provider: look soon, then back off to once a 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 _watches: list[BatchWatch] = []
-
-
-class BatchObserver(Protocol):
-    """A view of a grid's batches: told when one changed and when all are over."""
-
-    def changed(self, rows: Sequence[BatchRow], errors: Sequence[str]) -> None: ...
-
-    def ended(self, rows: Sequence[BatchRow], errors: Sequence[str],
-              grid: Rendered | None) -> None: ...
 
 
 class BatchWatch:
@@ -103,7 +94,7 @@ class BatchWatch:
                     self.session.budget.count(record)
             self.grid = grid_view(store, self.grid_id)
             deliver(self.output, to_frame(from_history(records), self.spec.rows))
-        self.view.ended(list(self.rows.values()), list(self.errors), self.grid)
+        self.view.finished(list(self.rows.values()), list(self.errors), self.grid)
         self.done.set()
 
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from opus_magic.core.grid.batch import BatchObserver
 from opus_magic.store.batches import BatchRow
 from opus_magic.view.batches import status_line
 from opus_magic.view.tables import Rendered
@@ -31,7 +32,7 @@ def readable(rows: Sequence[BatchRow], grid_id: str, errors: Sequence[str] = ())
     return "\n".join([*status_lines(rows, errors), next_steps(rows, grid_id)])
 
 
-class BatchTextView:
+class BatchTextView(BatchObserver):
     """Prints the status when the batches are submitted, and the grid once they are collected."""
 
     def __init__(self, out: TextIO | None = None) -> None:
@@ -44,8 +45,8 @@ class BatchTextView:
     def changed(self, rows: Sequence[BatchRow], errors: Sequence[str]) -> None:
         """Polls are not printed: a terminal would fill with the same line."""
 
-    def ended(self, rows: Sequence[BatchRow], errors: Sequence[str],
-              grid: Rendered | None) -> None:
+    def finished(self, rows: Sequence[BatchRow], errors: Sequence[str],
+                 grid: Rendered | None) -> None:
         lines = status_lines(rows, errors)
         self.out.write("\n".join([*lines, grid.text if grid else ""]) + "\n")
         self.out.flush()

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opus_magic.core.grid.batch import BatchObserver
 from opus_magic.store.batches import BatchRow
 from opus_magic.view.batch_text import next_steps, readable, status_lines
 from opus_magic.view.run_widget import VIEW_MIME, part
@@ -18,7 +19,7 @@ from opus_magic.view.tables import Rendered
 TICK_S = 1.0  # the elapsed time moves on between polls
 
 
-class BatchView:
+class BatchView(BatchObserver):
     """The batches of one grid; `changed`/`ended` are called from the watching threads."""
 
     def __init__(self, grid_id: str, preflight: str, rows: Sequence[BatchRow]) -> None:
@@ -57,8 +58,8 @@ class BatchView:
             self.rows, self.errors = list(rows), list(errors)
         self.render()
 
-    def ended(self, rows: Sequence[BatchRow], errors: Sequence[str],
-              grid: Rendered | None) -> None:
+    def finished(self, rows: Sequence[BatchRow], errors: Sequence[str],
+                 grid: Rendered | None) -> None:
         self._over.set()
         self.changed(rows, errors)
         self.cancel.disabled = True

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TextIO
 
-from opus_magic.core.run.engine import Clock, LiveRun
+from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.core.comparison import RankedRun
 from opus_magic.core.run.outcome import outcome_lines
 from opus_magic.records import RunRecord
@@ -18,7 +18,7 @@ from opus_magic.view.text import summary_line
 PROGRESS_EVERY_S = 2.0  # a streaming model's progress line, at most this often
 
 
-class ProgressLines:
+class ProgressLines(Observer):
     """Observer of one model: progress lines while it streams, its whole answer once it ends.
 
     Streams interleaved token by token would be unreadable, so each model writes whole lines,

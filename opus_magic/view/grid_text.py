@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from opus_magic.core.grid.run import GridRun, results
+from opus_magic.core.grid.run import GridObserver, GridRun, results
 from opus_magic.core.grid.summary import CellResult, SummaryRow, summarize
 from opus_magic.view import format as fmt
 
@@ -126,7 +126,7 @@ def readable(run: GridRun) -> dict[str, str]:
             "text/html": summary_html(rows) + f"<pre>{html.escape(footer(run))}</pre>"}
 
 
-class GridTextView:
+class GridTextView(GridObserver):
     """Prints a progress line every few seconds, then the summary and the table of cells."""
 
     def __init__(self, out: TextIO | None = None, every_s: float = PROGRESS_EVERY_S) -> None:
@@ -152,7 +152,7 @@ class GridTextView:
                 self.out.write(progress_line(run, run.clock()) + "\n")
                 self.out.flush()
 
-    def ended(self, run: GridRun) -> None:
+    def finished(self, run: GridRun) -> None:
         text = readable(run)["text/plain"]
         self.out.write(f"{progress_line(run, run.clock())}\n\n{text}\n")
         self.out.flush()

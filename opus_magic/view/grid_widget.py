@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.core.grid.run import GridRun, results
+from opus_magic.core.grid.run import GridObserver, GridRun, results
 from opus_magic.core.grid.summary import CellResult, summarize
 from opus_magic.view import format as fmt
 from opus_magic.view.grid_text import (
@@ -31,7 +31,7 @@ STREAM_PREVIEW = 60
 LIVE_ROWS = 30  # rows redrawn while a grid runs
 
 
-class GridView:
+class GridView(GridObserver):
     """The live grid; `changed`/`ended` are called from worker threads."""
 
     def __init__(self, run: GridRun, on_stop: Callable[[], None],
@@ -77,7 +77,7 @@ class GridView:
     def changed(self, run: GridRun, index: int) -> None:
         self._dirty.set()
 
-    def ended(self, run: GridRun) -> None:
+    def finished(self, run: GridRun) -> None:
         self._over.set()
         self.render(table=True)
         self.stop.disabled = True

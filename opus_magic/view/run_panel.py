@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.core.run.engine import Clock, LiveRun
+from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
 from opus_magic.view.run_html import (
@@ -41,7 +41,7 @@ def border(status: str) -> str:
     return f"3px solid {fmt.STATUS_COLOURS[status]}"
 
 
-class RunPanel:
+class RunPanel(Observer):
     """One run as widgets (header, warnings, text, retry line, meter, outcome): an engine Observer.
 
     Per chunk `delta` only appends to a list. A push sends what arrived to the plain `tail`; as
@@ -117,9 +117,10 @@ class RunPanel:
         elif self.throttle.due():
             self.throttle.spent(self.push())
 
-    def ended(self, live: LiveRun) -> None:
-        """The stream is over: show what the throttle held back before the record comes."""
-        if self._pending:
+    def stream_closed(self, live: LiveRun) -> None:
+        """The stream is over: when the record must wait for the tokenizer (a first run), show now
+        what the throttle held back; otherwise the record follows at once and shows it all."""
+        if self._pending and not live.counted:
             self.throttle.mark()
             self.throttle.spent(self.push())
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.core.run.engine import Clock, LiveRun
+from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.core.run.plan import Plan
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
@@ -72,7 +72,7 @@ def provenance(cell: Plan, record: RunRecord) -> tuple[str, ...]:
             f"cell's %%opus line.",)
 
 
-class RunView:
+class RunView(Observer):
     """A run panel with controls (max_tokens, concise mode, Run again, Stop), shown once per cell."""
 
     def __init__(self, plan: Plan, again: Again, stop: Callable[[], None], handover: bool,
@@ -87,7 +87,7 @@ class RunView:
         self.panel = RunPanel(clock, hands_over=handover)
         self.delta = self.panel.delta  # the hot path goes straight to the panel
         self.thinking = self.panel.thinking
-        self.ended = self.panel.ended
+        self.stream_closed = self.panel.stream_closed
         self.waiting = self.panel.waiting
         ceiling = plan.info.max_output if plan.info and plan.info.max_output else None
         layout = w.Layout()  # one model for every control

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from opus_magic.core.run.engine import LiveRun
+from opus_magic.core.run.engine import LiveRun, Observer
 from opus_magic.core.run.outcome import outcome_lines
 from opus_magic.core.run.preflight import preflight_lines
 from opus_magic.records import RunRecord
@@ -30,7 +30,7 @@ def summary_line(record: RunRecord) -> str:
             f" · {fmt.end_state(record)} · run {record.id}")
 
 
-class TextView:
+class TextView(Observer):
     """Streams the answer as plain text and ends with the summary and any explanations."""
 
     def __init__(self, out: TextIO | None = None, show_text: bool = True) -> None:

@@ -3,6 +3,7 @@ batch price with the labels that make their collected runs cells of the grid (gr
 row, reuse key, and what its checks need)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from opus_magic.core.batch import checks as batchchecks
 from opus_magic.core.batch.submit import submit_grid, worst_cases
 from opus_magic.core.grid.spec import Grid, GridCell
-from opus_magic.core.grid.run import GridRun
+from opus_magic.core.grid.run import GridObserver, GridRun
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
@@ -38,22 +39,12 @@ class BatchPlan:
                 f"interactively.")
 
 
-class _Quiet:
-    """Hears nothing: reused cells are taken before anything is shown."""
-
-    def started(self, run: GridRun) -> None: ...
-
-    def changed(self, run: GridRun, index: int) -> None: ...
-
-    def ended(self, run: GridRun) -> None: ...
-
-
 def plan_batch(session: Session, grid: Grid, record_reused: bool) -> BatchPlan:
     """The runnable cells history cannot reuse (all of them with --fresh); `record_reused`
     saves the reused ones as cells of this grid, as an interactive run of the grid does."""
     if record_reused:
         run = GridRun(session, grid, 1)
-        run.reuse(_Quiet())
+        run.reuse(GridObserver())  # hears nothing: reused cells are taken before anything shows
         reused = run.count("reused")
         cells = [c for c, s in zip(grid.cells, run.states) if s.status == "pending"]
     else:
@@ -114,3 +105,14 @@ def _labels(grid: Grid, cell: GridCell) -> dict[str, Any]:
     return {"grid_id": grid.id, "variant": cell.variant, "row": cell.row,
             "cell_key": cell.key,
             **batchchecks.labels(grid.spec.checks, grid.spec.rows[cell.row])}
+
+
+class BatchObserver:
+    """A view of a grid's batches: told when one changed and when all are over."""
+
+    def changed(self, rows: Sequence[BatchRow], errors: Sequence[str]) -> None:
+        """A batch's state or counts changed, or a poll failed (`errors`)."""
+
+    def finished(self, rows: Sequence[BatchRow], errors: Sequence[str],
+                 grid: Any) -> None:
+        """Every batch ended; `grid` is the collected grid as shown, when there is one."""

@@ -7,10 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
 
 from opus_magic.core.grid.checks import all_passed
-from opus_magic.core.run.engine import Engine, LiveRun, new_run_id, now_iso
+from opus_magic.core.run.engine import Engine, LiveRun, Observer, new_run_id, now_iso
 from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.grid.summary import CellResult
 from opus_magic.core.grid.pacing import PacedRetrier, Pacer, Reservations
@@ -46,14 +45,18 @@ class CellState:
         return all_passed(self.checks) if self.checks else None
 
 
-class GridObserver(Protocol):
-    """A view of a running grid: told when it starts, when a cell changed and when it ended."""
+class GridObserver:
+    """A view of a running grid: told when it starts, when a cell changed and when it finished;
+    override what it needs."""
 
-    def started(self, run: GridRun) -> None: ...
+    def started(self, run: GridRun) -> None:
+        """The grid begins."""
 
-    def changed(self, run: GridRun, index: int) -> None: ...
+    def changed(self, run: GridRun, index: int) -> None:
+        """Cell `index` changed (its status, its text so far, its record)."""
 
-    def ended(self, run: GridRun) -> None: ...
+    def finished(self, run: GridRun) -> None:
+        """Every cell ended, or Stop ended the grid."""
 
 
 class GridRun:
@@ -112,7 +115,7 @@ class GridRun:
             self._run_pending(observer)
         finally:
             self.ended = self.clock()
-            observer.ended(self)
+            observer.finished(self)
 
     def _run_pending(self, observer: GridObserver) -> None:
         """Workers take the cells not reused, at most `concurrency` per endpoint at a time."""
@@ -228,7 +231,7 @@ class GridRun:
         return record
 
 
-class _CellObserver:
+class _CellObserver(Observer):
     """Hears one cell's engine events and passes them on as changes of that cell."""
 
     def __init__(self, run: GridRun, index: int, observer: GridObserver) -> None:

@@ -35,22 +35,29 @@ def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-class Observer(Protocol):
-    """What a view or any other subscriber hears about a run."""
+class Observer:
+    """What a view or any other subscriber hears about a run: override what it needs, in the
+    order the engine calls them (started, then delta/thinking/waiting as they come,
+    stream_closed, finished)."""
 
-    def started(self, live: LiveRun) -> None: ...
+    def started(self, live: LiveRun) -> None:
+        """The run begins; nothing has been sent yet."""
 
-    def delta(self, live: LiveRun, text: str) -> None: ...
+    def delta(self, live: LiveRun, text: str) -> None:
+        """A piece of the answer arrived."""
 
-    # Optional: `thinking(live, text)` hears each piece of thinking text, where an observer has it;
-    # `ended(live)` hears that the stream is over when its record must first wait for the
-    # tokenizer (a first run), so a view can show meanwhile what it still held back.
+    def thinking(self, live: LiveRun, text: str) -> None:
+        """A piece of thinking text arrived (Claude's native API)."""
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
         """A retry wait of `seconds` begins; then, with the same reason, each second of it (0:
         retrying now)."""
 
-    def finished(self, live: LiveRun, record: RunRecord) -> None: ...
+    def stream_closed(self, live: LiveRun) -> None:
+        """The stream is over; the record follows (after the tokenizer loads, on a first run)."""
+
+    def finished(self, live: LiveRun, record: RunRecord) -> None:
+        """The run's record, saved in the history (or kept in the session when it cannot be)."""
 
 
 class Guard(Protocol):
@@ -133,9 +140,7 @@ class Engine:
             if response is not None:
                 response.close()
         live.ended = self.clock()
-        ended = getattr(observer, "ended", None)
-        if ended is not None and not live.counted:  # the record waits for the tokenizer
-            ended(live)
+        observer.stream_closed(live)
         live.count_exactly()
         return self._finish(live, observer, build_record(live, error, billed))
 
@@ -190,6 +195,4 @@ class Engine:
             elif isinstance(event, ThinkingDelta):
                 assert live.thinking_counter is not None
                 live.thinking_counter.add(event.text)
-                hear = getattr(observer, "thinking", None)
-                if hear is not None:
-                    hear(live, event.text)
+                observer.thinking(live, event.text)
