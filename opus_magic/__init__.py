@@ -54,16 +54,17 @@ def run(prompt: str, **options: Any) -> Any:
     """Run a prompt through the same engine as `%%opus`, without a notebook; returns the record."""
     import io
 
-    from opus_magic.core.session import build_request, default_session
+    from opus_magic.core.run.planner import Planner, build_request
+    from opus_magic.core.session import default_session
     from opus_magic.view.text import TextView
 
     session = default_session()
     passed = ("tag", "tools", "parent_id", "comparison_id", "thinking", "effort")
     extra = {k: options.pop(k) for k in passed if k in options}
-    settings = session.settings(**options)
-    request = build_request(settings, prompt, **extra)
-    plan = session.plan(request, settings)
-    return session.execute(plan, settings, TextView(out=io.StringIO()))
+    planner = Planner(session, options)
+    settings = planner.settings()
+    plan = planner.plan(build_request(settings, prompt, **extra), settings)
+    return session.execute(plan, TextView(out=io.StringIO()))
 
 
 def submit_batch(prompts: Sequence[str] | Mapping[str, str], api: str | None = None,
@@ -71,16 +72,18 @@ def submit_batch(prompts: Sequence[str] | Mapping[str, str], api: str | None = N
     """Send prompts (a list, or custom_id → prompt) through the providers' batch engines at the
     batch price, one batch per endpoint; results arrive later with `collect_batches()`."""
     from opus_magic.core.batch.submit import submit_grid
-    from opus_magic.core.session import build_request, default_session
+    from opus_magic.core.run.planner import Planner, build_request
+    from opus_magic.core.session import default_session
 
     session = default_session()
     extra = {k: options.pop(k) for k in ("tag", "tools") if k in options}
-    settings = session.settings(**options)
+    planner = Planner(session, options)
+    settings = planner.settings()
     named = dict(prompts) if isinstance(prompts, Mapping) else {
         f"p{i}": prompt for i, prompt in enumerate(prompts)}
-    cells = [(custom_id, session.plan(build_request(settings, prompt, **extra), settings))
+    cells = [(custom_id, planner.plan(build_request(settings, prompt, **extra), settings))
              for custom_id, prompt in named.items()]
-    return submit_grid(session, cells, settings, api=api)
+    return submit_grid(session, cells, api=api)
 
 
 def collect_batches(batch_id: str | None = None) -> list[Any]:

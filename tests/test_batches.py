@@ -302,11 +302,12 @@ def test_the_submitting_process_watches_and_collects_when_the_batch_ends(endpoin
 
 def test_the_preflight_figures_put_the_batch_price_beside_the_interactive_one(endpoint) -> None:
     from opus_magic.core.batch import submit as batch
-    from opus_magic.core.session import build_request, default_session
+    from opus_magic.core.run.planner import build_request, plan_request
+    from opus_magic.core.session import default_session
 
     session = default_session()
     settings = session.settings(model="opus", max_tokens=1000)
-    plans = [session.plan(build_request(settings, p), settings) for p in ("Say hello.", "Hi")]
+    plans = [plan_request(session, build_request(settings, p), settings) for p in ("Say hello.", "Hi")]
     interactive, batched = batch.worst_cases(plans)
     inputs = sum(plan.input_tokens for plan in plans)
     # Opus 4.6: $5/M input, $25/M output; two plans of 1,000 max_tokens each.

@@ -8,7 +8,8 @@ import pytest
 
 import opus_magic
 from opus_magic.core.run.plan import Plan
-from opus_magic.core.session import build_request, default_session
+from opus_magic.core.run.planner import build_request, plan_request
+from opus_magic.core.session import default_session
 from opus_magic.records import RunRecord
 
 PROMPT = "Compare SQLite WAL mode with rollback journals for concurrent notebook kernels. " * 3
@@ -17,7 +18,7 @@ PROMPT = "Compare SQLite WAL mode with rollback journals for concurrent notebook
 def plan_for(model: str, prompt: str = PROMPT, max_tokens: int = 400) -> Plan:
     session = default_session()
     settings = session.settings(model=model, max_tokens=max_tokens)
-    return session.plan(build_request(settings, prompt), settings)
+    return plan_request(session, build_request(settings, prompt), settings)
 
 
 def test_calibration_needs_exactly_three_runs_and_learns_from_raw_counts(ip, simulator) -> None:

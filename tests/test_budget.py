@@ -13,8 +13,9 @@ import pytest
 import opus_magic
 from opus_magic.core.budget import Budget
 from opus_magic.core.run.engine import Engine, LiveRun
+from opus_magic.core.run.planner import build_request, plan_request
 from opus_magic.core.run.prompts import build_messages
-from opus_magic.core.session import build_request, default_session
+from opus_magic.core.session import default_session
 from opus_magic.cost import tokens
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.records import RunRecord
@@ -92,7 +93,7 @@ def stream_under(budget: Budget, cap: Decimal, answer_tokens: int, simulator: An
     simulator.configure(answer_tokens=answer_tokens, tokens_per_second=2000.0)
     session = default_session()
     settings = session.settings(model="opus", max_tokens=4000)
-    plan = session.plan(build_request(settings, "Write at length."), settings)
+    plan = plan_request(session, build_request(settings, "Write at length."), settings)
     budget.cap = cap
     return Engine(None, guard=budget).execute(plan, TextView(show_text=False))
 

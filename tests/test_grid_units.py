@@ -11,8 +11,8 @@ from fakes import Clock
 
 from opus_magic.core.budget import Budget
 from opus_magic.core.grid.checks import built_in, passed, resolve
-from opus_magic.core.grid.summary import percentile
 from opus_magic.core.grid.pacing import POLL_S, Pacer, Reservations
+from opus_magic.core.grid.summary import percentile
 from opus_magic.errors import UsageError
 from opus_magic.sim.limits import Limiter, LimitSettings, duration
 from opus_magic.wire.endpoints import Endpoint

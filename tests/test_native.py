@@ -226,13 +226,14 @@ class StopAfter(Observer):
 
 
 def test_stop_ends_a_native_stream_and_keeps_the_exact_input(ip, simulator) -> None:
-    from opus_magic.core.session import build_request, default_session
+    from opus_magic.core.run.planner import build_request, plan_request
+    from opus_magic.core.session import default_session
 
     simulator.configure(tokens_per_second=100, answer_tokens=2000)
     session = default_session()
     settings = session.settings(model="opus", api="anthropic", system=LONG_SYSTEM)
-    plan = session.plan(build_request(settings, "Go on."), settings)
-    record = session.execute(plan, settings, StopAfter(5))
+    plan = plan_request(session, build_request(settings, "Go on."), settings)
+    record = session.execute(plan, StopAfter(5))
     assert record.status == "stopped" and not record.cost_exact
     assert record.usage.cache_write_tokens > 4096                 # from message_start, exact
     assert record.usage.input_tokens == count(simulator.requests()[-1].body, "claude-opus-4-6")

@@ -5,16 +5,17 @@ import threading
 
 import pytest
 
-from opus_magic.core.run.engine import Observer
 from opus_magic.config import Settings, load_settings
 from opus_magic.core.run.caching import cache_line, plan_cache
-from opus_magic.core.run.engine import Engine
-from opus_magic.core.run.plan import RunRequest, plan_run
+from opus_magic.core.run.engine import Engine, Observer
+from opus_magic.core.run.plan import plan_run
+from opus_magic.core.run.request import RunRequest
+from opus_magic.core.run.target import RunPolicy, StoreKey, Target
 from opus_magic.cost.capabilities import request_refusal
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.errors import ConfigError
 from opus_magic.secret import as_secret
-from opus_magic.wire.anthropic import request_body, api_root
+from opus_magic.wire.anthropic import api_root, request_body
 from opus_magic.wire.anthropic_stream import InputKnown, MessagesState, ThinkingDelta
 from opus_magic.wire.endpoints import Endpoint, route
 from opus_magic.wire.stream import Finished, StreamFailed, TextDelta, UsageReported
@@ -175,7 +176,9 @@ def test_input_cost_is_exact_from_the_first_event_and_output_estimated(simulator
     endpoint = Endpoint(simulator.base_url, as_secret("sk-ant-test-abcdefgh"), "t", "anthropic")
     info = default_catalog().get("claude-opus-4-6")
     request = RunRequest("Hi.", "opus", 500, system="Be exact. " * 2000)
-    plan = plan_run(request, "claude-opus-4-6", info, endpoint, "claude-opus-4-6", 30.0)
+    target = Target(requested="opus", model_id="claude-opus-4-6", info=info, endpoint=endpoint,
+                    wire_model="claude-opus-4-6")
+    plan = plan_run(request, target, RunPolicy(store=StoreKey("", "", ""), timeout_s=30.0))
     watcher = Watcher()
     record = Engine(None).execute(plan, watcher, threading.Event())
     assert watcher.at_first == (True, False, record.usage.cache_write_tokens)

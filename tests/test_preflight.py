@@ -10,10 +10,10 @@ import pytest
 from test_cost import tool, write_price_map
 
 import opus_magic
-from opus_magic.core.run.engine import Observer
-from opus_magic.core.run.engine import LiveRun
+from opus_magic.core.run.engine import LiveRun, Observer
+from opus_magic.core.run.planner import build_request, plan_request
 from opus_magic.core.run.prompts import build_messages
-from opus_magic.core.session import build_request, default_session
+from opus_magic.core.session import default_session
 from opus_magic.cost import tokens
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.pricing import format_usd, input_cost, usage_cost
@@ -130,9 +130,9 @@ class Meter(Observer):
 def run_metered(prompt: str, model: str) -> tuple[Any, RunRecord, Meter]:
     session = default_session()
     settings = session.settings(model=model, max_tokens=400)
-    plan = session.plan(build_request(settings, prompt), settings)
+    plan = plan_request(session, build_request(settings, prompt), settings)
     meter = Meter()
-    return plan, session.execute(plan, settings, meter), meter
+    return plan, session.execute(plan, meter), meter
 
 
 def close(estimate: float, actual: float) -> bool:
@@ -157,7 +157,7 @@ def test_calibration_learns_claude_tokens_from_history(ip, simulator, capsys) ->
     assert record.cost_exact and close(float(live_cost), float(record.cost))
     assert "calibrated from 5 runs" in record.params["calibration"]
     other = default_session().settings(model="haiku", base_url="http://127.0.0.1:9/v1")
-    elsewhere = default_session().plan(build_request(other, prompt), other)
+    elsewhere = plan_request(default_session(), build_request(other, prompt), other)
     assert elsewhere.calibration is None       # one endpoint's counting never calibrates another's
 
 

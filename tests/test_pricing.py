@@ -6,7 +6,14 @@ from decimal import Decimal
 import pytest
 
 from opus_magic.cost.catalog import default_catalog
-from opus_magic.cost.pricing import BATCH, STANDARD, PriceMode, cache_savings, format_usd, usage_cost
+from opus_magic.cost.pricing import (
+    BATCH,
+    STANDARD,
+    PriceMode,
+    cache_savings,
+    format_usd,
+    usage_cost,
+)
 from opus_magic.records import Usage
 
 CATALOG = default_catalog()

@@ -14,6 +14,7 @@ import pytest
 
 import opus_magic
 from opus_magic.core.run.engine import Engine
+from opus_magic.core.run.planner import build_request, plan_request
 from opus_magic.core.session import default_session
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.pricing import format_usd
@@ -345,8 +346,8 @@ def test_stop_during_a_retry_wait_ends_as_stopped(simulator) -> None:
         session.sleep = lambda seconds: cancel.set()          # the user presses Stop while waiting
         simulator.scenario("429", retry_after=5)
         settings = session.settings()
-        plan = session.plan(opus_magic.core.session.build_request(settings, PROMPT), settings)
-        record = session.execute(plan, settings, TextView(out=io.StringIO()), cancel)
+        plan = plan_request(session, build_request(settings, PROMPT), settings)
+        record = session.execute(plan, TextView(out=io.StringIO()), cancel)
     finally:
         del os.environ["OPUS_MAGIC_BASE_URL"]
     assert record.status == "stopped" and record.error is None and len(simulator.requests()) == 1
@@ -482,7 +483,7 @@ def test_a_history_that_cannot_be_written_keeps_the_run(simulator, monkeypatch) 
     monkeypatch.setenv("OPUS_MAGIC_BASE_URL", simulator.base_url)
     session = default_session()
     settings = session.settings()
-    plan = session.plan(opus_magic.core.session.build_request(settings, PROMPT), settings)
+    plan = plan_request(session, build_request(settings, PROMPT), settings)
     out = io.StringIO()
     record = Engine(BrokenStore()).execute(plan, TextView(out=out))   # type: ignore[arg-type]
     assert record.status == "ok" and record.text

@@ -8,7 +8,8 @@ import pytest
 from echo_endpoint import CASES, echo_endpoint
 
 import opus_magic
-from opus_magic.core.session import build_request, default_session
+from opus_magic.core.run.planner import build_request, plan_request
+from opus_magic.core.session import default_session
 
 KEY = "sk-ant-api03-CANARYk3y7q9Zx5Lm2Vb8Nc4Hd6Jf1Gs0WXYZ"
 FRAGMENTS = (KEY, KEY[13:-4], KEY[13:21], KEY[-12:-4])   # the whole key and pieces that identify it
@@ -52,7 +53,7 @@ def test_the_key_stays_out_of_everything_in_process(keyed, simulator, capsys, ca
     record = opus_magic.run("And through the Python API.", tag="api")
     session = default_session()
     settings = session.settings()
-    plan = session.plan(build_request(settings, "a plan"), settings)
+    plan = plan_request(session, build_request(settings, "a plan"), settings)
     print(repr(settings), repr(plan), repr(record), str(settings.api_key), f"{settings.api_key}")
     out, err = capsys.readouterr()
 

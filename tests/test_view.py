@@ -19,7 +19,9 @@ from fakes import Clock
 
 import opus_magic
 from opus_magic.core.run.engine import LiveRun
-from opus_magic.core.run.plan import RunRequest, plan_run
+from opus_magic.core.run.plan import plan_run
+from opus_magic.core.run.request import RunRequest
+from opus_magic.core.run.target import RunPolicy, StoreKey, Target
 from opus_magic.core.session import default_session
 from opus_magic.cost import tokens
 from opus_magic.cost.catalog import default_catalog
@@ -39,7 +41,9 @@ INFO = default_catalog().get(MODEL)
 
 def make_live(max_tokens: int = 1024, notes: tuple[str, ...] = ()) -> LiveRun:
     request = RunRequest(prompt="Explain caching.", model="opus", max_tokens=max_tokens, notes=notes)
-    plan = plan_run(request, MODEL, INFO, Endpoint("http://127.0.0.1:9/v1", None), MODEL, 10.0)
+    target = Target(requested="opus", model_id=MODEL, info=INFO,
+                    endpoint=Endpoint("http://127.0.0.1:9/v1", None), wire_model=MODEL)
+    plan = plan_run(request, target, RunPolicy(store=StoreKey("", "", ""), timeout_s=10.0))
     return LiveRun(plan, "run1", "2026-01-01T00:00:00Z", 0.0, tokens.TokenCounter(MODEL))
 
 

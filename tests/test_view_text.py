@@ -10,7 +10,9 @@ from fakes import Clock
 
 import opus_magic
 from opus_magic.core.run.engine import LiveRun
-from opus_magic.core.run.plan import RunRequest, plan_run
+from opus_magic.core.run.plan import plan_run
+from opus_magic.core.run.request import RunRequest
+from opus_magic.core.run.target import RunPolicy, StoreKey, Target
 from opus_magic.cost import tokens
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.records import RunRecord, Usage
@@ -22,8 +24,10 @@ MODEL = "claude-opus-4-6"
 
 def test_progress_lines_while_streaming_then_the_answer_as_soon_as_it_ends() -> None:
     clock, out = Clock(), io.StringIO()
-    plan = plan_run(RunRequest(prompt="p", model="opus", max_tokens=100), MODEL,
-                    default_catalog().get(MODEL), Endpoint("http://127.0.0.1:9/v1", None), MODEL, 10.0)
+    target = Target(requested="opus", model_id=MODEL, info=default_catalog().get(MODEL),
+                    endpoint=Endpoint("http://127.0.0.1:9/v1", None), wire_model=MODEL)
+    plan = plan_run(RunRequest(prompt="p", model="opus", max_tokens=100), target,
+                    RunPolicy(store=StoreKey("", "", ""), timeout_s=10.0))
     live = LiveRun(plan, "r1", "2026-01-01T00:00:00Z", 0.0, tokens.TokenCounter(MODEL))
     lines = ProgressLines(out, threading.Lock(), clock)
     lines.started(live)

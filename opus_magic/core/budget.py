@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from opus_magic.core.run.engine import LiveRun
 from opus_magic.core.run.plan import Plan
-from opus_magic.errors import BudgetStopped, PlanRefused
 from opus_magic.cost.pricing import format_usd, output_tokens_for
+from opus_magic.errors import BudgetStopped, PlanRefused
 from opus_magic.records import RunRecord
 
 RAISE_HINT = "raise the cap with %opus budget USD, or turn it off with %opus budget off"
@@ -37,9 +37,10 @@ class Budget:
         running = (live.costs()[2] for live in self._running.values())
         return self.spent + sum((cost for cost in running if cost is not None), Decimal(0))
 
-    def admit(self, plan: Plan, cap: Decimal | None) -> None:
-        """Take the cap in force and refuse `plan` if its worst case could cross it."""
-        self.cap = cap
+    def admit(self, plan: Plan) -> None:
+        """Take the cap in force when `plan` was made and refuse it if its worst case could
+        cross it."""
+        self.cap = cap = plan.policy.budget
         if cap is None:
             return
         worst = plan.worst_case_cost

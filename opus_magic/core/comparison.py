@@ -5,51 +5,38 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from opus_magic.config import Settings
-from opus_magic.core.run.request import CellInput
 from opus_magic.core.run.engine import LiveRun, Observer, new_run_id
 from opus_magic.core.run.plan import Plan
-from opus_magic.core.session import Session, build_request
+from opus_magic.core.run.planner import Planner, cell_flags
+from opus_magic.core.run.request import CellInput
+from opus_magic.core.session import Session
 from opus_magic.errors import OpusError, UsageError
 from opus_magic.records import RunRecord
 
 
-class Comparison(list[tuple[Plan, Settings]]):
+class Comparison(list[Plan]):
     """The plans of one fan-out in the order the models were named, sharing one comparison id.
 
     `refused` holds one line per model that could not be planned (unknown profile, prompt too
     long): nothing was sent for those, and the others still run.
     """
 
-    def __init__(self, runs: Iterable[tuple[Plan, Settings]], comparison_id: str,
+    def __init__(self, plans: Iterable[Plan], comparison_id: str,
                  refused: Sequence[str] = ()) -> None:
-        super().__init__(runs)
+        super().__init__(plans)
         self.comparison_id = comparison_id
         self.refused = tuple(refused)
-
-
-def plan_cell(session: Session, cell: CellInput, model: str | None,
-              comparison_id: str | None = None, count_later: bool = False) -> tuple[Plan, Settings]:
-    """The plan and settings of one model for a cell: flags over session settings, own route;
-    `count_later` as for `Session.plan`."""
-    settings = session.settings(
-        model=model, max_tokens=cell.max_tokens, temperature=cell.temperature, system=cell.system,
-        concise=cell.concise, profile=cell.profile, stream=cell.stream, cache=cell.cache)
-    request = build_request(settings, cell.prompt, tag=cell.tag, tools=cell.tools, notes=cell.notes,
-                            history=cell.history, parent_id=cell.parent_id,
-                            comparison_id=comparison_id, thinking=cell.thinking,
-                            effort=cell.effort)
-    return session.plan(request, settings, count_later), settings
 
 
 def plan_comparison(session: Session, cell: CellInput, count_later: bool = False) -> Comparison:
     """Plan every model of the cell with its own settings and endpoint, under one comparison id."""
     comparison_id = new_run_id()
-    runs: list[tuple[Plan, Settings]] = []
+    planner = Planner(session, cell_flags(cell))
+    runs: list[Plan] = []
     failures: list[tuple[str, OpusError]] = []
     for model in cell.models:
         try:
-            runs.append(plan_cell(session, cell, model, comparison_id, count_later))
+            runs.append(planner.plan_model(cell, model, comparison_id, count_later))
         except OpusError as exc:
             failures.append((model, exc))
     refused = [f"{model}: {exc}" for model, exc in failures]
@@ -86,7 +73,7 @@ class _Tracked(Observer):
         self.observer.finished(live, record)
 
 
-def execute_all(session: Session, runs: Sequence[tuple[Plan, Settings]],
+def execute_all(session: Session, runs: Sequence[Plan],
                 observers: Sequence[Observer],
                 cancel: threading.Event | None = None) -> list[RunRecord]:
     """Execute every plan concurrently; wall time is the slowest run, not the sum.
@@ -102,9 +89,8 @@ def execute_all(session: Session, runs: Sequence[tuple[Plan, Settings]],
     done = [threading.Event() for _ in runs]
 
     def work(index: int) -> None:
-        plan, settings = runs[index]
         try:
-            records[index] = session.execute(plan, settings, _Tracked(observers[index], lives),
+            records[index] = session.execute(runs[index], _Tracked(observers[index], lives),
                                              cancels[index])
         finally:
             done[index].set()

@@ -12,16 +12,17 @@ from typing import Any
 from opus_magic.config import Settings, load_settings
 from opus_magic.core.budget import Budget
 from opus_magic.core.run.engine import Engine, Observer
-from opus_magic.core.run.plan import Plan, RunRequest, plan_run
-from opus_magic.cost import calibration, litellm_prices, tokens
+from opus_magic.core.run.plan import Plan
+from opus_magic.core.run.target import StoreKey
+from opus_magic.cost import litellm_prices
 from opus_magic.cost.catalog import Catalog, default_catalog
 from opus_magic.records import RunRecord
 from opus_magic.store.backends import open_store
 from opus_magic.store.base import HistoryStore
-from opus_magic.store.queries import calibration_counts
 from opus_magic.store.sqlite import default_path
+from opus_magic.wire.apis import transport_for
 from opus_magic.wire.endpoints import Endpoint, Route, needs_simulator, route
-from opus_magic.wire.retry import Breakers, Clock, Retrier, RetryPolicy, Sleep
+from opus_magic.wire.retry import Breakers, Clock, Retrier, Sleep
 
 
 class Session:
@@ -31,7 +32,7 @@ class Session:
         self.overrides: dict[str, Any] = {}
         self.last_run: RunRecord | None = None
         self.budget = Budget()
-        self._stores: dict[tuple[str, str, str], HistoryStore] = {}
+        self._stores: dict[StoreKey, HistoryStore] = {}
         self._simulator: Any = None
         self._lock = threading.Lock()
         self.breakers = Breakers()
@@ -66,16 +67,22 @@ class Session:
             catalog = catalog.extended(litellm_prices.load(path), origin=path)
         return catalog.extended(settings.models, settings.aliases)
 
-    def store(self, settings: Settings) -> HistoryStore:
+    def store_key(self, settings: Settings) -> StoreKey:
         """`history_url` (a PostgreSQL server or a path), else `history_path`, else the default
         file; runs are recorded as `user` (else the OS login) in `project` (else this folder)."""
         location = settings.history_url or str(settings.history_path or default_path())
-        user = settings.user or login()
-        project = settings.project or Path.cwd().name
-        key = (str.__str__(location), user or "", project)
+        return StoreKey(str.__str__(location), settings.user or login() or "",
+                        settings.project or Path.cwd().name)
+
+    def store(self, settings: Settings) -> HistoryStore:
+        """The history the settings name."""
+        return self.store_at(self.store_key(settings))
+
+    def store_at(self, key: StoreKey) -> HistoryStore:
+        """The history at `key`, opened once per process."""
         with self._lock:
             if key not in self._stores:
-                self._stores[key] = open_store(location, user, project)
+                self._stores[key] = open_store(key.location, key.user or None, key.project)
             return self._stores[key]
 
     def simulator_url(self) -> str:
@@ -91,55 +98,33 @@ class Session:
         simulator = self.simulator_url() if needs_simulator(settings, model_id, requested) else None
         return route(settings, model_id, requested, simulator)
 
-    def plan(self, request: RunRequest, settings: Settings, count_later: bool = False) -> Plan:
-        """Resolve the model (a profile's alias counts), pre-flight it, refuse what must not run;
-        `count_later`: a run shown as it streams may go out before its tokens are counted."""
-        catalog = self.catalog(settings)
-        model_id = catalog.resolve(request.model)
-        endpoint, wire_model, notes = self.endpoint(settings, model_id, request.model)
-        if model_id not in catalog.models:
-            model_id = catalog.resolve(wire_model)
-        learned = None
-        if not tokens.is_native(model_id):
-            names = dict.fromkeys((*catalog.names_for(model_id), request.model))
-            counts = calibration_counts(self.store(settings), tuple(names), endpoint.base_url,
-                                        calibration.WINDOW)
-            learned = calibration.learn(*counts)
-        plan = plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,
-                        settings.timeout_s, learned, tuple(notes), self.exact_count,
-                        count_later and settings.budget is None)
-        self.budget.admit(plan, settings.budget)
-        return plan
-
-    def exact_count(self, endpoint: Endpoint, body: dict[str, Any]) -> int:
-        """count_tokens for a native request body, asked once per distinct prompt this session."""
-        from opus_magic.wire import anthropic
-
+    def exact_count(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> int:
+        """The exact input count of a body, asked once per distinct prompt this session."""
         fields = {k: v for k, v in body.items() if k not in ("max_tokens", "stream")}
         key = json.dumps([endpoint.base_url, fields], sort_keys=True, default=str)
         if key not in self._exact_counts:
-            counted = anthropic.count_tokens(endpoint, body, self.settings().timeout_s)
+            counted = transport_for(endpoint.api).count(endpoint, body, timeout_s)
             with self._lock:
                 self._exact_counts[key] = counted
         return self._exact_counts[key]
 
-    def execute(self, plan: Plan, settings: Settings, observer: Observer,
+    def execute(self, plan: Plan, observer: Observer,
                 cancel: threading.Event | None = None) -> RunRecord:
-        engine = Engine(self.store(settings), guard=self.budget,
-                        retrier=self.retrier(plan.endpoint, settings))
+        """Stream one plan to its end, record it, and remember it as the last run."""
+        engine = Engine(self.store_at(plan.policy.store), guard=self.budget,
+                        retrier=self.retrier(plan))
         record = engine.execute(plan, observer, cancel)
         with self._lock:
             self.last_run = record
         return record
 
-    def retrier(self, endpoint: Endpoint, settings: Settings) -> Retrier:
-        """Retries for one run, through the breaker every run to this endpoint shares."""
+    def retrier(self, plan: Plan) -> Retrier:
+        """Retries for one run, through the breaker every run to its endpoint shares."""
         self.breakers.clock = self.clock
-        breaker = self.breakers.get(endpoint.base_url, settings.breaker_threshold,
-                                    settings.breaker_cooldown_s)
-        return Retrier(RetryPolicy(settings.max_retries, settings.retry_cap_s), breaker,
-                       sleep=self.sleep, clock=self.clock)
-
+        policy = plan.policy
+        breaker = self.breakers.get(plan.endpoint.base_url, policy.breaker_threshold,
+                                    policy.breaker_cooldown_s)
+        return Retrier(policy.retry, breaker, sleep=self.sleep, clock=self.clock)
 
 def login() -> str | None:
     """The OS login name, or None where the system has none (e.g. a container without one)."""
@@ -160,18 +145,3 @@ def default_session() -> Session:
         if _default is None:
             _default = Session()
         return _default
-
-
-def build_request(settings: Settings, prompt: str, **extra: Any) -> RunRequest:
-    """A RunRequest from resolved settings; checks what the settings layer cannot."""
-    from opus_magic.errors import UsageError
-
-    if not prompt.strip():
-        raise UsageError("The cell is empty: write a prompt below %%opus.")
-    if settings.temperature is not None and not 0 <= settings.temperature <= 2:
-        raise UsageError(f"Temperature {settings.temperature:g} is out of range: use 0 to 2 "
-                         f"(Anthropic's endpoint caps it at 1).")
-    return RunRequest(prompt=prompt, model=settings.model, max_tokens=settings.max_tokens,
-                      temperature=settings.temperature, system=settings.system,
-                      concise=settings.concise, stream=settings.stream, cache=settings.cache,
-                      **extra)

@@ -2,10 +2,11 @@
 first cell imports only what running a prompt needs."""
 from __future__ import annotations
 
-from opus_magic.core.run.request import CellInput
+from opus_magic.core.comparison import plan_comparison
 from opus_magic.core.run.conversation import continue_cell
-from opus_magic.core.comparison import plan_cell, plan_comparison
+from opus_magic.core.run.planner import Planner, cell_flags
 from opus_magic.core.run.preflight import dry_run
+from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
 from opus_magic.notebook.present import present_comparison, present_run
 from opus_magic.records import RunRecord
@@ -24,6 +25,6 @@ def run_cell(session: Session, cell: CellInput, line: str | None = None) -> list
     if len(cell.models) > 1:
         return present_comparison(session, plan_comparison(session, cell, count_later=True),
                                   cell.output)
-    plan, settings = plan_cell(session, cell, cell.models[0] if cell.models else None,
-                               count_later=True)
-    return present_run(session, settings, plan, cell.output, line)
+    plan = Planner(session, cell_flags(cell)).plan_model(
+        cell, cell.models[0] if cell.models else None, count_later=True)
+    return present_run(session, plan, cell.output, line)

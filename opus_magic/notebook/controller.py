@@ -1,15 +1,14 @@
 """Controllers: they plan and execute a cell's runs for a view, and answer its Run again and Stop."""
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opus_magic.config import Settings
-from opus_magic.core.run.engine import Observer
 from opus_magic.core.comparison import Comparison, execute_all
+from opus_magic.core.run.engine import Observer
 from opus_magic.core.run.plan import Plan
+from opus_magic.core.run.planner import replan
 from opus_magic.core.session import Session
 from opus_magic.errors import OpusError
 from opus_magic.records import RunRecord
@@ -20,13 +19,13 @@ Launch = Callable[[Callable[[], Any], Callable[[], None]], None]  # launch(work,
 class RunController:
     """One cell's runs: the first, then each Run again with the view's max_tokens and mode."""
 
-    def __init__(self, session: Session, settings: Settings, plan: Plan, launch: Launch,
+    def __init__(self, session: Session, plan: Plan, launch: Launch,
                  on_record: Callable[[RunRecord], None], handover: bool,
                  line: str | None = None) -> None:
         """`line` is the cell's `%%opus` line as it ran: the view offers to rewrite its flags."""
         from opus_magic.view.run_widget import RunView
 
-        self.session, self.settings, self.plan = session, settings, plan
+        self.session, self.plan = session, plan
         self.launch, self.on_record, self.line = launch, on_record, line
         self.view = RunView(plan, self.again, self.stop, handover,
                             rewrite=None if line is None else self.first_line)
@@ -35,7 +34,7 @@ class RunController:
     def run(self, plan: Plan) -> RunRecord | None:
         """Stream one plan into the view until it ends; a refusal before sending shows in the view."""
         try:
-            record = self.session.execute(plan, self.settings, self.view, self._cancel)
+            record = self.session.execute(plan, self.view, self._cancel)
         except OpusError as exc:
             self.view.problem(str(exc))
             return None
@@ -56,9 +55,8 @@ class RunController:
         if max_tokens < 1:
             self.view.problem(f"max_tokens {max_tokens} asks for no answer: use at least 1.")
             return
-        request = dataclasses.replace(self.plan.request, max_tokens=max_tokens, concise=concise)
         try:
-            plan = self.session.plan(request, self.settings)
+            plan = replan(self.session, self.plan, max_tokens=max_tokens, concise=concise)
         except OpusError as exc:
             self.view.problem(str(exc))
             return
@@ -94,12 +92,12 @@ class ComparisonController:
 
     def again(self, index: int) -> None:
         """Run one column's model again, as its cell asked, into that column."""
-        plan, settings = self.runs[index]
+        plan = self.runs[index]
         observer: Observer = self.view.panels[index]
 
         def work() -> None:
             try:
-                self.session.execute(plan, settings, observer, threading.Event())
+                self.session.execute(plan, observer, threading.Event())
             except OpusError as exc:
                 self.view.panels[index].show_problem(str(exc))
             self.view.end()

@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.run.request import CellInput
 from opus_magic.core.grid.checks import resolve
+from opus_magic.core.grid.run import GridRun, results
 from opus_magic.core.grid.spec import (
     GridSpec,
     dry_run_lines,
@@ -19,8 +19,8 @@ from opus_magic.core.grid.spec import (
     rows_of,
     variants_of,
 )
-from opus_magic.core.grid.run import GridRun, results
 from opus_magic.core.grid.summary import CellResult, frame_rows
+from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.interpolate import interpolate
@@ -110,7 +110,7 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     if spec.cell.dry_run:
         print("\n".join(dry_run_lines(grid, remaining_budget(session))))
         return None
-    settings = session.settings()
+    settings = grid.settings
     run = GridRun(session, grid, spec.concurrency or settings.concurrency)
     mode = presentation(settings.view)
 

@@ -132,7 +132,7 @@ def run_grid_batch(session: Session, spec: GridSpec, output: str | None) -> Batc
     gridbatch.admit(session, plan, sum((w.worst or Decimal(0) for w in _watches
                                         if not w.done.is_set()), Decimal(0)))
     rows = gridbatch.submit(session, plan)
-    store = session.store(session.settings())
+    store = session.store(grid.settings)
     if not rows:
         print(plan.line() + " Every cell came from history: nothing was submitted.")
         deliver(output, to_frame(from_history(grid_cells(store, grid.id)), spec.rows))
@@ -143,7 +143,7 @@ def run_grid_batch(session: Session, spec: GridSpec, output: str | None) -> Batc
 
 def _watch(session: Session, spec: GridSpec, plan: gridbatch.BatchPlan, rows: list[BatchRow],
            output: str | None) -> BatchWatch:
-    mode = presentation(session.settings().view)
+    mode = presentation(plan.grid.settings.view)
     grid_id, preflight = plan.grid.id, plan.line()
     if mode == TEXT:
         text = BatchTextView()

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from opus_magic.config import Settings
 from opus_magic.core.comparison import Comparison, execute_all, rank
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
@@ -109,19 +108,19 @@ def deliver(output: str | None, value: Any) -> None:
         get_ipython().user_ns[output] = value
 
 
-def present_run(session: Session, settings: Settings, plan: Plan,
-                output: str | None = None, line: str | None = None) -> list[RunRecord]:
+def present_run(session: Session, plan: Plan, output: str | None = None,
+                line: str | None = None) -> list[RunRecord]:
     """Execute one plan, showing it as it streams; the records that ended before returning.
     `line` (the cell's %%opus line) lets the view write a rerun's flags back into the cell."""
-    mode = presentation(settings.view)
+    mode = presentation(plan.policy.view)
     if mode == TEXT:
-        record = session.execute(plan, settings, TextView())
+        record = session.execute(plan, TextView())
         deliver(output, record.text)
         return [record]
     from opus_magic.notebook.controller import RunController
 
     launch = BACKGROUND.launcher()
-    controller = RunController(session, settings, plan, launch,
+    controller = RunController(session, plan, launch,
                                lambda record: deliver(output, record.text), handover=mode == LIVE,
                                line=line)
     remember(controller.view, mode)
@@ -136,7 +135,7 @@ def present_run(session: Session, settings: Settings, plan: Plan,
 def present_comparison(session: Session, runs: Comparison,
                        output: str | None = None) -> list[RunRecord]:
     """Execute a fan-out side by side: text lines in a terminal, live columns in a notebook."""
-    mode = presentation(runs[0][1].view)
+    mode = presentation(runs[0].policy.view)
 
     def done(records: Sequence[RunRecord]) -> None:
         deliver(output, [record.text for record in records])
@@ -163,7 +162,7 @@ def present_comparison_text(session: Session, runs: Comparison,
     from opus_magic.view.comparison_text import ProgressLines, summary_table
 
     out = out or sys.stdout
-    models = ", ".join(plan.request.model for plan, _ in runs)
+    models = ", ".join(plan.request.model for plan in runs)
     out.write(f"Comparing {len(runs)} models at once (comparison {runs.comparison_id}): {models}\n")
     for line in runs.refused:
         out.write(f"! not run: {line}\n")

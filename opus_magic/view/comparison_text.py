@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TextIO
 
-from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.core.comparison import RankedRun
+from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.core.run.outcome import outcome_lines
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt

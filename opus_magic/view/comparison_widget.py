@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opus_magic.core.run.engine import Clock
 from opus_magic.core.comparison import Comparison, RankedRun, rank
+from opus_magic.core.run.engine import Clock
 from opus_magic.view import format as fmt
 from opus_magic.view.comparison_text import (
     SUMMARY_HEADINGS,
@@ -42,7 +42,7 @@ class ComparisonView:
         self.agains, self.stops, columns = [], [], []
         fit = w.Layout(width="auto")  # one model for the columns' buttons, as wide as their labels
         for index, panel in enumerate(self.panels):
-            model = runs[index][0].request.model
+            model = runs[index].request.model
             again_one = part(w.Button, "opus-run-again", description=f"Run {model} again",
                              icon="redo", layout=fit,
                              disabled=True, tooltip="send this model the cell again")
@@ -69,7 +69,7 @@ class ComparisonView:
         self._bar: Any = None
 
     def title_html(self) -> str:
-        models = ", ".join(plan.request.model for plan, _ in self.runs)
+        models = ", ".join(plan.request.model for plan in self.runs)
         refused = tuple(f"not run: {line}" for line in self.runs.refused)
         return (f'<div style="color:{fmt.TEXT}"><b>Comparing {len(self.runs)} models at once</b> '
                 f'({html.escape(models)}; comparison {self.runs.comparison_id})</div>'

@@ -11,12 +11,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from opus_magic.errors import RequestError, StreamInterrupted
+from opus_magic.wire.anthropic_stream import MessagesState
 from opus_magic.wire.client import Response, key_of, post
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
+from opus_magic.wire.request import Thinking, WireRequest
 
 API_VERSION = "2026-10-21"
-Thinking = int | str | None  # a budget in tokens, "adaptive", or None for no thinking
 
 
 def api_root(base_url: str) -> str:
@@ -110,3 +111,31 @@ def count_tokens(endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> 
     if not isinstance(counted.get("input_tokens"), int):
         raise RequestError("count_tokens answered without input_tokens.")
     return counted["input_tokens"]
+
+
+class Messages:
+    """Claude's native Messages API: cache breakpoints, thinking, effort and exact counts."""
+
+    api = "anthropic"
+    version = API_VERSION
+    caches = True
+    counts = True
+
+    def body(self, request: WireRequest) -> dict[str, Any]:
+        return request_body(request.model, request.messages, request.max_tokens, request.stream,
+                            request.tools, request.thinking, request.effort, request.breakpoints,
+                            request.ttl)
+
+    def open(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
+             hold: Hold | None = None,
+             opened: Callable[[Response], None] | None = None) -> Response:
+        return open_response(endpoint, body, timeout_s, hold, opened)
+
+    def state(self) -> MessagesState:
+        return MessagesState()
+
+    def count(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> int:
+        return count_tokens(endpoint, body, timeout_s)
+
+
+MESSAGES = Messages()

@@ -26,7 +26,9 @@ from opus_magic.errors import (
 )
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold, explain_status
+from opus_magic.wire.request import WireRequest
 from opus_magic.wire.scrub import KEY_LOGS, Scrubber
+from opus_magic.wire.stream import StreamState
 
 SIMULATOR_HEADER = "x-opus-magic-simulator"
 _pools: dict[bool, Any] = {}
@@ -257,3 +259,37 @@ def error_of(body: Any) -> dict[str, Any]:
         said = body.get("message") or body.get("detail") or body.get("error")
         return {**body, "message": said}
     return {"message": body} if body else {}
+
+
+class ChatCompletions:
+    """OpenAI chat completions, the API every OpenAI-compatible endpoint speaks."""
+
+    api = "openai"
+    version = None
+    caches = False
+    counts = False
+
+    def body(self, request: WireRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": request.model, "messages": list(request.messages),
+                                "max_tokens": request.max_tokens, "stream": request.stream}
+        if request.stream:
+            body["stream_options"] = {"include_usage": True}
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.tools:
+            body["tools"] = list(request.tools)
+        return body
+
+    def open(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
+             hold: Hold | None = None,
+             opened: Callable[[Response], None] | None = None) -> Response:
+        return open_response(endpoint, body, timeout_s, hold, opened)
+
+    def state(self) -> StreamState:
+        return StreamState()
+
+    def count(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> int:
+        raise RequestError("Chat-completions endpoints have no exact token count.")
+
+
+CHAT_COMPLETIONS = ChatCompletions()

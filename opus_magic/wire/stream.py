@@ -48,6 +48,11 @@ class StreamState:
         self.implausible_usage = False
 
     @property
+    def thinking_text(self) -> str:
+        """Thinking shown before the answer; this API has none."""
+        return ""
+
+    @property
     def text(self) -> str:
         if len(self.parts) > 1:
             self.parts[:] = ["".join(self.parts)]

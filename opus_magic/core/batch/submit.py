@@ -49,13 +49,11 @@ class Collected:
 
 
 def submit_grid(session: Session, cells: Sequence[tuple[str, Plan]],
-                settings: Settings | None = None, grid_id: str | None = None,
-                labels: Mapping[str, Mapping[str, Any]] | None = None,
+                grid_id: str | None = None, labels: Mapping[str, Mapping[str, Any]] | None = None,
                 api: str | None = None) -> list[BatchRow]:
     """Submit planned cells as one batch per endpoint (split where the API's limit on requests
-    per batch requires); `labels` adds RunRecord fields (variant, row_index, ...) to each
-    custom_id's run when it is collected."""
-    settings = settings or session.settings()
+    per batch requires), each remembered in the history its plan records in; `labels` adds
+    RunRecord fields (variant, row_index, ...) to each custom_id's run when it is collected."""
     ids = [custom_id for custom_id, _ in cells]
     bad = [i for i in ids if not CUSTOM_ID.match(i)]
     if not cells or bad or len(set(ids)) != len(ids):
@@ -68,14 +66,15 @@ def submit_grid(session: Session, cells: Sequence[tuple[str, Plan]],
         groups.setdefault(key, []).append((custom_id, plan))
     rows = []
     for (base_url, profile, wire_api), group in groups.items():
-        client = BatchClient(group[0][1].endpoint, wire_api, settings.timeout_s)
+        first = group[0][1]
+        client = BatchClient(first.endpoint, wire_api, first.policy.timeout_s)
         for start in range(0, len(group), MAX_REQUESTS[wire_api]):
             part = group[start:start + MAX_REQUESTS[wire_api]]
             status = client.submit([(custom_id, plan.body) for custom_id, plan in part])
             row = BatchRow(f"b-{secrets.token_hex(5)}", status.provider_id, wire_api, base_url,
                            profile, grid_id, now_iso(), status.state, status.counts,
                            {cid: cell_data(plan, (labels or {}).get(cid)) for cid, plan in part})
-            stored.add_batch(session.store(settings), row)
+            stored.add_batch(session.store_at(first.policy.store), row)
             rows.append(row)
     return rows
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from opus_magic.core.batch import checks as batchchecks
 from opus_magic.core.batch.submit import submit_grid, worst_cases
-from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.grid.run import GridObserver, GridRun
+from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
@@ -50,7 +50,7 @@ def plan_batch(session: Session, grid: Grid, record_reused: bool) -> BatchPlan:
     else:
         runnable = [c for c in grid.cells if c.plan is not None and not c.refused]
         found = {} if grid.spec.fresh else reusable(
-            session.store(session.settings()), [str(c.key) for c in runnable])
+            session.store(grid.settings), [str(c.key) for c in runnable])
         cells = [c for c in runnable if c.key not in found]
         reused = len(runnable) - len(cells)
     interactive, batch = worst_cases([c.plan for c in cells if c.plan is not None])
@@ -62,7 +62,7 @@ def plan_batch(session: Session, grid: Grid, record_reused: bool) -> BatchPlan:
 def admit(session: Session, plan: BatchPlan, pending: Decimal = Decimal(0)) -> None:
     """Refuse the whole batch when its worst case at the batch price, with the worst cases of
     the batches still `pending` in this session, could cross the budget."""
-    cap = plan.cells[0].settings.budget if plan.cells and plan.cells[0].settings else None
+    cap = plan.grid.settings.budget
     if cap is None or not plan.cells:
         return
     if plan.batch is None:
@@ -81,7 +81,7 @@ def admit(session: Session, plan: BatchPlan, pending: Decimal = Decimal(0)) -> N
 
 def refuse_twice(session: Session, grid: Grid) -> None:
     """A grid already in a batch not collected yet is not submitted again (and paid twice)."""
-    store = session.store(session.settings())
+    store = session.store(grid.settings)
     running = [row.id for row in list_batches(store, uncollected=True) if row.grid_id == grid.id]
     if running:
         raise UsageError(f"Grid {grid.id} is already in batch {', '.join(running)}, not "
@@ -98,7 +98,7 @@ def submit(session: Session, plan: BatchPlan, api: str | None = None) -> list[Ba
     batchchecks.remember(grid.id, grid.spec.checks)
     cells = [(f"g{c.index}", c.plan) for c in plan.cells if c.plan is not None]
     labels = {f"g{c.index}": _labels(grid, c) for c in plan.cells}
-    return submit_grid(session, cells, plan.cells[0].settings, grid.id, labels, api)
+    return submit_grid(session, cells, grid.id, labels, api)
 
 
 def _labels(grid: Grid, cell: GridCell) -> dict[str, Any]:

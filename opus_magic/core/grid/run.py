@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from opus_magic.core.grid.checks import all_passed
-from opus_magic.core.run.engine import Engine, LiveRun, Observer, new_run_id, now_iso
+from opus_magic.core.grid.pacing import PacedRetrier, Pacer, Reservations
 from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.grid.summary import CellResult
-from opus_magic.core.grid.pacing import PacedRetrier, Pacer, Reservations
+from opus_magic.core.run.engine import Engine, LiveRun, Observer, new_run_id, now_iso
 from opus_magic.core.session import Session
 from opus_magic.errors import OpusError
 from opus_magic.records import RunRecord, Usage
@@ -120,9 +120,7 @@ class GridRun:
     def _run_pending(self, observer: GridObserver) -> None:
         """Workers take the cells not reused, at most `concurrency` per endpoint at a time."""
         pending = [c for c in self.grid.cells if self.states[c.index].status == "pending"]
-        settings = next((c.settings for c in pending if c.settings), None)
-        budget = self.session.budget
-        admission = Reservations(budget, settings.budget if settings else None)
+        admission = Reservations(self.session.budget, self.grid.settings.budget)
         for cell in pending:
             assert cell.plan is not None
             self.pacers.setdefault(cell.plan.endpoint.base_url, Pacer(self.concurrency))
@@ -142,7 +140,7 @@ class GridRun:
 
     def reuse(self, observer: GridObserver) -> None:
         """Mark refused cells, and take finished answers from history unless --fresh."""
-        store = self.session.store(self.session.settings())
+        store = self.session.store(self.grid.settings)
         keys = [c.key for c in self.grid.cells if c.key and not c.refused]
         found = {} if self.grid.spec.fresh else reusable(store, keys)
         for cell in self.grid.cells:
@@ -188,7 +186,7 @@ class GridRun:
 
     def _attempts(self, cell: GridCell, observer: GridObserver) -> None:
         """Run the cell, again while its stream breaks (bounded); the last attempt counts."""
-        assert cell.plan is not None and cell.settings is not None
+        assert cell.plan is not None
         state = self.states[cell.index]
         pacer = self.pacers[cell.plan.endpoint.base_url]
         with pacer.slot(self.cancel) as entered:
@@ -207,11 +205,11 @@ class GridRun:
         state.status, state.live = record.status, None  # the record holds what the view needs
 
     def _execute(self, cell: GridCell, pacer: Pacer, observer: GridObserver) -> RunRecord:
-        assert cell.plan is not None and cell.settings is not None
-        session, plan, settings = self.session, cell.plan, cell.settings
-        retrier = PacedRetrier(session.retrier(plan.endpoint, settings), pacer,
-                               plan.input_tokens + plan.max_tokens)
-        engine = Engine(session.store(settings), guard=session.budget, retrier=retrier)
+        assert cell.plan is not None
+        session, plan = self.session, cell.plan
+        retrier = PacedRetrier(session.retrier(plan), pacer, plan.input_tokens + plan.max_tokens)
+        engine = Engine(session.store_at(plan.policy.store), guard=session.budget,
+                        retrier=retrier)
         record = engine.execute(plan, _CellObserver(self, cell.index, observer), self.cancel)
         if retrier.answered:  # the server gives back the max_tokens the answer did not use
             pacer.give_back(plan.max_tokens - record.usage.output_tokens)
@@ -227,7 +225,7 @@ class GridRun:
         record = record.replace(grid_id=self.grid.id, variant=cell.variant, row=cell.row,
                                 checks=dict(state.checks) if record.status == "ok" else None,
                                 cell_key=cell.key)
-        self.session.store(self.session.settings()).save(record)
+        self.session.store(self.grid.settings).save(record)
         return record
 
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.config import SIMULATOR, Settings
-from opus_magic.core.run.request import CellInput
 from opus_magic.core.grid.checks import Check
-from opus_magic.core.comparison import plan_cell
 from opus_magic.core.run.plan import Plan
+from opus_magic.core.run.planner import Planner, cell_flags
+from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused, UsageError
@@ -73,19 +73,20 @@ class GridCell:
     model: str
     row: int
     plan: Plan | None
-    settings: Settings | None
     key: str | None
     refused: str | None = None
 
 
 @dataclass
 class Grid:
-    """Every cell of a grid, in row order, under one grid id."""
+    """Every cell of a grid, in row order, under one grid id, with the settings it runs under
+    (settled once for the whole grid)."""
 
     id: str
     spec: GridSpec
     models: list[str]
     cells: list[GridCell]
+    settings: Settings
 
     @property
     def worst_case(self) -> Decimal | None:
@@ -121,30 +122,33 @@ def cell_key(plan: Plan) -> str:
 
 
 def plan_grid(session: Session, spec: GridSpec) -> Grid:
-    """Plan every cell; a cell that cannot be planned keeps the one-line reason."""
-    models = list(spec.cell.models) or [session.settings().model]
+    """Plan every cell; a cell that cannot be planned keeps the one-line reason. Settings and
+    each model's endpoint are settled once for the whole grid (`Planner`)."""
+    planner = Planner(session, cell_flags(spec.cell))
+    models = list(spec.cell.models) or [planner.settings().model]
     cells: list[GridCell] = []
     for row in range(len(spec.rows)):
         for variant, _ in spec.variants:
             for model in models:
-                cells.append(_plan_one(session, spec, len(cells), variant, model, row))
+                cells.append(_plan_one(planner, spec, len(cells), variant, model, row))
     if not any(c.plan is not None for c in cells):
         raise UsageError(f"No cell of the grid can be planned: {cells[0].refused}")
     keys = sorted(c.key or f"refused:{c.index}" for c in cells)
     raw = json.dumps([spec.cell.tag, keys])
-    return Grid(hashlib.sha256(raw.encode()).hexdigest()[:12], spec, models, cells)
+    return Grid(hashlib.sha256(raw.encode()).hexdigest()[:12], spec, models, cells,
+                planner.settings())
 
 
-def _plan_one(session: Session, spec: GridSpec, index: int, variant: str, model: str,
+def _plan_one(planner: Planner, spec: GridSpec, index: int, variant: str, model: str,
               row: int) -> GridCell:
     cell = dataclasses.replace(spec.cell, prompt=spec.prompts[(variant, row)])
     try:
-        plan, settings = plan_cell(session, cell, model)
+        plan = planner.plan_model(cell, model)
     except PlanRefused as exc:
-        return GridCell(index, variant, model, row, exc.plan, None, cell_key(exc.plan), str(exc))
+        return GridCell(index, variant, model, row, exc.plan, cell_key(exc.plan), str(exc))
     except OpusError as exc:
-        return GridCell(index, variant, model, row, None, None, None, str(exc))
-    return GridCell(index, variant, model, row, plan, settings, cell_key(plan))
+        return GridCell(index, variant, model, row, None, None, str(exc))
+    return GridCell(index, variant, model, row, plan, cell_key(plan))
 
 
 def dry_run_lines(grid: Grid, remaining: Decimal | None = None) -> list[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from opus_magic.core.run.request import CellInput
 from opus_magic.core.run.prompts import CONCISE_INSTRUCTIONS
+from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord

@@ -17,8 +17,8 @@ from opus_magic.cost import tokens
 from opus_magic.errors import BudgetStopped, RequestError, StoreError, StreamInterrupted
 from opus_magic.records import RunRecord
 from opus_magic.store.base import HistoryStore
-from opus_magic.wire import anthropic, client
-from opus_magic.wire.anthropic_stream import MessagesState, ThinkingDelta
+from opus_magic.wire import client
+from opus_magic.wire.anthropic_stream import ThinkingDelta
 from opus_magic.wire.client import Response
 from opus_magic.wire.explain import Hold
 from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
@@ -86,7 +86,7 @@ class Engine:
                 cancel: threading.Event) -> Response:
         """Open the response, retrying what retrying can fix; the observer hears of every wait."""
         hold = Hold(plan.model_id, plan.input_tokens, plan.max_tokens, plan.info)
-        transport = anthropic if plan.native else client
+        transport = plan.transport
         reason = ""
 
         def waiting(seconds: float, why: str) -> None:
@@ -96,8 +96,7 @@ class Engine:
 
         def send() -> Response:
             live.sent_at = self.clock()
-            return transport.open_response(plan.endpoint, plan.body, plan.timeout_s, hold,
-                                           live.attach)
+            return transport.open(plan.endpoint, plan.body, plan.timeout_s, hold, live.attach)
 
         try:
             return self.retrier.call(lambda: live.attempts.run(send), waiting, cancel,
@@ -160,12 +159,9 @@ class Engine:
         """A live run with the stream state of the plan's transport; the connection pool is
         set up first, since its import and set-up are not the model's latency."""
         client.pool(plan.endpoint.base_url)
-        live = LiveRun(plan, new_run_id(), now_iso(), self.clock(),
-                       tokens.TokenCounter(plan.model_id), cancel=cancel,
-                       simulator=plan.endpoint.name == SIMULATOR)
-        if plan.native:
-            live.state, live.thinking_counter = MessagesState(), tokens.TokenCounter(plan.model_id)
-        return live
+        return LiveRun(plan, new_run_id(), now_iso(), self.clock(),
+                       tokens.TokenCounter(plan.model_id), state=plan.transport.state(),
+                       cancel=cancel, simulator=plan.endpoint.name == SIMULATOR)
 
     def _consume(self, live: LiveRun, response: Response, observer: Observer,
                  cancel: threading.Event) -> None:
@@ -193,6 +189,7 @@ class Engine:
                     else:
                         tokens.load_soon(live.plan.model_id)
             elif isinstance(event, ThinkingDelta):
-                assert live.thinking_counter is not None
+                if live.thinking_counter is None:
+                    live.thinking_counter = tokens.TokenCounter(live.plan.model_id)
                 live.thinking_counter.add(event.text)
                 observer.thinking(live, event.text)

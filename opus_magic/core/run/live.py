@@ -9,7 +9,6 @@ from decimal import Decimal
 from opus_magic.core.run.plan import Plan, counted_now
 from opus_magic.cost import pricing, tokens
 from opus_magic.records import Usage
-from opus_magic.wire.anthropic_stream import MessagesState
 from opus_magic.wire.attempt import Stoppable
 from opus_magic.wire.client import Response
 from opus_magic.wire.stream import StreamState
@@ -34,7 +33,7 @@ class LiveRun:
     cancel: threading.Event = field(default_factory=threading.Event)
     response: Response | None = None
     retries: list[str] = field(default_factory=list)
-    thinking_counter: tokens.TokenCounter | None = None  # thinking shown so far (native API)
+    thinking_counter: tokens.TokenCounter | None = None  # thinking shown so far, if any
     attempts: Stoppable = field(default_factory=Stoppable)
     sent_at: float | None = None  # when the request that answered was sent (after any back-off)
 
@@ -86,7 +85,7 @@ class LiveRun:
     @property
     def thinking_text(self) -> str:
         """The thinking Claude showed so far: a summary of what it billed as thinking tokens."""
-        return self.state.thinking_text if isinstance(self.state, MessagesState) else ""
+        return self.state.thinking_text
 
     @property
     def usage(self) -> Usage:

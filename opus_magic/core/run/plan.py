@@ -9,64 +9,63 @@ from typing import TYPE_CHECKING, Any
 
 from opus_magic.core.run.caching import CachePlan, cache_usage, plan_cache
 from opus_magic.core.run.prompts import build_messages
+from opus_magic.core.run.request import RunRequest
+from opus_magic.core.run.target import RunPolicy, Target
 from opus_magic.cost import capabilities, pricing, tokens
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.errors import PlanRefused, RequestError
 from opus_magic.records import Usage
-from opus_magic.wire import anthropic
 from opus_magic.wire.endpoints import Endpoint
+from opus_magic.wire.request import WireRequest
+from opus_magic.wire.transport import Transport
 
 if TYPE_CHECKING:
     from opus_magic.cost.calibration import Calibration
 
 
-@dataclass(frozen=True)
-class RunRequest:
-    """What one run asks for, after flags and settings are merged."""
-
-    prompt: str
-    model: str
-    max_tokens: int
-    temperature: float | None = None
-    system: str | None = None
-    concise: str = "off"
-    stream: bool = True
-    tag: str | None = None
-    tools: tuple[dict[str, Any], ...] | None = None
-    history: tuple[dict[str, Any], ...] = ()
-    parent_id: str | None = None
-    comparison_id: str | None = None
-    notes: tuple[str, ...] = ()
-    thinking: int | str | None = None  # "adaptive" or a budget in tokens (native API only)
-    effort: str | None = None  # low, medium, high or max (native API only)
-    cache: str = "auto"  # auto, 5m, 1h or off (native API only)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Plan:
-    """A request ready to send: messages, wire body, endpoint, model facts and pre-flight figures."""
+    """A request ready to send: where it goes (`target`), how it is carried out (`policy`), its
+    messages and wire body, and the pre-flight figures."""
 
     request: RunRequest
-    model_id: str
-    info: ModelInfo | None
-    endpoint: Endpoint
+    target: Target
+    policy: RunPolicy
     messages: list[dict[str, Any]]
     body: dict[str, Any]
     input_tokens: int
     max_tokens: int
-    timeout_s: float
     warnings: tuple[str, ...] = ()
     counted_tokens: int = 0
     tool_tokens: int = 0
-    calibration: Calibration | None = None
-    cache: CachePlan | None = None  # breakpoints on the native API; None elsewhere
+    cache: CachePlan | None = None  # breakpoints where the API takes them; None elsewhere
     exact_input: bool = False  # input_tokens came from the provider's count_tokens
     provisional: bool = False  # input_tokens guessed to send sooner; counted once words arrive
 
     @property
-    def native(self) -> bool:
-        """Sent to Claude's native Messages API rather than as chat completions."""
-        return self.endpoint.api == "anthropic"
+    def model_id(self) -> str:
+        return self.target.model_id
+
+    @property
+    def info(self) -> ModelInfo | None:
+        return self.target.info
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.target.endpoint
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self.target.calibration
+
+    @property
+    def timeout_s(self) -> float:
+        return self.policy.timeout_s
+
+    @property
+    def transport(self) -> Transport:
+        """The wire API the endpoint speaks."""
+        return self.target.transport
 
     @property
     def min_cost(self) -> Decimal | None:
@@ -85,7 +84,7 @@ class Plan:
     def rejected(self) -> str | None:
         """One line on why the model or its API would reject this request, or None."""
         return capabilities.request_refusal(
-            self.info, self.endpoint.api, anthropic.API_VERSION, thinking=self.request.thinking,
+            self.info, self.endpoint.api, self.transport.version, thinking=self.request.thinking,
             effort=self.request.effort, temperature=self.request.temperature,
             max_tokens=self.max_tokens)
 
@@ -95,47 +94,46 @@ class Plan:
         return window is None or self.input_tokens + self.max_tokens <= window
 
 
-ExactCounter = Callable[[Endpoint, dict[str, Any]], int]
+ExactCounter = Callable[[Endpoint, dict[str, Any], float], int]
 
 
-def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoint: Endpoint,
-             wire_model: str, timeout_s: float, calibration: Calibration | None = None,
-             notes: tuple[str, ...] = (), exact: ExactCounter | None = None,
-             count_later: bool = False) -> Plan:
+def plan_run(request: RunRequest, target: Target, policy: RunPolicy,
+             exact: ExactCounter | None = None, count_later: bool = False) -> Plan:
     """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit
-    or what the model or its API rejects (e.g. a temperature on a model that takes only its default);
-    `notes` (e.g. which endpoint answers) join the request's own as the plan's warnings.
+    or what the model or its API rejects (e.g. a temperature on a model that takes only its
+    default); the target's notes (e.g. which endpoint answers) join the request's own warnings.
 
-    Token counts are tiktoken's, scaled by `calibration` where the model's tokenizer differs;
-    on the native API `exact` (count_tokens) replaces them, falling back to them on failure.
-    `count_later` (nothing waits on the figures) lets a plan go out before tiktoken's encoding
-    is loaded, with a guessed input count, when nothing about the request depends on it.
+    Token counts are tiktoken's, scaled by the target's calibration where the model's tokenizer
+    differs; where the API counts exactly, `exact` (count_tokens) replaces them, falling back to
+    them on failure. `count_later` (nothing waits on the figures) lets a plan go out before
+    tiktoken's encoding is loaded, with a guessed input count, when nothing depends on it.
     """
+    model_id, info, transport = target.model_id, target.info, target.transport
     messages = build_messages(request.prompt, request.system, request.concise, request.history)
-    scale = calibration.scale if calibration is not None else int
-    warnings = [*request.notes, *notes]
+    scale = target.calibration.scale if target.calibration is not None else int
+    warnings = [*request.notes, *target.notes]
     max_tokens = _clamped(request.max_tokens, model_id, info, warnings)
-    later = count_later and _needs_no_count(request, model_id, info, endpoint, messages,
-                                            max_tokens, scale)
-    counted, tool_tokens = ((0, 0) if later else
-                            (tokens.count_messages(messages, model_id, request.tools),
-                             scale(tokens.count_tools(request.tools, model_id))))
-    input_tokens = scale(tokens.rough_count(messages) if later else counted)
+    later = count_later and _needs_no_count(request, target, messages, max_tokens, scale)
+    counted, tool_tokens = (0, 0) if later else _counted(request, model_id, messages, scale)
     refused = capabilities.request_refusal(
-        info, endpoint.api, anthropic.API_VERSION, thinking=request.thinking,
+        info, transport.api, transport.version, thinking=request.thinking,
         effort=request.effort, temperature=request.temperature, max_tokens=max_tokens)
     deprecated = capabilities.deprecation(info, request.thinking)
     warnings += [deprecated] if deprecated else []
     cache = (_cache_plan(request, model_id, info, messages, tool_tokens, scale)
-             if endpoint.api == "anthropic" else None)
-    body = _wire_body(request, wire_model, messages, max_tokens, cache, warnings)
+             if transport.caches else None)
+    if cache is None and request.cache in ("5m", "1h"):
+        warnings.append("--cache applies to Claude's native API only; not used here.")
+    body = _body(transport, request, target.wire_model, messages, max_tokens, cache)
     # A refused request sends nothing, not even the free count.
-    exact_input = _exact_count(None if refused or cache is None or later else exact, endpoint,
-                               body, warnings)
-    plan = Plan(request, model_id, info, endpoint, messages, body,
-                input_tokens if exact_input is None else exact_input, max_tokens, timeout_s,
-                tuple(warnings), counted, tool_tokens, calibration, cache, exact_input is not None,
-                later)
+    counting = exact if transport.counts and not (refused or later) else None
+    exact_input = _exact_count(counting, target.endpoint, body, policy.timeout_s, warnings)
+    plan = Plan(request=request, target=target, policy=policy, messages=messages, body=body,
+                input_tokens=(scale(tokens.rough_count(messages) if later else counted)
+                              if exact_input is None else exact_input),
+                max_tokens=max_tokens, warnings=tuple(warnings), counted_tokens=counted,
+                tool_tokens=tool_tokens, cache=cache, exact_input=exact_input is not None,
+                provisional=later)
     _refuse(plan, refused)
     return plan
 
@@ -153,18 +151,24 @@ def _refuse(plan: Plan, refused: str | None) -> None:
             f"context window. Nothing was sent: shorten the prompt or lower --max-tokens.", plan)
 
 
-def _needs_no_count(request: RunRequest, model_id: str, info: ModelInfo | None,
-                    endpoint: Endpoint, messages: list[dict[str, Any]], max_tokens: int,
-                    scale: Callable[[int], int]) -> bool:
+def _needs_no_count(request: RunRequest, target: Target, messages: list[dict[str, Any]],
+                    max_tokens: int, scale: Callable[[int], int]) -> bool:
     """Whether the request can go out before its tokens are counted: the encoding is not loaded
-    yet, no tools, no cache breakpoints to place (one message on the native API), and the
-    prompt fits the context window even at one token a byte."""
-    if tokens.loaded(model_id) or request.tools:
+    yet, no tools, no cache breakpoints to place (one message where the API takes them), and
+    the prompt fits the context window even at one token a byte."""
+    if tokens.loaded(target.model_id) or request.tools:
         return False
-    if endpoint.api == "anthropic" and len(messages) > 1:
+    if target.transport.caches and len(messages) > 1:
         return False
-    window = info.context_window if info else None
+    window = target.info.context_window if target.info else None
     return window is None or scale(tokens.byte_bound(messages)) + max_tokens <= window
+
+
+def _counted(request: RunRequest, model_id: str, messages: list[dict[str, Any]],
+             scale: Callable[[int], int]) -> tuple[int, int]:
+    """tiktoken's count of the messages (tools included) and the tools' share, calibrated."""
+    return (tokens.count_messages(messages, model_id, request.tools),
+            scale(tokens.count_tools(request.tools, model_id)))
 
 
 def counted_now(plan: Plan) -> Plan:
@@ -175,16 +179,14 @@ def counted_now(plan: Plan) -> Plan:
                                provisional=False)
 
 
-def _wire_body(request: RunRequest, wire_model: str, messages: list[dict[str, Any]],
-               max_tokens: int, cache: CachePlan | None, warnings: list[str]) -> dict[str, Any]:
-    """The Messages API body when a cache plan exists (the native API), else chat completions'."""
-    if cache is not None:
-        return anthropic.request_body(wire_model, messages, max_tokens, request.stream,
-                                      request.tools, request.thinking, request.effort,
-                                      cache.breakpoints, cache.ttl)
-    if request.cache in ("5m", "1h"):
-        warnings.append("--cache applies to Claude's native API only; not used here.")
-    return _chat_body(request, wire_model, messages, max_tokens)
+def _body(transport: Transport, request: RunRequest, wire_model: str,
+          messages: list[dict[str, Any]], max_tokens: int, cache: CachePlan | None) -> dict[str, Any]:
+    """The body in the transport's format, with the cache plan's breakpoints where it takes them."""
+    return transport.body(WireRequest(
+        model=wire_model, messages=messages, max_tokens=max_tokens, stream=request.stream,
+        temperature=request.temperature, tools=request.tools, thinking=request.thinking,
+        effort=request.effort, breakpoints=cache.breakpoints if cache else (),
+        ttl=cache.ttl if cache else "5m"))
 
 
 def _clamped(max_tokens: int, model_id: str, info: ModelInfo | None, warnings: list[str]) -> int:
@@ -197,28 +199,15 @@ def _clamped(max_tokens: int, model_id: str, info: ModelInfo | None, warnings: l
 
 
 def _exact_count(exact: ExactCounter | None, endpoint: Endpoint, body: dict[str, Any],
-                 warnings: list[str]) -> int | None:
+                 timeout_s: float, warnings: list[str]) -> int | None:
     """count_tokens' answer, or None (with a warning saying so) when it cannot be had."""
     if exact is None:
         return None
     try:
-        return exact(endpoint, body)
+        return exact(endpoint, body, timeout_s)
     except RequestError as failure:
         warnings.append(f"Exact count unavailable ({failure}); the input count is estimated.")
         return None
-
-
-def _chat_body(request: RunRequest, wire_model: str, messages: list[dict[str, Any]],
-               max_tokens: int) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": wire_model, "messages": messages, "max_tokens": max_tokens,
-                            "stream": request.stream}
-    if request.stream:
-        body["stream_options"] = {"include_usage": True}
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
-    if request.tools:
-        body["tools"] = list(request.tools)
-    return body
 
 
 def _cache_plan(request: RunRequest, model_id: str, info: ModelInfo | None,

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from opus_magic.core.run.caching import cache_line
-from opus_magic.core.run.request import CellInput
-from opus_magic.core.comparison import plan_cell
 from opus_magic.core.run.plan import Plan
-from opus_magic.core.session import Session
+from opus_magic.core.run.planner import Planner, cell_flags
+from opus_magic.core.run.request import CellInput
 from opus_magic.core.run.tools import overhead_line
+from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused
 
@@ -32,7 +32,7 @@ def count_source(plan: Plan) -> str:
     """How the input was counted: exactly by the provider, calibrated, or tiktoken's estimate."""
     if plan.exact_input:
         return " (exact, from the provider's free count_tokens)"
-    if plan.native:
+    if plan.transport.counts:
         return f" (estimated{': ' + str(plan.calibration) if plan.calibration else ''}; no exact count)"
     return f" ({plan.calibration})" if plan.calibration else ""
 
@@ -90,9 +90,10 @@ def dry_run(session: Session, cell: CellInput) -> str:
     """A table across the cell's models; nothing is sent and nothing is recorded."""
     plans: list[Plan] = []
     problems: list[str] = []
+    planner = Planner(session, cell_flags(cell))
     for model in cell.models or (None,):
         try:
-            plans.append(plan_cell(session, cell, model)[0])
+            plans.append(planner.plan_model(cell, model))
         except PlanRefused as exc:
             plans.append(exc.plan)
         except OpusError as exc:

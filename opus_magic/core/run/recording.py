@@ -9,7 +9,6 @@ from opus_magic.core.run.outcome import interruption
 from opus_magic.core.run.plan import Plan
 from opus_magic.cost import pricing
 from opus_magic.records import RunRecord, Usage
-from opus_magic.wire import anthropic
 from opus_magic.wire.client import Response
 from opus_magic.wire.ratelimits import parse as parse_rate_limits
 
@@ -78,8 +77,8 @@ def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
         params["tool_calls"] = live.state.tool_calls
     if live.retries:
         params["retries"] = live.retries
-    if plan.native and plan.cache is not None:
-        params.update(api="anthropic", api_version=anthropic.API_VERSION,
+    if plan.cache is not None:
+        params.update(api=plan.transport.api, api_version=plan.transport.version,
                       input_count="exact" if plan.exact_input else "estimate",
                       cache_breakpoints=list(plan.cache.breakpoints), cache_ttl=plan.cache.ttl)
     if live.thinking_text and live.thinking_counter is not None:

@@ -1,4 +1,4 @@
-"""A parsed `%%opus` cell, the request object the magic hands to the core."""
+"""What a `%%opus` cell asks for (as parsed by the magic), and what one run of it asks for."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,3 +28,25 @@ class CellInput:
     thinking: int | str | None = None  # "adaptive" or a budget in tokens
     effort: str | None = None
     cache: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What one run asks for, after flags and settings are merged."""
+
+    prompt: str
+    model: str
+    max_tokens: int
+    temperature: float | None = None
+    system: str | None = None
+    concise: str = "off"
+    stream: bool = True
+    tag: str | None = None
+    tools: tuple[dict[str, Any], ...] | None = None
+    history: tuple[dict[str, Any], ...] = ()
+    parent_id: str | None = None
+    comparison_id: str | None = None
+    notes: tuple[str, ...] = ()
+    thinking: int | str | None = None  # "adaptive" or a budget in tokens (native API only)
+    effort: str | None = None  # low, medium, high or max (native API only)
+    cache: str = "auto"  # auto, 5m, 1h or off (native API only)

@@ -1,0 +1,44 @@
+"""The transport seam: what every wire API implements (`wire/apis.py` picks one per endpoint).
+
+A transport turns a `WireRequest` into the API's body, opens a response, gives a fresh stream
+state that reads the API's events into the shared stream events (`wire/stream.py`), and says
+what the API offers (prompt-cache breakpoints, exact input counts). Everything above the wire
+is shared: adding an API is one module with a `Transport` and one line in `wire/apis.py`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from opus_magic.wire.client import Response
+from opus_magic.wire.endpoints import Endpoint
+from opus_magic.wire.explain import Hold
+from opus_magic.wire.request import WireRequest
+from opus_magic.wire.stream import StreamState
+
+
+class Transport(Protocol):
+    """One wire API: how to write, send and read a request."""
+
+    api: str  # the `api` setting that selects it
+    version: str | None  # the API version sent, where the API has one
+    caches: bool  # takes prompt-cache breakpoints in the body
+    counts: bool  # counts a body's input tokens exactly, for free
+
+    def body(self, request: WireRequest) -> dict[str, Any]:
+        """The request body in this API's format."""
+        ...
+
+    def open(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
+             hold: Hold | None = None,
+             opened: Callable[[Response], None] | None = None) -> Response:
+        """Send one request (no retries) and return the response once its answer began."""
+        ...
+
+    def state(self) -> StreamState:
+        """A fresh stream state for one answer in this API's events."""
+        ...
+
+    def count(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> int:
+        """The exact input tokens of `body` (only where `counts`)."""
+        ...
