@@ -10,9 +10,12 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
+from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from opus_magic.stats import bootstrap_mean, wilson, wilson_clustered
+from opus_magic.stats import (bootstrap_mean, holm, mcnemar_exact, paired_bootstrap,
+                              rows_to_detect, wilson, wilson_clustered)
 
 
 @pytest.mark.parametrize("k, n, low, high", [
@@ -89,6 +92,36 @@ def test_clustered_interval_keeps_its_coverage_where_plain_wilson_loses_it() -> 
     assert covered["plain"] <= 0.85 * 200
 
 
+def test_mcnemar_by_hand() -> None:
+    # b + c = 13, min 3: Σ C(13, 0..3) = 1 + 13 + 78 + 286 = 378; 2·378/2¹³ = 0.0922851...
+    assert mcnemar_exact(3, 10) == 756 / 8192
+    assert mcnemar_exact(10, 3) == 756 / 8192
+    assert mcnemar_exact(0, 5) == 2 / 32
+    # 2·(1 + 10 + 45 + 120 + 210 + 252)/2¹⁰ = 1.246 → capped at 1
+    assert mcnemar_exact(5, 5) == 1.0
+    assert mcnemar_exact(0, 0) == 1.0  # no discordant row: no evidence either way
+    with pytest.raises(ValueError):
+        mcnemar_exact(-1, 2)
+
+
+@pytest.mark.parametrize("b, c", [(0, 1), (1, 0), (3, 10), (7, 8), (20, 45), (130, 90),
+                                  (0, 40), (600, 700)])
+def test_mcnemar_agrees_with_statsmodels(b: int, c: int) -> None:
+    expected = mcnemar([[50, b], [c, 30]], exact=True).pvalue
+    assert mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+def test_holm_by_hand_and_as_statsmodels_does() -> None:
+    # sorted 0.01·4 = 0.04, 0.03·3 = 0.09, 0.04·2 = 0.08 → 0.09 (monotone), 0.2·1 = 0.2
+    pvalues = [0.01, 0.04, 0.03, 0.2]
+    assert holm(pvalues) == pytest.approx([0.04, 0.09, 0.09, 0.2])
+    for seed in range(5):
+        drawn = np.random.default_rng(seed).uniform(0, 0.2, 7).tolist()
+        assert holm(drawn) == pytest.approx(multipletests(drawn, method="holm")[1].tolist())
+    assert holm([]) == []
+    assert holm([0.7, 0.9]) == [1.0, 1.0]
+
+
 def test_bootstrap_mean_is_reproducible_and_agrees_with_scipy() -> None:
     values = np.random.default_rng(3).exponential(2.0, 80).tolist()
     interval = bootstrap_mean(values, seed=11)
@@ -120,6 +153,66 @@ def test_bootstrap_mean_of_dollars_is_dollars() -> None:
     assert (interval.low, interval.high) == (Decimal("0.001"), Decimal("0.0035"))
     assert bootstrap_mean([], seed=1) is None
     assert bootstrap_mean([4.0], seed=1) == bootstrap_mean([4.0, 4.0], seed=2)
+
+
+def test_paired_bootstrap_by_hand() -> None:
+    # every row is 1 more in B: every resample's difference is exactly 1, and p = 2/2001
+    same_gap = paired_bootstrap([1.0, 5.0, 2.0, 8.0], [2.0, 6.0, 3.0, 9.0], seed=0)
+    assert same_gap is not None
+    assert (same_gap.difference.low, same_gap.difference.high) == (1.0, 1.0)
+    assert same_gap.p_value == 2 / 2001 and same_gap.rows == 4
+    identical = paired_bootstrap([0.2, 0.9, 0.4], [0.2, 0.9, 0.4], seed=0)
+    assert identical is not None and identical.p_value == 1.0
+    assert (identical.difference.low, identical.difference.high) == (0.0, 0.0)
+    assert paired_bootstrap([], [], seed=0) is None
+    with pytest.raises(ValueError):
+        paired_bootstrap([1.0], [1.0, 2.0], seed=0)
+
+
+def test_paired_bootstrap_uses_the_pairing_and_agrees_with_scipy() -> None:
+    rng = np.random.default_rng(8)
+    difficulty = rng.normal(0, 3, 120)  # rows vary far more than the arms differ
+    a, b = difficulty + rng.normal(0, 0.5, 120), difficulty + 0.3 + rng.normal(0, 0.5, 120)
+    paired = paired_bootstrap(a.tolist(), b.tolist(), seed=4)
+    assert paired is not None and paired.p_value < 0.01 and paired.difference.low > 0
+    theirs = scipy_stats.bootstrap((a, b), lambda x, y: np.mean(y) - np.mean(x), paired=True,
+                                   method="percentile", n_resamples=2000,
+                                   random_state=np.random.default_rng(4)).confidence_interval
+    width = paired.difference.high - paired.difference.low
+    assert abs(paired.difference.low - theirs.low) < 0.1 * width
+    assert abs(paired.difference.high - theirs.high) < 0.1 * width
+    unpaired = bootstrap_mean(b.tolist(), seed=4)
+    assert unpaired is not None and unpaired.high - unpaired.low > 3 * width
+
+
+def test_paired_bootstrap_of_dollars_is_dollars() -> None:
+    a = [Decimal("0.010"), Decimal("0.020"), Decimal("0.030")]
+    b = [Decimal("0.001"), Decimal("0.002"), Decimal("0.004")]
+    paired = paired_bootstrap(a, b, seed=2)
+    assert paired is not None
+    assert paired.difference.estimate == Decimal("-0.017666667")  # (0.007 − 0.060)/3
+    assert isinstance(paired.difference.low, Decimal) and paired.difference.high < 0
+
+
+def test_rows_to_detect_by_hand() -> None:
+    # (1.959964·√0.2 + 0.841621·√(0.2 − 0.0025))² / 0.05² = 1.250578²/0.0025 = 625.58 → 626
+    assert rows_to_detect(0.2) == 626
+    # no discordance seen: ψ is floored at the gap, (1.959964·√0.05 + 0.841621·√0.0475)²/0.0025
+    assert rows_to_detect(0.0) == rows_to_detect(0.05) == 155
+    assert rows_to_detect(0.2, gap=0.10) < rows_to_detect(0.2) < rows_to_detect(0.2, alpha=0.01)
+    with pytest.raises(ValueError):
+        rows_to_detect(0.2, gap=0)
+
+
+def test_rows_to_detect_gives_about_the_promised_power() -> None:
+    """Simulated paired studies of the size asked for detect the gap about 80 % of the time."""
+    rng = np.random.default_rng(21)
+    psi, gap = 0.2, 0.05
+    n = rows_to_detect(psi, gap)
+    discordant = rng.binomial(n, psi, 2000)
+    only_b = rng.binomial(discordant, (psi + gap) / (2 * psi))
+    detected = sum(mcnemar_exact(int(d - c), int(c)) < 0.05 for d, c in zip(discordant, only_b))
+    assert 0.72 * 2000 <= detected <= 0.88 * 2000  # the exact test is a little conservative
 
 
 def test_importing_stats_loads_neither_numpy_nor_notebook_code() -> None:
