@@ -63,3 +63,10 @@ def p_value_of_zero(draws: np.ndarray) -> float:
     above = int(np.count_nonzero(draws >= 0))
     return min(1.0, 2 * min(1 + below, 1 + above) / (len(draws) + 1))
 
+
+def ratio_draws(numerators: np.ndarray, denominators: np.ndarray) -> np.ndarray:
+    """Resampled ratios, +inf where a resample's denominator is 0."""
+    import numpy as np
+
+    safe = np.where(denominators > 0, denominators, 1.0)
+    return np.where(denominators > 0, numerators / safe, np.inf)
