@@ -1,10 +1,12 @@
 """Attachments priced before they are sent: hand-worked tokens and dollars, fitting, limits."""
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
-from media_support import pdf_bytes, png_bytes
+from media_support import jpeg_bytes, pdf_bytes, png_bytes
+from PIL import Image
 
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.tokens import count_text
@@ -146,3 +148,15 @@ def test_an_unfitted_large_image_is_refused_before_sending() -> None:
     with pytest.raises(UsageError, match=r"^strip.png is 8100×10 px, over the 8,000 px"):
         prepare([huge], OPUS_46, fit=False)
     assert prepare([huge], OPUS_46).attachments[0].pixels == (1568, 1)
+
+
+def test_a_downscaled_jpeg_stays_jpeg_and_a_gif_becomes_a_png_of_its_first_frame() -> None:
+    photo = prepare([load(jpeg_bytes(3136, 100), "wide.jpg")], OPUS_46).attachments[0]
+    assert (photo.media_type, photo.pixels) == ("image/jpeg", (1568, 50))
+    assert photo.data is not None and photo.data.startswith(b"\xff\xd8\xff")
+    out = io.BytesIO()
+    Image.new("P", (3136, 100)).save(out, format="GIF")
+    gif = prepare([load(out.getvalue(), "anim.gif")], OPUS_46).attachments[0]
+    assert (gif.media_type, gif.pixels) == ("image/png", (1568, 50))
+    assert gif.notes[-1].endswith("uses no more), sent as PNG")
+    assert gif.sha256 != load(out.getvalue()).sha256 and gif.size == len(gif.data or b"")
