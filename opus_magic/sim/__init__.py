@@ -75,6 +75,10 @@ class Simulator:
         `end_now=True` to end every pending batch at once."""
         self._state.batches.configure(**settings)
 
+    def files(self, **settings: Any) -> None:
+        """The Files API's `max_bytes` a file (500 MB until changed; reset restores it)."""
+        self._state.files.configure(**settings)
+
     def limit(self, **limits: Any) -> None:
         """Rate-limit the simulator: `requests` and/or `tokens` per `window_s` (60), headers in
         `style` "anthropic" or "openai", `retry_after` on 429s or not; no arguments lifts them."""

@@ -15,6 +15,7 @@ import time
 import uuid
 from typing import Any
 
+from opus_magic.sim.attachments import AttachmentProblem, opening, resolved
 from opus_magic.sim.faults import Scenario, cut_connection, error_reply
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.message_events import EventWriter
@@ -109,7 +110,7 @@ class Answer:
             self.thinking_tokens = min(THINKING_WORDS * BILLED_PER_SHOWN, budget, limit)
         self.signature = base64.b64encode(
             hashlib.sha256("".join(self.thinking).encode()).digest()).decode()
-        chunks = answer_chunks(messages, answer_tokens, model)
+        chunks = answer_chunks(messages, answer_tokens, model, opening(body["messages"], model))
         self.stop_reason = "end_turn"
         room = limit - self.thinking_tokens
         if len(chunks) > room:
@@ -175,6 +176,7 @@ def handle(handler: Any, path: str, body: Any, state: Any) -> None:
                        auth=_auth(handler.headers))
     state.record(entry)
     try:
+        body = resolved(body, state.files)  # attachments read and counted once
         if path == COUNT_TOKENS:
             entry.status, reply = count_body(body)
             _send(handler, entry.status, json.dumps(reply).encode(), "application/json",
@@ -182,6 +184,11 @@ def handle(handler: Any, path: str, body: Any, state: Any) -> None:
             entry.completed = True
         else:
             respond(handler, entry, body, state.book.take(), state.settings, state.native_cache)
+    except AttachmentProblem as exc:
+        entry.status = 400
+        rid = request_id()
+        _send(handler, 400, json.dumps(error_body(400, str(exc), rid)).encode(),
+              "application/json", {"request-id": rid})
     except (BrokenPipeError, ConnectionResetError):
         entry.client_disconnected = True
         handler.close_connection = True

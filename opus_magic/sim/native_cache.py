@@ -17,6 +17,7 @@ from typing import Any
 
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.tokens import count_text
+from opus_magic.sim.attachments import TOKENS
 
 TTL_S = {"5m": 300.0, "1h": 3600.0}
 UNKNOWN_MODEL_MIN_PREFIX = 1024
@@ -71,7 +72,9 @@ def blocks(request: dict[str, Any], model: str) -> list[Block]:
             {k: v for k, v in piece.items() if k != "cache_control"}, sort_keys=True)
         digest.update(text.encode())
         ttl = (mark.get("ttl") or "5m") if isinstance(mark, dict) else None
-        out.append(Block(digest.hexdigest(), count_text(text, model) + overhead, ttl))
+        counted = piece[TOKENS] if isinstance(piece, dict) and TOKENS in piece else count_text(
+            text, model)  # an attachment carries its count
+        out.append(Block(digest.hexdigest(), counted + overhead, ttl))
     return out
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from opus_magic.cost.tokens import count_messages, count_text
 from opus_magic.sim import messages as native
+from opus_magic.sim.attachments import AttachmentProblem, opening, resolved_chat
 from opus_magic.sim.batch_routes import route as route_batches
 from opus_magic.sim.chat_stream import FINGERPRINT, SseAnswer
 from opus_magic.sim.choices import choice_answer
@@ -20,6 +21,7 @@ from opus_magic.sim.faults import (
     cut_connection,
     error_reply,
 )
+from opus_magic.sim.files import route as route_files
 from opus_magic.sim.limits import Limiter
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.state import Settings, State
@@ -63,7 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
-        if route_batches(self, self.server.state, "GET", path):
+        if route_files(self, self.server.state.files, "GET", path) or route_batches(
+                self, self.server.state, "GET", path):
             return
         if path == "/v1/models":
             self._json(200, {"object": "list", "data": [
@@ -77,7 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
-        if route_batches(self, self.server.state, "POST", path):
+        if route_files(self, self.server.state.files, "POST", path) or route_batches(
+                self, self.server.state, "POST", path):
             return
         body = self._read_json()
         if path == "/v1/chat/completions":
@@ -88,6 +92,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._control(path, body if isinstance(body, dict) else {})
         else:
             self._error(404, f"No route for POST {path}", "not_found_error")
+
+    def do_DELETE(self) -> None:
+        path = urlsplit(self.path).path.rstrip("/")
+        if not route_files(self, self.server.state.files, "DELETE", path):
+            self._error(404, f"No route for DELETE {path}", "not_found_error")
 
     def _read_json(self) -> Any:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -143,6 +152,12 @@ class _Handler(BaseHTTPRequestHandler):
             if problem:
                 entry.status = 400
                 self._error(400, problem[1], "invalid_request_error", problem[0])
+                return
+            try:  # attachments read and counted once
+                entry.messages = resolved_chat(entry.messages, entry.model)
+            except AttachmentProblem as exc:
+                entry.status = 400
+                self._error(400, str(exc), "invalid_request_error", "messages")
                 return
             reserved = self._admit(entry, state.limiter)
             if reserved is None:
@@ -224,7 +239,8 @@ def _whole_answer(entry: RequestLog, text: str, finish: str,
 def _pieces(entry: RequestLog, settings: Settings) -> list[str]:
     """The answer: one of the options a classification prompt offers, else prose."""
     return (choice_answer(entry.messages, entry.model)
-            or answer_chunks(entry.messages, settings.answer_tokens, entry.model))
+            or answer_chunks(entry.messages, settings.answer_tokens, entry.model,
+                             opening(entry.messages, entry.model)))
 
 
 def load_encodings() -> None:

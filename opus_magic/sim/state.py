@@ -9,6 +9,7 @@ from typing import Any
 
 from opus_magic.sim.batches import BatchBook
 from opus_magic.sim.faults import ScenarioBook
+from opus_magic.sim.files import FileStore
 from opus_magic.sim.limits import Limiter, LimitSettings
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.native_cache import NativeCache
@@ -49,6 +50,7 @@ class State:
         self.cache = PromptCache()
         self.native_cache = NativeCache()
         self.batches = BatchBook()
+        self.files = FileStore()
         self._lock = threading.Lock()
         self._ended = threading.Condition(self._lock)
         self._log: list[RequestLog] = []
@@ -89,4 +91,5 @@ class State:
         self.native_cache = NativeCache()
         self.book.clear()
         self.batches.clear()
+        self.files.clear()
         self.limiter = None

@@ -14,6 +14,7 @@ from typing import Any
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.tokens import count_messages, get_encoding
 from opus_magic.sim.answers import last_user_text, written_pieces
+from opus_magic.sim.attachments import carried_tokens
 
 # The vocabulary of the sentence shapes below: each entry is one token with a leading space in
 # both cl100k_base and o200k_base (tested).
@@ -117,9 +118,10 @@ def system_text(messages: Sequence[dict[str, Any]]) -> str:
 
 
 def answer_chunks(messages: Sequence[dict[str, Any]], answer_tokens: int | None = None,
-                  model: str = "") -> list[str]:
+                  model: str = "", opening: Sequence[str] = ()) -> list[str]:
     """The full answer as a list of one-token pieces: the written answer for a known prompt,
-    else one built from the prompt's own words; `answer_tokens` sets the exact length."""
+    else one built from the prompt's own words, after `opening` (pieces naming attachments);
+    `answer_tokens` sets the exact length."""
     rng = random.Random(request_seed(messages, model))
     system = system_text(messages)
     if "code only" in system or "only code" in system:
@@ -133,6 +135,8 @@ def answer_chunks(messages: Sequence[dict[str, Any]], answer_tokens: int | None 
     else:
         natural_length = len(written)
         pieces = itertools.chain(written, _paragraphs(rng, words, opening=False))
+    pieces = itertools.chain(opening, pieces)
+    natural_length += len(opening)
     natural = answer_tokens is None
     length = natural_length if answer_tokens is None else answer_tokens
     if "concise" in system:
@@ -233,7 +237,8 @@ class PromptCache:
         length = base
         for message in messages:
             digest.update(json.dumps(message, sort_keys=True, default=str).encode())
-            length += count_messages([message], model) - count_messages([], model)
+            length += (count_messages([message], model) - count_messages([], model)
+                       + carried_tokens(message))
             prefixes.append((digest.hexdigest(), length))
         info = default_catalog().get(model)
         minimum = UNKNOWN_MODEL_MIN_PREFIX if info is None else info.min_cache_prefix

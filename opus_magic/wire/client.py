@@ -201,11 +201,21 @@ def post(endpoint: Endpoint, url: str, headers: dict[str, str], body: dict[str, 
          timeout_s: float, hold: Hold | None) -> Response:
     """POST a JSON body and return the open response once its headers say it succeeded; an
     HTTP error status, a timeout or an unreachable server raises RequestError."""
+    return send(endpoint, "POST", url, headers, timeout_s, hold, body=body,
+                stream=bool(body.get("stream", False)))
+
+
+def send(endpoint: Endpoint, method: str, url: str, headers: dict[str, str], timeout_s: float,
+         hold: Hold | None = None, *, body: dict[str, Any] | None = None,
+         files: dict[str, tuple[str, bytes, str]] | None = None, stream: bool = False,
+         hints: Mapping[int, str] | None = None) -> Response:
+    """Send a JSON body, a multipart upload (`files`) or nothing, and return the open response
+    once its headers say it succeeded; `hints` explain statuses this route means differently."""
     import httpx2
 
     clean = Scrubber(key_of(endpoint))
     client = pool(url)
-    request = client.build_request("POST", url, json=body, headers=headers,
+    request = client.build_request(method, url, json=body, files=files, headers=headers,
                                    timeout=httpx2.Timeout(timeout_s))
     try:
         answer = client.send(request, stream=True)
@@ -218,18 +228,25 @@ def post(endpoint: Endpoint, url: str, headers: dict[str, str], body: dict[str, 
                                f"({clean(str(exc) or type(exc).__name__)}): check base_url and "
                                f"that the server is running.", retryable=True) from None
     if answer.status_code >= 400:
-        raise _status_error(answer, endpoint, clean, hold)
+        raise _status_error(answer, endpoint, clean, hold, hints)
     if answer.is_redirect:  # not followed: the key would go along to wherever it points
         answer.close()
         moved = clean(answer.headers.get("location", "elsewhere"))
+<<<<<<< HEAD
         raise Redirected(f"{endpoint.base_url} answered HTTP {answer.status_code}, moved to "
                          f"{moved}: if that is the endpoint, put it in base_url.",
                          status=answer.status_code)
     return Response(answer, clean, timeout_s, body.get("stream", False))
+=======
+        raise RequestError(f"{endpoint.base_url} answered HTTP {answer.status_code}, moved to "
+                           f"{moved}: if that is the endpoint, put it in base_url.",
+                           status=answer.status_code, code="redirect")
+    return Response(answer, clean, timeout_s, stream)
+>>>>>>> media
 
 
-def _status_error(answer: Any, endpoint: Endpoint, clean: Scrubber,
-                  hold: Hold | None) -> RequestError:
+def _status_error(answer: Any, endpoint: Endpoint, clean: Scrubber, hold: Hold | None,
+                  hints: Mapping[int, str] | None = None) -> RequestError:
     """The explained error of an HTTP error status, quoting the server's request-id."""
     try:
         text = clean(answer.read().decode("utf-8", "replace"))
@@ -243,7 +260,7 @@ def _status_error(answer: Any, endpoint: Endpoint, clean: Scrubber,
         body = {"message": text[:300]} if text.strip() else {}
     headers = clean.headers(answer.headers)
     error = explain_status(status=answer.status_code, error=error_of(body), headers=headers,
-                           endpoint=endpoint, hold=hold)
+                           endpoint=endpoint, hold=hold, hints=hints)
     request_id = headers.get("request-id")
     if request_id:
         error.args = (f"{error} (request-id {request_id}: quote it to the provider's support)",)

@@ -96,8 +96,10 @@ def short_reason(error: RequestError) -> str:
 
 
 def explain_status(status: int, error: Mapping[str, Any], headers: Mapping[str, str],
-                   endpoint: Endpoint, hold: Hold | None = None) -> RequestError:
-    """The RequestError for an HTTP error response."""
+                   endpoint: Endpoint, hold: Hold | None = None,
+                   hints: Mapping[int, str] | None = None) -> RequestError:
+    """The RequestError for an HTTP error response; `hints` replace the usual explanation of
+    a status where the route gives it another meaning (a 404 for a file, not a model)."""
     code = str(error.get("code") or error.get("type") or "") or None
     metadata = error.get("metadata") if isinstance(error.get("metadata"), Mapping) else {}
     reason = str(metadata.get("reason") or "") or None
@@ -106,7 +108,7 @@ def explain_status(status: int, error: Mapping[str, Any], headers: Mapping[str, 
         limits = parse_rate_limits(headers)
         wait = None if limits is None else limits.exhausted_wait_s()
     server_says = said(error.get("message"))
-    hint = status_hint(status, code, endpoint, hold_hint(
+    hint = (hints or {}).get(status) or status_hint(status, code, endpoint, hold_hint(
         reason, _decimal(metadata.get("limit_usd")), hold, wait) if status == 402 else "")
     detail = f" Server said: {server_says}" if server_says else ""
     retryable = ((status in RETRYABLE_STATUSES and code != "insufficient_quota")
