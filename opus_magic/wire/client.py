@@ -232,17 +232,10 @@ def send(endpoint: Endpoint, method: str, url: str, headers: dict[str, str], tim
     if answer.is_redirect:  # not followed: the key would go along to wherever it points
         answer.close()
         moved = clean(answer.headers.get("location", "elsewhere"))
-<<<<<<< HEAD
         raise Redirected(f"{endpoint.base_url} answered HTTP {answer.status_code}, moved to "
                          f"{moved}: if that is the endpoint, put it in base_url.",
                          status=answer.status_code)
-    return Response(answer, clean, timeout_s, body.get("stream", False))
-=======
-        raise RequestError(f"{endpoint.base_url} answered HTTP {answer.status_code}, moved to "
-                           f"{moved}: if that is the endpoint, put it in base_url.",
-                           status=answer.status_code, code="redirect")
     return Response(answer, clean, timeout_s, stream)
->>>>>>> media
 
 
 def _status_error(answer: Any, endpoint: Endpoint, clean: Scrubber, hold: Hold | None,
