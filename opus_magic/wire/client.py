@@ -1,4 +1,4 @@
-"""The wire: OpenAI-compatible chat completions over httpx2, read as raw SSE lines.
+"""The wire's HTTP: requests over httpx2, responses read as raw SSE lines, errors explained.
 
 httpx2 is the HTTP library both official SDKs are built on; the SDKs themselves stay out of
 the streaming path, since importing one costs 0.4 s (openai) to 1.4 s (anthropic) of typed
@@ -11,7 +11,7 @@ import contextlib
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from opus_magic.errors import (
@@ -26,9 +26,7 @@ from opus_magic.errors import (
 )
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold, explain_status
-from opus_magic.wire.request import WireRequest
 from opus_magic.wire.scrub import KEY_LOGS, Scrubber
-from opus_magic.wire.stream import StreamState
 
 SIMULATOR_HEADER = "x-opus-magic-simulator"
 _pools: dict[bool, Any] = {}
@@ -179,24 +177,6 @@ def _errors(*names: str) -> tuple[type[BaseException], ...]:
     return tuple(getattr(httpx2, name) for name in names)
 
 
-def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
-                  hold: Hold | None = None,
-                  opened: Callable[[Response], None] | None = None) -> Response:
-    """Send one chat-completions request (no retries here) and return the response once the
-    answer has begun, or raise RequestError (retryable when nothing of the answer had arrived).
-
-    `hold` (the request's input and max_tokens at the model's prices) explains a 402; `opened`
-    hears of the response as soon as its headers arrive (so Stop can abort it from then on).
-    """
-    key = key_of(endpoint) or "no-key"
-    response = post(endpoint, endpoint.base_url.rstrip("/") + "/chat/completions",
-                    {"authorization": f"Bearer {key}"}, body, timeout_s, hold)
-    if opened is not None:
-        opened(response)
-    response.read_to_first_answer()
-    return response
-
-
 def post(endpoint: Endpoint, url: str, headers: dict[str, str], body: dict[str, Any],
          timeout_s: float, hold: Hold | None) -> Response:
     """POST a JSON body and return the open response once its headers say it succeeded; an
@@ -269,37 +249,3 @@ def error_of(body: Any) -> dict[str, Any]:
         said = body.get("message") or body.get("detail") or body.get("error")
         return {**body, "message": said}
     return {"message": body} if body else {}
-
-
-class ChatCompletions:
-    """OpenAI chat completions, the API every OpenAI-compatible endpoint speaks."""
-
-    api = "openai"
-    version = None
-    caches = False
-    counts = False
-
-    def body(self, request: WireRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": request.model, "messages": list(request.messages),
-                                "max_tokens": request.max_tokens, "stream": request.stream}
-        if request.stream:
-            body["stream_options"] = {"include_usage": True}
-        if request.temperature is not None:
-            body["temperature"] = request.temperature
-        if request.tools:
-            body["tools"] = list(request.tools)
-        return body
-
-    def open(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
-             hold: Hold | None = None,
-             opened: Callable[[Response], None] | None = None) -> Response:
-        return open_response(endpoint, body, timeout_s, hold, opened)
-
-    def state(self) -> StreamState:
-        return StreamState()
-
-    def count(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> int:
-        raise RequestError("Chat-completions endpoints have no exact token count.")
-
-
-CHAT_COMPLETIONS = ChatCompletions()
