@@ -15,6 +15,7 @@ import time
 import uuid
 from typing import Any
 
+from opus_magic.sim import headers as api_headers
 from opus_magic.sim.faults import Scenario, cut_connection, error_reply
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.message_events import EventWriter
@@ -174,8 +175,13 @@ def handle(handler: Any, path: str, body: Any, state: Any) -> None:
                        api="anthropic" if path == MESSAGES else "count_tokens", body=request,
                        auth=_auth(handler.headers))
     state.record(entry)
+    refused = api_headers.refusal(handler.headers)
     try:
-        if path == COUNT_TOKENS:
+        if refused is not None:
+            entry.status, rid = refused[0], request_id()
+            _send(handler, entry.status, json.dumps(error_body(*refused, rid)).encode(),
+                  "application/json", {"request-id": rid})
+        elif path == COUNT_TOKENS:
             entry.status, reply = count_body(body)
             _send(handler, entry.status, json.dumps(reply).encode(), "application/json",
                   {"request-id": request_id()})

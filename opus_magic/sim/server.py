@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opus_magic.cost.tokens import count_messages, count_text
+from opus_magic.sim import headers as api_headers
 from opus_magic.sim import messages as native
 from opus_magic.sim.batch_routes import route as route_batches
 from opus_magic.sim.chat_stream import FINGERPRINT, SseAnswer
@@ -63,6 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
+        if self._refused(path):
+            return
         if route_batches(self, self.server.state, "GET", path):
             return
         if path == "/v1/models":
@@ -77,6 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
+        if self._refused(path):
+            return
         if route_batches(self, self.server.state, "POST", path):
             return
         body = self._read_json()
@@ -88,6 +93,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._control(path, body if isinstance(body, dict) else {})
         else:
             self._error(404, f"No route for POST {path}", "not_found_error")
+
+    def _refused(self, path: str) -> bool:
+        """Answer a batches or files request of the Messages API whose headers Anthropic refuses
+        (Messages and count_tokens requests are refused by `native.handle`, into the log)."""
+        if path in (native.MESSAGES, native.COUNT_TOKENS) or not api_headers.is_anthropic(
+                path, self.headers):
+            return False
+        refused = api_headers.refusal(self.headers)
+        if refused is None:
+            return False
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        rid = native.request_id()
+        self._json(refused[0], native.error_body(refused[0], refused[1], rid), {"request-id": rid})
+        return True
 
     def _read_json(self) -> Any:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
