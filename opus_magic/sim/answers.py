@@ -54,3 +54,17 @@ def last_user_text(messages: Any) -> str:
                 return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
             return str(content or "")
     return ""
+
+
+def token_pieces(text: str, model: str) -> list[str]:
+    """`text` cut into the model's tokens (a character split across tokens stays whole)."""
+    encoding = encoding_for(model)
+    pieces, pending = [], b""
+    for token in encoding.encode(text, disallowed_special=()):
+        pending += encoding.decode_single_token_bytes(token)
+        try:
+            pieces.append(pending.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+        pending = b""
+    return pieces

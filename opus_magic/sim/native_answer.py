@@ -14,8 +14,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from opus_magic.cost.tokens import count_text, encoding_for
+from opus_magic.cost.tokens import count_text
 from opus_magic.sim import native_tools
+from opus_magic.sim.answers import token_pieces
 from opus_magic.sim.faults import Scenario
 from opus_magic.sim.native_cache import NativeUsage
 from opus_magic.sim.schema_values import Filler, broken
@@ -46,20 +47,6 @@ class Block:
     @property
     def field(self) -> str:
         return DELTA_FIELDS.get(self.delta, "")
-
-
-def token_pieces(text: str, model: str) -> list[str]:
-    """`text` cut into the model's tokens (a character split across tokens stays whole)."""
-    encoding = encoding_for(model)
-    pieces, pending = [], b""
-    for token in encoding.encode(text, disallowed_special=()):
-        pending += encoding.decode_single_token_bytes(token)
-        try:
-            pieces.append(pending.decode("utf-8"))
-        except UnicodeDecodeError:
-            continue
-        pending = b""
-    return pieces
 
 
 def text_block(pieces: list[str], citations: list[dict[str, Any]] | None = None) -> Block:

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opus_magic.cost.tokens import count_messages, count_text
+from opus_magic.sim import chat_tools
 from opus_magic.sim import headers as api_headers
 from opus_magic.sim import messages as native
 from opus_magic.sim.batch_routes import route as route_batches
@@ -205,25 +206,35 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "cut" and not entry.stream:
             cut_connection(self, scenario["mode"])
             return
-        chunks = _pieces(entry, settings)
-        finish = "stop"
+        special = chat_tools.reply(request, entry.model, scenario)
+        calls = special.calls if special is not None else ()
+        chunks = (special.chunks if special is not None and special.chunks is not None
+                  else _pieces(entry, settings))
+        finish = (special.finish if special is not None else None) or "stop"
         if entry.max_tokens is not None and len(chunks) > entry.max_tokens:
             chunks, finish = chunks[:entry.max_tokens], "length"
         if name in ("length", "content_filter"):
             chunks, finish = chunks[:int(scenario["after"])], name
+        completion = chat_tools.completion_tokens(calls, entry.model) if calls else len(chunks)
         usage = None if name == "no_usage" else usage_body(
             self.server.state.cache.usage(entry.model, entry.messages, entry.tools),
-            len(chunks), settings.usage_scale)
+            completion, settings.usage_scale)
         rate = settings.rate_for(entry.model)
         if entry.stream:
             include = bool((request.get("stream_options") or {}).get("include_usage"))
-            SseAnswer(self, entry, scenario, rate, settings.ttft_s, include).send(
-                chunks, finish, usage if include else None)
+            writer = SseAnswer(self, entry, scenario, rate, settings.ttft_s, include)
+            if calls:
+                writer.send_calls(calls, usage if include else None)
+            else:
+                writer.send(chunks, finish, usage if include else None)
             return
-        time.sleep(settings.ttft_s + (len(chunks) / rate if rate else 0.0))
+        time.sleep(settings.ttft_s + (len(chunks) / rate if rate and not calls else 0.0))
         entry.status = 200
-        self._json(200, _whole_answer(entry, "".join(chunks), finish, usage))
-        entry.chunks_sent, entry.completed = len(chunks), True
+        body = _whole_answer(entry, "".join(chunks), finish, usage)
+        if calls:
+            body["choices"][0].update(message=chat_tools.message(calls), finish_reason="tool_calls")
+        self._json(200, body)
+        entry.chunks_sent, entry.completed = len(calls or chunks), True
 
 
 def _whole_answer(entry: RequestLog, text: str, finish: str,
@@ -274,4 +285,4 @@ def _invalid(body: Any) -> tuple[str | None, str] | None:
     limit = _max_tokens(body)
     if limit is not None and (type(limit) is not int or limit < 1):
         return "max_tokens", "'max_tokens' must be a positive integer."
-    return None
+    return chat_tools.invalid(body)
