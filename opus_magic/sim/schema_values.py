@@ -130,7 +130,7 @@ class Filler:
             found = [m for m in items["enum"] if isinstance(m, str)
                      and facts.mentions(self.text, m) >= 0] or [self._member(items["enum"])]
             out = found
-        elif type_of(items) == "string" and not items.get("format") and (
+        elif items.get("type") == "string" and not items.get("format") and (
                 set(facts.words(key)) & LIST_KEYS or low > 1):
             out = facts.content_words(self.text, 3) or ["example"]
         else:
