@@ -10,6 +10,7 @@ from typing import Any
 from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, cut_connection
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.answers import token_pieces
+from opus_magic.sim.chat_tools import arguments
 from opus_magic.sim.tool_calls import Call
 
 FINGERPRINT = "opus-magic-sim"
@@ -57,7 +58,7 @@ class SseAnswer:
             delta = ({"role": "assistant", "content": None, "refusal": None} if index == 0
                      else {})
             self._write(self._choice({**delta, "tool_calls": [head]}, None))
-            text = json.dumps(call.input, separators=(",", ":"))
+            text = arguments(call)
             self._write("".join(self._choice({"tool_calls": [
                 {"index": index, "function": {"arguments": piece}}]}, None)
                 for piece in token_pieces(text, self.entry.model)))
@@ -111,3 +112,21 @@ class SseAnswer:
 
     def _write(self, text: str) -> None:
         self.handler.wfile.write(text.encode())
+
+
+def whole_answer(entry: RequestLog, text: str, finish: str, usage: dict[str, Any] | None,
+                 calls: Sequence[Call] = ()) -> dict[str, Any]:
+    """A chat.completion body: the answer sent whole, not streamed (tool calls, or the text)."""
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    if calls:
+        message.update(content=None, tool_calls=[
+            {"id": c.id, "type": "function", "function": {"name": c.name,
+                                                           "arguments": arguments(c)}}
+            for c in calls])
+    body: dict[str, Any] = {
+        "id": entry.id, "object": "chat.completion", "created": int(time.time()),
+        "model": entry.model, "system_fingerprint": FINGERPRINT,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}]}
+    if usage is not None:
+        body["usage"] = usage
+    return body

@@ -172,10 +172,3 @@ def arguments(call: Call) -> str:
 def completion_tokens(calls: tuple[Call, ...], model: str) -> int:
     """What the calls cost as output: each call's name plus its arguments' JSON."""
     return sum(count_text(c.name, model) + count_text(arguments(c), model) for c in calls)
-
-
-def message(calls: tuple[Call, ...]) -> dict[str, Any]:
-    """The assistant message of a non-streamed answer that calls tools."""
-    return {"role": "assistant", "content": None, "refusal": None, "tool_calls": [
-        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": arguments(c)}}
-        for c in calls]}

@@ -1,9 +1,12 @@
 """The simulator's Messages API: `/v1/messages` (streamed or not) and `/v1/messages/count_tokens`.
 
 Events follow Anthropic's sequence: message_start (exact input and cache counts), ping, a
-thinking block (with its signature) when thinking is asked for, the text block, message_delta
-(stop reason and cumulative usage, thinking tokens included), message_stop. Faults come from the
-same scenarios as the chat-completions side, sent as Anthropic's error bodies and events.
+thinking block (with its signature) when thinking is asked for, then tool_use blocks, server
+tool blocks or the text block (`native_answer.py`), message_delta (stop reason and cumulative
+usage, thinking tokens and server tool use included), message_stop. Requests are refused as
+Anthropic refuses them: by their headers (`headers.py`), their fields, and their tools, tool
+turns and output format (`native_tools.py`). Faults come from the same scenarios as the
+chat-completions side, sent as Anthropic's error bodies and events.
 """
 from __future__ import annotations
 

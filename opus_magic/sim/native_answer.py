@@ -99,8 +99,7 @@ class Answer:
         self.extra_input = 0
         self.thinking_tokens = self._thinking(body, messages, limit)
         self.stop_reason = "end_turn"
-        name = scenario.name if scenario else None
-        bad = scenario["kind"] if name == "bad_output" else None
+        bad = scenario["kind"] if scenario is not None and scenario.name == "bad_output" else None
         rng = random.Random(request_seed(body["messages"], model + "tools"))
         turn = native_tools.turn(body)
         calls = plan(native_tools.tools(body), native_tools.choice(body), turn, rng, tool_use_id,
@@ -119,16 +118,23 @@ class Answer:
             if server.paused:
                 self.stop_reason = "pause_turn"
                 return
-        chunks = self._text(body, messages, turn, rng, answer_tokens, bad)
+        chunks = self._cut(self._text(body, messages, turn, rng, answer_tokens, bad), limit,
+                           scenario, bad == "truncated" and native_tools.output_schema(body))
+        self.blocks.append(text_block(chunks, server.citations if server else None))
+
+    def _cut(self, chunks: list[str], limit: int, scenario: Scenario | None,
+             halve: object) -> list[str]:
+        """The text within max_tokens, or cut short by a scenario (stop reason set to match)."""
         room = limit - self.output_tokens
         if len(chunks) > room:
             chunks, self.stop_reason = chunks[:max(room, 0)], "max_tokens"
+        name = scenario.name if scenario else None
         if name in ("length", "content_filter"):
             chunks = chunks[:int(scenario["after"])]
             self.stop_reason = "max_tokens" if name == "length" else "refusal"
-        if bad == "truncated" and native_tools.output_schema(body):
+        if halve:
             chunks, self.stop_reason = chunks[:len(chunks) // 2], "max_tokens"
-        self.blocks.append(text_block(chunks, server.citations if server else None))
+        return chunks
 
     def _thinking(self, body: dict[str, Any], messages: list[dict[str, Any]], limit: int) -> int:
         thinking = body.get("thinking") or {}

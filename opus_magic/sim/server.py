@@ -15,7 +15,7 @@ from opus_magic.sim import chat_tools
 from opus_magic.sim import headers as api_headers
 from opus_magic.sim import messages as native
 from opus_magic.sim.batch_routes import route as route_batches
-from opus_magic.sim.chat_stream import FINGERPRINT, SseAnswer
+from opus_magic.sim.chat_stream import SseAnswer, whole_answer
 from opus_magic.sim.choices import choice_answer
 from opus_magic.sim.faults import (
     Scenario,
@@ -26,6 +26,7 @@ from opus_magic.sim.limits import Limiter
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.state import Settings, State
 from opus_magic.sim.text import answer_chunks, usage_body
+from opus_magic.sim.tool_calls import Call
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
           "gpt-4.1")
@@ -206,15 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "cut" and not entry.stream:
             cut_connection(self, scenario["mode"])
             return
-        special = chat_tools.reply(request, entry.model, scenario)
-        calls = special.calls if special is not None else ()
-        chunks = (special.chunks if special is not None and special.chunks is not None
-                  else _pieces(entry, settings))
-        finish = (special.finish if special is not None else None) or "stop"
-        if entry.max_tokens is not None and len(chunks) > entry.max_tokens:
-            chunks, finish = chunks[:entry.max_tokens], "length"
-        if name in ("length", "content_filter"):
-            chunks, finish = chunks[:int(scenario["after"])], name
+        chunks, finish, calls = _content(entry, request, scenario, settings)
         completion = chat_tools.completion_tokens(calls, entry.model) if calls else len(chunks)
         usage = None if name == "no_usage" else usage_body(
             self.server.state.cache.usage(entry.model, entry.messages, entry.tools),
@@ -228,27 +221,27 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 writer.send(chunks, finish, usage if include else None)
             return
-        time.sleep(settings.ttft_s + (len(chunks) / rate if rate and not calls else 0.0))
+        time.sleep(settings.ttft_s + (len(chunks) / rate if rate else 0.0))
         entry.status = 200
-        body = _whole_answer(entry, "".join(chunks), finish, usage)
-        if calls:
-            body["choices"][0].update(message=chat_tools.message(calls), finish_reason="tool_calls")
-        self._json(200, body)
+        self._json(200, whole_answer(entry, "".join(chunks), finish, usage, calls))
         entry.chunks_sent, entry.completed = len(calls or chunks), True
 
 
-def _whole_answer(entry: RequestLog, text: str, finish: str,
-                  usage: dict[str, Any] | None) -> dict[str, Any]:
-    """A chat.completion body: the answer sent whole, not streamed."""
-    body: dict[str, Any] = {
-        "id": entry.id, "object": "chat.completion", "created": int(time.time()),
-        "model": entry.model, "system_fingerprint": FINGERPRINT,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text,
-                                             "refusal": None},
-                     "logprobs": None, "finish_reason": finish}]}
-    if usage is not None:
-        body["usage"] = usage
-    return body
+def _content(entry: RequestLog, request: dict[str, Any], scenario: Scenario | None,
+             settings: Settings) -> tuple[list[str], str, tuple[Call, ...]]:
+    """The answer's text pieces, finish reason and tool calls (`chat_tools.py` first)."""
+    special = chat_tools.reply(request, entry.model, scenario)
+    if special is not None and special.calls:
+        return [], "tool_calls", special.calls
+    chunks = special.chunks if special is not None and special.chunks is not None else (
+        _pieces(entry, settings))
+    finish = (special.finish if special is not None else None) or "stop"
+    if entry.max_tokens is not None and len(chunks) > entry.max_tokens:
+        chunks, finish = chunks[:entry.max_tokens], "length"
+    name = scenario.name if scenario else None
+    if name in ("length", "content_filter"):
+        chunks, finish = chunks[:int(scenario["after"])], name
+    return chunks, finish, ()
 
 
 def _pieces(entry: RequestLog, settings: Settings) -> list[str]:

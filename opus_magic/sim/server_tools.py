@@ -166,10 +166,16 @@ def server_turn(body: dict[str, Any], prompt: str, rng: random.Random,
             turn.input_tokens += tokens
             turn.fetches += 1
         return turn
-    if searcher is None:
-        return turn
+    if searcher is not None:
+        _search_all(turn, searcher, facts.phrase(prompt, 8) or "news", rng, model, scenario)
+    return turn
+
+
+def _search_all(turn: ServerTurn, searcher: dict[str, Any], query: str, rng: random.Random,
+                model: str, scenario: Scenario | None) -> None:
+    """The turn's searches: one, or as many as the scenario says, failing past max_uses."""
+    name = scenario.name if scenario else None
     count = int(scenario["searches"]) if name in ("web_search", "pause_turn") else 1
-    query = facts.phrase(prompt, 8) or "news"
     for index in range(count):
         over = index >= _limit(searcher)
         error = "max_uses_exceeded" if over else (scenario.params.get("error")
@@ -181,7 +187,6 @@ def server_turn(body: dict[str, Any], prompt: str, rng: random.Random,
         turn.input_tokens += tokens
         turn.searches += 0 if error else 1
     turn.paused = name == "pause_turn"
-    return turn
 
 
 def _limit(tool: dict[str, Any]) -> int:
