@@ -198,3 +198,36 @@ SCHEMAS = st.recursive(LEAVES, lambda inner: st.one_of(
 @given(SCHEMAS, st.text(max_size=80), st.integers(0, 2**32))
 def test_filled_values_always_satisfy_their_schema(schema, prompt, seed) -> None:
     jsonschema.validate(Filler(prompt, random.Random(seed), schema).value(schema), schema)
+
+
+def fill(prompt: str, properties: dict, required: list[str] | None = None) -> dict:
+    schema = {"type": "object", "properties": properties,
+              "required": list(properties) if required is None else required}
+    return Filler(prompt, random.Random(0), schema).value(schema)
+
+
+@pytest.mark.parametrize(("prompt", "properties", "expected"), [
+    ("Flights from Madrid to Rome", {"destination": {"type": "string"}}, {"destination": "Madrid"}),
+    ("Refund ticket TCK-88 for Jo Park", {"ticket_id": {"type": "string"},
+                                           "customer": {"type": "string"}},
+     {"ticket_id": "TCK-88", "customer": "Jo Park"}),
+    ("Book 3 nights, 2 guests", {"guests": {"type": "integer"}, "nights": {"type": "integer"}},
+     {"guests": 2, "nights": 3}),
+    ("status: pending, due 2026-03-01", {"status": {"type": "string"},
+                                          "due": {"type": "string", "format": "date"}},
+     {"status": "pending", "due": "2026-03-01"}),
+    ("Not urgent at all", {"urgent": {"type": "boolean"}}, {"urgent": False}),
+    ("This one is urgent", {"urgent": {"type": "boolean"}}, {"urgent": True}),
+    ("Anything", {"score": {"type": "number", "minimum": 5, "maximum": 9}}, {"score": 5.0}),
+])
+def test_values_come_from_the_prompt(prompt, properties, expected) -> None:
+    assert fill(prompt, properties) == expected
+
+
+def test_optional_properties_appear_only_when_the_prompt_names_them() -> None:
+    properties = {"city": {"type": "string"}, "unit": {"type": "string",
+                                                       "enum": ["celsius", "fahrenheit"]},
+                  "days": {"type": "integer"}}
+    assert fill("Weather in Rome", properties, ["city"]) == {"city": "Rome"}
+    assert fill("Weather in Rome in celsius for 5 days", properties, ["city"]) == {
+        "city": "Rome", "unit": "celsius", "days": 5}

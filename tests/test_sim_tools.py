@@ -187,6 +187,10 @@ def test_tool_choice_refusals(simulator) -> None:
     assert unknown.status_code == 400 and "nope" in unknown.text
     forced = messages(simulator, {**ask(tool_choice={"type": "any"}), "model": "claude-opus-5-5"})
     assert forced.status_code == 400 and "'any' is not supported by claude-opus-5-5" in forced.text
+    strict = messages(simulator, ask(tools=[{**WEATHER, "strict": True}]))
+    assert strict.json()["error"]["message"] == (
+        "tools.0.custom.input_schema: For 'object' type, 'additionalProperties' must be "
+        "explicitly set to false")
 
 
 def test_usage_of_a_two_step_loop_worked_out_by_hand(simulator) -> None:

@@ -96,8 +96,8 @@ def number_near(text: str, key_words: list[str]) -> str | None:
         if len(word) < 3 or word in ("number", "num"):
             continue
         stem = re.escape(word.removesuffix("s"))
-        after = re.search(rf"\b{stem}s?\b\W{{0,3}}(?:(?:no|number|id|#)\W{{0,2}})?({NUMBER.pattern})",
-                          text, re.IGNORECASE)
+        after = re.search(rf"\b{stem}s?\b[\s:=#]{{0,3}}(?:(?:no|number|id)\W{{0,2}})?"
+                          rf"({NUMBER.pattern})", text, re.IGNORECASE)
         if after:
             return after.group(1)
         before = re.search(rf"({NUMBER.pattern})\s+{stem}s?\b", text, re.IGNORECASE)
