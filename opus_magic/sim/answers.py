@@ -1,4 +1,5 @@
-"""Written answers for the prompts the README and the notebooks use (data in answers.json)."""
+"""Written answers for the prompts the README and the notebooks use (data in answers.json), and
+text cut into a model's tokens, the pieces every answer is streamed in."""
 from __future__ import annotations
 
 import functools
