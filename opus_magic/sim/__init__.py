@@ -63,7 +63,12 @@ class Simulator:
         self.stop()
 
     def scenario(self, name: str, **params: Any) -> None:
-        """Pick a fault scenario for the next `times` requests (all of them without); "normal" clears."""
+        """Pick a scenario for the next `times` requests (all of them without); "normal" clears.
+
+        Faults ("429", "cut", "error", …) and, for tools and structured outputs,
+        "bad_output" (`kind` missing_field, wrong_type or truncated: the JSON fails its schema),
+        "web_search" (`searches`, `error`) and "pause_turn" (`searches`); see sim/faults.py.
+        """
         self._state.book.choose(name, params)
 
     def configure(self, **settings: Any) -> None:

@@ -1,4 +1,5 @@
-"""Written answers for the prompts the README and the notebooks use (data in answers.json)."""
+"""Written answers for the prompts the README and the notebooks use (data in answers.json), and
+text cut into a model's tokens, the pieces every answer is streamed in."""
 from __future__ import annotations
 
 import functools
@@ -54,3 +55,17 @@ def last_user_text(messages: Any) -> str:
                 return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
             return str(content or "")
     return ""
+
+
+def token_pieces(text: str, model: str) -> list[str]:
+    """`text` cut into the model's tokens (a character split across tokens stays whole)."""
+    encoding = encoding_for(model)
+    pieces, pending = [], b""
+    for token in encoding.encode(text, disallowed_special=()):
+        pending += encoding.decode_single_token_bytes(token)
+        try:
+            pieces.append(pending.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+        pending = b""
+    return pieces

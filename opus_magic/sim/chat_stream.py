@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from opus_magic.sim.answers import token_pieces
+from opus_magic.sim.chat_tools import arguments
 from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, cut_connection
 from opus_magic.sim.log import RequestLog
+from opus_magic.sim.tool_calls import Call
 
 FINGERPRINT = "opus-magic-sim"
 BATCH_CHUNKS = 512
@@ -30,13 +33,7 @@ class SseAnswer:
 
     def send(self, chunks: list[str], finish: str, usage: dict[str, Any] | None) -> None:
         handler, entry = self.handler, self.entry
-        handler.close_connection = True
-        entry.status = 200
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        handler.send_header("Cache-Control", "no-cache")
-        handler.send_header("Connection", "close")
-        handler.end_headers()
+        self._open()
         self._write(self._choice({"role": "assistant", "content": ""}, None))
         name = self.scenario.name if self.scenario else None
         stop = int(self.scenario["after"]) if name in ("cut", "error_chunk") else len(chunks)
@@ -49,11 +46,41 @@ class SseAnswer:
                                      "choices": [{"index": 0, "delta": {"content": ""},
                                                   "finish_reason": "error"}]}))
         else:
-            self._write(self._choice({}, finish))
-            if usage is not None:
-                self._write(self._event({"choices": [], "usage": usage}, "}\n\n"))
-            self._write("data: [DONE]\n\n")
-            entry.completed = True
+            self._finish(finish, usage)
+
+    def send_calls(self, calls: Sequence[Call], usage: dict[str, Any] | None) -> None:
+        """Write an answer that calls tools: each call's id, type and name with empty
+        arguments, then its arguments a token at a time, then finish_reason tool_calls."""
+        self._open()
+        for index, call in enumerate(calls):
+            head = {"index": index, "id": call.id, "type": "function",
+                    "function": {"name": call.name, "arguments": ""}}
+            delta = ({"role": "assistant", "content": None, "refusal": None} if index == 0
+                     else {})
+            self._write(self._choice({**delta, "tool_calls": [head]}, None))
+            text = arguments(call)
+            self._write("".join(self._choice({"tool_calls": [
+                {"index": index, "function": {"arguments": piece}}]}, None)
+                for piece in token_pieces(text, self.entry.model)))
+        self._finish("tool_calls", usage)
+        self.entry.chunks_sent = len(calls)
+
+    def _open(self) -> None:
+        handler = self.handler
+        handler.close_connection = True
+        self.entry.status = 200
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+
+    def _finish(self, finish: str, usage: dict[str, Any] | None) -> None:
+        self._write(self._choice({}, finish))
+        if usage is not None:
+            self._write(self._event({"choices": [], "usage": usage}, "}\n\n"))
+        self._write("data: [DONE]\n\n")
+        self.entry.completed = True
 
     def _content(self, chunks: list[str]) -> Iterator[int]:
         """Write the content chunks; yields how many have been written so far."""
@@ -85,3 +112,21 @@ class SseAnswer:
 
     def _write(self, text: str) -> None:
         self.handler.wfile.write(text.encode())
+
+
+def whole_answer(entry: RequestLog, text: str, finish: str, usage: dict[str, Any] | None,
+                 calls: Sequence[Call] = ()) -> dict[str, Any]:
+    """A chat.completion body: the answer sent whole, not streamed (tool calls, or the text)."""
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    if calls:
+        message.update(content=None, tool_calls=[
+            {"id": c.id, "type": "function", "function": {"name": c.name,
+                                                           "arguments": arguments(c)}}
+            for c in calls])
+    body: dict[str, Any] = {
+        "id": entry.id, "object": "chat.completion", "created": int(time.time()),
+        "model": entry.model, "system_fingerprint": FINGERPRINT,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}]}
+    if usage is not None:
+        body["usage"] = usage
+    return body

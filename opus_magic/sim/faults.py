@@ -29,7 +29,14 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "content_filter": {"after": 20},
     "no_usage": {},
     "error": {"status": 400},  # any HTTP error status, e.g. 404, 409 or 413
+    # The answer's JSON (a requested schema's, or tool arguments) fails its schema on purpose.
+    "bad_output": {"kind": "missing_field"},
+    # Server tools on the Messages API (sim/server_tools.py).
+    "web_search": {"searches": 1, "error": None},
+    "pause_turn": {"searches": 1},
 }
+BAD_OUTPUTS = ("missing_field", "wrong_type", "truncated")
+SEARCH_ERRORS = ("unavailable", "too_many_requests", "invalid_tool_input", "query_too_long")
 ERRORS: dict[int, dict[str, Any]] = {
     401: {"message": "Incorrect API key provided. Check the key passed as api_key.",
           "type": "authentication_error", "param": None, "code": "invalid_api_key"},
@@ -87,6 +94,13 @@ def make_scenario(name: str, params: Mapping[str, Any]) -> tuple[Scenario, int |
         raise ValueError(f"402_hold reason must be one of {HOLD_REASONS}")
     if name == "cut" and scenario["mode"] not in CUT_MODES:
         raise ValueError(f"cut mode must be one of {CUT_MODES}")
+    if name == "bad_output" and scenario["kind"] not in BAD_OUTPUTS:
+        raise ValueError(f"bad_output kind must be one of {BAD_OUTPUTS}")
+    if name in ("web_search", "pause_turn") and (
+            not isinstance(scenario["searches"], int) or scenario["searches"] < 0):
+        raise ValueError(f"searches must be a whole number, not {scenario['searches']!r}")
+    if name == "web_search" and scenario["error"] not in (None, *SEARCH_ERRORS):
+        raise ValueError(f"web_search error must be one of {SEARCH_ERRORS}")
     return scenario, times
 
 

@@ -1,33 +1,33 @@
 """The simulator's Messages API: `/v1/messages` (streamed or not) and `/v1/messages/count_tokens`.
 
 Events follow Anthropic's sequence: message_start (exact input and cache counts), ping, a
-thinking block (with its signature) when thinking is asked for, the text block, message_delta
-(stop reason and cumulative usage, thinking tokens included), message_stop. Faults come from the
-same scenarios as the chat-completions side, sent as Anthropic's error bodies and events.
+thinking block (with its signature) when thinking is asked for, then tool_use blocks, server
+tool blocks or the text block (`native_answer.py`), message_delta (stop reason and cumulative
+usage, thinking tokens and server tool use included), message_stop. Requests are refused as
+Anthropic refuses them: by their headers (`headers.py`), their fields, and their tools, tool
+turns and output format (`native_tools.py`). Faults come from the same scenarios as the
+chat-completions side, sent as Anthropic's error bodies and events.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import random
 import time
 import uuid
 from typing import Any
 
-from opus_magic.sim.attachments import AttachmentProblem, opening, resolved
+from opus_magic.sim import headers as api_headers
+from opus_magic.sim import native_tools
+from opus_magic.sim.attachments import AttachmentProblem, resolved
 from opus_magic.sim.faults import Scenario, cut_connection, error_reply
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.message_events import EventWriter
-from opus_magic.sim.native_cache import TTL_S, NativeCache, NativeUsage, count
-from opus_magic.sim.text import WORDS, answer_chunks, request_seed
+from opus_magic.sim.native_answer import Answer
+from opus_magic.sim.native_cache import TTL_S, NativeCache, count
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
                403: "permission_error", 404: "not_found_error", 409: "conflict_error",
                413: "request_too_large", 429: "rate_limit_error", 500: "api_error",
                529: "overloaded_error"}
-THINKING_WORDS = 40  # shown (summarized) thinking; the billed thinking is longer
-BILLED_PER_SHOWN = 4
 MESSAGES, COUNT_TOKENS = "/v1/messages", "/v1/messages/count_tokens"
 RATE_LIMIT_HEADERS = {"anthropic-ratelimit-requests-limit": "4000",
                       "anthropic-ratelimit-requests-remaining": "3999",
@@ -44,8 +44,8 @@ def error_body(status: int, message: str, rid: str) -> dict[str, Any]:
                                        "message": message}, "request_id": rid}
 
 
-def invalid(body: Any) -> str | None:
-    """Why a Messages request cannot be answered, else None."""
+def invalid(body: Any, beta: str = "") -> str | None:
+    """Why a Messages request cannot be answered, else None; `beta` is its anthropic-beta header."""
     if not isinstance(body, dict):
         return "The request body must be a JSON object."
     if not isinstance(body.get("model"), str) or not body["model"]:
@@ -61,7 +61,7 @@ def invalid(body: Any) -> str | None:
     marks = [m for m in _marks(body) if m.get("ttl", "5m") not in TTL_S]
     if marks:
         return "cache_control.ttl: Input should be '5m' or '1h'"
-    return None
+    return native_tools.problem(body, beta)
 
 
 def _marks(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,73 +77,6 @@ def _marks(body: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def chat_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The request as chat messages, for the answer text (system instructions included)."""
-    system = body.get("system")
-    if isinstance(system, list):
-        system = " ".join(str(b.get("text", "")) for b in system)
-    out = [{"role": "system", "content": system}] if system else []
-    for message in body["messages"]:
-        content = message.get("content")
-        if isinstance(content, list):
-            content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
-        out.append({"role": message.get("role"), "content": content})
-    return out
-
-
-class Answer:
-    """What the simulated model says to one request: thinking, text, stop reason and usage."""
-
-    def __init__(self, body: dict[str, Any], usage: NativeUsage, answer_tokens: int | None,
-                 scenario: Scenario | None) -> None:
-        messages = chat_messages(body)
-        model, limit = body["model"], int(body.get("max_tokens") or 1024)
-        self.model, self.usage = model, usage
-        thinking = body.get("thinking") or {}
-        self.thinking: list[str] = []
-        self.thinking_tokens = 0
-        if thinking.get("type") in ("adaptive", "enabled"):
-            rng = random.Random(request_seed(messages, model + "thinking"))
-            self.thinking = [("" if i == 0 else " ") + rng.choice(WORDS)
-                             for i in range(THINKING_WORDS)]
-            budget = int(thinking.get("budget_tokens") or limit)
-            self.thinking_tokens = min(THINKING_WORDS * BILLED_PER_SHOWN, budget, limit)
-        self.signature = base64.b64encode(
-            hashlib.sha256("".join(self.thinking).encode()).digest()).decode()
-        chunks = answer_chunks(messages, answer_tokens, model, opening(body["messages"], model))
-        self.stop_reason = "end_turn"
-        room = limit - self.thinking_tokens
-        if len(chunks) > room:
-            chunks, self.stop_reason = chunks[:room], "max_tokens"
-        name = scenario.name if scenario else None
-        if name in ("length", "content_filter"):
-            chunks = chunks[:int(scenario["after"])]
-            self.stop_reason = "max_tokens" if name == "length" else "refusal"
-        self.chunks = chunks
-
-    @property
-    def output_tokens(self) -> int:
-        return self.thinking_tokens + len(self.chunks)
-
-    def final_usage(self) -> dict[str, Any]:
-        return {**self.usage.body(), "output_tokens": self.output_tokens,
-                "output_tokens_details": {"thinking_tokens": self.thinking_tokens},
-                "service_tier": "standard"}
-
-    def content(self) -> list[dict[str, Any]]:
-        blocks: list[dict[str, Any]] = []
-        if self.thinking:
-            blocks.append({"type": "thinking", "thinking": "".join(self.thinking),
-                           "signature": self.signature})
-        return blocks + [{"type": "text", "text": "".join(self.chunks)}]
-
-    def message(self, message_id: str) -> dict[str, Any]:
-        """The whole answer of a request sent without streaming."""
-        return {"id": message_id, "type": "message", "role": "assistant", "model": self.model,
-                "content": self.content(), "stop_reason": self.stop_reason,
-                "stop_sequence": None, "usage": self.final_usage()}
-
-
 def scenario_error(scenario: Scenario | None, rid: str) -> tuple[int, dict[str, Any],
                                                                   dict[str, str]] | None:
     """A scenario's HTTP error as Anthropic sends it: status, body, headers."""
@@ -155,9 +88,9 @@ def scenario_error(scenario: Scenario | None, rid: str) -> tuple[int, dict[str, 
     return reply.status, error_body(reply.status, message, rid), reply.headers
 
 
-def count_body(body: Any) -> tuple[int, dict[str, Any]]:
+def count_body(body: Any, beta: str = "") -> tuple[int, dict[str, Any]]:
     """The count_tokens answer (status and body); it never touches the cache."""
-    problem = invalid({**body, "max_tokens": 1} if isinstance(body, dict) else body)
+    problem = invalid({**body, "max_tokens": 1} if isinstance(body, dict) else body, beta)
     if problem:
         return 400, error_body(400, problem, request_id())
     return 200, {"input_tokens": count(body, body["model"])}
@@ -175,18 +108,23 @@ def handle(handler: Any, path: str, body: Any, state: Any) -> None:
                        api="anthropic" if path == MESSAGES else "count_tokens", body=request,
                        auth=_auth(handler.headers))
     state.record(entry)
+    refused = api_headers.refusal(handler.headers)
     try:
-        body = resolved(body, state.files)  # attachments read and counted once
-        if path == COUNT_TOKENS:
-            entry.status, reply = count_body(body)
+        if refused is None:
+            body = resolved(body, state.files)  # attachments read and counted once
+        if refused is not None:
+            entry.status, rid = refused[0], request_id()
+            _send(handler, entry.status, json.dumps(error_body(*refused, rid)).encode(),
+                  "application/json", {"request-id": rid})
+        elif path == COUNT_TOKENS:
+            entry.status, reply = count_body(body, handler.headers.get("anthropic-beta") or "")
             _send(handler, entry.status, json.dumps(reply).encode(), "application/json",
                   {"request-id": request_id()})
             entry.completed = True
         else:
             respond(handler, entry, body, state.book.take(), state.settings, state.native_cache)
     except AttachmentProblem as exc:
-        entry.status = 400
-        rid = request_id()
+        entry.status, rid = 400, request_id()
         _send(handler, 400, json.dumps(error_body(400, str(exc), rid)).encode(),
               "application/json", {"request-id": rid})
     except (BrokenPipeError, ConnectionResetError):
@@ -208,7 +146,7 @@ def respond(handler: Any, entry: RequestLog, body: Any, scenario: Scenario | Non
     """Answer one Messages request on `handler` (a BaseHTTPRequestHandler); `entry` is its log."""
     rid = request_id()
     entry.scenario = scenario.name if scenario else None
-    problem = invalid(body)
+    problem = invalid(body, handler.headers.get("anthropic-beta") or "")
     failure = (400, error_body(400, problem, rid), {}) if problem else scenario_error(scenario, rid)
     if failure is not None:
         entry.status = failure[0]

@@ -1,6 +1,7 @@
 """The simulator's prompt cache for the Messages API, driven by `cache_control` breakpoints.
 
-The prefix is tools, then system, then messages, block by block. A breakpoint whose prefix
+The prefix is the tool-use system prompt, tools, then system, then messages, block by block; how
+each counts is `count`'s rule. A breakpoint whose prefix
 reaches the model's minimum is written with its lifetime (5 minutes or 1 hour); a later request
 reads the longest live prefix it shares (at any block up to its last breakpoint, as Anthropic's
 lookback does), and a read refreshes the lifetime.
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from opus_magic.cost.catalog import default_catalog
-from opus_magic.cost.tokens import count_text
+from opus_magic.cost.tokens import count_text, count_tools
 from opus_magic.sim.attachments import TOKENS
+from opus_magic.sim.native_tools import tool_prompt_tokens
+from opus_magic.sim.server_tools import result_tokens
 
 TTL_S = {"5m": 300.0, "1h": 3600.0}
 UNKNOWN_MODEL_MIN_PREFIX = 1024
@@ -51,35 +54,53 @@ class NativeUsage:
 
 
 def blocks(request: dict[str, Any], model: str) -> list[Block]:
-    """The request's prefix as blocks, in the order Anthropic caches it."""
-    pieces: list[tuple[Any, int, Any]] = []
+    """The request's prefix as blocks, in the order Anthropic caches it: the tool-use system
+    prompt (when any tool is declared), the tools, the system prompt, the messages."""
+    pieces: list[tuple[str, int, Any]] = []  # what the block's key is made of, tokens, mark
+    prompt = tool_prompt_tokens(request, model)
+    if prompt:
+        pieces.append((f"tool-use system prompt of {prompt} tokens", prompt, None))
     for tool in request.get("tools") or ():
-        pieces.append((tool, 0, tool.get("cache_control")))
+        bare = _unmarked(tool)
+        pieces.append((json.dumps(bare, sort_keys=True), count_tools([bare], model),
+                       tool.get("cache_control")))
     system = request.get("system")
     for block in ([{"text": system}] if isinstance(system, str) else system or ()):
-        pieces.append((block.get("text", ""), 0, block.get("cache_control")))
+        text = block.get("text", "")
+        pieces.append((text, count_text(text, model), block.get("cache_control")))
     for message in request.get("messages") or ():
         content = message.get("content")
         parts = [{"text": content}] if isinstance(content, str) else content or []
         for index, part in enumerate(parts):
-            overhead = MESSAGE_OVERHEAD if index == 0 else 0
-            pieces.append(({"role": message.get("role"), **part}, overhead,
+            text = json.dumps({"role": message.get("role"), **_unmarked(part)}, sort_keys=True)
+            tokens = part.get(TOKENS) if TOKENS in part else result_tokens(part, model)
+            tokens = count_text(text, model) if tokens is None else tokens  # an attachment
+            # carries its own count (`sim/attachments.py`)
+            pieces.append((text, tokens + (MESSAGE_OVERHEAD if index == 0 else 0),
                            part.get("cache_control")))
     digest = hashlib.sha256(model.encode())
     out = []
-    for piece, overhead, mark in pieces:
-        text = piece if isinstance(piece, str) else json.dumps(
-            {k: v for k, v in piece.items() if k != "cache_control"}, sort_keys=True)
+    for text, tokens, mark in pieces:
         digest.update(text.encode())
         ttl = (mark.get("ttl") or "5m") if isinstance(mark, dict) else None
-        counted = piece[TOKENS] if isinstance(piece, dict) and TOKENS in piece else count_text(
-            text, model)  # an attachment carries its count
-        out.append(Block(digest.hexdigest(), counted + overhead, ttl))
+        out.append(Block(digest.hexdigest(), tokens, ttl))
     return out
 
 
+def _unmarked(block: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in block.items() if k != "cache_control"}
+
+
 def count(request: dict[str, Any], model: str) -> int:
-    """All input tokens of a request: what count_tokens answers."""
+    """All input tokens of a request: what count_tokens answers.
+
+    1 + the tool-use system prompt when any tool is declared (the catalog's `tool_prompt` of
+    the model: `auto` for tool_choice auto or none, `forced` for any or tool; 0 for a model the
+    catalog does not know) + each tool as `cost.tokens.count_tools` counts it (8 + its compact
+    JSON without cache_control) + each system block's text + each message part as its JSON
+    with the role (3 more for a message's first part); a web search or fetch result counts its
+    results' title, URL and page text instead.
+    """
     return sum(block.tokens for block in blocks(request, model)) + 1
 
 

@@ -11,10 +11,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opus_magic.cost.tokens import count_messages, count_text
+from opus_magic.sim import chat_tools
+from opus_magic.sim import headers as api_headers
 from opus_magic.sim import messages as native
 from opus_magic.sim.attachments import AttachmentProblem, opening, resolved_chat
 from opus_magic.sim.batch_routes import route as route_batches
-from opus_magic.sim.chat_stream import FINGERPRINT, SseAnswer
+from opus_magic.sim.chat_stream import SseAnswer, whole_answer
 from opus_magic.sim.choices import choice_answer
 from opus_magic.sim.faults import (
     Scenario,
@@ -26,6 +28,7 @@ from opus_magic.sim.limits import Limiter
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.state import Settings, State
 from opus_magic.sim.text import answer_chunks, usage_body
+from opus_magic.sim.tool_calls import Call
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
           "gpt-4.1")
@@ -65,6 +68,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
+        if self._refused(path):
+            return
         if route_files(self, self.server.state.files, "GET", path) or route_batches(
                 self, self.server.state, "GET", path):
             return
@@ -80,6 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
+        if self._refused(path):
+            return
         if route_files(self, self.server.state.files, "POST", path) or route_batches(
                 self, self.server.state, "POST", path):
             return
@@ -95,8 +102,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         path = urlsplit(self.path).path.rstrip("/")
+        if self._refused(path):
+            return
         if not route_files(self, self.server.state.files, "DELETE", path):
             self._error(404, f"No route for DELETE {path}", "not_found_error")
+
+    def _refused(self, path: str) -> bool:
+        """Answer a batches or files request of the Messages API whose headers Anthropic refuses
+        (Messages and count_tokens requests are refused by `native.handle`, into the log)."""
+        if path in (native.MESSAGES, native.COUNT_TOKENS) or not api_headers.is_anthropic(
+                path, self.headers):
+            return False
+        refused = api_headers.refusal(self.headers)
+        if refused is None:
+            return False
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        rid = native.request_id()
+        self._json(refused[0], native.error_body(refused[0], refused[1], rid), {"request-id": rid})
+        return True
 
     def _read_json(self) -> Any:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -201,39 +224,41 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "cut" and not entry.stream:
             cut_connection(self, scenario["mode"])
             return
-        chunks = _pieces(entry, settings)
-        finish = "stop"
-        if entry.max_tokens is not None and len(chunks) > entry.max_tokens:
-            chunks, finish = chunks[:entry.max_tokens], "length"
-        if name in ("length", "content_filter"):
-            chunks, finish = chunks[:int(scenario["after"])], name
+        chunks, finish, calls = _content(entry, request, scenario, settings)
+        completion = chat_tools.completion_tokens(calls, entry.model) if calls else len(chunks)
         usage = None if name == "no_usage" else usage_body(
             self.server.state.cache.usage(entry.model, entry.messages, entry.tools),
-            len(chunks), settings.usage_scale)
+            completion, settings.usage_scale)
         rate = settings.rate_for(entry.model)
         if entry.stream:
             include = bool((request.get("stream_options") or {}).get("include_usage"))
-            SseAnswer(self, entry, scenario, rate, settings.ttft_s, include).send(
-                chunks, finish, usage if include else None)
+            writer = SseAnswer(self, entry, scenario, rate, settings.ttft_s, include)
+            if calls:
+                writer.send_calls(calls, usage if include else None)
+            else:
+                writer.send(chunks, finish, usage if include else None)
             return
         time.sleep(settings.ttft_s + (len(chunks) / rate if rate else 0.0))
         entry.status = 200
-        self._json(200, _whole_answer(entry, "".join(chunks), finish, usage))
-        entry.chunks_sent, entry.completed = len(chunks), True
+        self._json(200, whole_answer(entry, "".join(chunks), finish, usage, calls))
+        entry.chunks_sent, entry.completed = len(calls or chunks), True
 
 
-def _whole_answer(entry: RequestLog, text: str, finish: str,
-                  usage: dict[str, Any] | None) -> dict[str, Any]:
-    """A chat.completion body: the answer sent whole, not streamed."""
-    body: dict[str, Any] = {
-        "id": entry.id, "object": "chat.completion", "created": int(time.time()),
-        "model": entry.model, "system_fingerprint": FINGERPRINT,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text,
-                                             "refusal": None},
-                     "logprobs": None, "finish_reason": finish}]}
-    if usage is not None:
-        body["usage"] = usage
-    return body
+def _content(entry: RequestLog, request: dict[str, Any], scenario: Scenario | None,
+             settings: Settings) -> tuple[list[str], str, tuple[Call, ...]]:
+    """The answer's text pieces, finish reason and tool calls (`chat_tools.py` first)."""
+    special = chat_tools.reply(request, entry.model, scenario)
+    if special is not None and special.calls:
+        return [], "tool_calls", special.calls
+    chunks = special.chunks if special is not None and special.chunks is not None else (
+        _pieces(entry, settings))
+    finish = (special.finish if special is not None else None) or "stop"
+    if entry.max_tokens is not None and len(chunks) > entry.max_tokens:
+        chunks, finish = chunks[:entry.max_tokens], "length"
+    name = scenario.name if scenario else None
+    if name in ("length", "content_filter"):
+        chunks, finish = chunks[:int(scenario["after"])], name
+    return chunks, finish, ()
 
 
 def _pieces(entry: RequestLog, settings: Settings) -> list[str]:
@@ -271,4 +296,4 @@ def _invalid(body: Any) -> tuple[str | None, str] | None:
     limit = _max_tokens(body)
     if limit is not None and (type(limit) is not int or limit < 1):
         return "max_tokens", "'max_tokens' must be a positive integer."
-    return None
+    return chat_tools.invalid(body)
