@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from opus_magic.errors import CutBeforeAnswer, RequestError, RequestTimedOut
 from opus_magic.records import Usage
 from opus_magic.secret import mask
 from opus_magic.wire.endpoints import Endpoint, platform_of_key, platform_of_url
+from opus_magic.wire.ratelimits import MAX_WAIT_S, ignored
 from opus_magic.wire.ratelimits import parse as parse_rate_limits
 
 RETRYABLE_STATUSES = {408, 409, 429, 500, 502, 503, 504, 529}
@@ -52,22 +54,38 @@ class Hold:
         return output_tokens_for(limit_usd - spent_in, self.info, self.input_tokens)
 
 
-def retry_after_s(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
-    """`retry-after-ms`, then `retry-after` (seconds or an HTTP date); None when absent or unreadable."""
+def retry_after_s(headers: Mapping[str, str], now: Callable[[], float] = time.time,
+                  notes: list[str] | None = None) -> float | None:
+    """`retry-after-ms`, then `retry-after` (seconds or an HTTP date); None when absent or unreadable.
+
+    A value that is not a finite, non-negative number (`nan`, `inf`, `1e309`, `-1`) is ignored and
+    named in `notes`; waits are capped at a year.
+    """
     lowered = {k.lower(): v for k, v in headers.items()}
     for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = lowered.get(name)
         if value is None:
             continue
-        try:
-            return float(value) / scale
-        except ValueError:
-            pass
-        try:
-            return max(parsedate_to_datetime(value).timestamp() - now(), 0.0)
-        except (TypeError, ValueError):
-            continue
+        wait = _wait_s(value, scale, now)
+        if wait is not None:
+            return wait
+        if notes is not None:
+            notes.append(ignored(name, value))
     return None
+
+
+def _wait_s(value: str, scale: float, now: Callable[[], float]) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is not None:
+        finite = math.isfinite(number) and number >= 0
+        return min(number / scale, MAX_WAIT_S) if finite else None
+    try:
+        return min(max(parsedate_to_datetime(value).timestamp() - now(), 0.0), MAX_WAIT_S)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
 
 
 def said(value: Any) -> str:
@@ -103,11 +121,12 @@ def explain_status(status: int, error: Mapping[str, Any], headers: Mapping[str, 
     code = str(error.get("code") or error.get("type") or "") or None
     metadata = error.get("metadata") if isinstance(error.get("metadata"), Mapping) else {}
     reason = str(metadata.get("reason") or "") or None
-    wait = retry_after_s(headers)
+    notes: list[str] = []
+    wait = retry_after_s(headers, notes=notes)
     if wait is None and status == 429:  # no retry-after: wait until a used-up limit refills
         limits = parse_rate_limits(headers)
         wait = None if limits is None else limits.exhausted_wait_s()
-    server_says = said(error.get("message"))
+    server_says = said(error.get("message")) + "".join(f" ({note})" for note in notes)
     hint = (hints or {}).get(status) or status_hint(status, code, endpoint, hold_hint(
         reason, _decimal(metadata.get("limit_usd")), hold, wait) if status == 402 else "")
     detail = f" Server said: {server_says}" if server_says else ""

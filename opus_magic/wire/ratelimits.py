@@ -1,16 +1,23 @@
-"""Rate-limit headers (Anthropic's and OpenAI's) read into one structure, by a pure function."""
+"""Rate-limit headers (Anthropic's and OpenAI's) read into one structure, by a pure function.
+
+Numbers from a server are not trusted: a value that is not a finite, non-negative number (`inf`,
+`1e309`, `nan`, `-3`, text) is ignored and named in `RateLimits.notes`; waits are capped at
+`MAX_WAIT_S`, so no later arithmetic on them can overflow.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("requests", "tokens", "input_tokens", "output_tokens")
 LOW_FRACTION = 0.2
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+MAX_WAIT_S = 366 * 86400.0  # a wait longer than a year is read as a year
 
 
 @dataclass(frozen=True)
@@ -20,6 +27,7 @@ class Limit:
     limit: int | None
     remaining: int | None
     reset_s: float | None
+    precision_s: float = field(default=0.001, compare=False)  # the reset's resolution
 
     @property
     def fraction(self) -> float | None:
@@ -34,6 +42,7 @@ class RateLimits:
     """The limits one response reported, by kind (requests, tokens, input and output tokens)."""
 
     limits: Mapping[str, Limit]
+    notes: tuple[str, ...] = field(default=(), compare=False)  # values ignored, one line each
 
     def get(self, kind: str) -> Limit | None:
         return self.limits.get(kind)
@@ -71,17 +80,41 @@ def parse(headers: Mapping[str, str], now: dt.datetime | None = None) -> RateLim
     lowered = {k.lower(): v for k, v in headers.items()}
     now = now or dt.datetime.now(dt.timezone.utc)
     found: dict[str, Limit] = {}
+    notes: list[str] = []
     for kind in KINDS:
         wire = kind.replace("_", "-")
-        anthropic = [lowered.get(f"anthropic-ratelimit-{wire}-{part}")
-                     for part in ("limit", "remaining", "reset")]
-        openai = [lowered.get(f"x-ratelimit-{part}-{wire}")
-                  for part in ("limit", "remaining", "reset")]
-        if any(v is not None for v in anthropic):
-            found[kind] = Limit(_int(anthropic[0]), _int(anthropic[1]), _until(anthropic[2], now))
-        elif any(v is not None for v in openai):
-            found[kind] = Limit(_int(openai[0]), _int(openai[1]), duration_s(openai[2]))
-    return RateLimits(found) if found else None
+        anthropic = [f"anthropic-ratelimit-{wire}-{part}" for part in ("limit", "remaining", "reset")]
+        openai = [f"x-ratelimit-{part}-{wire}" for part in ("limit", "remaining", "reset")]
+        for names, reset in ((anthropic, lambda t: _until(t, now)), (openai, duration_s)):
+            values = [lowered.get(name) for name in names]
+            if any(v is not None for v in values):
+                found[kind] = _limit(names, values, reset, notes)
+                break
+    return RateLimits(found, tuple(notes)) if found else None
+
+
+def _limit(names: list[str], values: list[str | None], reset: Any, notes: list[str]) -> Limit:
+    size, remaining = (_count(name, value, notes) for name, value in zip(names[:2], values[:2]))
+    reset_s = None if values[2] is None else reset(values[2])
+    if values[2] is not None and reset_s is None:
+        notes.append(ignored(names[2], values[2]))
+    return Limit(size, remaining, reset_s, _precision(values[2]))
+
+
+def ignored(name: str, value: str) -> str:
+    """The note for a header value that is not a usable number."""
+    return f"{name}: {value[:40]!r} is not a finite, non-negative number; ignored."
+
+
+def _precision(text: str | None) -> float:
+    """The resolution of a reset as written: `2026-…T12:00:12Z` or `6m0s` 1 s, `1.5s` 0.1 s."""
+    if not text:
+        return 1.0
+    text = text.strip()
+    if text.endswith("ms"):
+        return 0.001
+    digits = re.search(r"[.,](\d+)", text)
+    return 10.0 ** -len(digits.group(1)) if digits else 1.0
 
 
 def duration_s(text: str | None) -> float | None:
@@ -91,11 +124,19 @@ def duration_s(text: str | None) -> float | None:
     text = text.strip()
     parts = DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
-        try:
-            return max(float(text), 0.0)
-        except ValueError:
-            return None
-    return sum(float(number) * UNIT_S[unit] for number, unit in parts)
+        return _seconds(text)
+    return min(sum(float(number) * UNIT_S[unit] for number, unit in parts), MAX_WAIT_S)
+
+
+def _seconds(text: str) -> float | None:
+    """A plain number of seconds, capped at MAX_WAIT_S; None unless finite and not negative."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return min(value, MAX_WAIT_S)
 
 
 def _until(text: str | None, now: dt.datetime) -> float | None:
@@ -103,18 +144,25 @@ def _until(text: str | None, now: dt.datetime) -> float | None:
         return None
     try:
         when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.timezone.utc)
+        seconds = (when - now).total_seconds()
+    except (ValueError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return max((when - now).total_seconds(), 0.0)
+    return min(max(seconds, 0.0), MAX_WAIT_S)
 
 
-def _int(text: str | None) -> int | None:
+def _count(name: str, text: str | None, notes: list[str]) -> int | None:
+    if text is None:
+        return None
     try:
-        return None if text is None else int(float(text))
+        value = float(text.strip())
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        notes.append(ignored(name, text))
         return None
+    return int(value)
 
 
 def low_line(data: Mapping[str, Any] | None) -> str | None:

@@ -43,12 +43,18 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         duration_s=(live.ended or live.started) - live.started, error=error, tag=request.tag,
         max_tokens=plan.max_tokens, concise=request.concise,
         comparison_id=request.comparison_id, parent_id=request.parent_id,
-        notes=list(plan.warnings),
+        notes=[*plan.warnings, *_limit_notes(live.response)],
         tiktoken_input=plan.counted_tokens if live.exact else None,
         tiktoken_output=live.counter.tokens if live.exact else None,
         retry_count=len(live.retries), tool_call_count=len(state.tool_calls),
         stop_reason=live.stop_reason, simulator=live.simulator,
         rate_limits=_rate_limits(live.response))
+
+
+def _limit_notes(response: Response | None) -> tuple[str, ...]:
+    """Rate-limit header values that were not usable numbers, one line each."""
+    limits = None if response is None else parse_rate_limits(response.headers)
+    return () if limits is None else limits.notes
 
 
 def _rate_limits(response: Response | None) -> dict[str, Any] | None:
