@@ -86,7 +86,9 @@ class Simulator:
 
     def limit(self, **limits: Any) -> None:
         """Rate-limit the simulator: `requests` and/or `tokens` per `window_s` (60), headers in
-        `style` "anthropic" or "openai", `retry_after` on 429s or not; no arguments lifts them."""
+        `style` "anthropic" or "openai", `retry_after` on 429s or not, and what a reset means:
+        `limiter="bucket"` (until full again) or `"window"` (until the oldest request leaves the
+        sliding window); no arguments lifts them."""
         self._state.limit(**limits)
 
     def requests(self) -> list[RequestLog]:

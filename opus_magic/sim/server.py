@@ -59,6 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Stay quiet: the request log is the record."""
 
     limit_headers: dict[str, str] = {}
+    limit_ticket: list[float] | None = None  # the admission's share of the tokens limit
 
     def end_headers(self) -> None:
         self.send_header("x-opus-magic-simulator", "1")
@@ -189,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
             entry.scenario = scenario.name if scenario else None
             self._answer(entry, request, scenario, state.settings)
             if state.limiter is not None:
-                state.limiter.give_back(reserved - entry.chunks_sent)
+                state.limiter.give_back(reserved - entry.chunks_sent, self.limit_ticket)
         except (BrokenPipeError, ConnectionResetError):
             entry.client_disconnected = True
             self.close_connection = True
@@ -203,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 0
         output = entry.max_tokens or UNBOUNDED_OUTPUT
         decision = limiter.admit(count_messages(entry.messages, entry.model) + output)
-        self.limit_headers = decision.headers
+        self.limit_headers, self.limit_ticket = decision.headers, decision.ticket
         if decision.allowed:
             return output
         entry.status = 429
