@@ -11,7 +11,7 @@ from fakes import Clock
 
 from opus_magic.core.budget import Budget
 from opus_magic.core.grid.checks import built_in, passed, resolve
-from opus_magic.core.grid.pacing import POLL_S, Pacer, Reservations
+from opus_magic.core.grid.pacing import Reservations
 from opus_magic.core.grid.summary import percentile
 from opus_magic.errors import UsageError
 from opus_magic.sim.limits import Limiter, LimitSettings, duration
@@ -67,39 +67,6 @@ def test_a_429_without_retry_after_waits_until_the_limit_refills() -> None:
     with_header = explain_status(429, {}, {**headers, "retry-after": "3"},
                                  Endpoint("d", "http://x"))
     assert with_header.retry_after_s == 3.0
-
-
-def test_the_first_answer_teaches_the_limits_then_sends_are_paced() -> None:
-    clock = Clock(100.0)
-    pacer = Pacer(4, clock)
-    assert pacer.delay_s(100, clock.now) == 0
-    levels = pacer.take(100)
-    assert pacer.delay_s(100, clock.now) == POLL_S  # nothing else before the first answer
-    pacer.answered(RateLimits({"requests": Limit(10, 9, 1.0), "tokens": Limit(1000, 900, 0.1)}),
-                   levels)
-    for _ in range(9):
-        assert pacer.delay_s(100, clock.now) == 0
-        pacer.take(100)
-    assert pacer.delay_s(100, clock.now) == pytest.approx(1.0)  # requests empty: 10 a second
-    assert pacer.describe() == "0 of 4 in flight; 0 of 10 requests, 0 of 1,000 tokens left"
-    clock.now += 0.5
-    assert pacer.delay_s(100, clock.now) == pytest.approx(0.5)
-    clock.now += 0.5
-    assert pacer.delay_s(100, clock.now) == 0
-
-
-def test_a_429_halves_the_requests_in_flight_and_pauses_then_successes_grow_them() -> None:
-    clock = Clock(100.0)
-    pacer = Pacer(8, clock)
-    pacer.take(1)
-    pacer.refused(2.0, 1)
-    assert pacer.allowed == 4 and pacer.throttled == 1
-    assert pacer.delay_s(1, clock.now) == pytest.approx(2.0)
-    clock.now += 2.0
-    for _ in range(4 * 4):
-        pacer.take(1)
-        pacer.answered(None, None)
-    assert pacer.allowed == 5
 
 
 def test_reservations_hold_worst_cases_and_refuse_what_cannot_fit() -> None:
@@ -159,12 +126,18 @@ def test_the_simulators_buckets_refill_and_say_so_in_both_styles() -> None:
     assert duration(0.012) == "12ms" and duration(360) == "6m0s" and duration(2.25) == "2.25s"
 
 
-def test_the_benchmarks_ideal_time_starts_from_full_buckets() -> None:
-    from benchmarks.grids import allowed_s
+def test_the_benchmarks_ideal_time_follows_each_meaning_of_reset() -> None:
+    from benchmarks.ideal import Call, ideal_s
 
-    assert allowed_s(200, 30_000, 60, 20_000, 60.0) == 140.0  # requests bind: 140 after 60
-    assert allowed_s(30, 50_000, 60, 20_000, 60.0) == 90.0  # tokens bind
-    assert allowed_s(10, 100, 60, 20_000, 60.0) == 0.0
+    calls = [Call(tokens=100, given_back=0, duration_s=0.0)] * 200
+    bucket = LimitSettings(requests=60, window_s=60.0)
+    assert ideal_s(calls, bucket, 200) == pytest.approx(140.0)  # 60 at once, then one a second
+    window = LimitSettings(requests=60, window_s=60.0, limiter="window")
+    assert ideal_s(calls, window, 200) == pytest.approx(180.0)  # 60 again each minute
+    tokens = LimitSettings(requests=60, tokens=2_000, window_s=60.0)
+    assert ideal_s(calls[:30], tokens, 30) == pytest.approx(30.0)  # 20 at once, then one per 3 s
+    slow = [Call(tokens=100, given_back=0, duration_s=1.0)] * 8
+    assert ideal_s(slow, bucket, 4) == pytest.approx(2.0)  # four at a time, one second each
 
 
 def test_a_large_grid_redraws_a_window_of_rows_while_it_runs() -> None:

@@ -1,189 +1,176 @@
 """Pacing a grid per endpoint: requests in flight, the rate limits the server reports, the budget.
 
-A `Pacer` mirrors each limit the server reports (requests, tokens) as a bucket that refills at
-the rate the headers imply, takes from it before each send and waits while it is short; it
-honours retry-after, halves the requests in flight on a 429 and grows them back one at a time
-after a run of successes. `Reservations` admits a cell only while what the session spent, what
-is running and the worst cases of the admitted cells stay under the budget cap.
+A `Pacer` keeps a `Mirror` of each limit the server reports (requests, tokens, input and output
+tokens) and sends only what the mirrors say fits: what a report said is left bounds every send
+until its reset passes, and only models that later reports confirmed may add to it (see
+`mirror.py`). It honours the longest retry-after in force, halves the requests it lets in flight
+after each 429 and grows them back one at a time after a run of successes. A wait longer than
+the retry cap ends the cell with the reason instead of holding the grid. `Reservations` admits a
+cell only while what the session spent, what is running and the worst cases of the admitted cells
+stay under the budget cap.
 """
 from __future__ import annotations
 
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from opus_magic.core.budget import Budget
+from opus_magic.core.grid.mirror import POLL_S, Mirror
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import Cancelled, RequestError
-from opus_magic.wire.ratelimits import Limit, RateLimits
+from opus_magic.records import Usage
+from opus_magic.wire.ratelimits import KINDS, RateLimits
 from opus_magic.wire.ratelimits import parse as parse_rate_limits
-from opus_magic.wire.retry import Retrier, Tick, Waiting
+from opus_magic.wire.retry import Retrier, Tick, Waiting, hms
 
 T = TypeVar("T")
 Clock = Callable[[], float]
-POLL_S = 0.2  # longest single wait, so Stop is noticed promptly
 GROW_AFTER = 4  # successes per request in flight before one more is allowed
+LONG_WAIT_S = 120.0  # without a retry policy's cap
 
 
-class Mirror:
-    """The client's copy of one server limit: size, refill rate and the level now."""
-
-    def __init__(self) -> None:
-        self.size: float | None = None
-        self.rate: float | None = None
-        self.level = 0.0
-        self.at = 0.0
-        self._deficit = 0.0
-
-    def refill(self, now: float) -> None:
-        if self.size is not None and self.rate:
-            self.level = min(self.size, self.level + (now - self.at) * self.rate)
-        self.at = now
-
-    def wait_s(self, amount: float) -> float:
-        """Seconds until `amount` (at most the whole size) is available; 0 when unknown or now."""
-        if self.size is None or not self.rate:
-            return 0.0
-        return max(min(amount, self.size) - self.level, 0.0) / self.rate
-
-    def learn(self, limit: Limit, level_at_send: float | None, now: float) -> None:
-        """Take size and rate from a response; lower the level when others use the same limit."""
-        if limit.limit is None or limit.remaining is None:
-            return
-        first = self.size is None
-        self.refill(now)
-        self.size = float(limit.limit)
-        deficit = limit.limit - limit.remaining
-        if limit.reset_s and deficit > 0 and deficit >= self._deficit:
-            self.rate, self._deficit = deficit / limit.reset_s, float(deficit)
-        if self.rate is None:
-            self.rate = self.size / 60.0  # limits are per minute unless a reset says otherwise
-        if first:
-            self.level = float(limit.remaining)
-        elif level_at_send is not None and level_at_send - limit.remaining > 1:
-            self.level -= level_at_send - limit.remaining
+def needs(input_tokens: int, max_tokens: int) -> dict[str, float]:
+    """What one send takes of each limit: a request, its input plus max_tokens, and each part."""
+    return {"requests": 1.0, "tokens": float(input_tokens + max_tokens),
+            "input_tokens": float(input_tokens), "output_tokens": float(max_tokens)}
 
 
 class Pacer:
     """One endpoint's pacing, shared by every worker of a grid."""
 
     def __init__(self, concurrency: int, clock: Clock = time.monotonic) -> None:
-        self.ceiling = self.allowed = max(concurrency, 1)
+        self.ceiling = self.target = max(concurrency, 1)
         self.clock = clock
-        self.in_flight = 0
-        self.mirrors = {"requests": Mirror(), "tokens": Mirror()}
+        self.in_flight = 0  # requests sent whose answers have not ended
+        self.working = 0  # cells holding a slot
+        self.mirrors = {kind: Mirror() for kind in KINDS}
         self.paused_until = 0.0
         self.throttled = 0
-        self.sending = 0
         self.learned = False
-        self._successes = 0
+        self._seq = self._successes = 0
         self._cond = threading.Condition()
 
-    def delay_s(self, tokens: int, now: float) -> float:
-        """How long a send of `tokens` (input + max_tokens) must wait now; 0 to go."""
+    @property
+    def allowed(self) -> int:
+        """Requests allowed in flight now: a 429 lowers it as the requests already sent end."""
+        return max(self.target, self.in_flight)
+
+    def delay_s(self, need: Mapping[str, float], now: float) -> tuple[float, str]:
+        """How long a send of `need` must wait now (0 to go), and why."""
         if now < self.paused_until:
-            return self.paused_until - now
-        if not self.learned and self.sending:
-            return POLL_S  # the first answer tells the limits: send nothing else before it
-        needs = {"requests": 1.0, "tokens": float(tokens)}
-        waits = []
-        for kind, mirror in self.mirrors.items():
-            mirror.refill(now)
-            waits.append(mirror.wait_s(needs[kind]))
-        return max(waits)
+            return self.paused_until - now, "asks to wait (retry-after)"
+        if self.in_flight >= self.target or (not self.learned and self.in_flight):
+            return POLL_S, "in flight"  # the first answer tells the limits: nothing else before it
+        waits = [(mirror.wait_s(need.get(kind, 0.0), now), kind)
+                 for kind, mirror in self.mirrors.items()]
+        delay, kind = max(waits, default=(0.0, ""))
+        return delay, f"reports its {kind.replace('_', ' ')} limit used up"
 
-    def take(self, tokens: int) -> dict[str, float]:
-        """Take a send's share of each limit; the levels right after, to compare with the answer."""
-        self.sending += 1
-        self.mirrors["requests"].level -= 1
-        self.mirrors["tokens"].level -= tokens
-        return {kind: mirror.level for kind, mirror in self.mirrors.items()}
+    def before_send(self, need: Mapping[str, float], cancel: threading.Event,
+                    cap_s: float = LONG_WAIT_S) -> int | None:
+        """Wait until a send fits; its ticket, or None when cancelled first.
 
-    def before_send(self, tokens: int, cancel: threading.Event) -> dict[str, float] | None:
-        """Wait until a send fits the limits; None when cancelled first."""
+        Raises RequestError when the wait would be longer than `cap_s`.
+        """
         with self._cond:
             while not cancel.is_set():
-                delay = self.delay_s(tokens, self.clock())
-                if delay <= 0:
-                    return self.take(tokens)
+                ticket, delay, why = self.try_take(need)
+                if ticket is not None:
+                    return ticket
+                if delay > cap_s:
+                    raise RequestError(
+                        f"The endpoint {why}: {delay:,.0f} s, longer than retry_cap_s "
+                        f"({cap_s:g} s), so the cell was not sent: run it again after "
+                        f"{hms(time.time() + delay)}.")
                 self._cond.wait(min(delay, POLL_S))  # an answer or Stop wakes it sooner
         return None
+
+    def try_take(self, need: Mapping[str, float]) -> tuple[int | None, float, str]:
+        """Take a send's share now if it fits: (its ticket, 0, ""), else (None, the wait, why)."""
+        with self._cond:
+            now = self.clock()
+            delay, why = self.delay_s(need, now)
+            if delay > 0:
+                return None, delay, why
+            return self._take(need, now), 0.0, ""
+
+    def _take(self, need: Mapping[str, float], now: float) -> int:
+        self._seq += 1
+        self.in_flight += 1
+        for kind, mirror in self.mirrors.items():
+            mirror.take(self._seq, now, need.get(kind, 0.0))
+        return self._seq
 
     def wake(self) -> None:
         """Let every waiting worker look again (after Stop)."""
         with self._cond:
             self._cond.notify_all()
 
-    def answered(self, limits: RateLimits | None, levels: dict[str, float] | None) -> None:
+    def answered(self, ticket: int, limits: RateLimits | None) -> None:
         """A send got its response headers: learn the limits, count a success."""
         with self._cond:
-            self.sending = max(self.sending - 1, 0)
             now = self.clock()
             for kind, mirror in self.mirrors.items():
                 limit = limits.get(kind) if limits else None
                 if limit is not None:
-                    mirror.learn(limit, None if levels is None else levels.get(kind), now)
+                    mirror.read(ticket, now, limit)
+                mirror.settle(ticket, now, 1.0 if kind == "requests" else None, ended=False)
             self.learned = True
             self._successes += 1
-            if self._successes >= GROW_AFTER * self.allowed and self.allowed < self.ceiling:
-                self.allowed, self._successes = self.allowed + 1, 0
+            if self._successes >= GROW_AFTER * self.target and self.target < self.ceiling:
+                self.target, self._successes = self.target + 1, 0
             self._cond.notify_all()
 
-    def refused(self, retry_after_s: float | None, tokens: int) -> None:
-        """A 429: halve the requests in flight and send nothing until the server's wait is over.
-
-        The refused send used none of the limits: what it took is given back.
-        """
+    def refused(self, ticket: int, retry_after_s: float | None) -> None:
+        """A 429: the send took nothing; halve the requests in flight and pause the endpoint
+        until the longest wait asked of it is over."""
         with self._cond:
-            self.sending = max(self.sending - 1, 0)
-            self.mirrors["requests"].level += 1
-            self.mirrors["tokens"].level += tokens
+            self.in_flight = max(self.in_flight - 1, 0)
+            for mirror in self.mirrors.values():
+                mirror.drop(ticket)
             self.throttled += 1
-            self.allowed = max(self.allowed // 2, 1)
+            self.target = max(self.target // 2, 1)
             self._successes = 0
             wait = retry_after_s if retry_after_s is not None else 1.0
             self.paused_until = max(self.paused_until, self.clock() + wait)
             self._cond.notify_all()
 
-    def failed(self) -> None:
-        """A send failed otherwise (no answer to learn from)."""
+    def failed(self, ticket: int) -> None:
+        """A send failed otherwise: it may have counted, so it stays taken until it would leave."""
         with self._cond:
-            self.sending = max(self.sending - 1, 0)
-            self.learned = self.learned or self.sending == 0
-            self._cond.notify_all()
-
-    def give_back(self, tokens: int) -> None:
-        """Output tokens reserved (max_tokens) but not produced, as the server returns them."""
-        with self._cond:
-            mirror = self.mirrors["tokens"]
-            if mirror.size is not None and tokens > 0:
-                mirror.refill(self.clock())
-                mirror.level = min(mirror.size, mirror.level + tokens)
-            self._cond.notify_all()
-
-    def describe(self) -> str:
-        """'2 of 4 in flight; 12 of 60 requests, 18,000 of 20,000 tokens left' (as mirrored)."""
-        with self._cond:
+            self.in_flight = max(self.in_flight - 1, 0)
             now = self.clock()
-            left = []
+            for mirror in self.mirrors.values():
+                send = mirror.sends.get(ticket)
+                mirror.settle(ticket, now, None if send is None else send.need, ended=True)
+            self.learned = self.learned or self.in_flight == 0
+            self._cond.notify_all()
+
+    def ended(self, ticket: int | None, usage: Usage | None, max_tokens: int) -> None:
+        """An answered send's answer ended: what it used (the server's usage), and a slot freed."""
+        if ticket is None:
+            return
+        with self._cond:
+            self.in_flight = max(self.in_flight - 1, 0)
+            now = self.clock()
             for kind, mirror in self.mirrors.items():
-                mirror.refill(now)
-                if mirror.size is not None:
-                    left.append(f"{max(int(mirror.level), 0):,} of {int(mirror.size):,} {kind}")
-            head = f"{self.in_flight} of {self.allowed} in flight"
-            return head + (f"; {', '.join(left)} left" if left else "")
+                used, need = _usage(kind, usage, max_tokens)
+                mirror.settle(ticket, now, used, ended=True, need=need)
+            self._cond.notify_all()
 
     @contextlib.contextmanager
     def slot(self, cancel: threading.Event) -> Iterator[bool]:
-        """Hold one of the requests in flight; yields False when cancelled while waiting."""
+        """Hold one of the `concurrency` cells worked on at once (a cell waiting to retry keeps
+        it; its sends count in flight only while sent); False when cancelled while waiting."""
         with self._cond:
-            while self.in_flight >= self.allowed and not cancel.is_set():
+            while self.working >= self.ceiling and not cancel.is_set():
                 self._cond.wait(POLL_S)
             entered = not cancel.is_set()
-            self.in_flight += entered
+            self.working += entered
         if not entered:
             yield False
             return
@@ -191,40 +178,77 @@ class Pacer:
             yield True
         finally:
             with self._cond:
-                self.in_flight -= 1
+                self.working -= 1
                 self._cond.notify_all()
+
+    def describe(self) -> str:
+        """'2 of 4 in flight; 12 of 60 requests, 18,000 of 20,000 tokens left' (as mirrored)."""
+        with self._cond:
+            now = self.clock()
+            left = [f"{max(int(min(m.level(now), m.size)), 0):,} of {int(m.size):,} "
+                    f"{kind.replace('_', ' ')}" for kind, m in self.mirrors.items()
+                    if m.size is not None]
+            head = f"{self.in_flight} of {self.allowed} in flight"
+            if self.target < self.ceiling:
+                head += f" (lowered from {self.ceiling} after 429s)"
+            return head + (f"; {', '.join(left)} left" if left else "")
+
+
+def _usage(kind: str, usage: Usage | None, max_tokens: int) -> tuple[float | None, float | None]:
+    """(used, taken) of one limit by the server's usage of an answer; None where unknown."""
+    if usage is None or not (usage.input_tokens or usage.output_tokens):
+        return (1.0, None) if kind == "requests" else (None, None)
+    by_kind = {"requests": (1.0, None),
+               "tokens": (usage.input_tokens + usage.output_tokens,
+                          usage.input_tokens + max_tokens),
+               "input_tokens": (usage.input_tokens, usage.input_tokens),
+               "output_tokens": (usage.output_tokens, None)}
+    used, need = by_kind[kind]
+    return float(used) if used is not None else None, None if need is None else float(need)
 
 
 class PacedRetrier(Retrier):
-    """The session's retries for one cell, with every attempt sent through the endpoint's pacer."""
+    """The session's retries for one cell, with every attempt sent through the endpoint's pacer.
 
-    def __init__(self, inner: Retrier, pacer: Pacer, tokens: int) -> None:
+    `on_retry` hears of each response retried (once per retry, not per second of its wait).
+    """
+
+    def __init__(self, inner: Retrier, pacer: Pacer, need: Mapping[str, float],
+                 on_retry: Callable[[], None] | None = None) -> None:
         super().__init__(inner.policy, inner.breaker, inner.sleep, inner.random, inner.clock)
-        self.pacer, self.tokens = pacer, tokens
-        self.answered = False  # whether a send got through (and so used the limits)
+        self.pacer, self.need, self.on_retry = pacer, need, on_retry
+        self.ticket: int | None = None  # the send that got through (and so used the limits)
+        self.notes: list[str] = []  # rate-limit header values ignored, one line each
 
     def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event,
              tick: Tick | None = None) -> T:
-        def paced() -> T:
-            levels = self.pacer.before_send(self.tokens, cancel)
-            if levels is None:
-                raise Cancelled("Stopped before sending.")
-            try:
-                response: Any = send()
-            except RequestError as error:
-                if error.status == 429:
-                    self.pacer.refused(error.retry_after_s, self.tokens)
-                else:
-                    self.pacer.failed()
-                raise
-            except BaseException:
-                self.pacer.failed()
-                raise
-            self.pacer.answered(parse_rate_limits(response.headers), levels)
-            self.answered = True
-            return response
+        def counted(seconds: float, reason: str) -> None:
+            if self.on_retry is not None:
+                self.on_retry()
+            waiting(seconds, reason)
 
-        return super().call(paced, waiting, cancel, tick)
+        return super().call(lambda: self._paced(send, cancel), counted, cancel, tick)
+
+    def _paced(self, send: Callable[[], T], cancel: threading.Event) -> T:
+        ticket = self.pacer.before_send(self.need, cancel, self.policy.cap_s)
+        if ticket is None:
+            raise Cancelled("Stopped before sending.")
+        try:
+            response: Any = send()
+        except RequestError as error:
+            if error.status == 429:
+                self.pacer.refused(ticket, error.retry_after_s)
+            else:
+                self.pacer.failed(ticket)
+            raise
+        except BaseException:
+            self.pacer.failed(ticket)
+            raise
+        limits = parse_rate_limits(response.headers)
+        self.notes += [] if limits is None else [n for n in limits.notes if n not in self.notes]
+        self.pacer.answered(ticket, limits)
+        self.ticket = ticket
+        return response
 
 
 class Reservations:
