@@ -44,7 +44,8 @@ def footer(run: GridRun) -> str:
     ran = run.count("ok", "error", "interrupted", "stopped")
     lines = [f"Reused {run.count('reused')} cells, $0.00; ran {ran} "
              f"({fmt.money(run.spent)}) in {(run.ended or run.clock()) - run.started:,.1f} s; "
-             f"{run.retries} retries absorbed; {run.throttled} rate-limited (429) responses."]
+             f"{run.retries} retries absorbed; {run.throttled} rate-limited (429) responses"
+             + (f"; {run.reruns} cells run again after a cut stream." if run.reruns else ".")]
     failed = run.count("error", "interrupted")
     if failed:
         lines.append(f"{failed} cells failed: run the cell again to retry only those.")

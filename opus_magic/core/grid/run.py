@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from opus_magic.core.grid.checks import all_passed
-from opus_magic.core.grid.pacing import PacedRetrier, Pacer, Reservations
+from opus_magic.core.grid.pacing import PacedRetrier, Pacer, Reservations, needs
 from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.grid.summary import CellResult
 from opus_magic.core.run.engine import Engine, LiveRun, Observer, new_run_id, now_iso
@@ -70,7 +70,8 @@ class GridRun:
         self.cancel = threading.Event()
         self.started = clock()
         self.ended: float | None = None
-        self.retries = 0
+        self.retries = 0  # responses retried: the sum of the cells' records' retry_count
+        self.reruns = 0  # cells run again after their stream was cut (each a run of its own)
         self.pacers: dict[str, Pacer] = {}
         self._lock = threading.Lock()
 
@@ -93,6 +94,10 @@ class GridRun:
     def count_retry(self) -> None:
         with self._lock:
             self.retries += 1
+
+    def count_rerun(self) -> None:
+        with self._lock:
+            self.reruns += 1
 
     @property
     def throttled(self) -> int:
@@ -199,7 +204,7 @@ class GridRun:
                 if (record.status != "interrupted" or state.attempts > GRID_RETRIES
                         or self.cancel.is_set()):
                     break
-                self.count_retry()
+                self.count_rerun()
                 state.record = self._finish(cell, record)
         state.record = self.session.last_run = self._finish(cell, record)
         state.status, state.live = record.status, None  # the record holds what the view needs
@@ -207,13 +212,17 @@ class GridRun:
     def _execute(self, cell: GridCell, pacer: Pacer, observer: GridObserver) -> RunRecord:
         assert cell.plan is not None
         session, plan = self.session, cell.plan
-        retrier = PacedRetrier(session.retrier(plan), pacer, plan.input_tokens + plan.max_tokens)
+        retrier = PacedRetrier(session.retrier(plan), pacer,
+                               needs(plan.input_tokens, plan.max_tokens), self.count_retry)
         engine = Engine(session.store_at(plan.policy.store), guard=session.budget,
                         retrier=retrier)
-        record = engine.execute(plan, _CellObserver(self, cell.index, observer), self.cancel)
-        if retrier.answered:  # the server gives back the max_tokens the answer did not use
-            pacer.give_back(plan.max_tokens - record.usage.output_tokens)
-        return record
+        record: RunRecord | None = None
+        try:
+            record = engine.execute(plan, _CellObserver(self, cell.index, observer), self.cancel)
+        finally:  # what the answer used tells the pacer what the server gave back
+            pacer.ended(retrier.ticket, None if record is None else record.usage, plan.max_tokens)
+        notes = [note for note in retrier.notes if note not in record.notes]
+        return record.replace(notes=[*record.notes, *notes]) if notes else record
 
     def _finish(self, cell: GridCell, record: RunRecord) -> RunRecord:
         """Check the answer and save the cell with its grid fields."""
@@ -244,7 +253,6 @@ class _CellObserver(Observer):
         self.observer.changed(self.run, self.index)
 
     def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
-        self.run.count_retry()
         self.observer.changed(self.run, self.index)
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
