@@ -29,6 +29,7 @@ from benchmarks import (  # noqa: E402
     grids,
     history_load,
     history_postgres,
+    pacing,
     peers,
     profiles,
     startup,
@@ -62,6 +63,7 @@ class Plan:
     grid_window_s: float = 60.0
     grid_rows: int = 6
     grid_big: int = 1_000
+    pacing_rows: int = 100
 
 
 FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
@@ -71,7 +73,8 @@ FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
 QUICK = Plan(rounds={300: 1, 3_000: 1}, sdk_rounds={}, paced=(), big=3_000, fanout_rounds=1,
              history_runs=2_000, inserts=10, command_rounds=2, startup_rounds=1,
              first_cell_rounds=1, peer_prompts=2,
-             install_peers=False, grid_cells=20, grid_window_s=6.0, grid_rows=1, grid_big=50)
+             install_peers=False, grid_cells=20, grid_window_s=6.0, grid_rows=1, grid_big=50,
+             pacing_rows=10)
 
 Section = Callable[[SimProcess, Path, Plan], Any]
 
@@ -104,7 +107,9 @@ SECTIONS: dict[str, Section] = {
         sim, work, plan.peer_prompts, plan.big, plan.install_peers),
     "profiles": run_profiles,
     "grid": lambda sim, work, plan: grids.measure_grids(
-        sim, work, plan.grid_cells, plan.grid_window_s, plan.grid_rows, plan.grid_big),
+        sim, work, plan.grid_rows, plan.grid_big),
+    "pacing": lambda sim, work, plan: pacing.measure_pacing(
+        work, plan.pacing_rows, plan.grid_window_s, plan.install_peers),
 }
 
 

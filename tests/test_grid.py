@@ -289,3 +289,17 @@ def test_identical_cells_each_keep_their_own_run_on_a_rerun(ip, simulator) -> No
     first = list(ip.user_ns["out"]["run_id"])
     ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 20 -o out", "Say {item}.")
     assert list(ip.user_ns["out"]["run_id"]) == first and len(simulator.requests()) == 2
+
+
+def test_the_retries_a_grid_shows_are_the_responses_its_records_say_were_retried(
+        ip, simulator, capsys) -> None:
+    simulator.scenario("429", retry_after=2, times=2)  # a 2 s countdown ticks each second
+    ip.user_ns["items"] = ["one", "two", "three"]
+    ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 20 --concurrency 2 -o out",
+                      "Name {item}.")
+    assert list(ip.user_ns["out"]["status"]) == ["ok", "ok", "ok"]
+    grid_id = opus_magic.last_run().grid_id
+    runs = [r for r in opus_magic.history(limit=None) if r.grid_id == grid_id]
+    assert sum(r.retry_count for r in runs) == 2
+    assert "; 2 retries absorbed; 2 rate-limited (429) responses." in capsys.readouterr().out
+    assert len(simulator.requests()) == 5

@@ -48,10 +48,10 @@ def test_a_window_server_is_recognised_and_what_remains_bounds_every_send() -> N
     assert pacer.try_take(ONE)[0] is None  # a refill model would send again within a second
     clock.now = 159.9
     assert pacer.try_take(ONE)[0] is None
-    clock.now = 160.02  # the first send has left the window: exactly one more goes
+    clock.now = 160.11  # the first send surely left the window (60 s ± 0.1): one more goes
     assert pacer.try_take(ONE)[0] is not None
     assert pacer.try_take(ONE)[0] is None
-    clock.now = 160.12  # and the second's exit lets the next one go
+    clock.now = 160.21  # and the second's exit lets the next one go
     assert pacer.try_take(ONE)[0] is not None
 
 
@@ -160,3 +160,18 @@ def test_two_hundred_cells_under_either_limiter_finish_near_the_ideal_without_42
     ideal = ideal_s([Call(*call) for call in outcome.calls], settings, 4)
     assert outcome.refused == 0 and outcome.sent == 200
     assert outcome.finished_s <= 1.05 * ideal
+
+
+def test_an_answer_that_says_nothing_remains_is_kept_not_sent_again() -> None:
+    from types import SimpleNamespace
+
+    from opus_magic.core.grid.pacing import PacedRetrier
+    from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
+
+    pacer = Pacer(4, Clock(100.0))
+    retrier = PacedRetrier(Retrier(RetryPolicy(), Breaker("sim")), pacer, ONE)
+    sent: list[int] = []
+    answer = SimpleNamespace(headers=headers("0", "1m0s"))
+    assert retrier.call(lambda: sent.append(1) or answer, lambda s, r: None,
+                        threading.Event()) is answer
+    assert sent == [1] and pacer.throttled == 0 and retrier.ticket == 1

@@ -250,7 +250,7 @@ class Mirror:
         elif self.bucket is not False:
             self.rate, self.rated = (low, high), self.rated + 1
             self.bucket = True if self.rated >= 2 and low > 0 else self.bucket
-        if send is not None and report.remaining + send.need >= self.size - 1:
+        if send is not None and report.remaining + send.need > self.size - 1:  # nothing else
             self.alone = (reset, trip)
 
     def _prune(self, now: float) -> None:
