@@ -31,7 +31,7 @@ def test_calibration_needs_exactly_three_runs_and_learns_from_raw_counts(ip, sim
     assert learned is not None and learned.runs == 3                   # 3 runs: calibrated
     for take in range(3, 6):                                           # planned calibrated now
         ip.run_cell_magic("opus", "-m haiku --max-tokens 20", f"{PROMPT} Take {take}.")
-        assert "calibrated from" in opus_magic.last_run().params["calibration"]
+        assert "calibrated from" in opus_magic.last_run().calibration
     again = plan_for("haiku").calibration
     assert again is not None and again.runs == 6
     assert again.ratio == pytest.approx(learned.ratio, rel=0.01)      # not pulled towards 1.0

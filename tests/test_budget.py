@@ -103,7 +103,7 @@ def test_a_stream_is_stopped_where_its_running_cost_crosses_the_cap(ip, simulato
     cap = (Decimal(n) * 5 + 100 * 25) / 10**6            # the input and exactly 100 output tokens
     budget = CountingBudget()
     record = stream_under(budget, cap, 600, simulator)
-    assert record.status == "stopped" and record.params["stop_reason"] == "budget"
+    assert record.status == "stopped" and record.stop_reason == "budget"
     assert "Stopped by the session budget" in record.error
     assert record.usage.output_tokens == 101 and not record.cost_exact
     assert budget.looks == 2                              # at 100 tokens, then at 101
@@ -126,7 +126,7 @@ def test_side_by_side_runs_share_the_budget_and_stop_when_it_is_crossed(ip, simu
     ip.run_cell_magic("opus", "-m opus,sonnet --max-tokens 1000", "Write at length.")
     runs = opus_magic.history(limit=2)
     stopped = [run for run in runs if run.status == "stopped"]
-    assert stopped and all(run.params["stop_reason"] == "budget" for run in stopped)
+    assert stopped and all(run.stop_reason == "budget" for run in stopped)
     spent = default_session().spent
     assert spent == sum(run.cost for run in runs)
     assert Decimal("0.03") < spent <= Decimal("0.0302")  # crossed by at most a token or two each

@@ -90,8 +90,8 @@ api_key_env = "OPENAI_TEST_KEY"
         assert [r.model for r in other.requests()] == ["gpt-4o"]
         runs = {r.model: r for r in opus_magic.history(tag="routed")}
         assert runs["opus"].endpoint == simulator.base_url
-        assert runs["opus"].params["profile"] == "anthropic"
-        assert runs["4o"].endpoint == other.base_url and runs["4o"].params["profile"] == "openai"
+        assert runs["opus"].profile == "anthropic"
+        assert runs["4o"].endpoint == other.base_url and runs["4o"].profile == "openai"
         assert runs["opus"].comparison_id == runs["4o"].comparison_id
 
         other.scenario("401")

@@ -41,8 +41,8 @@ def test_the_first_cell_is_sent_before_the_encoding_loads_and_records_exact_coun
     assert result.success and run.status == "ok"
     assert loads[0] == 1  # the request was out before the encoding was loaded
     counted = tokens.count_messages(run.messages, "claude-opus-4-6")
-    assert run.params["tiktoken_input"] == counted
-    assert run.params["tiktoken_output"] == tokens.count_text(run.text, "claude-opus-4-6")
+    assert run.tiktoken_input == counted
+    assert run.tiktoken_output == tokens.count_text(run.text, "claude-opus-4-6")
 
 
 @pytest.mark.parametrize("setup, cell", [

@@ -82,7 +82,7 @@ def test_thinking_tokens_are_output_shown_apart_and_not_counted_twice(native, si
     visible = tokens.count_text(run.text, "claude-opus-4-6")
     assert u.thinking_tokens == 160 and u.output_tokens == visible + 160   # cumulative, once
     assert run.cost == by_hand(u)
-    assert run.params["thinking_text"] and run.params["thinking_shown_tokens"] < 160
+    assert run.thinking_text and run.thinking_shown_tokens < 160
     out = capsys.readouterr().out
     assert f"of {u.output_tokens:,} output tokens, 160 were thinking" in out
     assert "summary" in out and "▸ thinking:" in out
@@ -104,7 +104,7 @@ def test_a_mix_of_one_hour_read_five_minute_write_and_thinking(native, simulator
     assert "cache_control" not in str(body["messages"][-1])
     u = run.usage
     assert u.cache_read_tokens > 4096 and u.cache_write_5m_tokens > 0 and u.thinking_tokens
-    assert run.params["cache_breakpoints"] == ["system", "turn"]
+    assert run.cache_breakpoints == ["system", "turn"]
     assert run.cost == by_hand(u)
 
 
@@ -195,7 +195,7 @@ def test_non_streamed_native_answer_and_effort_reach_the_wire(native, simulator)
     sent = simulator.requests()[-1]
     assert sent.stream is False and sent.body["output_config"] == {"effort": "high"}
     assert run.status == "ok" and run.finish_reason == "end_turn" and run.usage.thinking_tokens
-    assert run.cost == by_hand(run.usage) and run.params["api_version"] == "2026-10-21"
+    assert run.cost == by_hand(run.usage) and run.api_version == "2026-10-21"
 
 
 def test_the_budget_worst_case_uses_the_exact_count_and_the_write_premium(native, simulator,

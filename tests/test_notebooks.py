@@ -136,7 +136,7 @@ def test_quickstart(executed: Callable[[str], Executed]) -> None:
     first, concise = sorted(run.tagged("quickstart"), key=lambda r: r.created_at)
     assert first.response_model == "claude-opus-4-6"
     assert (first.status, first.finish_reason) == ("ok", "stop")
-    assert first.params["simulator"] and first.cost_exact and first.max_tokens == 300
+    assert first.simulator and first.cost_exact and first.max_tokens == 300
     shown = run.text("%%opus -m opus --max-tokens 300")
     assert VIEW_MIME in run.mimes("%%opus -m opus --max-tokens 300")  # the live view was displayed
     assert "claude-opus-4-6 (simulator)" in shown and f"run {first.id}" in shown
@@ -225,7 +225,7 @@ def test_billing_traps(executed: Callable[[str], Executed]) -> None:
     # the estimate while streaming, the server's usage at the end, and calibration
     estimated = run.tagged("traps-estimate")
     scaled = next(r for r in estimated if r.model == "claude-opus-4-5" and r.max_tokens == 400)
-    assert scaled.usage.output_tokens == round(scaled.params["tiktoken_output"] * 1.2)
+    assert scaled.usage.output_tokens == round(scaled.tiktoken_output * 1.2)
     assert f"said {scaled.usage.output_tokens}" in run.text("counted = r.params")
     calibrated = re.search(r"calibrated from 3 runs: ×(\d\.\d+)",
                            run.text("-m claude-opus-4-5 --max-tokens 400 --dry-run"))
@@ -242,7 +242,7 @@ def test_billing_traps(executed: Callable[[str], Executed]) -> None:
 def test_billing_traps_on_claudes_native_api(executed: Callable[[str], Executed]) -> None:
     run = executed("03_billing_traps")
     write, read = sorted(run.tagged("native-5m"), key=lambda r: r.created_at)
-    assert write.params["api"] == "anthropic" and write.params["cache_breakpoints"] == ["system"]
+    assert write.api == "anthropic" and write.cache_breakpoints == ["system"]
     assert write.usage.cache_write_5m_tokens > 4096 and write.usage.cache_read_tokens == 0
     assert read.usage.cache_read_tokens == write.usage.cache_write_5m_tokens
     shown = run.text('write, read = sorted(opus_magic.history(tag="native-5m")')

@@ -97,7 +97,7 @@ def test_tools_are_sent_and_their_overhead_shown(ip, simulator, capsys) -> None:
     assert (f"Tools: 10 tools × {each} tokens = {overhead:,} tokens = {cost} per call on "
             f"claude-opus-4-6") in out
     run = opus_magic.last_run()
-    assert run.params["tool_tokens"] == overhead
+    assert run.tool_tokens == overhead
     assert f"(tools {overhead:,})" in out
     assert run.usage.input_tokens == input_tokens("What is the weather?", "claude-opus-4-6", tools)
 
@@ -155,7 +155,7 @@ def test_calibration_learns_claude_tokens_from_history(ip, simulator, capsys) ->
     live_usage, live_cost = meter.estimate
     assert close(live_usage.output_tokens, record.usage.output_tokens)
     assert record.cost_exact and close(float(live_cost), float(record.cost))
-    assert "calibrated from 5 runs" in record.params["calibration"]
+    assert "calibrated from 5 runs" in record.calibration
     other = default_session().settings(model="haiku", base_url="http://127.0.0.1:9/v1")
     elsewhere = plan_request(default_session(), build_request(other, prompt), other)
     assert elsewhere.calibration is None       # one endpoint's counting never calibrates another's

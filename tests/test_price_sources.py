@@ -174,9 +174,9 @@ def test_a_run_keeps_the_source_and_date_of_its_price(ip, simulator, capsys) -> 
     ip.run_cell_magic("opus", "-m gpt-5 --max-tokens 30", "hi")
     run = opus_magic.last_run()
     assert run.cost == usage_cost(run.usage, CATALOG.get("gpt-5")) and run.cost > 0
-    assert opus_magic.history(limit=1)[0].params["price_source"] == GENAI
+    assert opus_magic.history(limit=1)[0].price_source == GENAI
     ip.run_cell_magic("opus", "-m sonnet-5.5 --max-tokens 30", "hi")
-    assert opus_magic.last_run().params["price_source"] == "catalog.json (2026-12)"
+    assert opus_magic.last_run().price_source == "catalog.json (2026-12)"
     ip.run_line_magic("opus", f"show {run.id}")
     assert f"prices from {GENAI}" in capsys.readouterr().out
 
@@ -213,7 +213,7 @@ def test_config_moves_an_alias_and_models_shows_it(ip, simulator, isolated_dirs,
     assert "opus → claude-opus-5-5" in capsys.readouterr().out
     ip.run_cell_magic("opus", "-m opus --max-tokens 20", "hi")
     assert simulator.requests()[-1].model == "claude-opus-5-5"
-    assert opus_magic.last_run().params["price_source"] == "catalog.json (2026-12)"
+    assert opus_magic.last_run().price_source == "catalog.json (2026-12)"
 
 
 def test_genai_prices_loads_on_first_lookup_not_at_import() -> None:

@@ -44,8 +44,8 @@ def test_the_tour_runs_cell_by_cell(ip: Any, simulator: Any,
     assert ip.user_ns["answer"] == intro[-1].text  # -o answer, from the first cell
     follow_up = next(r for r in opus_magic.history(limit=None) if r.parent_id)
     assert follow_up.prompt.startswith("Which of the three")
-    tool_run = next(r for r in opus_magic.history(limit=None) if r.params.get("tools"))
-    assert tool_run.params["tools"] == ["get_weather"] and tool_run.params["tool_tokens"] > 0
+    tool_run = next(r for r in opus_magic.history(limit=None) if r.tools)
+    assert tool_run.tools == ["get_weather"] and tool_run.tool_tokens > 0
     assert ip.user_ns["run"].response_model == "claude-haiku-4-5"
     assert len(ip.user_ns["frame"]) == len(opus_magic.history(model="opus", limit=None))
 

@@ -114,7 +114,7 @@ def test_403_is_explained_and_not_retried(ip, simulator, waits, capsys) -> None:
 def test_402_balance_shows_the_hold_this_request_needed(ip, simulator, waits, capsys) -> None:
     simulator.scenario("402")
     out, _, record = run(ip, capsys, "--max-tokens 2000")
-    estimate = record.params["input_tokens_estimate"]
+    estimate = record.input_estimate
     hold = (Decimal(estimate) * 5 + Decimal(2000) * 25) / 10**6
     line = problems(out)[0]
     assert line.startswith("HTTP 402: The balance cannot cover this request: add credit or lower "
@@ -128,7 +128,7 @@ def test_402_weight_exceeds_budget_gives_the_largest_max_tokens_that_fits(ip, si
                                                                           capsys) -> None:
     simulator.scenario("402_hold", reason="weight_exceeds_budget", limit_usd=0.01)
     out, _, record = run(ip, capsys, "--max-tokens 1000")
-    estimate = record.params["input_tokens_estimate"]
+    estimate = record.input_estimate
     largest = math.floor((Decimal("0.01") - Decimal(estimate) * 5 / 10**6) * 10**6 / 25)
     line = problems(out)[0]
     assert "This one request is too big for the budget" in line
@@ -164,7 +164,7 @@ def test_429_retry_after_seconds_is_honoured(ip, simulator, waits, capsys) -> No
     assert out.count("HTTP 429 rate limited") == 4 and "retrying in 3.0 s" in out
     assert stored(record.id).status == "ok" and len(simulator.requests()) == 3
     # the retries stay in the record and in the run's closing lines, not only on screen
-    assert stored(record.id).params["retries"] == [
+    assert stored(record.id).retries == [
         f"HTTP 429 rate limited (attempt {n} of 5): waited 3.0 s and retried." for n in (1, 2)]
     assert out.splitlines()[-2] == "! HTTP 429 rate limited (attempt 2 of 5): waited 3.0 s and retried."
 

@@ -232,7 +232,7 @@ def show_text(record: RunRecord) -> str:
 
 
 def _cost_source(record: RunRecord) -> str:
-    priced = record.params.get("price_source")
+    priced = record.price_source
     return f"{record.cost_source}, prices from {priced}" if priced else record.cost_source
 
 

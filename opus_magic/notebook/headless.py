@@ -65,6 +65,6 @@ def execute_and_report(path: str | Path, out: TextIO) -> None:
         unknown = sum(1 for run in runs if run.cost is None)
         estimated = any(not run.cost_exact for run in runs if run.cost is not None)
         tail = f" ({unknown} with unknown price)" if unknown else ""
-        if runs and all(run.params.get("simulator") for run in runs):
+        if runs and all(run.simulator for run in runs):
             tail += ", all answered by the built-in simulator (no real cost)"
         out.write(f"{len(runs)} runs, total {fmt.money(total, estimated=estimated)}{tail}\n")

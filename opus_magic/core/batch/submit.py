@@ -233,9 +233,7 @@ def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult,
     source = "batch price" if ok else "not billed"
     error = None if ok else NOT_RUN[result.outcome].format(why=result.error, batch=row.id)
     params = {k: v for k, v in cell["body"].items()
-              if k not in ("messages", "stream", "stream_options", "tools")}
-    params.update(profile=row.profile, batch=row.provider_batch_id, custom_id=result.custom_id,
-                  input_tokens_estimate=cell["input_tokens_estimate"])
+              if k not in ("messages", "stream", "stream_options", "tools", "system")}
     record = RunRecord(
         id=new_run_id(), created_at=now_iso(), model=cell["model"], prompt=cell["prompt"],
         messages=cell["messages"], response_model=result.response_model, endpoint=row.endpoint,
@@ -245,7 +243,8 @@ def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult,
         cost_exact=cost is not None, cost_source=source if cost is not None else "unknown",
         error=error, tag=cell["tag"], max_tokens=cell["max_tokens"], concise=cell["concise"],
         comparison_id=cell["comparison_id"], parent_id=cell["parent_id"], notes=cell["notes"],
-        batch_id=row.id)
+        batch_id=row.id, profile=row.profile, custom_id=result.custom_id,
+        input_estimate=cell["input_tokens_estimate"])
     known = {k: v for k, v in cell["labels"].items() if hasattr(record, k)}
     checks = run_checks(cell["labels"], result.text) if ok else None
     return record.replace(**known, checks=checks)
