@@ -226,7 +226,7 @@ def test_billing_traps(executed: Callable[[str], Executed]) -> None:
     estimated = run.tagged("traps-estimate")
     scaled = next(r for r in estimated if r.model == "claude-opus-4-5" and r.max_tokens == 400)
     assert scaled.usage.output_tokens == round(scaled.tiktoken_output * 1.2)
-    assert f"said {scaled.usage.output_tokens}" in run.text("counted = r.params")
+    assert f"said {scaled.usage.output_tokens}" in run.text("counted = r.tiktoken_output")
     calibrated = re.search(r"calibrated from 3 runs: ×(\d\.\d+)",
                            run.text("-m claude-opus-4-5 --max-tokens 400 --dry-run"))
     assert calibrated and abs(float(calibrated[1]) - 1.2) < 0.01
