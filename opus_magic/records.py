@@ -123,3 +123,20 @@ class RunRecord:
 
     def replace(self, **changes: Any) -> RunRecord:
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One submitted batch; `cells` maps each custom_id to what its run record needs."""
+
+    id: str
+    provider_batch_id: str
+    api: str
+    endpoint: str
+    profile: str
+    grid_id: str | None
+    submitted_at: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    cells: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collected_at: str | None = None

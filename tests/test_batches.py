@@ -340,7 +340,7 @@ def test_big_grids_are_split_at_the_apis_limit_on_requests_per_batch(endpoint, m
 def test_a_live_status_line_says_state_age_and_counts() -> None:
     import datetime as dt
 
-    from opus_magic.store.batches import BatchRow
+    from opus_magic.records import BatchRow
     from opus_magic.view.batches import status_line
 
     row = BatchRow("b-1", "msgbatch_1", "anthropic", "u", "p", None,

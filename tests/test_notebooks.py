@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from opus_magic.core.history.select import select
 from opus_magic.records import RunRecord
 from opus_magic.store.sqlite import Store
-from opus_magic.view.history import select
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

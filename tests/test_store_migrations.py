@@ -129,7 +129,7 @@ def test_facts_kept_in_params_until_m010_move_into_typed_fields(tmp_path: Path) 
 
 
 def test_a_history_from_before_the_search_index_is_searchable(isolated_dirs: Path) -> None:
-    from opus_magic.view import stats
+    from opus_magic.core.history import totals
 
     path = isolated_dirs / "history.sqlite"                  # the file the session opens
     old_history(path, ["m001_runs"], M001,
@@ -137,7 +137,7 @@ def test_a_history_from_before_the_search_index_is_searchable(isolated_dirs: Pat
                  ("s2", "Name three primes", "Two, three, five.", {})])
     assert [r.id for r in opus_magic.history(search="logg")] == ["s1"]
     assert [r.id for r in opus_magic.history(search="five primes")] == ["s2"]
-    assert stats.compute(Store(path))[-1].cost == Decimal("0.0062")   # cost_pico back-filled
+    assert totals.compute(Store(path))[-1].cost == Decimal("0.0062")   # cost_pico back-filled
 
 
 def saved_with_usage(store: Store, count: int, model: str = "gpt-4o") -> None:
@@ -162,14 +162,14 @@ def test_calibration_reads_the_columns(tmp_path: Path, runs: int, expected: obje
 
 
 def test_stats_read_the_covering_index_not_the_rows(tmp_path: Path) -> None:
-    from opus_magic.view import stats
+    from opus_magic.core.history import totals
 
     store = Store(tmp_path / "plan.sqlite")
     saved_with_usage(store, 3)
     statements: list[str] = []
     store.connection().set_trace_callback(statements.append)
     try:
-        stats.compute(store, "user")
+        totals.compute(store, "user")
     finally:
         store.connection().set_trace_callback(None)
     query = next(s for s in statements if "FROM runs" in s)

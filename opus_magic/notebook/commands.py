@@ -6,21 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from opus_magic.config import SCALAR_KEYS, listing, settings_help
+from opus_magic.core.history import grids, select, totals
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.lines import report, split_words
+from opus_magic.notebook.options import add_filter_options, filter_values
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
 from opus_magic.view import format as fmt
 from opus_magic.view.catalog import models_table
-from opus_magic.view.history import (
-    add_filter_options,
-    filter_values,
-    history_view,
-    nothing_matched,
-    select,
-)
+from opus_magic.view.history import history_view
 from opus_magic.view.tables import show
 from opus_magic.view.text import summary_line
 
@@ -151,8 +147,8 @@ def cmd_history(session: Session, args: list[str]) -> None:
     settings = session.settings()
     store = session.store(settings)
     filters = filter_values(parsed)
-    runs = select(store, limit=parsed.n, catalog=session.catalog(settings), **filters)
-    missing = None if runs else nothing_matched(filters)
+    runs = select.select(store, limit=parsed.n, catalog=session.catalog(settings), **filters)
+    missing = None if runs else select.nothing_matched(filters)
     if missing:
         print(missing)
     else:
@@ -166,8 +162,8 @@ def cmd_stats(session: Session, args: list[str]) -> None:
     settings = session.settings()
     store = session.store(settings)
     filters = filter_values(parsed)
-    groups = stats.compute(store, parsed.by, session.catalog(settings), **filters)
-    missing = None if groups[-1].runs else nothing_matched(filters)
+    groups = totals.compute(store, parsed.by, session.catalog(settings), **filters)
+    missing = None if groups[-1].runs else select.nothing_matched(filters)
     if missing:
         print(missing)
     else:
@@ -180,16 +176,18 @@ def cmd_compare(session: Session, args: list[str]) -> None:
     settings = session.settings()
     if "--tag" in args:
         tags = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--tag"]
-        show(grid_history.compare_tags(session.store(settings), tags))
+        show(grid_history.compare_tags(grids.tagged_grids(session.store(settings), tags)))
         return
-    runs = compare.find_runs(session.store(settings), args)
+    runs = select.find_runs(session.store(settings), args)
     show(compare.compare_view(runs))
 
 
 def cmd_grid(session: Session, args: list[str]) -> None:
     if len(args) > 1:
         raise UsageError("Use %opus grid [GRID_ID] (the last grid when no id is given).")
-    show(grid_history.grid_view(session.store(session.settings()), args[0] if args else None))
+    store = session.store(session.settings())
+    grid_id = grids.find_grid(store, args[0] if args else None)
+    show(grid_history.grid_view(grid_id, grids.grid_results(store, grid_id)))
 
 
 def _options(name: str, args: list[str], extra: Callable[[Any], Any]) -> Any:

@@ -17,7 +17,7 @@ from opus_magic.core.session import Session
 from opus_magic.errors import OpusError
 from opus_magic.notebook.grid import remaining_budget, to_frame
 from opus_magic.notebook.present import BLOCKING, TEXT, deliver, presentation, remember
-from opus_magic.store.batches import BatchRow
+from opus_magic.records import BatchRow
 from opus_magic.store.grids import grid_cells
 from opus_magic.view.batch_text import BatchTextView, next_steps
 from opus_magic.view.grid_history import grid_view
@@ -92,8 +92,9 @@ class BatchWatch:
             for record in records:
                 if record.batch_id in self.rows:
                     self.session.budget.count(record)
-            self.grid = grid_view(store, self.grid_id)
-            deliver(self.output, to_frame(from_history(records), self.spec.rows))
+            cells = from_history(records)
+            self.grid = grid_view(self.grid_id, cells)
+            deliver(self.output, to_frame(cells, self.spec.rows))
         self.view.finished(list(self.rows.values()), list(self.errors), self.grid)
         self.done.set()
 
@@ -135,8 +136,9 @@ def run_grid_batch(session: Session, spec: GridSpec, output: str | None) -> Batc
     store = session.store(grid.settings)
     if not rows:
         print(plan.line() + " Every cell came from history: nothing was submitted.")
-        deliver(output, to_frame(from_history(grid_cells(store, grid.id)), spec.rows))
-        show(grid_view(store, grid.id))
+        cells = from_history(grid_cells(store, grid.id))
+        deliver(output, to_frame(cells, spec.rows))
+        show(grid_view(grid.id, cells))
         return None
     return _watch(session, spec, plan, rows, output)
 

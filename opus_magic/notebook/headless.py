@@ -5,11 +5,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from opus_magic.core.history.select import select
 from opus_magic.core.run.engine import now_iso
 from opus_magic.core.session import default_session
 from opus_magic.errors import UsageError
 from opus_magic.view import format as fmt
-from opus_magic.view.history import format_table, select
+from opus_magic.view.history import format_table
 
 
 def read_notebook(path: str | Path) -> Any:

@@ -21,9 +21,8 @@ from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import BATCH, usage_cost
 from opus_magic.errors import ConfigError, OpusError, RequestError, UsageError
-from opus_magic.records import RunRecord, Usage
+from opus_magic.records import BatchRow, RunRecord, Usage
 from opus_magic.store import batches as stored
-from opus_magic.store.batches import BatchRow
 from opus_magic.wire.batches import BatchClient, BatchResult, batch_api
 from opus_magic.wire.endpoints import Endpoint
 

@@ -15,7 +15,8 @@ from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
-from opus_magic.store.batches import BatchRow, list_batches
+from opus_magic.records import BatchRow
+from opus_magic.store.batches import list_batches
 from opus_magic.store.grids import reusable
 
 
