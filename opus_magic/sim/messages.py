@@ -19,6 +19,7 @@ from opus_magic.sim.faults import Scenario, cut_connection, error_reply
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.message_events import EventWriter
 from opus_magic.sim.native_cache import TTL_S, NativeCache, NativeUsage, count
+from opus_magic.sim.sampling import sampling_problem
 from opus_magic.sim.text import WORDS, answer_chunks, request_seed
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
@@ -43,8 +44,9 @@ def error_body(status: int, message: str, rid: str) -> dict[str, Any]:
                                        "message": message}, "request_id": rid}
 
 
-def invalid(body: Any) -> str | None:
-    """Why a Messages request cannot be answered, else None."""
+def invalid(body: Any, version: str | None = None) -> str | None:
+    """Why a Messages request sent as anthropic-version `version` (None: the newest) cannot be
+    answered, else None."""
     if not isinstance(body, dict):
         return "The request body must be a JSON object."
     if not isinstance(body.get("model"), str) or not body["model"]:
@@ -53,10 +55,9 @@ def invalid(body: Any) -> str | None:
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict)
                                                                  for m in messages):
         return "messages: at least one message is required"
-    for key in ("temperature", "top_p", "top_k"):
-        if key in body:
-            return (f"{key}: Extra inputs are not permitted (removed in anthropic-version "
-                    f"2026-10-21)")
+    sampling = sampling_problem(body, version)
+    if sampling:
+        return sampling
     marks = [m for m in _marks(body) if m.get("ttl", "5m") not in TTL_S]
     if marks:
         return "cache_control.ttl: Input should be '5m' or '1h'"
@@ -154,9 +155,9 @@ def scenario_error(scenario: Scenario | None, rid: str) -> tuple[int, dict[str, 
     return reply.status, error_body(reply.status, message, rid), reply.headers
 
 
-def count_body(body: Any) -> tuple[int, dict[str, Any]]:
+def count_body(body: Any, version: str | None = None) -> tuple[int, dict[str, Any]]:
     """The count_tokens answer (status and body); it never touches the cache."""
-    problem = invalid({**body, "max_tokens": 1} if isinstance(body, dict) else body)
+    problem = invalid({**body, "max_tokens": 1} if isinstance(body, dict) else body, version)
     if problem:
         return 400, error_body(400, problem, request_id())
     return 200, {"input_tokens": count(body, body["model"])}
@@ -176,7 +177,7 @@ def handle(handler: Any, path: str, body: Any, state: Any) -> None:
     state.record(entry)
     try:
         if path == COUNT_TOKENS:
-            entry.status, reply = count_body(body)
+            entry.status, reply = count_body(body, handler.headers.get("anthropic-version"))
             _send(handler, entry.status, json.dumps(reply).encode(), "application/json",
                   {"request-id": request_id()})
             entry.completed = True
@@ -201,7 +202,7 @@ def respond(handler: Any, entry: RequestLog, body: Any, scenario: Scenario | Non
     """Answer one Messages request on `handler` (a BaseHTTPRequestHandler); `entry` is its log."""
     rid = request_id()
     entry.scenario = scenario.name if scenario else None
-    problem = invalid(body)
+    problem = invalid(body, handler.headers.get("anthropic-version"))
     failure = (400, error_body(400, problem, rid), {}) if problem else scenario_error(scenario, rid)
     if failure is not None:
         entry.status = failure[0]
