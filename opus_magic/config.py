@@ -25,7 +25,7 @@ from opus_magic.errors import ConfigError
 from opus_magic.secret import Secret, SecretUrl, as_secret, mask, without_password
 
 SIMULATOR = "sim"
-DEFAULT_MODEL = "claude-opus-4-6"
+DEFAULT_MODEL = "claude-opus-5-5"
 DEFAULT_MAX_TOKENS = 1024
 VIEWS = ("auto", "widget", "text")
 APIS = ("auto", "openai", "anthropic")

@@ -62,6 +62,12 @@ class Plan:
     cache: CachePlan | None = None  # breakpoints on the native API; None elsewhere
     exact_input: bool = False  # input_tokens came from the provider's count_tokens
     provisional: bool = False  # input_tokens guessed to send sooner; counted once words arrive
+    legacy: str | None = None  # "legacy: Opus 5.5 is current, 20 % cheaper" (cost/lineup.py)
+
+    @property
+    def model_label(self) -> str:
+        """The model id, with its legacy note when a newer model replaces it."""
+        return f"{self.model_id} ({self.legacy})" if self.legacy else self.model_id
 
     @property
     def native(self) -> bool:
@@ -85,7 +91,8 @@ class Plan:
     def rejected(self) -> str | None:
         """One line on why the model or its API would reject this request, or None."""
         return capabilities.request_refusal(
-            self.info, self.endpoint.api, anthropic.API_VERSION, thinking=self.request.thinking,
+            self.info, self.endpoint.api, anthropic.version_of(self.body),
+            thinking=self.request.thinking,
             effort=self.request.effort, temperature=self.request.temperature,
             max_tokens=self.max_tokens)
 
@@ -125,18 +132,15 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
     max_tokens = _clamped(request.max_tokens, model_id, info, warnings)
     later = count_later and _needs_no_count(request, model_id, info, endpoint, messages,
                                             max_tokens, scale)
-    counted, tool_tokens = ((0, 0) if later else
-                            (tokens.count_messages(messages, model_id, request.tools),
-                             scale(tokens.count_tools(request.tools, model_id))))
-    input_tokens = scale(tokens.rough_count(messages) if later else counted)
-    refused = capabilities.request_refusal(
-        info, endpoint.api, anthropic.API_VERSION, thinking=request.thinking,
-        effort=request.effort, temperature=request.temperature, max_tokens=max_tokens)
+    counted, tool_tokens, input_tokens = _counts(request, model_id, info, messages, later, scale)
     deprecated = capabilities.deprecation(info, request.thinking)
     warnings += [deprecated] if deprecated else []
     cache = (_cache_plan(request, model_id, info, messages, tool_tokens, scale)
              if endpoint.api == "anthropic" else None)
     body = _wire_body(request, wire_model, messages, max_tokens, cache, warnings)
+    refused = capabilities.request_refusal(
+        info, endpoint.api, anthropic.version_of(body), thinking=request.thinking,
+        effort=request.effort, temperature=request.temperature, max_tokens=max_tokens)
     # A refused request sends nothing, not even the free count.
     exact_input = _exact_count(None if refused or cache is None or later else exact, endpoint,
                                body, warnings)
@@ -146,6 +150,20 @@ def plan_run(request: RunRequest, model_id: str, info: ModelInfo | None, endpoin
                 later)
     _refuse(plan, refused)
     return plan
+
+
+def _counts(request: RunRequest, model_id: str, info: ModelInfo | None,
+            messages: list[dict[str, Any]], later: bool,
+            scale: Callable[[int], int]) -> tuple[int, int, int]:
+    """tiktoken's count of the request, its tools' overhead and its input estimate (a guess when
+    counting comes `later`); the tool-use system prompt the API adds to a request with tools is
+    a fixed count per model, added as it is."""
+    if later:
+        return 0, 0, scale(tokens.rough_count(messages))
+    prompt = info.tool_prompt_tokens() if info is not None and request.tools else 0
+    counted = tokens.count_messages(messages, model_id, request.tools)
+    tools = scale(tokens.count_tools(request.tools, model_id)) + prompt
+    return counted, tools, scale(counted) + prompt
 
 
 def _refuse(plan: Plan, refused: str | None) -> None:
@@ -189,7 +207,7 @@ def _wire_body(request: RunRequest, wire_model: str, messages: list[dict[str, An
     if cache is not None:
         return anthropic.request_body(wire_model, messages, max_tokens, request.stream,
                                       request.tools, request.thinking, request.effort,
-                                      cache.breakpoints, cache.ttl)
+                                      cache.breakpoints, cache.ttl, request.temperature)
     if request.cache in ("5m", "1h"):
         warnings.append("--cache applies to Claude's native API only; not used here.")
     return _chat_body(request, wire_model, messages, max_tokens)

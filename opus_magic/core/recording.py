@@ -26,7 +26,8 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         error = None if cause is None else interruption(cause, live.counter.tokens)
     live.status = status
     usage = live.usage if billed else Usage()
-    cost = pricing.usage_cost(usage, plan.info) if billed else Decimal(0)
+    cost = pricing.usage_cost(usage, plan.info, pricing.served_mode(state.served)) if billed \
+        else Decimal(0)
     source = ("catalog" if live.exact else "estimate") if billed else "not billed"
     if state.provider_cost is not None:
         cost, source = Decimal(str(state.provider_cost)), "provider"
@@ -66,6 +67,9 @@ def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
         params.update(tiktoken_input=plan.counted_tokens, tiktoken_output=live.counter.tokens)
     if plan.info is not None and plan.info.priced:
         params["price_source"] = plan.info.price_source
+    if plan.legacy:
+        params["legacy"] = plan.legacy
+    params.update(live.state.served)  # speed, inference_geo: how it was served and priced
     if plan.calibration is not None:
         params["calibration"] = str(plan.calibration)
     if plan.tool_tokens:
@@ -79,7 +83,7 @@ def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
     if live.retries:
         params["retries"] = live.retries
     if plan.native and plan.cache is not None:
-        params.update(api="anthropic", api_version=anthropic.API_VERSION,
+        params.update(api="anthropic", api_version=anthropic.version_of(plan.body),
                       input_count="exact" if plan.exact_input else "estimate",
                       cache_breakpoints=list(plan.cache.breakpoints), cache_ttl=plan.cache.ttl)
     if live.thinking_text and live.thinking_counter is not None:

@@ -1,6 +1,7 @@
 """A session: layered settings, the history store, the catalog, endpoints and the last run."""
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import threading
@@ -13,7 +14,7 @@ from opus_magic.config import Settings, load_settings
 from opus_magic.core.budget import Budget
 from opus_magic.core.engine import Engine, Observer
 from opus_magic.core.plan import Plan, RunRequest, plan_run
-from opus_magic.cost import calibration, litellm_prices, tokens
+from opus_magic.cost import calibration, lineup, litellm_prices, tokens
 from opus_magic.cost.catalog import Catalog, default_catalog
 from opus_magic.records import RunRecord
 from opus_magic.store.backends import open_store
@@ -104,10 +105,11 @@ class Session:
             names = dict.fromkeys((*catalog.names_for(model_id), request.model))
             counts = calibration_counts(self.store(settings), tuple(names), endpoint.base_url,
                                         calibration.WINDOW)
-            learned = calibration.learn(*counts)
+            learned = calibration.learn(*counts) or calibration.prior(catalog.get(model_id))
         plan = plan_run(request, model_id, catalog.get(model_id), endpoint, wire_model,
                         settings.timeout_s, learned, tuple(notes), self.exact_count,
                         count_later and settings.budget is None)
+        plan = dataclasses.replace(plan, legacy=lineup.legacy_note(plan.info, catalog))
         self.budget.admit(plan, settings.budget)
         return plan
 

@@ -29,6 +29,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "content_filter": {"after": 20},
     "no_usage": {},
     "error": {"status": 400},  # any HTTP error status, e.g. 404, 409 or 413
+    "served": {"inference_geo": "us", "speed": "standard"},  # usage says so (Messages API)
 }
 ERRORS: dict[int, dict[str, Any]] = {
     401: {"message": "Incorrect API key provided. Check the key passed as api_key.",

@@ -120,6 +120,8 @@ class Answer:
             chunks = chunks[:int(scenario["after"])]
             self.stop_reason = "max_tokens" if name == "length" else "refusal"
         self.chunks = chunks
+        self.served = ({"inference_geo": scenario["inference_geo"], "speed": scenario["speed"]}
+                       if name == "served" else {})
 
     @property
     def output_tokens(self) -> int:
@@ -128,7 +130,7 @@ class Answer:
     def final_usage(self) -> dict[str, Any]:
         return {**self.usage.body(), "output_tokens": self.output_tokens,
                 "output_tokens_details": {"thinking_tokens": self.thinking_tokens},
-                "service_tier": "standard"}
+                "service_tier": "standard", **self.served}
 
     def content(self) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = []

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from opus_magic.cost.capabilities import forced
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.tokens import count_text
 
@@ -76,8 +77,16 @@ def blocks(request: dict[str, Any], model: str) -> list[Block]:
 
 
 def count(request: dict[str, Any], model: str) -> int:
-    """All input tokens of a request: what count_tokens answers."""
-    return sum(block.tokens for block in blocks(request, model)) + 1
+    """All input tokens of a request: what count_tokens answers (with the tool-use system prompt
+    a request with tools adds)."""
+    return (sum(block.tokens for block in blocks(request, model)) + 1
+            + tool_prompt(model, request.get("tools"), request.get("tool_choice")))
+
+
+def tool_prompt(model: str, tools: Any, tool_choice: Any = None) -> int:
+    """The tool-use system prompt's tokens for a request with `tools` (the catalog's figure)."""
+    info = default_catalog().get(model) if tools else None
+    return 0 if info is None else info.tool_prompt_tokens(forced(tool_choice))
 
 
 class NativeCache:

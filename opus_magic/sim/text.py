@@ -14,6 +14,7 @@ from typing import Any
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.tokens import count_messages, get_encoding
 from opus_magic.sim.answers import last_user_text, written_pieces
+from opus_magic.sim.native_cache import tool_prompt
 
 # The vocabulary of the sentence shapes below: each entry is one token with a leading space in
 # both cl100k_base and o200k_base (tested).
@@ -227,7 +228,7 @@ class PromptCache:
     def usage(self, model: str, messages: Sequence[dict[str, Any]],
               tools: list[dict[str, Any]] | None) -> tuple[int, int, int]:
         """(prompt, cached, cache write) tokens of a request, then remember its prefixes."""
-        base = count_messages([], model, tools)
+        base = count_messages([], model, tools) + tool_prompt(model, tools)
         prefixes: list[tuple[str, int]] = []
         digest = hashlib.sha256(json.dumps(tools, sort_keys=True).encode())
         length = base
