@@ -256,3 +256,10 @@ def test_models_model_says_where_the_pinned_and_genai_prices_disagree(ip, capsys
     assert f"  input: $5/M in your config (2026-12), $4/M in {genai}" in out
     # the cache prices follow input where the entry names none: they differ too
     assert f"  cache read: $0.25/M in your config (2026-12), $0.2/M in {genai}" in out
+
+
+def test_help_names_the_current_models_and_the_default(ip, capsys) -> None:
+    ip.run_line_magic("opus", "help")
+    out = capsys.readouterr().out
+    assert "opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5" in out
+    assert "(the default model is claude-opus-5-5)" in out and "opus-4.6" in out
