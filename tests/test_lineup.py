@@ -263,3 +263,10 @@ def test_help_names_the_current_models_and_the_default(ip, capsys) -> None:
     out = capsys.readouterr().out
     assert "opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5" in out
     assert "(the default model is claude-opus-5-5)" in out and "opus-4.6" in out
+
+
+def test_a_comparison_in_text_says_which_of_its_models_is_legacy(keyless, capsys) -> None:
+    keyless.run_cell_magic("opus", "-m opus,opus-4.6 --max-tokens 50", "Explain prompt caching.")
+    out = capsys.readouterr().out
+    assert "✓ opus-4.6 (legacy: Opus 5.5 is current, 20 % cheaper) complete · " in out
+    assert out.count("legacy") == 1
