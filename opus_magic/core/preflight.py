@@ -17,8 +17,9 @@ COLUMNS = ("model", "input tokens", "tools", "min cost", "worst case", "max_toke
 
 def preflight_lines(plan: Plan) -> list[str]:
     """Input tokens, the cost range up to the worst case, tool overhead and the caching note."""
-    lines = [f"Pre-flight: {plan.input_tokens:,} input tokens{count_source(plan)} on {plan.model_label} · "
-             f"{cost_range(plan)} (worst case: input + {plan.max_tokens:,} max_tokens of output)."]
+    lines = [f"Pre-flight: {plan.input_tokens:,} input tokens{count_source(plan)} on "
+             f"{plan.model_label} · {cost_range(plan)} (worst case: input + "
+             f"{plan.max_tokens:,} max_tokens of output)."]
     tools = overhead_line(plan)
     if tools:
         lines.append(tools)

@@ -26,8 +26,8 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         error = None if cause is None else interruption(cause, live.counter.tokens)
     live.status = status
     usage = live.usage if billed else Usage()
-    cost = pricing.usage_cost(usage, plan.info, pricing.served_mode(state.served)) if billed \
-        else Decimal(0)
+    mode = pricing.served_mode(state.served)  # fast mode, US-only inference, as usage says
+    cost = pricing.usage_cost(usage, plan.info, mode) if billed else Decimal(0)
     source = ("catalog" if live.exact else "estimate") if billed else "not billed"
     if state.provider_cost is not None:
         cost, source = Decimal(str(state.provider_cost)), "provider"
