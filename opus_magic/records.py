@@ -112,6 +112,9 @@ class RunRecord:
     usage_implausible: bool = False  # the reported usage could not be right (0 for an answer)
     reused_from: str | None = None  # a grid cell taken from this earlier run's answer
     custom_id: str | None = None  # its request's id in a provider batch
+    legacy: str | None = None  # "legacy: Opus 5.5 is current, 20 % cheaper"
+    speed: str | None = None  # usage.speed as the response reported it ("fast" is priced apart)
+    inference_geo: str | None = None  # usage.inference_geo ("us" is priced ×1.1)
 
     @property
     def retry_count(self) -> int:

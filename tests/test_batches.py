@@ -92,7 +92,7 @@ def test_the_official_sdks_drive_the_simulators_batch_endpoints(simulator) -> No
 def test_submit_poll_and_collect_at_half_the_price(endpoint, ip, capsys) -> None:
     endpoint.batches(delay_s=3600)
     [row] = opus_magic.submit_batch({"hello": "Say hello.", "tcp": "Explain how TCP "
-                                     "retransmission works."}, model="haiku", api="anthropic",
+                                     "retransmission works."}, model="haiku-4.5", api="anthropic",
                                     max_tokens=300, tag="nightly")
     assert row.api == "anthropic" and row.provider_batch_id.startswith("msgbatch_")
     ip.run_line_magic("opus", "batches")
@@ -310,8 +310,8 @@ def test_the_preflight_figures_put_the_batch_price_beside_the_interactive_one(en
     plans = [plan_request(session, build_request(settings, p), settings) for p in ("Say hello.", "Hi")]
     interactive, batched = batch.worst_cases(plans)
     inputs = sum(plan.input_tokens for plan in plans)
-    # Opus 4.6: $5/M input, $25/M output; two plans of 1,000 max_tokens each.
-    assert interactive == (inputs * 5 + 2000 * 25) / Decimal(1_000_000)
+    # Opus 5.5: $4/M input, $20/M output; two plans of 1,000 max_tokens each.
+    assert interactive == (inputs * 4 + 2000 * 20) / Decimal(1_000_000)
     assert batched * 2 == interactive
 
 

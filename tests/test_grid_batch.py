@@ -19,7 +19,8 @@ from opus_magic.notebook import grid_batch
 from opus_magic.notebook.grid_batch import latest_watch, poll_intervals
 from tests.test_grid import TICKETS, VARIANTS
 
-GRID = "--each tickets --variants prompts -m haiku --max-tokens 20 --check equals:label"
+# Haiku 4.5 by name: its prices ($1/$5) are what the costs below are worked from.
+GRID = "--each tickets --variants prompts -m haiku-4.5 --max-tokens 20 --check equals:label"
 
 
 @pytest.fixture(autouse=True)

@@ -45,7 +45,7 @@ def run(run_id: str, created_at: str, model: str = "claude-opus-4-6", prompt: st
 def four_runs() -> list[RunRecord]:
     """Four runs across models, tags and ages, as the filter and search tests use them."""
     return [
-        run("aaaa00000001", ago(days=10), model="opus", prompt="Explain WAL mode in SQLite",
+        run("aaaa00000001", ago(days=10), model="opus-4.6", prompt="Explain WAL mode in SQLite",
             text="Write-ahead logging lets readers continue.", tag="db"),
         run("aaaa00000002", ago(days=3), model="gpt-4o", prompt="Name three prime numbers",
             text="Two, three and five.", tag="math"),
@@ -71,7 +71,8 @@ def ids(runs: list[RunRecord]) -> list[str]:
 @pytest.mark.parametrize("filters, expected", [
     ({}, ["4", "3", "2", "1"]),
     ({"limit": 2}, ["4", "3"]),
-    ({"model": "opus"}, ["3", "1"]),                         # alias and id are the same model
+    ({"model": "opus-4.6"}, ["3", "1"]),                     # alias and id are the same model
+    ({"model": "opus"}, []),                                 # opus is Opus 5.5 now
     ({"model": "claude-opus-4-6"}, ["3", "1"]),
     ({"model": "claude-haiku-4-5"}, ["4"]),                  # the answering model counts too
     ({"tag": "db"}, ["3", "1"]),
@@ -127,7 +128,7 @@ def test_history_magic_html_table_and_text(ip, store, capsys) -> None:
 
 def priced_runs() -> list[RunRecord]:
     """Four runs whose stats are worked out by hand in the tests that save them."""
-    return [run("s1", ago(hours=4), model="opus", usage=Usage(10_000, 100, 8_000, 0),
+    return [run("s1", ago(hours=4), model="opus-4.6", usage=Usage(10_000, 100, 8_000, 0),
                 cost="0.0115", ttft=0.5, duration=1.5, tag="x"),
             run("s2", ago(hours=3), model="claude-opus-4-6", usage=Usage(2_000, 60, 0, 1_500),
                 cost="0.0126", ttft=0.3, duration=0.8, tag="x"),
@@ -207,7 +208,7 @@ def test_csv_and_jsonl_exports_parse_back(store, isolated_dirs) -> None:
 
 
 def test_history_frame(store, monkeypatch) -> None:
-    frame = opus_magic.history_frame(model="opus")
+    frame = opus_magic.history_frame(model="opus-4.6")
     assert list(frame["id"]) == ["aaaa00000003", "aaaa00000001"]
     assert frame["cost"].sum() == Decimal("0.0150")
     assert frame["created_at"].dt.tz is not None and "cache_read_tokens" in frame.columns

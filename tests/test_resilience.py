@@ -115,12 +115,12 @@ def test_402_balance_shows_the_hold_this_request_needed(ip, simulator, waits, ca
     simulator.scenario("402")
     out, _, record = run(ip, capsys, "--max-tokens 2000")
     estimate = record.input_estimate
-    hold = (Decimal(estimate) * 5 + Decimal(2000) * 25) / 10**6
+    hold = (Decimal(estimate) * 4 + Decimal(2000) * 20) / 10**6   # Opus 5.5: $4/$20
     line = problems(out)[0]
     assert line.startswith("HTTP 402: The balance cannot cover this request: add credit or lower "
                            "--max-tokens.")
     assert (f"needed a hold of {format_usd(hold)} ({estimate:,} input + 2,000 max_tokens at "
-            f"claude-opus-4-6's prices)") in line
+            f"claude-opus-5-5's prices)") in line
     assert waits == [] and len(simulator.requests()) == 1 and record.cost == 0
 
 
@@ -129,14 +129,14 @@ def test_402_weight_exceeds_budget_gives_the_largest_max_tokens_that_fits(ip, si
     simulator.scenario("402_hold", reason="weight_exceeds_budget", limit_usd=0.01)
     out, _, record = run(ip, capsys, "--max-tokens 1000")
     estimate = record.input_estimate
-    largest = math.floor((Decimal("0.01") - Decimal(estimate) * 5 / 10**6) * 10**6 / 25)
+    largest = math.floor((Decimal("0.01") - Decimal(estimate) * 4 / 10**6) * 10**6 / 20)
     line = problems(out)[0]
     assert "This one request is too big for the budget" in line
     assert (f"The largest max_tokens within the $0.0100 limit is {largest:,}: run again with "
             f"--max-tokens {largest}.") in line
-    info = default_catalog().get("claude-opus-4-6")
-    assert Hold("claude-opus-4-6", estimate, largest, info).cost <= Decimal("0.01")
-    assert Hold("claude-opus-4-6", estimate, largest + 1, info).cost > Decimal("0.01")
+    info = default_catalog().get("claude-opus-5-5")
+    assert Hold("claude-opus-5-5", estimate, largest, info).cost <= Decimal("0.01")
+    assert Hold("claude-opus-5-5", estimate, largest + 1, info).cost > Decimal("0.01")
     assert waits == [] and record.status == "error"
 
 

@@ -50,7 +50,7 @@ def four(history: HistoryStore) -> HistoryStore:
 @pytest.mark.parametrize("filters, expected", [
     ({}, ["4", "3", "2", "1"]),
     ({"limit": 2}, ["4", "3"]),
-    ({"model": "opus"}, ["3", "1"]),
+    ({"model": "opus-4.6"}, ["3", "1"]),
     ({"model": "claude-haiku-4-5"}, ["4"]),
     ({"tag": "db"}, ["3", "1"]),
     ({"search": "cache"}, ["3"]),

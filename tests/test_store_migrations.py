@@ -99,7 +99,9 @@ M010_PARAMS = {"model": "claude-opus-4-6", "max_tokens": 300, "profile": "sim",
                "input_count": "exact", "cache_breakpoints": ["system"], "cache_ttl": "1h",
                "thinking_text": "First, the manual.", "thinking_shown_tokens": 5,
                "refused": True, "usage_implausible": True, "reused_from": "abc123",
-               "custom_id": "g7", "batch": "msgbatch_1", "stop_reason": "budget"}
+               "custom_id": "g7", "batch": "msgbatch_1", "stop_reason": "budget",
+               "legacy": "legacy: Opus 5.5 is current, 20 % cheaper", "speed": "fast",
+               "inference_geo": "us"}
 
 
 def test_facts_kept_in_params_until_m010_move_into_typed_fields(tmp_path: Path) -> None:
@@ -109,7 +111,8 @@ def test_facts_kept_in_params_until_m010_move_into_typed_fields(tmp_path: Path) 
     for column in ("profile", "tools", "tool_tokens", "input_estimate", "input_exact",
                    "price_source", "calibration", "api", "api_version", "cache_breakpoints",
                    "cache_ttl", "thinking_text", "thinking_shown_tokens", "refused",
-                   "usage_implausible", "reused_from", "custom_id", "retries", "tool_calls"):
+                   "usage_implausible", "reused_from", "custom_id", "retries", "tool_calls",
+                   "legacy", "speed", "inference_geo"):
         store.connection().execute(f"ALTER TABLE runs DROP COLUMN {column}")
     store.connection().execute(
         "INSERT INTO runs (id, created_at, model, params, status) VALUES "
@@ -126,6 +129,7 @@ def test_facts_kept_in_params_until_m010_move_into_typed_fields(tmp_path: Path) 
     assert record.refused and record.usage_implausible
     assert (record.reused_from, record.custom_id) == ("abc123", "g7")
     assert record.calibration == "calibrated from 3 runs: ×1.100"
+    assert (record.speed, record.inference_geo) == ("fast", "us") and record.legacy
 
 
 def test_a_history_from_before_the_search_index_is_searchable(isolated_dirs: Path) -> None:

@@ -435,7 +435,7 @@ def test_blocks_that_ended_render_as_markdown_while_the_next_one_streams(wire: W
 
 
 def test_a_comparison_column_stops_and_runs_again_on_its_own(widget_ip: Any, simulator: Any) -> None:
-    simulator.configure(tokens_per_second={"claude-opus-4-6": 40, "claude-haiku-4-5": 400},
+    simulator.configure(tokens_per_second={"claude-opus-5-5": 40, "claude-haiku-5-5": 400},
                         answer_tokens=400)
 
     def stop_opus_when_it_streams() -> None:

@@ -41,7 +41,9 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      returns at once, a view polls them (Cancel), and this kernel
                                      collects them when they end (%opus batches collect elsewhere)
 
-%opus models [--all] [WORD]          prices with source and date, limits, legacy models, aliases
+%opus models [--all] [WORD]          current models and aliases first, then one row per model:
+                                     prices with source and date, limits, legacy successors;
+                                     a WORD naming a model also says where genai-prices differs
 %opus config [key=value ...]         show or set settings (the API key is always masked)
 %opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
               [--user NAME] [--project NAME]
@@ -54,6 +56,12 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus budget [USD|off]               session spend cap
 %opus batches [collect [ID]|cancel ID|resubmit ID]   provider batches: state, results, retries
 %opus help                           this text
+
+Models: opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5, the current generation
+(the default model is claude-opus-5-5); opus-4.6, sonnet-4.5 and the other older names still
+work, and a run on a legacy model says so in its first line. With no key, Claude models answer
+from the simulator's Messages API (--cache, --thinking, --effort, exact counts), others from
+its chat completions; -t is sent where the model takes a temperature (not Opus/Sonnet/Haiku 5.5).
 
 Settings (%opus config key=value, %config OpusMagics.key = value, or the config file):
 """ + settings_help()

@@ -20,7 +20,7 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "profile", "tools", "tool_tokens", "input_estimate", "input_exact", "price_source",
            "calibration", "api", "api_version", "cache_breakpoints", "cache_ttl", "thinking_text",
            "thinking_shown_tokens", "refused", "usage_implausible", "reused_from", "custom_id",
-           "retries", "tool_calls")
+           "retries", "tool_calls", "legacy", "speed", "inference_geo")
 JSON_COLUMNS = ("checks", "rate_limits")  # nullable JSON objects
 LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls")  # JSON lists, NULL as []
 FLAG_COLUMNS = ("cost_exact", "simulator", "input_exact", "refused", "usage_implausible")

@@ -1,7 +1,9 @@
 """What a finished run's outcome means for the user: finish reasons, errors, cache effects."""
 from __future__ import annotations
 
-from opus_magic.cost.catalog import ModelInfo
+from decimal import Decimal
+
+from opus_magic.cost.catalog import ModelInfo, Modifiers
 from opus_magic.cost.pricing import cache_savings, format_usd, output_cost
 from opus_magic.records import RunRecord
 from opus_magic.wire.ratelimits import low_line
@@ -28,6 +30,9 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
         lines.append("The endpoint reported 0 tokens in and out for a non-empty answer, which "
                      "cannot be right: the cost is kept as an estimate from counted tokens.")
     lines.extend(record.retries)
+    served = served_line(record, info)
+    if served:
+        lines.append(served)
     usage = record.usage
     if usage.cache_read_tokens or usage.cache_write_tokens:
         saved = cache_savings(usage, info)
@@ -45,6 +50,24 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
     if limits:
         lines.append(limits)
     return lines
+
+
+def served_line(record: RunRecord, info: ModelInfo | None) -> str | None:
+    """How the response's usage says it was served, where that sets the price: in fast mode,
+    in the US only."""
+    modifiers = info.modifiers if info is not None else Modifiers()
+    parts: list[tuple[str, Decimal | None]] = []
+    if record.speed == "fast":
+        parts.append(("fast mode (usage.speed 'fast')", modifiers.fast))
+    if record.inference_geo == "us":
+        parts.append(("the US only (usage.inference_geo 'us')", modifiers.inference_geo_us))
+    if not parts:
+        return None
+    if any(factor is None for _, factor in parts):
+        named = " and ".join(name for name, _ in parts)
+        return f"Served in {named}: no price is known for that, so the cost is unknown."
+    return "Served in " + " and ".join(f"{name}: every price ×{factor:f}"
+                                       for name, factor in parts) + "."
 
 
 def finish_line(record: RunRecord, info: ModelInfo | None) -> str | None:

@@ -25,7 +25,8 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         error = None if cause is None else interruption(cause, live.counter.tokens)
     live.status = status
     usage = live.usage if billed else Usage()
-    cost = pricing.usage_cost(usage, plan.info) if billed else Decimal(0)
+    mode = pricing.served_mode(state.served)  # fast mode, US-only inference, as usage says
+    cost = pricing.usage_cost(usage, plan.info, mode) if billed else Decimal(0)
     source = ("catalog" if live.exact else "estimate") if billed else "not billed"
     if state.provider_cost is not None:
         cost, source = Decimal(str(state.provider_cost)), "provider"
@@ -49,7 +50,9 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         stop_reason=live.stop_reason, simulator=live.simulator,
         rate_limits=_rate_limits(live.response), thinking_text=live.thinking_text,
         thinking_shown_tokens=live.thinking_counter.tokens if live.thinking_counter else None,
-        refused=state.refused, usage_implausible=state.implausible_usage, **plan_facts(plan))
+        refused=state.refused, usage_implausible=state.implausible_usage,
+        speed=state.served.get("speed"), inference_geo=state.served.get("inference_geo"),
+        **plan_facts(plan))
 
 
 def plan_facts(plan: Plan) -> dict[str, Any]:
@@ -64,7 +67,8 @@ def plan_facts(plan: Plan) -> dict[str, Any]:
             "price_source": plan.info.price_source if plan.info and plan.info.priced else None,
             "calibration": str(plan.calibration) if plan.calibration else None,
             "api": plan.transport.api if cache else None,
-            "api_version": plan.transport.version if cache else None,
+            "api_version": plan.transport.version_for(plan.body) if cache else None,
+            "legacy": plan.legacy,
             "cache_breakpoints": list(cache.breakpoints) if cache else [],
             "cache_ttl": cache.ttl if cache else None}
 

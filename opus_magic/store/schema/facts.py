@@ -11,7 +11,7 @@ FACT_COLUMNS = ("profile TEXT", "tools TEXT", "tool_tokens INTEGER", "input_esti
                 "api_version TEXT", "cache_breakpoints TEXT", "cache_ttl TEXT",
                 "thinking_text TEXT", "thinking_shown_tokens INTEGER", "refused INTEGER",
                 "usage_implausible INTEGER", "reused_from TEXT", "custom_id TEXT", "retries TEXT",
-                "tool_calls TEXT")
+                "tool_calls TEXT", "legacy TEXT", "speed TEXT", "inference_geo TEXT")
 # params key -> column, for the facts kept in `params` until now; lists are written as JSON
 FACTS_IN_PARAMS = {"profile": "profile", "tools": "tools", "tool_tokens": "tool_tokens",
                    "input_tokens_estimate": "input_estimate", "input_count": "input_exact",
@@ -20,7 +20,8 @@ FACTS_IN_PARAMS = {"profile": "profile", "tools": "tools", "tool_tokens": "tool_
                    "cache_ttl": "cache_ttl", "thinking_text": "thinking_text",
                    "thinking_shown_tokens": "thinking_shown_tokens", "refused": "refused",
                    "usage_implausible": "usage_implausible", "reused_from": "reused_from",
-                   "custom_id": "custom_id", "retries": "retries", "tool_calls": "tool_calls"}
+                   "custom_id": "custom_id", "retries": "retries", "tool_calls": "tool_calls",
+                   "legacy": "legacy", "speed": "speed", "inference_geo": "inference_geo"}
 # facts that already had a column (m005), or that the batches table holds (the provider's id)
 DROPPED_PARAMS = ("simulator", "stop_reason", "tiktoken_input", "tiktoken_output", "batch")
 
