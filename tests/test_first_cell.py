@@ -9,7 +9,7 @@ import pytest
 
 import opus_magic
 from opus_magic.cost import tokens
-from opus_magic.notebook.extension import QUIET
+from opus_magic.notebook.state import STATE
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def loads(ip: Any, simulator: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]
 
     The extension's own background loads (the warm-up's, between cells) end first, so the only
     loads noted are the cells' own."""
-    QUIET.cell_ended()
+    STATE.quiet.cell_ended()
     for thread in threading.enumerate():
         if thread.name in ("opus-magic-warm-up", "opus-magic-encoding"):
             thread.join()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import opus_magic
 from opus_magic.core import session as session_module
 from opus_magic.core.session import default_session
-from opus_magic.notebook.grid import stop_grids
+from opus_magic.notebook.state import STATE
 
 CLASSIFY = "Answer with one of: billing, bug, other.\n"
 TICKETS = [{"subject": "Refund please", "body": "The billing page charged me twice.",
@@ -146,7 +146,7 @@ def test_a_stopped_grid_continues_where_it_stopped(ip, simulator, capsys) -> Non
     def stop_after_four() -> None:  # four cells recorded here, not only sent by the server
         while not done.wait(0.02):
             if sum(r.status == "ok" for r in opus_magic.history(limit=None)) >= 4:
-                stop_grids()
+                STATE.stop_grids()
                 return
 
     watcher = threading.Thread(target=stop_after_four)

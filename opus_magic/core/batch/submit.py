@@ -16,6 +16,7 @@ from typing import Any
 
 from opus_magic.config import Settings
 from opus_magic.core.batch.checks import run_checks
+from opus_magic.core.grid.checks import Check
 from opus_magic.core.run.engine import new_run_id, now_iso
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
@@ -215,15 +216,16 @@ def _collect_one(session: Session, settings: Settings, row: BatchRow) -> list[Ru
         cell = row.cells.get(result.custom_id)
         if cell is None or result.custom_id in done:
             continue
-        record = batch_record(row, cell, result, catalog.get(cell["model_id"]))
+        record = batch_record(row, cell, result, catalog.get(cell["model_id"]),
+                              session.grid_checks)
         if stored.record_result(store, row.id, result.custom_id, result.outcome, record):
             runs.append(record)
     stored.mark_collected(store, row.id, now_iso())
     return runs
 
 
-def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult,
-                 info: Any) -> RunRecord:
+def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult, info: Any,
+                 kept_checks: Mapping[str, Sequence[Check]] | None = None) -> RunRecord:
     """A batch request's outcome as a run: the provider's usage at the batch price, or why it
     did not run (not billed)."""
     ok = result.outcome == "succeeded"
@@ -245,7 +247,7 @@ def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult,
         batch_id=row.id, profile=row.profile, custom_id=result.custom_id,
         input_estimate=cell["input_tokens_estimate"])
     known = {k: v for k, v in cell["labels"].items() if hasattr(record, k)}
-    checks = run_checks(cell["labels"], result.text) if ok else None
+    checks = run_checks(cell["labels"], result.text, kept_checks or {}) if ok else None
     return record.replace(**known, checks=checks)
 
 

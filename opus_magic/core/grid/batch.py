@@ -96,7 +96,7 @@ def submit(session: Session, plan: BatchPlan, api: str | None = None) -> list[Ba
     if not plan.cells:
         return []
     grid = plan.grid
-    batchchecks.remember(grid.id, grid.spec.checks)
+    session.grid_checks[grid.id] = list(grid.spec.checks)  # for the results this kernel collects
     cells = [(f"g{c.index}", c.plan) for c in plan.cells if c.plan is not None]
     labels = {f"g{c.index}": _labels(grid, c) for c in plan.cells}
     return submit_grid(session, cells, grid.id, labels, api)
