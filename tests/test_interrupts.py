@@ -41,11 +41,14 @@ def interrupted_fan_out(ip, simulator, isolated_dirs, path: str, hung: threading
                           f'[routes]\n"gpt-4o" = "hang"\n')
         hung.clear()
 
-        def haiku_recorded() -> bool:  # recorded by the client, not only sent by the server
-            last = default_session().last_run
-            return last is not None and last.model == "haiku"
+        def ready() -> bool:  # seen by the client, not only sent by the server: haiku's run
+            last = default_session().last_run  # recorded, and whatever 4o's stall sent read
+            held = [live for live in default_session().budget.running()
+                    if live.plan.request.model == "4o"]
+            return (hung.is_set() and last is not None and last.model == "haiku"
+                    and all(live.state.text or path == "hang" for live in held))
 
-        watcher = interrupt_when(lambda: hung.is_set() and haiku_recorded())
+        watcher = interrupt_when(ready)
         began = time.monotonic()
         ip.run_cell_magic("opus", f"-m haiku,4o -o answers --tag {tag}", "Both of you, please.")
         elapsed = time.monotonic() - began
