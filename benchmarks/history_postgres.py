@@ -59,8 +59,10 @@ def timed(work: Callable[[], object], rounds: int) -> dict[str, float]:
 
 def measure_store(store: Any, inserts: int, rounds: int) -> dict[str, Any]:
     """Inserts, then `%opus history -n 50` and `%opus stats` (query and both renderings)."""
+    from opus_magic.core.history import totals
+    from opus_magic.core.history.select import select
     from opus_magic.view import stats
-    from opus_magic.view.history import history_view, select
+    from opus_magic.view.history import history_view
 
     saves = []
     for record in synthetic_runs(inserts, seed=11):
@@ -71,7 +73,7 @@ def measure_store(store: Any, inserts: int, rounds: int) -> dict[str, Any]:
     return {"insert": {"median_s": median(saves), "p90_s": saves[int(len(saves) * 0.9)],
                        "count": inserts},
             "history": timed(lambda: history_view(select(store, limit=50)), rounds),
-            "stats": timed(lambda: stats.stats_view(stats.compute(store)), rounds)}
+            "stats": timed(lambda: stats.stats_view(totals.compute(store)), rounds)}
 
 
 def measure_backends(work: Path, count: int, inserts: int, rounds: int) -> dict[str, Any]:

@@ -31,8 +31,8 @@ def history(limit: int | None = 20, model: str | None = None, tag: str | None = 
             project: str | None = None) -> list[Any]:
     """Recorded runs, newest first: by model or alias, tag, words in prompt or answer, time or
     age, user and project."""
+    from opus_magic.core.history.select import select
     from opus_magic.core.session import default_session
-    from opus_magic.view.history import select
 
     session = default_session()
     settings = session.settings()

@@ -25,7 +25,7 @@ from opus_magic.errors import ConfigError
 from opus_magic.secret import Secret, SecretUrl, as_secret, mask, without_password
 
 SIMULATOR = "sim"
-DEFAULT_MODEL = "claude-opus-4-6"
+DEFAULT_MODEL = "claude-opus-5-5"
 DEFAULT_MAX_TOKENS = 1024
 VIEWS = ("auto", "widget", "text")
 APIS = ("auto", "openai", "anthropic")
@@ -119,7 +119,8 @@ class Settings:
     litellm_prices: FilePath | None = setting(None, "litellm price map (JSON file).",
                                               "use a file path")
     api: Literal["auto", "openai", "anthropic"] = setting(
-        "auto", "auto (Claude's native API for Anthropic keys and hosts), openai or anthropic.",
+        "auto", "auto (Claude's native API for Anthropic keys and hosts, and for Claude "
+        "models on the simulator), openai or anthropic.",
         "use auto, openai or anthropic")
     cache: Literal["auto", "5m", "1h", "off"] = setting(
         "auto", "Prompt caching on Claude's native API: auto, 5m, 1h or off.",

@@ -4,9 +4,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, get_args
 
-STATUSES = ("ok", "error", "interrupted", "stopped")
+Status = Literal["ok", "error", "interrupted", "stopped"]
+STATUSES: tuple[Status, ...] = get_args(Status)
 CONCISE_MODES = ("off", "concise", "code")
 
 
@@ -49,7 +50,11 @@ class Usage:
 
 @dataclass
 class RunRecord:
-    """Everything known about one run, whatever its outcome."""
+    """Everything known about one run, whatever its outcome.
+
+    `params` holds the parameters sent (the wire body less messages, system and tools); every
+    other fact is a typed field of its own.
+    """
 
     id: str
     created_at: str
@@ -60,7 +65,7 @@ class RunRecord:
     endpoint: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     text: str = ""
-    status: str = "ok"
+    status: Status = "ok"
     finish_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     cost: Decimal | None = None
@@ -77,8 +82,8 @@ class RunRecord:
     notes: list[str] = field(default_factory=list)
     tiktoken_input: int | None = None  # tiktoken's own counts, kept when the server's usage arrived
     tiktoken_output: int | None = None
-    retry_count: int = 0
-    tool_call_count: int = 0
+    retries: list[str] = field(default_factory=list)  # each retry wait, once it was over
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # as the model asked for them
     stop_reason: str | None = None  # why the run was stopped early (e.g. "budget")
     simulator: bool = False  # the built-in simulator answered
     user: str | None = None  # who ran it (config `user`, else the OS login)
@@ -90,6 +95,51 @@ class RunRecord:
     row: int | None = None
     checks: dict[str, Any] | None = None
     cell_key: str | None = None
+    profile: str | None = None  # the endpoint profile it went through
+    tools: list[str] = field(default_factory=list)  # names of the tools sent
+    tool_tokens: int = 0  # what the tool definitions came to, in input tokens
+    input_estimate: int | None = None  # the pre-flight input count
+    input_exact: bool = False  # the pre-flight count was the provider's own (count_tokens)
+    price_source: str | None = None  # where the model's prices came from, and their date
+    calibration: str | None = None  # how tiktoken's estimates were corrected for this model
+    api: str | None = None  # the wire API, where it has cache breakpoints and a version
+    api_version: str | None = None
+    cache_breakpoints: list[str] = field(default_factory=list)
+    cache_ttl: str | None = None
+    thinking_text: str = ""  # the (summarized) thinking shown
+    thinking_shown_tokens: int | None = None
+    refused: bool = False  # the model refused; its refusal is the text
+    usage_implausible: bool = False  # the reported usage could not be right (0 for an answer)
+    reused_from: str | None = None  # a grid cell taken from this earlier run's answer
+    custom_id: str | None = None  # its request's id in a provider batch
+    legacy: str | None = None  # "legacy: Opus 5.5 is current, 20 % cheaper"
+    speed: str | None = None  # usage.speed as the response reported it ("fast" is priced apart)
+    inference_geo: str | None = None  # usage.inference_geo ("us" is priced ×1.1)
+
+    @property
+    def retry_count(self) -> int:
+        return len(self.retries)
+
+    @property
+    def tool_call_count(self) -> int:
+        return len(self.tool_calls)
 
     def replace(self, **changes: Any) -> RunRecord:
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One submitted batch; `cells` maps each custom_id to what its run record needs."""
+
+    id: str
+    provider_batch_id: str
+    api: str
+    endpoint: str
+    profile: str
+    grid_id: str | None
+    submitted_at: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    cells: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collected_at: str | None = None

@@ -92,7 +92,7 @@ def test_the_official_sdks_drive_the_simulators_batch_endpoints(simulator) -> No
 def test_submit_poll_and_collect_at_half_the_price(endpoint, ip, capsys) -> None:
     endpoint.batches(delay_s=3600)
     [row] = opus_magic.submit_batch({"hello": "Say hello.", "tcp": "Explain how TCP "
-                                     "retransmission works."}, model="haiku", api="anthropic",
+                                     "retransmission works."}, model="haiku-4.5", api="anthropic",
                                     max_tokens=300, tag="nightly")
     assert row.api == "anthropic" and row.provider_batch_id.startswith("msgbatch_")
     ip.run_line_magic("opus", "batches")
@@ -102,7 +102,7 @@ def test_submit_poll_and_collect_at_half_the_price(endpoint, ip, capsys) -> None
     endpoint.batches(end_now=True)
     ip.run_line_magic("opus", "batches collect")
     assert f"{row.id}: recorded 2 runs (2 ok)" in capsys.readouterr().out
-    runs = {r.params["custom_id"]: r for r in opus_magic.history(tag="nightly")}
+    runs = {r.custom_id: r for r in opus_magic.history(tag="nightly")}
     hello = runs["hello"]
     assert hello.text == "Hello!" and hello.status == "ok" and hello.finish_reason == "stop"
     # By hand: 10 input tokens × $1/M + 2 output tokens × $5/M = $0.000020, half of it in a batch.
@@ -153,7 +153,7 @@ def test_cancel_records_nothing_billed(endpoint, ip, capsys) -> None:
 def test_only_errored_and_expired_requests_are_resubmitted_with_one_command(endpoint) -> None:
     endpoint.batches(fail=["p1"])
     [row] = opus_magic.submit_batch(["Say hello."] * 3, model="4o")
-    failed = {r.params["custom_id"]: r for r in opus_magic.collect_batches()}
+    failed = {r.custom_id: r for r in opus_magic.collect_batches()}
     assert failed["p1"].status == "error" and failed["p1"].cost == 0
     assert f"resubmit {row.id}" in failed["p1"].error and failed["p0"].status == "ok"
     endpoint.batches(fail=[], delay_s=3600)
@@ -161,13 +161,13 @@ def test_only_errored_and_expired_requests_are_resubmitted_with_one_command(endp
     assert "Resubmitted 1 errored or expired requests" in again.stdout, again.stderr
     endpoint.batches(expire=True, end_now=True)
     expired = opus_magic.collect_batches()
-    assert [(r.params["custom_id"], r.status) for r in expired] == [("p1", "error")]
+    assert [(r.custom_id, r.status) for r in expired] == [("p1", "error")]
     assert "expired before this request ran" in expired[0].error
     retry = cli("batches", "resubmit", expired[0].batch_id)
     assert "Resubmitted 1" in retry.stdout
     endpoint.batches(expire=False, end_now=True)
     [fixed] = opus_magic.collect_batches()
-    assert fixed.params["custom_id"] == "p1" and fixed.status == "ok" and fixed.text.startswith("Hello!")
+    assert fixed.custom_id == "p1" and fixed.status == "ok" and fixed.text.startswith("Hello!")
     assert [status for _, _, status in runs_in_history()].count("ok") == 3
 
 
@@ -310,8 +310,8 @@ def test_the_preflight_figures_put_the_batch_price_beside_the_interactive_one(en
     plans = [plan_request(session, build_request(settings, p), settings) for p in ("Say hello.", "Hi")]
     interactive, batched = batch.worst_cases(plans)
     inputs = sum(plan.input_tokens for plan in plans)
-    # Opus 4.6: $5/M input, $25/M output; two plans of 1,000 max_tokens each.
-    assert interactive == (inputs * 5 + 2000 * 25) / Decimal(1_000_000)
+    # Opus 5.5: $4/M input, $20/M output; two plans of 1,000 max_tokens each.
+    assert interactive == (inputs * 4 + 2000 * 20) / Decimal(1_000_000)
     assert batched * 2 == interactive
 
 
@@ -340,7 +340,7 @@ def test_big_grids_are_split_at_the_apis_limit_on_requests_per_batch(endpoint, m
 def test_a_live_status_line_says_state_age_and_counts() -> None:
     import datetime as dt
 
-    from opus_magic.store.batches import BatchRow
+    from opus_magic.records import BatchRow
     from opus_magic.view.batches import status_line
 
     row = BatchRow("b-1", "msgbatch_1", "anthropic", "u", "p", None,

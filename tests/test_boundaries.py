@@ -22,17 +22,17 @@ def plan_for(model: str, prompt: str = PROMPT, max_tokens: int = 400) -> Plan:
 
 
 def test_calibration_needs_exactly_three_runs_and_learns_from_raw_counts(ip, simulator) -> None:
-    simulator.configure(usage_scale=1.25)
+    simulator.configure(usage_scale=1.25)  # Haiku 4.5: no tokenizer ratio before history
     for take in range(2):
-        ip.run_cell_magic("opus", "-m haiku --max-tokens 20", f"{PROMPT} Take {take}.")
-    assert plan_for("haiku").calibration is None                       # 2 runs: not yet
-    ip.run_cell_magic("opus", "-m haiku --max-tokens 20", f"{PROMPT} Take 2.")
-    learned = plan_for("haiku").calibration
+        ip.run_cell_magic("opus", "-m haiku-4.5 --max-tokens 20", f"{PROMPT} Take {take}.")
+    assert plan_for("haiku-4.5").calibration is None                       # 2 runs: not yet
+    ip.run_cell_magic("opus", "-m haiku-4.5 --max-tokens 20", f"{PROMPT} Take 2.")
+    learned = plan_for("haiku-4.5").calibration
     assert learned is not None and learned.runs == 3                   # 3 runs: calibrated
     for take in range(3, 6):                                           # planned calibrated now
-        ip.run_cell_magic("opus", "-m haiku --max-tokens 20", f"{PROMPT} Take {take}.")
-        assert "calibrated from" in opus_magic.last_run().params["calibration"]
-    again = plan_for("haiku").calibration
+        ip.run_cell_magic("opus", "-m haiku-4.5 --max-tokens 20", f"{PROMPT} Take {take}.")
+        assert "calibrated from" in opus_magic.last_run().calibration
+    again = plan_for("haiku-4.5").calibration
     assert again is not None and again.runs == 6
     assert again.ratio == pytest.approx(learned.ratio, rel=0.01)      # not pulled towards 1.0
 

@@ -27,10 +27,10 @@ from browser_support import (
     watch_each,
 )
 
+from opus_magic.core.history.select import select
 from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store.sqlite import Store
-from opus_magic.view.history import select
 from opus_magic.view.run_widget import VIEW_MIME
 
 KEY = "sk-test-0123456789abcdef"
@@ -254,8 +254,8 @@ def test_a_reruns_flags_are_written_into_the_cell_and_kept_in_the_saved_file(
 
 
 def test_comparison_shows_three_live_columns_that_fit(lab: Lab, simulator: Any, runs: Runs) -> None:
-    simulator.configure(tokens_per_second={"claude-opus-4-6": 12, "claude-sonnet-4-5": 20,
-                                           "claude-haiku-4-5": 30}, answer_tokens=70)
+    simulator.configure(tokens_per_second={"claude-opus-5-5": 12, "claude-sonnet-5-5": 20,
+                                           "claude-haiku-5-5": 30}, answer_tokens=70)
     nb = open_notebook(lab, "compare.ipynb",
                        f"%%opus -m opus,sonnet,haiku --max-tokens 300\n{PROMPT}")
     lab.page.evaluate("() => window.jupyterapp.shell.expandLeft()")  # the sidebar open, as usual
@@ -275,7 +275,7 @@ def test_comparison_shows_three_live_columns_that_fit(lab: Lab, simulator: Any, 
     summary = comparison.locator(".opus-summary-rows").bounding_box()
     assert summary["y"] < boxes[0]["y"]  # the summary is under the titles, above the columns
     models = [columns.nth(i).locator(".opus-model").inner_text() for i in range(3)]
-    assert models == ["claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5"]
+    assert models == ["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"]
     recorded = runs()[:3]
     assert {r.response_model for r in recorded} == set(models)
     assert len({r.comparison_id for r in recorded}) == 1 and recorded[0].comparison_id

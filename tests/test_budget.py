@@ -50,11 +50,12 @@ def test_budget_in_config_refuses_a_run_whose_worst_case_crosses_it(ip, simulato
     config.write_text('budget = "0.01"\n')
     ip.run_cell_magic("opus", "-m opus --max-tokens 1000", "hi")
     err = capsys.readouterr().err
-    n = tokens.count_messages(build_messages("hi", None, "off"), "claude-opus-4-6")
-    worst = (Decimal(n) * 5 + 1000 * 25) / 10**6
-    fitting = int((Decimal("0.01") - Decimal(n) * 5 / 10**6) / 25 * 10**6)
+    # Opus 5.5 ($4/$20): the input estimated at tiktoken × 1.3, its own tokenizer's ratio
+    n = round(tokens.count_messages(build_messages("hi", None, "off"), "claude-opus-5-5") * 1.3)
+    worst = (Decimal(n) * 4 + 1000 * 20) / 10**6
+    fitting = int((Decimal("0.01") - Decimal(n) * 4 / 10**6) / 20 * 10**6)
     assert "Over the session budget" in err and f"${worst:.4f}" in err
-    assert f"({n:,} input + 1,000 max_tokens on claude-opus-4-6)" in err
+    assert f"({n:,} input + 1,000 max_tokens on claude-opus-5-5)" in err
     assert "$0.0100 of $0.0100 remains" in err and f"lower --max-tokens to {fitting:,} or less" in err
     assert simulator.requests() == [] and opus_magic.history() == []
     ip.run_cell_magic("opus", f"-m opus --max-tokens {fitting}", "hi")
@@ -66,8 +67,8 @@ def test_a_comparison_runs_only_the_models_whose_worst_case_fits(ip, simulator, 
     ip.run_line_magic("opus", "budget 0.01")
     ip.run_cell_magic("opus", "-m opus,haiku --max-tokens 1000", "hi")
     out = capsys.readouterr().out
-    assert "not run: opus: Over the session budget" in out     # $0.025 worst case; haiku's is $0.005
-    assert [request.model for request in simulator.requests()] == ["claude-haiku-4-5"]
+    assert "not run: opus: Over the session budget" in out     # $0.02 worst case; haiku's $0.0005
+    assert [request.model for request in simulator.requests()] == ["claude-haiku-5-5"]
     assert default_session().spent == opus_magic.last_run().cost > 0
 
 
@@ -89,10 +90,11 @@ class CountingBudget(Budget):
 
 
 def stream_under(budget: Budget, cap: Decimal, answer_tokens: int, simulator: Any) -> RunRecord:
-    """One opus run with the budget as the engine's guard (admission already passed)."""
+    """One Opus 4.6 run (its estimate is tiktoken's count as it is) with the budget as the
+    engine's guard (admission already passed)."""
     simulator.configure(answer_tokens=answer_tokens, tokens_per_second=2000.0)
     session = default_session()
-    settings = session.settings(model="opus", max_tokens=4000)
+    settings = session.settings(model="opus-4.6", max_tokens=4000)
     plan = plan_request(session, build_request(settings, "Write at length."), settings)
     budget.cap = cap
     return Engine(None, guard=budget).execute(plan, TextView(show_text=False))
@@ -103,7 +105,7 @@ def test_a_stream_is_stopped_where_its_running_cost_crosses_the_cap(ip, simulato
     cap = (Decimal(n) * 5 + 100 * 25) / 10**6            # the input and exactly 100 output tokens
     budget = CountingBudget()
     record = stream_under(budget, cap, 600, simulator)
-    assert record.status == "stopped" and record.params["stop_reason"] == "budget"
+    assert record.status == "stopped" and record.stop_reason == "budget"
     assert "Stopped by the session budget" in record.error
     assert record.usage.output_tokens == 101 and not record.cost_exact
     assert budget.looks == 2                              # at 100 tokens, then at 101
@@ -126,7 +128,7 @@ def test_side_by_side_runs_share_the_budget_and_stop_when_it_is_crossed(ip, simu
     ip.run_cell_magic("opus", "-m opus,sonnet --max-tokens 1000", "Write at length.")
     runs = opus_magic.history(limit=2)
     stopped = [run for run in runs if run.status == "stopped"]
-    assert stopped and all(run.params["stop_reason"] == "budget" for run in stopped)
+    assert stopped and all(run.stop_reason == "budget" for run in stopped)
     spent = default_session().spent
     assert spent == sum(run.cost for run in runs)
     assert Decimal("0.03") < spent <= Decimal("0.0302")  # crossed by at most a token or two each

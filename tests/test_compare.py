@@ -29,11 +29,11 @@ def write_config(isolated_dirs: Path, text: str) -> None:
 
 
 def test_fan_out_runs_models_at_once_with_one_comparison_id(ip, simulator, capsys) -> None:
-    simulator.configure(tokens_per_second={"claude-opus-4-6": 200, "gpt-4o": 50}, answer_tokens=40)
+    simulator.configure(tokens_per_second={"claude-opus-5-5": 200, "gpt-4o": 50}, answer_tokens=40)
     ip.run_cell_magic("opus", "-m opus,4o -o answers --tag ab", "Which of you is faster?")
     out = capsys.readouterr().out
     seen = simulator.requests_ended(2)         # the server notes each end after the client's read
-    assert sorted(r.model for r in seen) == ["claude-opus-4-6", "gpt-4o"]
+    assert sorted(r.model for r in seen) == ["claude-opus-5-5", "gpt-4o"]
     opus_request, gpt_request = sorted(seen, key=lambda r: r.model)
     # the two requests were on the wire at the same time: the slow one does not wait for the fast
     assert max(r.started_at for r in seen) < min(r.ended_at for r in seen)
@@ -48,7 +48,7 @@ def test_fan_out_runs_models_at_once_with_one_comparison_id(ip, simulator, capsy
     assert all(r.status == "ok" and r.usage.output_tokens == 40 for r in runs.values())
     # same tokens, gpt-4o's prices are lower; opus streamed 4x faster
     summary = out[out.rindex("model "):]
-    assert re.search(r"claude-opus-4-6 \(simulator\).*← fastest", summary)
+    assert re.search(r"claude-opus-5-5 \(simulator\).*← fastest", summary)
     assert re.search(r"gpt-4o \(simulator\).*← cheapest", summary)
     assert runs["opus"].comparison_id in out
 
@@ -59,7 +59,7 @@ def test_a_model_that_cannot_be_routed_does_not_stop_the_others(ip, simulator, i
     ip.run_cell_magic("opus", "-m opus,4o,haiku -o answers", "hello")
     captured = capsys.readouterr()
     assert "not run: 4o: Unknown profile 'nowhere'" in captured.out
-    assert sorted(r.model for r in simulator.requests()) == ["claude-haiku-4-5", "claude-opus-4-6"]
+    assert sorted(r.model for r in simulator.requests()) == ["claude-haiku-5-5", "claude-opus-5-5"]
     assert len(ip.user_ns["answers"]) == 2 and all(ip.user_ns["answers"])
     ip.run_cell_magic("opus", "-m 4o,gpt-4o", "hello")
     err = capsys.readouterr().err
@@ -80,18 +80,18 @@ base_url = "{other.base_url}"
 api_key_env = "OPENAI_TEST_KEY"
 
 [routes]
-"claude-opus-4-6" = "anthropic"
+"claude-opus-5-5" = "anthropic"
 "gpt-4o" = "openai"
 """)
         monkeypatch.setenv("ANTHROPIC_TEST_KEY", "sk-ant-test-0123456789")
         monkeypatch.setenv("OPENAI_TEST_KEY", "sk-openai-test-0123456789")
         ip.run_cell_magic("opus", "-m opus,4o --tag routed", "Hello to both providers.")
-        assert [r.model for r in simulator.requests()] == ["claude-opus-4-6"]
+        assert [r.model for r in simulator.requests()] == ["claude-opus-5-5"]
         assert [r.model for r in other.requests()] == ["gpt-4o"]
         runs = {r.model: r for r in opus_magic.history(tag="routed")}
         assert runs["opus"].endpoint == simulator.base_url
-        assert runs["opus"].params["profile"] == "anthropic"
-        assert runs["4o"].endpoint == other.base_url and runs["4o"].params["profile"] == "openai"
+        assert runs["opus"].profile == "anthropic"
+        assert runs["4o"].endpoint == other.base_url and runs["4o"].profile == "openai"
         assert runs["opus"].comparison_id == runs["4o"].comparison_id
 
         other.scenario("401")

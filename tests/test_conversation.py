@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import opus_magic
+from opus_magic.core.history import totals
 from opus_magic.core.session import default_session
-from opus_magic.view import stats
 
 DOC = "The write-ahead log keeps readers and the writer out of each other's way. " * 120
 
@@ -30,7 +30,7 @@ def test_a_conversation_chain_grows_its_cached_prefix(ip, simulator, capsys) -> 
     assert third.usage.cache_read_tokens > second.usage.cache_read_tokens
     assert [r.id for r in opus_magic.history(tag="chat")] == [first.id]   # tags are per run
     session = default_session()
-    total = stats.compute(session.store(session.settings()))[-1]
+    total = totals.compute(session.store(session.settings()))[-1]
     assert total.runs == 3 and total.cache_hit_rate > 0.5 and total.cache_saved > 0
 
 

@@ -66,7 +66,8 @@ CATALOG = default_catalog()
     # Sonnet 4.5 above 200K input: $6 in, $22.50 out
     ("claude-sonnet-4-5", Usage(250_000, 1000), "1.5225"),
     ("claude-sonnet-4-5", Usage(200_000, 1000), "0.615"),
-    ("opus", Usage(1_000_000, 0), "5"),
+    ("opus", Usage(1_000_000, 0), "4"),               # opus is Opus 5.5: $4/M input
+    ("opus-4.6", Usage(1_000_000, 0), "5"),
 ])
 def test_usage_to_dollars_by_hand(model: str, usage: Usage, expected: str) -> None:
     assert usage_cost(usage, CATALOG.get(model)) == Decimal(expected)
@@ -81,7 +82,7 @@ def test_unknown_models_cost_unknown_not_zero(model: str) -> None:
 def test_one_hour_writes_cost_more_than_they_save_at_first() -> None:
     # 10,000 one-hour writes cost (10 - 5) × 10,000 / 1M more than plain input
     usage = Usage(10_000, 0, cache_write_tokens=10_000, cache_write_1h_tokens=10_000)
-    assert cache_savings(usage, CATALOG.get("opus")) == Decimal("-0.05")
+    assert cache_savings(usage, CATALOG.get("opus-4.6")) == Decimal("-0.05")
 
 
 def test_usage_reads_one_hour_writes_when_reported() -> None:
@@ -92,7 +93,8 @@ def test_usage_reads_one_hour_writes_when_reported() -> None:
 
 
 def test_output_tokens_a_sum_buys() -> None:
-    assert output_tokens_for(Decimal("0.01"), CATALOG.get("opus")) == 400      # $25/M
+    assert output_tokens_for(Decimal("0.01"), CATALOG.get("opus-4.6")) == 400  # $25/M
+    assert output_tokens_for(Decimal("0.01"), CATALOG.get("opus")) == 500      # $20/M
     assert output_tokens_for(Decimal("-1"), CATALOG.get("opus")) == 0
     assert output_tokens_for(Decimal("1"), None) is None
 
@@ -132,11 +134,13 @@ def test_sonnet_long_context_tier() -> None:
 
 
 @pytest.mark.parametrize("name, model_id", [
-    ("opus", "claude-opus-4-6"), ("sonnet", "claude-sonnet-4-5"), ("haiku", "claude-haiku-4-5"),
+    ("opus", "claude-opus-5-5"), ("sonnet", "claude-sonnet-5-5"), ("haiku", "claude-haiku-5-5"),
+    ("opus-4.6", "claude-opus-4-6"), ("sonnet-4.5", "claude-sonnet-4-5"),
+    ("haiku-4.5", "claude-haiku-4-5"),
     ("4o", "gpt-4o"), ("anthropic/claude-opus-4.6", "claude-opus-4-6"),
     ("openrouter/anthropic/claude-sonnet-4.5", "claude-sonnet-4-5"),
     ("openai/gpt-4o-2024-08-06", "gpt-4o"), ("gpt-4o-2024-05-13", "gpt-4o-2024-05-13"),
-    ("claude-opus-4-5-20251101", "claude-opus-4-5"), ("anthropic/opus", "claude-opus-4-6"),
+    ("claude-opus-4-5-20251101", "claude-opus-4-5"), ("anthropic/opus", "claude-opus-5-5"),
     ("my-local-model", "my-local-model"),
 ])
 def test_aliases_and_proxy_names_resolve(name: str, model_id: str) -> None:
@@ -152,7 +156,7 @@ def test_models_table_shows_every_price_limit_source_and_date() -> None:
     assert opus.endswith("(2026-12)")
     assert "above 200,000 input" in table and "22.50" in table
     assert "local-llama" in table and "our invoice (2026-10) [from config]" in table
-    assert "opus → claude-opus-4-6" in table
+    assert "opus → claude-opus-5-5" in table and "opus-4.6 → claude-opus-4-6" in table
 
 
 # -- offline token counts -----------------------------------------------------------------------
@@ -244,7 +248,7 @@ def test_litellm_map_loads_per_million_decimals_with_origin(tmp_path: Path) -> N
     assert (llama.prices.input, llama.prices.output) == (Decimal("0.59"), Decimal("0.79"))
     assert (llama.context_window, llama.max_output) == (128_000, 32_768)
     assert llama.origin == str(path) and "model_prices_and_context_window.json" in llama.source
-    sonnet = catalog.get("sonnet")
+    sonnet = catalog.get("sonnet-4.5")
     assert sonnet.origin == str(path)
     assert sonnet.prices.cache_write_1h == Decimal(6)
     assert sonnet.min_cache_prefix == 1024                   # kept from the package entry

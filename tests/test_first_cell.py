@@ -9,7 +9,7 @@ import pytest
 
 import opus_magic
 from opus_magic.cost import tokens
-from opus_magic.notebook.extension import QUIET
+from opus_magic.notebook.state import STATE
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def loads(ip: Any, simulator: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]
 
     The extension's own background loads (the warm-up's, between cells) end first, so the only
     loads noted are the cells' own."""
-    QUIET.cell_ended()
+    STATE.quiet.cell_ended()
     for thread in threading.enumerate():
         if thread.name in ("opus-magic-warm-up", "opus-magic-encoding"):
             thread.join()
@@ -41,8 +41,8 @@ def test_the_first_cell_is_sent_before_the_encoding_loads_and_records_exact_coun
     assert result.success and run.status == "ok"
     assert loads[0] == 1  # the request was out before the encoding was loaded
     counted = tokens.count_messages(run.messages, "claude-opus-4-6")
-    assert run.params["tiktoken_input"] == counted
-    assert run.params["tiktoken_output"] == tokens.count_text(run.text, "claude-opus-4-6")
+    assert run.tiktoken_input == counted
+    assert run.tiktoken_output == tokens.count_text(run.text, "claude-opus-4-6")
 
 
 @pytest.mark.parametrize("setup, cell", [

@@ -17,9 +17,11 @@ from opus_magic.core.batch import submit as batch
 from opus_magic.core.session import default_session
 from opus_magic.notebook import grid_batch
 from opus_magic.notebook.grid_batch import latest_watch, poll_intervals
+from opus_magic.notebook.state import STATE
 from tests.test_grid import TICKETS, VARIANTS
 
-GRID = "--each tickets --variants prompts -m haiku --max-tokens 20 --check equals:label"
+# Haiku 4.5 by name: its prices ($1/$5) are what the costs below are worked from.
+GRID = "--each tickets --variants prompts -m haiku-4.5 --max-tokens 20 --check equals:label"
 
 
 @pytest.fixture(autouse=True)
@@ -157,7 +159,8 @@ def test_cancel_from_the_views_button_ends_the_batch_not_billed(ip, simulator,
     simulator.batches(delay_s=3600)
     shown: list[BatchView] = []
     ready = threading.Event()
-    monkeypatch.setattr(grid_batch, "remember", lambda view: (shown.append(view), ready.set()))
+    monkeypatch.setattr(STATE, "remember",
+                        lambda view, live=False: (shown.append(view), ready.set()))
     cell = threading.Thread(target=ip.run_cell_magic, args=("opus", f"{GRID} --batch", "#"))
     cell.start()  # a headless kernel waits in the cell for the results: the view is live
     assert ready.wait(60)

@@ -15,13 +15,13 @@ import pytest
 from IPython.utils.capture import capture_output
 
 import opus_magic
+from opus_magic.core.history import totals
+from opus_magic.core.history.select import parse_since
 from opus_magic.core.session import default_session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store.sqlite import COLUMNS, Store
-from opus_magic.view import stats
-from opus_magic.view.history import parse_since
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
@@ -45,7 +45,7 @@ def run(run_id: str, created_at: str, model: str = "claude-opus-4-6", prompt: st
 def four_runs() -> list[RunRecord]:
     """Four runs across models, tags and ages, as the filter and search tests use them."""
     return [
-        run("aaaa00000001", ago(days=10), model="opus", prompt="Explain WAL mode in SQLite",
+        run("aaaa00000001", ago(days=10), model="opus-4.6", prompt="Explain WAL mode in SQLite",
             text="Write-ahead logging lets readers continue.", tag="db"),
         run("aaaa00000002", ago(days=3), model="gpt-4o", prompt="Name three prime numbers",
             text="Two, three and five.", tag="math"),
@@ -71,7 +71,8 @@ def ids(runs: list[RunRecord]) -> list[str]:
 @pytest.mark.parametrize("filters, expected", [
     ({}, ["4", "3", "2", "1"]),
     ({"limit": 2}, ["4", "3"]),
-    ({"model": "opus"}, ["3", "1"]),                         # alias and id are the same model
+    ({"model": "opus-4.6"}, ["3", "1"]),                     # alias and id are the same model
+    ({"model": "opus"}, []),                                 # opus is Opus 5.5 now
     ({"model": "claude-opus-4-6"}, ["3", "1"]),
     ({"model": "claude-haiku-4-5"}, ["4"]),                  # the answering model counts too
     ({"tag": "db"}, ["3", "1"]),
@@ -127,7 +128,7 @@ def test_history_magic_html_table_and_text(ip, store, capsys) -> None:
 
 def priced_runs() -> list[RunRecord]:
     """Four runs whose stats are worked out by hand in the tests that save them."""
-    return [run("s1", ago(hours=4), model="opus", usage=Usage(10_000, 100, 8_000, 0),
+    return [run("s1", ago(hours=4), model="opus-4.6", usage=Usage(10_000, 100, 8_000, 0),
                 cost="0.0115", ttft=0.5, duration=1.5, tag="x"),
             run("s2", ago(hours=3), model="claude-opus-4-6", usage=Usage(2_000, 60, 0, 1_500),
                 cost="0.0126", ttft=0.3, duration=0.8, tag="x"),
@@ -146,7 +147,7 @@ def priced(isolated_dirs: Path) -> Store:
 
 
 def test_stats_numbers_by_hand(priced) -> None:
-    opus, gpt, total = stats.compute(priced, "model")
+    opus, gpt, total = totals.compute(priced, "model")
     assert (opus.key, opus.runs, opus.cost) == ("claude-opus-4-6", 2, Decimal("0.0241"))
     assert opus.mean_cost == Decimal("0.01205")
     assert opus.output_tokens == 160
@@ -163,10 +164,10 @@ def test_stats_numbers_by_hand(priced) -> None:
     assert (total.key, total.runs, total.cost) == ("all runs", 4, Decimal("0.0261"))
     assert total.cache_hit_rate == pytest.approx(8_500 / 14_000)
     assert total.mean_ttft_s == pytest.approx(1.0 / 3)
-    by_tag = {g.key: g for g in stats.compute(priced, "tag")}
+    by_tag = {g.key: g for g in totals.compute(priced, "tag")}
     assert by_tag["x"].runs == 3 and by_tag["x"].cost == Decimal("0.0261")
     assert by_tag["(no tag)"].runs == 1 and by_tag["(no tag)"].cost == 0
-    assert stats.compute(priced, "model", since="150m")[-1].runs == 2
+    assert totals.compute(priced, "model", since="150m")[-1].runs == 2
 
 
 def test_stats_magic_and_cli_show_the_same_numbers(ip, priced, isolated_dirs, capsys) -> None:
@@ -207,7 +208,7 @@ def test_csv_and_jsonl_exports_parse_back(store, isolated_dirs) -> None:
 
 
 def test_history_frame(store, monkeypatch) -> None:
-    frame = opus_magic.history_frame(model="opus")
+    frame = opus_magic.history_frame(model="opus-4.6")
     assert list(frame["id"]) == ["aaaa00000003", "aaaa00000001"]
     assert frame["cost"].sum() == Decimal("0.0150")
     assert frame["created_at"].dt.tz is not None and "cache_read_tokens" in frame.columns
@@ -286,6 +287,6 @@ def test_stats_price_cache_savings_by_long_context_tier(isolated_dirs) -> None:
         store.save(RunRecord(id=run_id, created_at="2026-11-23T10:00:00.000+00:00",
                              model="claude-sonnet-4-5", prompt="p", status="ok",
                              usage=Usage(input_tokens, 10, cache_read_tokens=1000)))
-    sonnet, total = stats.compute(store)
+    sonnet, total = totals.compute(store)
     # 1,000 reads under 200K save (3 - 0.30)/M each; 1,000 above it save (6 - 0.60)/M each
     assert sonnet.cache_saved == Decimal("0.0027") + Decimal("0.0054") == total.cache_saved

@@ -32,16 +32,23 @@ def interrupt_when(ready: Callable[[], bool], limit_s: float = 20.0) -> threadin
 def interrupted_fan_out(ip, simulator, isolated_dirs, path: str, hung: threading.Event,
                         tag: str) -> tuple[dict[str, object], float]:
     """`-m haiku,4o` with gpt-4o routed to the echo endpoint's `path` (which hangs), interrupted
-    once haiku has answered and `hung` says the endpoint holds the other request: the stored runs
-    by model, and how long the cell took."""
+    once haiku's run is recorded and `hung` says the endpoint holds the other request: the stored
+    runs by model, and how long the cell took."""
     config = isolated_dirs / "config" / "opus_magic" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     with echo_endpoint() as root:
         config.write_text(f'[profiles.hang]\nbase_url = "{root}/{path}/v1"\n'
                           f'[routes]\n"gpt-4o" = "hang"\n')
         hung.clear()
-        watcher = interrupt_when(lambda: hung.is_set() and any(
-            r.completed for r in simulator.requests()))
+
+        def ready() -> bool:  # seen by the client, not only sent by the server: haiku's run
+            last = default_session().last_run  # recorded, and whatever 4o's stall sent read
+            held = [live for live in default_session().budget.running()
+                    if live.plan.request.model == "4o"]
+            return (hung.is_set() and last is not None and last.model == "haiku"
+                    and all(live.state.text or path == "hang" for live in held))
+
+        watcher = interrupt_when(ready)
         began = time.monotonic()
         ip.run_cell_magic("opus", f"-m haiku,4o -o answers --tag {tag}", "Both of you, please.")
         elapsed = time.monotonic() - began
@@ -95,9 +102,9 @@ def test_ctrl_c_during_a_retry_wait_records_what_happened_and_bills_nothing(ip, 
     assert time.monotonic() - began < 15 and "Traceback" not in out + err
     assert len(simulator.requests()) == 1
     assert record.status == "stopped" and record.cost == 0 and record.cost_source == "not billed"
-    (note,) = record.params["retries"]
+    (note,) = record.retries
     assert "a 20.0 s wait; not retried" in note and "waited 20.0 s and retried" not in note
-    assert opus_magic.history(tag="wait")[0].params["retries"] == [note]
+    assert opus_magic.history(tag="wait")[0].retries == [note]
 
 
 def test_a_stall_mid_answer_is_a_timeout_with_how_long_and_what_to_raise(ip, capsys) -> None:
@@ -146,4 +153,4 @@ def test_a_stream_cut_before_the_first_token_is_retried_visibly(ip, simulator, c
     record = opus_magic.last_run()
     assert len(simulator.requests()) == 2 and record.status == "ok" and record.text
     assert "cut off before the answer began (attempt 1 of 5): retrying in" in out
-    assert any("waited" in note and "retried" in note for note in record.params["retries"])
+    assert any("waited" in note and "retried" in note for note in record.retries)

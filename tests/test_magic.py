@@ -19,19 +19,20 @@ def test_stream_store_and_variable_hold_identical_text(ip, simulator, capsys) ->
     assert ip.user_ns["answer"] == run.text
     stored = opus_magic.history(limit=1)[0]
     assert stored.id == run.id and stored.text == run.text
-    assert run.model == "opus" and run.response_model == "claude-opus-4-6"
+    assert run.model == "opus" and run.response_model == "claude-opus-5-5"
     assert run.tag == "first"
     # usage is the server's, cost is usage × catalog price, exactly
     assert run.cost_exact and run.cost_source == "catalog"
-    assert run.usage.output_tokens == tokens.count_text(run.text, "claude-opus-4-6")
+    assert run.usage.output_tokens == tokens.count_text(run.text, "claude-opus-5-5")
     assert run.cost == usage_cost(run.usage, default_catalog().get("opus"))
-    assert f"run {run.id}" in out and "claude-opus-4-6 (simulator)" in out
+    assert f"run {run.id}" in out and "claude-opus-5-5 (simulator)" in out
     assert simulator.requests()[-1].stream is True
 
 
 def test_flags_reach_the_wire(ip, simulator) -> None:
-    ip.run_cell_magic("opus", '-m sonnet --max-tokens 7 -t 0.3 -s "You are a pirate." --concise',
-                      "Tell me about ships.")
+    # Sonnet 4.5: the current Sonnet takes only its default temperature
+    ip.run_cell_magic("opus", '-m sonnet-4.5 --max-tokens 7 -t 0.3 -s "You are a pirate." '
+                      '--concise', "Tell me about ships.")
     run = opus_magic.last_run()
     sent = simulator.requests()[-1]
     assert sent.model == "claude-sonnet-4-5" and sent.max_tokens == 7
@@ -95,7 +96,7 @@ def test_prompt_beyond_the_context_window_is_refused_before_sending(ip, simulato
 
 
 def test_cache_figures_and_hand_worked_cost(ip, simulator, capsys) -> None:
-    ip.user_ns["doc"] = "alpha beta gamma delta " * 1200   # well above Opus's 4,096-token minimum
+    ip.user_ns["doc"] = "alpha beta gamma delta " * 1200   # far above Opus 5.5's 512-token minimum
     ip.run_cell_magic("opus", "--max-tokens 40", "{doc}\nSummarise.")
     first = opus_magic.last_run()
     ip.run_cell_magic("opus", "--max-tokens 40", "{doc}\nSummarise.")
@@ -103,8 +104,9 @@ def test_cache_figures_and_hand_worked_cost(ip, simulator, capsys) -> None:
     assert first.usage.cache_write_tokens > 0 and first.usage.cache_read_tokens == 0
     assert second.usage.cache_read_tokens > 4096
     u = second.usage
-    by_hand = (Decimal(u.uncached_input_tokens) * 5 + Decimal(u.cache_read_tokens) * Decimal("0.50")
-               + Decimal(u.cache_write_tokens) * Decimal("6.25") + Decimal(u.output_tokens) * 25) / 10**6
+    # Opus 5.5: input $4/M, reads 5 % of it ($0.20/M), 5-minute writes 1.25× ($5/M), output $20/M
+    by_hand = (Decimal(u.uncached_input_tokens) * 4 + Decimal(u.cache_read_tokens) * Decimal("0.20")
+               + Decimal(u.cache_write_tokens) * 5 + Decimal(u.output_tokens) * 20) / 10**6
     assert second.cost == by_hand
     assert "cache read" in capsys.readouterr().out
 
@@ -113,10 +115,10 @@ def test_config_masks_the_key_and_session_settings_apply(ip, simulator, capsys) 
     ip.run_line_magic("opus", "config model=haiku max_tokens=64")
     out = capsys.readouterr().out
     assert "sk-test-0123456789abcdef" not in out and "…cdef" in out
-    assert "claude-haiku-4-5" in out or "haiku" in out
+    assert "claude-haiku-5-5" in out or "haiku" in out
     ip.run_cell_magic("opus", "", "hi")
     sent = simulator.requests()[-1]
-    assert (sent.model, sent.max_tokens) == ("claude-haiku-4-5", 64)
+    assert (sent.model, sent.max_tokens) == ("claude-haiku-5-5", 64)
     ip.run_line_magic("config", "OpusMagics.max_tokens = 33")
     ip.run_cell_magic("opus", "--max-tokens 21", "hi")
     assert simulator.requests()[-1].max_tokens == 21       # flags beat session settings

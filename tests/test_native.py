@@ -1,7 +1,9 @@
 """`%%opus` on Claude's native Messages API, against the simulator over real HTTP.
 
-Costs are worked by hand from claude-opus-4-6's prices ($ per million tokens): input 5, output
-25, cache write 6.25 (5 minutes) or 10 (1 hour), cache read 0.50.
+The cells name Opus 4.6 (`-m opus-4.6`, a legacy model) for the figures they rest on: its
+4,096-token minimum prefix, tiktoken's count taken as it is, and its prices, from which costs are
+worked by hand ($ per million tokens): input 5, output 25, cache write 6.25 (5 minutes) or 10
+(1 hour), cache read 0.50.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ def by_hand(usage, write_rate: str = "6.25") -> Decimal:
 
 
 def test_a_five_minute_write_then_a_read_cost_what_they_should(native, simulator, capsys) -> None:
-    native.run_cell_magic("opus", '-m opus -s "{long_system}"', "What is a cache write?")
+    native.run_cell_magic("opus", '-m opus-4.6 -s "{long_system}"', "What is a cache write?")
     first = opus_magic.last_run()
     sent = simulator.requests()[-1]
     assert sent.api == "anthropic" and sent.auth in ("x-api-key", "bearer")
@@ -48,7 +50,7 @@ def test_a_five_minute_write_then_a_read_cost_what_they_should(native, simulator
     assert "pays off from the 2nd call within 5 minutes" in out
     assert "caching cost $" in out
 
-    native.run_cell_magic("opus", '-m opus -s "{long_system}"', "What is a cache write?")
+    native.run_cell_magic("opus", '-m opus-4.6 -s "{long_system}"', "What is a cache write?")
     second = opus_magic.last_run()
     v = second.usage
     assert v.cache_read_tokens == u.cache_write_tokens and v.cache_write_tokens == 0
@@ -59,7 +61,7 @@ def test_a_five_minute_write_then_a_read_cost_what_they_should(native, simulator
 
 def test_a_one_hour_write_is_priced_at_twice_input_and_pays_off_later(native, simulator,
                                                                        capsys) -> None:
-    native.run_cell_magic("opus", '-m opus --cache 1h -s "{long_system}"', "Explain TTLs.")
+    native.run_cell_magic("opus", '-m opus-4.6 --cache 1h -s "{long_system}"', "Explain TTLs.")
     run = opus_magic.last_run()
     assert simulator.requests()[-1].body["system"][0]["cache_control"] == {"type": "ephemeral",
                                                                             "ttl": "1h"}
@@ -74,7 +76,7 @@ def test_a_one_hour_write_is_priced_at_twice_input_and_pays_off_later(native, si
 
 def test_thinking_tokens_are_output_shown_apart_and_not_counted_twice(native, simulator,
                                                                       capsys) -> None:
-    native.run_cell_magic("opus", "-m opus --thinking --max-tokens 4000", "Think first.")
+    native.run_cell_magic("opus", "-m opus-4.6 --thinking --max-tokens 4000", "Think first.")
     run = opus_magic.last_run()
     sent = simulator.requests()[-1]
     assert sent.body["thinking"] == {"type": "adaptive"} and "temperature" not in sent.body
@@ -82,7 +84,7 @@ def test_thinking_tokens_are_output_shown_apart_and_not_counted_twice(native, si
     visible = tokens.count_text(run.text, "claude-opus-4-6")
     assert u.thinking_tokens == 160 and u.output_tokens == visible + 160   # cumulative, once
     assert run.cost == by_hand(u)
-    assert run.params["thinking_text"] and run.params["thinking_shown_tokens"] < 160
+    assert run.thinking_text and run.thinking_shown_tokens < 160
     out = capsys.readouterr().out
     assert f"of {u.output_tokens:,} output tokens, 160 were thinking" in out
     assert "summary" in out and "▸ thinking:" in out
@@ -91,7 +93,7 @@ def test_thinking_tokens_are_output_shown_apart_and_not_counted_twice(native, si
 
 
 def test_a_mix_of_one_hour_read_five_minute_write_and_thinking(native, simulator) -> None:
-    native.run_cell_magic("opus", '-m opus --cache 1h -s "{long_system}" --max-tokens 400',
+    native.run_cell_magic("opus", '-m opus-4.6 --cache 1h -s "{long_system}" --max-tokens 400',
                           "First turn.")
     native.run_cell_magic("opus", "--continue --cache 5m --thinking --max-tokens 4000",
                           "Second turn.")
@@ -104,15 +106,15 @@ def test_a_mix_of_one_hour_read_five_minute_write_and_thinking(native, simulator
     assert "cache_control" not in str(body["messages"][-1])
     u = run.usage
     assert u.cache_read_tokens > 4096 and u.cache_write_5m_tokens > 0 and u.thinking_tokens
-    assert run.params["cache_breakpoints"] == ["system", "turn"]
+    assert run.cache_breakpoints == ["system", "turn"]
     assert run.cost == by_hand(u)
 
 
 def test_short_prompts_and_cache_off_mark_nothing_and_say_why(native, simulator, capsys) -> None:
-    native.run_cell_magic("opus", '-m opus -s "Be brief."', "Hi.")
+    native.run_cell_magic("opus", '-m opus-4.6 -s "Be brief."', "Hi.")
     assert "cache_control" not in str(simulator.requests()[-1].body)
     assert "under claude-opus-4-6's 4,096-token minimum" in capsys.readouterr().out
-    native.run_cell_magic("opus", '-m opus --cache off -s "{long_system}"', "Hi.")
+    native.run_cell_magic("opus", '-m opus-4.6 --cache off -s "{long_system}"', "Hi.")
     assert "cache_control" not in str(simulator.requests()[-1].body)
     assert opus_magic.last_run().usage.cache_write_tokens == 0
     assert "--cache off" in capsys.readouterr().out
@@ -123,7 +125,7 @@ def test_long_tools_are_marked_before_the_system_prompt(native, simulator) -> No
         "name": f"tool_{i}", "description": "Looks up a billing figure. " * 150,
         "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}
         for i in range(5)]
-    native.run_cell_magic("opus", '-m opus --tools tools -s "Be brief."', "Which tool?")
+    native.run_cell_magic("opus", '-m opus-4.6 --tools tools -s "Be brief."', "Which tool?")
     body = simulator.requests()[-1].body
     assert [t.get("cache_control") for t in body["tools"]] == [None] * 4 + [
         {"type": "ephemeral", "ttl": "5m"}]
@@ -133,15 +135,15 @@ def test_long_tools_are_marked_before_the_system_prompt(native, simulator) -> No
 
 def test_dry_runs_count_exactly_once_per_prompt_and_fall_back_offline(native, simulator, capsys,
                                                                       monkeypatch) -> None:
-    native.run_cell_magic("opus", '-m opus --dry-run -s "{long_system}"', "How much?")
-    native.run_cell_magic("opus", '-m opus --dry-run -s "{long_system}"', "How much?")
+    native.run_cell_magic("opus", '-m opus-4.6 --dry-run -s "{long_system}"', "How much?")
+    native.run_cell_magic("opus", '-m opus-4.6 --dry-run -s "{long_system}"', "How much?")
     out = capsys.readouterr().out
     counts = [r for r in simulator.requests() if r.api == "count_tokens"]
     assert len(counts) == 1 and not [r for r in simulator.requests() if r.api == "anthropic"]
     exact = count(counts[0].body, "claude-opus-4-6")
     assert f"{exact:,}" in out and "counted exactly by count_tokens" in out
     monkeypatch.setenv("OPUS_MAGIC_BASE_URL", "http://127.0.0.1:9/v1")   # nothing listens there
-    native.run_cell_magic("opus", "-m opus --dry-run", "How much?")
+    native.run_cell_magic("opus", "-m opus-4.6 --dry-run", "How much?")
     out = capsys.readouterr().out
     assert "Exact count unavailable" in out and "estimated" in out
 
@@ -154,7 +156,7 @@ def test_dry_runs_count_exactly_once_per_prompt_and_fall_back_offline(native, si
 def test_every_error_type_is_explained_with_the_servers_message_and_request_id(
         native, simulator, capsys, status, expected) -> None:
     simulator.scenario("error", status=status, times=1)
-    native.run_cell_magic("opus", "-m opus", "Hi.")
+    native.run_cell_magic("opus", "-m opus-4.6", "Hi.")
     run = opus_magic.last_run()
     assert run.status == "error" and f"HTTP {status}" in run.error and expected in run.error
     assert "Server said:" in run.error and "request-id req_sim" in run.error
@@ -163,7 +165,7 @@ def test_every_error_type_is_explained_with_the_servers_message_and_request_id(
 
 def test_an_overloaded_error_mid_stream_keeps_the_partial_answer(native, simulator) -> None:
     simulator.scenario("error_chunk", after=7, times=1)
-    native.run_cell_magic("opus", "-m opus", "Hi.")
+    native.run_cell_magic("opus", "-m opus-4.6", "Hi.")
     run = opus_magic.last_run()
     assert run.status == "interrupted" and "overloaded_error" in run.error
     assert tokens.count_text(run.text, "claude-opus-4-6") == 7 and not run.cost_exact
@@ -172,36 +174,37 @@ def test_an_overloaded_error_mid_stream_keeps_the_partial_answer(native, simulat
 def test_refused_combinations_say_so_in_one_line_and_send_nothing(native, simulator,
                                                                   capsys) -> None:
     for line, expected in [
-        ("-m opus -t 0.2", "anthropic-version 2026-10-21"),
-        ("-m sonnet --thinking", "no adaptive thinking"),
-        ("-m opus --thinking 512", "at least 1,024"),
-        ("-m opus --thinking 2048 --max-tokens 1024", "below max_tokens"),
-        ("-m haiku --effort high", "takes no effort setting"),
-        ("-m opus --thinking lots", "--thinking takes a number"),
+        ("-m opus -t 0.2", "claude-opus-5-5 only takes its default sampling"),
+        ("-m opus-4.6 -t 1.5", "takes a temperature from 0 to 1"),
+        ("-m sonnet-4.5 --thinking", "no adaptive thinking"),
+        ("-m opus-4.6 --thinking 512", "at least 1,024"),
+        ("-m opus-4.6 --thinking 2048 --max-tokens 1024", "below max_tokens"),
+        ("-m haiku-4.5 --effort high", "takes no effort setting"),
+        ("-m opus-4.6 --thinking lots", "--thinking takes a number"),
     ]:
         native.run_cell_magic("opus", line, "Hi.")
         err = capsys.readouterr().err
         assert expected in err and len(err.strip().splitlines()) == 1, (line, err)
     assert simulator.requests() == []
     native.run_line_magic("opus", "config api=openai")
-    native.run_cell_magic("opus", "-m opus --thinking", "Hi.")
+    native.run_cell_magic("opus", "-m opus-4.6 --thinking", "Hi.")
     assert "native API" in capsys.readouterr().err and simulator.requests() == []
 
 
 def test_non_streamed_native_answer_and_effort_reach_the_wire(native, simulator) -> None:
-    native.run_cell_magic("opus", "-m opus --no-stream --effort high --thinking --max-tokens 3000",
+    native.run_cell_magic("opus", "-m opus-4.6 --no-stream --effort high --thinking --max-tokens 3000",
                           "Hi.")
     run = opus_magic.last_run()
     sent = simulator.requests()[-1]
     assert sent.stream is False and sent.body["output_config"] == {"effort": "high"}
     assert run.status == "ok" and run.finish_reason == "end_turn" and run.usage.thinking_tokens
-    assert run.cost == by_hand(run.usage) and run.params["api_version"] == "2026-10-21"
+    assert run.cost == by_hand(run.usage) and run.api_version == "2026-10-21"
 
 
 def test_the_budget_worst_case_uses_the_exact_count_and_the_write_premium(native, simulator,
                                                                           capsys) -> None:
     native.run_line_magic("opus", "budget 0.04")
-    native.run_cell_magic("opus", '-m opus -s "{long_system}" --max-tokens 400', "Hi.")
+    native.run_cell_magic("opus", '-m opus-4.6 -s "{long_system}" --max-tokens 400', "Hi.")
     err = capsys.readouterr().err
     [counted] = [r for r in simulator.requests() if r.api == "count_tokens"]
     exact = count(counted.body, "claude-opus-4-6")
@@ -231,7 +234,7 @@ def test_stop_ends_a_native_stream_and_keeps_the_exact_input(ip, simulator) -> N
 
     simulator.configure(tokens_per_second=100, answer_tokens=2000)
     session = default_session()
-    settings = session.settings(model="opus", api="anthropic", system=LONG_SYSTEM)
+    settings = session.settings(model="opus-4.6", api="anthropic", system=LONG_SYSTEM)
     plan = plan_request(session, build_request(settings, "Go on."), settings)
     record = session.execute(plan, StopAfter(5))
     assert record.status == "stopped" and not record.cost_exact

@@ -26,8 +26,14 @@ def input_tokens(prompt: str, model_id: str, tools: list | None = None) -> int:
     return tokens.count_messages(build_messages(prompt, None, "off"), model_id, tools)
 
 
+def estimated(prompt: str, model_id: str) -> int:
+    """The pre-flight count: tiktoken's, × 1.3 on models whose own tokenizer counts 30 % more."""
+    ratio = CATALOG.get(model_id).estimate_ratio or 1
+    return round(input_tokens(prompt, model_id) * ratio)
+
+
 def worst(prompt: str, model_id: str, max_tokens: int) -> str:
-    usage = Usage(input_tokens(prompt, model_id), max_tokens)
+    usage = Usage(estimated(prompt, model_id), max_tokens)
     return format_usd(usage_cost(usage, CATALOG.get(model_id)), estimated=True)
 
 
@@ -42,13 +48,18 @@ def test_every_run_gets_a_preflight_with_worst_case_and_caching_note(ip, simulat
     prompt = "Explain prompt caching."
     ip.run_cell_magic("opus", "-m opus --max-tokens 300", prompt)
     out = capsys.readouterr().out
-    n = input_tokens(prompt, "claude-opus-4-6")
-    assert f"Pre-flight: {n:,} input tokens on claude-opus-4-6" in out
-    assert f"… {worst(prompt, 'claude-opus-4-6', 300)} (worst case: input + 300 max_tokens" in out
-    assert f"too short to be cached on claude-opus-4-6 ({n:,} < 4,096-token minimum prefix)" in out
+    n = estimated(prompt, "claude-opus-5-5")
+    assert n == round(input_tokens(prompt, "claude-opus-5-5") * 1.3)
+    assert (f"Pre-flight: {n:,} input tokens (estimated: tiktoken × 1.3, as this model's own "
+            f"tokenizer counts about 30 % more) on claude-opus-5-5") in out
+    assert f"… {worst(prompt, 'claude-opus-5-5', 300)} (worst case: input + 300 max_tokens" in out
+    assert f"too short to be cached on claude-opus-5-5 ({n:,} < 512-token minimum prefix)" in out
+    ip.run_cell_magic("opus", "-m opus-4.6 --max-tokens 300", prompt)  # tiktoken's count as it is
+    assert f"Pre-flight: {input_tokens(prompt, 'claude-opus-4-6'):,} input tokens on " \
+           f"claude-opus-4-6 (legacy: " in capsys.readouterr().out
     ip.user_ns["doc"] = "alpha beta gamma delta " * 1200
     ip.run_cell_magic("opus", "-m opus --max-tokens 30", "{doc}")
-    assert "long enough to be cached on claude-opus-4-6" in capsys.readouterr().out
+    assert "long enough to be cached on claude-opus-5-5" in capsys.readouterr().out
     ip.run_cell_magic("opus", "-m gpt-4o-2024-05-13 --max-tokens 30", "hi")
     assert "gpt-4o-2024-05-13 has no prompt caching" in capsys.readouterr().out
 
@@ -63,10 +74,11 @@ def test_dry_run_table_across_models_sends_and_records_nothing(ip, simulator, ca
     assert opus_magic.last_run() is None
     text = prompt.replace("{big}", ip.user_ns["big"])
     rows = {line.split()[0]: line for line in out.splitlines()[2:6]}
-    opus, gpt = input_tokens(text, "claude-opus-4-6"), input_tokens(text, "gpt-4o")
-    assert f"{opus:,}" in rows["opus"] and worst(text, "claude-opus-4-6", 2000) in rows["opus"]
+    opus, gpt = estimated(text, "claude-opus-5-5"), input_tokens(text, "gpt-4o")
+    assert f"{opus:,}" in rows["opus"] and worst(text, "claude-opus-5-5", 2000) in rows["opus"]
     assert format_usd(input_cost(opus, CATALOG.get("opus")), estimated=True) in rows["opus"]
-    assert "  yes  " in rows["opus"] and "yes (≥ 4,096)" in rows["opus"]
+    assert "  yes  " in rows["opus"] and "yes (≥ 512)" in rows["opus"]
+    assert "claude-opus-5-5: token counts estimated: tiktoken × 1.3" in out
     assert f"no: {gpt + 2000:,} > 128,000" in rows["4o"]
     assert "unknown" in rows["mystery-model"]
     assert "Dry run: nothing was sent" in out
@@ -78,8 +90,8 @@ def test_dry_run_of_a_too_long_prompt_refuses_only_when_run_for_real(ip, simulat
     assert "no: " in capsys.readouterr().out
     ip.run_cell_magic("opus", "-m opus,haiku --max-tokens 500000 --dry-run", "hi")
     out = capsys.readouterr().out
-    assert "above claude-opus-4-6's output ceiling; clamped to 128,000." in out
-    assert "above claude-haiku-4-5's output ceiling; clamped to 64,000." in out
+    assert "above claude-opus-5-5's output ceiling; clamped to 128,000." in out
+    assert "above claude-haiku-5-5's output ceiling; clamped to 128,000." in out
     ip.run_cell_magic("opus", "-m gpt-4o", "{big}")
     assert "context window" in capsys.readouterr().err
     assert simulator.requests() == []
@@ -91,15 +103,19 @@ def test_tools_are_sent_and_their_overhead_shown(ip, simulator, capsys) -> None:
     ip.run_cell_magic("opus", "-m opus --max-tokens 20 --tools my_tools", "What is the weather?")
     out = capsys.readouterr().out
     assert simulator.requests()[-1].tools == tools
-    overhead = tokens.count_tools(tools, "claude-opus-4-6")
-    each = f"{overhead // 10:,}" if overhead % 10 == 0 else f"≈{round(overhead / 10):,}"
-    cost = format_usd(Decimal(overhead) * 5 / 10**6, estimated=True)
-    assert (f"Tools: 10 tools × {each} tokens = {overhead:,} tokens = {cost} per call on "
-            f"claude-opus-4-6") in out
+    # Opus 5.5: the definitions at tiktoken × 1.3, then the 286-token tool-use system prompt
+    definitions = round(tokens.count_tools(tools, "claude-opus-5-5") * 1.3)
+    overhead = definitions + 286
+    each = f"{definitions // 10:,}" if definitions % 10 == 0 else f"≈{round(definitions / 10):,}"
+    cost = format_usd(Decimal(overhead) * 4 / 10**6, estimated=True)
+    assert (f"Tools: 10 tools × {each} tokens = {definitions:,} tokens + 286 tokens of tool-use "
+            f"system prompt = {overhead:,} tokens = {cost} per call on claude-opus-5-5") in out
     run = opus_magic.last_run()
-    assert run.params["tool_tokens"] == overhead
+    assert run.tool_tokens == overhead
     assert f"(tools {overhead:,})" in out
-    assert run.usage.input_tokens == input_tokens("What is the weather?", "claude-opus-4-6", tools)
+    # the simulator counts tiktoken's tokens and adds the same tool-use system prompt
+    assert run.usage.input_tokens == input_tokens("What is the weather?", "claude-opus-5-5",
+                                                  tools) + 286
 
 
 @pytest.mark.parametrize("value, message", [
@@ -142,21 +158,21 @@ def close(estimate: float, actual: float) -> bool:
 def test_calibration_learns_claude_tokens_from_history(ip, simulator, capsys) -> None:
     simulator.configure(usage_scale=1.2)
     prompt = "Compare SQLite WAL mode with rollback journals for concurrent notebook kernels. " * 3
-    plan, first, _ = run_metered(prompt, "haiku")
+    plan, first, _ = run_metered(prompt, "haiku-4.5")  # no tokenizer ratio in the catalog
     assert plan.calibration is None
     assert not close(plan.input_tokens, first.usage.input_tokens)       # tiktoken alone is ~17 % low
     for i in range(4):
         ip.run_cell_magic("opus", "-m claude-haiku-4-5 --max-tokens 400", f"{prompt} Take {i}.")
-    ip.run_cell_magic("opus", "-m haiku --dry-run", prompt)
+    ip.run_cell_magic("opus", "-m haiku-4.5 --dry-run", prompt)
     assert "claude-haiku-4-5: token counts calibrated from 5 runs" in capsys.readouterr().out
-    plan, record, meter = run_metered(prompt + " Once more, briefly.", "haiku")
+    plan, record, meter = run_metered(prompt + " Once more, briefly.", "haiku-4.5")
     assert plan.calibration is not None and plan.calibration.runs == 5
     assert close(plan.input_tokens, record.usage.input_tokens)
     live_usage, live_cost = meter.estimate
     assert close(live_usage.output_tokens, record.usage.output_tokens)
     assert record.cost_exact and close(float(live_cost), float(record.cost))
-    assert "calibrated from 5 runs" in record.params["calibration"]
-    other = default_session().settings(model="haiku", base_url="http://127.0.0.1:9/v1")
+    assert "calibrated from 5 runs" in record.calibration
+    other = default_session().settings(model="haiku-4.5", base_url="http://127.0.0.1:9/v1")
     elsewhere = plan_request(default_session(), build_request(other, prompt), other)
     assert elsewhere.calibration is None       # one endpoint's counting never calibrates another's
 

@@ -106,19 +106,21 @@ def test_a_model_no_source_knows_stays_unknown(tmp_path: Path, model: str) -> No
 
 @pytest.mark.parametrize("model, usage, mode, expected", [
     # Opus 4.6 fast mode is 6×: (1,000 × 5 + 1,000 × 25) × 6
-    ("opus", Usage(1_000, 1_000), FAST, "0.18"),
+    ("opus-4.6", Usage(1_000, 1_000), FAST, "0.18"),
     # batch is 50 % off on Anthropic: (1,000 × 5 + 1,000 × 25) / 2
-    ("opus", Usage(1_000, 1_000), BATCH, "0.015"),
+    ("opus-4.6", Usage(1_000, 1_000), BATCH, "0.015"),
     # and on OpenAI, from genai-prices too: (1,000,000 × 1.25 + 1,000,000 × 10) / 2
     ("gpt-5", Usage(1_000_000, 1_000_000), BATCH, "5.625"),
     # batch cache reads are halved as well: 1,000 × 5 / 2 + 3,000 × 0.50 / 2
-    ("opus", Usage(4_000, 0, cache_read_tokens=3_000), BATCH, "0.00325"),
+    ("opus-4.6", Usage(4_000, 0, cache_read_tokens=3_000), BATCH, "0.00325"),
     # Sonnet 4.5's long-context tier still applies in a batch: (300,000 × 6 + 1,000 × 22.50) / 2
-    ("sonnet", Usage(300_000, 1_000), BATCH, "0.91125"),
+    ("sonnet-4.5", Usage(300_000, 1_000), BATCH, "0.91125"),
     # genai-prices' fast price for Fable 5.2 is 2× ($16/$80): 1,000 × 16 + 1,000 × 80
     ("claude-fable-5-2", Usage(1_000, 1_000), FAST, "0.096"),
     # batch and fast together multiply: 0.03 × 6 × 0.5
-    ("opus", Usage(1_000, 1_000), PriceMode(batch=True, fast=True), "0.09"),
+    ("opus-4.6", Usage(1_000, 1_000), PriceMode(batch=True, fast=True), "0.09"),
+    # and so does US-only inference, on Opus 5.5: (1,000 × 4 + 1,000 × 20) × 2 × 1.1 / 2
+    ("opus", Usage(1_000, 1_000), PriceMode(batch=True, fast=True, us_only=True), "0.0264"),
     # Opus 5.5 fast mode is $8/$40 (2×): 1,000 × 8 + 1,000 × 40
     ("opus-5.5", Usage(1_000, 1_000), FAST, "0.048"),
     # served in the US only (inference_geo "us"), every Anthropic price × 1.1: (1,000 × 4 + 1,000 × 20) × 1.1
@@ -142,7 +144,8 @@ def test_price_modifiers_are_data(model: str, usage: Usage, mode: PriceMode,
     ("claude-opus-4-1", {"effort": "high"}, "takes no effort setting"),
     ("opus", {"effort": "extreme"}, "takes effort low, medium, high, max, not 'extreme'"),
     ("sonnet-5.5", {"temperature": 1.0, "thinking": "adaptive", "effort": "max"}, None),
-    ("opus", {"temperature": 0.2, "thinking": 8000, "effort": "low"}, None),
+    ("opus-4.6", {"temperature": 0.2, "thinking": 8000, "effort": "low"}, None),
+    ("opus", {"temperature": 0.2}, "claude-opus-5-5 only takes its default sampling"),
     ("sonnet-4.5", {"temperature": 0, "thinking": 1024}, None),
     ("gpt-5", {"temperature": 0.2, "thinking": "adaptive", "effort": "low"}, None),  # data silent
     ("mystery-model-9", {"temperature": 0.2}, None),
@@ -162,7 +165,7 @@ def test_a_refused_temperature_sends_nothing(ip, simulator, capsys) -> None:
     assert "claude-sonnet-5-5 only takes its default sampling" in err and "Nothing was sent" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert simulator.requests() == []
-    ip.run_cell_magic("opus", "-m opus,sonnet-5.5 -t 0.2", "hi")      # the other model still runs
+    ip.run_cell_magic("opus", "-m opus-4.6,sonnet-5.5 -t 0.2", "hi")  # the other model still runs
     assert "not run: sonnet-5.5: claude-sonnet-5-5 only takes" in capsys.readouterr().out
     assert [r.model for r in simulator.requests()] == ["claude-opus-4-6"]
     ip.run_cell_magic("opus", "-m sonnet-5.5 -t 0.2 --dry-run", "hi")      # a dry run says so
@@ -174,9 +177,9 @@ def test_a_run_keeps_the_source_and_date_of_its_price(ip, simulator, capsys) -> 
     ip.run_cell_magic("opus", "-m gpt-5 --max-tokens 30", "hi")
     run = opus_magic.last_run()
     assert run.cost == usage_cost(run.usage, CATALOG.get("gpt-5")) and run.cost > 0
-    assert opus_magic.history(limit=1)[0].params["price_source"] == GENAI
+    assert opus_magic.history(limit=1)[0].price_source == GENAI
     ip.run_cell_magic("opus", "-m sonnet-5.5 --max-tokens 30", "hi")
-    assert opus_magic.last_run().params["price_source"] == "catalog.json (2026-12)"
+    assert opus_magic.last_run().price_source == "catalog.json (2026-12)"
     ip.run_line_magic("opus", f"show {run.id}")
     assert f"prices from {GENAI}" in capsys.readouterr().out
 
@@ -190,7 +193,8 @@ def test_models_shows_source_date_legacy_successor_and_aliases(ip, capsys) -> No
                          "Anthropic's tool-use overview (2026-07) (2026-12)")
     assert "claude-opus-4-6 (legacy) · claude-opus-5-5 is current: $4/$20, 20 % cheaper" in out
     assert "claude-sonnet-4-6 (legacy) · claude-sonnet-5-5 is current: $2/$10, 33 % cheaper" in out
-    assert "opus → claude-opus-4-6" in out and "sonnet-5.5 → claude-sonnet-5-5" in out
+    assert "opus → claude-opus-5-5" in out and "sonnet-5.5 → claude-sonnet-5-5" in out
+    assert "opus-4.6 → claude-opus-4-6" in out
     assert "Batch API: anthropic 50 % off, openai 50 % off" in out
     assert f"priced from {GENAI}" in out and "gpt-5 " not in out
     ip.run_line_magic("opus", "models gpt-5")
@@ -208,12 +212,13 @@ def test_models_shows_source_date_legacy_successor_and_aliases(ip, capsys) -> No
 def test_config_moves_an_alias_and_models_shows_it(ip, simulator, isolated_dirs, capsys) -> None:
     path = isolated_dirs / "config" / "opus_magic" / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('[aliases]\nopus = "claude-opus-5-5"\n')
+    path.write_text('[aliases]\nopus = "claude-opus-4-6"\n')     # the user's alias wins
     ip.run_line_magic("opus", "models opus")
-    assert "opus → claude-opus-5-5" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "opus → claude-opus-4-6" in out and "opus → claude-opus-5-5" not in out
     ip.run_cell_magic("opus", "-m opus --max-tokens 20", "hi")
-    assert simulator.requests()[-1].model == "claude-opus-5-5"
-    assert opus_magic.last_run().params["price_source"] == "catalog.json (2026-12)"
+    assert simulator.requests()[-1].model == "claude-opus-4-6"
+    assert opus_magic.last_run().price_source == "catalog.json (2026-12)"
 
 
 def test_genai_prices_loads_on_first_lookup_not_at_import() -> None:

@@ -52,7 +52,8 @@ def test_catalog_facts_that_are_commonly_misquoted() -> None:
 
 
 def test_aliases_and_provider_prefixes_resolve() -> None:
-    assert CATALOG.resolve("opus") == "claude-opus-4-6"
+    assert CATALOG.resolve("opus") == "claude-opus-5-5"
+    assert CATALOG.resolve("opus-4.6") == "claude-opus-4-6"
     assert CATALOG.resolve("4o") == "gpt-4o"
     assert CATALOG.resolve("anthropic/claude-sonnet-4-5") == "claude-sonnet-4-5"
     assert CATALOG.resolve("my-local-model") == "my-local-model"
@@ -61,9 +62,9 @@ def test_aliases_and_provider_prefixes_resolve() -> None:
 def test_config_overrides_extend_and_partially_override() -> None:
     catalog = CATALOG.extended({"claude-opus-4-6": {"output": "30"},
                                 "local-llama": {"input": "0", "output": "0"}})
-    assert catalog.get("opus").prices.output == Decimal("30")
-    assert catalog.get("opus").prices.input == Decimal("5")
-    assert catalog.get("opus").origin == "config"
+    assert catalog.get("opus-4.6").prices.output == Decimal("30")
+    assert catalog.get("opus-4.6").prices.input == Decimal("5")
+    assert catalog.get("opus-4.6").origin == "config"
     assert usage_cost(Usage(10, 10), catalog.get("local-llama")) == Decimal(0)
 
 

@@ -44,9 +44,9 @@ def test_the_tour_runs_cell_by_cell(ip: Any, simulator: Any,
     assert ip.user_ns["answer"] == intro[-1].text  # -o answer, from the first cell
     follow_up = next(r for r in opus_magic.history(limit=None) if r.parent_id)
     assert follow_up.prompt.startswith("Which of the three")
-    tool_run = next(r for r in opus_magic.history(limit=None) if r.params.get("tools"))
-    assert tool_run.params["tools"] == ["get_weather"] and tool_run.params["tool_tokens"] > 0
-    assert ip.user_ns["run"].response_model == "claude-haiku-4-5"
+    tool_run = next(r for r in opus_magic.history(limit=None) if r.tools)
+    assert tool_run.tools == ["get_weather"] and tool_run.tool_tokens > 0
+    assert ip.user_ns["run"].response_model == "claude-haiku-5-5"
     assert len(ip.user_ns["frame"]) == len(opus_magic.history(model="opus", limit=None))
 
 
@@ -67,13 +67,13 @@ def test_the_config_file_routes_one_comparison_to_three_endpoints(readme_config:
     where = {name: session.endpoint(settings, session.catalog(settings).resolve(name), name)
              for name in ("opus", "4o", "llama")}
     assert {n: (e.base_url, wire) for n, (e, wire, _) in where.items()} == {
-        "opus": ("https://api.anthropic.com/v1/", "claude-opus-4-6"),
+        "opus": ("https://api.anthropic.com/v1/", "claude-opus-5-5"),
         "4o": ("https://api.openai.com/v1", "gpt-4o"),
         "llama": ("http://127.0.0.1:11434/v1", "llama3.1:8b"),
     }
-    for profile, wire in (("openrouter", "anthropic/claude-opus-4.6"), ("gateway", "opus-prod-eu")):
+    for profile, wire in (("openrouter", "anthropic/claude-opus-5.5"), ("gateway", "opus-prod-eu")):
         settings = session.settings(profile=profile)
-        endpoint, sent, _ = session.endpoint(settings, "claude-opus-4-6", "opus")
+        endpoint, sent, _ = session.endpoint(settings, "claude-opus-5-5", "opus")
         assert (endpoint.name, sent) == (profile, wire)
 
 

@@ -114,13 +114,13 @@ def test_403_is_explained_and_not_retried(ip, simulator, waits, capsys) -> None:
 def test_402_balance_shows_the_hold_this_request_needed(ip, simulator, waits, capsys) -> None:
     simulator.scenario("402")
     out, _, record = run(ip, capsys, "--max-tokens 2000")
-    estimate = record.params["input_tokens_estimate"]
-    hold = (Decimal(estimate) * 5 + Decimal(2000) * 25) / 10**6
+    estimate = record.input_estimate
+    hold = (Decimal(estimate) * 4 + Decimal(2000) * 20) / 10**6   # Opus 5.5: $4/$20
     line = problems(out)[0]
     assert line.startswith("HTTP 402: The balance cannot cover this request: add credit or lower "
                            "--max-tokens.")
     assert (f"needed a hold of {format_usd(hold)} ({estimate:,} input + 2,000 max_tokens at "
-            f"claude-opus-4-6's prices)") in line
+            f"claude-opus-5-5's prices)") in line
     assert waits == [] and len(simulator.requests()) == 1 and record.cost == 0
 
 
@@ -128,15 +128,15 @@ def test_402_weight_exceeds_budget_gives_the_largest_max_tokens_that_fits(ip, si
                                                                           capsys) -> None:
     simulator.scenario("402_hold", reason="weight_exceeds_budget", limit_usd=0.01)
     out, _, record = run(ip, capsys, "--max-tokens 1000")
-    estimate = record.params["input_tokens_estimate"]
-    largest = math.floor((Decimal("0.01") - Decimal(estimate) * 5 / 10**6) * 10**6 / 25)
+    estimate = record.input_estimate
+    largest = math.floor((Decimal("0.01") - Decimal(estimate) * 4 / 10**6) * 10**6 / 20)
     line = problems(out)[0]
     assert "This one request is too big for the budget" in line
     assert (f"The largest max_tokens within the $0.0100 limit is {largest:,}: run again with "
             f"--max-tokens {largest}.") in line
-    info = default_catalog().get("claude-opus-4-6")
-    assert Hold("claude-opus-4-6", estimate, largest, info).cost <= Decimal("0.01")
-    assert Hold("claude-opus-4-6", estimate, largest + 1, info).cost > Decimal("0.01")
+    info = default_catalog().get("claude-opus-5-5")
+    assert Hold("claude-opus-5-5", estimate, largest, info).cost <= Decimal("0.01")
+    assert Hold("claude-opus-5-5", estimate, largest + 1, info).cost > Decimal("0.01")
     assert waits == [] and record.status == "error"
 
 
@@ -164,7 +164,7 @@ def test_429_retry_after_seconds_is_honoured(ip, simulator, waits, capsys) -> No
     assert out.count("HTTP 429 rate limited") == 4 and "retrying in 3.0 s" in out
     assert stored(record.id).status == "ok" and len(simulator.requests()) == 3
     # the retries stay in the record and in the run's closing lines, not only on screen
-    assert stored(record.id).params["retries"] == [
+    assert stored(record.id).retries == [
         f"HTTP 429 rate limited (attempt {n} of 5): waited 3.0 s and retried." for n in (1, 2)]
     assert out.splitlines()[-2] == "! HTTP 429 rate limited (attempt 2 of 5): waited 3.0 s and retried."
 

@@ -14,8 +14,15 @@ from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from opus_magic.stats import (bootstrap_mean, holm, mcnemar_exact, paired_bootstrap,
-                              rows_to_detect, wilson, wilson_clustered)
+from opus_magic.stats import (
+    bootstrap_mean,
+    holm,
+    mcnemar_exact,
+    paired_bootstrap,
+    rows_to_detect,
+    wilson,
+    wilson_clustered,
+)
 
 
 @pytest.mark.parametrize("k, n, low, high", [

@@ -15,6 +15,7 @@ from IPython.utils.capture import capture_output
 from test_history import ago, four_runs, priced_runs, run
 
 import opus_magic
+from opus_magic.core.history import totals
 from opus_magic.core.session import default_session
 from opus_magic.cost import calibration
 from opus_magic.cost.pricing import format_usd
@@ -22,7 +23,6 @@ from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.queries import calibration_counts, runs_of_comparison
-from opus_magic.view import stats
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -50,7 +50,7 @@ def four(history: HistoryStore) -> HistoryStore:
 @pytest.mark.parametrize("filters, expected", [
     ({}, ["4", "3", "2", "1"]),
     ({"limit": 2}, ["4", "3"]),
-    ({"model": "opus"}, ["3", "1"]),
+    ({"model": "opus-4.6"}, ["3", "1"]),
     ({"model": "claude-haiku-4-5"}, ["4"]),
     ({"tag": "db"}, ["3", "1"]),
     ({"search": "cache"}, ["3"]),
@@ -86,7 +86,7 @@ def test_a_comparison_comes_back_in_the_order_it_ran(history, ip, capsys) -> Non
 def test_stats_by_hand(history) -> None:
     for record in priced_runs()[:3]:
         history.save(record)
-    opus, gpt, total = stats.compute(history, "model")
+    opus, gpt, total = totals.compute(history, "model")
     assert (opus.key, opus.runs, opus.cost, opus.output_tokens) == ("claude-opus-4-6", 2,
                                                                     Decimal("0.0241"), 160)
     assert opus.cache_saved == Decimal("0.036") - Decimal("0.001875")
@@ -95,7 +95,7 @@ def test_stats_by_hand(history) -> None:
     assert (gpt.runs, gpt.unknown_cost_runs, gpt.estimated_runs, gpt.cost) == (1, 1, 0, 0)
     assert (total.runs, total.cost) == (3, Decimal("0.0241"))
     assert total.cache_hit_rate == pytest.approx(8_500 / 13_000)
-    assert stats.compute(history, "model", since="150m")[-1].runs == 1
+    assert totals.compute(history, "model", since="150m")[-1].runs == 1
 
 
 def test_stats_price_one_hour_cache_writes_at_their_own_rate(history) -> None:
@@ -104,7 +104,7 @@ def test_stats_price_one_hour_cache_writes_at_their_own_rate(history) -> None:
                      usage=Usage(5_000, 10, 0, 4_000, cache_write_1h_tokens=4_000)))
     history.save(run("h2", ago(hours=1), model="claude-opus-4-6", cost="0.005",
                      usage=Usage(5_000, 10, 4_000, 0)))
-    [opus, _] = stats.compute(history, "model")
+    [opus, _] = totals.compute(history, "model")
     written = Decimal(4_000) * (10 - 5) / 10**6            # the 1-hour premium over plain input
     read = Decimal(4_000) * (Decimal(5) - Decimal("0.50")) / 10**6
     assert opus.cache_saved == read - written == Decimal("-0.002")
@@ -130,7 +130,7 @@ def test_calibration_needs_three_runs_with_usage(history, runs) -> None:
 def test_money_is_summed_exactly(history, ip) -> None:
     for index in range(100):
         history.save(run(f"m{index:03d}", ago(minutes=200 - index), cost="0.0031"))
-    assert stats.compute(history)[-1].cost == Decimal("0.31")
+    assert totals.compute(history)[-1].cost == Decimal("0.31")
     shown = format_usd(Decimal("0.31"))
     with capture_output() as out:
         ip.run_line_magic("opus", "stats")
@@ -151,11 +151,11 @@ def test_who_ran_it_filters_and_groups(history, ip, capsys) -> None:
     assert [r.id for r in opus_magic.history(user="ann")] == ["u1", "u0"]
     assert [r.id for r in opus_magic.history(project="lab1")] == ["u2", "u0"]
     assert opus_magic.history(user="cleo")[0].project == "lab3"
-    by_user = {g.key: g for g in stats.compute(history, "user")}
+    by_user = {g.key: g for g in totals.compute(history, "user")}
     assert {k: g.cost for k, g in by_user.items()} == {
         "cleo": Decimal("0.08"), "bob": Decimal("0.04"), "ann": Decimal("0.03"),
         "all runs": Decimal("0.15")}
-    assert [g.key for g in stats.compute(history, "project")][:3] == ["lab3", "lab1", "lab2"]
+    assert [g.key for g in totals.compute(history, "project")][:3] == ["lab3", "lab1", "lab2"]
     ip.run_line_magic("opus", "history --user bob")
     out = capsys.readouterr().out
     assert "u2" in out and "u0" not in out

@@ -86,13 +86,54 @@ def test_params_of_a_m004_history_move_into_columns(tmp_path: Path) -> None:
     assert (moved.tiktoken_input, moved.tiktoken_output) == (100, 25)
     assert (moved.retry_count, moved.tool_call_count) == (2, 1)
     assert moved.stop_reason == "budget" and moved.simulator is True
-    assert moved.params == OLD_PARAMS                       # the details stay where they were
+    assert moved.params == {"temperature": 0.2}             # only what was sent stays there
+    assert moved.retries == OLD_PARAMS["retries"] and moved.tool_calls == OLD_PARAMS["tool_calls"]
     assert (plain.tiktoken_input, plain.retry_count, plain.simulator) == (None, 0, False)
     assert calibration_counts(store, ["gpt-4o"], ENDPOINT, 20) == (1, 150, 125)
 
 
+M010_PARAMS = {"model": "claude-opus-4-6", "max_tokens": 300, "profile": "sim",
+               "simulator": True, "input_tokens_estimate": 4210, "price_source": "catalog.json",
+               "calibration": "calibrated from 3 runs: ×1.100", "tool_tokens": 180,
+               "tools": ["get_weather"], "api": "anthropic", "api_version": "2026-10-21",
+               "input_count": "exact", "cache_breakpoints": ["system"], "cache_ttl": "1h",
+               "thinking_text": "First, the manual.", "thinking_shown_tokens": 5,
+               "refused": True, "usage_implausible": True, "reused_from": "abc123",
+               "custom_id": "g7", "batch": "msgbatch_1", "stop_reason": "budget",
+               "legacy": "legacy: Opus 5.5 is current, 20 % cheaper", "speed": "fast",
+               "inference_geo": "us"}
+
+
+def test_facts_kept_in_params_until_m010_move_into_typed_fields(tmp_path: Path) -> None:
+    path = tmp_path / "m010.sqlite"
+    store = Store(path)  # today's schema, then a row written the way m010's code wrote it
+    store.connection().execute("DELETE FROM _migrations WHERE name = 'm011_typed_facts'")
+    for column in ("profile", "tools", "tool_tokens", "input_estimate", "input_exact",
+                   "price_source", "calibration", "api", "api_version", "cache_breakpoints",
+                   "cache_ttl", "thinking_text", "thinking_shown_tokens", "refused",
+                   "usage_implausible", "reused_from", "custom_id", "retries", "tool_calls",
+                   "legacy", "speed", "inference_geo"):
+        store.connection().execute(f"ALTER TABLE runs DROP COLUMN {column}")
+    store.connection().execute(
+        "INSERT INTO runs (id, created_at, model, params, status) VALUES "
+        "('old', '2026-11-01T10:00:00+00:00', 'opus', ?, 'ok')", (json.dumps(M010_PARAMS),))
+    store.close()
+    record = Store(path).get("old")
+    assert record.params == {"model": "claude-opus-4-6", "max_tokens": 300}
+    assert (record.profile, record.input_estimate, record.input_exact) == ("sim", 4210, True)
+    assert (record.price_source, record.tool_tokens, record.tools) == (
+        "catalog.json", 180, ["get_weather"])
+    assert (record.api, record.api_version, record.cache_breakpoints, record.cache_ttl) == (
+        "anthropic", "2026-10-21", ["system"], "1h")
+    assert (record.thinking_text, record.thinking_shown_tokens) == ("First, the manual.", 5)
+    assert record.refused and record.usage_implausible
+    assert (record.reused_from, record.custom_id) == ("abc123", "g7")
+    assert record.calibration == "calibrated from 3 runs: ×1.100"
+    assert (record.speed, record.inference_geo) == ("fast", "us") and record.legacy
+
+
 def test_a_history_from_before_the_search_index_is_searchable(isolated_dirs: Path) -> None:
-    from opus_magic.view import stats
+    from opus_magic.core.history import totals
 
     path = isolated_dirs / "history.sqlite"                  # the file the session opens
     old_history(path, ["m001_runs"], M001,
@@ -100,7 +141,7 @@ def test_a_history_from_before_the_search_index_is_searchable(isolated_dirs: Pat
                  ("s2", "Name three primes", "Two, three, five.", {})])
     assert [r.id for r in opus_magic.history(search="logg")] == ["s1"]
     assert [r.id for r in opus_magic.history(search="five primes")] == ["s2"]
-    assert stats.compute(Store(path))[-1].cost == Decimal("0.0062")   # cost_pico back-filled
+    assert totals.compute(Store(path))[-1].cost == Decimal("0.0062")   # cost_pico back-filled
 
 
 def saved_with_usage(store: Store, count: int, model: str = "gpt-4o") -> None:
@@ -125,14 +166,14 @@ def test_calibration_reads_the_columns(tmp_path: Path, runs: int, expected: obje
 
 
 def test_stats_read_the_covering_index_not_the_rows(tmp_path: Path) -> None:
-    from opus_magic.view import stats
+    from opus_magic.core.history import totals
 
     store = Store(tmp_path / "plan.sqlite")
     saved_with_usage(store, 3)
     statements: list[str] = []
     store.connection().set_trace_callback(statements.append)
     try:
-        stats.compute(store, "user")
+        totals.compute(store, "user")
     finally:
         store.connection().set_trace_callback(None)
     query = next(s for s in statements if "FROM runs" in s)

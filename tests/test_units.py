@@ -147,5 +147,5 @@ def test_tool_calls_are_merged_and_explained() -> None:
     assert state.tool_calls == [{"id": "call_1", "type": "function",
                                  "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]
     record = RunRecord(id="r", created_at="t", model="m", prompt="p", finish_reason="tool_calls",
-                       params={"tool_calls": state.tool_calls})
+                       tool_calls=state.tool_calls)
     assert 'asks to call get_weather({"city": "Oslo"})' in outcome_lines(record, None)[0]

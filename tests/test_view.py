@@ -435,7 +435,7 @@ def test_blocks_that_ended_render_as_markdown_while_the_next_one_streams(wire: W
 
 
 def test_a_comparison_column_stops_and_runs_again_on_its_own(widget_ip: Any, simulator: Any) -> None:
-    simulator.configure(tokens_per_second={"claude-opus-4-6": 40, "claude-haiku-4-5": 400},
+    simulator.configure(tokens_per_second={"claude-opus-5-5": 40, "claude-haiku-5-5": 400},
                         answer_tokens=400)
 
     def stop_opus_when_it_streams() -> None:
@@ -464,13 +464,13 @@ def test_thinking_streams_into_a_collapsed_part_that_says_what_was_billed(
     widget_ip.run_cell("%%opus -m opus --thinking --max-tokens 4000\nIs 1,000,003 a prime number?")
     view = last_view()
     [record] = view.records
-    billed, shown = record.usage.thinking_tokens, record.params["thinking_shown_tokens"]
+    billed, shown = record.usage.thinking_tokens, record.thinking_shown_tokens
     assert billed > shown > 0  # the visible thinking is a summary of what was billed
     part = view.panel.thinking_part
     assert part in view.panel.box.children and part.selected_index is None  # shown, collapsed
     assert part.titles[0] == (f"thinking · {billed:,} tokens billed as output "
                               f"({shown:,} shown: a summary)")
-    assert html.escape(record.params["thinking_text"][:40], quote=False) in view.panel.thinking_text.value
+    assert html.escape(record.thinking_text[:40], quote=False) in view.panel.thinking_text.value
     assert f"({billed:,} thinking)" in view.panel.meter.value
     assert rendered(view.panel) == record.text  # the answer is apart from the thinking
 

@@ -43,7 +43,7 @@ def test_money_has_one_rule(amount: Decimal | None, estimated: bool, source: str
     ({"finish_reason": "length"}, "hit max_tokens (yours: 600)"),
     ({"finish_reason": "length", "usage": Usage(10, 300)}, "hit the model's ceiling"),
     ({"status": "stopped", "finish_reason": None}, "stopped by you"),
-    ({"status": "stopped", "params": {"stop_reason": "budget"}}, "stopped: budget"),
+    ({"status": "stopped", "stop_reason": "budget"}, "stopped: budget"),
     ({"status": "interrupted", "finish_reason": None}, "interrupted"),
     ({"status": "error", "finish_reason": None}, "error"),
 ])
@@ -60,7 +60,7 @@ def test_speed_needs_a_window_that_means_something() -> None:
 
 def test_model_label_marks_the_simulator() -> None:
     assert fmt.model_label(record(response_model="claude-opus-4-6")) == "claude-opus-4-6"
-    assert fmt.model_label(record(params={"simulator": True})) == "opus (simulator)"
+    assert fmt.model_label(record(simulator=True)) == "opus (simulator)"
 
 
 def test_text_tables_align_and_leave_a_last_text_column_unpadded() -> None:

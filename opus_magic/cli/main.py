@@ -31,14 +31,11 @@ def cmd_sim(args: argparse.Namespace) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> None:
+    from opus_magic.core.history.select import nothing_matched, select
     from opus_magic.core.session import default_session
+    from opus_magic.notebook.options import filter_values
     from opus_magic.store.export import write_runs
-    from opus_magic.view.history import (
-        filter_values,
-        format_table,
-        nothing_matched,
-        select,
-    )
+    from opus_magic.view.history import format_table
 
     session = default_session()
     settings = session.settings()
@@ -56,15 +53,17 @@ def cmd_history(args: argparse.Namespace) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
+    from opus_magic.core.history import totals
+    from opus_magic.core.history.select import nothing_matched
     from opus_magic.core.session import default_session
+    from opus_magic.notebook.options import filter_values
     from opus_magic.view import stats
-    from opus_magic.view.history import filter_values, nothing_matched
 
     session = default_session()
     settings = session.settings()
     store = session.store(settings)
     filters = filter_values(args)
-    groups = stats.compute(store, args.by, session.catalog(settings), **filters)
+    groups = totals.compute(store, args.by, session.catalog(settings), **filters)
     if store.notice():
         print(store.notice(), file=sys.stderr)
     missing = None if groups[-1].runs else nothing_matched(filters)
@@ -117,8 +116,8 @@ def bounded(kind: Callable[[str], Any], low: float, high: float | None) -> Calla
 
 
 def parser() -> argparse.ArgumentParser:
-    from opus_magic.view.history import add_filter_options
-    from opus_magic.view.stats import GROUPINGS
+    from opus_magic.core.history.totals import GROUPINGS
+    from opus_magic.notebook.options import add_filter_options
 
     root = argparse.ArgumentParser(prog="opus-magic", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)

@@ -29,6 +29,11 @@ class Budget:
         self._running: dict[str, LiveRun] = {}
         self._lock = threading.Lock()
 
+    def running(self) -> list[LiveRun]:
+        """The runs in flight now (their running cost counts against the cap)."""
+        with self._lock:
+            return list(self._running.values())
+
     def committed(self) -> Decimal:
         with self._lock:
             return self._committed()

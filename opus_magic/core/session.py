@@ -39,6 +39,7 @@ class Session:
         self.sleep: Sleep | None = None  # how retries wait; None waits on the run's cancel event
         self.clock: Clock = time.time  # the wall clock circuit breakers read
         self._exact_counts: dict[str, int] = {}
+        self.grid_checks: dict[str, list[Any]] = {}  # grid id -> its checks, for its batches
 
     def settings(self, **flags: Any) -> Settings:
         """Defaults < TOML < environment < session overrides < these flags."""

@@ -1,7 +1,10 @@
-"""How far tiktoken's counts are from a model's own tokenizer, learned from that model's history."""
+"""How far tiktoken's counts are from a model's own tokenizer: learned from that model's history,
+else the catalog's ratio for tokenizers known to count differently (Claude 4.7 and later)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from opus_magic.cost.model_info import ModelInfo
 
 WINDOW = 20
 MIN_RUNS = 3
@@ -9,7 +12,8 @@ MIN_RUNS = 3
 
 @dataclass(frozen=True)
 class Calibration:
-    """Server tokens per tiktoken token for one model, and how many runs taught it."""
+    """Server tokens per tiktoken token for one model, and how many runs taught it (0: the
+    catalog's ratio for the model's tokenizer, not yet measured here)."""
 
     ratio: float
     runs: int
@@ -17,8 +21,16 @@ class Calibration:
     def scale(self, tokens: int) -> int:
         return round(tokens * self.ratio)
 
+    @property
+    def basis(self) -> str:
+        """What the estimate rests on, for the meter's ≈ label: `tiktoken × 1.3`."""
+        return f"tiktoken × {self.ratio:.3f}" if self.runs else f"tiktoken × {self.ratio:g}"
+
     def __str__(self) -> str:
-        return f"calibrated from {self.runs} runs: ×{self.ratio:.3f}"
+        if self.runs:
+            return f"calibrated from {self.runs} runs: ×{self.ratio:.3f}"
+        return (f"estimated: tiktoken × {self.ratio:g}, as this model's own tokenizer counts "
+                f"about {(self.ratio - 1) * 100:.0f} % more")
 
 
 def learn(runs: int, served: int | None, counted: int | None,
@@ -28,3 +40,11 @@ def learn(runs: int, served: int | None, counted: int | None,
     if runs < min_runs or not counted or not served:
         return None
     return Calibration(served / counted, runs)
+
+
+def prior(info: ModelInfo | None) -> Calibration | None:
+    """The catalog's tokenizer ratio (`estimate_ratio`) before any run taught one; None where
+    tiktoken's count is taken as it is."""
+    if info is None or info.estimate_ratio is None:
+        return None
+    return Calibration(float(info.estimate_ratio), 0)

@@ -21,6 +21,11 @@ __all__ = ("Accepts", "Catalog", "ModelInfo", "Modifiers", "Prices", "default_ca
 
 VERSION_DOT = re.compile(r"(?<=\d)\.(?=\d)")
 DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2})$")
+# How providers dress one model: Bedrock's `global.anthropic.…-v1:0`, OpenRouter's `:batch` and
+# `-fast` price variants, Vertex's `@date`, a `-latest` pointer.
+ROUTING_PREFIX = re.compile(r"^(?:(?:global|regional|us|eu|apac)\.)?(?:anthropic\.)?")
+VARIANT_SUFFIX = re.compile(r"(?:-v\d+:\d+|:batch|-fast|@\d{8}|-latest)+$")
+ZERO_MINOR = re.compile(r"(?<=-\d)-0$")  # claude-opus-4-0 is claude-opus-4
 
 
 class Fallback(Protocol):
@@ -70,13 +75,27 @@ class Catalog:
         """The id and every alias that resolves to it."""
         return (model_id, *(alias for alias, target in self.aliases.items() if target == model_id))
 
-    def listed(self, everything: bool = False) -> dict[str, ModelInfo]:
-        """The catalog's own entries, and with `everything` every fallback model too."""
+    def listed(self, everything: bool = False, distinct: bool = False) -> dict[str, ModelInfo]:
+        """The catalog's own entries, and with `everything` every fallback model too; `distinct`
+        keeps one entry per model where providers list it under several names (every one of the
+        catalog's own, else the plainest name)."""
         listed = dict(self.models)
         if everything and self.fallback is not None:
             for model_id, info in self.fallback.all_models().items():
                 listed.setdefault(model_id, info)
-        return listed
+        if not distinct:
+            return listed
+        seen = {canonical(model_id) for model_id in self.models}
+        keep = set(self.models)
+        for model_id in sorted(listed.keys() - keep, key=lambda m: (m != canonical(m), len(m), m)):
+            if canonical(model_id) not in seen:
+                seen.add(canonical(model_id))
+                keep.add(model_id)
+        return {model_id: info for model_id, info in listed.items() if model_id in keep}
+
+    def fallback_entry(self, name: str) -> ModelInfo | None:
+        """What the fallback source (genai-prices) alone says about a model, pinned or not."""
+        return self._fallback(tuple(_candidates(name.strip())))
 
     def extended(self, models: Mapping[str, Mapping[str, Any]] | None = None,
                  aliases: Mapping[str, str] | None = None, origin: str = "config") -> Catalog:
@@ -96,6 +115,13 @@ class Catalog:
         if self.fallback is None:
             return None
         return next(filter(None, map(self.fallback.lookup, candidates)), None)
+
+
+def canonical(name: str) -> str:
+    """One name for a model however a provider dresses it: `global.anthropic.claude-opus-4-6-v1:0`,
+    `anthropic/claude-opus-4.6:batch` and `claude-opus-4-6-20260205` are all `claude-opus-4-6`."""
+    bare = VARIANT_SUFFIX.sub("", ROUTING_PREFIX.sub("", name.rsplit("/", 1)[-1].lstrip("~")))
+    return ZERO_MINOR.sub("", DATE_SUFFIX.sub("", VERSION_DOT.sub("-", bare)))
 
 
 def _candidates(name: str) -> Iterator[str]:

@@ -144,6 +144,14 @@ class ModelInfo:
         name = ORIGIN_NAMES.get(self.origin, self.source)
         return f"{name} ({self.as_of})" if self.as_of else name
 
+    def tool_prompt_tokens(self, forced: bool = False) -> int:
+        """Tokens of the tool-use system prompt a request with tools adds (0 where unknown; the
+        auto figure where the forced one is)."""
+        if self.tool_prompt is None:
+            return 0
+        counted = self.tool_prompt.tokens(forced)
+        return self.tool_prompt.auto if counted is None else counted
+
     def prices_for(self, input_tokens: int) -> Prices:
         """The price tier that applies to a request with this many input tokens."""
         if (self.long_context_prices is not None and self.long_context_threshold is not None

@@ -1,6 +1,7 @@
 """Cost of a run: server usage × catalog price, in Decimal dollars."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import NamedTuple
@@ -35,6 +36,13 @@ class PriceMode:
 STANDARD = PriceMode()
 BATCH = PriceMode(batch=True)
 FAST = PriceMode(fast=True)
+
+
+def served_mode(served: Mapping[str, str], batch: bool = False) -> PriceMode:
+    """The price mode a response's usage names: `speed: fast` is fast mode, `inference_geo: us`
+    US-only inference (Anthropic's Messages API reports both)."""
+    return PriceMode(batch=batch, fast=served.get("speed") == "fast",
+                     us_only=served.get("inference_geo") == "us")
 
 
 def usage_cost(usage: Usage, info: ModelInfo | None, mode: PriceMode = STANDARD) -> Decimal | None:
@@ -89,13 +97,11 @@ def input_cost(tokens: int, info: ModelInfo | None) -> Decimal | None:
     return usage_cost(Usage(input_tokens=tokens), info)
 
 
-def output_cost(tokens: int, info: ModelInfo | None, input_tokens: int = 0) -> Decimal | None:
-    """Output tokens at the tier set by the request's input size."""
-    if info is None or not info.priced:
-        return None
-    price = info.prices_for(input_tokens).output
-    assert price is not None
-    return tokens * price / MILLION
+def output_cost(tokens: int, info: ModelInfo | None, input_tokens: int = 0,
+                mode: PriceMode = STANDARD) -> Decimal | None:
+    """Output tokens at the tier set by the request's input size (and the mode's factors)."""
+    rates = mode_rates(info, input_tokens, mode)
+    return None if rates is None else tokens * rates.output / MILLION
 
 
 def output_tokens_for(amount: Decimal, info: ModelInfo | None, input_tokens: int = 0) -> int | None:

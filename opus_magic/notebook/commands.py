@@ -6,21 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from opus_magic.config import SCALAR_KEYS, listing, settings_help
+from opus_magic.core.history import grids, select, totals
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.lines import report, split_words
+from opus_magic.notebook.options import add_filter_options, filter_values
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
 from opus_magic.view import format as fmt
 from opus_magic.view.catalog import models_table
-from opus_magic.view.history import (
-    add_filter_options,
-    filter_values,
-    history_view,
-    nothing_matched,
-    select,
-)
+from opus_magic.view.history import history_view
 from opus_magic.view.tables import show
 from opus_magic.view.text import summary_line
 
@@ -45,7 +41,9 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      returns at once, a view polls them (Cancel), and this kernel
                                      collects them when they end (%opus batches collect elsewhere)
 
-%opus models [--all] [WORD]          prices with source and date, limits, legacy models, aliases
+%opus models [--all] [WORD]          current models and aliases first, then one row per model:
+                                     prices with source and date, limits, legacy successors;
+                                     a WORD naming a model also says where genai-prices differs
 %opus config [key=value ...]         show or set settings (the API key is always masked)
 %opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
               [--user NAME] [--project NAME]
@@ -58,6 +56,12 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus budget [USD|off]               session spend cap
 %opus batches [collect [ID]|cancel ID|resubmit ID]   provider batches: state, results, retries
 %opus help                           this text
+
+Models: opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5, the current generation
+(the default model is claude-opus-5-5); opus-4.6, sonnet-4.5 and the other older names still
+work, and a run on a legacy model says so in its first line. With no key, Claude models answer
+from the simulator's Messages API (--cache, --thinking, --effort, exact counts), others from
+its chat completions; -t is sent where the model takes a temperature (not Opus/Sonnet/Haiku 5.5).
 
 Settings (%opus config key=value, %config OpusMagics.key = value, or the config file):
 """ + settings_help()
@@ -151,8 +155,8 @@ def cmd_history(session: Session, args: list[str]) -> None:
     settings = session.settings()
     store = session.store(settings)
     filters = filter_values(parsed)
-    runs = select(store, limit=parsed.n, catalog=session.catalog(settings), **filters)
-    missing = None if runs else nothing_matched(filters)
+    runs = select.select(store, limit=parsed.n, catalog=session.catalog(settings), **filters)
+    missing = None if runs else select.nothing_matched(filters)
     if missing:
         print(missing)
     else:
@@ -166,8 +170,8 @@ def cmd_stats(session: Session, args: list[str]) -> None:
     settings = session.settings()
     store = session.store(settings)
     filters = filter_values(parsed)
-    groups = stats.compute(store, parsed.by, session.catalog(settings), **filters)
-    missing = None if groups[-1].runs else nothing_matched(filters)
+    groups = totals.compute(store, parsed.by, session.catalog(settings), **filters)
+    missing = None if groups[-1].runs else select.nothing_matched(filters)
     if missing:
         print(missing)
     else:
@@ -180,16 +184,18 @@ def cmd_compare(session: Session, args: list[str]) -> None:
     settings = session.settings()
     if "--tag" in args:
         tags = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--tag"]
-        show(grid_history.compare_tags(session.store(settings), tags))
+        show(grid_history.compare_tags(grids.tagged_grids(session.store(settings), tags)))
         return
-    runs = compare.find_runs(session.store(settings), args)
+    runs = select.find_runs(session.store(settings), args)
     show(compare.compare_view(runs))
 
 
 def cmd_grid(session: Session, args: list[str]) -> None:
     if len(args) > 1:
         raise UsageError("Use %opus grid [GRID_ID] (the last grid when no id is given).")
-    show(grid_history.grid_view(session.store(session.settings()), args[0] if args else None))
+    store = session.store(session.settings())
+    grid_id = grids.find_grid(store, args[0] if args else None)
+    show(grid_history.grid_view(grid_id, grids.grid_results(store, grid_id)))
 
 
 def _options(name: str, args: list[str], extra: Callable[[Any], Any]) -> Any:
@@ -232,7 +238,7 @@ def show_text(record: RunRecord) -> str:
 
 
 def _cost_source(record: RunRecord) -> str:
-    priced = record.params.get("price_source")
+    priced = record.price_source
     return f"{record.cost_source}, prices from {priced}" if priced else record.cost_source
 
 

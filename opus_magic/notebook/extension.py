@@ -1,4 +1,5 @@
-"""`%load_ext opus_magic`: the magics, their settings, and a warm-up of heavy imports."""
+"""`%load_ext opus_magic`: the magics, their settings, the notebook's state and its hooks, and a
+warm-up of heavy imports."""
 from __future__ import annotations
 
 import sys
@@ -6,6 +7,7 @@ import threading
 from typing import Any
 
 from opus_magic.errors import OpusError
+from opus_magic.notebook.state import STATE
 
 
 def load(ipython: Any) -> None:
@@ -17,56 +19,13 @@ def load(ipython: Any) -> None:
     ipython.register_magics(magics)
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
-    if wait_for_runs not in ipython.events.callbacks["pre_run_cell"]:
-        ipython.events.register("pre_run_cell", wait_for_runs)
-        ipython.events.register("post_run_cell", QUIET.cell_ended)
-    if not QUIET.warming:
-        QUIET.warming = True
+    magics.state = STATE
+    if STATE.before_cell not in ipython.events.callbacks["pre_run_cell"]:
+        ipython.events.register("pre_run_cell", STATE.before_cell)
+        ipython.events.register("post_run_cell", STATE.quiet.cell_ended)
+    if not STATE.quiet.warming:
+        STATE.quiet.warming = True
         threading.Thread(target=warm_up, name="opus-magic-warm-up", daemon=True).start()
-
-
-class Quiet:
-    """Whether the kernel is between cells: the warm-up's slowest step waits for that, so it
-    never competes with a cell (the GIL would make the cell wait for it)."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._running = True  # `%load_ext` itself runs in a cell
-        self._begun = 0
-        self.warming = False
-
-    def cell_began(self) -> None:
-        with self._changed:
-            self._running, self._begun = True, self._begun + 1
-            self._changed.notify_all()
-
-    def cell_ended(self, result: Any = None) -> None:
-        with self._changed:
-            self._running = False
-            self._changed.notify_all()
-
-    def wait(self, settle_s: float = 0.25) -> None:
-        """Return once no cell has run for `settle_s` (the next one of a Run All starts sooner)."""
-        with self._changed:
-            while True:
-                self._changed.wait_for(lambda: not self._running)
-                begun = self._begun
-                self._changed.wait(settle_s)
-                if not self._running and self._begun == begun:
-                    return
-
-
-QUIET = Quiet()
-
-
-def wait_for_runs(info: Any = None) -> None:
-    """pre_run_cell hook: runs streaming in the background end before the next cell (only once
-    a run was presented can one be streaming, so nothing is imported for it before that)."""
-    QUIET.cell_began()
-    # Still being imported (by the warm-up) when it lacks the function: nothing presented yet.
-    wait = getattr(sys.modules.get("opus_magic.notebook.present"), "wait_for_runs", None)
-    if wait is not None:
-        wait(info)
 
 
 def warm_up() -> None:
@@ -90,7 +49,7 @@ def warm_up() -> None:
         session.store(settings)
     except OpusError:
         return
-    QUIET.wait()  # what a run needs only once its first words are out
+    STATE.quiet.wait()  # what a run needs only once its first words are out
     if "ipykernel" in sys.modules:
         import markdown_it  # noqa: F401  (a live view's end renders the answer with it)
     tokens.encoding_for(model_id)

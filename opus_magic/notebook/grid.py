@@ -24,31 +24,18 @@ from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.interpolate import interpolate
-from opus_magic.notebook.present import (
-    BACKGROUND,
-    LIVE,
-    TEXT,
-    deliver,
-    presentation,
-    remember,
-)
-
-_running: list[GridRun] = []
-
-
-def stop_grids() -> None:
-    """Stop every grid running in this kernel (what Stop does): finished cells are kept."""
-    for run in list(_running):
-        run.stop()
+from opus_magic.notebook.present import LIVE, TEXT, deliver, presentation
+from opus_magic.notebook.state import STATE
 
 
 def _track(run: GridRun, work: Callable[[], None]) -> Callable[[], None]:
+    """`work`, with the grid counted as running in this kernel meanwhile (so Stop reaches it)."""
     def tracked() -> None:
-        _running.append(run)
+        STATE.grids.append(run)
         try:
             work()
         finally:
-            _running.remove(run)
+            STATE.grids.remove(run)
 
     return tracked
 
@@ -125,11 +112,11 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     from opus_magic.view.grid_widget import GridView
 
     view = GridView(run, on_stop=run.stop)
-    remember(view)
+    STATE.remember(view)
     view.show()
     work = _track(run, lambda: (run.run(view), finish()))
     if mode == LIVE:
-        BACKGROUND.launcher()(work, run.stop)
+        STATE.background.launcher()(work, run.stop)
     else:
         work()
     return run

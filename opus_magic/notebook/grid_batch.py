@@ -16,8 +16,9 @@ from opus_magic.core.grid.summary import from_history
 from opus_magic.core.session import Session
 from opus_magic.errors import OpusError
 from opus_magic.notebook.grid import remaining_budget, to_frame
-from opus_magic.notebook.present import BLOCKING, TEXT, deliver, presentation, remember
-from opus_magic.store.batches import BatchRow
+from opus_magic.notebook.present import BLOCKING, TEXT, deliver, presentation
+from opus_magic.notebook.state import STATE
+from opus_magic.records import BatchRow
 from opus_magic.store.grids import grid_cells
 from opus_magic.view.batch_text import BatchTextView, next_steps
 from opus_magic.view.grid_history import grid_view
@@ -27,7 +28,6 @@ LOCAL_POLL_S = (0.05, 1.0)  # a server on this machine (the simulator) answers a
 PROVIDER_POLL_S = (2.0, 60.0)  # a provider: look soon, then back off to once a minute
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
-_watches: list[BatchWatch] = []
 
 
 class BatchWatch:
@@ -92,8 +92,9 @@ class BatchWatch:
             for record in records:
                 if record.batch_id in self.rows:
                     self.session.budget.count(record)
-            self.grid = grid_view(store, self.grid_id)
-            deliver(self.output, to_frame(from_history(records), self.spec.rows))
+            cells = from_history(records)
+            self.grid = grid_view(self.grid_id, cells)
+            deliver(self.output, to_frame(cells, self.spec.rows))
         self.view.finished(list(self.rows.values()), list(self.errors), self.grid)
         self.done.set()
 
@@ -106,17 +107,17 @@ def poll_intervals(endpoint: str) -> tuple[float, float]:
 
 def stop_watching() -> None:
     """Stop watching this kernel's batches (they keep running: collect them later)."""
-    for watch in _watches:
+    for watch in STATE.watches:
         watch.stop.set()
-    for watch in _watches:
+    for watch in STATE.watches:
         for thread in watch.threads:
             thread.join()
-    _watches.clear()
+    STATE.watches.clear()
 
 
 def latest_watch() -> BatchWatch | None:
     """The batch grid this kernel submitted last (to cancel or wait for it from code), or None."""
-    return _watches[-1] if _watches else None
+    return STATE.watches[-1] if STATE.watches else None
 
 
 def run_grid_batch(session: Session, spec: GridSpec, output: str | None) -> BatchWatch | None:
@@ -129,14 +130,15 @@ def run_grid_batch(session: Session, spec: GridSpec, output: str | None) -> Batc
         return None
     gridbatch.refuse_twice(session, grid)
     plan = gridbatch.plan_batch(session, grid, record_reused=True)
-    gridbatch.admit(session, plan, sum((w.worst or Decimal(0) for w in _watches
+    gridbatch.admit(session, plan, sum((w.worst or Decimal(0) for w in STATE.watches
                                         if not w.done.is_set()), Decimal(0)))
     rows = gridbatch.submit(session, plan)
     store = session.store(grid.settings)
     if not rows:
         print(plan.line() + " Every cell came from history: nothing was submitted.")
-        deliver(output, to_frame(from_history(grid_cells(store, grid.id)), spec.rows))
-        show(grid_view(store, grid.id))
+        cells = from_history(grid_cells(store, grid.id))
+        deliver(output, to_frame(cells, spec.rows))
+        show(grid_view(grid.id, cells))
         return None
     return _watch(session, spec, plan, rows, output)
 
@@ -155,9 +157,9 @@ def _watch(session: Session, spec: GridSpec, plan: gridbatch.BatchPlan, rows: li
         widget = BatchView(grid_id, preflight, rows)
         watch = BatchWatch(session, spec, grid_id, rows, output, widget, plan.batch)
         widget.on_cancel(watch.cancel)
-        remember(widget)
+        STATE.remember(widget)
         widget.show()
-    _watches.append(watch)
+    STATE.watches.append(watch)
     watch.start()
     if mode == BLOCKING:  # a headless kernel runs cells in order: the next one wants the results
         try:

@@ -5,11 +5,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from opus_magic.core.history.select import select
 from opus_magic.core.run.engine import now_iso
 from opus_magic.core.session import default_session
 from opus_magic.errors import UsageError
 from opus_magic.view import format as fmt
-from opus_magic.view.history import format_table, select
+from opus_magic.view.history import format_table
 
 
 def read_notebook(path: str | Path) -> Any:
@@ -65,6 +66,6 @@ def execute_and_report(path: str | Path, out: TextIO) -> None:
         unknown = sum(1 for run in runs if run.cost is None)
         estimated = any(not run.cost_exact for run in runs if run.cost is not None)
         tail = f" ({unknown} with unknown price)" if unknown else ""
-        if runs and all(run.params.get("simulator") for run in runs):
+        if runs and all(run.simulator for run in runs):
             tail += ", all answered by the built-in simulator (no real cost)"
         out.write(f"{len(runs)} runs, total {fmt.money(total, estimated=estimated)}{tail}\n")

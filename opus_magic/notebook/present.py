@@ -2,20 +2,20 @@
 
 In an interactive frontend (JupyterLab sends `allow_stdin`) a run streams on a background thread
 and the cell returns at once, so the kernel is idle and handles Stop and Run again; the next cell
-waits for it (`wait_for_runs`, a pre_run_cell hook), so variables and `last_run()` keep their
-order. Headless kernels (nbclient, nbconvert) run the widget view in the cell itself.
+waits for it (`NotebookState.before_cell`, a pre_run_cell hook), so variables and `last_run()`
+keep their order. Headless kernels (nbclient, nbconvert) run the widget view in the cell itself.
 """
 from __future__ import annotations
 
-import contextvars
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from opus_magic.core.comparison import Comparison, execute_all, rank
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
+from opus_magic.notebook.state import STATE
 from opus_magic.records import RunRecord
 from opus_magic.view.text import TextView
 
@@ -35,69 +35,9 @@ def presentation(view: str) -> str:
     return LIVE if parent.get("content", {}).get("allow_stdin") else BLOCKING
 
 
-class Background:
-    """Runs streaming on background threads, each in the context of the cell that started it."""
-
-    def __init__(self) -> None:
-        self._runs: list[tuple[threading.Event, Callable[[], None]]] = []
-        self._lock = threading.Lock()
-
-    def launcher(self) -> Callable[[Callable[[], Any], Callable[[], None]], None]:
-        """A `launch(work, stop)` bound to the current context (ipykernel keeps the cell there)."""
-        context = contextvars.copy_context()
-
-        def launch(work: Callable[[], Any], stop: Callable[[], None]) -> None:
-            done = threading.Event()
-
-            def body() -> None:
-                try:
-                    work()
-                finally:
-                    done.set()
-
-            with self._lock:
-                self._runs = [(d, s) for d, s in self._runs if not d.is_set()]
-                self._runs.append((done, stop))
-            threading.Thread(target=context.copy().run, args=(body,), name="opus-run",
-                             daemon=True).start()
-
-        return launch
-
-    def wait(self) -> None:
-        """Return when every background run has ended; an interrupt stops them first.
-
-        Waits on events rather than `Thread.join`, which an interrupt can leave believing a
-        running thread has ended.
-        """
-        with self._lock:
-            runs = list(self._runs)
-        try:
-            for done, _ in runs:
-                done.wait()
-        except KeyboardInterrupt:
-            for _, stop in runs:
-                stop()
-            for done, _ in runs:
-                done.wait()
-            print("opus: interrupted; the runs still streaming were stopped and recorded.")
-
-
-BACKGROUND = Background()
-_last_view: Any = None
-_handed_over: list[Any] = []
-
-
-def wait_for_runs(info: Any = None) -> None:
-    """pre_run_cell hook: let runs streaming in the background finish before the next cell, then
-    withdraw the controls of ended views, so a notebook saved from here on holds no widget."""
-    BACKGROUND.wait()
-    while _handed_over:
-        _handed_over.pop().retire()
-
-
 def last_view() -> Any:
     """The most recent widget view (to display it again or drive it from code), or None."""
-    return _last_view
+    return STATE.latest_view
 
 
 def deliver(output: str | None, value: Any) -> None:
@@ -119,11 +59,11 @@ def present_run(session: Session, plan: Plan, output: str | None = None,
         return [record]
     from opus_magic.notebook.controller import RunController
 
-    launch = BACKGROUND.launcher()
+    launch = STATE.background.launcher()
     controller = RunController(session, plan, launch,
                                lambda record: deliver(output, record.text), handover=mode == LIVE,
                                line=line)
-    remember(controller.view, mode)
+    STATE.remember(controller.view, live=mode == LIVE)
     controller.view.show()
     if mode == LIVE:
         launch(lambda: controller.run(plan), controller.stop)
@@ -146,9 +86,9 @@ def present_comparison(session: Session, runs: Comparison,
         return records
     from opus_magic.notebook.controller import ComparisonController
 
-    launch = BACKGROUND.launcher()
+    launch = STATE.background.launcher()
     controller = ComparisonController(session, runs, launch, done, handover=mode == LIVE)
-    remember(controller.view, mode)
+    STATE.remember(controller.view, live=mode == LIVE)
     controller.view.show()
     if mode == LIVE:
         launch(controller.run, controller.stop)
@@ -171,11 +111,3 @@ def present_comparison_text(session: Session, runs: Comparison,
     out.write(summary_table(rank(records)) + "\n")
     out.flush()
     return records
-
-
-def remember(view: Any, mode: str = "") -> None:
-    """The latest view for `last_view()`; live views give their controls up when the kernel moves on."""
-    global _last_view
-    _last_view = view
-    if mode == LIVE:
-        _handed_over.append(view)

@@ -34,6 +34,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     # Server tools on the Messages API (sim/server_tools.py).
     "web_search": {"searches": 1, "error": None},
     "pause_turn": {"searches": 1},
+    "served": {"inference_geo": "us", "speed": "standard"},  # usage says so (Messages API)
 }
 BAD_OUTPUTS = ("missing_field", "wrong_type", "truncated")
 SEARCH_ERRORS = ("unavailable", "too_many_requests", "invalid_tool_input", "query_too_long")

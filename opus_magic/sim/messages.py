@@ -23,6 +23,7 @@ from opus_magic.sim.log import RequestLog
 from opus_magic.sim.message_events import EventWriter
 from opus_magic.sim.native_answer import Answer
 from opus_magic.sim.native_cache import TTL_S, NativeCache, count
+from opus_magic.sim.sampling import sampling_problem
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
                403: "permission_error", 404: "not_found_error", 409: "conflict_error",
@@ -44,8 +45,9 @@ def error_body(status: int, message: str, rid: str) -> dict[str, Any]:
                                        "message": message}, "request_id": rid}
 
 
-def invalid(body: Any, beta: str = "") -> str | None:
-    """Why a Messages request cannot be answered, else None; `beta` is its anthropic-beta header."""
+def invalid(body: Any, beta: str = "", version: str | None = None) -> str | None:
+    """Why a Messages request cannot be answered, else None; `beta` is its anthropic-beta header,
+    `version` its anthropic-version (None: the newest)."""
     if not isinstance(body, dict):
         return "The request body must be a JSON object."
     if not isinstance(body.get("model"), str) or not body["model"]:
@@ -54,10 +56,9 @@ def invalid(body: Any, beta: str = "") -> str | None:
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict)
                                                                  for m in messages):
         return "messages: at least one message is required"
-    for key in ("temperature", "top_p", "top_k"):
-        if key in body:
-            return (f"{key}: Extra inputs are not permitted (removed in anthropic-version "
-                    f"2026-10-21)")
+    sampling = sampling_problem(body, version)
+    if sampling:
+        return sampling
     marks = [m for m in _marks(body) if m.get("ttl", "5m") not in TTL_S]
     if marks:
         return "cache_control.ttl: Input should be '5m' or '1h'"
@@ -88,9 +89,10 @@ def scenario_error(scenario: Scenario | None, rid: str) -> tuple[int, dict[str, 
     return reply.status, error_body(reply.status, message, rid), reply.headers
 
 
-def count_body(body: Any, beta: str = "") -> tuple[int, dict[str, Any]]:
+def count_body(body: Any, beta: str = "", version: str | None = None) -> tuple[int, dict[str, Any]]:
     """The count_tokens answer (status and body); it never touches the cache."""
-    problem = invalid({**body, "max_tokens": 1} if isinstance(body, dict) else body, beta)
+    problem = invalid({**body, "max_tokens": 1} if isinstance(body, dict) else body, beta,
+                      version)
     if problem:
         return 400, error_body(400, problem, request_id())
     return 200, {"input_tokens": count(body, body["model"])}
@@ -117,7 +119,8 @@ def handle(handler: Any, path: str, body: Any, state: Any) -> None:
             _send(handler, entry.status, json.dumps(error_body(*refused, rid)).encode(),
                   "application/json", {"request-id": rid})
         elif path == COUNT_TOKENS:
-            entry.status, reply = count_body(body, handler.headers.get("anthropic-beta") or "")
+            entry.status, reply = count_body(body, handler.headers.get("anthropic-beta") or "",
+                                             handler.headers.get("anthropic-version"))
             _send(handler, entry.status, json.dumps(reply).encode(), "application/json",
                   {"request-id": request_id()})
             entry.completed = True
@@ -146,7 +149,8 @@ def respond(handler: Any, entry: RequestLog, body: Any, scenario: Scenario | Non
     """Answer one Messages request on `handler` (a BaseHTTPRequestHandler); `entry` is its log."""
     rid = request_id()
     entry.scenario = scenario.name if scenario else None
-    problem = invalid(body, handler.headers.get("anthropic-beta") or "")
+    problem = invalid(body, handler.headers.get("anthropic-beta") or "",
+                      handler.headers.get("anthropic-version"))
     failure = (400, error_body(400, problem, rid), {}) if problem else scenario_error(scenario, rid)
     if failure is not None:
         entry.status = failure[0]

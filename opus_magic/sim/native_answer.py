@@ -98,6 +98,9 @@ class Answer:
         self.blocks: list[Block] = []
         self.server_usage: dict[str, int] | None = None
         self.extra_input = 0
+        served = scenario is not None and scenario.name == "served"  # how usage says it was served
+        self.served = ({"inference_geo": scenario["inference_geo"], "speed": scenario["speed"]}
+                       if served else {})
         self.thinking_tokens = self._thinking(body, messages, limit)
         self.stop_reason = "end_turn"
         bad = scenario["kind"] if scenario is not None and scenario.name == "bad_output" else None
@@ -184,7 +187,7 @@ class Answer:
         body["input_tokens"] += self.extra_input
         out = {**body, "output_tokens": self.output_tokens,
                "output_tokens_details": {"thinking_tokens": self.thinking_tokens},
-               "service_tier": "standard"}
+               "service_tier": "standard", **self.served}
         if self.server_usage is not None:
             out["server_tool_use"] = self.server_usage
         return out

@@ -8,6 +8,7 @@ from typing import Any
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.sim.schema_rules import anthropic_problem
 from opus_magic.sim.tool_calls import Choice, Result, Tool, Turn
+from opus_magic.sim.tool_prompt import tool_prompt_tokens as tool_prompt
 
 SERVER_TOOL_TYPES = ("web_search_", "web_fetch_")
 CHOICES = ("auto", "any", "tool", "none")
@@ -40,14 +41,8 @@ def choice(body: dict[str, Any]) -> Choice:
 
 
 def tool_prompt_tokens(body: dict[str, Any], model: str) -> int:
-    """The tool-use system prompt Anthropic adds when a request declares any tool: the catalog's
-    figure for the model (forced for tool_choice any or tool), 0 for a model it does not know."""
-    if not body.get("tools"):
-        return 0
-    info = default_catalog().get(model)
-    if info is None or info.tool_prompt is None:
-        return 0
-    return info.tool_prompt.tokens(choice(body).forced) or info.tool_prompt.auto
+    """The tool-use system prompt a Messages request's tools and tool_choice add."""
+    return tool_prompt(body.get("tools"), model, choice(body).forced)
 
 
 def blocks(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.tokens import count_messages, count_text, get_encoding
 from opus_magic.sim.answers import last_user_text, written_pieces
 from opus_magic.sim.attachments import carried_tokens
+from opus_magic.sim.tool_prompt import tool_prompt_tokens
 
 # The vocabulary of the sentence shapes below: each entry is one token with a leading space in
 # both cl100k_base and o200k_base (tested).
@@ -231,7 +232,8 @@ class PromptCache:
     def usage(self, model: str, messages: Sequence[dict[str, Any]],
               tools: list[dict[str, Any]] | None) -> tuple[int, int, int]:
         """(prompt, cached, cache write) tokens of a request, then remember its prefixes."""
-        base = count_messages([], model, tools)
+        # the tool-use system prompt Claude adds to a request with tools, in this format too
+        base = count_messages([], model, tools) + tool_prompt_tokens(tools, model)
         prefixes: list[tuple[str, int]] = []
         digest = hashlib.sha256(json.dumps(tools, sort_keys=True).encode())
         length = base

@@ -10,7 +10,13 @@ Each module's docstring gives its formulas.
 """
 from opus_magic.stats.arms import Arm, ArmSummary, RowOutcome
 from opus_magic.stats.forecast import Forecast, Limits, SampledRow, forecast, sample_rows
-from opus_magic.stats.intervals import ClusteredRate, Interval, bootstrap_mean, wilson, wilson_clustered
+from opus_magic.stats.intervals import (
+    ClusteredRate,
+    Interval,
+    bootstrap_mean,
+    wilson,
+    wilson_clustered,
+)
 from opus_magic.stats.paired import PairedDifference, holm, mcnemar_exact, paired_bootstrap
 from opus_magic.stats.power import rows_to_detect
 from opus_magic.stats.verdict import CheaperArm, PairComparison, Verdict, compare_arms

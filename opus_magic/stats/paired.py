@@ -23,8 +23,12 @@ from typing import TYPE_CHECKING, Generic, cast, overload
 
 from opus_magic.stats.intervals import Interval, T
 from opus_magic.stats.money import NANO, is_money, to_money
-from opus_magic.stats.resample import (RESAMPLES, p_value_of_zero, percentile_interval,
-                                       resampled_means)
+from opus_magic.stats.resample import (
+    RESAMPLES,
+    p_value_of_zero,
+    percentile_interval,
+    resampled_means,
+)
 
 if TYPE_CHECKING:
     import numpy as np

@@ -2,33 +2,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
-from opus_magic.records import RunRecord
+from opus_magic.records import BatchRow, RunRecord
 from opus_magic.store.base import HistoryStore
 
 FIELDS = ("id", "provider_batch_id", "api", "endpoint", "profile", "grid_id", "submitted_at",
           "status", "counts", "cells", "collected_at")
-
-
-@dataclass(frozen=True)
-class BatchRow:
-    """One submitted batch; `cells` maps each custom_id to what its run record needs."""
-
-    id: str
-    provider_batch_id: str
-    api: str
-    endpoint: str
-    profile: str
-    grid_id: str | None
-    submitted_at: str
-    status: str
-    counts: dict[str, int] = field(default_factory=dict)
-    cells: dict[str, dict[str, Any]] = field(default_factory=dict)
-    collected_at: str | None = None
-
-
 SELECT_BATCHES = f"SELECT {', '.join(FIELDS)} FROM batches"
 
 

@@ -16,8 +16,15 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "comparison_id", "parent_id", "notes", "cache_write_1h_tokens", "cost_pico",
            "tiktoken_input", "tiktoken_output", "retry_count", "tool_call_count", "stop_reason",
            "simulator", "thinking_tokens", "cache_write_5m_tokens", "grid_id", "variant",
-           "row_index", "checks", "cell_key", "rate_limits", "batch_id", "user_name", "project")
+           "row_index", "checks", "cell_key", "rate_limits", "batch_id", "user_name", "project",
+           "profile", "tools", "tool_tokens", "input_estimate", "input_exact", "price_source",
+           "calibration", "api", "api_version", "cache_breakpoints", "cache_ttl", "thinking_text",
+           "thinking_shown_tokens", "refused", "usage_implausible", "reused_from", "custom_id",
+           "retries", "tool_calls", "legacy", "speed", "inference_geo")
 JSON_COLUMNS = ("checks", "rate_limits")  # nullable JSON objects
+LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls")  # JSON lists, NULL as []
+FLAG_COLUMNS = ("cost_exact", "simulator", "input_exact", "refused", "usage_implausible")
+COUNTED = ("retry_count", "tool_call_count")  # the lengths of lists, kept as columns for SQL
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                 "reasoning_tokens", "cache_write_1h_tokens", "thinking_tokens",
                 "cache_write_5m_tokens")
@@ -39,10 +46,11 @@ def to_row(record: RunRecord) -> tuple[Any, ...]:
         "notes": json.dumps(record.notes, ensure_ascii=False),
         "cost": None if record.cost is None else str(record.cost),
         "cost_pico": None if record.cost is None else to_pico(record.cost),
-        "cost_exact": int(record.cost_exact),
-        "simulator": int(record.simulator),
+        **{name: int(getattr(record, name)) for name in FLAG_COLUMNS},
         **{name: None if getattr(record, name) is None else json.dumps(getattr(record, name))
            for name in JSON_COLUMNS},
+        **{name: json.dumps(getattr(record, name), ensure_ascii=False, default=str)
+           for name in LIST_COLUMNS},
     }
     return tuple(values[name] for name in COLUMNS)
 
@@ -50,9 +58,12 @@ def to_row(record: RunRecord) -> tuple[Any, ...]:
 def from_row(row: Sequence[Any]) -> RunRecord:
     """A record from values in COLUMNS order (columns added later may hold NULL)."""
     data = {FIELD_OF.get(name, name): value for name, value in zip(COLUMNS, row)
-            if name != "cost_pico"}
+            if name not in ("cost_pico", *COUNTED)}
     data.update({name: None if data[name] is None else json.loads(data[name])
                  for name in JSON_COLUMNS})
+    data.update({name: [] if data[name] is None else json.loads(data[name])
+                 for name in LIST_COLUMNS})
+    data.update({name: bool(data[name]) for name in FLAG_COLUMNS})
     usage = Usage(**{name: data.pop(name) or 0 for name in USAGE_FIELDS})
     data.update(
         usage=usage,
@@ -60,9 +71,7 @@ def from_row(row: Sequence[Any]) -> RunRecord:
         params=json.loads(data["params"]),
         notes=json.loads(data["notes"]),
         cost=None if data["cost"] is None else Decimal(data["cost"]),
-        cost_exact=bool(data["cost_exact"]),
-        retry_count=data["retry_count"] or 0,
-        tool_call_count=data["tool_call_count"] or 0,
-        simulator=bool(data["simulator"]),
+        tool_tokens=data["tool_tokens"] or 0,
+        thinking_text=data["thinking_text"] or "",
     )
     return RunRecord(**data)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from opus_magic.core.grid.batch import BatchObserver
-from opus_magic.store.batches import BatchRow
+from opus_magic.records import BatchRow
 from opus_magic.view.batches import status_line
 from opus_magic.view.tables import Rendered
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from opus_magic.core.grid.batch import BatchObserver
-from opus_magic.store.batches import BatchRow
+from opus_magic.records import BatchRow
 from opus_magic.view.batch_text import next_steps, readable, status_lines
 from opus_magic.view.run_widget import VIEW_MIME, part
 from opus_magic.view.tables import Rendered

@@ -6,8 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
-from opus_magic.records import RunRecord
-from opus_magic.store.batches import BatchRow
+from opus_magic.records import BatchRow, RunRecord
 from opus_magic.view import format as fmt
 
 COUNT_ORDER = ("processing", "succeeded", "errored", "expired", "canceled")

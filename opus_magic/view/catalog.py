@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from opus_magic.cost import crosscheck, lineup
 from opus_magic.cost.catalog import Catalog, ModelInfo, Prices
 from opus_magic.view import format as fmt
 
@@ -38,28 +39,19 @@ def _row(info: ModelInfo) -> tuple[str, ...]:
             _count(info.max_output), _count(info.min_cache_prefix), _source(info))
 
 
-def _change(old: Decimal, new: Decimal) -> str:
-    percent = (1 - new / old) * 100
-    if percent == 0:
-        return "the same price"
-    return f"{abs(percent):.0f} % {'cheaper' if percent > 0 else 'dearer'}"
-
-
 def successor_note(info: ModelInfo, catalog: Catalog) -> str | None:
     """`claude-opus-4-6 (legacy) · claude-opus-5-5 is current: $4/$20, 20 % cheaper`, or None."""
-    if not (info.legacy or info.retired):
+    if lineup.is_current(info):
         return None
     note = f"{info.id} ({'retired' if info.retired else 'legacy'})"
     current = catalog.get(info.successor) if info.successor else None
     if current is None:
         return note
     note += f" · {current.id} is current"
-    old, new = info.prices, current.prices
-    if not (info.priced and current.priced and old.input and old.output):
+    change = lineup.price_change(info, current)
+    if change is None:
         return note
-    assert new.input is not None and new.output is not None
-    change_in, change_out = _change(old.input, new.input), _change(old.output, new.output)
-    change = change_in if change_in == change_out else f"input {change_in}, output {change_out}"
+    new = current.prices
     return f"{note}: ${new.input:f}/${new.output:f}, {change}"
 
 
@@ -72,15 +64,15 @@ def _modifiers(models: list[ModelInfo], catalog: Catalog) -> str:
 
 
 def models_table(catalog: Catalog, everything: bool = False, word: str | None = None) -> str:
-    """One line per model (plus its long-context tier and legacy note), then modifiers and aliases.
+    """The current models and the aliases first, then one line per model (plus its long-context
+    tier and legacy note): the current ones, the legacy ones, then those only genai-prices
+    prices; modifiers last.
 
-    `everything` adds every genai-prices model; `word` keeps models whose id or alias contains it
-    (searching every source).
+    `everything` adds every genai-prices model under every name providers give it; `word` keeps
+    the models whose id or alias contains it (one line per model, from every source), and when
+    it names a pinned model says where its price sources disagree.
     """
-    models = list(catalog.listed(everything or word is not None).values())
-    if word is not None:
-        models = [info for info in models
-                  if any(word.lower() in name.lower() for name in catalog.names_for(info.id))]
+    models = chosen(catalog, everything, word)
     rows: list[tuple[str, ...]] = [HEADER]
     for info in models:
         rows.append(_row(info))
@@ -93,17 +85,57 @@ def models_table(catalog: Catalog, everything: bool = False, word: str | None = 
     table = [row for row in rows if len(row) == len(HEADER)]
     aligned = iter(fmt.text_table(table, left={0, len(HEADER) - 1}).split("\n"))
     lines = [row[0] if len(row) == 1 else next(aligned) for row in rows]
-    return "\n".join([*lines, *_footer(models, catalog)])
+    named = catalog.resolve(word) if word else None
+    checked = source_lines(catalog.models[named], catalog) if named in catalog.models else []
+    return "\n".join([*_header(models, catalog, word), *lines, *_footer(models, catalog),
+                      *checked])
+
+
+def chosen(catalog: Catalog, everything: bool, word: str | None) -> list[ModelInfo]:
+    """The models to list, current pinned ones first, then the other pinned ones, then the rest;
+    one per model unless `everything`."""
+    listed = catalog.listed(everything or word is not None, distinct=not everything)
+    models = [info for info in listed.values() if word is None
+              or any(word.lower() in name.lower() for name in catalog.names_for(info.id))]
+    return sorted(models, key=lambda info: (info.id not in catalog.models,
+                                            not lineup.is_current(info)))
+
+
+def source_lines(info: ModelInfo, catalog: Catalog) -> list[str]:
+    """Where the pinned price and genai-prices' differ for one model, and which one is used."""
+    other = catalog.fallback_entry(info.id) if catalog.fallback is not None else None
+    label = catalog.fallback.label if catalog.fallback is not None else "genai-prices"
+    used = info.price_source
+    if other is None:
+        return [f"{label} has no entry for {info.id}: only {used} prices it."]
+    found = crosscheck.differences(info, other)
+    if not found:
+        return [f"{used} and {label} agree on every price of {info.id}."]
+    return [f"{used} and {label} disagree on {info.id}; opus_magic prices it with {used}:",
+            *(f"  {d.name}: {_per_million(d.used)} in {used}, {_per_million(d.other)} in {label}"
+              for d in found)]
+
+
+def _per_million(value: Decimal | None) -> str:
+    return "no price" if value is None else f"${value.normalize():f}/M"
+
+
+def _header(models: list[ModelInfo], catalog: Catalog, word: str | None) -> list[str]:
+    current = [info.id for info in models if info.id in catalog.models and lineup.is_current(info)]
+    aliases = [f"{alias} → {target}" for alias, target in catalog.aliases.items()
+               if word is None or word.lower() in alias.lower() or word.lower() in target.lower()]
+    return [line for line in (
+        f"Current models: {', '.join(current)}." if current else "",
+        f"Aliases: {', '.join(aliases)}. Provider names (anthropic/claude-opus-4.6) resolve too."
+        if aliases else "") if line]
 
 
 def _footer(models: list[ModelInfo], catalog: Catalog) -> list[str]:
-    aliases = ", ".join(f"{alias} → {target}" for alias, target in catalog.aliases.items())
     unpinned = (f"Models not listed here are priced from {catalog.fallback.label} "
                 f"(%opus models --all lists them)." if catalog.fallback else "")
     return [line for line in (
         "Prices in $ per million tokens; – means no separate price (cached tokens are then "
         "charged at the provider's multiple of input: Anthropic writes 1.25× for 5 min, 2× for "
-        "1 h, reads 0.1×; elsewhere as input).",
+        "1 h, reads 0.1× unless the model says otherwise; elsewhere as input).",
         _modifiers(models, catalog),
-        f"Aliases: {aliases}. Provider names (anthropic/claude-opus-4.6) resolve too.",
         unpinned) if line]

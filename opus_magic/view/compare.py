@@ -8,10 +8,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from opus_magic.core.comparison import rank
-from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
-from opus_magic.store.base import HistoryStore
-from opus_magic.store.queries import runs_of_comparison
 from opus_magic.view import format as fmt
 from opus_magic.view.tables import Rendered, html_table
 
@@ -19,21 +16,6 @@ WORD = re.compile(r"\S+\s*")
 CLOSE = 0.5  # below this share of words in common a word diff is noise: answers shown whole
 INS_STYLE = f"background:{fmt.tint('ok', 30)};color:inherit;text-decoration:none"
 DEL_STYLE = f"background:{fmt.tint('error', 30)};color:inherit"
-
-
-def find_runs(store: HistoryStore, refs: Sequence[str]) -> list[RunRecord]:
-    """Runs named by id (or unique id prefix) or by comparison id, in the order given."""
-    runs: list[RunRecord] = []
-    for ref in refs:
-        record = store.get(ref)
-        group = [record] if record else runs_of_comparison(store, ref)
-        if not group:
-            raise UsageError(f"No run or comparison '{ref}' in history (ids are in %opus history).")
-        runs.extend(group)
-    if len(runs) < 2:
-        raise UsageError("Compare needs at least two runs: %opus compare RUN_ID RUN_ID [...] "
-                         "or %opus compare COMPARISON_ID.")
-    return runs
 
 
 def word_diff(old: str, new: str) -> tuple[list[tuple[str, str]], float]:

@@ -55,7 +55,8 @@ class ProgressLines(Observer):
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
         mark = "✓" if record.status == "ok" else "✗"
-        lines = [f"{mark} {record.model} {fmt.end_state(record)} · "
+        legacy = f" ({live.plan.legacy})" if live.plan.legacy else ""
+        lines = [f"{mark} {record.model}{legacy} {fmt.end_state(record)} · "
                  f"{record.usage.output_tokens:,} tokens · {fmt.seconds(record.duration_s)}",
                  f"── {fmt.model_label(record)} ──"]
         if record.text:

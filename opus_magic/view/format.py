@@ -51,13 +51,13 @@ def count(value: float | None) -> str:
 def model_label(record: RunRecord) -> str:
     """The model that answered (else the one asked), marked when the simulator answered."""
     name = record.response_model or record.model
-    return f"{name} (simulator)" if record.params.get("simulator") else name
+    return f"{name} (simulator)" if record.simulator else name
 
 
 def end_state(record: RunRecord) -> str:
     """How a run ended, in words: never a bare finish reason."""
     if record.status == "stopped":
-        return "stopped: budget" if record.params.get("stop_reason") == "budget" else "stopped by you"
+        return "stopped: budget" if record.stop_reason == "budget" else "stopped by you"
     if record.status in ("error", "interrupted"):
         return record.status
     if record.finish_reason == "length":

@@ -1,20 +1,11 @@
-"""Grids from history: `%opus grid [GRID_ID]` and `%opus compare --tag A --tag B`."""
+"""Grids from history as tables: `%opus grid [GRID_ID]` and `%opus compare --tag A --tag B`."""
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
 from decimal import Decimal
 
-from opus_magic.core.grid.summary import (
-    MEAN_DIGITS,
-    CellResult,
-    from_history,
-    percentile,
-    summarize,
-)
-from opus_magic.errors import UsageError
-from opus_magic.store.grids import grid_cells, grid_id_like, last_grid_id
-from opus_magic.store.sqlite import Store
+from opus_magic.core.grid.summary import MEAN_DIGITS, CellResult, percentile, summarize
 from opus_magic.view import format as fmt
 from opus_magic.view.grid_text import cell_rows, cell_text, summary_html, summary_text
 from opus_magic.view.tables import Rendered
@@ -22,21 +13,8 @@ from opus_magic.view.tables import Rendered
 AGGREGATE_HEADINGS = ("tag", "grid", "cells", "pass rate", "total cost", "mean cost", "p50", "p95")
 
 
-def find_grid(store: Store, given: str | None, tag: str | None = None) -> str:
-    """A grid id from an id or prefix, else the latest grid (with `tag`)."""
-    grid_id = grid_id_like(store, given) if given else last_grid_id(store, tag)
-    if grid_id is None:
-        what = (f"no grid '{given}'" if given else
-                f"no grid tagged '{tag}'" if tag else "no grid yet")
-        raise UsageError(f"History has {what}: run %%opus --each VAR ... first "
-                         f"(grid ids are in %opus history).")
-    return grid_id
-
-
-def grid_view(store: Store, given: str | None) -> Rendered:
+def grid_view(grid_id: str, cells: Sequence[CellResult]) -> Rendered:
     """A grid re-shown from history: its summary and the table of cells."""
-    grid_id = find_grid(store, given)
-    cells = from_history(grid_cells(store, grid_id))
     rows = summarize(cells)
     text = f"Grid {grid_id}\n\n{summary_text(rows)}\n\n{fmt.text_table(cell_rows(cells))}"
     table = "".join("<tr>" + "".join(f"<td style='padding:0 0.5em'>{html.escape(c)}</td>"
@@ -55,14 +33,12 @@ def _aggregate(tag: str, grid_id: str, cells: Sequence[CellResult]) -> tuple[str
             fmt.seconds(percentile(latencies, 0.5)), fmt.seconds(percentile(latencies, 0.95)))
 
 
-def compare_tags(store: Store, tags: Sequence[str]) -> Rendered:
-    """The latest grid of each of two tags, aligned row by row, with their aggregates."""
-    if len(tags) != 2:
-        raise UsageError("Use %opus compare --tag A --tag B (two tags of grid runs).")
-    grids = [(tag, find_grid(store, None, tag)) for tag in tags]
-    cells = [from_history(grid_cells(store, grid_id)) for _, grid_id in grids]
-    aggregate = [AGGREGATE_HEADINGS,
-                 *(_aggregate(tag, grid_id, found) for (tag, grid_id), found in zip(grids, cells))]
+def compare_tags(grids: Sequence[tuple[str, str, Sequence[CellResult]]]) -> Rendered:
+    """Two grids (tag, grid id, cells) aligned row by row, with their aggregates."""
+    tags = [tag for tag, _, _ in grids]
+    cells = [found for _, _, found in grids]
+    aggregate = [AGGREGATE_HEADINGS, *(_aggregate(tag, grid_id, found)
+                                       for tag, grid_id, found in grids)]
     by_row: list[dict[int, list[CellResult]]] = [{} for _ in cells]
     for index, found in enumerate(cells):
         for cell in found:

@@ -32,7 +32,7 @@ LIVE_ROWS = 30  # rows redrawn while a grid runs
 
 
 class GridView(GridObserver):
-    """The live grid; `changed`/`ended` are called from worker threads."""
+    """The live grid; `changed` and `finished` are called from worker threads."""
 
     def __init__(self, run: GridRun, on_stop: Callable[[], None],
                  clock: Callable[[], float] = time.monotonic) -> None:

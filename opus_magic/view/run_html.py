@@ -30,9 +30,10 @@ def header_html(snap: Snapshot) -> str:
 
 def meter_html(m: Meter, compact: bool = False) -> str:
     """The meter's figures; `compact` (a column) keeps two lines of the same height for all."""
+    basis = f" ({m.basis})" if m.basis else ""
     badge = (f'<span class="opus-exact" style="color:{fmt.colour("ok")}">exact</span>' if m.exact
              else f'<span class="opus-estimate" style="color:{fmt.colour("estimate")}">'
-                  f'≈ estimated</span>')
+                  f'≈ estimated{html.escape(basis)}</span>')
     cells = [("input", m.input_cost), ("output", m.output_cost), ("total", m.total_cost),
              ("tokens", m.tokens), ("speed", m.rate), ("TTFT", m.ttft)]
     spans = [f'<span class="opus-meter-{name.lower()}" style="white-space:nowrap">'

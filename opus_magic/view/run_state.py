@@ -27,6 +27,7 @@ class Meter:
     rate: str
     ttft: str
     exact: bool
+    basis: str = ""  # what an estimate rests on where tiktoken is scaled: `tiktoken × 1.3`
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Snapshot:
 def snapshot(live: LiveRun, now: float, record: RunRecord | None = None) -> Snapshot:
     """The view's state: while streaming from the live run at `now`, at the end from the record."""
     model = live.state.response_model or live.plan.model_id
+    model = f"{model} ({live.plan.legacy})" if live.plan.legacy else model
     if record is None:
         status = "running"
         label = "waiting for the first token" if live.first_token_at is None else "streaming"
@@ -91,22 +93,37 @@ def meter(live: LiveRun, now: float, record: RunRecord | None = None) -> Meter:
                  tokens=f"{usage.input_tokens:,} in · {usage.output_tokens:,} out"
                  + (f" ({usage.thinking_tokens:,} thinking)" if usage.thinking_tokens else ""),
                  rate=fmt.rate(usage.output_tokens, window), ttft=fmt.seconds(live.ttft_s),
-                 exact=exact)
+                 exact=exact, basis=_basis(live) if estimated else "")
+
+
+def _basis(live: LiveRun) -> str:
+    calibration = live.plan.calibration
+    return calibration.basis if calibration is not None else ""
 
 
 def readable(record: RunRecord, live: LiveRun) -> dict[str, str]:
     """For saved notebooks: all of the answer as text/markdown, a short preview as text/plain."""
+    first = model_line(record, live)
+    legacy = [first] if first else []
     notes = [f"! {w}" for w in live.plan.warnings]
     ends = [f"! {line}" for line in outcome_lines(record, live.plan.info)]
     summary = summary_line(record)
     shown = thinking(live, record)
     title = [f"▸ {shown[0]}"] if shown else []
-    plain = "\n".join([*notes, *title, *preview(record.text), "", *ends, summary]).strip("\n")
+    plain = "\n".join([*legacy, *notes, *title, *preview(record.text), "", *ends,
+                       summary]).strip("\n")
     folded = (f"<details><summary>{html.escape(shown[0])}</summary>\n\n"
               f"{html.escape(shown[1], quote=False)}\n\n</details>") if shown else ""
     markdown = "\n\n".join(part for part in (
-        _quote(notes), folded, record.text, _quote(ends), f"*{_markdown_safe(summary)}*") if part)
+        f"**{_markdown_safe(first)}**" if first else "", _quote(notes), folded, record.text,
+        _quote(ends), f"*{_markdown_safe(summary)}*") if part)
     return {"text/plain": plain, "text/markdown": markdown}
+
+
+def model_line(record: RunRecord, live: LiveRun) -> str | None:
+    """The model with its legacy note, for a run on a model a newer one replaces; else None."""
+    legacy = live.plan.legacy
+    return f"{record.response_model or record.model} ({legacy})" if legacy else None
 
 
 def preview(text: str, lines: int = PREVIEW_LINES, chars: int = PREVIEW_CHARS) -> list[str]:

@@ -19,7 +19,7 @@ def summary_line(record: RunRecord) -> str:
     cache = ""
     if usage.cache_read_tokens or usage.cache_write_tokens:
         cache = f" (cache read {usage.cache_read_tokens:,}, write {usage.cache_write_tokens:,})"
-    tool_tokens = record.params.get("tool_tokens")
+    tool_tokens = record.tool_tokens
     tools = f" (tools {tool_tokens:,})" if tool_tokens else ""
     cost = fmt.run_cost(record)
     if record.cost is not None and not record.cost_exact:

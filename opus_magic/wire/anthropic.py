@@ -2,14 +2,17 @@
 
 The event stream is read line by line and parsed with `json.loads` (the SDK's typed stream costs
 ~100× that per event, and importing the SDK 1.4 s on a first cell). Requests are sent as
-anthropic-version 2026-10-21, the version the current SDK sends: it rejects temperature, top_p
-and top_k, so those are refused before sending (cost/capabilities.py).
+anthropic-version 2026-10-21, the version the current SDK sends, except those that carry a
+temperature: that version rejects temperature, top_p and top_k, so they go as 2023-06-01, the
+version that still takes them (models that take only their default sampling refuse them in any
+version: cost/capabilities.py says so before sending).
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opus_magic.cost.capabilities import SAMPLING_PARAMS
 from opus_magic.errors import RequestError, StreamInterrupted
 from opus_magic.wire.anthropic_stream import MessagesState
 from opus_magic.wire.client import Response, key_of, post
@@ -18,6 +21,7 @@ from opus_magic.wire.explain import Hold
 from opus_magic.wire.request import Thinking, WireRequest
 
 API_VERSION = "2026-10-21"
+SAMPLING_VERSION = "2023-06-01"  # the last version that takes temperature, top_p and top_k
 
 
 def api_root(base_url: str) -> str:
@@ -26,9 +30,15 @@ def api_root(base_url: str) -> str:
     return root[:-3] if root.endswith("/v1") else root
 
 
-def headers(endpoint: Endpoint) -> dict[str, str]:
-    """What every Messages request carries: the key and the API version."""
-    return {"x-api-key": key_of(endpoint) or "no-key", "anthropic-version": API_VERSION}
+def version_of(body: dict[str, Any] | None) -> str:
+    """The anthropic-version a body is sent as: the newest, unless it sets a temperature."""
+    sampled = body is not None and any(key in body for key in SAMPLING_PARAMS)
+    return SAMPLING_VERSION if sampled else API_VERSION
+
+
+def headers(endpoint: Endpoint, body: dict[str, Any] | None = None) -> dict[str, str]:
+    """What every Messages request carries: the key and the API version its body needs."""
+    return {"x-api-key": key_of(endpoint) or "no-key", "anthropic-version": version_of(body)}
 
 
 def cache_control(ttl: str) -> dict[str, str]:
@@ -38,7 +48,7 @@ def cache_control(ttl: str) -> dict[str, str]:
 def request_body(model: str, messages: Sequence[dict[str, Any]], max_tokens: int, stream: bool,
                  tools: Sequence[dict[str, Any]] | None = None, thinking: Thinking = None,
                  effort: str | None = None, breakpoints: Sequence[str] = (),
-                 ttl: str = "5m") -> dict[str, Any]:
+                 ttl: str = "5m", temperature: float | None = None) -> dict[str, Any]:
     """A Messages body from OpenAI-format messages and tools, with `cache_control` on each of
     `breakpoints`: "tools" (the last tool), "system", "turn" (the end of the previous turn)."""
     mark = cache_control(ttl)
@@ -59,6 +69,8 @@ def request_body(model: str, messages: Sequence[dict[str, Any]], max_tokens: int
                             else {"type": "enabled", "budget_tokens": int(thinking)})
     if effort is not None:
         body["output_config"] = {"effort": effort}
+    if temperature is not None:
+        body["temperature"] = temperature
     if stream:
         body["stream"] = True
     return body
@@ -89,8 +101,8 @@ def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
     """Send one Messages request (no retries here) and return the response once the answer has
     begun, or raise RequestError; each `data:` line names its event's type, so `event:` lines
     are skipped."""
-    response = post(endpoint, api_root(endpoint.base_url) + "/v1/messages", headers(endpoint),
-                    body, timeout_s, hold)
+    response = post(endpoint, api_root(endpoint.base_url) + "/v1/messages",
+                    headers(endpoint, body), body, timeout_s, hold)
     if opened is not None:
         opened(response)
     response.read_to_first_answer()
@@ -99,7 +111,8 @@ def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
 
 def count_tokens(endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> int:
     """Exact input tokens of a Messages body from the free `/v1/messages/count_tokens`."""
-    fields = {k: v for k, v in body.items() if k not in ("max_tokens", "stream")}
+    left_out = ("max_tokens", "stream", *SAMPLING_PARAMS)  # count_tokens takes no sampling
+    fields = {k: v for k, v in body.items() if k not in left_out}
     response = post(endpoint, api_root(endpoint.base_url) + "/v1/messages/count_tokens",
                     headers(endpoint), fields, timeout_s, None)
     try:
@@ -117,14 +130,16 @@ class Messages:
     """Claude's native Messages API: cache breakpoints, thinking, effort and exact counts."""
 
     api = "anthropic"
-    version = API_VERSION
     caches = True
     counts = True
+
+    def version_for(self, body: dict[str, Any] | None) -> str | None:
+        return version_of(body)
 
     def body(self, request: WireRequest) -> dict[str, Any]:
         return request_body(request.model, request.messages, request.max_tokens, request.stream,
                             request.tools, request.thinking, request.effort, request.breakpoints,
-                            request.ttl)
+                            request.ttl, request.temperature)
 
     def open(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
              hold: Hold | None = None,

@@ -19,6 +19,8 @@ from opus_magic.wire.stream import (
     UsageReported,
 )
 
+SERVED = ("speed", "inference_geo")
+
 
 @dataclass(frozen=True)
 class ThinkingDelta:
@@ -77,6 +79,7 @@ class MessagesState(StreamState):
             message = chunk.get("message") or {}
             self.response_model = message.get("model") or self.response_model
             self._raw_usage = dict(message.get("usage") or {})
+            self._note_served()
             self.input_usage = usage_from_messages(self._raw_usage)
             return [InputKnown(self.input_usage)]
         if kind == "content_block_start":
@@ -134,9 +137,16 @@ class MessagesState(StreamState):
         if usage:
             # Cumulative: the fields it carries replace ours; the rest stay from message_start.
             self._raw_usage.update({k: v for k, v in usage.items() if v is not None})
+            self._note_served()
             self.usage = usage_from_messages(self._raw_usage)
             events.append(UsageReported(self.usage, None))
         return events
+
+    def _note_served(self) -> None:
+        """Keep `usage.speed` and `usage.inference_geo` where the usage names them: they set
+        the price (fast mode, US-only inference)."""
+        self.served.update({key: self._raw_usage[key] for key in SERVED
+                            if isinstance(self._raw_usage.get(key), str)})
 
     def _whole(self, message: dict[str, Any]) -> list[Any]:
         """A non-streamed answer: replay it as the events a stream would have sent."""

@@ -19,7 +19,7 @@ from typing import Any
 from opus_magic.config import SIMULATOR
 from opus_magic.errors import RequestError
 from opus_magic.records import Usage
-from opus_magic.wire.anthropic import API_VERSION, api_root
+from opus_magic.wire.anthropic import API_VERSION, SAMPLING_VERSION, api_root, version_of
 from opus_magic.wire.client import key_of
 from opus_magic.wire.endpoints import PLATFORMS, Endpoint, platform_of_url
 
@@ -125,8 +125,13 @@ class BatchClient:
         """Send (custom_id, chat-completions body) pairs as one batch."""
         with self._errors("submitting a batch"):
             if self.api == ANTHROPIC:
-                batch = self._sdk.messages.batches.create(requests=[
-                    {"custom_id": cid, "params": anthropic_params(body)} for cid, body in requests])
+                params = [(cid, anthropic_params(body)) for cid, body in requests]
+                # One version for the batch: the older one when any request sets a temperature.
+                sampled = any(version_of(p) == SAMPLING_VERSION for _, p in params)
+                version = SAMPLING_VERSION if sampled else API_VERSION
+                batch = self._sdk.messages.batches.create(
+                    requests=[{"custom_id": cid, "params": p} for cid, p in params],
+                    extra_headers={"anthropic-version": version})
                 return _anthropic_status(batch)
             lines = "".join(json.dumps({"custom_id": cid, "method": "POST", "url": CHAT,
                                         "body": openai_body(body)}) + "\n"

@@ -34,9 +34,11 @@ class ChatCompletions:
     """OpenAI chat completions, the API every OpenAI-compatible endpoint speaks."""
 
     api = "openai"
-    version = None
     caches = False
     counts = False
+
+    def version_for(self, body: dict[str, Any] | None) -> str | None:
+        return None
 
     def body(self, request: WireRequest) -> dict[str, Any]:
         body: dict[str, Any] = {"model": request.model, "messages": list(request.messages),

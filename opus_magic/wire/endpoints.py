@@ -83,7 +83,7 @@ def route(settings: Settings, model_id: str, requested: str, simulator_url: str 
     if base_url == SIMULATOR or (base_url is None and key is None):
         assert simulator_url is not None
         notes = () if base_url == SIMULATOR else (SIMULATOR_NOTE,)
-        api = "anthropic" if settings.api == "anthropic" else "openai"
+        api = simulator_api(settings.api, model_id)
         return Route(Endpoint(simulator_url, key, SIMULATOR, api), model_id, notes)
     api = wire_api(settings.api, base_url, key.reveal() if key else None)
     if base_url is None:
@@ -99,6 +99,19 @@ def wire_api(api: str, base_url: str | None, key: str | None) -> str:
     if base_url is None:
         return "anthropic" if (key or "").startswith(ANTHROPIC.key_prefix) else "openai"
     return "anthropic" if (urlsplit(base_url).hostname or "").lower() == ANTHROPIC_HOST else "openai"
+
+
+def simulator_api(api: str, model_id: str) -> str:
+    """The simulator speaks both APIs: `auto` sends Claude models to its Messages API, as an
+    Anthropic key would, and every other model to chat completions."""
+    if api != "auto":
+        return api
+    return "anthropic" if is_claude(model_id) else "openai"
+
+
+def is_claude(model_id: str) -> bool:
+    """A Claude model id, bare or behind a provider prefix (`anthropic/claude-…`)."""
+    return model_id.rsplit("/", 1)[-1].startswith("claude")
 
 
 def needs_simulator(settings: Settings, model_id: str, requested: str) -> bool:

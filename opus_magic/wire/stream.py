@@ -46,6 +46,7 @@ class StreamState:
         self.tool_calls: list[dict[str, Any]] = []
         self.refused = False
         self.implausible_usage = False
+        self.served: dict[str, str] = {}  # how it was served: `speed`, `inference_geo` (Messages)
 
     @property
     def thinking_text(self) -> str:

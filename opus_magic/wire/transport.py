@@ -21,9 +21,12 @@ class Transport(Protocol):
     """One wire API: how to write, send and read a request."""
 
     api: str  # the `api` setting that selects it
-    version: str | None  # the API version sent, where the API has one
     caches: bool  # takes prompt-cache breakpoints in the body
     counts: bool  # counts a body's input tokens exactly, for free
+
+    def version_for(self, body: dict[str, Any] | None) -> str | None:
+        """The API version a body is sent as, where the API has versions."""
+        ...
 
     def body(self, request: WireRequest) -> dict[str, Any]:
         """The request body in this API's format."""

@@ -1,21 +1,12 @@
 """A grid's checks on its batch results: the submitting kernel's own checks (notebook functions
-included) while it lives; in any other process the built-in checks, rebuilt from their names."""
+included, kept by its session) while it lives; in any other process the built-in checks, rebuilt
+from their names."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opus_magic.core.grid.checks import Check, built_in
-
-_kernel_checks: dict[str, list[Check]] = {}
-_lock = threading.Lock()
-
-
-def remember(grid_id: str, checks: Sequence[Check]) -> None:
-    """Keep a grid's checks for the results this process collects."""
-    with _lock:
-        _kernel_checks[grid_id] = list(checks)
 
 
 def labels(checks: Sequence[Check], row: Mapping[str, Any]) -> dict[str, Any]:
@@ -23,14 +14,14 @@ def labels(checks: Sequence[Check], row: Mapping[str, Any]) -> dict[str, Any]:
     return {"check_names": [check.name for check in checks], "row_fields": dict(row)}
 
 
-def run_checks(cell_labels: Mapping[str, Any], answer: str) -> dict[str, bool | float | None] | None:
+def run_checks(cell_labels: Mapping[str, Any], answer: str,
+               kept: Mapping[str, Sequence[Check]]) -> dict[str, bool | float | None] | None:
     """The checks of a collected answer (None when its grid has none); a notebook function
     this process does not know is left out (only the kernel that submitted knows it)."""
     names = cell_labels.get("check_names")
     if not names:
         return None
-    with _lock:
-        known = {c.name: c for c in _kernel_checks.get(cell_labels.get("grid_id") or "", [])}
+    known = {c.name: c for c in kept.get(cell_labels.get("grid_id") or "", [])}
     row = cell_labels.get("row_fields") or {}
     results: dict[str, bool | float | None] = {}
     for name in names:

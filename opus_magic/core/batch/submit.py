@@ -16,14 +16,14 @@ from typing import Any
 
 from opus_magic.config import Settings
 from opus_magic.core.batch.checks import run_checks
+from opus_magic.core.grid.checks import Check
 from opus_magic.core.run.engine import new_run_id, now_iso
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import BATCH, usage_cost
 from opus_magic.errors import ConfigError, OpusError, RequestError, UsageError
-from opus_magic.records import RunRecord, Usage
+from opus_magic.records import BatchRow, RunRecord, Usage
 from opus_magic.store import batches as stored
-from opus_magic.store.batches import BatchRow
 from opus_magic.wire.batches import BatchClient, BatchResult, batch_api
 from opus_magic.wire.endpoints import Endpoint
 
@@ -216,15 +216,16 @@ def _collect_one(session: Session, settings: Settings, row: BatchRow) -> list[Ru
         cell = row.cells.get(result.custom_id)
         if cell is None or result.custom_id in done:
             continue
-        record = batch_record(row, cell, result, catalog.get(cell["model_id"]))
+        record = batch_record(row, cell, result, catalog.get(cell["model_id"]),
+                              session.grid_checks)
         if stored.record_result(store, row.id, result.custom_id, result.outcome, record):
             runs.append(record)
     stored.mark_collected(store, row.id, now_iso())
     return runs
 
 
-def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult,
-                 info: Any) -> RunRecord:
+def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult, info: Any,
+                 kept_checks: Mapping[str, Sequence[Check]] | None = None) -> RunRecord:
     """A batch request's outcome as a run: the provider's usage at the batch price, or why it
     did not run (not billed)."""
     ok = result.outcome == "succeeded"
@@ -233,9 +234,7 @@ def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult,
     source = "batch price" if ok else "not billed"
     error = None if ok else NOT_RUN[result.outcome].format(why=result.error, batch=row.id)
     params = {k: v for k, v in cell["body"].items()
-              if k not in ("messages", "stream", "stream_options", "tools")}
-    params.update(profile=row.profile, batch=row.provider_batch_id, custom_id=result.custom_id,
-                  input_tokens_estimate=cell["input_tokens_estimate"])
+              if k not in ("messages", "stream", "stream_options", "tools", "system")}
     record = RunRecord(
         id=new_run_id(), created_at=now_iso(), model=cell["model"], prompt=cell["prompt"],
         messages=cell["messages"], response_model=result.response_model, endpoint=row.endpoint,
@@ -245,9 +244,10 @@ def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult,
         cost_exact=cost is not None, cost_source=source if cost is not None else "unknown",
         error=error, tag=cell["tag"], max_tokens=cell["max_tokens"], concise=cell["concise"],
         comparison_id=cell["comparison_id"], parent_id=cell["parent_id"], notes=cell["notes"],
-        batch_id=row.id)
+        batch_id=row.id, profile=row.profile, custom_id=result.custom_id,
+        input_estimate=cell["input_tokens_estimate"])
     known = {k: v for k, v in cell["labels"].items() if hasattr(record, k)}
-    checks = run_checks(cell["labels"], result.text) if ok else None
+    checks = run_checks(cell["labels"], result.text, kept_checks or {}) if ok else None
     return record.replace(**known, checks=checks)
 
 

@@ -15,7 +15,8 @@ from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import UsageError
-from opus_magic.store.batches import BatchRow, list_batches
+from opus_magic.records import BatchRow
+from opus_magic.store.batches import list_batches
 from opus_magic.store.grids import reusable
 
 
@@ -95,7 +96,7 @@ def submit(session: Session, plan: BatchPlan, api: str | None = None) -> list[Ba
     if not plan.cells:
         return []
     grid = plan.grid
-    batchchecks.remember(grid.id, grid.spec.checks)
+    session.grid_checks[grid.id] = list(grid.spec.checks)  # for the results this kernel collects
     cells = [(f"g{c.index}", c.plan) for c in plan.cells if c.plan is not None]
     labels = {f"g{c.index}": _labels(grid, c) for c in plan.cells}
     return submit_grid(session, cells, grid.id, labels, api)

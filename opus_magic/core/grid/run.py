@@ -270,7 +270,7 @@ def _reused(records: list[RunRecord], grid: Grid, cell: GridCell) -> RunRecord:
     return record.replace(id=new_run_id(), created_at=now_iso(), usage=Usage(), cost=Decimal(0),
                           cost_exact=True, cost_source="reused", tag=cell.plan.request.tag
                           if cell.plan else record.tag,
-                          params={**record.params, "reused_from": record.id}, rate_limits=None)
+                          reused_from=record.id, rate_limits=None)
 
 
 def results(run: GridRun) -> list[CellResult]:

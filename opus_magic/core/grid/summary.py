@@ -103,7 +103,7 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
             "cost": record.cost if record else None,
             "latency_s": record.duration_s if record else None,
             "run_id": record.id if record else None,
-            "reused_from": record.params.get("reused_from") if record else None,
+            "reused_from": record.reused_from if record else None,
             "error": (record.error if record else None) or result.reason})
     return out
 

@@ -101,8 +101,9 @@ class LiveRun:
     def costs(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         """Input, output and total cost (exact once usage arrived, estimated before)."""
         usage, info = self.usage, self.plan.info
-        total = pricing.usage_cost(usage, info)
-        output = pricing.output_cost(usage.output_tokens, info, usage.input_tokens)
+        mode = pricing.served_mode(self.state.served)
+        total = pricing.usage_cost(usage, info, mode)
+        output = pricing.output_cost(usage.output_tokens, info, usage.input_tokens, mode)
         if total is None or output is None:
             return None, None, None
         return total - output, output, total

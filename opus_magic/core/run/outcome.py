@@ -1,7 +1,9 @@
 """What a finished run's outcome means for the user: finish reasons, errors, cache effects."""
 from __future__ import annotations
 
-from opus_magic.cost.catalog import ModelInfo
+from decimal import Decimal
+
+from opus_magic.cost.catalog import ModelInfo, Modifiers
 from opus_magic.cost.pricing import cache_savings, format_usd, output_cost
 from opus_magic.records import RunRecord
 from opus_magic.wire.ratelimits import low_line
@@ -21,13 +23,16 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
     if record.status == "stopped" and not record.error:
         lines.append("Stopped: the text that arrived is kept; the cost is estimated.")
     lines += [line for line in (finish_line(record, info), thinking_line(record, info)) if line]
-    if record.params.get("refused"):
+    if record.refused:
         lines.append("The model refused: its refusal is the answer above, and its tokens are "
                      "billed; rephrase the prompt if the refusal is a misunderstanding.")
-    if record.params.get("usage_implausible"):
+    if record.usage_implausible:
         lines.append("The endpoint reported 0 tokens in and out for a non-empty answer, which "
                      "cannot be right: the cost is kept as an estimate from counted tokens.")
-    lines.extend(record.params.get("retries", ()))
+    lines.extend(record.retries)
+    served = served_line(record, info)
+    if served:
+        lines.append(served)
     usage = record.usage
     if usage.cache_read_tokens or usage.cache_write_tokens:
         saved = cache_savings(usage, info)
@@ -47,14 +52,32 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
     return lines
 
 
+def served_line(record: RunRecord, info: ModelInfo | None) -> str | None:
+    """How the response's usage says it was served, where that sets the price: in fast mode,
+    in the US only."""
+    modifiers = info.modifiers if info is not None else Modifiers()
+    parts: list[tuple[str, Decimal | None]] = []
+    if record.speed == "fast":
+        parts.append(("fast mode (usage.speed 'fast')", modifiers.fast))
+    if record.inference_geo == "us":
+        parts.append(("the US only (usage.inference_geo 'us')", modifiers.inference_geo_us))
+    if not parts:
+        return None
+    if any(factor is None for _, factor in parts):
+        named = " and ".join(name for name, _ in parts)
+        return f"Served in {named}: no price is known for that, so the cost is unknown."
+    return "Served in " + " and ".join(f"{name}: every price ×{factor:f}"
+                                       for name, factor in parts) + "."
+
+
 def finish_line(record: RunRecord, info: ModelInfo | None) -> str | None:
     """What a finish (or native stop) reason means, when it needs saying."""
     reason = record.finish_reason
     if reason in ("length", "max_tokens"):
         return length_line(record, info)
-    if reason in ("tool_calls", "tool_use") or record.params.get("tool_calls"):
+    if reason in ("tool_calls", "tool_use") or record.tool_calls:
         calls = ", ".join(f"{call['function']['name']}({call['function']['arguments']})"
-                          for call in record.params.get("tool_calls", ()))
+                          for call in record.tool_calls)
         return (f"The model asks to call {calls or 'a tool'}: opus_magic shows tool calls "
                 f"but does not run them; the calls are in the run record's params.")
     return {
@@ -73,7 +96,7 @@ def thinking_line(record: RunRecord, info: ModelInfo | None) -> str | None:
     if not usage.thinking_tokens:
         return None
     cost = output_cost(usage.thinking_tokens, info, usage.input_tokens)
-    shown = record.params.get("thinking_shown_tokens")
+    shown = record.thinking_shown_tokens
     summary = (f" The thinking shown is a summary of about {shown:,} tokens:"
                if shown else " The thinking shown is a summary:")
     return (f"Thinking: of {usage.output_tokens:,} output tokens, {usage.thinking_tokens:,} were "

@@ -43,6 +43,16 @@ class Plan:
     provisional: bool = False  # input_tokens guessed to send sooner; counted once words arrive
 
     @property
+    def legacy(self) -> str | None:
+        """`legacy: Opus 5.5 is current, 20 % cheaper` when a newer model replaces this one."""
+        return self.target.legacy
+
+    @property
+    def model_label(self) -> str:
+        """The model id, with its legacy note when a newer model replaces it."""
+        return f"{self.model_id} ({self.legacy})" if self.legacy else self.model_id
+
+    @property
     def model_id(self) -> str:
         return self.target.model_id
 
@@ -84,7 +94,8 @@ class Plan:
     def rejected(self) -> str | None:
         """One line on why the model or its API would reject this request, or None."""
         return capabilities.request_refusal(
-            self.info, self.endpoint.api, self.transport.version, thinking=self.request.thinking,
+            self.info, self.endpoint.api, self.transport.version_for(self.body),
+            thinking=self.request.thinking,
             effort=self.request.effort, temperature=self.request.temperature,
             max_tokens=self.max_tokens)
 
@@ -114,10 +125,7 @@ def plan_run(request: RunRequest, target: Target, policy: RunPolicy,
     warnings = [*request.notes, *target.notes]
     max_tokens = _clamped(request.max_tokens, model_id, info, warnings)
     later = count_later and _needs_no_count(request, target, messages, max_tokens, scale)
-    counted, tool_tokens = (0, 0) if later else _counted(request, model_id, messages, scale)
-    refused = capabilities.request_refusal(
-        info, transport.api, transport.version, thinking=request.thinking,
-        effort=request.effort, temperature=request.temperature, max_tokens=max_tokens)
+    counted, tool_tokens, input_tokens = _counts(request, model_id, info, messages, later, scale)
     deprecated = capabilities.deprecation(info, request.thinking)
     warnings += [deprecated] if deprecated else []
     cache = (_cache_plan(request, model_id, info, messages, tool_tokens, scale)
@@ -125,17 +133,33 @@ def plan_run(request: RunRequest, target: Target, policy: RunPolicy,
     if cache is None and request.cache in ("5m", "1h"):
         warnings.append("--cache applies to Claude's native API only; not used here.")
     body = _body(transport, request, target.wire_model, messages, max_tokens, cache)
+    refused = capabilities.request_refusal(
+        info, transport.api, transport.version_for(body), thinking=request.thinking,
+        effort=request.effort, temperature=request.temperature, max_tokens=max_tokens)
     # A refused request sends nothing, not even the free count.
     counting = exact if transport.counts and not (refused or later) else None
     exact_input = _exact_count(counting, target.endpoint, body, policy.timeout_s, warnings)
     plan = Plan(request=request, target=target, policy=policy, messages=messages, body=body,
-                input_tokens=(scale(tokens.rough_count(messages) if later else counted)
-                              if exact_input is None else exact_input),
+                input_tokens=input_tokens if exact_input is None else exact_input,
                 max_tokens=max_tokens, warnings=tuple(warnings), counted_tokens=counted,
                 tool_tokens=tool_tokens, cache=cache, exact_input=exact_input is not None,
                 provisional=later)
     _refuse(plan, refused)
     return plan
+
+
+def _counts(request: RunRequest, model_id: str, info: ModelInfo | None,
+            messages: list[dict[str, Any]], later: bool,
+            scale: Callable[[int], int]) -> tuple[int, int, int]:
+    """tiktoken's count of the request, its tools' overhead and its input estimate (a guess when
+    counting comes `later`); the tool-use system prompt the API adds to a request with tools is
+    a fixed count per model, added as it is."""
+    if later:
+        return 0, 0, scale(tokens.rough_count(messages))
+    prompt = info.tool_prompt_tokens() if info is not None and request.tools else 0
+    counted = tokens.count_messages(messages, model_id, request.tools)
+    tools = scale(tokens.count_tools(request.tools, model_id)) + prompt
+    return counted, tools, scale(counted) + prompt
 
 
 def _refuse(plan: Plan, refused: str | None) -> None:
@@ -162,13 +186,6 @@ def _needs_no_count(request: RunRequest, target: Target, messages: list[dict[str
         return False
     window = target.info.context_window if target.info else None
     return window is None or scale(tokens.byte_bound(messages)) + max_tokens <= window
-
-
-def _counted(request: RunRequest, model_id: str, messages: list[dict[str, Any]],
-             scale: Callable[[int], int]) -> tuple[int, int]:
-    """tiktoken's count of the messages (tools included) and the tools' share, calibrated."""
-    return (tokens.count_messages(messages, model_id, request.tools),
-            scale(tokens.count_tools(request.tools, model_id)))
 
 
 def counted_now(plan: Plan) -> Plan:

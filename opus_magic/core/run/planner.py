@@ -16,7 +16,7 @@ from opus_magic.core.run.plan import Plan, plan_run
 from opus_magic.core.run.request import CellInput, RunRequest
 from opus_magic.core.run.target import RunPolicy, Target
 from opus_magic.core.session import Session
-from opus_magic.cost import calibration, tokens
+from opus_magic.cost import calibration, lineup, tokens
 from opus_magic.cost.catalog import Catalog
 from opus_magic.errors import UsageError
 from opus_magic.store.queries import calibration_counts
@@ -75,10 +75,11 @@ class Planner:
             names = dict.fromkeys((*catalog.names_for(model_id), requested))
             counts = calibration_counts(self.session.store(settings), tuple(names),
                                         endpoint.base_url, calibration.WINDOW)
-            learned = calibration.learn(*counts)
-        return Target(requested=requested, model_id=model_id, info=catalog.get(model_id),
-                      endpoint=endpoint, wire_model=wire_model, notes=tuple(notes),
-                      calibration=learned)
+            learned = calibration.learn(*counts) or calibration.prior(catalog.get(model_id))
+        info = catalog.get(model_id)
+        return Target(requested=requested, model_id=model_id, info=info, endpoint=endpoint,
+                      wire_model=wire_model, notes=tuple(notes), calibration=learned,
+                      legacy=lineup.legacy_note(info, catalog))
 
     def policy(self, settings: Settings) -> RunPolicy:
         """How a plan made with these settings is carried out."""

@@ -17,8 +17,9 @@ COLUMNS = ("model", "input tokens", "tools", "min cost", "worst case", "max_toke
 
 def preflight_lines(plan: Plan) -> list[str]:
     """Input tokens, the cost range up to the worst case, tool overhead and the caching note."""
-    lines = [f"Pre-flight: {plan.input_tokens:,} input tokens{count_source(plan)} on {plan.model_id} · "
-             f"{cost_range(plan)} (worst case: input + {plan.max_tokens:,} max_tokens of output)."]
+    lines = [f"Pre-flight: {plan.input_tokens:,} input tokens{count_source(plan)} on "
+             f"{plan.model_label} · {cost_range(plan)} (worst case: input + "
+             f"{plan.max_tokens:,} max_tokens of output)."]
     tools = overhead_line(plan)
     if tools:
         lines.append(tools)
@@ -32,9 +33,12 @@ def count_source(plan: Plan) -> str:
     """How the input was counted: exactly by the provider, calibrated, or tiktoken's estimate."""
     if plan.exact_input:
         return " (exact, from the provider's free count_tokens)"
+    calibration = plan.calibration
     if plan.transport.counts:
-        return f" (estimated{': ' + str(plan.calibration) if plan.calibration else ''}; no exact count)"
-    return f" ({plan.calibration})" if plan.calibration else ""
+        learned = calibration is not None and calibration.runs
+        detail = f"estimated: {calibration}" if learned else str(calibration or "estimated")
+        return f" ({detail}; no exact count)"
+    return f" ({calibration})" if calibration else ""
 
 
 def cost_range(plan: Plan) -> str:

@@ -25,7 +25,8 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         error = None if cause is None else interruption(cause, live.counter.tokens)
     live.status = status
     usage = live.usage if billed else Usage()
-    cost = pricing.usage_cost(usage, plan.info) if billed else Decimal(0)
+    mode = pricing.served_mode(state.served)  # fast mode, US-only inference, as usage says
+    cost = pricing.usage_cost(usage, plan.info, mode) if billed else Decimal(0)
     source = ("catalog" if live.exact else "estimate") if billed else "not billed"
     if state.provider_cost is not None:
         cost, source = Decimal(str(state.provider_cost)), "provider"
@@ -35,9 +36,8 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
     return RunRecord(
         id=live.id, created_at=live.created_at, model=request.model, prompt=request.prompt,
         messages=plan.messages, response_model=state.response_model,
-        endpoint=plan.endpoint.base_url,
-        params=_params(plan, live), text=state.text, status=status,
-        finish_reason=state.finish_reason, usage=usage, cost=cost,
+        endpoint=plan.endpoint.base_url, params=sent_params(plan), text=state.text,
+        status=status, finish_reason=state.finish_reason, usage=usage, cost=cost,
         cost_exact=(live.exact or not billed) and cost is not None, cost_source=source,
         ttft_s=live.ttft_s,
         duration_s=(live.ended or live.started) - live.started, error=error, tag=request.tag,
@@ -46,9 +46,31 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         notes=[*plan.warnings, *_limit_notes(live.response)],
         tiktoken_input=plan.counted_tokens if live.exact else None,
         tiktoken_output=live.counter.tokens if live.exact else None,
-        retry_count=len(live.retries), tool_call_count=len(state.tool_calls),
+        retries=list(live.retries), tool_calls=list(state.tool_calls),
         stop_reason=live.stop_reason, simulator=live.simulator,
-        rate_limits=_rate_limits(live.response))
+        rate_limits=_rate_limits(live.response), thinking_text=live.thinking_text,
+        thinking_shown_tokens=live.thinking_counter.tokens if live.thinking_counter else None,
+        refused=state.refused, usage_implausible=state.implausible_usage,
+        speed=state.served.get("speed"), inference_geo=state.served.get("inference_geo"),
+        **plan_facts(plan))
+
+
+def plan_facts(plan: Plan) -> dict[str, Any]:
+    """What a record keeps of its plan besides the parameters sent: profile, tools, the
+    pre-flight count, where its prices came from, and the cache breakpoints where the API has
+    them."""
+    cache = plan.cache
+    return {"profile": plan.endpoint.name,
+            "tools": [tool.get("function", {}).get("name") for tool in plan.request.tools or ()],
+            "tool_tokens": plan.tool_tokens, "input_estimate": plan.input_tokens,
+            "input_exact": plan.exact_input,
+            "price_source": plan.info.price_source if plan.info and plan.info.priced else None,
+            "calibration": str(plan.calibration) if plan.calibration else None,
+            "api": plan.transport.api if cache else None,
+            "api_version": plan.transport.version_for(plan.body) if cache else None,
+            "legacy": plan.legacy,
+            "cache_breakpoints": list(cache.breakpoints) if cache else [],
+            "cache_ttl": cache.ttl if cache else None}
 
 
 def _limit_notes(response: Response | None) -> tuple[str, ...]:
@@ -62,36 +84,7 @@ def _rate_limits(response: Response | None) -> dict[str, Any] | None:
     return None if limits is None else limits.to_dict()
 
 
-def _params(plan: Plan, live: LiveRun) -> dict[str, Any]:
-    params = {k: v for k, v in plan.body.items()
-              if k not in ("messages", "stream_options", "tools", "system")}
-    params.update(profile=plan.endpoint.name, simulator=live.simulator,
-                  input_tokens_estimate=plan.input_tokens)
-    if live.exact:
-        params.update(tiktoken_input=plan.counted_tokens, tiktoken_output=live.counter.tokens)
-    if plan.info is not None and plan.info.priced:
-        params["price_source"] = plan.info.price_source
-    if plan.calibration is not None:
-        params["calibration"] = str(plan.calibration)
-    if plan.tool_tokens:
-        params["tool_tokens"] = plan.tool_tokens
-    if live.stop_reason:
-        params["stop_reason"] = live.stop_reason
-    if plan.request.tools:
-        params["tools"] = [t.get("function", {}).get("name") for t in plan.request.tools]
-    if live.state.tool_calls:
-        params["tool_calls"] = live.state.tool_calls
-    if live.retries:
-        params["retries"] = live.retries
-    if plan.cache is not None:
-        params.update(api=plan.transport.api, api_version=plan.transport.version,
-                      input_count="exact" if plan.exact_input else "estimate",
-                      cache_breakpoints=list(plan.cache.breakpoints), cache_ttl=plan.cache.ttl)
-    if live.thinking_text and live.thinking_counter is not None:
-        params.update(thinking_text=live.thinking_text,
-                      thinking_shown_tokens=live.thinking_counter.tokens)
-    if live.state.refused:
-        params["refused"] = True
-    if live.state.implausible_usage:
-        params["usage_implausible"] = True
-    return params
+def sent_params(plan: Plan) -> dict[str, Any]:
+    """The parameters sent: the wire body less the conversation, the system prompt and tools."""
+    return {k: v for k, v in plan.body.items()
+            if k not in ("messages", "stream_options", "tools", "system")}

@@ -28,6 +28,7 @@ class Target:
     wire_model: str
     notes: tuple[str, ...] = ()
     calibration: Calibration | None = None
+    legacy: str | None = None  # "legacy: Opus 5.5 is current, 20 % cheaper"
 
     @property
     def transport(self) -> Transport:

@@ -63,13 +63,18 @@ def _problem(tool: Any, seen: set[str]) -> str | None:
 
 
 def overhead_line(plan: Plan) -> str | None:
-    """`10 tools × 200 tokens = 2,000 tokens = ≈$0.0100 per call on claude-opus-4-6 …`."""
+    """`Tools: 10 tools × 200 tokens = 2,000 tokens + 286 tokens of tool-use system prompt =
+    2,286 tokens = ≈$0.0091 per call on claude-opus-5-5, before any output.`"""
     tools = plan.request.tools
     if not tools or not plan.tool_tokens:
         return None
-    count, total = len(tools), plan.tool_tokens
-    each = f"{total // count:,}" if total % count == 0 else f"≈{round(total / count):,}"
+    total = plan.tool_tokens
+    prompt = plan.info.tool_prompt_tokens() if plan.info is not None else 0
+    count, defined = len(tools), total - prompt
+    each = f"{defined // count:,}" if defined % count == 0 else f"≈{round(defined / count):,}"
     noun = "tool" if count == 1 else "tools"
+    added = (f"{defined:,} tokens + {prompt:,} tokens of tool-use system prompt = " if prompt
+             else "")
     cost = format_usd(input_cost(total, plan.info), estimated=True)
-    return (f"Tools: {count} {noun} × {each} tokens = {total:,} tokens = {cost} per call on "
-            f"{plan.model_id}, before any output.")
+    return (f"Tools: {count} {noun} × {each} tokens = {added}{total:,} tokens = {cost} per call "
+            f"on {plan.model_id}, before any output.")

@@ -1,0 +1,34 @@
+"""Grids from the history: one found by id, prefix or tag, and its cells as they ended."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from opus_magic.core.grid.summary import CellResult, from_history
+from opus_magic.errors import UsageError
+from opus_magic.store.base import HistoryStore
+from opus_magic.store.grids import grid_cells, grid_id_like, last_grid_id
+
+
+def find_grid(store: HistoryStore, given: str | None, tag: str | None = None) -> str:
+    """A grid id from an id or prefix, else the latest grid (with `tag`)."""
+    grid_id = grid_id_like(store, given) if given else last_grid_id(store, tag)
+    if grid_id is None:
+        what = (f"no grid '{given}'" if given else
+                f"no grid tagged '{tag}'" if tag else "no grid yet")
+        raise UsageError(f"History has {what}: run %%opus --each VAR ... first "
+                         f"(grid ids are in %opus history).")
+    return grid_id
+
+
+def grid_results(store: HistoryStore, grid_id: str) -> list[CellResult]:
+    """The latest run of each cell of a recorded grid, in row order."""
+    return from_history(grid_cells(store, grid_id))
+
+
+def tagged_grids(store: HistoryStore,
+                 tags: Sequence[str]) -> list[tuple[str, str, list[CellResult]]]:
+    """The latest grid of each of two tags: (tag, grid id, its cells)."""
+    if len(tags) != 2:
+        raise UsageError("Use %opus compare --tag A --tag B (two tags of grid runs).")
+    found = [(tag, find_grid(store, None, tag)) for tag in tags]
+    return [(tag, grid_id, grid_results(store, grid_id)) for tag, grid_id in found]
