@@ -56,8 +56,8 @@ def measure_pacing(work: Path, rows: int, window_s: float, install: bool) -> dic
     jobs = [(tool, limiter, tokens) for limiter, tokens in LIMITS
             for tool in ("opus_magic", "promptfoo") if tool == "opus_magic" or cli]
     runners: dict[str, Callable[[SimProcess, Path], None]] = {
-        "opus_magic": lambda sim, folder: run_magic(sim, folder, rows, window_s),
-        "promptfoo": lambda sim, folder: run_promptfoo(cli or [], sim, folder, rows, window_s)}
+        "opus_magic": lambda sim, folder: run_magic(sim, folder, rows),
+        "promptfoo": lambda sim, folder: run_promptfoo(cli or [], sim, folder, rows)}
 
     def one(job: tuple[str, str, int | None]) -> dict[str, Any]:
         tool, limiter, tokens = job
@@ -106,7 +106,7 @@ def summary(log: list[Any], settings: LimitSettings) -> dict[str, Any]:
             "refused_at_s": [round(r.started_at - first, 3) for r in log if r.status == 429]}
 
 
-def run_magic(sim: SimProcess, folder: Path, rows: int, window_s: float) -> None:
+def run_magic(sim: SimProcess, folder: Path, rows: int) -> None:
     """The grid in a fresh kernel, widget view, default concurrency."""
     with magic_kernel(sim, folder) as kernel:
         kernel.check(f"items = [f'support question {{i}}' for i in range({rows})]\n"
@@ -115,8 +115,7 @@ def run_magic(sim: SimProcess, folder: Path, rows: int, window_s: float) -> None
                    f"--max-tokens {MAX_TOKENS} -o grid\n#", timeout_s=rows * 4 + 300)
 
 
-def run_promptfoo(cli: list[str], sim: SimProcess, folder: Path, rows: int,
-                  window_s: float) -> None:
+def run_promptfoo(cli: list[str], sim: SimProcess, folder: Path, rows: int) -> None:
     """`promptfoo eval` with its defaults (4 at a time, its own scheduler), cache off."""
     config = {"prompts": [text.replace("{item}", "{{item}}") for text in VARIANTS.values()],
               "providers": [{"id": f"openai:chat:{MODEL}", "config": {

@@ -214,17 +214,23 @@ class Mirror:
 
     def _check(self, report: Report, send: Send | None) -> None:
         """Turn the models off when the report shows less than they promised; learn whether
-        the server gives back unused reservations."""
+        the server gives back unused reservations.
+
+        Answers sent together reach the server in any order, so the promise counts every send
+        taken since the last report and every earlier one still unanswered when it was read.
+        """
         before = [r for r in self.reports if r.seq < report.seq]
         if not before or send is None:
             return
-        base = before[-1]
-        slack = 1.0 + SLACK * (self.size or 0.0)
+        base, slack = before[-1], 1.0 + SLACK * (self.size or 0.0)
+        unread = sum(s.need for s in self.sends.values()
+                     if s.seq < base.seq and (s.read is None or s.read > base.at))
+        if self._modelled() and report.remaining < self._estimate(base, send.sent) - unread - slack:
+            self.trusted = False
+            return
         kept = self._estimate(base, send.sent, report.seq, gives_back=False)
         given = self._estimate(base, send.sent, report.seq, gives_back=True)
-        if self._modelled() and report.remaining < min(kept, given) - slack:
-            self.trusted = False
-        elif given - kept >= 4:
+        if given - kept >= 4:
             self.gives_back = report.remaining >= (kept + given) / 2
 
     def _learn(self, report: Report, limit: Limit, send: Send | None) -> None:

@@ -150,13 +150,14 @@ class Pacer:
             self.learned = self.learned or self.in_flight == 0
             self._cond.notify_all()
 
-    def ended(self, ticket: int | None, usage: Usage | None, max_tokens: int) -> None:
-        """An answered send's answer ended: what it used (the server's usage), and a slot freed."""
+    def ended(self, ticket: int | None, usage: Usage | None, max_tokens: int,
+              at: float | None = None) -> None:
+        """An answered send's answer ended (`at`, else now): what it used (the server's usage)."""
         if ticket is None:
             return
         with self._cond:
             self.in_flight = max(self.in_flight - 1, 0)
-            now = self.clock()
+            now = self.clock() if at is None else min(at, self.clock())
             for kind, mirror in self.mirrors.items():
                 used, need = _usage(kind, usage, max_tokens)
                 mirror.settle(ticket, now, used, ended=True, need=need)

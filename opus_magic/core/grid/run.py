@@ -217,10 +217,12 @@ class GridRun:
         engine = Engine(session.store_at(plan.policy.store), guard=session.budget,
                         retrier=retrier)
         record: RunRecord | None = None
+        hearing = _CellObserver(self, cell.index, observer, pacer.clock)
         try:
-            record = engine.execute(plan, _CellObserver(self, cell.index, observer), self.cancel)
-        finally:  # what the answer used tells the pacer what the server gave back
-            pacer.ended(retrier.ticket, None if record is None else record.usage, plan.max_tokens)
+            record = engine.execute(plan, hearing, self.cancel)
+        finally:  # what the answer used tells the pacer what the server gave back, and when
+            pacer.ended(retrier.ticket, None if record is None else record.usage, plan.max_tokens,
+                        hearing.closed_at)
         notes = [note for note in retrier.notes if note not in record.notes]
         return record.replace(notes=[*record.notes, *notes]) if notes else record
 
@@ -241,8 +243,13 @@ class GridRun:
 class _CellObserver(Observer):
     """Hears one cell's engine events and passes them on as changes of that cell."""
 
-    def __init__(self, run: GridRun, index: int, observer: GridObserver) -> None:
-        self.run, self.index, self.observer = run, index, observer
+    def __init__(self, run: GridRun, index: int, observer: GridObserver,
+                 clock: Callable[[], float]) -> None:
+        self.run, self.index, self.observer, self.clock = run, index, observer, clock
+        self.closed_at: float | None = None  # when the answer's stream ended, on the pacer's clock
+
+    def stream_closed(self, live: LiveRun) -> None:
+        self.closed_at = self.clock()
 
     def started(self, live: LiveRun) -> None:
         state = self.run.states[self.index]
