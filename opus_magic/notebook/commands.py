@@ -5,7 +5,7 @@ import getpass
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.config import SCALAR_KEYS, listing, settings_help
+from opus_magic.config import KEYS, SCALAR_KEYS, listing, settings_help
 from opus_magic.core.history import grids, select, totals
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
@@ -66,7 +66,8 @@ its chat completions; -t is sent where the model takes a temperature (not Opus/S
 Settings (%opus config key=value, %config OpusMagics.key = value, or the config file):
 """ + settings_help()
 KEY_IN_HISTORY = ("The key is set (shown masked), but this line stays in IPython's input history: "
-                  "next time use %opus config api_key (a hidden prompt) or api_key_env=VARIABLE.")
+                  "next time use %opus config api_key (or admin_key) alone, a hidden prompt, or "
+                  "api_key_env=VARIABLE.")
 
 
 def dispatch(magics: Any, line: str) -> Any:
@@ -86,14 +87,13 @@ def cmd_help(session: Session, args: list[str]) -> None:
 
 
 def cmd_config(session: Session, args: list[str]) -> None:
-    if args == ["api_key"]:
-        values = {"api_key": ask_for_key()}
-    else:
-        values = config_values(args)
-    if "api_key" in values:
-        values["api_key_env"] = ""  # a key given now wins over one read from a variable
+    asked = args[0] if args in (["api_key"], ["admin_key"]) else None
+    values = {asked: ask_for_key(asked)} if asked else config_values(args)
+    for name in KEYS:
+        if name in values:
+            values[f"{name}_env"] = ""  # a key given now wins over one read from a variable
     settings = session.configure(**values)
-    if "api_key" in values and args != ["api_key"]:
+    if not asked and any(name in values for name in KEYS):
         report(KEY_IN_HISTORY)
     for key, shown in listing(settings):
         print(f"{key:<20} {shown}")
@@ -104,13 +104,13 @@ def cmd_config(session: Session, args: list[str]) -> None:
         print(f"{'':<20} not used: {settings.config_problem}")
 
 
-def ask_for_key() -> str:
+def ask_for_key(name: str = "api_key") -> str:
     """The key typed at a hidden prompt; a frontend without input says what to do instead."""
     try:
-        key = getpass.getpass("API key (hidden; never shown or stored): ").strip()
+        key = getpass.getpass(f"{name} (hidden; never shown or stored): ").strip()
     except (NotImplementedError, EOFError):  # e.g. a headless kernel: no stdin to ask on
-        raise UsageError("This frontend cannot ask for the key: set an environment variable and "
-                         "use %opus config api_key_env=VARIABLE.") from None
+        raise UsageError(f"This frontend cannot ask for the key: set an environment variable and "
+                         f"use %opus config {name}_env=VARIABLE.") from None
     if not key:
         raise UsageError("No key was entered; nothing was changed.")
     return key
