@@ -12,6 +12,7 @@ from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.options import add_filter_options, filter_values
+from opus_magic.notebook.reconcile_command import cmd_reconcile
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
 from opus_magic.view import format as fmt
@@ -55,6 +56,12 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus stats [--by model|tag|user|project]  totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap
 %opus batches [collect [ID]|cancel ID|resubmit ID]   provider batches: state, results, retries
+%opus reconcile [--since 7d|DATE] [--until DATE] [--by day,model,user,project,key]
+                [--provider anthropic|openai] [--refresh]
+                                     the history beside the provider's usage and cost reports
+                                     (read with admin_key), per UTC day and model: the
+                                     difference and why (outside runs, estimates, cache TTL,
+                                     batch, a catalog price); days fetched are kept
 %opus help                           this text
 
 Models: opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5, the current generation
@@ -244,5 +251,5 @@ def _cost_source(record: RunRecord) -> str:
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,
                "history": cmd_history, "show": cmd_show, "compare": cmd_compare, "stats": cmd_stats,
-               "batches": cmd_batches,
+               "batches": cmd_batches, "reconcile": cmd_reconcile,
                "grid": cmd_grid}
