@@ -17,6 +17,7 @@ import pytest
 from IPython.utils.capture import capture_output
 
 import opus_magic
+from opus_magic import sim
 from opus_magic.cli.main import main
 from opus_magic.core.session import default_session
 from opus_magic.cost.pricing import format_usd
@@ -63,7 +64,7 @@ def test_a_history_that_matches_the_report_reconciles_to_zero(native, simulator)
     text, html = reconcile(native, "--since 1d --by model,user,key")
     spent = sum((run.cost for run in opus_magic.history(limit=None)), Decimal(0))
     for model in ("claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"):
-        assert line_of(text, model).endswith("$0.00  –  matches")
+        assert re.search(r"\$0\.00 +– +matches$", line_of(text, model))
     total = line_of(text, "total")
     assert total.count(format_usd(spent)) == 2 and total.endswith("matches")
     assert "UTC days, as the provider counts them" in text and "Why:" not in text
@@ -106,7 +107,10 @@ def test_outside_runs_a_drifted_price_and_an_estimate_are_each_named(native, sim
 
 def test_reports_are_followed_across_pages(native, simulator) -> None:
     native.run_cell_magic("opus", "-m haiku --max-tokens 30", "Say hi.")
-    simulator.reports(page_size=1)
+    remote = sim.control(simulator.base_url)            # as from another process
+    with pytest.raises(ValueError, match="page_size"):
+        remote.reports(page_size=0)
+    remote.reports(page_size=1)
     text, _ = reconcile(native, "--since 2d --by model")
     assert line_of(text, "claude-haiku-5-5").endswith("matches")
     for report in ("usage_report", "cost_report"):

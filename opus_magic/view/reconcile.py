@@ -135,8 +135,8 @@ def reconcile_view(result: Reconciliation) -> Rendered:
     if not result.rows:
         return Rendered(f"<p>{html.escape(text)}</p>", text)
     width = len(result.cells)
-    rows = [[("&nbsp;&nbsp;" if indented else "") + html.escape(c.strip()) for c in row]
-            for row, indented in body(result)]
+    rows = [[("&nbsp;&nbsp;" if indented and i == 0 else "") + html.escape(c.strip())
+             for i, c in enumerate(row)] for row, indented in body(result)]
     rows.append([f"<b>{html.escape(c)}</b>" for c in cells(result.total, width)])
     names = headers(result)
     table = html_table(names, rows, numeric=set(range(width, len(names) - 1)))
