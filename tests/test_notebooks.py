@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from opus_magic.core.history.select import select
+from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store.sqlite import Store
 
@@ -29,7 +30,7 @@ NAMES = ("01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors", "
          "06_classroom")
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 CLEARED = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
-           "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG")
+           "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG", "OPUS_MAGIC_ADMIN_KEY")
 SECRET = "sk-ant-api03-notebook-secret-4f9c2e71"
 USD = r"\$([0-9.]+)"
 
@@ -393,3 +394,13 @@ def test_classroom_on_a_shared_postgresql_history(pg_url: str, tmp_path: Path) -
     costs = [Decimal(line.split()[0].lstrip("$")) for line in costly]
     assert len(costs) == 5 and costs == sorted(costs, reverse=True)
     assert costs[0] == max(r.cost for r in runs)
+    reconciled = run.text("%opus reconcile").splitlines()
+    for model in ("claude-opus-5-5", "claude-sonnet-5-5"):              # the class's own runs
+        assert next(line for line in reconciled if line.startswith(model)).endswith("matches")
+    haiku = next(line for line in reconciled if line.startswith("claude-haiku-5-5"))
+    script = Decimal(2000) * Decimal("0.10") / 10**6 + Decimal(400) * Decimal("0.50") / 10**6
+    assert f"+{format_usd(script)}" in haiku and haiku.endswith("runs outside this history")
+    total = next(line for line in reconciled if line.startswith("total"))
+    spent = sum((r.cost for r in runs), Decimal(0))
+    assert format_usd(spent) in total and format_usd(spent + script) in total
+    assert any(re.match(r"  user ana .* 3 runs$", line) for line in reconciled)

@@ -5,13 +5,14 @@ import getpass
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.config import SCALAR_KEYS, listing, settings_help
+from opus_magic.config import KEYS, SCALAR_KEYS, listing, settings_help
 from opus_magic.core.history import grids, select, totals
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.options import add_filter_options, filter_values
+from opus_magic.notebook.reconcile_command import cmd_reconcile
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
 from opus_magic.view import format as fmt
@@ -55,6 +56,12 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus stats [--by model|tag|user|project]  totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap
 %opus batches [collect [ID]|cancel ID|resubmit ID]   provider batches: state, results, retries
+%opus reconcile [--since 7d|DATE] [--until DATE] [--by day,model,user,project,key]
+                [--provider anthropic|openai] [--refresh]
+                                     the history beside the provider's usage and cost reports
+                                     (read with admin_key), per UTC day and model: the
+                                     difference and why (outside runs, estimates, cache TTL,
+                                     batch, a catalog price); days fetched are kept
 %opus help                           this text
 
 Models: opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5, the current generation
@@ -66,7 +73,8 @@ its chat completions; -t is sent where the model takes a temperature (not Opus/S
 Settings (%opus config key=value, %config OpusMagics.key = value, or the config file):
 """ + settings_help()
 KEY_IN_HISTORY = ("The key is set (shown masked), but this line stays in IPython's input history: "
-                  "next time use %opus config api_key (a hidden prompt) or api_key_env=VARIABLE.")
+                  "next time use %opus config api_key (or admin_key) alone, a hidden prompt, or "
+                  "api_key_env=VARIABLE.")
 
 
 def dispatch(magics: Any, line: str) -> Any:
@@ -86,14 +94,13 @@ def cmd_help(session: Session, args: list[str]) -> None:
 
 
 def cmd_config(session: Session, args: list[str]) -> None:
-    if args == ["api_key"]:
-        values = {"api_key": ask_for_key()}
-    else:
-        values = config_values(args)
-    if "api_key" in values:
-        values["api_key_env"] = ""  # a key given now wins over one read from a variable
+    asked = args[0] if args in (["api_key"], ["admin_key"]) else None
+    values = {asked: ask_for_key(asked)} if asked else config_values(args)
+    for name in KEYS:
+        if name in values:
+            values[f"{name}_env"] = ""  # a key given now wins over one read from a variable
     settings = session.configure(**values)
-    if "api_key" in values and args != ["api_key"]:
+    if not asked and any(name in values for name in KEYS):
         report(KEY_IN_HISTORY)
     for key, shown in listing(settings):
         print(f"{key:<20} {shown}")
@@ -104,13 +111,13 @@ def cmd_config(session: Session, args: list[str]) -> None:
         print(f"{'':<20} not used: {settings.config_problem}")
 
 
-def ask_for_key() -> str:
+def ask_for_key(name: str = "api_key") -> str:
     """The key typed at a hidden prompt; a frontend without input says what to do instead."""
     try:
-        key = getpass.getpass("API key (hidden; never shown or stored): ").strip()
+        key = getpass.getpass(f"{name} (hidden; never shown or stored): ").strip()
     except (NotImplementedError, EOFError):  # e.g. a headless kernel: no stdin to ask on
-        raise UsageError("This frontend cannot ask for the key: set an environment variable and "
-                         "use %opus config api_key_env=VARIABLE.") from None
+        raise UsageError(f"This frontend cannot ask for the key: set an environment variable and "
+                         f"use %opus config {name}_env=VARIABLE.") from None
     if not key:
         raise UsageError("No key was entered; nothing was changed.")
     return key
@@ -244,5 +251,5 @@ def _cost_source(record: RunRecord) -> str:
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,
                "history": cmd_history, "show": cmd_show, "compare": cmd_compare, "stats": cmd_stats,
-               "batches": cmd_batches,
+               "batches": cmd_batches, "reconcile": cmd_reconcile,
                "grid": cmd_grid}
