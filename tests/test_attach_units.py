@@ -119,3 +119,31 @@ def test_gpt_4o_mini_counts_an_image_at_its_own_tile_rate(model, tokens, dollars
     prepared = prepare([load(png_bytes(600, 400), "chart.png")], info)
     assert prepared.tokens == tokens  # 600×400: two 512-px tiles
     assert prepared.cost(info) == Decimal(dollars)
+
+
+def test_exports_list_attachments_without_their_bytes() -> None:
+    import io
+
+    from opus_magic.store.export import write_runs
+
+    kept = AttachedFile(name="chart.png", media_type="image/png", kind="image", size=len(PNG),
+                        sha256="aa" * 32, pixels=(30, 20), tokens=1, data=PNG)
+    record = RunRecord(id="r1", created_at="2026-01-01T00:00:00+00:00", model="m", prompt="p",
+                       attachments=[kept])
+    out = io.StringIO()
+    write_runs([record], "jsonl", out)
+    [listed] = json.loads(out.getvalue())["attachments"]
+    assert listed["name"] == "chart.png" and listed["pixels"] == [30, 20] and "data" not in listed
+
+
+def test_a_postgresql_history_keeps_attachments_and_their_kept_bytes(pg_url) -> None:
+    from opus_magic.store.postgres import PgStore
+
+    store = PgStore(pg_url)
+    kept = AttachedFile(name="chart.png", media_type="image/png", kind="image", size=len(PNG),
+                        sha256="bb" * 32, pixels=(30, 20), tokens=1, file_id="file_9", data=PNG)
+    record = RunRecord(id="pg1", created_at="2026-01-01T00:00:00+00:00", model="m", prompt="p",
+                       endpoint="https://api.anthropic.com", attachments=[kept])
+    store.save(record)
+    assert store.get("pg1").attachments == [kept]
+    assert uploaded_file(store, "bb" * 32, "https://api.anthropic.com") == "file_9"

@@ -139,7 +139,7 @@ def plan_run(request: RunRequest, target: Target, policy: RunPolicy,
     refused = capabilities.request_refusal(
         info, transport.api, transport.version_for(body), thinking=request.thinking,
         effort=request.effort, temperature=request.temperature, max_tokens=max_tokens)
-    # a refused request sends nothing, not even the free count
+    # A refused request sends nothing, not even the free count.
     counting = exact if transport.counts and not (refused or later) else None
     exact_input = _exact_count(counting, target.endpoint, body, policy.timeout_s, warnings)
     if exact_input is not None and counting is not None and attached is not None:
