@@ -19,6 +19,7 @@ SECTIONS = (
     ("7. Peers side by side", sections.section_peers),
     ("Profiles", sections.section_profiles),
     ("8. Grids", sections.section_grid),
+    ("9. Attachments", sections.section_attach),
 )
 
 

@@ -24,6 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import (  # noqa: E402
+    attachments,
     fan_out,
     first_cell,
     grids,
@@ -62,6 +63,8 @@ class Plan:
     grid_window_s: float = 60.0
     grid_rows: int = 6
     grid_big: int = 1_000
+    attach_rounds: int = 5
+    attach_bytes: int = attachments.TOTAL_BYTES
 
 
 FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
@@ -71,7 +74,8 @@ FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
 QUICK = Plan(rounds={300: 1, 3_000: 1}, sdk_rounds={}, paced=(), big=3_000, fanout_rounds=1,
              history_runs=2_000, inserts=10, command_rounds=2, startup_rounds=1,
              first_cell_rounds=1, peer_prompts=2,
-             install_peers=False, grid_cells=20, grid_window_s=6.0, grid_rows=1, grid_big=50)
+             install_peers=False, grid_cells=20, grid_window_s=6.0, grid_rows=1, grid_big=50,
+             attach_rounds=1, attach_bytes=attachments.TOTAL_BYTES // 10)
 
 Section = Callable[[SimProcess, Path, Plan], Any]
 
@@ -105,6 +109,8 @@ SECTIONS: dict[str, Section] = {
     "profiles": run_profiles,
     "grid": lambda sim, work, plan: grids.measure_grids(
         sim, work, plan.grid_cells, plan.grid_window_s, plan.grid_rows, plan.grid_big),
+    "attach": lambda sim, work, plan: attachments.measure_attachments(
+        sim, work, plan.attach_rounds, total=plan.attach_bytes),
 }
 
 

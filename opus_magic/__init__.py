@@ -51,16 +51,21 @@ def history_frame(limit: int | None = None, model: str | None = None, tag: str |
 
 
 def run(prompt: str, **options: Any) -> Any:
-    """Run a prompt through the same engine as `%%opus`, without a notebook; returns the record."""
+    """Run a prompt through the same engine as `%%opus`, without a notebook; returns the record.
+    `attach=[...]` sends files, URLs or values (as `--attach` does) before the prompt."""
     import io
 
     from opus_magic.core.run.planner import Planner, build_request
     from opus_magic.core.session import default_session
+    from opus_magic.media import load
     from opus_magic.view.text import TextView
 
     session = default_session()
-    passed = ("tag", "tools", "parent_id", "comparison_id", "thinking", "effort")
+    passed = ("tag", "tools", "parent_id", "comparison_id", "thinking", "effort", "upload",
+              "keep_attachments")
     extra = {k: options.pop(k) for k in passed if k in options}
+    attached = tuple(load(value) for value in options.pop("attach", ()))
+    extra["attachments"] = (attached,) if attached else ()
     planner = Planner(session, options)
     settings = planner.settings()
     plan = planner.plan(build_request(settings, prompt, **extra), settings)

@@ -48,6 +48,28 @@ class Usage:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class AttachedFile:
+    """What the history keeps of one attachment of a run: never its bytes unless `data` was kept
+    (`--keep-attachments`); `turn` is the user turn it went with (0: the first), `source` the
+    path or URL it was attached from, `file_id` its upload to the Files API."""
+
+    name: str
+    media_type: str
+    kind: str
+    size: int = 0
+    sha256: str | None = None
+    pixels: tuple[int, int] | None = None
+    pages: int | None = None
+    tokens: int | None = None
+    tokens_exact: bool = False
+    file_id: str | None = None
+    source: str | None = None
+    turn: int = 0
+    notes: tuple[str, ...] = ()
+    data: bytes | None = None
+
+
 @dataclass
 class RunRecord:
     """Everything known about one run, whatever its outcome.
@@ -115,6 +137,7 @@ class RunRecord:
     legacy: str | None = None  # "legacy: Opus 5.5 is current, 20 % cheaper"
     speed: str | None = None  # usage.speed as the response reported it ("fast" is priced apart)
     inference_geo: str | None = None  # usage.inference_geo ("us" is priced ×1.1)
+    attachments: list[AttachedFile] = field(default_factory=list)  # in the order they were sent
 
     @property
     def retry_count(self) -> int:

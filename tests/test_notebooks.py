@@ -27,7 +27,7 @@ nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ("01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors", "05_prompt_grid",
-         "06_classroom")
+         "06_classroom", "07_documents")
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 CLEARED = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
            "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG", "OPUS_MAGIC_ADMIN_KEY")
@@ -336,6 +336,36 @@ def test_prompt_grid(executed: Callable[[str], Executed]) -> None:
     assert "the same answers: True" in halved
     assert "collected" in run.text("%opus batches")
     assert "triage-batch" in run.text("--tag triage --tag triage-batch")
+
+
+def test_documents(executed: Callable[[str], Executed]) -> None:
+    run = executed("07_documents")
+    no_tracebacks(run)
+    assert "manual.pdf: 80 pages" in run.text("manual = Path")
+    plain, cached = run.tagged("docs-plain"), run.tagged("docs-cached")
+    assert len(plain) == len(cached) == 5 and len(run.runs) == 11  # the 640 pages sent nothing
+    [manual] = {(a.name, a.pages, a.tokens) for r in plain + cached for a in r.attachments}
+    assert manual[:2] == ("manual.pdf", 80)
+    priced = run.text("%%opus -m opus --dry-run --attach manual.pdf")
+    assert (f"Attachment manual.pdf (80 pages): {manual[2]:,} tokens, exact (count_tokens)"
+            in priced)
+    assert "pays from the 3rd question asked within 1 hour" in priced
+    assert all(not r.usage.cache_write_tokens and not r.usage.cache_read_tokens for r in plain)
+    first, *later = sorted(cached, key=lambda r: r.created_at)
+    assert first.usage.cache_write_1h_tokens > manual[2] and first.cache_breakpoints == ["attachments"]
+    assert all(r.usage.cache_read_tokens == first.usage.cache_write_tokens for r in later)
+    assert "attached: 📄 manual.pdf · 80 pages" in run.text("--cache 1h --max-tokens 200")
+    totals = run.text("pays = next(")
+    assert (f"{format_usd(sum(r.cost for r in plain))} without caching, "
+            f"{format_usd(sum(r.cost for r in cached))} with the manual cached" in totals)
+    assert "caching pays from question 3" in totals
+    sizes = run.text("--dry-run --attach small --attach large")
+    assert "small.png (400×300 px): 165 tokens" in sizes and "downscaled from 3200×2400" in sizes
+    [image] = run.tagged("docs-image")
+    assert image.attachments[0].tokens == 165 and image.attachments[0].pixels == (400, 300)
+    assert "640 PDF pages, over the 600-page cap" in run.text("--attach manual.pdf --attach manual.pdf")
+    assert "over the 1,000,000-token window" in run.text("per_page = ")
+    assert "attachment: manual.pdf · application/pdf" in run.text("%opus show")
 
 
 def test_headless_execute_prints_runs_and_leaves_the_notebook_as_it_was(

@@ -17,6 +17,7 @@ from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
 from opus_magic.view import format as fmt
 from opus_magic.view.catalog import models_table
+from opus_magic.view.chips import attached_line
 from opus_magic.view.history import history_view
 from opus_magic.view.tables import show
 from opus_magic.view.text import summary_line
@@ -24,8 +25,16 @@ from opus_magic.view.text import summary_line
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
        [--no-stream] [-o VAR] [--tag TAG] [--dry-run] [--no-interpolate] [--profile NAME]
        [--tools VAR] [--continue [RUN_ID]] [--cache auto|5m|1h|off] [--thinking [N]]
-       [--effort low|medium|high|max]
+       [--effort low|medium|high|max] [--attach FILE|URL|VAR ...] [--upload] [--keep-attachments]
 <prompt; {name} is filled from the notebook namespace>
+  --attach X                         a PDF, image (PNG/JPEG/GIF/WebP) or text file, an https://
+                                     URL, or a notebook name holding bytes, a Path, a PIL image,
+                                     a matplotlib figure or a DataFrame (as CSV); repeatable, sent
+                                     before the prompt; each one's tokens and cost are shown first
+                                     (--dry-run: what caching it saves over several questions)
+  --upload                           send attachments through Anthropic's Files API: uploaded once,
+                                     then by file_id (reused while the API keeps the file)
+  --keep-attachments                 the history keeps their bytes (else name, hash, size, tokens)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
        [-m A,B] [-o VAR]
@@ -35,6 +44,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      -o gives a pandas DataFrame, one row per cell
   --each VAR                         a DataFrame, a list of dicts, or a list of strings ({item})
   --variants VAR                     a dict {name: prompt} or a list of prompts (else the cell)
+  --attach {COLUMN}                  one file a row: the row's path, bytes or image
   --check NAME                       json, contains:TEXT, regex:PATTERN, equals:COLUMN,
                                      max_words:N, or a notebook function f(answer, row)
   --batch                            submit the cells as provider batches (Anthropic Message
@@ -238,6 +248,7 @@ def show_text(record: RunRecord) -> str:
     if record.error:
         lines.append(f"error: {record.error}")
     lines.extend(f"note: {note}" for note in record.notes)
+    lines.extend(attached_line(attached) for attached in record.attachments)
     for message in record.messages:
         lines.append(f"--- {message['role']}\n{message.get('content')}")
     lines.append(f"--- assistant ({record.response_model or record.model})\n{record.text}")

@@ -8,7 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from opus_magic.store.schema import facts, registry, reports, runs  # noqa: F401  (they register)
+from opus_magic.store.schema import (  # noqa: F401  (they register themselves)
+    attachments,
+    facts,
+    registry,
+    reports,
+    runs,
+)
 from opus_magic.store.schema.registry import is_sqlite
 
 LOCK_KEY = 0x6F707573  # "opus": the advisory lock PostgreSQL kernels take while migrating

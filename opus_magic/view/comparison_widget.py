@@ -16,6 +16,7 @@ from opus_magic.view.comparison_text import (
     summary_cells,
     summary_table,
 )
+from opus_magic.view.chips import chips_html
 from opus_magic.view.live_only import LIVE_ONLY
 from opus_magic.view.run_html import lines_html, run_html
 from opus_magic.view.run_panel import MESSAGES_PER_S, RunPanel, part
@@ -119,7 +120,8 @@ class ComparisonView:
         if not self.handover:
             return {VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME], **bundle}
         columns = [run_html(snapshot(p.live, self.clock(), p.record), p.record.text,
-                            COLUMN_TEXT_HEIGHT) for p in self.panels if p.live and p.record]
+                            COLUMN_TEXT_HEIGHT, chips_html(p.chips, brief=True))
+                   for p in self.panels if p.live and p.record]
         bundle["text/html"] = (
             f'<div class="opus-comparison opus-static" style="color:{fmt.TEXT}">'
             f'{self.title_html()}{summary_html(rows)}'

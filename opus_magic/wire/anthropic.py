@@ -14,7 +14,9 @@ from typing import Any
 
 from opus_magic.cost.capabilities import SAMPLING_PARAMS
 from opus_magic.errors import RequestError, StreamInterrupted
+from opus_magic.media.attachment import Attachment
 from opus_magic.wire.anthropic_stream import MessagesState
+from opus_magic.wire.attachments import cache_control, messages_turns
 from opus_magic.wire.client import Response, key_of, post
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
@@ -41,20 +43,19 @@ def headers(endpoint: Endpoint, body: dict[str, Any] | None = None) -> dict[str,
     return {"x-api-key": key_of(endpoint) or "no-key", "anthropic-version": version_of(body)}
 
 
-def cache_control(ttl: str) -> dict[str, str]:
-    return {"type": "ephemeral", "ttl": ttl}
-
-
 def request_body(model: str, messages: Sequence[dict[str, Any]], max_tokens: int, stream: bool,
                  tools: Sequence[dict[str, Any]] | None = None, thinking: Thinking = None,
                  effort: str | None = None, breakpoints: Sequence[str] = (),
-                 ttl: str = "5m", temperature: float | None = None) -> dict[str, Any]:
-    """A Messages body from OpenAI-format messages and tools, with `cache_control` on each of
-    `breakpoints`: "tools" (the last tool), "system", "turn" (the end of the previous turn)."""
+                 ttl: str = "5m", temperature: float | None = None,
+                 attachments: Sequence[Sequence[Attachment]] = ()) -> dict[str, Any]:
+    """A Messages body from OpenAI-format messages and tools, each user turn's `attachments`
+    before its text, with `cache_control` on each of `breakpoints`: "tools" (the last tool),
+    "system", "attachments" (the last attachment), "turn" (the end of the previous turn)."""
     mark = cache_control(ttl)
     system = " ".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
-    turns = [{"role": m["role"], "content": m.get("content") or ""}
-             for m in messages if m.get("role") != "system"]
+    turns = messages_turns([{"role": m["role"], "content": m.get("content") or ""}
+                            for m in messages if m.get("role") != "system"], attachments,
+                           ttl if "attachments" in breakpoints else None)
     if "turn" in breakpoints and len(turns) > 1:
         turns[-2] = {**turns[-2], "content": _marked(turns[-2]["content"], mark)}
     body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": turns}
@@ -132,6 +133,7 @@ class Messages:
     api = "anthropic"
     caches = True
     counts = True
+    files = True
 
     def version_for(self, body: dict[str, Any] | None) -> str | None:
         return version_of(body)
@@ -139,7 +141,7 @@ class Messages:
     def body(self, request: WireRequest) -> dict[str, Any]:
         return request_body(request.model, request.messages, request.max_tokens, request.stream,
                             request.tools, request.thinking, request.effort, request.breakpoints,
-                            request.ttl, request.temperature)
+                            request.ttl, request.temperature, request.attachments)
 
     def open(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
              hold: Hold | None = None,

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opus_magic.errors import RequestError
+from opus_magic.wire.attachments import openai_turns
 from opus_magic.wire.client import Response, key_of, post
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
@@ -36,12 +37,15 @@ class ChatCompletions:
     api = "openai"
     caches = False
     counts = False
+    files = False
 
     def version_for(self, body: dict[str, Any] | None) -> str | None:
         return None
 
     def body(self, request: WireRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": request.model, "messages": list(request.messages),
+        messages = openai_turns(request.messages, request.attachments, request.detail,
+                                request.pdf_files)
+        body: dict[str, Any] = {"model": request.model, "messages": messages,
                                 "max_tokens": request.max_tokens, "stream": request.stream}
         if request.stream:
             body["stream_options"] = {"include_usage": True}

@@ -2,7 +2,7 @@
 
 A transport turns a `WireRequest` into the API's body, opens a response, gives a fresh stream
 state that reads the API's events into the shared stream events (`wire/stream.py`), and says
-what the API offers (prompt-cache breakpoints, exact input counts). Everything above the wire
+what the API offers (prompt-cache breakpoints, exact input counts, uploaded files). Everything above the wire
 is shared: adding an API is one module with a `Transport` and one line in `wire/apis.py`.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ class Transport(Protocol):
     api: str  # the `api` setting that selects it
     caches: bool  # takes prompt-cache breakpoints in the body
     counts: bool  # counts a body's input tokens exactly, for free
+    files: bool  # takes attachments by the file_id of an upload to its Files API (wire/files.py)
 
     def version_for(self, body: dict[str, Any] | None) -> str | None:
         """The API version a body is sent as, where the API has versions."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from opus_magic.core.run.prompts import CONCISE_INSTRUCTIONS
 from opus_magic.core.run.request import CellInput
+from opus_magic.core.run.resend import resent
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
@@ -51,10 +52,12 @@ def user_system(parent: RunRecord) -> str | None:
 
 def continue_cell(session: Session, cell: CellInput) -> CellInput:
     """The cell as the next turn: earlier messages, the parent's id, and (unless flags say
-    otherwise) the parent's model, system prompt and concise mode, so the prefix stays cached."""
+    otherwise) the parent's model, system prompt and concise mode, so the prefix stays cached;
+    the parent's attachments go again with the turns they came with."""
     assert cell.continue_from is not None
     parent = parent_run(session, cell.continue_from)
     return dataclasses.replace(
         cell, history=turns(parent), parent_id=parent.id, models=cell.models or (parent.model,),
+        earlier_attachments=resent(parent, session.sent) if parent.attachments else (),
         system=cell.system if cell.system is not None else user_system(parent),
         concise=cell.concise or parent.concise)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from opus_magic.core.run.attached import facts
 from opus_magic.core.run.live import LiveRun
 from opus_magic.core.run.outcome import interruption
 from opus_magic.core.run.plan import Plan
@@ -57,8 +58,8 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
 
 def plan_facts(plan: Plan) -> dict[str, Any]:
     """What a record keeps of its plan besides the parameters sent: profile, tools, the
-    pre-flight count, where its prices came from, and the cache breakpoints where the API has
-    them."""
+    pre-flight count, where its prices came from, the cache breakpoints where the API has
+    them, and its attachments."""
     cache = plan.cache
     return {"profile": plan.endpoint.name,
             "tools": [tool.get("function", {}).get("name") for tool in plan.request.tools or ()],
@@ -70,7 +71,8 @@ def plan_facts(plan: Plan) -> dict[str, Any]:
             "api_version": plan.transport.version_for(plan.body) if cache else None,
             "legacy": plan.legacy,
             "cache_breakpoints": list(cache.breakpoints) if cache else [],
-            "cache_ttl": cache.ttl if cache else None}
+            "cache_ttl": cache.ttl if cache else None,
+            "attachments": facts(plan.attached, plan.request.keep_attachments)}
 
 
 def _rate_limits(response: Response | None) -> dict[str, Any] | None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from opus_magic.media.attachment import Attachment
+
+Turns = tuple[tuple[Attachment, ...], ...]  # the attachments of each user turn, in order
+
 
 @dataclass(frozen=True)
 class CellInput:
@@ -28,6 +32,10 @@ class CellInput:
     thinking: int | str | None = None  # "adaptive" or a budget in tokens
     effort: str | None = None
     cache: str | None = None
+    attachments: tuple[Attachment, ...] = ()  # this cell's, sent before its text
+    earlier_attachments: Turns = ()  # those of the earlier turns of a continued conversation
+    upload: bool = False  # send attachments by file_id through the Files API
+    keep_attachments: bool = False  # the history keeps their bytes, for exact replay
 
 
 @dataclass(frozen=True)
@@ -50,3 +58,6 @@ class RunRequest:
     thinking: int | str | None = None  # "adaptive" or a budget in tokens (native API only)
     effort: str | None = None  # low, medium, high or max (native API only)
     cache: str = "auto"  # auto, 5m, 1h or off (native API only)
+    attachments: Turns = ()  # each user turn's (history, then this prompt); () for none
+    upload: bool = False  # through the Files API, where the API has one
+    keep_attachments: bool = False
