@@ -18,9 +18,12 @@ from opus_magic.wire.anthropic_stream import MessagesState
 from opus_magic.wire.client import Response, key_of, post
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
-from opus_magic.wire.request import Thinking, WireRequest
+from opus_magic.wire.request import OutputFormat, ServerTool, Thinking, WireRequest
+from opus_magic.wire.schemas import Fitted, for_claude
+from opus_magic.wire.tool_turns import messages_turns
 
 API_VERSION = "2026-10-21"
+SERVER_TOOL_TYPES = {"web_search": "web_search_20260318", "web_fetch": "web_fetch_20260318"}
 SAMPLING_VERSION = "2023-06-01"  # the last version that takes temperature, top_p and top_k
 
 
@@ -48,27 +51,35 @@ def cache_control(ttl: str) -> dict[str, str]:
 def request_body(model: str, messages: Sequence[dict[str, Any]], max_tokens: int, stream: bool,
                  tools: Sequence[dict[str, Any]] | None = None, thinking: Thinking = None,
                  effort: str | None = None, breakpoints: Sequence[str] = (),
-                 ttl: str = "5m", temperature: float | None = None) -> dict[str, Any]:
-    """A Messages body from OpenAI-format messages and tools, with `cache_control` on each of
-    `breakpoints`: "tools" (the last tool), "system", "turn" (the end of the previous turn)."""
+                 ttl: str = "5m", temperature: float | None = None, *,
+                 output: OutputFormat | None = None, server_tools: Sequence[ServerTool] = (),
+                 parallel_tools: bool = True) -> dict[str, Any]:
+    """A Messages body from OpenAI-format messages and tools (tool turns as `tool_use` and
+    `tool_result` blocks), with `cache_control` on each of `breakpoints`: "tools" (the last
+    tool), "system", "turn" (the end of the previous turn); the schema the answer must follow in
+    `output_config.format`, server tools after the notebook's own."""
     mark = cache_control(ttl)
     system = " ".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
-    turns = [{"role": m["role"], "content": m.get("content") or ""}
-             for m in messages if m.get("role") != "system"]
+    turns = messages_turns(messages)
     if "turn" in breakpoints and len(turns) > 1:
         turns[-2] = {**turns[-2], "content": _marked(turns[-2]["content"], mark)}
     body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": turns}
     if system:
         body["system"] = _marked(system, mark) if "system" in breakpoints else system
-    if tools:
-        body["tools"] = [native_tool(tool) for tool in tools]
+    declared = [native_tool(tool) for tool in tools or ()] + [server_tool(t) for t in server_tools]
+    if declared:
+        body["tools"] = declared
         if "tools" in breakpoints:
             body["tools"][-1]["cache_control"] = mark
+    if tools and not parallel_tools:
+        body["tool_choice"] = {"type": "auto", "disable_parallel_tool_use": True}
     if thinking is not None:
         body["thinking"] = ({"type": "adaptive"} if thinking == "adaptive"
                             else {"type": "enabled", "budget_tokens": int(thinking)})
-    if effort is not None:
-        body["output_config"] = {"effort": effort}
+    config = {**({"effort": effort} if effort is not None else {}),
+              **({"format": {"type": "json_schema", "schema": output.schema}} if output else {})}
+    if config:
+        body["output_config"] = config
     if temperature is not None:
         body["temperature"] = temperature
     if stream:
@@ -93,6 +104,14 @@ def native_tool(tool: dict[str, Any]) -> dict[str, Any]:
     if function.get("description"):
         native["description"] = function["description"]
     return native
+
+
+def server_tool(tool: ServerTool) -> dict[str, Any]:
+    """A server tool as Messages declares it: web search with its `max_uses`, web fetch."""
+    declared: dict[str, Any] = {"type": SERVER_TOOL_TYPES[tool.name], "name": tool.name}
+    if tool.max_uses is not None:
+        declared["max_uses"] = tool.max_uses
+    return declared
 
 
 def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
@@ -139,7 +158,12 @@ class Messages:
     def body(self, request: WireRequest) -> dict[str, Any]:
         return request_body(request.model, request.messages, request.max_tokens, request.stream,
                             request.tools, request.thinking, request.effort, request.breakpoints,
-                            request.ttl, request.temperature)
+                            request.ttl, request.temperature, output=request.output,
+                            server_tools=request.server_tools,
+                            parallel_tools=request.parallel_tools)
+
+    def fit_schema(self, name: str, schema: dict[str, Any]) -> Fitted:
+        return for_claude(name, schema)
 
     def open(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
              hold: Hold | None = None,

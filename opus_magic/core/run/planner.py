@@ -101,10 +101,13 @@ class Planner:
                    count_later: bool = False) -> Plan:
         """The plan of one of the cell's models (None: the default model)."""
         settings = self.settings(model)
-        request = build_request(settings, cell.prompt, tag=cell.tag, tools=cell.tools,
+        request = build_request(settings, cell.prompt, tag=cell.tag,
+                                tools=cell.tools.definitions if cell.tools else None,
                                 notes=cell.notes, history=cell.history,
                                 parent_id=cell.parent_id, comparison_id=comparison_id,
-                                thinking=cell.thinking, effort=cell.effort)
+                                thinking=cell.thinking, effort=cell.effort,
+                                output_schema=cell.schema, server_tools=cell.server_tools,
+                                parallel_tools=cell.parallel_tools)
         return self.plan(request, settings, count_later)
 
 

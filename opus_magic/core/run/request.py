@@ -4,6 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from opus_magic.core.schema.spec import OutputSchema
+from opus_magic.core.tools.toolbox import LoopSettings, Toolbox
+from opus_magic.wire.request import ServerTool
+
 
 @dataclass(frozen=True)
 class CellInput:
@@ -18,7 +22,7 @@ class CellInput:
     stream: bool | None = None
     profile: str | None = None
     tag: str | None = None
-    tools: tuple[dict[str, Any], ...] | None = None
+    tools: Toolbox | None = None
     continue_from: str | None = None
     dry_run: bool = False
     notes: tuple[str, ...] = ()
@@ -28,6 +32,16 @@ class CellInput:
     thinking: int | str | None = None  # "adaptive" or a budget in tokens
     effort: str | None = None
     cache: str | None = None
+    loop: LoopSettings = LoopSettings()
+    schema: OutputSchema | None = None
+    server_tools: tuple[ServerTool, ...] = ()
+    parallel_tools: bool = True
+
+    @property
+    def loops(self) -> bool:
+        """Whether the cell runs as a tool loop: functions to run, or server tools (a turn the
+        server pauses is sent back to go on)."""
+        return bool(self.server_tools) or (self.tools is not None and self.tools.runnable)
 
 
 @dataclass(frozen=True)
@@ -50,3 +64,9 @@ class RunRequest:
     thinking: int | str | None = None  # "adaptive" or a budget in tokens (native API only)
     effort: str | None = None  # low, medium, high or max (native API only)
     cache: str = "auto"  # auto, 5m, 1h or off (native API only)
+    output_schema: OutputSchema | None = None  # the schema the answer must follow
+    server_tools: tuple[ServerTool, ...] = ()  # web search and fetch (native API only)
+    parallel_tools: bool = True  # the model may call several tools in one turn
+    turns: tuple[dict[str, Any], ...] = ()  # tool turns after the prompt, in a tool loop
+    chain_id: str | None = None  # the tool loop this request is a step of
+    step: int | None = None
