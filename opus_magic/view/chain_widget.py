@@ -147,9 +147,9 @@ class ChainView(ChainObserver):
     def ask(self, call: ToolCall) -> bool:
         """Show the call with Approve and Decline, and wait for one (Stop declines)."""
         self._answered.clear()
-        self.question.value = (f'<span style="{TOOL_STYLE}">Run '
-                               f'{html.escape(call.shown())}?</span>')
         self.asking.layout.display = None
+        self.question.value = (f'<span style="{TOOL_STYLE}">Run '
+                               f'{html.escape(call.shown())}?</span>')  # last: the question is up
         self._answered.wait()
         self.asking.layout.display = "none"
         return self._approved
