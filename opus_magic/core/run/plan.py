@@ -96,7 +96,8 @@ class Plan:
     @property
     def rejected(self) -> str | None:
         """One line on why the model or its API would reject this request, or None."""
-        return _refusal(self.request, self.info, self.transport, self.body, self.max_tokens)
+        return (_refusal(self.request, self.info, self.transport, self.body, self.max_tokens)
+                or fit_output(self.transport, self.request).refusal)
 
     @property
     def fits(self) -> bool:
