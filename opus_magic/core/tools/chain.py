@@ -37,7 +37,6 @@ class Chain:
     settings: LoopSettings
     steps: list[Step] = field(default_factory=list)
     stop: str | None = None
-    over: bool = False
 
     @property
     def records(self) -> list[RunRecord]:
@@ -48,11 +47,6 @@ class Chain:
         """The last model call's record: its text is the loop's answer."""
         records = self.records
         return records[-1] if records else None
-
-    @property
-    def cost(self) -> Decimal | None:
-        """Every step's cost (None when one is unknown)."""
-        return total_cost(self.records)
 
 
 def total_cost(records: Sequence[RunRecord]) -> Decimal | None:

@@ -52,10 +52,10 @@ class _Capture(Observer):
     """Passes a step's run events on and keeps its live run (the next step needs its turn)."""
 
     def __init__(self, step: Step, observer: ChainObserver) -> None:
-        self.step_, self.to = step, observer
+        self.current, self.to = step, observer
 
     def started(self, live: LiveRun) -> None:
-        self.step_.live = live
+        self.current.live = live
         self.to.started(live)
 
     def delta(self, live: LiveRun, text: str) -> None:
@@ -110,7 +110,6 @@ class ToolLoop:
                     step.record = self.execute(current, _Capture(step, observer), cancel)
                 current = self._after(chain, step, observer, cancel)
         finally:
-            chain.over = True
             observer.ended(chain)
         return chain
 
