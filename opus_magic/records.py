@@ -27,6 +27,8 @@ class Usage:
     cache_write_1h_tokens: int = 0
     thinking_tokens: int = 0  # the part of output_tokens billed for thinking (Anthropic's count)
     cache_write_5m_tokens: int = 0  # the part of cache_write_tokens with a five-minute lifetime
+    web_search_requests: int = 0  # server-side web searches billed (usage.server_tool_use)
+    web_fetch_requests: int = 0  # server-side web fetches
 
     @property
     def uncached_input_tokens(self) -> int:
@@ -138,6 +140,12 @@ class RunRecord:
     speed: str | None = None  # usage.speed as the response reported it ("fast" is priced apart)
     inference_geo: str | None = None  # usage.inference_geo ("us" is priced ×1.1)
     attachments: list[AttachedFile] = field(default_factory=list)  # in the order they were sent
+    chain_id: str | None = None  # the tool loop this model call is a step of
+    step: int | None = None  # its step in the loop, from 1
+    tool_results: list[dict[str, Any]] = field(default_factory=list)  # its tool calls' results
+    schema: str | None = None  # the name of the output schema the answer was asked to follow
+    parsed: Any = None  # the answer parsed and valid against that schema
+    schema_error: str | None = None  # why the answer does not match it
 
     @property
     def retry_count(self) -> int:

@@ -27,7 +27,7 @@ nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ("01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors", "05_prompt_grid",
-         "06_classroom", "07_documents")
+         "06_classroom", "07_documents", "08_tools_and_schemas")
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 CLEARED = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
            "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG", "OPUS_MAGIC_ADMIN_KEY")
@@ -366,6 +366,42 @@ def test_documents(executed: Callable[[str], Executed]) -> None:
     assert "640 PDF pages, over the 600-page cap" in run.text("--attach manual.pdf --attach manual.pdf")
     assert "over the 1,000,000-token window" in run.text("per_page = ")
     assert "attachment: manual.pdf · application/pdf" in run.text("%opus show")
+
+
+def test_tools_and_schemas(executed: Callable[[str], Executed]) -> None:
+    run = executed("08_tools_and_schemas")
+    no_tracebacks(run)
+    loop = sorted(run.tagged("loop"), key=lambda r: r.step or 0)
+    assert [r.step for r in loop] == [1, 2, 3] and len({r.chain_id for r in loop}) == 1
+    inputs = [r.usage.input_tokens for r in loop]
+    assert inputs == sorted(set(inputs))  # every step sends the conversation so far again
+    assert [r.tool_results[0]["status"] for r in loop[:2]] == ["ok", "ok"]
+    tools = loop[0].tool_tokens
+    assert tools > 286 and all(r.tool_tokens == tools and r.input_exact for r in loop)
+    total = sum(r.cost for r in loop)
+    overhead = Decimal(3 * tools * 4) / 10**6  # Opus 5.5: $4 per million input tokens
+    shown = run.text("--tag loop -o answer")
+    assert VIEW_MIME in run.mimes("--tag loop -o answer")
+    assert f"3 model calls, 2 tool calls · {sum(inputs):,} in" in shown
+    assert (f"tools overhead: 3 × {tools:,} tokens, {format_usd(overhead, estimated=True)}, "
+            f"{overhead / total:.0%}".replace("%", " %")) in shown
+    bill = run.text("chain_id = opus_magic.last_run().chain_id")
+    assert f"The loop cost {format_usd(total)}" in bill and loop[2].text in bill
+    assert "worst case" in run.text("--dry-run")
+    two, ten = run.tagged("two-tools"), run.tagged("ten-tools")
+    assert len(two) == len(ten) == 2 and ten[0].tool_tokens > two[0].tool_tokens
+    assert sum(r.cost for r in ten) > sum(r.cost for r in two)
+    assert {r.text for r in ten} == {r.text for r in two}  # the same answer, dearer
+    assert "Ticket(category='billing', urgency=2)" in run.text("print(repr(ticket))")
+    broken = run.text("print(type(broken).__name__, broken)")
+    assert broken.startswith("str ") and "does not match schema Ticket" in broken
+    grid = run.tagged("extract")
+    assert len(grid) == 30 and all(r.schema == "Ticket" and r.parsed for r in grid)
+    table = run.text("columns = [")
+    assert "answer.category" in table and "of the 30 categories right" in table
+    [search] = run.tagged("search")
+    assert search.usage.web_search_requests == 1
+    assert "+ $0.0100 of fees" in run.text("tokens_only = ")
 
 
 def test_headless_execute_prints_runs_and_leaves_the_notebook_as_it_was(

@@ -250,4 +250,4 @@ def test_the_report_cache_table_is_migrated_with_its_columns() -> None:
     columns = [row[1] for row in store.connection().execute("PRAGMA table_info(report_days)")]
     assert columns == ["source", "day", "report", "fetched_at", "complete"]
     names = [row[0] for row in store.connection().execute("SELECT name FROM _migrations")]
-    assert "m012_report_cache" in names
+    assert "m013_report_cache" in names

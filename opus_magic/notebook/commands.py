@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opus_magic.config import KEYS, SCALAR_KEYS, listing, settings_help
-from opus_magic.core.history import grids, select, totals
+from opus_magic.core.history import chains, grids, select, totals
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
@@ -17,6 +17,7 @@ from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
 from opus_magic.view import format as fmt
 from opus_magic.view.catalog import models_table
+from opus_magic.view.chain_text import show_lines
 from opus_magic.view.chips import attached_line
 from opus_magic.view.history import history_view
 from opus_magic.view.tables import show
@@ -24,8 +25,10 @@ from opus_magic.view.text import summary_line
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
        [--no-stream] [-o VAR] [--tag TAG] [--dry-run] [--no-interpolate] [--profile NAME]
-       [--tools VAR] [--continue [RUN_ID]] [--cache auto|5m|1h|off] [--thinking [N]]
+       [--tools NAME[,NAME...]] [--continue [RUN_ID]] [--cache auto|5m|1h|off] [--thinking [N]]
        [--effort low|medium|high|max] [--attach FILE|URL|VAR ...] [--upload] [--keep-attachments]
+       [--schema MODEL|DICT|'name, age int'] [--max-steps N] [--approve] [--tool-timeout S]
+       [--no-parallel] [--web-search N] [--web-fetch]
 <prompt; {name} is filled from the notebook namespace>
   --attach X                         a PDF, image (PNG/JPEG/GIF/WebP) or text file, an https://
                                      URL, or a notebook name holding bytes, a Path, a PIL image,
@@ -35,6 +38,18 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
   --upload                           send attachments through Anthropic's Files API: uploaded once,
                                      then by file_id (reused while the API keeps the file)
   --keep-attachments                 the history keeps their bytes (else name, hash, size, tokens)
+  --tools NAME[,NAME...]             notebook functions run as tools (a loop: call, run, send the
+                                     results back), lists of them, or OpenAI-format definitions
+                                     (sent, their calls shown, not run); each step's cost and
+                                     the tools overhead are shown
+  --max-steps N                      at most N model calls in a loop (default 5)
+  --approve                          ask before each tool call (a button, or a prompt)
+  --tool-timeout S                   stop a tool after S seconds (default 30)
+  --no-parallel                      one tool call per model turn
+  --web-search N, --web-fetch        Claude's server tools (native API): at most N searches a
+                                     call, $10 per 1,000 on top of the tokens
+  --schema MODEL|DICT|'f, g int'     the answer's JSON shape, sent as the provider's own
+                                     structured output; -o gets it parsed (the text if it fails)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
        [-m A,B] [-o VAR]
@@ -46,7 +61,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
   --variants VAR                     a dict {name: prompt} or a list of prompts (else the cell)
   --attach {COLUMN}                  one file a row: the row's path, bytes or image
   --check NAME                       json, contains:TEXT, regex:PATTERN, equals:COLUMN,
-                                     max_words:N, or a notebook function f(answer, row)
+                                     max_words:N, field:NAME<=3 (a --schema field), or a
+                                     notebook function f(answer, row)
   --batch                            submit the cells as provider batches (Anthropic Message
                                      Batches, OpenAI Batch API) at the batch price; the cell
                                      returns at once, a view polls them (Cancel), and this kernel
@@ -58,7 +74,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus config [key=value ...]         show or set settings (the API key is always masked)
 %opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
               [--user NAME] [--project NAME]
-%opus show RUN_ID                    one run in full
+%opus show RUN_ID                    one run in full (a tool loop: every step, call and result)
 %opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
 %opus compare --tag A --tag B        two grids aligned row by row, pass rate and cost side by side
@@ -233,9 +249,16 @@ def _options(name: str, args: list[str], extra: Callable[[Any], Any]) -> Any:
 def cmd_show(session: Session, args: list[str]) -> None:
     if len(args) != 1:
         raise UsageError("Use %opus show RUN_ID (ids are in %opus history).")
-    record = session.store(session.settings()).get(args[0])
+    settings = session.settings()
+    store = session.store(settings)
+    record = store.get(args[0])
     if record is None:
         raise UsageError(f"No run '{args[0]}' in history (ids are in %opus history).")
+    if record.chain_id is not None:
+        steps = chains.chain_of(store, record)
+        print("\n".join(show_lines(steps, chains.chain_overhead(steps,
+                                                                 session.catalog(settings)))))
+        return
     print(show_text(record))
 
 

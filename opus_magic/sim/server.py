@@ -166,7 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
                            model=str(request.get("model", "")), stream=bool(request.get("stream")),
                            messages=messages if isinstance(messages, list) else [],
                            max_tokens=max_tokens if isinstance(max_tokens, int) else None,
-                           tools=request.get("tools") or None)
+                           tools=request.get("tools") or None, body=request)
         state.record(entry)
         try:
             problem = _invalid(body)

@@ -79,6 +79,12 @@ def runs_of_comparison(store: HistoryStore, comparison_id: str) -> list[RunRecor
                       (comparison_id,)))]))
 
 
+def runs_of_chain(store: HistoryStore, chain_id: str) -> list[RunRecord]:
+    """The model calls of one tool loop, step by step."""
+    return store._read(lambda backend: [from_row(row) for row in backend._rows(
+        f"{SELECT} WHERE chain_id = ? ORDER BY step, {OLDEST_FIRST}", (chain_id,))])
+
+
 def calibration_counts(store: HistoryStore, names: Sequence[str], endpoint: str,
                        window: int) -> tuple[int, int | None, int | None]:
     """Over the latest `window` runs of `names` on `endpoint` with server usage: how many, the

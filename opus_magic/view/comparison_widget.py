@@ -10,13 +10,13 @@ from typing import Any
 from opus_magic.core.comparison import Comparison, RankedRun, rank
 from opus_magic.core.run.engine import Clock
 from opus_magic.view import format as fmt
+from opus_magic.view.chips import chips_html
 from opus_magic.view.comparison_text import (
     SUMMARY_HEADINGS,
     cheapest_cost,
     summary_cells,
     summary_table,
 )
-from opus_magic.view.chips import chips_html
 from opus_magic.view.live_only import LIVE_ONLY
 from opus_magic.view.run_html import lines_html, run_html
 from opus_magic.view.run_panel import MESSAGES_PER_S, RunPanel, part

@@ -10,7 +10,9 @@ from opus_magic.wire.client import Response, key_of, post
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
 from opus_magic.wire.request import WireRequest
+from opus_magic.wire.schemas import Fitted, for_openai
 from opus_magic.wire.stream import StreamState
+from opus_magic.wire.tool_turns import chat_messages
 
 
 def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
@@ -43,8 +45,8 @@ class ChatCompletions:
         return None
 
     def body(self, request: WireRequest) -> dict[str, Any]:
-        messages = openai_turns(request.messages, request.attachments, request.detail,
-                                request.pdf_files)
+        messages = openai_turns(chat_messages(request.messages), request.attachments,
+                                request.detail, request.pdf_files)
         body: dict[str, Any] = {"model": request.model, "messages": messages,
                                 "max_tokens": request.max_tokens, "stream": request.stream}
         if request.stream:
@@ -53,7 +55,15 @@ class ChatCompletions:
             body["temperature"] = request.temperature
         if request.tools:
             body["tools"] = list(request.tools)
+            if not request.parallel_tools:
+                body["parallel_tool_calls"] = False
+        if request.output is not None:
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": request.output.name, "schema": request.output.schema, "strict": True}}
         return body
+
+    def fit_schema(self, name: str, schema: dict[str, Any]) -> Fitted:
+        return for_openai(name, schema)
 
     def open(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
              hold: Hold | None = None,

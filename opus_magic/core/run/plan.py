@@ -14,15 +14,17 @@ from opus_magic.core.run.attached import (
     prepared,
 )
 from opus_magic.core.run.caching import CachePlan, cache_usage, plan_cache
+from opus_magic.core.run.outputs import fit_output, most_server_tool_use
 from opus_magic.core.run.prompts import build_messages
 from opus_magic.core.run.request import RunRequest, Turns
 from opus_magic.core.run.target import RunPolicy, Target
+from opus_magic.core.run.tool_count import ExactCounter, exact_tool_tokens
 from opus_magic.cost import capabilities, pricing, tokens
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.errors import PlanRefused, RequestError
 from opus_magic.records import Usage
 from opus_magic.wire.endpoints import Endpoint
-from opus_magic.wire.request import WireRequest
+from opus_magic.wire.request import OutputFormat, WireRequest
 from opus_magic.wire.transport import Transport
 
 if TYPE_CHECKING:
@@ -94,25 +96,20 @@ class Plan:
         """Input (its marked prefix written to the cache) plus max_tokens of output: the most it
         can cost, what a proxy may hold up front."""
         written = cache_usage(self.cache, self.input_tokens) if self.cache else Usage(self.input_tokens)
-        return pricing.usage_cost(dataclasses.replace(written, output_tokens=self.max_tokens),
+        worst = most_server_tool_use(self.request, written)  # every search it may make, paid
+        return pricing.usage_cost(dataclasses.replace(worst, output_tokens=self.max_tokens),
                                   self.info)
 
     @property
     def rejected(self) -> str | None:
         """One line on why the model or its API would reject this request, or None."""
-        return capabilities.request_refusal(
-            self.info, self.endpoint.api, self.transport.version_for(self.body),
-            thinking=self.request.thinking,
-            effort=self.request.effort, temperature=self.request.temperature,
-            max_tokens=self.max_tokens)
+        return (_refusal(self.request, self.info, self.transport, self.body, self.max_tokens)
+                or fit_output(self.transport, self.request).refusal)
 
     @property
     def fits(self) -> bool:
         window = self.info.context_window if self.info else None
         return window is None or self.input_tokens + self.max_tokens <= window
-
-
-ExactCounter = Callable[[Endpoint, dict[str, Any], float], int]
 
 
 def plan_run(request: RunRequest, target: Target, policy: RunPolicy,
@@ -123,7 +120,8 @@ def plan_run(request: RunRequest, target: Target, policy: RunPolicy,
     `exact` (count_tokens) where the API counts, which counts a lone attachment too (each one
     with `each`); `count_later` lets a plan without attachments go out before tiktoken loads."""
     model_id, info, transport = target.model_id, target.info, target.transport
-    messages = build_messages(request.prompt, request.system, request.concise, request.history)
+    messages = [*build_messages(request.prompt, request.system, request.concise, request.history),
+                *request.turns]  # a tool loop's calls and results after the prompt
     scale = target.calibration.scale if target.calibration is not None else int
     warnings = [*request.notes, *target.notes]
     max_tokens = _clamped(request.max_tokens, model_id, info, warnings)
@@ -134,16 +132,18 @@ def plan_run(request: RunRequest, target: Target, policy: RunPolicy,
     counted, tool_tokens, input_tokens = _counts(request, model_id, info, messages, later, scale)
     warnings += [w for w in (capabilities.deprecation(info, request.thinking),) if w]
     cache = _cache_plan(request, target, messages, tool_tokens, scale, attached, warnings)
-    wire = _wire(request, target, messages, max_tokens, cache, attached)
+    shaped = fit_output(transport, request)
+    warnings += shaped.notes
+    wire = _wire(request, target, messages, max_tokens, cache, attached, shaped.output)
     body = transport.body(wire)
-    refused = capabilities.request_refusal(
-        info, transport.api, transport.version_for(body), thinking=request.thinking,
-        effort=request.effort, temperature=request.temperature, max_tokens=max_tokens)
+    refused = _refusal(request, info, transport, body, max_tokens) or shaped.refusal
     # A refused request sends nothing, not even the free count.
     counting = exact if transport.counts and not (refused or later) else None
     exact_input = _exact_count(counting, target.endpoint, body, policy.timeout_s, warnings)
-    if exact_input is not None and counting is not None and attached is not None:
-        attached = _each_counted(counting, target, wire, policy, attached, exact_input, each)
+    if exact_input is not None and counting is not None:  # the tools counted exactly too
+        tool_tokens = exact_tool_tokens(counting, target, request, policy.timeout_s) or tool_tokens
+        if attached is not None:
+            attached = _each_counted(counting, target, wire, policy, attached, exact_input, each)
     input_tokens += attached.tokens if attached else 0
     plan = Plan(request=request, target=target, policy=policy, messages=messages, body=body,
                 input_tokens=input_tokens if exact_input is None else exact_input,
@@ -175,10 +175,20 @@ def _counts(request: RunRequest, model_id: str, info: ModelInfo | None,
     a fixed count per model, added as it is."""
     if later:
         return 0, 0, scale(tokens.rough_count(messages))
-    prompt = info.tool_prompt_tokens() if info is not None and request.tools else 0
+    declared = request.tools or request.server_tools
+    prompt = info.tool_prompt_tokens() if info is not None and declared else 0
     counted = tokens.count_messages(messages, model_id, request.tools)
     tools = scale(tokens.count_tools(request.tools, model_id)) + prompt
     return counted, tools, scale(counted) + prompt
+
+
+def _refusal(request: RunRequest, info: ModelInfo | None, transport: Transport,
+             body: dict[str, Any], max_tokens: int) -> str | None:
+    """Why the model or its API would reject the body, else None."""
+    return capabilities.request_refusal(
+        info, transport.api, transport.version_for(body), thinking=request.thinking,
+        effort=request.effort, temperature=request.temperature, max_tokens=max_tokens,
+        server_tools=bool(request.server_tools))
 
 
 def _refuse(plan: Plan, refused: str | None) -> None:
@@ -216,7 +226,8 @@ def counted_now(plan: Plan) -> Plan:
 
 
 def _wire(request: RunRequest, target: Target, messages: list[dict[str, Any]], max_tokens: int,
-          cache: CachePlan | None, attached: Attached | None) -> WireRequest:
+          cache: CachePlan | None, attached: Attached | None,
+          output: OutputFormat | None) -> WireRequest:
     """What the transport writes the body from, the cache plan's breakpoints where it takes them."""
     inputs = target.info.inputs if target.info and target.info.inputs else ()
     return WireRequest(
@@ -224,7 +235,8 @@ def _wire(request: RunRequest, target: Target, messages: list[dict[str, Any]], m
         temperature=request.temperature, tools=request.tools, thinking=request.thinking,
         effort=request.effort, breakpoints=cache.breakpoints if cache else (),
         ttl=cache.ttl if cache else "5m", attachments=attached.turns if attached else (),
-        pdf_files="pdf" in inputs)
+        pdf_files="pdf" in inputs, output=output, server_tools=request.server_tools,
+        parallel_tools=request.parallel_tools)
 
 
 def _clamped(max_tokens: int, model_id: str, info: ModelInfo | None, warnings: list[str]) -> int:

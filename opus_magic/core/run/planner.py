@@ -114,13 +114,16 @@ class Planner:
                    count_later: bool = False) -> Plan:
         """The plan of one of the cell's models (None: the default model)."""
         settings = self.settings(model)
-        request = build_request(settings, cell.prompt, tag=cell.tag, tools=cell.tools,
+        request = build_request(settings, cell.prompt, tag=cell.tag,
+                                tools=cell.tools.definitions if cell.tools else None,
                                 notes=cell.notes, history=cell.history,
                                 parent_id=cell.parent_id, comparison_id=comparison_id,
                                 thinking=cell.thinking, effort=cell.effort,
                                 attachments=turn_groups(cell.history, cell.earlier_attachments,
                                                         cell.attachments),
-                                upload=cell.upload, keep_attachments=cell.keep_attachments)
+                                upload=cell.upload, keep_attachments=cell.keep_attachments,
+                                output_schema=cell.schema, server_tools=cell.server_tools,
+                                parallel_tools=cell.parallel_tools)
         return self.plan(request, settings, count_later)
 
 

@@ -8,6 +8,7 @@ from opus_magic.core.run.planner import Planner, cell_flags
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.run.tools import overhead_line
 from opus_magic.core.session import Session
+from opus_magic.core.tools.cost import worst_case_line
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused
 
@@ -125,6 +126,9 @@ def dry_run(session: Session, cell: CellInput) -> str:
                         for i, (text, width) in enumerate(zip(row, widths))).rstrip()
               for row in rows]
     lines += _notes(session, plans) + problems
+    if cell.loops:
+        lines += [f"{plan.model_id}: {worst_case_line(plan, cell.loop.max_steps)}"
+                  for plan in plans]
     return "\n".join(lines)
 
 

@@ -8,10 +8,12 @@ from opus_magic.core.run.attached import facts
 from opus_magic.core.run.live import LiveRun
 from opus_magic.core.run.outcome import interruption
 from opus_magic.core.run.plan import Plan
+from opus_magic.core.schema.answer import check
 from opus_magic.cost import pricing
 from opus_magic.records import RunRecord, Usage
 from opus_magic.wire.client import Response
 from opus_magic.wire.ratelimits import parse as parse_rate_limits
+from opus_magic.wire.stream import StreamState
 
 
 def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRecord:
@@ -53,7 +55,7 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         thinking_shown_tokens=live.thinking_counter.tokens if live.thinking_counter else None,
         refused=state.refused, usage_implausible=state.implausible_usage,
         speed=state.served.get("speed"), inference_geo=state.served.get("inference_geo"),
-        **plan_facts(plan))
+        **loop_facts(plan, state), **plan_facts(plan))
 
 
 def plan_facts(plan: Plan) -> dict[str, Any]:
@@ -62,7 +64,8 @@ def plan_facts(plan: Plan) -> dict[str, Any]:
     them, and its attachments."""
     cache = plan.cache
     return {"profile": plan.endpoint.name,
-            "tools": [tool.get("function", {}).get("name") for tool in plan.request.tools or ()],
+            "tools": [tool.get("function", {}).get("name") for tool in plan.request.tools or ()]
+            + [tool.name for tool in plan.request.server_tools],
             "tool_tokens": plan.tool_tokens, "input_estimate": plan.input_tokens,
             "input_exact": plan.exact_input,
             "price_source": plan.info.price_source if plan.info and plan.info.priced else None,
@@ -73,6 +76,21 @@ def plan_facts(plan: Plan) -> dict[str, Any]:
             "cache_breakpoints": list(cache.breakpoints) if cache else [],
             "cache_ttl": cache.ttl if cache else None,
             "attachments": facts(plan.attached, plan.request.keep_attachments)}
+
+
+def loop_facts(plan: Plan, state: StreamState) -> dict[str, Any]:
+    """The tool loop a run is a step of, the schema asked for and, for an answer (not a turn
+    that calls tools), whether it matches: the parsed value, or why not."""
+    request = plan.request
+    linked = {"chain_id": request.chain_id, "step": request.step}
+    schema = request.output_schema
+    if schema is None:
+        return linked
+    if state.tool_calls or state.finish_reason in ("tool_use", "tool_calls", "pause_turn"):
+        return {**linked, "schema": schema.name}
+    checked = check(state.text, schema, state.finish_reason)
+    return {**linked, "schema": schema.name, "parsed": checked.parsed,
+            "schema_error": checked.error}
 
 
 def _rate_limits(response: Response | None) -> dict[str, Any] | None:

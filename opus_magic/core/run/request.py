@@ -7,6 +7,9 @@ from typing import Any
 from opus_magic.media.attachment import Attachment
 
 Turns = tuple[tuple[Attachment, ...], ...]  # the attachments of each user turn, in order
+from opus_magic.core.schema.spec import OutputSchema
+from opus_magic.core.tools.toolbox import LoopSettings, Toolbox
+from opus_magic.wire.request import ServerTool
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,7 @@ class CellInput:
     stream: bool | None = None
     profile: str | None = None
     tag: str | None = None
-    tools: tuple[dict[str, Any], ...] | None = None
+    tools: Toolbox | None = None
     continue_from: str | None = None
     dry_run: bool = False
     notes: tuple[str, ...] = ()
@@ -36,6 +39,16 @@ class CellInput:
     earlier_attachments: Turns = ()  # those of the earlier turns of a continued conversation
     upload: bool = False  # send attachments by file_id through the Files API
     keep_attachments: bool = False  # the history keeps their bytes, for exact replay
+    loop: LoopSettings = LoopSettings()
+    schema: OutputSchema | None = None
+    server_tools: tuple[ServerTool, ...] = ()
+    parallel_tools: bool = True
+
+    @property
+    def loops(self) -> bool:
+        """Whether the cell runs as a tool loop: functions to run, or server tools (a turn the
+        server pauses is sent back to go on)."""
+        return bool(self.server_tools) or (self.tools is not None and self.tools.runnable)
 
 
 @dataclass(frozen=True)
@@ -61,3 +74,9 @@ class RunRequest:
     attachments: Turns = ()  # each user turn's (history, then this prompt); () for none
     upload: bool = False  # through the Files API, where the API has one
     keep_attachments: bool = False
+    output_schema: OutputSchema | None = None  # the schema the answer must follow
+    server_tools: tuple[ServerTool, ...] = ()  # web search and fetch (native API only)
+    parallel_tools: bool = True  # the model may call several tools in one turn
+    turns: tuple[dict[str, Any], ...] = ()  # tool turns after the prompt, in a tool loop
+    chain_id: str | None = None  # the tool loop this request is a step of
+    step: int | None = None

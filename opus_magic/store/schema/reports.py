@@ -7,7 +7,7 @@ from opus_magic.store.schema.registry import ddl, migration
 
 
 @migration
-def m012_report_cache(db: Any) -> None:
+def m013_report_cache(db: Any) -> None:
     """What a provider's reports said for one UTC day, so reconciling the same days again reads
     nothing over the network. `source` names the provider, where its reports were read and a
     fingerprint of the admin key (never the key); `complete` is 1 once the day had ended before
