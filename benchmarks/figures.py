@@ -126,6 +126,10 @@ def targets(results: dict[str, Any]) -> list[Target]:
         Target("first_cell", "7", "first `%%opus` cell's first visible word, sent right after "
                "`%load_ext` (median)", get(results, "first_cell", "at_once_s"), 0.3, "s"),
         *grid_targets(results),
+        Target("attach_time", "9", "time `--attach` adds to a dry run (20 images, 25 MB) / "
+               "reading and base64-encoding them", get(results, "attach", "dry_ratio"), 1.3, "×"),
+        Target("attach_memory", "9", "kernel peak-memory growth sending them / their size",
+               get(results, "attach", "memory_ratio"), 2, "×"),
     ]
 
 

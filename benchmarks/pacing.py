@@ -16,8 +16,10 @@ from typing import Any
 from opus_magic.cost.tokens import count_messages
 from opus_magic.sim.limits import LimitSettings
 
+from .figures import failure, get
 from .harness import BENCH_KEY, OFFLINE_ENV, ROOT, SimProcess
 from .ideal import Call, ideal_s
+from .sections import table
 from .streaming import magic_kernel
 
 LIMITS = (("bucket", None), ("window", None), ("bucket", 2_500), ("window", 2_500))
@@ -131,3 +133,33 @@ def run_promptfoo(cli: list[str], sim: SimProcess, folder: Path, rows: int) -> N
                           timeout=rows * 4 + 300)
     if not (folder / "results.json").exists():
         raise RuntimeError(f"promptfoo exited {done.returncode}: {done.stderr.strip()[-300:]}")
+
+
+def section(results: dict[str, Any]) -> list[str]:
+    """RESULTS.md's pacing section: every limiter, each tool, against the ideal."""
+    p = get(results, "pacing")
+    if not p or "failed" in p:
+        return [failure(results, "pacing")]
+    intro = (f"{p['cells']} calls (2 variants × {p['cells'] // 2} rows) at {p['requests_limit']} "
+             f"requests per {p['window_s']:g} s, OpenAI-style headers, each tool against a "
+             "simulator of its own with the same limits, all at once. Time: the server's, from "
+             "the first request in to the last answer out, against the least time the limits "
+             "allow those same requests (`benchmarks/ideal.py`). Target for opus_magic: within "
+             "1.05× the ideal, at most 2 responses of 429, exactly one answered (billed) request "
+             "per call. "
+             f"promptfoo: {p['promptfoo']}.")
+    rows = []
+    for run in p["runs"]:
+        limits = f"{run['limiter']}" + (f" + {run['tokens']:,} tokens" if run["tokens"] else "")
+        if "failed" in run:
+            rows.append([limits, run["tool"], "–", "–", "–", "–", f"failed: {run['failed']}"])
+            continue
+        verdict = ""
+        if run["tool"] == "opus_magic":
+            met = run["ratio"] <= 1.05 and run["refused_429"] <= 2 and run["ok"] == p["cells"]
+            verdict = "**met**" if met else "**not met**"
+        rows.append([limits, run["tool"], f"{run['wall_s']:.1f} s", f"{run['ideal_s']:.1f} s",
+                     f"{run['ratio']:.3f}×", f"{run['refused_429']}",
+                     f"{run['requests']} ({run['ok']} answered) {verdict}"])
+    return [intro, "", *table(["limiter", "tool", "server time", "ideal", "ratio", "429s",
+                               "requests"], rows)]

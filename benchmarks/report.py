@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import history_postgres, sections
+from . import history_postgres, pacing, sections
 from .figures import targets
 from .why import explain
 
@@ -19,7 +19,8 @@ SECTIONS = (
     ("7. Peers side by side", sections.section_peers),
     ("Profiles", sections.section_profiles),
     ("8. Grids", sections.section_grid),
-    ("8b. Pacing under rate limits, beside promptfoo", sections.section_pacing),
+    ("8b. Pacing under rate limits, beside promptfoo", pacing.section),
+    ("9. Attachments", sections.section_attach),
 )
 
 

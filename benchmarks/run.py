@@ -24,6 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import (  # noqa: E402
+    attachments,
     fan_out,
     first_cell,
     grids,
@@ -59,11 +60,12 @@ class Plan:
     first_cell_rounds: int
     peer_prompts: int
     install_peers: bool
-    grid_cells: int = 200
     grid_window_s: float = 60.0
     grid_rows: int = 6
     grid_big: int = 1_000
     pacing_rows: int = 100
+    attach_rounds: int = 5
+    attach_bytes: int = attachments.TOTAL_BYTES
 
 
 FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
@@ -73,8 +75,8 @@ FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
 QUICK = Plan(rounds={300: 1, 3_000: 1}, sdk_rounds={}, paced=(), big=3_000, fanout_rounds=1,
              history_runs=2_000, inserts=10, command_rounds=2, startup_rounds=1,
              first_cell_rounds=1, peer_prompts=2,
-             install_peers=False, grid_cells=20, grid_window_s=6.0, grid_rows=1, grid_big=50,
-             pacing_rows=10)
+             install_peers=False, grid_window_s=6.0, grid_rows=1, grid_big=50,
+             pacing_rows=10, attach_rounds=1, attach_bytes=attachments.TOTAL_BYTES // 10)
 
 Section = Callable[[SimProcess, Path, Plan], Any]
 
@@ -110,6 +112,8 @@ SECTIONS: dict[str, Section] = {
         sim, work, plan.grid_rows, plan.grid_big),
     "pacing": lambda sim, work, plan: pacing.measure_pacing(
         work, plan.pacing_rows, plan.grid_window_s, plan.install_peers),
+    "attach": lambda sim, work, plan: attachments.measure_attachments(
+        sim, work, plan.attach_rounds, total=plan.attach_bytes),
 }
 
 

@@ -258,30 +258,23 @@ def section_grid(results: dict[str, Any]) -> list[str]:
             "simulator.", "", *table(["grid", "wall", "measured"], rows)]
 
 
-def section_pacing(results: dict[str, Any]) -> list[str]:
-    p = get(results, "pacing")
-    if not p or "failed" in p:
-        return [failure(results, "pacing")]
-    intro = (f"{p['cells']} calls (2 variants × {p['cells'] // 2} rows) at {p['requests_limit']} "
-             f"requests per {p['window_s']:g} s, OpenAI-style headers, each tool against a "
-             "simulator of its own with the same limits, all at once. Time: the server's, from "
-             "the first request in to the last answer out, against the least time the limits "
-             "allow those same requests (`benchmarks/ideal.py`). Target for opus_magic: within "
-             "1.05× the ideal, at most 2 responses of 429, exactly one answered (billed) request "
-             "per call. "
-             f"promptfoo: {p['promptfoo']}.")
-    rows = []
-    for run in p["runs"]:
-        limits = f"{run['limiter']}" + (f" + {run['tokens']:,} tokens" if run["tokens"] else "")
-        if "failed" in run:
-            rows.append([limits, run["tool"], "–", "–", "–", "–", f"failed: {run['failed']}"])
-            continue
-        verdict = ""
-        if run["tool"] == "opus_magic":
-            met = run["ratio"] <= 1.05 and run["refused_429"] <= 2 and run["ok"] == p["cells"]
-            verdict = "**met**" if met else "**not met**"
-        rows.append([limits, run["tool"], f"{run['wall_s']:.1f} s", f"{run['ideal_s']:.1f} s",
-                     f"{run['ratio']:.3f}×", f"{run['refused_429']}",
-                     f"{run['requests']} ({run['ok']} answered) {verdict}"])
-    return [intro, "", *table(["limiter", "tool", "server time", "ideal", "ratio", "429s",
-                               "requests"], rows)]
+def section_attach(results: dict[str, Any]) -> list[str]:
+    a = get(results, "attach")
+    if not a or "failed" in a:
+        return [failure(results, "attach")]
+    samples = a["samples"]
+    rows = [["read and base64-encode (the floor, inside the kernel)", secs(a["floor_s"]),
+             f"{spread(samples['floor']):.0%}", "1.00×"],
+            ["`--dry-run` on gpt-4o: added by `--attach`", secs(a["dry_added_s"]),
+             f"{spread(samples['dry_with']):.0%}", f"{a['dry_ratio']:.2f}×"],
+            ["load, plan and write the request body (inside the kernel)", secs(a["client_s"]),
+             f"{spread(samples['client']):.0%}", f"{a['client_ratio']:.2f}×"],
+            ["sent to the simulator: added by `--attach`", secs(a["send_added_s"]),
+             f"{spread(samples['send_with']):.0%}", f"{a['send_ratio']:.2f}×"]]
+    return [f"{a['images']} noise PNGs, {a['size_mb']:.1f} MB in all, attached by path in a fresh "
+            "kernel (widget view); cells with and without them interleaved, medians of "
+            f"{len(samples['floor'])} rounds. A sent body is written as it goes out, each "
+            "attachment base64-encoded slice by slice; the simulator reads it in its own process.",
+            "", *table(["what", "seconds", "spread", "× the floor"], rows), "",
+            f"Kernel peak memory while sending them: +{a['memory_growth_mb']:.1f} MB, "
+            f"{a['memory_ratio']:.2f}× their size."]

@@ -51,19 +51,38 @@ def history_frame(limit: int | None = None, model: str | None = None, tag: str |
 
 
 def run(prompt: str, **options: Any) -> Any:
-    """Run a prompt through the same engine as `%%opus`, without a notebook; returns the record."""
+    """Run a prompt through the same engine as `%%opus`, without a notebook; returns the record
+    (of the last model call, when `tools=[functions]` runs a tool loop). `attach=[...]` sends
+    files, URLs or values (as `--attach` does) before the prompt; `schema=` takes what --schema
+    takes, `max_steps=` bounds a tool loop."""
     import io
+    import threading
 
     from opus_magic.core.run.planner import Planner, build_request
+    from opus_magic.core.schema.spec import schema_from
     from opus_magic.core.session import default_session
+    from opus_magic.core.tools.loop import ChainObserver, ToolLoop
+    from opus_magic.core.tools.namespace import toolbox_from
+    from opus_magic.core.tools.toolbox import LoopSettings
+    from opus_magic.media import load
     from opus_magic.view.text import TextView
 
     session = default_session()
-    passed = ("tag", "tools", "parent_id", "comparison_id", "thinking", "effort")
+    passed = ("tag", "parent_id", "comparison_id", "thinking", "effort", "upload",
+              "keep_attachments")
     extra = {k: options.pop(k) for k in passed if k in options}
+    attached = tuple(load(value) for value in options.pop("attach", ()))
+    extra["attachments"] = (attached,) if attached else ()
+    box = toolbox_from({"tools": options.pop("tools")}, "tools") if "tools" in options else None
+    schema = options.pop("schema", None)
+    loop = LoopSettings(max_steps=int(options.pop("max_steps", LoopSettings().max_steps)))
     planner = Planner(session, options)
     settings = planner.settings()
-    plan = planner.plan(build_request(settings, prompt, **extra), settings)
+    plan = planner.plan(build_request(
+        settings, prompt, tools=box.definitions if box else None,
+        output_schema=schema_from(schema) if schema is not None else None, **extra), settings)
+    if box is not None and box.runnable:
+        return ToolLoop(session, box, loop).run(plan, ChainObserver(), threading.Event()).final
     return session.execute(plan, TextView(out=io.StringIO()))
 
 

@@ -22,7 +22,7 @@ from annotated_types import Ge, Gt, Le, Predicate
 
 from opus_magic.config_file import FILE_TABLES, closest, read_config_file
 from opus_magic.errors import ConfigError
-from opus_magic.secret import Secret, SecretUrl, as_secret, mask, without_password
+from opus_magic.secret import Secret, SecretUrl, as_secret, mask, without_password, wrong_kind
 
 SIMULATOR = "sim"
 DEFAULT_MODEL = "claude-opus-5-5"
@@ -85,6 +85,10 @@ class Settings:
                                      env=("OPUS_MAGIC_API_KEY", "OPENAI_API_KEY"))
     api_key_env: str | None = setting(None, "Environment variable to read the API key from.",
                                       "use a variable name, e.g. api_key_env=ANTHROPIC_API_KEY")
+    admin_key: Secret | None = setting(None, "Admin key for reconcile's usage and cost reports "
+                                       "(never shown).", env=("OPUS_MAGIC_ADMIN_KEY",))
+    admin_key_env: str | None = setting(None, "Environment variable to read the admin key from.",
+                                        "use a variable name, e.g. admin_key_env=ADMIN_KEY")
     model: str = setting(DEFAULT_MODEL, "Default model id or alias.", "use a model id or alias",
                          env=("OPUS_MAGIC_MODEL",))
     max_tokens: Positive = setting(DEFAULT_MAX_TOKENS, "Default max_tokens.",
@@ -137,6 +141,7 @@ class Settings:
 
 
 SETTINGS = tuple(f for f in dataclasses.fields(Settings) if "help" in f.metadata)
+KEYS = ("api_key", "admin_key")  # never shown; each also read from the variable `<name>_env`
 SCALAR_KEYS = tuple(f.name for f in SETTINGS)
 ENV_VARS = {f.name: f.metadata["env"] for f in SETTINGS if f.metadata["env"]}
 
@@ -170,7 +175,7 @@ def settings_help() -> str:
 
 
 def _shown(name: str, value: Any) -> str:
-    if name == "api_key":
+    if name in KEYS:
         return mask(value)
     if name == "history_url" and value is not None:
         return without_password(str.__str__(value))
@@ -213,6 +218,8 @@ def coerce_one(key: str, value: Any) -> Any:
         if nullable(key):
             return None
         raise ConfigError(f"Setting '{key}' needs a value: {hint}. Nothing was changed.")
+    if key in KEYS and isinstance(value, str) and wrong_kind(key, value):
+        raise ConfigError(f"{wrong_kind(key, value)} Nothing was changed.")
     try:
         return _adapter(key).validate_python(value)
     except ValidationError:
@@ -275,10 +282,14 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         file_values = {"config_file": str(path), "config_problem": str(exc)}
     settings = Settings(**file_values).replace(**from_env(environ))
     settings = settings.replace(**(overrides or {}))
-    if settings.api_key_env:
-        key = environ.get(settings.api_key_env)
-        if not key:
-            raise ConfigError(f"api_key_env names {settings.api_key_env}, which is not set in the "
-                              f"environment: set it, or change api_key_env.")
-        settings = dataclasses.replace(settings, api_key=as_secret(key))
+    for name in KEYS:
+        variable = getattr(settings, f"{name}_env")
+        if variable:
+            key = environ.get(variable)
+            if not key:
+                raise ConfigError(f"{name}_env names {variable}, which is not set in the "
+                                  f"environment: set it, or change {name}_env.")
+            if wrong_kind(name, key):
+                raise ConfigError(f"{wrong_kind(name, key)} (read from ${variable})")
+            settings = dataclasses.replace(settings, **{name: as_secret(key)})
     return settings

@@ -2,7 +2,8 @@
 
     OpusError                   shown as is, without a traceback
     ├── UsageError              bad input (a flag, a value, a prompt); nothing was sent
-    │   └── PlanRefused         a plan that must not be sent (too long, over the budget, rejected)
+    │   ├── PlanRefused         a plan that must not be sent (too long, over the budget, rejected)
+    │   └── SchemaRefused       a schema the API's structured outputs cannot take
     ├── ConfigError             a setting, profile or config file is wrong or missing
     ├── StoreError              the history cannot be opened or written
     ├── RequestError            the request failed before an answer began (`status`, `retryable`)
@@ -28,6 +29,10 @@ class OpusError(Exception):
 
 class UsageError(OpusError):
     """Bad input from the user (flag, value, prompt); nothing was sent."""
+
+
+class SchemaRefused(UsageError):
+    """A JSON schema an API's structured outputs cannot take, even fixed; says what to change."""
 
 
 class PlanRefused(UsageError):

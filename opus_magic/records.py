@@ -27,6 +27,8 @@ class Usage:
     cache_write_1h_tokens: int = 0
     thinking_tokens: int = 0  # the part of output_tokens billed for thinking (Anthropic's count)
     cache_write_5m_tokens: int = 0  # the part of cache_write_tokens with a five-minute lifetime
+    web_search_requests: int = 0  # server-side web searches billed (usage.server_tool_use)
+    web_fetch_requests: int = 0  # server-side web fetches
 
     @property
     def uncached_input_tokens(self) -> int:
@@ -46,6 +48,28 @@ class Usage:
             reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
             cache_write_1h_tokens=int(creation.get("ephemeral_1h_input_tokens") or 0),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachedFile:
+    """What the history keeps of one attachment of a run: never its bytes unless `data` was kept
+    (`--keep-attachments`); `turn` is the user turn it went with (0: the first), `source` the
+    path or URL it was attached from, `file_id` its upload to the Files API."""
+
+    name: str
+    media_type: str
+    kind: str
+    size: int = 0
+    sha256: str | None = None
+    pixels: tuple[int, int] | None = None
+    pages: int | None = None
+    tokens: int | None = None
+    tokens_exact: bool = False
+    file_id: str | None = None
+    source: str | None = None
+    turn: int = 0
+    notes: tuple[str, ...] = ()
+    data: bytes | None = None
 
 
 @dataclass
@@ -115,6 +139,13 @@ class RunRecord:
     legacy: str | None = None  # "legacy: Opus 5.5 is current, 20 % cheaper"
     speed: str | None = None  # usage.speed as the response reported it ("fast" is priced apart)
     inference_geo: str | None = None  # usage.inference_geo ("us" is priced ×1.1)
+    attachments: list[AttachedFile] = field(default_factory=list)  # in the order they were sent
+    chain_id: str | None = None  # the tool loop this model call is a step of
+    step: int | None = None  # its step in the loop, from 1
+    tool_results: list[dict[str, Any]] = field(default_factory=list)  # its tool calls' results
+    schema: str | None = None  # the name of the output schema the answer was asked to follow
+    parsed: Any = None  # the answer parsed and valid against that schema
+    schema_error: str | None = None  # why the answer does not match it
 
     @property
     def retry_count(self) -> int:

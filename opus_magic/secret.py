@@ -73,3 +73,29 @@ def mask(key: str | None) -> str:
     raw = str.__str__(key)
     prefix = raw.split("-", 1)[0] + "-" if "-" in raw[:8] else ""
     return f"{prefix}…{raw[-4:]}" if len(raw) > 12 else "…"
+
+
+# Admin keys read an organization's usage and cost reports and cannot run models (Anthropic's
+# Admin API and OpenAI's organization endpoints, checked 2026-12); ordinary keys are the reverse.
+ADMIN_PREFIXES = {"sk-ant-admin": "Anthropic", "sk-admin-": "OpenAI"}
+ADMIN_KEYS = "Anthropic admin keys start sk-ant-admin01-, OpenAI's sk-admin-"
+
+
+def admin_provider(key: str) -> str | None:
+    """Whose admin key this is (`Anthropic`, `OpenAI`), or None for any other key."""
+    raw = str.__str__(key)
+    return next((name for prefix, name in ADMIN_PREFIXES.items() if raw.startswith(prefix)), None)
+
+
+def wrong_kind(setting: str, key: str) -> str | None:
+    """Why `key` does not belong in `setting` (api_key or admin_key), in one line; else None."""
+    provider, shown = admin_provider(key), mask(key)
+    if setting == "api_key" and provider:
+        return (f"api_key {shown} is an {provider} admin key: it reads the organization's usage "
+                f"and cost reports and cannot run models. Set it as admin_key (or "
+                f"admin_key_env=VARIABLE) and give api_key an ordinary API key.")
+    if setting == "admin_key" and not provider and str.__str__(key).startswith("sk-"):
+        return (f"admin_key {shown} is an ordinary API key, which cannot read the organization's "
+                f"reports ({ADMIN_KEYS}): create an admin key in the provider's console and set "
+                f"it with admin_key_env=VARIABLE.")
+    return None

@@ -11,7 +11,7 @@ from opus_magic.core import session as session_module
 
 KEY_VARS = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
             "OPUS_MAGIC_MODEL", "OPUS_MAGIC_HISTORY", "OPUS_MAGIC_CONFIG", "OPUS_MAGIC_HISTORY_URL",
-            "PGPASSWORD")
+            "PGPASSWORD", "OPUS_MAGIC_ADMIN_KEY")
 
 
 @pytest.fixture(autouse=True)

@@ -229,10 +229,12 @@ def test_a_chat_body_becomes_messages_params() -> None:
 def test_a_native_body_goes_into_a_batch_as_it_is() -> None:
     from opus_magic.wire import anthropic
     from opus_magic.wire.batches import anthropic_params
+    from opus_magic.wire.request import WireRequest
 
     messages = [{"role": "system", "content": "Be concise."}, {"role": "user", "content": "Hi"}]
-    body = anthropic.request_body("claude-opus-4-6", messages, 300, True, thinking="adaptive",
-                                  breakpoints=("system",))
+    body = anthropic.request_body(WireRequest(
+        model="claude-opus-4-6", messages=messages, max_tokens=300, thinking="adaptive",
+        breakpoints=("system",)))
     params = anthropic_params(body)
     assert params == {k: v for k, v in body.items() if k != "stream"}
     assert params["system"][0]["cache_control"]["type"] == "ephemeral"

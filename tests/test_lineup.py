@@ -25,6 +25,7 @@ from opus_magic.core.session import default_session
 from opus_magic.cost import tokens
 from opus_magic.view.run_html import header_html
 from opus_magic.view.run_state import readable, snapshot
+from opus_magic.wire.anthropic import native_tool
 
 LEGACY = "claude-opus-4-6 (legacy: Opus 5.5 is current, 20 % cheaper)"
 ANSWER_TOKENS = 40
@@ -126,7 +127,9 @@ def test_a_tool_carrying_cell_counts_the_tool_use_system_prompt_before_sending(k
     keyless.user_ns["tools"] = [tool("get_weather")]
     keyless.run_cell_magic("opus", "-m opus --tools tools --max-tokens 100 --dry-run", "Weather?")
     dry = capsys.readouterr().out
-    definitions = round(tokens.count_tools([tool("get_weather")], "claude-opus-5-5") * 1.3)
+    # count_tokens answers, so the tools are counted exactly too: the definition as the
+    # Messages API takes it, as the simulator counts it (no tiktoken × 1.3 estimate)
+    definitions = tokens.count_tools([native_tool(tool("get_weather"))], "claude-opus-5-5")
     assert (f"Tools: 1 tool × {definitions:,} tokens = {definitions:,} tokens + 286 tokens of "
             f"tool-use system prompt = {definitions + 286:,} tokens") in dry
     keyless.run_cell_magic("opus", "-m opus --tools tools --max-tokens 100", "Weather?")

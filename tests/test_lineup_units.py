@@ -10,6 +10,7 @@ from opus_magic.cost import calibration, capabilities, crosscheck, lineup
 from opus_magic.cost.catalog import canonical, default_catalog
 from opus_magic.cost.pricing import PriceMode, served_mode
 from opus_magic.wire import anthropic
+from opus_magic.wire.request import WireRequest
 
 CATALOG = default_catalog()
 
@@ -112,11 +113,12 @@ def test_temperature_by_api_version_and_model(api, version, model, temperature, 
 
 
 def test_a_body_with_a_temperature_goes_as_the_version_that_takes_it() -> None:
-    body = anthropic.request_body("claude-opus-4-6", [{"role": "user", "content": "hi"}], 10,
-                                  stream=True, temperature=0.2)
+    body = anthropic.request_body(WireRequest(
+        model="claude-opus-4-6", messages=[{"role": "user", "content": "hi"}], max_tokens=10,
+        temperature=0.2))
     assert body["temperature"] == 0.2 and anthropic.version_of(body) == "2023-06-01"
-    plain = anthropic.request_body("claude-opus-4-6", [{"role": "user", "content": "hi"}], 10,
-                                   stream=True)
+    plain = anthropic.request_body(WireRequest(
+        model="claude-opus-4-6", messages=[{"role": "user", "content": "hi"}], max_tokens=10))
     assert "temperature" not in plain and anthropic.version_of(plain) == "2026-10-21"
 
 

@@ -18,6 +18,7 @@ from opus_magic.secret import as_secret
 from opus_magic.wire.anthropic import api_root, request_body
 from opus_magic.wire.anthropic_stream import InputKnown, MessagesState, ThinkingDelta
 from opus_magic.wire.endpoints import Endpoint, route
+from opus_magic.wire.request import WireRequest
 from opus_magic.wire.stream import Finished, StreamFailed, TextDelta, UsageReported
 
 START = {"type": "message_start", "message": {"model": "claude-opus-4-6", "usage": {
@@ -154,7 +155,8 @@ def test_breakpoints_and_the_payoff_line(mode, sizes, marks, line) -> None:
 def test_request_body_marks_only_the_chosen_breakpoints() -> None:
     messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "A"},
                 {"role": "assistant", "content": "B"}, {"role": "user", "content": "C"}]
-    body = request_body("m", messages, 100, True, breakpoints=("turn",), ttl="1h")
+    body = request_body(WireRequest(model="m", messages=messages, max_tokens=100,
+                                    breakpoints=("turn",), ttl="1h"))
     assert body["system"] == "S" and body["stream"] is True
     assert body["messages"][1]["content"] == [{"type": "text", "text": "B", "cache_control": {
         "type": "ephemeral", "ttl": "1h"}}]

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from opus_magic.core.history.select import select
+from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store.sqlite import Store
 
@@ -26,10 +27,10 @@ nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ("01_quickstart", "02_ab_comparison", "03_billing_traps", "04_errors", "05_prompt_grid",
-         "06_classroom")
+         "06_classroom", "07_documents", "08_tools_and_schemas")
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 CLEARED = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
-           "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG")
+           "OPUS_MAGIC_MODEL", "OPUS_MAGIC_CONFIG", "OPUS_MAGIC_ADMIN_KEY")
 SECRET = "sk-ant-api03-notebook-secret-4f9c2e71"
 USD = r"\$([0-9.]+)"
 
@@ -337,6 +338,72 @@ def test_prompt_grid(executed: Callable[[str], Executed]) -> None:
     assert "triage-batch" in run.text("--tag triage --tag triage-batch")
 
 
+def test_documents(executed: Callable[[str], Executed]) -> None:
+    run = executed("07_documents")
+    no_tracebacks(run)
+    assert "manual.pdf: 80 pages" in run.text("manual = Path")
+    plain, cached = run.tagged("docs-plain"), run.tagged("docs-cached")
+    assert len(plain) == len(cached) == 5 and len(run.runs) == 11  # the 640 pages sent nothing
+    [manual] = {(a.name, a.pages, a.tokens) for r in plain + cached for a in r.attachments}
+    assert manual[:2] == ("manual.pdf", 80)
+    priced = run.text("%%opus -m opus --dry-run --attach manual.pdf")
+    assert (f"Attachment manual.pdf (80 pages): {manual[2]:,} tokens, exact (count_tokens)"
+            in priced)
+    assert "pays from the 3rd question asked within 1 hour" in priced
+    assert all(not r.usage.cache_write_tokens and not r.usage.cache_read_tokens for r in plain)
+    first, *later = sorted(cached, key=lambda r: r.created_at)
+    assert first.usage.cache_write_1h_tokens > manual[2] and first.cache_breakpoints == ["attachments"]
+    assert all(r.usage.cache_read_tokens == first.usage.cache_write_tokens for r in later)
+    assert "attached: 📄 manual.pdf · 80 pages" in run.text("--cache 1h --max-tokens 200")
+    totals = run.text("pays = next(")
+    assert (f"{format_usd(sum(r.cost for r in plain))} without caching, "
+            f"{format_usd(sum(r.cost for r in cached))} with the manual cached" in totals)
+    assert "caching pays from question 3" in totals
+    sizes = run.text("--dry-run --attach small --attach large")
+    assert "small.png (400×300 px): 165 tokens" in sizes and "downscaled from 3200×2400" in sizes
+    [image] = run.tagged("docs-image")
+    assert image.attachments[0].tokens == 165 and image.attachments[0].pixels == (400, 300)
+    assert "640 PDF pages, over the 600-page cap" in run.text("--attach manual.pdf --attach manual.pdf")
+    assert "over the 1,000,000-token window" in run.text("per_page = ")
+    assert "attachment: manual.pdf · application/pdf" in run.text("%opus show")
+
+
+def test_tools_and_schemas(executed: Callable[[str], Executed]) -> None:
+    run = executed("08_tools_and_schemas")
+    no_tracebacks(run)
+    loop = sorted(run.tagged("loop"), key=lambda r: r.step or 0)
+    assert [r.step for r in loop] == [1, 2, 3] and len({r.chain_id for r in loop}) == 1
+    inputs = [r.usage.input_tokens for r in loop]
+    assert inputs == sorted(set(inputs))  # every step sends the conversation so far again
+    assert [r.tool_results[0]["status"] for r in loop[:2]] == ["ok", "ok"]
+    tools = loop[0].tool_tokens
+    assert tools > 286 and all(r.tool_tokens == tools and r.input_exact for r in loop)
+    total = sum(r.cost for r in loop)
+    overhead = Decimal(3 * tools * 4) / 10**6  # Opus 5.5: $4 per million input tokens
+    shown = run.text("--tag loop -o answer")
+    assert VIEW_MIME in run.mimes("--tag loop -o answer")
+    assert f"3 model calls, 2 tool calls · {sum(inputs):,} in" in shown
+    assert (f"tools overhead: 3 × {tools:,} tokens, {format_usd(overhead, estimated=True)}, "
+            f"{overhead / total:.0%}".replace("%", " %")) in shown
+    bill = run.text("chain_id = opus_magic.last_run().chain_id")
+    assert f"The loop cost {format_usd(total)}" in bill and loop[2].text in bill
+    assert "worst case" in run.text("--dry-run")
+    two, ten = run.tagged("two-tools"), run.tagged("ten-tools")
+    assert len(two) == len(ten) == 2 and ten[0].tool_tokens > two[0].tool_tokens
+    assert sum(r.cost for r in ten) > sum(r.cost for r in two)
+    assert {r.text for r in ten} == {r.text for r in two}  # the same answer, dearer
+    assert "Ticket(category='billing', urgency=2)" in run.text("print(repr(ticket))")
+    broken = run.text("print(type(broken).__name__, broken)")
+    assert broken.startswith("str ") and "does not match schema Ticket" in broken
+    grid = run.tagged("extract")
+    assert len(grid) == 30 and all(r.schema == "Ticket" and r.parsed for r in grid)
+    table = run.text("columns = [")
+    assert "answer.category" in table and "of the 30 categories right" in table
+    [search] = run.tagged("search")
+    assert search.usage.web_search_requests == 1
+    assert "+ $0.0100 of fees" in run.text("tokens_only = ")
+
+
 def test_headless_execute_prints_runs_and_leaves_the_notebook_as_it_was(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from opus_magic.cli.main import main
@@ -393,3 +460,13 @@ def test_classroom_on_a_shared_postgresql_history(pg_url: str, tmp_path: Path) -
     costs = [Decimal(line.split()[0].lstrip("$")) for line in costly]
     assert len(costs) == 5 and costs == sorted(costs, reverse=True)
     assert costs[0] == max(r.cost for r in runs)
+    reconciled = run.text("%opus reconcile").splitlines()
+    for model in ("claude-opus-5-5", "claude-sonnet-5-5"):              # the class's own runs
+        assert next(line for line in reconciled if line.startswith(model)).endswith("matches")
+    haiku = next(line for line in reconciled if line.startswith("claude-haiku-5-5"))
+    script = Decimal(2000) * Decimal("0.10") / 10**6 + Decimal(400) * Decimal("0.50") / 10**6
+    assert f"+{format_usd(script)}" in haiku and haiku.endswith("runs outside this history")
+    total = next(line for line in reconciled if line.startswith("total"))
+    spent = sum((r.cost for r in runs), Decimal(0))
+    assert format_usd(spent) in total and format_usd(spent + script) in total
+    assert any(re.match(r"  user ana .* 3 runs$", line) for line in reconciled)

@@ -120,7 +120,8 @@ def test_tools_are_sent_and_their_overhead_shown(ip, simulator, capsys) -> None:
 
 @pytest.mark.parametrize("value, message", [
     (None, "no variable 'my_tools'"),
-    ({"type": "function"}, "expected a non-empty list"),
+    ({"type": "function"}, 'has no "function" object'),
+    ([], "the list is empty"),
     ([{"type": "function", "function": {"name": "two words"}}], "function.name"),
 ])
 def test_bad_tools_get_one_line_and_nothing_is_sent(ip, simulator, capsys, value, message) -> None:

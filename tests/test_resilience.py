@@ -461,7 +461,7 @@ def test_bad_input_is_one_line_and_sends_nothing(ip, simulator, capsys) -> None:
                            ("--max-tokens 0", "Setting 'max_tokens' cannot be '0'"),
                            ("-t 2.5", "Temperature 2.5 is out of range"),
                            ("-t warm", "Setting 'temperature' cannot be 'warm'"),
-                           ("--tools not_tools", "--tools not_tools: expected a non-empty list"),
+                           ("--tools not_tools", "--tools not_tools: tool 1 has type None"),
                            ("--tools bad_tools", "--tools bad_tools: tool 1 has function.name"),
                            ("--tools undefined_name", "no variable 'undefined_name'")]:
         ip.run_cell_magic("opus", line, "hi")

@@ -27,7 +27,8 @@ FILLED = {"n_sentences": "3", "topic": "SQLite's WAL mode"}  # the values the RE
 
 def documented_prompts() -> set[str]:
     """Every prompt a `%%opus` cell of the README or a notebook sends (dry runs send nothing;
-    grid cells, `--each`, send one prompt per row, answered by the option they ask for)."""
+    grid cells, `--each`, send one prompt per row, answered by the option they ask for; a cell
+    with `--tools` or `--schema` is answered by tool calls and their results, or JSON)."""
     cells = [c for c in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)]
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
         cells += ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]
@@ -35,7 +36,9 @@ def documented_prompts() -> set[str]:
     prompts = set()
     for cell in cells:
         first = cell.splitlines()[0] if cell else ""
-        if cell.startswith("%%opus") and "--dry-run" not in first and "--each" not in first:
+        sends_prose = not any(flag in first for flag in ("--dry-run", "--each", "--tools",
+                                                          "--schema"))
+        if cell.startswith("%%opus") and sends_prose:
             prompt = cell.split("\n", 1)[1].strip()
             prompts.add(re.sub(r"\{(\w+)\}", lambda m: FILLED[m[1]], prompt))
     return prompts

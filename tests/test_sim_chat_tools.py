@@ -94,8 +94,8 @@ def test_one_call_a_turn_without_parallel_calls_and_tool_choice(client) -> None:
 
 
 def test_usage_worked_out_by_hand(client) -> None:
-    """Prompt: the chat format with tools (cost.tokens.count_messages) plus each earlier call's
-    name and arguments; completion: each call's name and arguments."""
+    """Prompt: the chat format with tools (cost.tokens.count_messages, which counts each earlier
+    call's name and arguments); completion: each call's name and arguments."""
     first = client.chat.completions.create(**ask())
     calls = first.choices[0].message.tool_calls
     spent = sum(count_text(c.function.name, MODEL) + count_text(c.function.arguments, MODEL)
@@ -106,7 +106,9 @@ def test_usage_worked_out_by_hand(client) -> None:
     replies = [{"role": "tool", "tool_call_id": c.id, "content": "ok"} for c in calls]
     messages = [*PROMPT, turn, *replies]
     second = client.chat.completions.create(**ask(messages=messages))
-    assert second.usage.prompt_tokens == count_messages(messages, MODEL, [WEATHER, ORDERS]) + spent
+    assert second.usage.prompt_tokens == count_messages(messages, MODEL, [WEATHER, ORDERS])
+    bare = [*PROMPT, {"role": "assistant", "content": None}, *replies]
+    assert count_messages(messages, MODEL) == count_messages(bare, MODEL) + spent
 
 
 @pytest.mark.parametrize(("messages", "param", "message"), [

@@ -77,7 +77,7 @@ def test_openai_parts_and_what_chat_completions_cannot_carry() -> None:
         openai_part(image.with_file_id("file_011"))
     pdf_part = openai_part(load(PDF, "manual.pdf"), pdf_files=True)
     assert pdf_part["file"]["filename"] == "manual.pdf"
-    assert pdf_part["file"]["file_data"].startswith("data:application/pdf;base64,JVBERi")
+    assert pdf_part["file"]["file_data"].text().startswith("data:application/pdf;base64,JVBERi")
 
 
 @pytest.fixture

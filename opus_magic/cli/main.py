@@ -1,4 +1,5 @@
-"""`opus-magic`: the simulator, history export and stats, and headless notebook runs from a shell."""
+"""`opus-magic`: the simulator, history export, stats, reconciling with the bill, and headless
+notebook runs from a shell."""
 from __future__ import annotations
 
 import argparse
@@ -94,6 +95,18 @@ def cmd_batches(args: argparse.Namespace) -> None:
     print(batches_text(default_session(), [args.action, *args.id] if args.action else []))
 
 
+def cmd_reconcile(args: argparse.Namespace) -> None:
+    from opus_magic.core.reconcile.fetch import run
+    from opus_magic.core.session import default_session
+    from opus_magic.notebook.options import grouping
+    from opus_magic.notebook.reconcile_command import waiting
+    from opus_magic.view.reconcile import reconcile_text
+
+    result = run(default_session(), args.since, args.until, grouping(args.by), args.provider,
+                 args.refresh, waiting)
+    print(reconcile_text(result))
+
+
 def cmd_execute(args: argparse.Namespace) -> None:
     from opus_magic.notebook.headless import execute_and_report
 
@@ -117,7 +130,7 @@ def bounded(kind: Callable[[str], Any], low: float, high: float | None) -> Calla
 
 def parser() -> argparse.ArgumentParser:
     from opus_magic.core.history.totals import GROUPINGS
-    from opus_magic.notebook.options import add_filter_options
+    from opus_magic.notebook.options import add_filter_options, add_reconcile_options
 
     root = argparse.ArgumentParser(prog="opus-magic", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -142,6 +155,10 @@ def parser() -> argparse.ArgumentParser:
     batches.add_argument("action", nargs="?", choices=("collect", "cancel", "resubmit"))
     batches.add_argument("id", nargs="*", help="a batch id (collect: all ended ones if none)")
     batches.set_defaults(fn=cmd_batches)
+    reconcile = sub.add_parser("reconcile", help="the history beside the provider's usage and "
+                                                 "cost reports (with an admin key)")
+    add_reconcile_options(reconcile)
+    reconcile.set_defaults(fn=cmd_reconcile)
     execute = sub.add_parser("execute", help="execute a notebook headless and print its runs")
     execute.add_argument("notebook")
     execute.set_defaults(fn=cmd_execute)

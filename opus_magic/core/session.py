@@ -13,6 +13,7 @@ from opus_magic.config import Settings, load_settings
 from opus_magic.core.budget import Budget
 from opus_magic.core.run.engine import Engine, Observer
 from opus_magic.core.run.plan import Plan
+from opus_magic.core.run.resend import SentAttachments
 from opus_magic.core.run.target import StoreKey
 from opus_magic.cost import litellm_prices
 from opus_magic.cost.catalog import Catalog, default_catalog
@@ -40,6 +41,7 @@ class Session:
         self.clock: Clock = time.time  # the wall clock circuit breakers read
         self._exact_counts: dict[str, int] = {}
         self.grid_checks: dict[str, list[Any]] = {}  # grid id -> its checks, for its batches
+        self.sent = SentAttachments()  # what was attached, for --continue to send again
 
     def settings(self, **flags: Any) -> Settings:
         """Defaults < TOML < environment < session overrides < these flags."""

@@ -29,10 +29,13 @@ NATIVE_ONLY = ("Anthropic's OpenAI-compatible endpoint and other chat-completion
 
 def request_refusal(info: ModelInfo | None, api: str, api_version: str, *, thinking: Thinking,
                     effort: str | None, temperature: float | None, max_tokens: int,
-                    tool_choice: ToolChoice = None) -> str | None:
+                    tool_choice: ToolChoice = None, server_tools: bool = False) -> str | None:
     """None when this request can be sent through `api`, else one line saying what to do:
-    the API's rules first, then the model's own (`refusal`)."""
+    the API's rules first, then the model's own (`refusal`); `server_tools`: it declares web
+    search or fetch, which run on Anthropic's side."""
     if api != "anthropic":
+        if server_tools:
+            return NATIVE_ONLY.format(what="server tools (--web-search, --web-fetch)")
         if thinking is not None:
             return NATIVE_ONLY.format(what="thinking control")
         if effort is not None:

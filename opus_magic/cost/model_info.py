@@ -109,6 +109,27 @@ class ToolPrompt:
 
 
 @dataclass(frozen=True)
+class ServerToolFee:
+    """What a server tool (web search, web fetch) costs a request beyond tokens, per request the
+    provider ran, with where the figure comes from."""
+
+    name: str
+    per_request: Decimal
+    source: str = ""
+    as_of: str = ""
+
+    @classmethod
+    def from_mapping(cls, name: str, data: Mapping[str, Any]) -> ServerToolFee:
+        """`{"per_1000": "10", "source": ..., "as_of": ...}`: dollars per 1,000 requests."""
+        return cls(name, Decimal(str(data["per_1000"])) / 1000, str(data.get("source", "")),
+                   str(data.get("as_of", "")))
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {"per_1000": f"{(self.per_request * 1000).normalize():f}", "source": self.source,
+                "as_of": self.as_of}
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """One catalog entry; `origin` says which source priced it (package, genai-prices, a litellm
     map's path, config) and `source`/`as_of` what that source cites and when."""
@@ -133,6 +154,11 @@ class ModelInfo:
     inputs: tuple[str, ...] | None = None  # "text", "image", "pdf"; None where the data is silent
     image_tokens: str | None = None  # the rule images are counted by, e.g. "claude-hires"
     estimate_ratio: Decimal | None = None  # own tokenizer's tokens per tiktoken token, if known
+    server_tools: tuple[ServerToolFee, ...] = ()  # fees of the provider's server tools
+
+    def server_tool_fee(self, name: str) -> Decimal | None:
+        """Dollars per request of server tool `name` ("web_search"); None where unknown."""
+        return next((fee.per_request for fee in self.server_tools if fee.name == name), None)
 
     @property
     def priced(self) -> bool:
@@ -188,6 +214,8 @@ class ModelInfo:
             inputs=tuple(data["inputs"]) if data.get("inputs") is not None else None,
             image_tokens=data.get("image_tokens"),
             estimate_ratio=_decimal(data.get("estimate_ratio")),
+            server_tools=tuple(ServerToolFee.from_mapping(name, fee) for name, fee in {
+                **terms.get("server_tools", {}), **(data.get("server_tools") or {})}.items()),
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -201,6 +229,7 @@ class ModelInfo:
                                  else None),
                     inputs=list(self.inputs) if self.inputs is not None else None,
                     image_tokens=self.image_tokens, estimate_ratio=self.estimate_ratio,
+                    server_tools={fee.name: fee.to_mapping() for fee in self.server_tools},
                     modifiers={key: value for key, value in
                                dataclasses.asdict(self.modifiers).items() if value is not None})
         if self.long_context_prices is not None:

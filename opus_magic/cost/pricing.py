@@ -46,7 +46,8 @@ def served_mode(served: Mapping[str, str], batch: bool = False) -> PriceMode:
 
 
 def usage_cost(usage: Usage, info: ModelInfo | None, mode: PriceMode = STANDARD) -> Decimal | None:
-    """Uncached input, cache reads, cache writes (5 min and 1 h) and output, each at its own price.
+    """Uncached input, cache reads, cache writes (5 min and 1 h) and output, each at its own price,
+    plus the fees of server tools (web search).
 
     None when the model's price is unknown, or `mode` asks for a batch or fast price the data has
     no modifier for: an unknown price is never zero. Where a model publishes no separate cache
@@ -54,13 +55,28 @@ def usage_cost(usage: Usage, info: ModelInfo | None, mode: PriceMode = STANDARD)
     cached tokens are charged as ordinary input (and 1-hour writes as 5-minute ones).
     """
     rates = mode_rates(info, usage.input_tokens, mode)
-    if rates is None:
+    fees = server_tool_cost(usage, info)
+    if rates is None or fees is None:
         return None
     return (usage.uncached_input_tokens * rates.input
             + usage.cache_read_tokens * rates.cache_read
             + (usage.cache_write_tokens - usage.cache_write_1h_tokens) * rates.cache_write
             + usage.cache_write_1h_tokens * rates.cache_write_1h
-            + usage.output_tokens * rates.output) / MILLION
+            + usage.output_tokens * rates.output) / MILLION + fees
+
+
+def server_tool_cost(usage: Usage, info: ModelInfo | None) -> Decimal | None:
+    """The fees of the server tools a request used (web searches at $10 per 1,000 on Anthropic),
+    beyond their tokens; None when one was used and its fee is unknown."""
+    total = Decimal(0)
+    for name, requests in (("web_search", usage.web_search_requests),
+                           ("web_fetch", usage.web_fetch_requests)):
+        if requests:
+            fee = info.server_tool_fee(name) if info is not None else None
+            if fee is None:
+                return None
+            total += requests * fee
+    return total
 
 
 def mode_rates(info: ModelInfo | None, input_tokens: int,

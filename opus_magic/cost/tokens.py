@@ -152,6 +152,10 @@ def _framed(messages: Iterable[dict[str, Any]], measure: Callable[[str], int]) -
         total += measure(str(message.get("role", "")))
         if message.get("name"):
             total += TOKENS_PER_NAME + measure(str(message["name"]))
+        for call in message.get("tool_calls") or ():  # an earlier turn's calls: name, arguments
+            function = call.get("function") or {}
+            total += measure(str(function.get("name") or "")) + measure(
+                str(function.get("arguments") or ""))
     return total
 
 

@@ -31,6 +31,7 @@ class Attachment:
     page_sizes: tuple[tuple[float, float], ...] = ()
     text: str | None = None
     notes: tuple[str, ...] = ()
+    source: str | None = None  # the path it was read from, where it came from a file
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -10,6 +10,7 @@ from opus_magic.errors import UsageError
 from opus_magic.media.attachment import Attachment
 
 JPEG_QUALITY = 90
+THUMBNAIL_EDGE = 64
 FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 
 
@@ -63,6 +64,23 @@ def from_pil(image: Any) -> tuple[bytes, str]:
     if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "1", "I;16"):
         image = image.convert("RGBA" if _has_alpha(image) else "RGB")
     return encode(image, "image/png"), "image/png"
+
+
+def thumbnail(attachment: Attachment, edge: int = THUMBNAIL_EDGE) -> bytes | None:
+    """A small JPEG of an image (its long edge `edge` px), for a chip in a view; None for
+    anything that is not an image held here, or that cannot be decoded."""
+    if attachment.kind != "image" or attachment.data is None:
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(attachment.data)) as image:
+            image.draft("RGB", (edge, edge))  # a JPEG decodes at a fraction of its size
+            small = image.convert("RGB")
+            small.thumbnail((edge, edge))
+            return encode(small, "image/jpeg")
+    except (OSError, ValueError):
+        return None
 
 
 def _has_alpha(image: Any) -> bool:

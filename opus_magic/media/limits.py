@@ -57,10 +57,11 @@ def limits_for(info: ModelInfo | None) -> Limits:
 
 
 def check(attachments: Sequence[Attachment], estimates: Sequence[Estimate],
-          info: ModelInfo | None, model: str, limits: Limits) -> None:
-    """Raise a one-line UsageError for the first limit these attachments break on `model`."""
+          info: ModelInfo | None, model: str, limits: Limits, inline: bool = True) -> None:
+    """Raise a one-line UsageError for the first limit these attachments break on `model`;
+    `inline` False: they go by file_id after an upload, so a request's size limit is not theirs."""
     problem = (_inputs(attachments, info, model) or _counts(attachments, info, model, limits)
-               or _edges(attachments, limits) or _size(attachments, limits)
+               or _edges(attachments, limits) or (_size(attachments, limits) if inline else None)
                or _window(attachments, estimates, info, model))
     if problem:
         raise UsageError(problem)

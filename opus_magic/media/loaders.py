@@ -7,6 +7,7 @@ that is not theirs.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -91,7 +92,7 @@ def _path(value: str | os.PathLike[str], name_hint: str | None) -> Attachment:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{shown} cannot be read ({exc.strerror}): check its permissions.") from None
-    return from_bytes(data, shown)
+    return dataclasses.replace(from_bytes(data, shown), source=str(path.absolute()))
 
 
 def _url(url: str, name_hint: str | None) -> Attachment:

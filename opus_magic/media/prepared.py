@@ -39,9 +39,10 @@ class Prepared:
 
 
 def prepare(attachments: Sequence[Attachment], info: ModelInfo | None, *, model: str = "",
-            detail: str = "auto", fit: bool = True) -> Prepared:
+            detail: str = "auto", fit: bool = True, inline: bool = True) -> Prepared:
     """Fit each image to the size the model uses (downscaled here, saying so, so no byte is
-    sent that the API would discard), refuse in one line what breaks a limit, and estimate."""
+    sent that the API would discard), refuse in one line what breaks a limit, and estimate;
+    `inline` False: they will be uploaded and sent by file_id (no request size limit)."""
     name = info.id if info is not None else model
     estimator = Estimator.for_model(info, name, detail)
     limits = limits_for(info)
@@ -50,7 +51,7 @@ def prepare(attachments: Sequence[Attachment], info: ModelInfo | None, *, model:
     edge_cap = limits.many_edge if many else None
     ready = tuple(_fitted(a, estimator, edge_cap, many) if fit else a for a in attachments)
     estimates = tuple(estimator.estimate(a) for a in ready)
-    check(ready, estimates, info, name, limits)
+    check(ready, estimates, info, name, limits, inline)
     return Prepared(name, ready, estimates)
 
 

@@ -14,6 +14,8 @@ estimate: Anthropic's count_tokens is exact where it can be reached.
   (0.06 % under: a few tokens frame the block).
 - `openai-tiles` (gpt-4o, gpt-4.1; OpenAI's vision guide): fit in 2048×2048, scale the short
   side down to 768, then 85 + 170 per 512-px tile; `detail: low` is 85 at 512×512 at most.
+  gpt-4o-mini bills the same arithmetic at 2,833 + 5,667 a tile (`openai-tiles:2833/5667`; the
+  guide's "Calculating costs" table): 33× gpt-4o's tokens, at a seventeenth of its price.
 - `openai-patches` (gpt-5.x): ceil(w/32)·ceil(h/32) patches, the image shrunk to at most 1,536
   patches, times the model's multiplier (1.2 on gpt-5.5 and gpt-5.4).
 """

@@ -8,6 +8,7 @@ from opus_magic.core.run.planner import Planner, cell_flags
 from opus_magic.core.run.preflight import dry_run
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
+from opus_magic.errors import UsageError
 from opus_magic.notebook.present import present_comparison, present_run
 from opus_magic.records import RunRecord
 
@@ -23,8 +24,15 @@ def run_cell(session: Session, cell: CellInput, line: str | None = None) -> list
         print(dry_run(session, cell))
         return []
     if len(cell.models) > 1:
+        if cell.loops:
+            raise UsageError("A tool loop runs on one model at a time: name one with -m (a grid, "
+                             "--each, runs loops on several).")
         return present_comparison(session, plan_comparison(session, cell, count_later=True),
                                   cell.output)
     plan = Planner(session, cell_flags(cell)).plan_model(
-        cell, cell.models[0] if cell.models else None, count_later=True)
+        cell, cell.models[0] if cell.models else None, count_later=not cell.loops)
+    if cell.loops:
+        from opus_magic.notebook.chains import present_chain
+
+        return present_chain(session, plan, cell)
     return present_run(session, plan, cell.output, line)

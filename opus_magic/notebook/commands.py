@@ -5,26 +5,51 @@ import getpass
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.config import SCALAR_KEYS, listing, settings_help
-from opus_magic.core.history import grids, select, totals
+from opus_magic.config import KEYS, SCALAR_KEYS, listing, settings_help
+from opus_magic.core.history import chains, grids, select, totals
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.options import add_filter_options, filter_values
+from opus_magic.notebook.reconcile_command import cmd_reconcile
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
 from opus_magic.view import format as fmt
 from opus_magic.view.catalog import models_table
+from opus_magic.view.chain_text import show_lines
+from opus_magic.view.chips import attached_line
 from opus_magic.view.history import history_view
 from opus_magic.view.tables import show
 from opus_magic.view.text import summary_line
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
        [--no-stream] [-o VAR] [--tag TAG] [--dry-run] [--no-interpolate] [--profile NAME]
-       [--tools VAR] [--continue [RUN_ID]] [--cache auto|5m|1h|off] [--thinking [N]]
-       [--effort low|medium|high|max]
+       [--tools NAME[,NAME...]] [--continue [RUN_ID]] [--cache auto|5m|1h|off] [--thinking [N]]
+       [--effort low|medium|high|max] [--attach FILE|URL|VAR ...] [--upload] [--keep-attachments]
+       [--schema MODEL|DICT|'name, age int'] [--max-steps N] [--approve] [--tool-timeout S]
+       [--no-parallel] [--web-search N] [--web-fetch]
 <prompt; {name} is filled from the notebook namespace>
+  --attach X                         a PDF, image (PNG/JPEG/GIF/WebP) or text file, an https://
+                                     URL, or a notebook name holding bytes, a Path, a PIL image,
+                                     a matplotlib figure or a DataFrame (as CSV); repeatable, sent
+                                     before the prompt; each one's tokens and cost are shown first
+                                     (--dry-run: what caching it saves over several questions)
+  --upload                           send attachments through Anthropic's Files API: uploaded once,
+                                     then by file_id (reused while the API keeps the file)
+  --keep-attachments                 the history keeps their bytes (else name, hash, size, tokens)
+  --tools NAME[,NAME...]             notebook functions run as tools (a loop: call, run, send the
+                                     results back), lists of them, or OpenAI-format definitions
+                                     (sent, their calls shown, not run); each step's cost and
+                                     the tools overhead are shown
+  --max-steps N                      at most N model calls in a loop (default 5)
+  --approve                          ask before each tool call (a button, or a prompt)
+  --tool-timeout S                   stop a tool after S seconds (default 30)
+  --no-parallel                      one tool call per model turn
+  --web-search N, --web-fetch        Claude's server tools (native API): at most N searches a
+                                     call, $10 per 1,000 on top of the tokens
+  --schema MODEL|DICT|'f, g int'     the answer's JSON shape, sent as the provider's own
+                                     structured output; -o gets it parsed (the text if it fails)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
        [-m A,B] [-o VAR]
@@ -34,8 +59,10 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      -o gives a pandas DataFrame, one row per cell
   --each VAR                         a DataFrame, a list of dicts, or a list of strings ({item})
   --variants VAR                     a dict {name: prompt} or a list of prompts (else the cell)
+  --attach {COLUMN}                  one file a row: the row's path, bytes or image
   --check NAME                       json, contains:TEXT, regex:PATTERN, equals:COLUMN,
-                                     max_words:N, or a notebook function f(answer, row)
+                                     max_words:N, field:NAME<=3 (a --schema field), or a
+                                     notebook function f(answer, row)
   --batch                            submit the cells as provider batches (Anthropic Message
                                      Batches, OpenAI Batch API) at the batch price; the cell
                                      returns at once, a view polls them (Cancel), and this kernel
@@ -47,7 +74,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus config [key=value ...]         show or set settings (the API key is always masked)
 %opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
               [--user NAME] [--project NAME]
-%opus show RUN_ID                    one run in full
+%opus show RUN_ID                    one run in full (a tool loop: every step, call and result)
 %opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
 %opus compare --tag A --tag B        two grids aligned row by row, pass rate and cost side by side
@@ -55,6 +82,12 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus stats [--by model|tag|user|project]  totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap
 %opus batches [collect [ID]|cancel ID|resubmit ID]   provider batches: state, results, retries
+%opus reconcile [--since 7d|DATE] [--until DATE] [--by day,model,user,project,key]
+                [--provider anthropic|openai] [--refresh]
+                                     the history beside the provider's usage and cost reports
+                                     (read with admin_key), per UTC day and model: the
+                                     difference and why (outside runs, estimates, cache TTL,
+                                     batch, a catalog price); days fetched are kept
 %opus help                           this text
 
 Models: opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5, the current generation
@@ -66,7 +99,8 @@ its chat completions; -t is sent where the model takes a temperature (not Opus/S
 Settings (%opus config key=value, %config OpusMagics.key = value, or the config file):
 """ + settings_help()
 KEY_IN_HISTORY = ("The key is set (shown masked), but this line stays in IPython's input history: "
-                  "next time use %opus config api_key (a hidden prompt) or api_key_env=VARIABLE.")
+                  "next time use %opus config api_key (or admin_key) alone, a hidden prompt, or "
+                  "api_key_env=VARIABLE.")
 
 
 def dispatch(magics: Any, line: str) -> Any:
@@ -86,14 +120,13 @@ def cmd_help(session: Session, args: list[str]) -> None:
 
 
 def cmd_config(session: Session, args: list[str]) -> None:
-    if args == ["api_key"]:
-        values = {"api_key": ask_for_key()}
-    else:
-        values = config_values(args)
-    if "api_key" in values:
-        values["api_key_env"] = ""  # a key given now wins over one read from a variable
+    asked = args[0] if args in (["api_key"], ["admin_key"]) else None
+    values = {asked: ask_for_key(asked)} if asked else config_values(args)
+    for name in KEYS:
+        if name in values:
+            values[f"{name}_env"] = ""  # a key given now wins over one read from a variable
     settings = session.configure(**values)
-    if "api_key" in values and args != ["api_key"]:
+    if not asked and any(name in values for name in KEYS):
         report(KEY_IN_HISTORY)
     for key, shown in listing(settings):
         print(f"{key:<20} {shown}")
@@ -104,13 +137,13 @@ def cmd_config(session: Session, args: list[str]) -> None:
         print(f"{'':<20} not used: {settings.config_problem}")
 
 
-def ask_for_key() -> str:
+def ask_for_key(name: str = "api_key") -> str:
     """The key typed at a hidden prompt; a frontend without input says what to do instead."""
     try:
-        key = getpass.getpass("API key (hidden; never shown or stored): ").strip()
+        key = getpass.getpass(f"{name} (hidden; never shown or stored): ").strip()
     except (NotImplementedError, EOFError):  # e.g. a headless kernel: no stdin to ask on
-        raise UsageError("This frontend cannot ask for the key: set an environment variable and "
-                         "use %opus config api_key_env=VARIABLE.") from None
+        raise UsageError(f"This frontend cannot ask for the key: set an environment variable and "
+                         f"use %opus config {name}_env=VARIABLE.") from None
     if not key:
         raise UsageError("No key was entered; nothing was changed.")
     return key
@@ -216,9 +249,16 @@ def _options(name: str, args: list[str], extra: Callable[[Any], Any]) -> Any:
 def cmd_show(session: Session, args: list[str]) -> None:
     if len(args) != 1:
         raise UsageError("Use %opus show RUN_ID (ids are in %opus history).")
-    record = session.store(session.settings()).get(args[0])
+    settings = session.settings()
+    store = session.store(settings)
+    record = store.get(args[0])
     if record is None:
         raise UsageError(f"No run '{args[0]}' in history (ids are in %opus history).")
+    if record.chain_id is not None:
+        steps = chains.chain_of(store, record)
+        print("\n".join(show_lines(steps, chains.chain_overhead(steps,
+                                                                 session.catalog(settings)))))
+        return
     print(show_text(record))
 
 
@@ -231,6 +271,7 @@ def show_text(record: RunRecord) -> str:
     if record.error:
         lines.append(f"error: {record.error}")
     lines.extend(f"note: {note}" for note in record.notes)
+    lines.extend(attached_line(attached) for attached in record.attachments)
     for message in record.messages:
         lines.append(f"--- {message['role']}\n{message.get('content')}")
     lines.append(f"--- assistant ({record.response_model or record.model})\n{record.text}")
@@ -244,5 +285,5 @@ def _cost_source(record: RunRecord) -> str:
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,
                "history": cmd_history, "show": cmd_show, "compare": cmd_compare, "stats": cmd_stats,
-               "batches": cmd_batches,
+               "batches": cmd_batches, "reconcile": cmd_reconcile,
                "grid": cmd_grid}

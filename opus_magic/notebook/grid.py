@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.core.grid.checks import resolve
+from opus_magic.core.grid.fields import field_check
 from opus_magic.core.grid.run import GridRun, results
 from opus_magic.core.grid.spec import (
     GridSpec,
@@ -21,6 +22,7 @@ from opus_magic.core.grid.spec import (
 )
 from opus_magic.core.grid.summary import CellResult, frame_rows
 from opus_magic.core.run.request import CellInput
+from opus_magic.core.schema.spec import OutputSchema
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.interpolate import interpolate
@@ -64,9 +66,22 @@ def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variant
         notes.append(f"Left as written (not a column nor defined in the notebook): "
                      f"{', '.join(sorted(unresolved))}")
     columns = sorted({key for row in rows for key in row})
+    _fields_exist(checks, cell.schema)
     return GridSpec(cell=dataclasses.replace(cell, notes=tuple(notes)), rows=rows,
                     variants=chosen, prompts=prompts, checks=resolve(checks, namespace, columns),
                     concurrency=_concurrency(concurrency), fresh=fresh)
+
+
+def _fields_exist(checks: list[str], schema: OutputSchema | None) -> None:
+    """`--check field:NAME...` names a field of the schema (and needs one)."""
+    for spec in (c for c in checks if c.startswith("field:")):
+        name, _ = field_check(spec, spec.partition(":")[2])
+        if schema is None:
+            raise UsageError(f"--check {spec} tests a field of a structured answer: add --schema "
+                             f"(e.g. --schema '{name} int').")
+        if name.split(".")[0] not in schema.fields:
+            raise UsageError(f"--check {spec}: schema {schema.name} has no field '{name}' (it "
+                             f"has {', '.join(schema.fields)}).")
 
 
 def _prompts(variants: list[tuple[str, str]], rows: list[dict[str, Any]],
@@ -102,7 +117,7 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     mode = presentation(settings.view)
 
     def finish() -> None:
-        deliver(output, to_frame(results(run), spec.rows))
+        deliver(output, to_frame(results(run), spec.rows, spec.cell.schema))
 
     if mode == TEXT:
         from opus_magic.view.grid_text import GridTextView
@@ -128,8 +143,17 @@ def remaining_budget(session: Session) -> Decimal | None:
     return None if budget.cap is None else max(budget.cap - budget.committed(), Decimal(0))
 
 
-def to_frame(cells: list[CellResult], rows: list[dict[str, Any]]) -> Any:
-    """The grid as a pandas DataFrame, one row per cell."""
+def to_frame(cells: list[CellResult], rows: list[dict[str, Any]],
+             schema: OutputSchema | None = None) -> Any:
+    """The grid as a pandas DataFrame, one row per cell; with a schema, each of its fields is a
+    column `answer.FIELD` (empty where the answer did not match it) and `schema_error` says why."""
     import pandas as pd
 
-    return pd.DataFrame(frame_rows(cells, rows))
+    frame = frame_rows(cells, rows)
+    if schema is not None:
+        for shown, cell in zip(frame, cells):
+            record = cell.record
+            parsed = record.parsed if record is not None and isinstance(record.parsed, dict) else {}
+            shown.update({f"answer.{name}": parsed.get(name) for name in schema.fields})
+            shown["schema_error"] = record.schema_error if record is not None else None
+    return pd.DataFrame(frame)

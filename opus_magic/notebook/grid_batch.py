@@ -11,9 +11,11 @@ from urllib.parse import urlparse
 from opus_magic.core.batch import submit as batch
 from opus_magic.core.grid import batch as gridbatch
 from opus_magic.core.grid.batch import BatchObserver
-from opus_magic.core.grid.spec import GridSpec, dry_run_lines, plan_grid
+from opus_magic.core.grid.spec import Grid, GridSpec, dry_run_lines, plan_grid
 from opus_magic.core.grid.summary import from_history
 from opus_magic.core.session import Session
+from opus_magic.core.tools.chain import combine_chains
+from opus_magic.core.tools.grid_cells import continue_loops
 from opus_magic.errors import OpusError
 from opus_magic.notebook.grid import remaining_budget, to_frame
 from opus_magic.notebook.present import BLOCKING, TEXT, deliver, presentation
@@ -34,8 +36,10 @@ class BatchWatch:
     """The batches of one grid in this kernel: their latest state, Cancel, and the end."""
 
     def __init__(self, session: Session, spec: GridSpec, grid_id: str, rows: Sequence[BatchRow],
-                 output: str | None, view: BatchObserver, worst: Decimal | None) -> None:
-        self.session, self.spec, self.grid_id = session, spec, grid_id
+                 output: str | None, view: BatchObserver, worst: Decimal | None,
+                 grid: Grid | None = None) -> None:
+        """`grid`: the grid as planned in this kernel, so its tool loops go on here."""
+        self.session, self.spec, self.grid_id, self.grid_planned = session, spec, grid_id, grid
         self.worst = worst  # held against the session budget until the batches are collected
         self.output, self.view = output, view
         self.rows = {row.id: row for row in rows}
@@ -92,9 +96,12 @@ class BatchWatch:
             for record in records:
                 if record.batch_id in self.rows:
                     self.session.budget.count(record)
-            cells = from_history(records)
+            if self.grid_planned is not None and continue_loops(self.session, self.grid_planned,
+                                                                records):
+                records = grid_cells(store, self.grid_id)
+            cells = from_history(combine_chains(records))
             self.grid = grid_view(self.grid_id, cells)
-            deliver(self.output, to_frame(cells, self.spec.rows))
+            deliver(self.output, to_frame(cells, self.spec.rows, self.spec.cell.schema))
         self.view.finished(list(self.rows.values()), list(self.errors), self.grid)
         self.done.set()
 
@@ -137,7 +144,7 @@ def run_grid_batch(session: Session, spec: GridSpec, output: str | None) -> Batc
     if not rows:
         print(plan.line() + " Every cell came from history: nothing was submitted.")
         cells = from_history(grid_cells(store, grid.id))
-        deliver(output, to_frame(cells, spec.rows))
+        deliver(output, to_frame(cells, spec.rows, spec.cell.schema))
         show(grid_view(grid.id, cells))
         return None
     return _watch(session, spec, plan, rows, output)
@@ -149,13 +156,13 @@ def _watch(session: Session, spec: GridSpec, plan: gridbatch.BatchPlan, rows: li
     grid_id, preflight = plan.grid.id, plan.line()
     if mode == TEXT:
         text = BatchTextView()
-        watch = BatchWatch(session, spec, grid_id, rows, output, text, plan.batch)
+        watch = BatchWatch(session, spec, grid_id, rows, output, text, plan.batch, plan.grid)
         text.submitted(preflight, rows, grid_id)
     else:
         from opus_magic.view.batch_widget import BatchView
 
         widget = BatchView(grid_id, preflight, rows)
-        watch = BatchWatch(session, spec, grid_id, rows, output, widget, plan.batch)
+        watch = BatchWatch(session, spec, grid_id, rows, output, widget, plan.batch, plan.grid)
         widget.on_cancel(watch.cancel)
         STATE.remember(widget)
         widget.show()

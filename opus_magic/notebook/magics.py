@@ -89,7 +89,20 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     @argument("--dry-run", action="store_true", help="Count tokens and cost; send nothing.")
     @argument("--no-interpolate", action="store_true", help="Send {braces} as written.")
     @argument("--profile", help="Endpoint profile from the config file.")
-    @argument("--tools", help="Variable holding OpenAI-format tool definitions.")
+    @argument("--tools", help="Notebook functions to run as tools (comma-separated), a list of "
+              "them, or OpenAI-format definitions (calls then shown, not run).")
+    @argument("--max-steps", dest="max_steps", help="Tool loop: at most N model calls (default 5).")
+    @argument("--approve", action="store_true", help="Tool loop: ask before each tool call.")
+    @argument("--tool-timeout", dest="tool_timeout",
+              help="Tool loop: stop a tool after S seconds (default 30).")
+    @argument("--no-parallel", dest="no_parallel", action="store_true",
+              help="Tool loop: one tool call per model turn.")
+    @argument("--web-search", dest="web_search",
+              help="Claude's web search on the server, at most N searches a call.")
+    @argument("--web-fetch", dest="web_fetch", action="store_true",
+              help="Claude's web fetch on the server (URLs in the prompt).")
+    @argument("--schema", help="The answer's JSON shape: a pydantic model, a JSON-schema dict, or "
+              "'name, age int, bio: a short bio'; -o gets it parsed.")
     @argument("--continue", dest="continue_", nargs="?", const="last", default=None,
               help="Continue the last run's conversation (or RUN_ID's).")
     @argument("--cache", choices=CACHE_MODES,
@@ -97,12 +110,20 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     @argument("--thinking", nargs="?", const="adaptive", default=None,
               help="Extended thinking on Claude's native API: adaptive, or a budget of N tokens.")
     @argument("--effort", help="Effort on Claude's native API: low, medium, high or max.")
+    @argument("--attach", action="append", default=[],
+              help="A file, an https:// URL, or a notebook name holding bytes, a Path, a PIL "
+                   "image, a matplotlib figure or a DataFrame, sent before the prompt "
+                   "(repeatable; in a grid {column} names a row's).")
+    @argument("--upload", action="store_true",
+              help="Send attachments through Anthropic's Files API (uploaded once, then by id).")
+    @argument("--keep-attachments", action="store_true",
+              help="Keep the attachments' bytes in the history, for exact replay.")
     @argument("--each", help="Grid: run the prompt once per row of this variable "
               "(DataFrame, list of dicts, list of strings as {item}).")
     @argument("--variants", help="Grid: a dict {name: prompt} or list of prompt variants.")
     @argument("--check", action="append", default=[],
-              help="Grid: json, contains:TEXT, regex:PATTERN, equals:COLUMN, max_words:N, or a "
-                   "notebook function f(answer, row) (repeatable).")
+              help="Grid: json, contains:TEXT, regex:PATTERN, equals:COLUMN, max_words:N, "
+                   "field:NAME<=3, or a notebook function f(answer, row) (repeatable).")
     @argument("--concurrency", help="Grid: requests in flight per endpoint (default 4).")
     @argument("--fresh", action="store_true", help="Grid: run every cell, reuse nothing.")
     @argument("--batch", action="store_true",
@@ -126,9 +147,9 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             if args.continue_:
                 raise UsageError("--each and --continue do not go together: a grid starts "
                                  "fresh conversations.")
-            if args.batch and args.concurrency:
-                raise UsageError("--concurrency paces requests sent from here; a --batch runs "
-                                 "on the provider's own engine: drop one of them.")
+            if args.batch and (args.concurrency or args.attach):
+                raise UsageError("--concurrency and --attach go with requests sent from here; a "
+                                 "--batch runs on the provider's own engine: drop one of them.")
         elif args.variants or args.check or args.fresh or args.concurrency or args.batch:
             raise UsageError("--variants, --check, --concurrency, --fresh and --batch need "
                              "--each VAR.")
@@ -137,27 +158,35 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             if unresolved:
                 notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
         models = self._checked(args)
-        from opus_magic.core.run.tools import tools_from_namespace
         from opus_magic.notebook import cells
+        from opus_magic.notebook.attach import attachments_from
+        from opus_magic.notebook.tool_flags import tool_fields
 
-        tools = tools_from_namespace(self.shell.user_ns, args.tools) if args.tools else None
+        attached = () if args.each else attachments_from(args.attach, self.shell.user_ns)
         cell_input = cells.CellInput(
             prompt=prompt, models=models, max_tokens=args.max_tokens,
             temperature=args.temperature, system=args.system, concise=args.concise,
             stream=False if args.no_stream else None, profile=args.profile, tag=args.tag,
-            continue_from=args.continue_, dry_run=args.dry_run, notes=notes, tools=tools,
+            continue_from=args.continue_, dry_run=args.dry_run, notes=notes,
             output=args.output, thinking=thinking_flag(args.thinking), effort=args.effort,
-            cache=args.cache)
+            cache=args.cache, attachments=attached, upload=args.upload,
+            keep_attachments=args.keep_attachments, **tool_fields(args, self.shell.user_ns))
         if args.each:
-            from opus_magic.notebook.grid import build_spec, run_grid
-            from opus_magic.notebook.grid_batch import run_grid_batch
-
-            spec = build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
-                              list(args.check), args.concurrency, args.fresh,
-                              not args.no_interpolate)
-            (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
+            self._run_grid(args, cell_input)
         else:
             cells.run_cell(self.session, cell_input, line)
+
+    def _run_grid(self, args: Any, cell_input: Any) -> None:
+        """A grid cell: its spec from the notebook's values (each row's attachments too)."""
+        from opus_magic.notebook.attach import with_row_attachments
+        from opus_magic.notebook.grid import build_spec, run_grid
+        from opus_magic.notebook.grid_batch import run_grid_batch
+
+        spec = with_row_attachments(
+            build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
+                       list(args.check), args.concurrency, args.fresh, not args.no_interpolate),
+            args.attach, self.shell.user_ns)
+        (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
 
     def _checked(self, args: Any) -> tuple[str, ...]:
         """The models named by -m; refuses an empty -m, --continue '' and a bad -o name."""

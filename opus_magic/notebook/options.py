@@ -1,10 +1,12 @@
-"""The history filters as command-line options, for `%opus history|stats` and `opus-magic`."""
+"""Command-line options of `%opus history|stats|reconcile` and `opus-magic`."""
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
 from opus_magic.core.history.select import FILTERS
+from opus_magic.core.reconcile.table import GROUPINGS
+from opus_magic.errors import UsageError
 
 
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
@@ -19,3 +21,26 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
 
 def filter_values(parsed: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(parsed, name) for name in FILTERS}
+
+
+def add_reconcile_options(parser: argparse.ArgumentParser) -> None:
+    """`reconcile`'s options (magic and CLI alike)."""
+    parser.add_argument("--since", default="7d",
+                        help="the first UTC day: 2026-12-01, or an age: 7d, 2w (default 7d)")
+    parser.add_argument("--until", help="the last UTC day (default: today)")
+    parser.add_argument("--by", default="day,model",
+                        help="day, model (the rows, in this order), user, project, key (shares)")
+    parser.add_argument("--provider", choices=("anthropic", "openai"),
+                        help="whose reports (default: the admin key's)")
+    parser.add_argument("--refresh", action="store_true",
+                        help="fetch the reports again, even days the history keeps")
+
+
+def grouping(by: str) -> tuple[str, ...]:
+    """`--by model,day` as the dimensions it names, each checked."""
+    names = tuple(name.strip() for name in by.split(",") if name.strip())
+    wrong = [name for name in names if name not in GROUPINGS]
+    if wrong or not names:
+        raise UsageError(f"--by {by}: use a comma list of {', '.join(GROUPINGS)}, "
+                         f"e.g. --by model,day.")
+    return names

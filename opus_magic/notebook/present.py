@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from opus_magic.core.comparison import Comparison, execute_all, rank
 from opus_magic.core.run.plan import Plan
+from opus_magic.core.schema.spec import OutputSchema
 from opus_magic.core.session import Session
 from opus_magic.notebook.state import STATE
 from opus_magic.records import RunRecord
@@ -48,20 +49,32 @@ def deliver(output: str | None, value: Any) -> None:
         get_ipython().user_ns[output] = value
 
 
+def answer_value(record: RunRecord | None, schema: OutputSchema | None) -> Any:
+    """What `-o` gets: the answer parsed when it matches its schema (the pydantic instance, or
+    the JSON), else its text (None when nothing ran)."""
+    if record is None:
+        return None
+    if schema is not None and record.schema_error is None and record.parsed is not None:
+        return schema.value(record.parsed)
+    return record.text
+
+
 def present_run(session: Session, plan: Plan, output: str | None = None,
                 line: str | None = None) -> list[RunRecord]:
     """Execute one plan, showing it as it streams; the records that ended before returning.
     `line` (the cell's %%opus line) lets the view write a rerun's flags back into the cell."""
     mode = presentation(plan.policy.view)
+    schema = plan.request.output_schema
     if mode == TEXT:
         record = session.execute(plan, TextView())
-        deliver(output, record.text)
+        deliver(output, answer_value(record, schema))
         return [record]
     from opus_magic.notebook.controller import RunController
 
     launch = STATE.background.launcher()
     controller = RunController(session, plan, launch,
-                               lambda record: deliver(output, record.text), handover=mode == LIVE,
+                               lambda record: deliver(output, answer_value(record, schema)),
+                               handover=mode == LIVE,
                                line=line)
     STATE.remember(controller.view, live=mode == LIVE)
     controller.view.show()
@@ -78,7 +91,8 @@ def present_comparison(session: Session, runs: Comparison,
     mode = presentation(runs[0].policy.view)
 
     def done(records: Sequence[RunRecord]) -> None:
-        deliver(output, [record.text for record in records])
+        deliver(output, [answer_value(record, plan.request.output_schema)
+                         for record, plan in zip(records, runs)])
 
     if mode == TEXT:
         records = present_comparison_text(session, runs)

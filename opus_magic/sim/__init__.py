@@ -80,6 +80,13 @@ class Simulator:
         `end_now=True` to end every pending batch at once."""
         self._state.batches.configure(**settings)
 
+    def reports(self, **settings: Any) -> None:
+        """Usage and cost reports: `outside=[{"model": ..., "input_tokens": ...,
+        "output_tokens": ..., "at": ISO time}]` adds runs made outside any history,
+        `drift={model: {"output": 12}}` bills a price ($ per million) other than the catalog's,
+        `page_size=N` pages the reports N buckets at a time (see sim/billing.py)."""
+        self._state.reports.configure(**settings)
+
     def files(self, **settings: Any) -> None:
         """The Files API's `max_bytes` a file (500 MB until changed; reset restores it)."""
         self._state.files.configure(**settings)
@@ -137,6 +144,10 @@ class SimControl:
     def batches(self, **settings: Any) -> None:
         """Change the batch engines' settings (see Simulator.batches)."""
         self._call("/sim/batches", settings)
+
+    def reports(self, **settings: Any) -> None:
+        """Change the usage and cost reports (see Simulator.reports)."""
+        self._call("/sim/reports", settings)
 
     def limit(self, **limits: Any) -> None:
         """Rate-limit the remote simulator (see Simulator.limit)."""

@@ -19,6 +19,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any, Protocol
 
+from opus_magic.sim.batch_answers import shaped
 from opus_magic.sim.choices import choice_answer
 from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
 
@@ -171,6 +172,9 @@ def _answer(api: str, request: dict[str, Any], state: Answering) -> dict[str, An
     problem = _invalid(api, request)
     if problem:
         return {"type": "errored", "kind": "invalid_request_error", "message": problem}
+    special = shaped(api, request, state.settings, state.cache)
+    if special is not None:
+        return special
     messages = list(request["messages"])
     if api == "anthropic" and request.get("system"):
         messages.insert(0, {"role": "system", "content": request["system"]})
@@ -201,6 +205,8 @@ def _invalid(api: str, request: dict[str, Any]) -> str | None:
 
 def anthropic_message(result: dict[str, Any]) -> dict[str, Any]:
     """A succeeded result as Anthropic's message object (usage without cache in input_tokens)."""
+    if "message" in result:  # answered whole, tool calls or JSON (`batch_answers.py`)
+        return result["message"]
     usage = result["usage"]
     cached = usage["prompt_tokens_details"]["cached_tokens"]
     written = usage["prompt_tokens_details"]["cache_write_tokens"]
@@ -235,7 +241,10 @@ def openai_line(custom_id: str, result: dict[str, Any]) -> dict[str, Any]:
         body = {"id": f"chatcmpl-sim{secrets.token_hex(10)}", "object": "chat.completion",
                 "created": int(time.time()), "model": result["model"],
                 "choices": [{"index": 0, "message": {"role": "assistant",
-                                                     "content": result["text"], "refusal": None},
+                                                     "content": result["text"],
+                                                     "refusal": None,
+                                                     **({"tool_calls": result["tool_calls"]}
+                                                        if result.get("tool_calls") else {})},
                              "logprobs": None, "finish_reason": result["finish"]}],
                 "usage": result["usage"]}
         line["response"] = {"status_code": 200, "request_id": secrets.token_hex(8), "body": body}

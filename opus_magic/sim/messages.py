@@ -18,6 +18,7 @@ from typing import Any
 from opus_magic.sim import headers as api_headers
 from opus_magic.sim import native_tools
 from opus_magic.sim.attachments import AttachmentProblem, resolved
+from opus_magic.sim.billing import bill_native
 from opus_magic.sim.faults import Scenario, cut_connection, error_reply
 from opus_magic.sim.log import RequestLog
 from opus_magic.sim.message_events import EventWriter
@@ -160,6 +161,7 @@ def respond(handler: Any, entry: RequestLog, body: Any, scenario: Scenario | Non
     if scenario is not None and scenario.name == "slow_first_byte":
         time.sleep(float(scenario["delay"]))
     answer = Answer(body, cache.usage(body, entry.model), settings.answer_tokens, scenario)
+    bill_native(entry, handler.headers, answer)
     rate = settings.rate_for(entry.model)
     entry.status = 200
     if not entry.stream:

@@ -9,57 +9,12 @@ an object, and every object has `additionalProperties: false` and lists every pr
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
+
+from opus_magic.schema_walk import is_object, recursive, walk
 
 UNSUPPORTED = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
                "minLength", "maxLength", "maxItems")
-SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf")
-SUBSCHEMA_MAPS = ("properties", "$defs", "definitions")
-
-
-def walk(schema: Any, context: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...],
-                                                                       dict[str, Any]]]:
-    """Every subschema with where it sits, e.g. ('properties', 'address')."""
-    if not isinstance(schema, dict):
-        return
-    yield context, schema
-    for key in SUBSCHEMA_MAPS:
-        for name, sub in (schema.get(key) or {}).items():
-            yield from walk(sub, (*context, key, name))
-    for key in SUBSCHEMA_LISTS:
-        for index, sub in enumerate(schema.get(key) or ()):
-            yield from walk(sub, (*context, key, str(index)))
-    for key in ("items", "additionalProperties"):
-        if isinstance(schema.get(key), dict):
-            yield from walk(schema[key], (*context, key))
-
-
-def is_object(schema: dict[str, Any]) -> bool:
-    kind = schema.get("type")
-    return kind == "object" or (isinstance(kind, list) and "object" in kind) or (
-        kind is None and "properties" in schema)
-
-
-def recursive(root: dict[str, Any]) -> bool:
-    """Whether a `$ref` leads back to a schema that contains it."""
-    def target(ref: str) -> Any:
-        node: Any = root
-        for part in [p for p in ref[1:].split("/") if p]:
-            node = node.get(part) if isinstance(node, dict) else None
-        return node
-
-    def visit(schema: Any, seen: tuple[str, ...]) -> bool:
-        for _, sub in walk(schema):
-            ref = sub.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#"):
-                if ref in seen or ref == "#":
-                    return True
-                if visit(target(ref), (*seen, ref)):
-                    return True
-        return False
-
-    return visit({k: v for k, v in root.items() if k not in ("$defs", "definitions")}, ())
 
 
 def anthropic_problem(schema: Any, where: str) -> str | None:

@@ -15,7 +15,7 @@ from opus_magic.sim import chat_tools
 from opus_magic.sim import headers as api_headers
 from opus_magic.sim import messages as native
 from opus_magic.sim.attachments import AttachmentProblem, opening, resolved_chat
-from opus_magic.sim.batch_routes import route as route_batches
+from opus_magic.sim.billing import bill_chat
 from opus_magic.sim.chat_stream import SseAnswer, whole_answer
 from opus_magic.sim.choices import choice_answer
 from opus_magic.sim.faults import (
@@ -23,9 +23,9 @@ from opus_magic.sim.faults import (
     cut_connection,
     error_reply,
 )
-from opus_magic.sim.files import route as route_files
 from opus_magic.sim.limits import Limiter
 from opus_magic.sim.log import RequestLog
+from opus_magic.sim.routes import routed
 from opus_magic.sim.state import Settings, State
 from opus_magic.sim.text import answer_chunks, usage_body
 from opus_magic.sim.tool_calls import Call
@@ -71,8 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path.rstrip("/")
         if self._refused(path):
             return
-        if route_files(self, self.server.state.files, "GET", path) or route_batches(
-                self, self.server.state, "GET", path):
+        if routed(self, self.server.state, "GET", path):
             return
         if path == "/v1/models":
             self._json(200, {"object": "list", "data": [
@@ -88,8 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path.rstrip("/")
         if self._refused(path):
             return
-        if route_files(self, self.server.state.files, "POST", path) or route_batches(
-                self, self.server.state, "POST", path):
+        if routed(self, self.server.state, "POST", path):
             return
         body = self._read_json()
         if path == "/v1/chat/completions":
@@ -105,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path.rstrip("/")
         if self._refused(path):
             return
-        if not route_files(self, self.server.state.files, "DELETE", path):
+        if not routed(self, self.server.state, "DELETE", path):
             self._error(404, f"No route for DELETE {path}", "not_found_error")
 
     def _refused(self, path: str) -> bool:
@@ -169,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
                            model=str(request.get("model", "")), stream=bool(request.get("stream")),
                            messages=messages if isinstance(messages, list) else [],
                            max_tokens=max_tokens if isinstance(max_tokens, int) else None,
-                           tools=request.get("tools") or None)
+                           tools=request.get("tools") or None, body=request)
         state.record(entry)
         try:
             problem = _invalid(body)
@@ -227,9 +225,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         chunks, finish, calls = _content(entry, request, scenario, settings)
         completion = chat_tools.completion_tokens(calls, entry.model) if calls else len(chunks)
-        usage = None if name == "no_usage" else usage_body(
+        usage = bill_chat(entry, self.headers, usage_body(
             self.server.state.cache.usage(entry.model, entry.messages, entry.tools),
-            completion, settings.usage_scale)
+            completion, settings.usage_scale), shown=name != "no_usage")
         rate = settings.rate_for(entry.model)
         if entry.stream:
             include = bool((request.get("stream_options") or {}).get("include_usage"))

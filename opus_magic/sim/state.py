@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opus_magic.sim.batches import BatchBook
+from opus_magic.sim.billing import ReportBook
 from opus_magic.sim.faults import ScenarioBook
 from opus_magic.sim.files import FileStore
 from opus_magic.sim.limits import Limiter, LimitSettings
@@ -51,6 +52,7 @@ class State:
         self.native_cache = NativeCache()
         self.batches = BatchBook()
         self.files = FileStore()
+        self.reports = ReportBook()
         self._lock = threading.Lock()
         self._ended = threading.Condition(self._lock)
         self._log: list[RequestLog] = []
@@ -92,4 +94,5 @@ class State:
         self.book.clear()
         self.batches.clear()
         self.files.clear()
+        self.reports = ReportBook()
         self.limiter = None

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from opus_magic.cost.catalog import default_catalog
-from opus_magic.cost.tokens import count_messages, count_text, get_encoding
+from opus_magic.cost.tokens import count_messages, get_encoding
 from opus_magic.sim.answers import last_user_text, written_pieces
 from opus_magic.sim.attachments import carried_tokens
 from opus_magic.sim.tool_prompt import tool_prompt_tokens
@@ -239,8 +239,9 @@ class PromptCache:
         length = base
         for message in messages:
             digest.update(json.dumps(message, sort_keys=True, default=str).encode())
+            # an assistant message's tool calls count as their name and arguments (as output)
             length += (count_messages([message], model) - count_messages([], model)
-                       + carried_tokens(message) + call_tokens(message, model))
+                       + carried_tokens(message))
             prefixes.append((digest.hexdigest(), length))
         info = default_catalog().get(model)
         minimum = UNKNOWN_MODEL_MIN_PREFIX if info is None else info.min_cache_prefix
@@ -253,15 +254,6 @@ class PromptCache:
         cached = cached if cached >= minimum else 0
         written = length - cached if length >= minimum and length - cached >= minimum else 0
         return length, cached, written
-
-
-def call_tokens(message: dict[str, Any], model: str) -> int:
-    """An assistant message's tool calls as input: each call's name and arguments (what they
-    cost as output)."""
-    calls = message.get("tool_calls") if isinstance(message.get("tool_calls"), list) else []
-    functions = [c.get("function") or {} for c in calls if isinstance(c, dict)]
-    return sum(count_text(str(f.get("name", "")), model)
-               + count_text(str(f.get("arguments", "")), model) for f in functions)
 
 
 def usage_body(prompt: tuple[int, int, int], completion: int, scale: float) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
+from opus_magic.store.attachments import save_attachments, with_attachments
 from opus_magic.store.rows import SELECT, UPSERT, from_row, to_row
 
 T = TypeVar("T")
@@ -39,6 +40,7 @@ class HistoryStore:
     def save(self, record: RunRecord) -> None:
         """Insert one run, or update it in place (an update keeps the search index in step)."""
         self._write(UPSERT, to_row(self.stamped(record)))
+        save_attachments(self, record)
 
     def get(self, run_id: str) -> RunRecord | None:
         """A run by id or unique id prefix; a prefix shared by several runs is a UsageError."""
@@ -46,7 +48,8 @@ class HistoryStore:
             f"{SELECT} WHERE id = ? OR id LIKE ? || '%' ORDER BY id LIMIT 3", (run_id, run_id)))
         exact = [row for row in rows if row[0] == run_id]
         if exact or len(rows) == 1:
-            return from_row((exact or rows)[0])
+            record = from_row((exact or rows)[0])
+            return self._read(lambda store: with_attachments(store, [record]))[0]
         if rows:
             shown = ", ".join(row[0] for row in rows[:2]) + (", …" if len(rows) > 2 else "")
             raise UsageError(f"'{run_id}' is the start of several run ids ({shown}): give more of "

@@ -13,10 +13,13 @@ from opus_magic.store.sqlite import USAGE_FIELDS as USAGE_COLUMNS
 
 
 def flat(record: RunRecord) -> dict[str, Any]:
-    """One run as a flat mapping of plain values (usage fields at top level, cost as text)."""
+    """One run as a flat mapping of plain values (usage fields at top level, cost as text,
+    attachments without their bytes)."""
     data = dataclasses.asdict(record)
     usage = data.pop("usage")
     data.update(usage)
+    data["attachments"] = [{key: value for key, value in attached.items() if key != "data"}
+                           for attached in data["attachments"]]
     data["cost"] = None if record.cost is None else str(record.cost)
     return data
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from opus_magic.errors import StoreError
 from opus_magic.records import RunRecord
 from opus_magic.secret import without_password
+from opus_magic.store.attachments import save_attachments
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.migrations import migrate
 from opus_magic.store.rows import UPSERT, to_row
@@ -185,7 +186,10 @@ class PgStore(HistoryStore):
             if rows:
                 self._attempt(send)
                 for run in runs:
+                    save_attachments(self, run)
+                for run in runs:
                     spool._write("DELETE FROM runs WHERE id = ?", (run.id,))
+                    spool._write("DELETE FROM attachments WHERE run_id = ?", (run.id,))
             self._pending = False
         if rows:
             print(f"History server {self.shown} is back: {len(rows)} spooled runs written to it.",
@@ -197,6 +201,7 @@ class PgStore(HistoryStore):
         try:
             self._flush()
             self._write(UPSERT, to_row(record))
+            save_attachments(self, record)
             self._outage = False
         except Unreachable as exc:
             self._announce(str(exc))

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.records import RunRecord
+from opus_magic.store.attachments import with_attachments
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.rows import SELECT, from_row
 
@@ -66,15 +67,22 @@ def select_runs(store: HistoryStore, filters: RunFilter = RunFilter(), limit: in
         sql = f"{SELECT}{where} ORDER BY {OLDEST_FIRST if oldest_first else NEWEST_FIRST}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [from_row(row) for row in backend._rows(sql, args)]
+        return with_attachments(backend, [from_row(row) for row in backend._rows(sql, args)])
 
     return store._read(query)
 
 
 def runs_of_comparison(store: HistoryStore, comparison_id: str) -> list[RunRecord]:
     """The runs of one comparison (a fan-out), in the order they were started."""
+    return store._read(lambda backend: with_attachments(backend, [from_row(row) for row in (
+        backend._rows(f"{SELECT} WHERE comparison_id = ? ORDER BY {OLDEST_FIRST}",
+                      (comparison_id,)))]))
+
+
+def runs_of_chain(store: HistoryStore, chain_id: str) -> list[RunRecord]:
+    """The model calls of one tool loop, step by step."""
     return store._read(lambda backend: [from_row(row) for row in backend._rows(
-        f"{SELECT} WHERE comparison_id = ? ORDER BY {OLDEST_FIRST}", (comparison_id,))])
+        f"{SELECT} WHERE chain_id = ? ORDER BY step, {OLDEST_FIRST}", (chain_id,))])
 
 
 def calibration_counts(store: HistoryStore, names: Sequence[str], endpoint: str,

@@ -20,14 +20,16 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "profile", "tools", "tool_tokens", "input_estimate", "input_exact", "price_source",
            "calibration", "api", "api_version", "cache_breakpoints", "cache_ttl", "thinking_text",
            "thinking_shown_tokens", "refused", "usage_implausible", "reused_from", "custom_id",
-           "retries", "tool_calls", "legacy", "speed", "inference_geo")
-JSON_COLUMNS = ("checks", "rate_limits")  # nullable JSON objects
-LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls")  # JSON lists, NULL as []
+           "retries", "tool_calls", "legacy", "speed", "inference_geo", "web_search_requests",
+           "web_fetch_requests", "chain_id", "step", "tool_results", "schema", "parsed",
+           "schema_error")
+JSON_COLUMNS = ("checks", "rate_limits", "parsed")  # nullable JSON values
+LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls", "tool_results")  # JSON lists, NULL as []
 FLAG_COLUMNS = ("cost_exact", "simulator", "input_exact", "refused", "usage_implausible")
 COUNTED = ("retry_count", "tool_call_count")  # the lengths of lists, kept as columns for SQL
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                 "reasoning_tokens", "cache_write_1h_tokens", "thinking_tokens",
-                "cache_write_5m_tokens")
+                "cache_write_5m_tokens", "web_search_requests", "web_fetch_requests")
 FIELD_OF = {"user_name": "user", "row_index": "row"}  # reserved words in PostgreSQL
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM runs"
 UPSERT = (f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "

@@ -9,10 +9,12 @@ from decimal import Decimal
 from typing import TextIO
 
 from opus_magic.core.comparison import RankedRun
+from opus_magic.core.run.attachment_report import plan_chips
 from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.core.run.outcome import outcome_lines
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
+from opus_magic.view.chips import chips_brief
 from opus_magic.view.text import summary_line
 
 PROGRESS_EVERY_S = 2.0  # a streaming model's progress line, at most this often
@@ -37,6 +39,9 @@ class ProgressLines(Observer):
 
     def started(self, live: LiveRun) -> None:
         self._next = self.clock() + PROGRESS_EVERY_S
+        attached = chips_brief(plan_chips(live.plan, thumbnails=0))
+        if attached:
+            self._write(f"  {live.plan.request.model}: {attached}")
         for warning in live.plan.warnings:
             self._write(f"! {live.plan.request.model}: {warning}")
 

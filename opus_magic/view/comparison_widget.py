@@ -10,6 +10,7 @@ from typing import Any
 from opus_magic.core.comparison import Comparison, RankedRun, rank
 from opus_magic.core.run.engine import Clock
 from opus_magic.view import format as fmt
+from opus_magic.view.chips import chips_html
 from opus_magic.view.comparison_text import (
     SUMMARY_HEADINGS,
     cheapest_cost,
@@ -119,7 +120,8 @@ class ComparisonView:
         if not self.handover:
             return {VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME], **bundle}
         columns = [run_html(snapshot(p.live, self.clock(), p.record), p.record.text,
-                            COLUMN_TEXT_HEIGHT) for p in self.panels if p.live and p.record]
+                            COLUMN_TEXT_HEIGHT, chips_html(p.chips, brief=True))
+                   for p in self.panels if p.live and p.record]
         bundle["text/html"] = (
             f'<div class="opus-comparison opus-static" style="color:{fmt.TEXT}">'
             f'{self.title_html()}{summary_html(rows)}'

@@ -65,7 +65,8 @@ def end_state(record: RunRecord) -> str:
             return f"hit max_tokens (yours: {record.max_tokens:,})"
         return "hit the model's ceiling"
     return {"content_filter": "stopped by the content filter",
-            "tool_calls": "asks to call a tool"}.get(record.finish_reason or "", "complete")
+            "tool_calls": "asks to call a tool", "tool_use": "asks to call a tool",
+            "pause_turn": "paused by the server"}.get(record.finish_reason or "", "complete")
 
 
 # One palette, from JupyterLab's theme variables: each status colour is mixed with the theme's

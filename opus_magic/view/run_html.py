@@ -95,13 +95,15 @@ def thinking_details(snap: Snapshot) -> str:
             f'{html.escape(title)}</summary>{thinking_html(text)}</details>')
 
 
-def run_html(snap: Snapshot, text: str, text_height: str | None = None) -> str:
-    """One finished run with the classes of the live view: header, notes, answer, meter, outcome.
+def run_html(snap: Snapshot, text: str, text_height: str | None = None, chips: str = "") -> str:
+    """One finished run with the classes of the live view: header, attachments (`chips`, as
+    drawn), notes, answer, meter, outcome.
 
     With `text_height` it is a column as in a comparison: meter on top, the answer scrolling.
     """
     colour = fmt.STATUS_COLOURS[snap.status]
-    header = f'<div class="opus-header">{header_html(snap)}</div>'
+    header = (f'<div class="opus-header">{header_html(snap)}</div>'
+              f'<div class="opus-attachments">{chips}</div>')
     notes = lines_html(snap.warnings, "opus-warning", fmt.colour("interrupted"))
     meter = f'<div class="opus-meter">{meter_html(snap.meter, text_height is not None)}</div>'
     answer = (f'<div class="opus-text jp-RenderedHTMLCommon" style="padding:0">'

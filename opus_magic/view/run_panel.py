@@ -5,9 +5,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from opus_magic.core.run.attachment_report import Chip, plan_chips
 from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
+from opus_magic.view.chips import chips_html
 from opus_magic.view.run_html import (
     header_html,
     lines_html,
@@ -49,7 +51,10 @@ class RunPanel(Observer):
     answer reaches the frontend about once, and the end sends only what was still in the tail.
     Pushes are spaced by the messages they send (`Throttle`), the meter is redrawn at most every
     `METER_INTERVAL_S`, and unchanged values are not sent. The parts share one layout and style.
+    The run's attachments show as chips above its warnings.
     """
+
+    chips: tuple[Chip, ...] = ()  # the attachments of the run shown
 
     def __init__(self, clock: Clock = time.monotonic, interval_s: float = 1 / MESSAGES_PER_S,
                  text_height: str | None = None, hands_over: bool = False,
@@ -106,6 +111,7 @@ class RunPanel(Observer):
             self.thinking_part = self.thinking_text = None
         self.throttle.mark()
         now = self.clock()
+        self.chips = plan_chips(live.plan)
         self.throttle.spent(assign(self.tail, "") + self.render(snapshot(live, now)))
         self._redraw_at = now + METER_INTERVAL_S
 
@@ -223,8 +229,8 @@ class RunPanel(Observer):
     def render(self, snap: Snapshot) -> int:
         """Map one snapshot onto the widgets; returns how many messages that sent."""
         sent = (assign(self.header, header_html(snap))
-                + assign(self.warnings, lines_html(snap.warnings, "opus-warning",
-                                                   fmt.colour("interrupted")))
+                + assign(self.warnings, chips_html(self.chips, brief=self.compact)
+                         + lines_html(snap.warnings, "opus-warning", fmt.colour("interrupted")))
                 + assign(self.meter, meter_html(snap.meter, self.compact))
                 + assign(self.outcome, outcome_html(snap, self.compact)))
         self._label = snap.label

@@ -6,10 +6,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from opus_magic.core.run.attachment_report import record_chips
 from opus_magic.core.run.engine import LiveRun
 from opus_magic.core.run.outcome import outcome_lines
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
+from opus_magic.view.chips import chips_lines
 from opus_magic.view.text import summary_line
 
 PREVIEW_LINES = 8  # of a long answer's start, in the short text/plain kept for saved notebooks
@@ -105,7 +107,8 @@ def readable(record: RunRecord, live: LiveRun) -> dict[str, str]:
     """For saved notebooks: all of the answer as text/markdown, a short preview as text/plain."""
     first = model_line(record, live)
     legacy = [first] if first else []
-    notes = [f"! {w}" for w in live.plan.warnings]
+    notes = [*chips_lines(record_chips(record, live.plan.info)),
+             *(f"! {w}" for w in live.plan.warnings)]
     ends = [f"! {line}" for line in outcome_lines(record, live.plan.info)]
     summary = summary_line(record)
     shown = thinking(live, record)

@@ -17,6 +17,7 @@ from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.core.run.plan import Plan
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
+from opus_magic.view.chips import chips_html
 from opus_magic.view.live_only import LIVE_ONLY
 from opus_magic.view.run_html import (
     attempt_html,
@@ -221,7 +222,9 @@ class RunView(Observer):
         if not self.handover:
             return {VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME], **bundle}
         snap = snapshot(live, self.clock(), record)
-        bundle["text/html"] = page_html(run_html(snap, record.text), notes, self.records[:-1])
+        drawn = chips_html(self.panel.chips)
+        bundle["text/html"] = page_html(run_html(snap, record.text, chips=drawn), notes,
+                                        self.records[:-1])
         return bundle
 
     def problem(self, message: str) -> None:

@@ -9,18 +9,23 @@ version: cost/capabilities.py says so before sending).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from opus_magic.cost.capabilities import SAMPLING_PARAMS
 from opus_magic.errors import RequestError, StreamInterrupted
 from opus_magic.wire.anthropic_stream import MessagesState
+from opus_magic.wire.attachments import cache_control
+from opus_magic.wire.attachments import messages_turns as with_attachments
 from opus_magic.wire.client import Response, key_of, post
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
-from opus_magic.wire.request import Thinking, WireRequest
+from opus_magic.wire.request import ServerTool, WireRequest
+from opus_magic.wire.schemas import Fitted, for_claude
+from opus_magic.wire.tool_turns import messages_turns
 
 API_VERSION = "2026-10-21"
+SERVER_TOOL_TYPES = {"web_search": "web_search_20260318", "web_fetch": "web_fetch_20260318"}
 SAMPLING_VERSION = "2023-06-01"  # the last version that takes temperature, top_p and top_k
 
 
@@ -41,39 +46,61 @@ def headers(endpoint: Endpoint, body: dict[str, Any] | None = None) -> dict[str,
     return {"x-api-key": key_of(endpoint) or "no-key", "anthropic-version": version_of(body)}
 
 
-def cache_control(ttl: str) -> dict[str, str]:
-    return {"type": "ephemeral", "ttl": ttl}
-
-
-def request_body(model: str, messages: Sequence[dict[str, Any]], max_tokens: int, stream: bool,
-                 tools: Sequence[dict[str, Any]] | None = None, thinking: Thinking = None,
-                 effort: str | None = None, breakpoints: Sequence[str] = (),
-                 ttl: str = "5m", temperature: float | None = None) -> dict[str, Any]:
-    """A Messages body from OpenAI-format messages and tools, with `cache_control` on each of
-    `breakpoints`: "tools" (the last tool), "system", "turn" (the end of the previous turn)."""
-    mark = cache_control(ttl)
+def request_body(request: WireRequest) -> dict[str, Any]:
+    """A Messages body from OpenAI-format messages and tools (tool turns as `tool_use` and
+    `tool_result` blocks), each user turn's attachments before its text, with `cache_control`
+    on each of the request's breakpoints: "tools" (the last tool), "system", "attachments" (the
+    last attachment), "turn" (the end of the previous turn); the schema the answer must follow
+    in `output_config.format`, server tools after the notebook's own."""
+    mark, breakpoints = cache_control(request.ttl), request.breakpoints
+    messages = request.messages
     system = " ".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
-    turns = [{"role": m["role"], "content": m.get("content") or ""}
-             for m in messages if m.get("role") != "system"]
+    turns = messages_turns(with_attachments(
+        [m for m in messages if m.get("role") != "system"], request.attachments,
+        request.ttl if "attachments" in breakpoints else None))
     if "turn" in breakpoints and len(turns) > 1:
         turns[-2] = {**turns[-2], "content": _marked(turns[-2]["content"], mark)}
-    body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": turns}
+    body: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens,
+                            "messages": turns}
     if system:
         body["system"] = _marked(system, mark) if "system" in breakpoints else system
-    if tools:
-        body["tools"] = [native_tool(tool) for tool in tools]
-        if "tools" in breakpoints:
-            body["tools"][-1]["cache_control"] = mark
-    if thinking is not None:
-        body["thinking"] = ({"type": "adaptive"} if thinking == "adaptive"
-                            else {"type": "enabled", "budget_tokens": int(thinking)})
-    if effort is not None:
-        body["output_config"] = {"effort": effort}
-    if temperature is not None:
-        body["temperature"] = temperature
-    if stream:
+    body.update(_tools(request, mark))
+    body.update(_options(request))
+    if request.stream:
         body["stream"] = True
     return body
+
+
+def _tools(request: WireRequest, mark: dict[str, str]) -> dict[str, Any]:
+    """The declared tools (the notebook's, then server tools), the last one marked for caching
+    where asked, and one tool call a turn where parallel calls are off."""
+    declared = ([native_tool(tool) for tool in request.tools or ()]
+                + [server_tool(t) for t in request.server_tools])
+    if not declared:
+        return {}
+    if "tools" in request.breakpoints:
+        declared[-1]["cache_control"] = mark
+    part: dict[str, Any] = {"tools": declared}
+    if request.tools and not request.parallel_tools:
+        part["tool_choice"] = {"type": "auto", "disable_parallel_tool_use": True}
+    return part
+
+
+def _options(request: WireRequest) -> dict[str, Any]:
+    """Thinking, effort and the answer's schema (`output_config`), and a temperature."""
+    options: dict[str, Any] = {}
+    thinking = request.thinking
+    if thinking is not None:
+        options["thinking"] = ({"type": "adaptive"} if thinking == "adaptive"
+                               else {"type": "enabled", "budget_tokens": int(thinking)})
+    output = request.output
+    config = {**({"effort": request.effort} if request.effort is not None else {}),
+              **({"format": {"type": "json_schema", "schema": output.schema}} if output else {})}
+    if config:
+        options["output_config"] = config
+    if request.temperature is not None:
+        options["temperature"] = request.temperature
+    return options
 
 
 def _marked(content: Any, mark: dict[str, str]) -> list[dict[str, Any]]:
@@ -93,6 +120,14 @@ def native_tool(tool: dict[str, Any]) -> dict[str, Any]:
     if function.get("description"):
         native["description"] = function["description"]
     return native
+
+
+def server_tool(tool: ServerTool) -> dict[str, Any]:
+    """A server tool as Messages declares it: web search with its `max_uses`, web fetch."""
+    declared: dict[str, Any] = {"type": SERVER_TOOL_TYPES[tool.name], "name": tool.name}
+    if tool.max_uses is not None:
+        declared["max_uses"] = tool.max_uses
+    return declared
 
 
 def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
@@ -132,14 +167,16 @@ class Messages:
     api = "anthropic"
     caches = True
     counts = True
+    files = True
 
     def version_for(self, body: dict[str, Any] | None) -> str | None:
         return version_of(body)
 
     def body(self, request: WireRequest) -> dict[str, Any]:
-        return request_body(request.model, request.messages, request.max_tokens, request.stream,
-                            request.tools, request.thinking, request.effort, request.breakpoints,
-                            request.ttl, request.temperature)
+        return request_body(request)
+
+    def fit_schema(self, name: str, schema: dict[str, Any]) -> Fitted:
+        return for_claude(name, schema)
 
     def open(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
              hold: Hold | None = None,

@@ -4,21 +4,27 @@ Messages (Anthropic's vision, PDF and Files API pages): an image is `{"type": "i
 and a PDF or a text file a `{"type": "document", "source", "title"}`, the source being base64
 bytes, an https `url`, or a `file` id; a text file's source is `{"type": "text", "media_type":
 "text/plain", "data"}` (a document, not a bare text block, so it keeps its title and can be
-cited). OpenAI chat completions: an image is an `image_url` part (a data URL or an https URL,
-with `detail`), a text file a text part; a PDF only where the endpoint takes `file` parts.
+cited). OpenAI chat completions: an image is an `image_url` part (a data URL or an https
+URL, with `detail`), a text file a text part; a PDF only where the endpoint takes `file` parts.
 Attachments come first and the cell's text last, as Anthropic advises for long documents.
+Base64 bytes are `Encoded` values, written out only as the body is sent (wire/payload.py).
 """
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from typing import Any
 
 from opus_magic.errors import UsageError
 from opus_magic.media.attachment import Attachment
-from opus_magic.wire.anthropic import cache_control
+from opus_magic.wire.payload import Encoded
 
 Block = dict[str, Any]
+Turns = Sequence[Sequence[Attachment]]  # the attachments of each user turn, in order
+
+
+def cache_control(ttl: str) -> dict[str, str]:
+    """A Messages cache breakpoint with its lifetime ("5m" or "1h")."""
+    return {"type": "ephemeral", "ttl": ttl}
 
 
 def messages_source(attachment: Attachment) -> Block:
@@ -31,7 +37,7 @@ def messages_source(attachment: Attachment) -> Block:
         return {"type": "text", "media_type": "text/plain", "data": attachment.text or ""}
     assert attachment.data is not None
     return {"type": "base64", "media_type": attachment.media_type,
-            "data": base64.b64encode(attachment.data).decode("ascii")}
+            "data": Encoded(attachment.data, key=attachment.sha256 or "")}
 
 
 def messages_block(attachment: Attachment) -> Block:
@@ -92,7 +98,38 @@ def openai_content(attachments: Sequence[Attachment], text: str, detail: str = "
     return [*parts, {"type": "text", "text": text}]
 
 
-def _data_url(attachment: Attachment) -> str:
+def _data_url(attachment: Attachment) -> Encoded:
     assert attachment.data is not None
-    encoded = base64.b64encode(attachment.data).decode("ascii")
-    return f"data:{attachment.media_type};base64,{encoded}"
+    return Encoded(attachment.data, f"data:{attachment.media_type};base64,",
+                   attachment.sha256 or "")
+
+
+def messages_turns(turns: Sequence[Block], attachments: Turns,
+                   ttl: str | None = None) -> list[Block]:
+    """Messages turns with each user turn's attachments before its text; with `ttl` the cache
+    breakpoint sits on the last attachment of the conversation."""
+    last = max((i for i, group in enumerate(attachments) if group), default=None)
+    return _with_content(turns, attachments, lambda index, group, text: messages_content(
+        group, text, ttl if index == last else None))
+
+
+def openai_turns(messages: Sequence[Block], attachments: Turns, detail: str = "auto",
+                 pdf_files: bool = False) -> list[Block]:
+    """Chat messages with each user turn's attachments as parts before its text."""
+    return _with_content(messages, attachments, lambda _, group, text: openai_content(
+        group, text, detail, pdf_files))
+
+
+def _with_content(messages: Sequence[Block], attachments: Turns,
+                  content: Any) -> list[Block]:
+    """Each user turn `attachments` covers as content blocks (its text a block even when its
+    group is empty, so a body counted without an attachment differs by that attachment only)."""
+    out, user = [], 0
+    for message in messages:
+        if message.get("role") == "user":
+            if user < len(attachments):
+                message = {**message, "content": content(user, attachments[user],
+                                                         str(message.get("content") or ""))}
+            user += 1
+        out.append(message)
+    return out

@@ -57,6 +57,7 @@ class BatchResult:
     finish_reason: str | None = None
     response_model: str | None = None
     error: str | None = None
+    tool_calls: tuple[dict[str, Any], ...] = ()  # the calls it asked for, OpenAI's form
 
 
 def batch_api(endpoint: Endpoint, model_id: str, api: str | None = None) -> str:
@@ -221,10 +222,13 @@ def anthropic_result(line: dict[str, Any]) -> BatchResult:
     written = int(usage.get("cache_creation_input_tokens") or 0)
     hour = int((usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens") or 0)
     text = "".join(b.get("text", "") for b in message["content"] if b.get("type") == "text")
+    calls = tuple({"id": b.get("id"), "type": "function", "function": {
+        "name": b.get("name"), "arguments": json.dumps(b.get("input") or {})}}
+        for b in message["content"] if b.get("type") == "tool_use")
     return BatchResult(custom_id, "succeeded", text, Usage(
         int(usage.get("input_tokens") or 0) + read + written, int(usage.get("output_tokens") or 0),
         read, written, 0, hour), FINISH.get(message.get("stop_reason"), message.get("stop_reason")),
-        message.get("model"))
+        message.get("model"), tool_calls=calls)
 
 
 def openai_result(line: dict[str, Any]) -> BatchResult:
@@ -241,4 +245,5 @@ def openai_result(line: dict[str, Any]) -> BatchResult:
     choice = body["choices"][0]
     return BatchResult(custom_id, "succeeded", choice["message"].get("content") or "",
                        Usage.from_openai(body.get("usage") or {}), choice.get("finish_reason"),
-                       body.get("model"))
+                       body.get("model"), tool_calls=tuple(choice["message"].get("tool_calls")
+                                                           or ()))

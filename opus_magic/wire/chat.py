@@ -5,11 +5,14 @@ from collections.abc import Callable
 from typing import Any
 
 from opus_magic.errors import RequestError
+from opus_magic.wire.attachments import openai_turns
 from opus_magic.wire.client import Response, key_of, post
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
 from opus_magic.wire.request import WireRequest
+from opus_magic.wire.schemas import Fitted, for_openai
 from opus_magic.wire.stream import StreamState
+from opus_magic.wire.tool_turns import chat_messages
 
 
 def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
@@ -36,12 +39,15 @@ class ChatCompletions:
     api = "openai"
     caches = False
     counts = False
+    files = False
 
     def version_for(self, body: dict[str, Any] | None) -> str | None:
         return None
 
     def body(self, request: WireRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": request.model, "messages": list(request.messages),
+        messages = openai_turns(chat_messages(request.messages), request.attachments,
+                                request.detail, request.pdf_files)
+        body: dict[str, Any] = {"model": request.model, "messages": messages,
                                 "max_tokens": request.max_tokens, "stream": request.stream}
         if request.stream:
             body["stream_options"] = {"include_usage": True}
@@ -49,7 +55,15 @@ class ChatCompletions:
             body["temperature"] = request.temperature
         if request.tools:
             body["tools"] = list(request.tools)
+            if not request.parallel_tools:
+                body["parallel_tool_calls"] = False
+        if request.output is not None:
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": request.output.name, "schema": request.output.schema, "strict": True}}
         return body
+
+    def fit_schema(self, name: str, schema: dict[str, Any]) -> Fitted:
+        return for_openai(name, schema)
 
     def open(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float,
              hold: Hold | None = None,

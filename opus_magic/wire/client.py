@@ -26,6 +26,7 @@ from opus_magic.errors import (
 )
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold, explain_status
+from opus_magic.wire.payload import json_body
 from opus_magic.wire.scrub import KEY_LOGS, Scrubber
 
 SIMULATOR_HEADER = "x-opus-magic-simulator"
@@ -195,7 +196,12 @@ def send(endpoint: Endpoint, method: str, url: str, headers: dict[str, str], tim
 
     clean = Scrubber(key_of(endpoint))
     client = pool(url)
-    request = client.build_request(method, url, json=body, files=files, headers=headers,
+    content = None
+    if body is not None:  # attachments are base64-encoded as they are written out
+        length, chunks = json_body(body)
+        content = chunks()
+        headers = {**headers, "content-type": "application/json", "content-length": str(length)}
+    request = client.build_request(method, url, content=content, files=files, headers=headers,
                                    timeout=httpx2.Timeout(timeout_s))
     try:
         answer = client.send(request, stream=True)

@@ -47,6 +47,7 @@ class StreamState:
         self.refused = False
         self.implausible_usage = False
         self.served: dict[str, str] = {}  # how it was served: `speed`, `inference_geo` (Messages)
+        self.content: list[dict[str, Any]] = []  # the answer's blocks, where the API has them
 
     @property
     def thinking_text(self) -> str:
@@ -58,6 +59,15 @@ class StreamState:
         if len(self.parts) > 1:
             self.parts[:] = ["".join(self.parts)]
         return self.parts[0] if self.parts else ""
+
+    def assistant_turn(self) -> dict[str, Any]:
+        """The answer as the next request of a tool loop sends it back (neutral form: OpenAI's,
+        with `tool_calls`; see `wire/request.py`)."""
+        turn: dict[str, Any] = {"role": "assistant", "content": self.text or None}
+        if self.tool_calls:
+            turn["tool_calls"] = [dict(call, function=dict(call["function"]))
+                                  for call in self.tool_calls]
+        return turn
 
     def handle_chunk(self, chunk: dict[str, Any]) -> list[Event]:
         """Apply one `chat.completion.chunk` (or an error event) and say what changed."""

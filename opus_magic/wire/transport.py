@@ -2,7 +2,9 @@
 
 A transport turns a `WireRequest` into the API's body, opens a response, gives a fresh stream
 state that reads the API's events into the shared stream events (`wire/stream.py`), and says
-what the API offers (prompt-cache breakpoints, exact input counts). Everything above the wire
+what the API offers (prompt-cache breakpoints, exact input counts, uploaded files); it writes
+tool turns, server tools and the schema an answer must follow its API's way (`WireRequest`).
+Everything above the wire
 is shared: adding an API is one module with a `Transport` and one line in `wire/apis.py`.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ from opus_magic.wire.client import Response
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
 from opus_magic.wire.request import WireRequest
+from opus_magic.wire.schemas import Fitted
 from opus_magic.wire.stream import StreamState
 
 
@@ -23,6 +26,7 @@ class Transport(Protocol):
     api: str  # the `api` setting that selects it
     caches: bool  # takes prompt-cache breakpoints in the body
     counts: bool  # counts a body's input tokens exactly, for free
+    files: bool  # takes attachments by the file_id of an upload to its Files API (wire/files.py)
 
     def version_for(self, body: dict[str, Any] | None) -> str | None:
         """The API version a body is sent as, where the API has versions."""
@@ -44,4 +48,9 @@ class Transport(Protocol):
 
     def count(self, endpoint: Endpoint, body: dict[str, Any], timeout_s: float) -> int:
         """The exact input tokens of `body` (only where `counts`)."""
+        ...
+
+    def fit_schema(self, name: str, schema: dict[str, Any]) -> Fitted:
+        """A JSON schema as this API's structured outputs take it (fixed where that is safe);
+        raises SchemaRefused, saying why, where it cannot be sent."""
         ...

@@ -16,6 +16,7 @@ from typing import Any
 
 from opus_magic.config import Settings
 from opus_magic.core.batch.checks import run_checks
+from opus_magic.core.batch.shapes import batch_shape, shaped
 from opus_magic.core.grid.checks import Check
 from opus_magic.core.run.engine import new_run_id, now_iso
 from opus_magic.core.run.plan import Plan
@@ -141,7 +142,7 @@ def cell_data(plan: Plan, labels: Mapping[str, Any] | None = None) -> dict[str, 
             "tag": request.tag, "concise": request.concise,
             "comparison_id": request.comparison_id, "parent_id": request.parent_id,
             "notes": list(plan.warnings), "input_tokens_estimate": plan.input_tokens,
-            "labels": dict(labels or {})}
+            "labels": dict(labels or {}), **batch_shape(plan)}
 
 
 def _client(session: Session, settings: Settings, row: BatchRow) -> BatchClient:
@@ -248,7 +249,7 @@ def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult, in
         input_estimate=cell["input_tokens_estimate"])
     known = {k: v for k, v in cell["labels"].items() if hasattr(record, k)}
     checks = run_checks(cell["labels"], result.text, kept_checks or {}) if ok else None
-    return record.replace(**known, checks=checks)
+    return shaped(record.replace(**known, checks=checks), cell, result)
 
 
 def resubmit(session: Session, key: str, settings: Settings | None = None) -> BatchRow:

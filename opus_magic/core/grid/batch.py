@@ -35,9 +35,12 @@ class BatchPlan:
         def usd(value: Decimal | None) -> str:
             return "unknown" if value is None else format_usd(value, estimated=True)
 
+        loops = (f" Each cell's tool loop runs its first step in the batch; the loop goes on "
+                 f"interactively when this kernel collects it." if self.grid.spec.cell.loops
+                 and self.cells else "")
         return (f"Batch: {len(self.cells)} cells to submit ({self.reused} reused from history) · "
                 f"worst case {usd(self.batch)} at the batch price, {usd(self.interactive)} "
-                f"interactively.")
+                f"interactively.{loops}")
 
 
 def plan_batch(session: Session, grid: Grid, record_reused: bool) -> BatchPlan:

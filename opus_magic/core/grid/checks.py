@@ -7,10 +7,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from opus_magic.core.grid.fields import answer_or_field, field_check
 from opus_magic.errors import UsageError
 
 CheckFn = Callable[[str, Mapping[str, Any]], "bool | float"]
-BUILT_INS = "json, contains:TEXT, regex:PATTERN, equals:COLUMN, max_words:N"
+BUILT_INS = "json, contains:TEXT, regex:PATTERN, equals:COLUMN, max_words:N, field:NAME<=3"
 PASS_SCORE = 0.5  # a check returning a number passes at this score or above
 
 
@@ -63,7 +64,9 @@ def built_in(spec: str, columns: Sequence[str]) -> Check | None:
         if columns and arg not in columns:
             raise UsageError(f"--check {spec}: the rows have no column '{arg}' "
                              f"(they have {', '.join(columns)}).")
-        return Check(spec, lambda answer, row: _same(answer, row.get(arg)))
+        return Check(spec, lambda answer, row: _same(answer_or_field(answer, arg), row.get(arg)))
+    if kind == "field" and arg:
+        return Check(spec, field_check(spec, arg)[1])
     if kind == "max_words" and arg:
         if not arg.isdigit():
             raise UsageError(f"--check {spec}: use a whole number, e.g. max_words:50.")

@@ -221,6 +221,11 @@ class PacedRetrier(Retrier):
         self.ticket: int | None = None  # the send that got through (and so used the limits)
         self.notes: list[str] = []  # rate-limit header values ignored, one line each
 
+    def take_ticket(self) -> int | None:
+        """The send that got through since the last asked (a tool loop sends several)."""
+        ticket, self.ticket = self.ticket, None
+        return ticket
+
     def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event,
              tick: Tick | None = None) -> T:
         def counted(seconds: float, reason: str) -> None:

@@ -13,7 +13,10 @@ from opus_magic.core.grid.pacing import PacedRetrier, Pacer, Reservations, needs
 from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.grid.summary import CellResult
 from opus_magic.core.run.engine import Engine, LiveRun, Observer, new_run_id, now_iso
+from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
+from opus_magic.core.tools.chain import combined
+from opus_magic.core.tools.grid_cells import loop_cell, steps_before
 from opus_magic.errors import OpusError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store.grids import reusable
@@ -33,6 +36,14 @@ class CellState:
     checks: dict[str, bool | float | None] = field(default_factory=dict)
     attempts: int = 0
     reason: str | None = None
+    steps: list[RunRecord] = field(default_factory=list)  # a tool loop's steps before `record`
+
+    @property
+    def shown(self) -> RunRecord | None:
+        """The cell's run as shown and counted: a tool loop's steps together."""
+        if self.record is None or not self.steps:
+            return self.record
+        return combined([*self.steps, self.record])
 
     @property
     def text(self) -> str:
@@ -85,8 +96,9 @@ class GridRun:
         for state in self.states:
             if state.status == "reused":
                 continue
-            if state.record is not None and state.record.cost is not None:
-                total += state.record.cost
+            shown = state.shown
+            if shown is not None and shown.cost is not None:
+                total += shown.cost
             elif state.live is not None and state.status == "running":
                 total += state.live.costs()[2] or Decimal(0)
         return total
@@ -154,7 +166,7 @@ class GridRun:
                 state.status, state.reason = "skipped", cell.refused
             elif cell.key in found:
                 state.record = self._finish(cell, _reused(found[cell.key], self.grid, cell))
-                state.status = "reused"
+                state.steps, state.status = steps_before(store, state.record), "reused"
             else:
                 continue
             observer.changed(self, cell.index)
@@ -216,15 +228,25 @@ class GridRun:
                                needs(plan.input_tokens, plan.max_tokens), self.count_retry)
         engine = Engine(session.store_at(plan.policy.store), guard=session.budget,
                         retrier=retrier)
-        record: RunRecord | None = None
-        hearing = _CellObserver(self, cell.index, observer, pacer.clock)
-        try:
-            record = engine.execute(plan, hearing, self.cancel)
-        finally:  # what the answer used tells the pacer what the server gave back, and when
-            pacer.ended(retrier.ticket, None if record is None else record.usage, plan.max_tokens,
-                        hearing.closed_at)
-        notes = [note for note in retrier.notes if note not in record.notes]
-        return record.replace(notes=[*record.notes, *notes]) if notes else record
+        events = _CellObserver(self, cell.index, observer, pacer.clock)
+
+        def execute(step: Plan, hearing: Observer, cancel: threading.Event) -> RunRecord:
+            """One request of the cell (a tool loop sends several), ended at the pacer."""
+            record: RunRecord | None = None
+            try:
+                record = engine.execute(step, hearing, cancel)
+            finally:  # what the answer used tells the pacer what the server gave back, and when
+                pacer.ended(retrier.take_ticket(), None if record is None else record.usage,
+                            step.max_tokens, events.closed_at)
+            notes = [note for note in retrier.notes if note not in record.notes]
+            return record.replace(notes=[*record.notes, *notes]) if notes else record
+
+        if self.grid.spec.cell.loops:
+            record, self.states[cell.index].steps = loop_cell(
+                session, self.grid, cell, execute, events, self.cancel)
+        else:
+            record = execute(plan, events, self.cancel)
+        return record
 
     def _finish(self, cell: GridCell, record: RunRecord) -> RunRecord:
         """Check the answer and save the cell with its grid fields."""
@@ -277,10 +299,10 @@ def _reused(records: list[RunRecord], grid: Grid, cell: GridCell) -> RunRecord:
     return record.replace(id=new_run_id(), created_at=now_iso(), usage=Usage(), cost=Decimal(0),
                           cost_exact=True, cost_source="reused", tag=cell.plan.request.tag
                           if cell.plan else record.tag,
-                          reused_from=record.id, rate_limits=None)
+                          reused_from=record.id, rate_limits=None, chain_id=None, step=None)
 
 
 def results(run: GridRun) -> list[CellResult]:
     """Every cell of a run as shown: status, record, checks, and why it did not run."""
-    return [CellResult(c.variant, c.model, c.row, s.status, s.record, s.checks, s.reason)
+    return [CellResult(c.variant, c.model, c.row, s.status, s.shown, s.checks, s.reason)
             for c, s in zip(run.grid.cells, run.states)]

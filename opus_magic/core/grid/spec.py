@@ -11,12 +11,14 @@ from typing import Any
 
 from opus_magic.config import SIMULATOR, Settings
 from opus_magic.core.grid.checks import Check
+from opus_magic.core.run.attachment_report import attachments_brief
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.run.planner import Planner, cell_flags
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused, UsageError
+from opus_magic.media import Attachment
 
 CELL_VARIANT = "cell"  # the variant name of the cell body when --variants is not given
 KEY_IGNORES = ("stream", "stream_options")  # how an answer arrives does not change it
@@ -62,6 +64,7 @@ class GridSpec:
     checks: list[Check] = field(default_factory=list)
     concurrency: int | None = None
     fresh: bool = False
+    row_attachments: tuple[tuple[Attachment, ...], ...] = ()  # each row's, when they differ
 
 
 @dataclass
@@ -102,8 +105,12 @@ class Grid:
         return total
 
     def notes(self) -> list[str]:
-        """Every distinct warning of the cells' plans (unfilled braces, who answers), once."""
-        return list(dict.fromkeys(w for c in self.cells if c.plan for w in c.plan.warnings))
+        """Every distinct warning of the cells' plans (unfilled braces, who answers), once, and
+        what the cells attach, in brief."""
+        plans = [c.plan for c in self.cells if c.plan]
+        brief = attachments_brief(plans)
+        return list(dict.fromkeys(w for plan in plans for w in plan.warnings)) + (
+            [brief] if brief else [])
 
     def columns(self) -> list[tuple[str, str]]:
         """(variant, model) pairs, in the order the table shows them."""
@@ -124,7 +131,7 @@ def cell_key(plan: Plan) -> str:
 def plan_grid(session: Session, spec: GridSpec) -> Grid:
     """Plan every cell; a cell that cannot be planned keeps the one-line reason. Settings and
     each model's endpoint are settled once for the whole grid (`Planner`)."""
-    planner = Planner(session, cell_flags(spec.cell))
+    planner = Planner(session, cell_flags(spec.cell), sending=not spec.cell.dry_run)
     models = list(spec.cell.models) or [planner.settings().model]
     cells: list[GridCell] = []
     for row in range(len(spec.rows)):
@@ -142,6 +149,8 @@ def plan_grid(session: Session, spec: GridSpec) -> Grid:
 def _plan_one(planner: Planner, spec: GridSpec, index: int, variant: str, model: str,
               row: int) -> GridCell:
     cell = dataclasses.replace(spec.cell, prompt=spec.prompts[(variant, row)])
+    if spec.row_attachments:
+        cell = dataclasses.replace(cell, attachments=spec.row_attachments[row])
     try:
         plan = planner.plan_model(cell, model)
     except PlanRefused as exc:
@@ -166,6 +175,9 @@ def dry_run_lines(grid: Grid, remaining: Decimal | None = None) -> list[str]:
                 f"{format_usd(sum(low, Decimal(0)), estimated=True)} … "
                 f"{format_usd(sum(high, Decimal(0)), estimated=True)}")
         lines.append(f"  {model}: {len(plans)} cells · {tokens:,} input tokens · {cost}")
+    brief = attachments_brief([c.plan for c in grid.cells if c.plan and not c.refused])
+    if brief:
+        lines.append(f"  {brief}")
     refused = [c for c in grid.cells if c.refused]
     if refused:
         lines.append(f"  {len(refused)} cells cannot run: {refused[0].refused}")

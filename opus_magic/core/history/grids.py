@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from opus_magic.core.grid.summary import CellResult, from_history
+from opus_magic.core.tools.chain import combine_chains
 from opus_magic.errors import UsageError
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.grids import grid_cells, grid_id_like, last_grid_id
@@ -21,8 +22,9 @@ def find_grid(store: HistoryStore, given: str | None, tag: str | None = None) ->
 
 
 def grid_results(store: HistoryStore, grid_id: str) -> list[CellResult]:
-    """The latest run of each cell of a recorded grid, in row order."""
-    return from_history(grid_cells(store, grid_id))
+    """The latest run of each cell of a recorded grid, in row order (a tool loop's steps as
+    one)."""
+    return from_history(combine_chains(grid_cells(store, grid_id)))
 
 
 def tagged_grids(store: HistoryStore,

@@ -20,19 +20,24 @@ LIFETIMES = {"5m": "5 minutes", "1h": "1 hour"}
 
 @dataclass(frozen=True)
 class CachePlan:
-    """The breakpoints to mark ("tools", "system", "turn"), their lifetime, and the prefix they
-    cache (what a first call writes); `why` says why nothing is marked."""
+    """The breakpoints to mark ("tools", "system", "turn", "attachments"), their lifetime, and
+    the prefix they cache (what a first call writes); `why` says why nothing is marked, `last`
+    names the attachment that carries the attachments' breakpoint."""
 
     breakpoints: tuple[str, ...] = ()
     ttl: str = "5m"
     prefix_tokens: int = 0
     why: str = ""
+    last: str = ""
 
 
 def plan_cache(mode: str, model_id: str, info: ModelInfo | None, tools_tokens: int,
-               system_tokens: int, history_tokens: int) -> CachePlan:
+               system_tokens: int, history_tokens: int, attachment_tokens: int = 0,
+               last: str = "") -> CachePlan:
     """Breakpoints for `mode` (auto, 5m, 1h, off) given the token length of each prefix part;
-    `history_tokens` is the earlier turns of a continued conversation (0 on a first turn)."""
+    `history_tokens` is the earlier turns of a continued conversation (0 on a first turn),
+    `attachment_tokens` this prompt's attachments, marked at `last` only when 5m or 1h asks
+    (auto writes no document that may be asked about once)."""
     if mode == "off":
         return CachePlan(why="Caching: off (--cache off); nothing is marked for caching.")
     minimum = info.min_cache_prefix if info else None
@@ -40,12 +45,20 @@ def plan_cache(mode: str, model_id: str, info: ModelInfo | None, tools_tokens: i
         return CachePlan(why=f"Caching: {model_id} has no prompt caching (or its minimum is "
                              f"unknown); nothing is marked.")
     ttl = "1h" if mode == "1h" else "5m"
+    total = tools_tokens + system_tokens + history_tokens
     parts = (("tools", tools_tokens, tools_tokens),
              ("system", system_tokens, tools_tokens + system_tokens),
-             ("turn", history_tokens, tools_tokens + system_tokens + history_tokens))
+             ("turn", history_tokens, total),
+             ("attachments", int(bool(last)) if mode in LIFETIMES else 0,
+              total + attachment_tokens))
     marks = tuple(name for name, own, upto in parts if own and upto >= minimum)
     prefix = max((upto for name, _, upto in parts if name in marks), default=0)
-    total = tools_tokens + system_tokens + history_tokens
+    if "attachments" in marks:
+        return CachePlan(marks, ttl, prefix, last=last)
+    if last and not marks and mode == "auto":
+        return CachePlan(why="Caching: nothing marked: attachments are marked only with --cache "
+                             "5m or 1h (a document asked about once is not worth a write); mark "
+                             "them to ask about them again at the cache price.")
     if not total:
         return CachePlan(why="Caching: nothing marked: only a system prompt, tools and earlier "
                              "turns are marked, and this run has none (a one-off prompt is not "
@@ -87,16 +100,20 @@ def cache_line(plan: CachePlan, info: ModelInfo | None, input_tokens: int) -> st
         return plan.why
     premium = write_premium(plan, info, input_tokens)
     saving = read_saving(plan, info, input_tokens)
-    marked = " + ".join(plan.breakpoints).replace("turn", "earlier turns")
+    marked = " + ".join(plan.breakpoints).replace("turn", "earlier turns").replace(
+        "attachments", f"attachments (the breakpoint on the last, {plan.last})")
     head = (f"Caching: {marked} marked ({plan.prefix_tokens:,} tokens, {plan.ttl} lifetime)")
     if premium is None or not saving:
         return f"{head}; prices unknown."
     calls = math.ceil(premium / saving) + 1
+    again = (": another question about the same attachments reads them at the cache price"
+             if plan.last else "")
     return (f"{head}: a write costs {pricing.format_usd(premium)} more than plain input now "
-            f"(nothing if already cached); pays off from the {_ordinal(calls)} call within "
-            f"{LIFETIMES[plan.ttl]}, each read saving {pricing.format_usd(saving)}.")
+            f"(nothing if already cached); pays off from the {ordinal(calls)} call within "
+            f"{LIFETIMES[plan.ttl]}, each read saving {pricing.format_usd(saving)}{again}.")
 
 
-def _ordinal(n: int) -> str:
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th … 11th, 12th, 21st."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"

@@ -6,6 +6,7 @@ from typing import Any
 
 from opus_magic.core.run.prompts import CONCISE_INSTRUCTIONS
 from opus_magic.core.run.request import CellInput
+from opus_magic.core.run.resend import resent
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
@@ -30,12 +31,26 @@ def parent_run(session: Session, ref: str) -> RunRecord:
 
 
 def turns(parent: RunRecord) -> tuple[dict[str, Any], ...]:
-    """The parent's conversation without its system message, ending with the parent's answer."""
-    if not parent.text:
+    """The parent's conversation without its system message, ending with the parent's answer:
+    in a tool loop, the tool turns stay as they were (calls the loop did not run are answered
+    with why not, as the APIs want every call answered)."""
+    if not parent.text and not parent.tool_calls:
         raise UsageError(f"Run {parent.id} has no answer to continue from (status {parent.status}): "
                          f"continue an earlier run with --continue RUN_ID.")
     earlier = [m for m in parent.messages if m.get("role") != "system"]
-    return (*earlier, {"role": "assistant", "content": parent.text})
+    if not parent.tool_calls:
+        return (*earlier, {"role": "assistant", "content": parent.text})
+    answered = {str(r.get("id")): r for r in parent.tool_results}
+    results = [{"role": "tool", "tool_call_id": call.get("id"), **_result(answered.get(
+        str(call.get("id"))))} for call in parent.tool_calls]
+    return (*earlier, {"role": "assistant", "content": parent.text or None,
+                       "tool_calls": list(parent.tool_calls)}, *results)
+
+
+def _result(result: dict[str, Any] | None) -> dict[str, Any]:
+    if result is None:
+        return {"content": "Not run: the conversation went on without it.", "is_error": True}
+    return {"content": result.get("content") or "", "is_error": result.get("status") != "ok"}
 
 
 def user_system(parent: RunRecord) -> str | None:
@@ -51,10 +66,12 @@ def user_system(parent: RunRecord) -> str | None:
 
 def continue_cell(session: Session, cell: CellInput) -> CellInput:
     """The cell as the next turn: earlier messages, the parent's id, and (unless flags say
-    otherwise) the parent's model, system prompt and concise mode, so the prefix stays cached."""
+    otherwise) the parent's model, system prompt and concise mode, so the prefix stays cached;
+    the parent's attachments go again with the turns they came with."""
     assert cell.continue_from is not None
     parent = parent_run(session, cell.continue_from)
     return dataclasses.replace(
         cell, history=turns(parent), parent_id=parent.id, models=cell.models or (parent.model,),
+        earlier_attachments=resent(parent, session.sent) if parent.attachments else (),
         system=cell.system if cell.system is not None else user_system(parent),
         concise=cell.concise or parent.concise)

@@ -22,7 +22,8 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
         lines.append(record.error)
     if record.status == "stopped" and not record.error:
         lines.append("Stopped: the text that arrived is kept; the cost is estimated.")
-    lines += [line for line in (finish_line(record, info), thinking_line(record, info)) if line]
+    lines += [line for line in (finish_line(record, info), thinking_line(record, info),
+                                schema_line(record)) if line]
     if record.refused:
         lines.append("The model refused: its refusal is the answer above, and its tokens are "
                      "billed; rephrase the prompt if the refusal is a misunderstanding.")
@@ -75,11 +76,14 @@ def finish_line(record: RunRecord, info: ModelInfo | None) -> str | None:
     reason = record.finish_reason
     if reason in ("length", "max_tokens"):
         return length_line(record, info)
-    if reason in ("tool_calls", "tool_use") or record.tool_calls:
+    if (reason in ("tool_calls", "tool_use") or record.tool_calls) and not record.chain_id:
         calls = ", ".join(f"{call['function']['name']}({call['function']['arguments']})"
                           for call in record.tool_calls)
-        return (f"The model asks to call {calls or 'a tool'}: opus_magic shows tool calls "
-                f"but does not run them; the calls are in the run record's params.")
+        return (f"The model asks to call {calls or 'a tool'}: tools given as definitions are "
+                f"shown, not run (pass notebook functions to --tools to run them); the calls "
+                f"are in the run record's tool_calls.")
+    if reason == "pause_turn" and record.chain_id:
+        return None  # the loop sends the paused turn back itself
     return {
         "content_filter": "The provider's content filter stopped the answer; the text before it "
                           "is kept: rephrase the prompt or ask for the topic differently.",
@@ -88,6 +92,15 @@ def finish_line(record: RunRecord, info: ModelInfo | None) -> str | None:
         "pause_turn": "The server paused a long turn (stop_reason pause_turn): run the next cell "
                       "with --continue to let it finish.",
     }.get(reason or "")
+
+
+def schema_line(record: RunRecord) -> str | None:
+    """Whether the answer matches the schema it was asked to follow (kept as text if not)."""
+    if record.schema is None or (record.parsed is None and record.schema_error is None):
+        return None
+    if record.schema_error:
+        return f"{record.schema_error} The answer is kept as text; -o holds that text."
+    return f"The answer matches schema {record.schema}; -o holds it parsed."
 
 
 def thinking_line(record: RunRecord, info: ModelInfo | None) -> str | None:

@@ -7,16 +7,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from opus_magic.core.run.attached import (
+    Attached,
+    attachment_warnings,
+    counted_each,
+    prepared,
+)
 from opus_magic.core.run.caching import CachePlan, cache_usage, plan_cache
+from opus_magic.core.run.outputs import fit_output, most_server_tool_use
 from opus_magic.core.run.prompts import build_messages
-from opus_magic.core.run.request import RunRequest
+from opus_magic.core.run.request import RunRequest, Turns
 from opus_magic.core.run.target import RunPolicy, Target
+from opus_magic.core.run.tool_count import ExactCounter, exact_tool_tokens
 from opus_magic.cost import capabilities, pricing, tokens
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.errors import PlanRefused, RequestError
 from opus_magic.records import Usage
 from opus_magic.wire.endpoints import Endpoint
-from opus_magic.wire.request import WireRequest
+from opus_magic.wire.request import OutputFormat, WireRequest
 from opus_magic.wire.transport import Transport
 
 if TYPE_CHECKING:
@@ -41,6 +49,7 @@ class Plan:
     cache: CachePlan | None = None  # breakpoints where the API takes them; None elsewhere
     exact_input: bool = False  # input_tokens came from the provider's count_tokens
     provisional: bool = False  # input_tokens guessed to send sooner; counted once words arrive
+    attached: Attached | None = None  # the attachments as sent, fitted and counted
 
     @property
     def legacy(self) -> str | None:
@@ -87,17 +96,15 @@ class Plan:
         """Input (its marked prefix written to the cache) plus max_tokens of output: the most it
         can cost, what a proxy may hold up front."""
         written = cache_usage(self.cache, self.input_tokens) if self.cache else Usage(self.input_tokens)
-        return pricing.usage_cost(dataclasses.replace(written, output_tokens=self.max_tokens),
+        worst = most_server_tool_use(self.request, written)  # every search it may make, paid
+        return pricing.usage_cost(dataclasses.replace(worst, output_tokens=self.max_tokens),
                                   self.info)
 
     @property
     def rejected(self) -> str | None:
         """One line on why the model or its API would reject this request, or None."""
-        return capabilities.request_refusal(
-            self.info, self.endpoint.api, self.transport.version_for(self.body),
-            thinking=self.request.thinking,
-            effort=self.request.effort, temperature=self.request.temperature,
-            max_tokens=self.max_tokens)
+        return (_refusal(self.request, self.info, self.transport, self.body, self.max_tokens)
+                or fit_output(self.transport, self.request).refusal)
 
     @property
     def fits(self) -> bool:
@@ -105,47 +112,59 @@ class Plan:
         return window is None or self.input_tokens + self.max_tokens <= window
 
 
-ExactCounter = Callable[[Endpoint, dict[str, Any], float], int]
-
-
 def plan_run(request: RunRequest, target: Target, policy: RunPolicy,
-             exact: ExactCounter | None = None, count_later: bool = False) -> Plan:
-    """Build messages and body, clamp max_tokens to the model's ceiling, refuse what cannot fit
-    or what the model or its API rejects (e.g. a temperature on a model that takes only its
-    default); the target's notes (e.g. which endpoint answers) join the request's own warnings.
-
-    Token counts are tiktoken's, scaled by the target's calibration where the model's tokenizer
-    differs; where the API counts exactly, `exact` (count_tokens) replaces them, falling back to
-    them on failure. `count_later` (nothing waits on the figures) lets a plan go out before
-    tiktoken's encoding is loaded, with a guessed input count, when nothing depends on it.
-    """
+             exact: ExactCounter | None = None, count_later: bool = False,
+             attached: Attached | None = None, each: bool = False) -> Plan:
+    """Messages and body, max_tokens clamped, what cannot fit or is rejected refused. Counts:
+    tiktoken's (calibrated) plus the attachments' (`attached`, else fitted here), replaced by
+    `exact` (count_tokens) where the API counts, which counts a lone attachment too (each one
+    with `each`); `count_later` lets a plan without attachments go out before tiktoken loads."""
     model_id, info, transport = target.model_id, target.info, target.transport
-    messages = build_messages(request.prompt, request.system, request.concise, request.history)
+    messages = [*build_messages(request.prompt, request.system, request.concise, request.history),
+                *request.turns]  # a tool loop's calls and results after the prompt
     scale = target.calibration.scale if target.calibration is not None else int
     warnings = [*request.notes, *target.notes]
     max_tokens = _clamped(request.max_tokens, model_id, info, warnings)
-    later = count_later and _needs_no_count(request, target, messages, max_tokens, scale)
+    attached = attached or prepared(request, target)
+    warnings += attachment_warnings(request, target, attached)
+    later = count_later and not attached and _needs_no_count(request, target, messages,
+                                                             max_tokens, scale)
     counted, tool_tokens, input_tokens = _counts(request, model_id, info, messages, later, scale)
-    deprecated = capabilities.deprecation(info, request.thinking)
-    warnings += [deprecated] if deprecated else []
-    cache = (_cache_plan(request, model_id, info, messages, tool_tokens, scale)
-             if transport.caches else None)
-    if cache is None and request.cache in ("5m", "1h"):
-        warnings.append("--cache applies to Claude's native API only; not used here.")
-    body = _body(transport, request, target.wire_model, messages, max_tokens, cache)
-    refused = capabilities.request_refusal(
-        info, transport.api, transport.version_for(body), thinking=request.thinking,
-        effort=request.effort, temperature=request.temperature, max_tokens=max_tokens)
+    warnings += [w for w in (capabilities.deprecation(info, request.thinking),) if w]
+    cache = _cache_plan(request, target, messages, tool_tokens, scale, attached, warnings)
+    shaped = fit_output(transport, request)
+    warnings += shaped.notes
+    wire = _wire(request, target, messages, max_tokens, cache, attached, shaped.output)
+    body = transport.body(wire)
+    refused = _refusal(request, info, transport, body, max_tokens) or shaped.refusal
     # A refused request sends nothing, not even the free count.
     counting = exact if transport.counts and not (refused or later) else None
     exact_input = _exact_count(counting, target.endpoint, body, policy.timeout_s, warnings)
+    if exact_input is not None and counting is not None:  # the tools counted exactly too
+        tool_tokens = exact_tool_tokens(counting, target, request, policy.timeout_s) or tool_tokens
+        if attached is not None:
+            attached = _each_counted(counting, target, wire, policy, attached, exact_input, each)
+    input_tokens += attached.tokens if attached else 0
     plan = Plan(request=request, target=target, policy=policy, messages=messages, body=body,
                 input_tokens=input_tokens if exact_input is None else exact_input,
                 max_tokens=max_tokens, warnings=tuple(warnings), counted_tokens=counted,
                 tool_tokens=tool_tokens, cache=cache, exact_input=exact_input is not None,
-                provisional=later)
+                provisional=later, attached=attached)
     _refuse(plan, refused)
     return plan
+
+
+def _each_counted(counting: ExactCounter, target: Target, wire: WireRequest, policy: RunPolicy,
+                  attached: Attached, total: int, each: bool) -> Attached:
+    """The attachments with their exact counts, from count_tokens on bodies without them."""
+    def count(turns: Turns) -> int | None:
+        try:
+            body = target.transport.body(dataclasses.replace(wire, attachments=turns))
+            return counting(target.endpoint, body, policy.timeout_s)
+        except RequestError:
+            return None
+
+    return counted_each(attached, total, count, each)
 
 
 def _counts(request: RunRequest, model_id: str, info: ModelInfo | None,
@@ -156,10 +175,20 @@ def _counts(request: RunRequest, model_id: str, info: ModelInfo | None,
     a fixed count per model, added as it is."""
     if later:
         return 0, 0, scale(tokens.rough_count(messages))
-    prompt = info.tool_prompt_tokens() if info is not None and request.tools else 0
+    declared = request.tools or request.server_tools
+    prompt = info.tool_prompt_tokens() if info is not None and declared else 0
     counted = tokens.count_messages(messages, model_id, request.tools)
     tools = scale(tokens.count_tools(request.tools, model_id)) + prompt
     return counted, tools, scale(counted) + prompt
+
+
+def _refusal(request: RunRequest, info: ModelInfo | None, transport: Transport,
+             body: dict[str, Any], max_tokens: int) -> str | None:
+    """Why the model or its API would reject the body, else None."""
+    return capabilities.request_refusal(
+        info, transport.api, transport.version_for(body), thinking=request.thinking,
+        effort=request.effort, temperature=request.temperature, max_tokens=max_tokens,
+        server_tools=bool(request.server_tools))
 
 
 def _refuse(plan: Plan, refused: str | None) -> None:
@@ -196,14 +225,18 @@ def counted_now(plan: Plan) -> Plan:
                                provisional=False)
 
 
-def _body(transport: Transport, request: RunRequest, wire_model: str,
-          messages: list[dict[str, Any]], max_tokens: int, cache: CachePlan | None) -> dict[str, Any]:
-    """The body in the transport's format, with the cache plan's breakpoints where it takes them."""
-    return transport.body(WireRequest(
-        model=wire_model, messages=messages, max_tokens=max_tokens, stream=request.stream,
+def _wire(request: RunRequest, target: Target, messages: list[dict[str, Any]], max_tokens: int,
+          cache: CachePlan | None, attached: Attached | None,
+          output: OutputFormat | None) -> WireRequest:
+    """What the transport writes the body from, the cache plan's breakpoints where it takes them."""
+    inputs = target.info.inputs if target.info and target.info.inputs else ()
+    return WireRequest(
+        model=target.wire_model, messages=messages, max_tokens=max_tokens, stream=request.stream,
         temperature=request.temperature, tools=request.tools, thinking=request.thinking,
         effort=request.effort, breakpoints=cache.breakpoints if cache else (),
-        ttl=cache.ttl if cache else "5m"))
+        ttl=cache.ttl if cache else "5m", attachments=attached.turns if attached else (),
+        pdf_files="pdf" in inputs, output=output, server_tools=request.server_tools,
+        parallel_tools=request.parallel_tools)
 
 
 def _clamped(max_tokens: int, model_id: str, info: ModelInfo | None, warnings: list[str]) -> int:
@@ -227,12 +260,23 @@ def _exact_count(exact: ExactCounter | None, endpoint: Endpoint, body: dict[str,
         return None
 
 
-def _cache_plan(request: RunRequest, model_id: str, info: ModelInfo | None,
-                messages: list[dict[str, Any]], tool_tokens: int,
-                scale: Callable[[int], int]) -> CachePlan:
-    """Where breakpoints go, from the (estimated) length of each part of the prefix."""
+def _cache_plan(request: RunRequest, target: Target, messages: list[dict[str, Any]],
+                tool_tokens: int, scale: Callable[[int], int], attached: Attached | None,
+                warnings: list[str]) -> CachePlan | None:
+    """Where breakpoints go, from the (estimated) length of each part of the prefix; earlier
+    turns' attachments count in the history, this prompt's come after it. None where the API
+    takes no breakpoints (with a warning when --cache asked for some)."""
+    if not target.transport.caches:
+        if request.cache in ("5m", "1h"):
+            warnings.append("--cache applies to Claude's native API only; not used here.")
+        return None
+    model_id, info = target.model_id, target.info
     system = next((m for m in messages if m.get("role") == "system"), None)
     system_tokens = scale(tokens.count_messages([system], model_id)) if system else 0
     history = [m for m in messages[:-1] if m.get("role") != "system"]
     history_tokens = scale(tokens.count_messages(history, model_id)) if history else 0
-    return plan_cache(request.cache, model_id, info, tool_tokens, system_tokens, history_tokens)
+    current = attached.current_tokens if attached else 0
+    history_tokens += (attached.tokens - current) if attached else 0
+    last = attached.attachments[-1].name if attached else ""
+    return plan_cache(request.cache, model_id, info, tool_tokens, system_tokens, history_tokens,
+                      current, last)

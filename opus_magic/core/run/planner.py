@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from opus_magic.config import Settings
+from opus_magic.core.run.attached import turn_groups
+from opus_magic.core.run.files import Attachments
 from opus_magic.core.run.plan import Plan, plan_run
 from opus_magic.core.run.request import CellInput, RunRequest
 from opus_magic.core.run.target import RunPolicy, Target
@@ -33,12 +35,16 @@ def cell_flags(cell: CellInput) -> dict[str, Any]:
 class Planner:
     """Plans for one cell's models; what every plan shares is worked out once."""
 
-    def __init__(self, session: Session, flags: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, session: Session, flags: Mapping[str, Any] | None = None,
+                 sending: bool = True) -> None:
+        """`sending` False (a dry run): nothing is uploaded, and each attachment is counted."""
         self.session = session
         self.flags = {key: value for key, value in (flags or {}).items() if value is not None}
+        self.sending = sending
         self._settings: dict[str | None, Settings] = {}
         self._catalog: Catalog | None = None
         self._targets: dict[tuple[str, str | None], Target] = {}
+        self._attachments = Attachments(session)
 
     def settings(self, model: str | None = None) -> Settings:
         """Defaults < file < environment < session < the cell's flags, with `model` (or the
@@ -92,19 +98,32 @@ class Planner:
     def plan(self, request: RunRequest, settings: Settings, count_later: bool = False) -> Plan:
         """Pre-flight `request` and refuse what must not run, the session budget included;
         `count_later`: a run shown as it streams may go out before its tokens are counted."""
-        plan = plan_run(request, self.target(settings), self.policy(settings),
-                        self.session.exact_count, count_later and settings.budget is None)
+        target, policy = self.target(settings), self.policy(settings)
+        attached = self._attachments.prepared(request, target)
+        if attached is not None and request.upload and target.transport.files and self.sending:
+            # admitted before anything is uploaded, then counted exactly by file_id
+            self.session.budget.admit(plan_run(request, target, policy, attached=attached))
+            attached = self._attachments.uploaded(attached, target, policy)
+        plan = plan_run(request, target, policy, self.session.exact_count,
+                        count_later and settings.budget is None, attached, not self.sending)
         self.session.budget.admit(plan)
+        self._attachments.remember(plan.attached)
         return plan
 
     def plan_model(self, cell: CellInput, model: str | None, comparison_id: str | None = None,
                    count_later: bool = False) -> Plan:
         """The plan of one of the cell's models (None: the default model)."""
         settings = self.settings(model)
-        request = build_request(settings, cell.prompt, tag=cell.tag, tools=cell.tools,
+        request = build_request(settings, cell.prompt, tag=cell.tag,
+                                tools=cell.tools.definitions if cell.tools else None,
                                 notes=cell.notes, history=cell.history,
                                 parent_id=cell.parent_id, comparison_id=comparison_id,
-                                thinking=cell.thinking, effort=cell.effort)
+                                thinking=cell.thinking, effort=cell.effort,
+                                attachments=turn_groups(cell.history, cell.earlier_attachments,
+                                                        cell.attachments),
+                                upload=cell.upload, keep_attachments=cell.keep_attachments,
+                                output_schema=cell.schema, server_tools=cell.server_tools,
+                                parallel_tools=cell.parallel_tools)
         return self.plan(request, settings, count_later)
 
 
@@ -118,7 +137,7 @@ def replan(session: Session, plan: Plan, **changes: Any) -> Plan:
     """The same run with some of its request changed (Run again with other max_tokens or mode),
     to the same target under the same policy; admitted by the session budget afresh."""
     again = plan_run(dataclasses.replace(plan.request, **changes), plan.target, plan.policy,
-                     session.exact_count)
+                     session.exact_count, attached=plan.attached)
     session.budget.admit(again)
     return again
 

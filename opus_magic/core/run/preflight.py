@@ -1,12 +1,14 @@
 """Pre-flight: what a run can cost before anything is sent, and `--dry-run` across models."""
 from __future__ import annotations
 
+from opus_magic.core.run.attachment_report import attachment_lines, payoff_lines
 from opus_magic.core.run.caching import cache_line
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.run.planner import Planner, cell_flags
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.run.tools import overhead_line
 from opus_magic.core.session import Session
+from opus_magic.core.tools.cost import worst_case_line
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused
 
@@ -17,9 +19,10 @@ COLUMNS = ("model", "input tokens", "tools", "min cost", "worst case", "max_toke
 
 def preflight_lines(plan: Plan) -> list[str]:
     """Input tokens, the cost range up to the worst case, tool overhead and the caching note."""
-    lines = [f"Pre-flight: {plan.input_tokens:,} input tokens{count_source(plan)} on "
-             f"{plan.model_label} · {cost_range(plan)} (worst case: input + "
+    lines = [f"Pre-flight: {_bound(plan)}{plan.input_tokens:,} input tokens{count_source(plan)} "
+             f"on {plan.model_label} · {cost_range(plan)} (worst case: input + "
              f"{plan.max_tokens:,} max_tokens of output)."]
+    lines += attachment_lines(plan)
     tools = overhead_line(plan)
     if tools:
         lines.append(tools)
@@ -27,6 +30,14 @@ def preflight_lines(plan: Plan) -> list[str]:
     if note:
         lines.append(note)
     return lines
+
+
+def _bound(plan: Plan) -> str:
+    """`at most ` or `≈` before an input count that holds estimated attachments."""
+    attached = plan.attached
+    if attached is None or plan.exact_input:
+        return ""
+    return "at most " if attached.at_most else "≈"
 
 
 def count_source(plan: Plan) -> str:
@@ -94,7 +105,7 @@ def dry_run(session: Session, cell: CellInput) -> str:
     """A table across the cell's models; nothing is sent and nothing is recorded."""
     plans: list[Plan] = []
     problems: list[str] = []
-    planner = Planner(session, cell_flags(cell))
+    planner = Planner(session, cell_flags(cell), sending=False)
     for model in cell.models or (None,):
         try:
             plans.append(planner.plan_model(cell, model))
@@ -115,6 +126,9 @@ def dry_run(session: Session, cell: CellInput) -> str:
                         for i, (text, width) in enumerate(zip(row, widths))).rstrip()
               for row in rows]
     lines += _notes(session, plans) + problems
+    if cell.loops:
+        lines += [f"{plan.model_id}: {worst_case_line(plan, cell.loop.max_steps)}"
+                  for plan in plans]
     return "\n".join(lines)
 
 
@@ -122,6 +136,9 @@ def _notes(session: Session, plans: list[Plan]) -> list[str]:
     notes = [f"{plan.model_id}: input counted exactly by count_tokens (free)." if plan.exact_input
              else f"{plan.model_id}: token counts {plan.calibration}." for plan in plans
              if plan.calibration or plan.exact_input]
+    notes += [f"{plan.model_id} · {line.strip()}" for plan in plans
+              for line in attachment_lines(plan)]
+    notes += [line for plan in plans for line in payoff_lines(plan)]
     notes += [line for plan in plans for line in (overhead_line(plan),) if line]
     notes += [f"Would be refused: {plan.rejected}" for plan in plans if plan.rejected]
     notes += list(dict.fromkeys(warning for plan in plans for warning in plan.warnings))

@@ -4,13 +4,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from opus_magic.core.run.attached import facts
 from opus_magic.core.run.live import LiveRun
 from opus_magic.core.run.outcome import interruption
 from opus_magic.core.run.plan import Plan
+from opus_magic.core.schema.answer import check
 from opus_magic.cost import pricing
 from opus_magic.records import RunRecord, Usage
 from opus_magic.wire.client import Response
 from opus_magic.wire.ratelimits import parse as parse_rate_limits
+from opus_magic.wire.stream import StreamState
 
 
 def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRecord:
@@ -52,16 +55,17 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         thinking_shown_tokens=live.thinking_counter.tokens if live.thinking_counter else None,
         refused=state.refused, usage_implausible=state.implausible_usage,
         speed=state.served.get("speed"), inference_geo=state.served.get("inference_geo"),
-        **plan_facts(plan))
+        **loop_facts(plan, state), **plan_facts(plan))
 
 
 def plan_facts(plan: Plan) -> dict[str, Any]:
     """What a record keeps of its plan besides the parameters sent: profile, tools, the
-    pre-flight count, where its prices came from, and the cache breakpoints where the API has
-    them."""
+    pre-flight count, where its prices came from, the cache breakpoints where the API has
+    them, and its attachments."""
     cache = plan.cache
     return {"profile": plan.endpoint.name,
-            "tools": [tool.get("function", {}).get("name") for tool in plan.request.tools or ()],
+            "tools": [tool.get("function", {}).get("name") for tool in plan.request.tools or ()]
+            + [tool.name for tool in plan.request.server_tools],
             "tool_tokens": plan.tool_tokens, "input_estimate": plan.input_tokens,
             "input_exact": plan.exact_input,
             "price_source": plan.info.price_source if plan.info and plan.info.priced else None,
@@ -70,7 +74,23 @@ def plan_facts(plan: Plan) -> dict[str, Any]:
             "api_version": plan.transport.version_for(plan.body) if cache else None,
             "legacy": plan.legacy,
             "cache_breakpoints": list(cache.breakpoints) if cache else [],
-            "cache_ttl": cache.ttl if cache else None}
+            "cache_ttl": cache.ttl if cache else None,
+            "attachments": facts(plan.attached, plan.request.keep_attachments)}
+
+
+def loop_facts(plan: Plan, state: StreamState) -> dict[str, Any]:
+    """The tool loop a run is a step of, the schema asked for and, for an answer (not a turn
+    that calls tools), whether it matches: the parsed value, or why not."""
+    request = plan.request
+    linked = {"chain_id": request.chain_id, "step": request.step}
+    schema = request.output_schema
+    if schema is None:
+        return linked
+    if state.tool_calls or state.finish_reason in ("tool_use", "tool_calls", "pause_turn"):
+        return {**linked, "schema": schema.name}
+    checked = check(state.text, schema, state.finish_reason)
+    return {**linked, "schema": schema.name, "parsed": checked.parsed,
+            "schema_error": checked.error}
 
 
 def _limit_notes(response: Response | None) -> tuple[str, ...]:

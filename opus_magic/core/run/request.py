@@ -4,6 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from opus_magic.media.attachment import Attachment
+
+Turns = tuple[tuple[Attachment, ...], ...]  # the attachments of each user turn, in order
+from opus_magic.core.schema.spec import OutputSchema
+from opus_magic.core.tools.toolbox import LoopSettings, Toolbox
+from opus_magic.wire.request import ServerTool
+
 
 @dataclass(frozen=True)
 class CellInput:
@@ -18,7 +25,7 @@ class CellInput:
     stream: bool | None = None
     profile: str | None = None
     tag: str | None = None
-    tools: tuple[dict[str, Any], ...] | None = None
+    tools: Toolbox | None = None
     continue_from: str | None = None
     dry_run: bool = False
     notes: tuple[str, ...] = ()
@@ -28,6 +35,20 @@ class CellInput:
     thinking: int | str | None = None  # "adaptive" or a budget in tokens
     effort: str | None = None
     cache: str | None = None
+    attachments: tuple[Attachment, ...] = ()  # this cell's, sent before its text
+    earlier_attachments: Turns = ()  # those of the earlier turns of a continued conversation
+    upload: bool = False  # send attachments by file_id through the Files API
+    keep_attachments: bool = False  # the history keeps their bytes, for exact replay
+    loop: LoopSettings = LoopSettings()
+    schema: OutputSchema | None = None
+    server_tools: tuple[ServerTool, ...] = ()
+    parallel_tools: bool = True
+
+    @property
+    def loops(self) -> bool:
+        """Whether the cell runs as a tool loop: functions to run, or server tools (a turn the
+        server pauses is sent back to go on)."""
+        return bool(self.server_tools) or (self.tools is not None and self.tools.runnable)
 
 
 @dataclass(frozen=True)
@@ -50,3 +71,12 @@ class RunRequest:
     thinking: int | str | None = None  # "adaptive" or a budget in tokens (native API only)
     effort: str | None = None  # low, medium, high or max (native API only)
     cache: str = "auto"  # auto, 5m, 1h or off (native API only)
+    attachments: Turns = ()  # each user turn's (history, then this prompt); () for none
+    upload: bool = False  # through the Files API, where the API has one
+    keep_attachments: bool = False
+    output_schema: OutputSchema | None = None  # the schema the answer must follow
+    server_tools: tuple[ServerTool, ...] = ()  # web search and fetch (native API only)
+    parallel_tools: bool = True  # the model may call several tools in one turn
+    turns: tuple[dict[str, Any], ...] = ()  # tool turns after the prompt, in a tool loop
+    chain_id: str | None = None  # the tool loop this request is a step of
+    step: int | None = None

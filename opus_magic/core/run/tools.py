@@ -1,4 +1,4 @@
-"""`--tools VAR`: OpenAI-format tool definitions from the notebook, checked, and what they cost."""
+"""Tool definitions (OpenAI format) from the notebook, checked, and what they cost a call."""
 from __future__ import annotations
 
 import json
@@ -14,14 +14,6 @@ if TYPE_CHECKING:
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SHAPE = 'each looks like {"type": "function", "function": {"name": "...", "parameters": {...}}}'
-
-
-def tools_from_namespace(namespace: Mapping[str, Any], name: str) -> tuple[dict[str, Any], ...]:
-    """The tool definitions held by notebook variable `name`, checked."""
-    if name not in namespace:
-        raise UsageError(f"--tools {name}: no variable '{name}' in the notebook; assign a list of "
-                         f"tool definitions to it first ({SHAPE}).")
-    return validate(namespace[name], name)
 
 
 def validate(value: Any, name: str = "tools") -> tuple[dict[str, Any], ...]:
@@ -78,3 +70,4 @@ def overhead_line(plan: Plan) -> str | None:
     cost = format_usd(input_cost(total, plan.info), estimated=True)
     return (f"Tools: {count} {noun} × {each} tokens = {added}{total:,} tokens = {cost} per call "
             f"on {plan.model_id}, before any output.")
+

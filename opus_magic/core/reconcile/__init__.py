@@ -1,0 +1,1 @@
+"""Reconciling the history with what the providers billed."""

@@ -1,0 +1,2 @@
+"""Answers with a shape: the JSON schema a cell asks for (`--schema`), and answers checked
+against it."""
