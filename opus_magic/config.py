@@ -107,6 +107,8 @@ class Settings:
                                      "use dollars up to 1,000,000, e.g. budget=2.50, or budget=off")
     concurrency: Positive = setting(4, "Grids: requests in flight per endpoint, at most.",
                                     "use a whole number above 0, e.g. concurrency=4")
+    check_timeout_s: Seconds = setting(10.0, "Grids: longest a --check may take on one answer.",
+                                       SECONDS)
     history_path: FilePath | None = setting(None, "SQLite history file.", "use a file path",
                                             env=("OPUS_MAGIC_HISTORY",))
     history_url: SecretUrl | None = setting(

@@ -86,6 +86,16 @@ class Session:
                 self._stores[key] = open_store(key.location, key.user or None, key.project)
             return self._stores[key]
 
+    def unsaved(self) -> list[RunRecord]:
+        """The runs no history could record yet, oldest first, after trying once more."""
+        with self._lock:
+            stores = list(self._stores.values())
+        kept: list[RunRecord] = []
+        for store in stores:
+            store.flush()
+            kept += store.unsaved
+        return sorted(kept, key=lambda record: record.created_at)
+
     def simulator_url(self) -> str:
         with self._lock:
             if self._simulator is None:

@@ -8,7 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from opus_magic.store.schema import facts, registry, runs  # noqa: F401  (they register themselves)
+from opus_magic.store.schema import (  # noqa: F401  (they register themselves)
+    claims,
+    facts,
+    registry,
+    runs,
+)
 from opus_magic.store.schema.registry import is_sqlite
 
 LOCK_KEY = 0x6F707573  # "opus": the advisory lock PostgreSQL kernels take while migrating

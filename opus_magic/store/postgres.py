@@ -81,6 +81,7 @@ class PgStore(HistoryStore):
 
     def __init__(self, url: str, user: str | None = None, project: str | None = None,
                  spool: str | Path | None = None) -> None:
+        super().__init__()
         self._url = str.__str__(url)  # kept in memory only, never shown
         self.shown = without_password(self._url)
         self.user, self.project = user, project
@@ -191,7 +192,7 @@ class PgStore(HistoryStore):
             print(f"History server {self.shown} is back: {len(rows)} spooled runs written to it.",
                   file=sys.stderr)
 
-    def save(self, record: RunRecord) -> None:
+    def _save(self, record: RunRecord) -> None:
         """Write the run to the server, or keep it in the spool while the server is away."""
         record = self.stamped(record)
         try:
@@ -200,10 +201,11 @@ class PgStore(HistoryStore):
             self._outage = False
         except Unreachable as exc:
             self._announce(str(exc))
-            self.spool().save(record)
+            self.spool()._save(record)
             self._pending = True
 
     def _read(self, query: Callable[[HistoryStore], T]) -> T:
+        self.flush()
         try:
             self._flush()
             result = query(self)

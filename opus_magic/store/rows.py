@@ -20,9 +20,9 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "profile", "tools", "tool_tokens", "input_estimate", "input_exact", "price_source",
            "calibration", "api", "api_version", "cache_breakpoints", "cache_ttl", "thinking_text",
            "thinking_shown_tokens", "refused", "usage_implausible", "reused_from", "custom_id",
-           "retries", "tool_calls", "legacy", "speed", "inference_geo")
+           "retries", "tool_calls", "legacy", "speed", "inference_geo", "ignored")
 JSON_COLUMNS = ("checks", "rate_limits")  # nullable JSON objects
-LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls")  # JSON lists, NULL as []
+LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls", "ignored")  # JSON lists, NULL as []
 FLAG_COLUMNS = ("cost_exact", "simulator", "input_exact", "refused", "usage_implausible")
 COUNTED = ("retry_count", "tool_call_count")  # the lengths of lists, kept as columns for SQL
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",

@@ -12,7 +12,7 @@ import functools
 import importlib
 import json
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from opus_magic.records import Usage
 from opus_magic.wire.anthropic import API_VERSION, SAMPLING_VERSION, api_root, version_of
 from opus_magic.wire.client import key_of
 from opus_magic.wire.endpoints import PLATFORMS, Endpoint, platform_of_url
+from opus_magic.wire.usage import Untrusted, messages_usage, openai_usage, shown
 
 ANTHROPIC, OPENAI = "anthropic", "openai"
 CHAT = "/v1/chat/completions"
@@ -57,6 +58,7 @@ class BatchResult:
     finish_reason: str | None = None
     response_model: str | None = None
     error: str | None = None
+    ignored: list[str] = field(default_factory=list)  # values it held that could not be right
 
 
 def batch_api(endpoint: Endpoint, model_id: str, api: str | None = None) -> str:
@@ -159,15 +161,13 @@ class BatchClient:
             if self.api == ANTHROPIC:
                 with self._sdk.messages.batches.with_streaming_response.results(
                         provider_id) as response:
-                    return [anthropic_result(json.loads(line)) for line in response.iter_lines()
-                            if line.strip()]
+                    return _read_lines(response.iter_lines(), anthropic_result)
             batch = self._sdk.batches.retrieve(provider_id)
             results = []
             for file_id in (batch.output_file_id, batch.error_file_id):
                 if file_id:
                     text = self._sdk.files.content(file_id).text
-                    results += [openai_result(json.loads(line)) for line in text.splitlines()
-                                if line.strip()]
+                    results += _read_lines(text.splitlines(), openai_result)
             return results
 
     @contextlib.contextmanager
@@ -182,6 +182,18 @@ class BatchClient:
         except module.APIConnectionError:
             raise RequestError(f"Could not reach {self.endpoint.base_url} while {doing}: check "
                                f"the network and the base URL.", retryable=True) from None
+
+
+def _read_lines(lines: Iterable[str], read: Callable[[Any], BatchResult]) -> list[BatchResult]:
+    """Each results line read; a line that is not JSON or names no custom_id is passed over (its
+    request stays uncollected, and the next collect reads the results again)."""
+    results = []
+    for line in lines:
+        try:
+            results.append(read(json.loads(line)))
+        except (ValueError, RecursionError):  # Unreadable and JSONDecodeError are ValueErrors
+            continue
+    return results
 
 
 def _message(body: Any) -> str:
@@ -208,37 +220,78 @@ def _openai_status(batch: Any) -> BatchStatus:
     return BatchStatus(batch.id, state, tally)
 
 
-def anthropic_result(line: dict[str, Any]) -> BatchResult:
+def anthropic_result(line: Any) -> BatchResult:
     """One line of a Message Batch's results."""
-    result, custom_id = line["result"], line["custom_id"]
-    if result["type"] == "errored":
+    custom_id, result = _line(line, "result")
+    kind = result.get("type")
+    if kind == "errored":
         return BatchResult(custom_id, "errored", error=_message(result.get("error", {})))
-    if result["type"] != "succeeded":
-        return BatchResult(custom_id, result["type"], error=f"The request was {result['type']}.")
-    message = result["message"]
-    usage = message.get("usage") or {}
-    read = int(usage.get("cache_read_input_tokens") or 0)
-    written = int(usage.get("cache_creation_input_tokens") or 0)
-    hour = int((usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens") or 0)
-    text = "".join(b.get("text", "") for b in message["content"] if b.get("type") == "text")
-    return BatchResult(custom_id, "succeeded", text, Usage(
-        int(usage.get("input_tokens") or 0) + read + written, int(usage.get("output_tokens") or 0),
-        read, written, 0, hour), FINISH.get(message.get("stop_reason"), message.get("stop_reason")),
-        message.get("model"))
+    if kind != "succeeded":
+        return BatchResult(custom_id, _outcome(kind), error=f"The request was {kind}.")
+    message = result.get("message")
+    if not isinstance(message, dict) or not isinstance(message.get("content"), list):
+        return _unreadable(custom_id, "its message has no content")
+    text = "".join(b.get("text") or "" for b in message["content"]
+                   if isinstance(b, dict) and b.get("type") == "text")
+    usage, notes = _usage(messages_usage, message.get("usage"))
+    reason = message.get("stop_reason")
+    return BatchResult(custom_id, "succeeded", _string(text), usage, FINISH.get(reason, reason)
+                       if isinstance(reason, str) else None, _string(message.get("model")) or None,
+                       ignored=notes)
 
 
-def openai_result(line: dict[str, Any]) -> BatchResult:
+def openai_result(line: Any) -> BatchResult:
     """One line of an OpenAI batch's output or error file."""
-    custom_id, response, error = line["custom_id"], line.get("response"), line.get("error")
+    custom_id, response = _line(line, "response")
+    error = line.get("error")
     if error:
-        code = str(error.get("code") or "")
+        code = str(error.get("code") or "") if isinstance(error, dict) else ""
         outcome = {"batch_expired": "expired", "batch_cancelled": "canceled"}.get(code, "errored")
-        return BatchResult(custom_id, outcome, error=str(error.get("message") or code))
-    body = (response or {}).get("body") or {}
-    if (response or {}).get("status_code") != 200:
+        return BatchResult(custom_id, outcome, error=_message(error) or code)
+    body = response.get("body") or {}
+    if response.get("status_code") != 200 or not isinstance(body, dict):
         return BatchResult(custom_id, "errored", error=f"HTTP {response.get('status_code')}: "
                                                        f"{_message(body)}")
-    choice = body["choices"][0]
-    return BatchResult(custom_id, "succeeded", choice["message"].get("content") or "",
-                       Usage.from_openai(body.get("usage") or {}), choice.get("finish_reason"),
-                       body.get("model"))
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return _unreadable(custom_id, "its answer has no choices")
+    message = choices[0].get("message") or {}
+    usage, notes = _usage(openai_usage, body.get("usage"))
+    reason = choices[0].get("finish_reason")
+    return BatchResult(custom_id, "succeeded",
+                       _string(message.get("content") if isinstance(message, dict) else None),
+                       usage, reason if isinstance(reason, str) else None,
+                       _string(body.get("model")) or None, ignored=notes)
+
+
+class Unreadable(ValueError):
+    """A results line without a custom_id the batch knows: no run can be told it was this one."""
+
+
+def _line(line: Any, part: str) -> tuple[str, dict[str, Any]]:
+    """A results line's custom_id and its result (or response) object."""
+    if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
+        raise Unreadable(f"a results line without a custom_id: {shown(line)}")
+    inner = line.get(part) or {}
+    return line["custom_id"], inner if isinstance(inner, dict) else {}
+
+
+def _outcome(kind: Any) -> str:
+    return kind if kind in ("canceled", "expired") else "errored"
+
+
+def _unreadable(custom_id: str, why: str) -> BatchResult:
+    return BatchResult(custom_id, "succeeded", ignored=[
+        f"Ignored what the provider sent: {why}; the cost is unknown."])
+
+
+def _usage(read: Callable[[Any], Usage], raw: Any) -> tuple[Usage | None, list[str]]:
+    """The result's usage, or None with a note when a count in it cannot be right."""
+    try:
+        return read(raw or {}), []
+    except Untrusted as exc:
+        return None, [f"Ignored what the provider sent: its usage ({exc}); the cost is unknown."]
+
+
+def _string(value: Any) -> str:
+    return value if isinstance(value, str) else ""
