@@ -154,3 +154,16 @@ def test_a_check_stopped_with_its_grid_says_so() -> None:
     began = time.monotonic()
     assert hangs.run("a", {}, 30, cancel) == CHECK_ERROR + "stopped with the grid"
     assert time.monotonic() - began < 5
+
+
+def test_the_live_grid_shows_check_errors_in_its_cells_and_summary(ip, simulator) -> None:
+    from opus_magic.notebook.present import last_view
+    from opus_magic.view.grid_widget import GridView
+
+    ip.run_line_magic("config", "OpusMagics.view = 'widget'")
+    ip.user_ns.update(rows=["a"], boom=boom)
+    ip.run_cell_magic("opus", "--each rows -m haiku --max-tokens 20 --check boom", "Say {item}.")
+    view = last_view()
+    assert isinstance(view, GridView)
+    assert "check error: ValueError: no such label" in view.table.value
+    assert "Checks that failed themselves, counted apart from ✗ (1)" in view.summary.value

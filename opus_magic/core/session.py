@@ -69,8 +69,8 @@ class Session:
         return catalog.extended(settings.models, settings.aliases)
 
     def store_key(self, settings: Settings) -> StoreKey:
-        """`history_url` (a PostgreSQL server or a path), else `history_path`, else the default
-        file; runs are recorded as `user` (else the OS login) in `project` (else this folder)."""
+        """`history_url` (a PostgreSQL server), else `history_path`, else the default file; runs
+        are recorded as `user` (else the OS login) in `project` (else this folder)."""
         location = settings.history_url or str(settings.history_path or default_path())
         return StoreKey(str.__str__(location), settings.user or login() or "",
                         settings.project or Path.cwd().name)

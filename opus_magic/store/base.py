@@ -66,7 +66,11 @@ class HistoryStore:
 
     def notice(self) -> str | None:
         """One line to show beside results (e.g. that they come from a local spool), or None."""
-        return None
+        kept = len(self._unsaved)
+        if not kept:
+            return None
+        return (f"{kept} run{'s' if kept > 1 else ''} of this session could not be written yet "
+                f"and {'are' if kept > 1 else 'is'} not shown: `opus_magic.unsaved()` lists them.")
 
     def stamped(self, record: RunRecord) -> RunRecord:
         """The record with this store's user and project, where it names none."""

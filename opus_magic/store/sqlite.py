@@ -149,6 +149,8 @@ class Store(HistoryStore):
         try:
             return [tuple(row) for row in self.connection().execute(sql, tuple(args))]
         except sqlite3.DatabaseError as exc:
+            if not writable(self.path.parent):
+                raise StoreError(self._unusable(exc)) from None
             raise StoreError(f"Could not read the history in {self.path} ({exc}): move the file "
                              f"aside or set OPUS_MAGIC_HISTORY to another file.") from None
 

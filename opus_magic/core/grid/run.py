@@ -162,6 +162,8 @@ class GridRun:
                     continue
             except OpusError as exc:  # e.g. the endpoint cannot be planned: this cell fails
                 state.status, state.reason = "error", str(exc)
+            except Exception as exc:  # noqa: BLE001 (a worker that died would hang its cell)
+                state.status, state.reason = "error", f"The cell failed ({exc!r})."
             observer.changed(self, cell.index)
 
     def _claimed(self, cell: GridCell, admission: Reservations,

@@ -132,13 +132,25 @@ class Engine:
         cancel = cancel or threading.Event()
         live = self._start(plan, cancel)
         observer.started(live)
+        error, billed = self._run(live, observer, cancel)
+        with contextlib.suppress(BudgetStopped):  # the text held back in case it was the key
+            self._emit(live, live.state.close(), observer)
+        live.ended = self.clock()
+        observer.stream_closed(live)
+        live.count_exactly()
+        return self._finish(live, observer, build_record(live, error, billed))
+
+    def _run(self, live: LiveRun, observer: Observer,
+             cancel: threading.Event) -> tuple[str | None, bool]:
+        """Connect and stream, setting how it ended on `live`; the error to show, and whether
+        the endpoint may have billed it."""
         error: str | None = None
         billed = True
         response: Response | None = None
         try:
             if self.guard is not None:
                 self.guard.enter(live)
-            response = live.response = self.connect(plan, live, observer, cancel)
+            response = live.response = self.connect(live.plan, live, observer, cancel)
             live.simulator = live.simulator or response.simulator
             if cancel.is_set():
                 live.status = "stopped"
@@ -157,15 +169,13 @@ class Engine:
             live.status = "stopped" if cancel.is_set() else "error"
             error = None if cancel.is_set() else str(exc)
             billed = exc.billed  # refused, unreachable or never sent: nothing to pay
+        except Exception as exc:  # noqa: BLE001 (a fault of ours must not lose a billed run)
+            why = live.state.clean(f"Reading the answer failed ({exc!r})")
+            live.status, live.cut = "interrupted", why
         finally:
             if response is not None:
                 response.close()
-        with contextlib.suppress(BudgetStopped):  # the text held back in case it was the key
-            self._emit(live, live.state.close(), observer)
-        live.ended = self.clock()
-        observer.stream_closed(live)
-        live.count_exactly()
-        return self._finish(live, observer, build_record(live, error, billed))
+        return error, billed
 
     def _finish(self, live: LiveRun, observer: Observer, record: RunRecord) -> RunRecord:
         """Release the budget, save the record (or keep it in the session while the history

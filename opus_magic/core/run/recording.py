@@ -83,7 +83,12 @@ def plan_facts(plan: Plan) -> dict[str, Any]:
 
 
 def _rate_limits(response: Response | None) -> dict[str, Any] | None:
-    limits = None if response is None else parse_rate_limits(response.headers)
+    """The rate limits the response reported; none when its headers cannot be read (the run is
+    recorded all the same)."""
+    try:
+        limits = None if response is None else parse_rate_limits(response.headers)
+    except (ValueError, ArithmeticError):
+        return None
     return None if limits is None else limits.to_dict()
 
 
