@@ -50,33 +50,34 @@ class StreamScrubber:
 
     def __init__(self, key: str | None, masked: str) -> None:
         self._key, self._mask = key, masked
+        self._chars = frozenset(key or "")
         self._held = ""
 
     def feed(self, text: str) -> str:
         """The part of everything fed so far that can be shown now, masked."""
-        if self._key is None:
+        key = self._key
+        if key is None:
             return text
-        pending = self._held + text
-        if self._key in pending:
-            pending = pending.replace(self._key, self._mask)
-        cut = self._start_of_key(pending)
-        self._held = pending[cut:]
-        return pending[:cut]
+        pending = self._held + text if self._held else text
+        if key in pending:
+            pending = pending.replace(key, self._mask)
+        if not pending or pending[-1] not in self._chars:  # no tail can start the key
+            self._held = ""
+            return pending
+        # Where the longest tail that the key starts with begins (a tail shorter than the key).
+        at = pending.find(key[0], max(len(pending) - len(key) + 1, 0))
+        while at != -1 and not key.startswith(pending[at:]):
+            at = pending.find(key[0], at + 1)
+        if at == -1:
+            self._held = ""
+            return pending
+        self._held = pending[at:]
+        return pending[:at]
 
     def flush(self) -> str:
         """What is still held back, at the end of the stream (it was not the key)."""
         held, self._held = self._held, ""
         return held
-
-    def _start_of_key(self, text: str) -> int:
-        """Where the longest tail of `text` that the key starts with begins (len(text): none)."""
-        key = self._key or ""
-        at = text.find(key[0], max(len(text) - len(key) + 1, 0))
-        while at != -1:
-            if key.startswith(text[at:]):
-                return at
-            at = text.find(key[0], at + 1)
-        return len(text)
 
 
 class KeyLogFilter(logging.Filter):
