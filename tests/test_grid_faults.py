@@ -53,6 +53,11 @@ def test_every_billed_attempt_is_in_the_grids_total_and_in_stats(ip, simulator, 
                                f"{fmt.money(retried_cost)} on 2 attempts retried")
     assert stats_total(ip, capsys, runs[0].grid_id).lstrip("≈") == fmt.money(total)
     assert list(ip.user_ns["out"]["status"]) == ["ok"] * 3
+    summary = out.split("variant", 1)[1].splitlines()[1].split()
+    assert summary[5] == fmt.money(total)                     # the summary's total cost too
+    ip.run_line_magic("opus", f"grid {runs[0].grid_id}")        # and the grid from history
+    assert capsys.readouterr().out.split("variant", 1)[1].splitlines()[1].split()[5] == \
+        fmt.money(total)
 
 
 def test_a_stalled_attempt_is_billed_counted_and_retried(ip, capsys) -> None:

@@ -26,9 +26,14 @@ class CellState:
     elsewhere: bool = False  # another run of this grid answered it meanwhile: reused
 
     @property
+    def retried_cost(self) -> Decimal:
+        """What the attempts run again cost."""
+        return sum((r.cost for r in self.retried if r.cost is not None), Decimal(0))
+
+    @property
     def spent(self) -> Decimal:
         """What this cell cost in this run: retried attempts, then the last (so far)."""
-        total = sum((r.cost for r in self.retried if r.cost is not None), Decimal(0))
+        total = self.retried_cost
         if self.status == "reused":
             return total
         if self.record is not None and self.record.cost is not None:

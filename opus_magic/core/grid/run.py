@@ -66,8 +66,8 @@ class GridRun:
     @property
     def retried(self) -> tuple[int, Decimal]:
         """How many billed attempts were run again (cut, malformed, stalled), and their cost."""
-        attempts = [r for state in self.states for r in state.retried]
-        return len(attempts), sum((r.cost for r in attempts if r.cost is not None), Decimal(0))
+        return (sum(len(state.retried) for state in self.states),
+                sum((state.retried_cost for state in self.states), Decimal(0)))
 
     @property
     def unsaved(self) -> list[RunRecord]:
@@ -277,5 +277,6 @@ class _CellObserver(Observer):
 
 def results(run: GridRun) -> list[CellResult]:
     """Every cell of a run as shown: status, record, checks, and why it did not run."""
-    return [CellResult(c.variant, c.model, c.row, s.status, s.record, s.checks, s.reason)
+    return [CellResult(c.variant, c.model, c.row, s.status, s.record, s.checks, s.reason,
+                       s.retried_cost)
             for c, s in zip(run.grid.cells, run.states)]
