@@ -6,7 +6,7 @@ side arrives with `message_delta`, whose usage is cumulative: each one replaces 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opus_magic.records import Usage
@@ -25,9 +25,15 @@ SERVED = ("speed", "inference_geo")
 
 @dataclass(frozen=True)
 class ThinkingDelta:
-    """A piece of the (summarized) thinking text Claude returns before its answer."""
+    """A piece of the (summarized) thinking text Claude returns before its answer, as shown and
+    as sent (see TextDelta)."""
 
     text: str
+    raw: str | None = field(default=None, compare=False)
+
+    @property
+    def sent(self) -> str:
+        return self.text if self.raw is None else self.raw
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ class MessagesState(StreamState):
         rest = self._thinking.flush()
         if rest:
             self.thinking_parts.append(rest)
-        return ([ThinkingDelta(rest)] if rest else []) + super().close()
+        return ([ThinkingDelta(rest, raw="")] if rest else []) + super().close()
 
     def handle_chunk(self, chunk: dict[str, Any]) -> list[Event | ThinkingDelta | InputKnown]:
         """Apply one stream event (or a whole non-streamed message) and say what changed."""
@@ -141,11 +147,11 @@ class MessagesState(StreamState):
         return []
 
     def _add_thinking(self, text: Any) -> list[Any]:
-        released = self._thinking.feed(_text(text, "thinking"))
-        if not released:
-            return []
-        self.thinking_parts.append(released)
-        return [ThinkingDelta(released)]
+        sent = _text(text, "thinking")
+        released = self._thinking.feed(sent)
+        if released:
+            self.thinking_parts.append(released)
+        return [ThinkingDelta(released, raw=sent)]
 
     def _stop(self, index: int) -> None:
         """A finished tool_use block becomes a tool call; no arguments at all (`""`) means `{}`."""

@@ -1,7 +1,7 @@
 """Accumulating a chat-completions stream: a pure state object, one chunk at a time."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,15 @@ from opus_magic.wire.usage import Untrusted, block_index, openai_usage, provider
 
 @dataclass(frozen=True)
 class TextDelta:
+    """A piece of the answer as shown (`text`: the key masked, a tail that could start it held
+    back), and as the server sent it (`sent`, which output tokens are counted on)."""
+
     text: str
+    raw: str | None = field(default=None, compare=False)
+
+    @property
+    def sent(self) -> str:
+        return self.text if self.raw is None else self.raw
 
 
 @dataclass(frozen=True)
@@ -80,17 +88,16 @@ class StreamState:
         if not rest:
             return []
         self.parts.append(rest)
-        return [TextDelta(rest)]
+        return [TextDelta(rest, raw="")]  # its tokens were counted as it arrived
 
     def add_text(self, text: Any) -> list[Event]:
         """A piece of the answer, released through the scrubber."""
         if not isinstance(text, str):
             raise malformed(f"text {shown(text)} is not a string")
         released = self._text.feed(text)
-        if not released:
-            return []
-        self.parts.append(released)
-        return [TextDelta(released)]
+        if released:
+            self.parts.append(released)
+        return [TextDelta(released, raw=text)]
 
     def ignore(self, why: str, then: str) -> None:
         """Note a value the endpoint sent that cannot be right, and what was done instead."""

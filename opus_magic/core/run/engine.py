@@ -220,12 +220,13 @@ class Engine:
             if isinstance(event, (TextDelta, ThinkingDelta)):
                 if live.first_token_at is None:
                     live.first_token_at = self.clock()
-                live.counter.add(event.text)  # thinking is billed as output too
+                live.counter.add(event.sent)  # thinking is billed as output too
                 if live.check_at is not None and live.counter.tokens >= live.check_at:
                     assert self.guard is not None
                     self.guard.limit(live)
             if isinstance(event, TextDelta):
-                observer.delta(live, event.text)
+                if event.text:
+                    observer.delta(live, event.text)
                 if live.plan.provisional:  # the first words are out: count once it is cheap
                     if tokens.loaded(live.plan.model_id):
                         live.count_exactly()
@@ -234,5 +235,6 @@ class Engine:
             elif isinstance(event, ThinkingDelta):
                 if live.thinking_counter is None:
                     live.thinking_counter = tokens.TokenCounter(live.plan.model_id)
-                live.thinking_counter.add(event.text)
-                observer.thinking(live, event.text)
+                live.thinking_counter.add(event.sent)
+                if event.text:
+                    observer.thinking(live, event.text)
