@@ -26,6 +26,15 @@ def last_run() -> Any:
     return default_session().last_run
 
 
+def unsaved() -> list[Any]:
+    """The runs of this session the history could not record yet (a full disk, a read-only
+    folder, a locked file), oldest first; each is written as soon as the history can be, and
+    calling this tries once more."""
+    from opus_magic.core.session import default_session
+
+    return default_session().unsaved()
+
+
 def history(limit: int | None = 20, model: str | None = None, tag: str | None = None,
             search: str | None = None, since: str | None = None, user: str | None = None,
             project: str | None = None) -> list[Any]:

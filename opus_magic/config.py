@@ -111,11 +111,14 @@ class Settings:
                                      "use dollars up to 1,000,000, e.g. budget=2.50, or budget=off")
     concurrency: Positive = setting(4, "Grids: requests in flight per endpoint, at most.",
                                     "use a whole number above 0, e.g. concurrency=4")
+    check_timeout_s: Seconds = setting(10.0, "Grids: longest a --check may take on one answer.",
+                                       SECONDS)
     history_path: FilePath | None = setting(None, "SQLite history file.", "use a file path",
                                             env=("OPUS_MAGIC_HISTORY",))
     history_url: SecretUrl | None = setting(
         None, "postgresql://user@host/db: one shared history on PostgreSQL (else SQLite).",
-        "use postgresql://user@host:5432/dbname", env=("OPUS_MAGIC_HISTORY_URL",))
+        "use postgresql://user@host:5432/dbname (a SQLite file goes in history_path)",
+        env=("OPUS_MAGIC_HISTORY_URL",))
     user: str | None = setting(None, "Who runs are recorded as (default: the OS login).")
     project: str | None = setting(None, "The project runs are recorded under (default: the "
                                   "current folder's name).")
@@ -228,7 +231,8 @@ def coerce_one(key: str, value: Any) -> Any:
 
 
 def _quoted(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    """A refused value as a refusal shows it: short, and without a password it may hold."""
+    text = repr(value) if not isinstance(value, str) else f"'{without_password(value)}'"
     return text if len(text) <= 60 else text[:57] + "…"
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from annotated_types import Ge, Gt
 
 from opus_magic.errors import ConfigError
+from opus_magic.secret import without_password
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -153,6 +154,8 @@ def problem(error: Mapping[str, Any], model: Any, hints: Mapping[str, Any]) -> s
 def _shown(value: Any) -> str:
     if isinstance(value, Mapping):
         return "a table"
+    if isinstance(value, str):
+        value = without_password(value)  # a URL refused is shown without its password
     try:
         return json.dumps(value, default=str)[:60]
     except ValueError:

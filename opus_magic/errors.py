@@ -6,6 +6,7 @@
     │   └── SchemaRefused       a schema the API's structured outputs cannot take
     ├── ConfigError             a setting, profile or config file is wrong or missing
     ├── StoreError              the history cannot be opened or written
+    │   └── NotRecorded         a run could not be written; the session keeps it meanwhile
     ├── RequestError            the request failed before an answer began (`status`, `retryable`)
     │   ├── BadKey              the key cannot be sent in an HTTP header
     │   ├── ConnectionFailed    the endpoint could not be reached
@@ -48,7 +49,17 @@ class ConfigError(OpusError):
 
 
 class StoreError(OpusError):
-    """The history database cannot be opened or written."""
+    """The history database cannot be opened or written; `reason` says why in a few words
+    ("disk full"), when known."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class NotRecorded(StoreError):
+    """A run could not be written; the store keeps it in the session and writes it once the
+    history can be written again."""
 
 
 class RequestError(OpusError):

@@ -34,21 +34,6 @@ class Usage:
     def uncached_input_tokens(self) -> int:
         return max(self.input_tokens - self.cache_read_tokens - self.cache_write_tokens, 0)
 
-    @classmethod
-    def from_openai(cls, usage: dict[str, Any]) -> Usage:
-        """Read an OpenAI-format `usage` object (missing or null details count as zero)."""
-        prompt_details = usage.get("prompt_tokens_details") or {}
-        completion_details = usage.get("completion_tokens_details") or {}
-        creation = usage.get("cache_creation") or {}
-        return cls(
-            input_tokens=int(usage.get("prompt_tokens") or 0),
-            output_tokens=int(usage.get("completion_tokens") or 0),
-            cache_read_tokens=int(prompt_details.get("cached_tokens") or 0),
-            cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
-            reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
-            cache_write_1h_tokens=int(creation.get("ephemeral_1h_input_tokens") or 0),
-        )
-
 
 @dataclass(frozen=True, kw_only=True)
 class AttachedFile:
@@ -146,6 +131,9 @@ class RunRecord:
     schema: str | None = None  # the name of the output schema the answer was asked to follow
     parsed: Any = None  # the answer parsed and valid against that schema
     schema_error: str | None = None  # why the answer does not match it
+    ignored: list[str] = field(default_factory=list)  # values the endpoint sent that were wrong
+    # Why the history could not record it (kept in the session meanwhile); never stored itself.
+    not_recorded: str | None = None
 
     @property
     def retry_count(self) -> int:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 class Secret(str):
@@ -27,6 +27,25 @@ class Secret(str):
         return core_schema.no_info_after_validator_function(as_secret, core_schema.str_schema())
 
 
+SERVER_SCHEMES = ("postgresql://", "postgres://")
+PERCENT_ENCODING = ("a password holding @ : / ? # % or spaces must be percent-encoded in the "
+                    "URL (@ is %40, : %3A, / %2F, ? %3F, # %23, % %25, a space %20)")
+
+
+def is_server_url(location: str) -> bool:
+    """Whether `location` names a PostgreSQL server (else it is a file path)."""
+    return location.startswith(SERVER_SCHEMES)
+
+
+def server_url(value: str) -> SecretUrl:
+    """A `postgresql://` URL as a SecretUrl; anything else (`mysql://…`, free text) is refused."""
+    if isinstance(value, SecretUrl):
+        return value
+    if not is_server_url(value):
+        raise ValueError("not a PostgreSQL URL")
+    return SecretUrl(value)
+
+
 class SecretUrl(Secret):
     """A database URL that shows itself without its password (kept only in memory)."""
 
@@ -43,22 +62,58 @@ class SecretUrl(Secret):
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
         from pydantic_core import core_schema
 
-        return core_schema.no_info_after_validator_function(
-            lambda value: value if isinstance(value, SecretUrl) else SecretUrl(value),
-            core_schema.str_schema())
+        return core_schema.no_info_after_validator_function(server_url, core_schema.str_schema())
+
+    def password(self) -> str | None:
+        """The password the URL holds, as written (None without one)."""
+        return password_of(self.reveal())
+
+    def hide(self, text: str) -> str:
+        """`text` (e.g. a driver's message) with the URL and its password, as written or
+        decoded, replaced by what may be shown."""
+        text = text.replace(self.reveal(), str(self))
+        secret = self.password()
+        for form in {secret, unquote(secret or "")} - {None, ""}:
+            text = text.replace(str(form), "***")
+        return text
+
+
+def _split_login(url: str) -> tuple[str, str, str] | None:
+    """(scheme://, user[:password], rest) of a URL with a login. The login ends at the last @
+    before the path, or at the last @ at all: a password written without percent-encoding may
+    hold /, ?, # or @, and must not be shown whole or in part either way."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return None
+    login, _, host = rest.rpartition("@")
+    return scheme + sep, login, host
+
+
+def password_of(url: str) -> str | None:
+    """The password in a URL's login or in its `password=` query, as written."""
+    from urllib.parse import parse_qsl
+
+    split = _split_login(url)
+    if split is not None and ":" in split[1]:
+        return split[1].split(":", 1)[1]
+    found = [v for k, v in parse_qsl(urlsplit(url.split("#")[0]).query) if k == "password"]
+    return found[0] if found else None
 
 
 def without_password(url: str) -> str:
     """`postgresql://ann@db:5432/h`: the URL with any password (in the address or a query) cut."""
     from urllib.parse import parse_qsl, urlencode, urlunsplit
 
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        login, host = netloc.rsplit("@", 1)
-        netloc = login.split(":", 1)[0] + "@" + host
+    split = _split_login(url)
+    if split is not None:
+        scheme, login, host = split
+        url = f"{scheme}{login.split(':', 1)[0]}@{host}"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("?", 1)[0]
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    return urlunsplit(parts._replace(query=query))
 
 
 def as_secret(value: str) -> Secret:

@@ -1,9 +1,10 @@
 """A hostile endpoint on 127.0.0.1 that reflects the Authorization header it receives into every
-place a server can put text (error bodies of every shape, mid-stream errors, answers, headers),
-and sends answer shapes the simulator does not (streamed refusals, implausible usage, a
-redirect elsewhere).
+place a server can put text (error bodies of every shape, mid-stream errors, answers split
+across chunks or written with JSON escapes, headers, a redirect's Location), and sends answer
+shapes the simulator does not (streamed refusals, implausible usage, a redirect elsewhere).
 
-The first path segment picks the case: `http://127.0.0.1:PORT/<case>/v1`.
+The first path segment picks the case: `http://127.0.0.1:PORT/<case>/v1`; a test can plant
+its own reply under a case name (`PLANTED`), in either API's format (`chunk`, `messages`).
 """
 from __future__ import annotations
 
@@ -20,6 +21,35 @@ Reply = tuple[int, dict[str, str], Any]  # status, headers, JSON body / SSE even
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     return {"id": "echo", "object": "chat.completion.chunk", "model": "echo-model",
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+chunk = _chunk
+
+
+class Raw(str):
+    """An event sent exactly as written (e.g. with JSON escapes json.dumps would not make)."""
+
+
+def escaped(text: str) -> Raw:
+    """A chunk whose content writes every `-` as the JSON escape \\u002d."""
+    return Raw(json.dumps(_chunk({"content": text})).replace("-", "\\u002d"))
+
+
+def key_of(header: str) -> str:
+    return header.split()[-1] if header else ""
+
+
+def messages(text: str, start_usage: Any, end_usage: Any, index: Any = 0) -> list[Any]:
+    """A Messages API stream: one text block at `index`, usage at the start and at the end."""
+    return [{"type": "message_start", "message": {"id": "msg_echo", "model": "claude-echo",
+                                                  "usage": start_usage}},
+            {"type": "content_block_start", "index": index,
+             "content_block": {"type": "text", "text": ""}},
+            {"type": "content_block_delta", "index": index,
+             "delta": {"type": "text_delta", "text": text}},
+            {"type": "content_block_stop", "index": index},
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": end_usage},
+            {"type": "message_stop"}]
 
 
 CASES: dict[str, Callable[[str], Reply]] = {
@@ -39,10 +69,31 @@ CASES: dict[str, Callable[[str], Reply]] = {
     "answer": lambda a: (200, {"x-echo-auth": a}, [
         _chunk({"role": "assistant", "content": f"You sent {a}."}), _chunk({}, "stop"),
         {**_chunk({}), "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 5}}]),
+    "split": lambda a: (200, {}, [
+        _chunk({"role": "assistant", "content": f"Split: {a[:len(a) // 2]}"}),
+        _chunk({"content": f"{a[len(a) // 2:]} end."}), _chunk({}, "stop"),
+        {**_chunk({}), "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 5}}]),
+    "escaped": lambda a: (200, {}, [
+        escaped(f"Escaped: {a}."), _chunk({}, "stop"),
+        {**_chunk({}), "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 5}}]),
+    "escaped_error": lambda a: (400, {}, Raw(json.dumps(
+        {"error": {"message": f"Bad key {a}", "type": "x"}}).replace("-", "\\u002d"))),
+    "redirect_echo": lambda a: (307, {"location": f"https://elsewhere.example/v1?key={key_of(a)}"},
+                                ""),
 }
 
 
 USAGE = {"prompt_tokens": 12, "completion_tokens": 7}
+PLANTED: dict[str, Reply | list[Reply]] = {}  # case -> the reply a test set up, or replies
+_planted_lock = threading.Lock()                # in turn (the last one repeats)
+
+
+def planted(case: str) -> Reply:
+    with _planted_lock:
+        reply = PLANTED[case]
+        if isinstance(reply, list):
+            return reply.pop(0) if len(reply) > 1 else reply[0]
+        return reply
 STALL = None  # in a list of events: send nothing more until the server stops
 STALLING = threading.Event()  # set once a stalled answer has sent its first events
 HANGING = threading.Event()  # set once a request is held without any answer at all
@@ -80,14 +131,20 @@ class EchoHandler(BaseHTTPRequestHandler):
             HANGING.set()
             self.server.stopping.wait(60)  # type: ignore[attr-defined]
             return
-        status, headers, payload = {**CASES, **SHAPES}[case](self.headers.get("authorization", ""))
-        if status == 200 and not body.get("stream"):
+        auth = self.headers.get("authorization") or self.headers.get("x-api-key", "")
+        if self.path.endswith("/count_tokens"):
+            status, headers, payload = 200, {}, {"input_tokens": 12}
+        elif case in PLANTED:
+            status, headers, payload = planted(case)
+        else:
+            status, headers, payload = {**CASES, **SHAPES}[case](auth)
+        if status == 200 and not body.get("stream") and isinstance(payload, list):
             status, payload = 200, _whole(payload)
         if isinstance(payload, list) and STALL in payload:
             self._stall(payload[:payload.index(STALL)])
             return
         events = isinstance(payload, list)
-        data = (b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in payload)
+        data = (b"".join(b"data: " + _line(e).encode() + b"\n\n" for e in payload)
                 + b"data: [DONE]\n\n" if events
                 else (payload if isinstance(payload, str) else json.dumps(payload)).encode())
         self.send_response(status)
@@ -111,8 +168,17 @@ class EchoHandler(BaseHTTPRequestHandler):
         self.server.stopping.wait(60)  # type: ignore[attr-defined]
 
 
-def _whole(events: list[dict[str, Any]]) -> dict[str, Any]:
+def _line(event: Any) -> str:
+    return event if isinstance(event, Raw) else json.dumps(event)
+
+
+def _whole(events: list[Any]) -> Any:
     """The same answer without streaming (an error event stays an error body)."""
+    if any(isinstance(e, Raw) for e in events):  # escapes kept: the whole body as one Raw
+        plain = [json.loads(e) if isinstance(e, Raw) else e for e in events]
+        return Raw(json.dumps(_whole(plain)).replace("-", "\\u002d"))
+    if events and events[0].get("type") == "message_start":
+        return _whole_message(events)
     deltas = [c["choices"][0]["delta"] for c in events if c.get("choices")]
     text = "".join(d.get("content") or "" for d in deltas)
     refusal = "".join(d.get("refusal") or "" for d in deltas) or None
@@ -123,6 +189,16 @@ def _whole(events: list[dict[str, Any]]) -> dict[str, Any]:
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text or None,
                                                  "refusal": refusal}, "finish_reason": "stop"}],
             "usage": next((e["usage"] for e in events if "usage" in e), USAGE)}
+
+
+def _whole_message(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Messages stream as the one message a request without streaming gets."""
+    start = events[0]["message"]
+    text = "".join(e["delta"].get("text", "") for e in events
+                   if e.get("type") == "content_block_delta")
+    end = next(e for e in events if e.get("type") == "message_delta")
+    return {**start, "type": "message", "role": "assistant", "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": text}], "usage": end["usage"]}
 
 
 @contextmanager

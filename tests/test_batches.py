@@ -242,7 +242,7 @@ def test_a_native_body_goes_into_a_batch_as_it_is() -> None:
 
 def test_results_are_read_into_usage_with_cache_counted_in_input() -> None:
     from opus_magic.records import Usage
-    from opus_magic.wire.batches import anthropic_result, openai_result
+    from opus_magic.wire.batch_results import anthropic_result, openai_result
 
     line = {"custom_id": "a", "result": {"type": "succeeded", "message": {
         "model": "claude-opus-4-6", "stop_reason": "end_turn",
@@ -251,7 +251,8 @@ def test_results_are_read_into_usage_with_cache_counted_in_input() -> None:
                   "cache_creation_input_tokens": 300,
                   "cache_creation": {"ephemeral_1h_input_tokens": 100}}}}}
     read = anthropic_result(line)
-    assert read.usage == Usage(2310, 4, 2000, 300, 0, 100) and read.finish_reason == "stop"
+    assert read.usage == Usage(2310, 4, 2000, 300, 0, 100, cache_write_5m_tokens=200)
+    assert read.finish_reason == "stop"
     errored = anthropic_result({"custom_id": "b", "result": {"type": "errored", "error": {
         "type": "error", "error": {"type": "api_error", "message": "Overloaded"}}}})
     assert (errored.outcome, errored.error) == ("errored", "Overloaded")

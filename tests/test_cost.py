@@ -14,6 +14,7 @@ from opus_magic.cost.pricing import cache_savings, output_tokens_for, usage_cost
 from opus_magic.errors import ConfigError, UsageError
 from opus_magic.records import Usage
 from opus_magic.view.catalog import models_table
+from opus_magic.wire.usage import openai_usage
 
 CATALOG = default_catalog()
 
@@ -86,9 +87,9 @@ def test_one_hour_writes_cost_more_than_they_save_at_first() -> None:
 
 
 def test_usage_reads_one_hour_writes_when_reported() -> None:
-    usage = Usage.from_openai({"prompt_tokens": 5000, "completion_tokens": 10,
-                               "prompt_tokens_details": {"cache_write_tokens": 4000},
-                               "cache_creation": {"ephemeral_1h_input_tokens": 3000}})
+    usage = openai_usage({"prompt_tokens": 5000, "completion_tokens": 10,
+                          "prompt_tokens_details": {"cache_write_tokens": 4000},
+                          "cache_creation": {"ephemeral_1h_input_tokens": 3000}})
     assert (usage.cache_write_tokens, usage.cache_write_1h_tokens) == (4000, 3000)
 
 

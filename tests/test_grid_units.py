@@ -11,7 +11,7 @@ from fakes import Clock
 
 from opus_magic.core.budget import Budget
 from opus_magic.core.grid.checks import built_in, passed, resolve
-from opus_magic.core.grid.pacing import Reservations
+from opus_magic.core.grid.admission import Reservations
 from opus_magic.core.grid.summary import percentile
 from opus_magic.errors import UsageError
 from opus_magic.sim.limits import Limiter, LimitSettings, duration
@@ -99,7 +99,8 @@ def test_built_in_checks() -> None:
     with pytest.raises(UsageError, match="not a valid regular expression"):
         built_in("regex:(", [])
     broken = resolve(["boom"], {"boom": lambda a, r: 1 / 0}, [])[0]
-    assert broken.run("x", row) is None and not passed(None)
+    assert broken.run("x", row) == "check error: ZeroDivisionError: division by zero"
+    assert not passed(broken.run("x", row)) and not passed(None)
     assert passed(0.5) and not passed(0.49) and passed(True)
 
 

@@ -487,5 +487,6 @@ def test_a_history_that_cannot_be_written_keeps_the_run(simulator, monkeypatch) 
     out = io.StringIO()
     record = Engine(BrokenStore()).execute(plan, TextView(out=out))   # type: ignore[arg-type]
     assert record.status == "ok" and record.text
-    assert record.notes[-1].startswith("Could not record the run in /x/history.sqlite")
+    assert record.not_recorded.startswith("Could not record the run in /x/history.sqlite")
     assert record.text in out.getvalue()
+    assert "! Not recorded: Could not record the run in /x/history.sqlite" in out.getvalue()

@@ -13,7 +13,7 @@ from pg_support import STUDENT, STUDENT_PASSWORD, PgServer, free_port
 
 import opus_magic
 from opus_magic.core.session import default_session
-from opus_magic.errors import StoreError
+from opus_magic.errors import ConfigError, StoreError
 from opus_magic.records import RunRecord
 from opus_magic.store.migrations import MIGRATIONS
 from opus_magic.store.postgres import PgStore
@@ -139,7 +139,7 @@ def test_an_unreachable_host_says_what_to_check_once(ip, capsys, isolated_dirs,
     assert b"s3cret-pw" not in spool.read_bytes()
 
 
-def test_history_url_never_shows_its_password_and_a_path_keeps_sqlite(
+def test_history_url_never_shows_its_password_and_a_path_is_history_paths(
         isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from opus_magic.config import load_settings
 
@@ -150,5 +150,8 @@ def test_history_url_never_shows_its_password_and_a_path_keeps_sqlite(
         assert "pa55word" not in shown and "postgresql://ann@db:5432/h?sslmode=require" in shown
     assert "pa55word" in url.reveal()                         # what psycopg is given
     session = default_session()
-    store = session.store(session.settings(history_url=str(isolated_dirs / "team.sqlite")))
+    with pytest.raises(ConfigError, match="a SQLite file goes in history_path"):
+        session.settings(history_url=str(isolated_dirs / "team.sqlite"))
+    store = session.store(session.settings(history_url="",
+                                           history_path=str(isolated_dirs / "team.sqlite")))
     assert store.dialect == "sqlite" and (isolated_dirs / "team.sqlite").exists()

@@ -89,7 +89,7 @@ def test_each_cell_runs_its_loop_and_counts_the_whole_chain_once(shell, simulato
         assert frame["cost"][row] == sum(r.cost for r in steps)  # the chain, in full
         assert frame["input_tokens"][row] == sum(r.usage.input_tokens for r in steps)
     total = sum(r.cost for r in runs)
-    assert f"({total})" in capsys.readouterr().out.replace("$", "")
+    assert f"({total} spent)" in capsys.readouterr().out.replace("$", "")
     shell.run_line_magic("opus", "grid")  # from history: the same cells, the same costs
     shown = capsys.readouterr().out
     assert "2/2" in shown and str(total) in shown

@@ -71,8 +71,8 @@ class Session:
         return catalog.extended(settings.models, settings.aliases)
 
     def store_key(self, settings: Settings) -> StoreKey:
-        """`history_url` (a PostgreSQL server or a path), else `history_path`, else the default
-        file; runs are recorded as `user` (else the OS login) in `project` (else this folder)."""
+        """`history_url` (a PostgreSQL server), else `history_path`, else the default file; runs
+        are recorded as `user` (else the OS login) in `project` (else this folder)."""
         location = settings.history_url or str(settings.history_path or default_path())
         return StoreKey(str.__str__(location), settings.user or login() or "",
                         settings.project or Path.cwd().name)
@@ -87,6 +87,16 @@ class Session:
             if key not in self._stores:
                 self._stores[key] = open_store(key.location, key.user or None, key.project)
             return self._stores[key]
+
+    def unsaved(self) -> list[RunRecord]:
+        """The runs no history could record yet, oldest first, after trying once more."""
+        with self._lock:
+            stores = list(self._stores.values())
+        kept: list[RunRecord] = []
+        for store in stores:
+            store.flush()
+            kept += store.unsaved
+        return sorted(kept, key=lambda record: record.created_at)
 
     def simulator_url(self) -> str:
         with self._lock:

@@ -73,7 +73,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      a WORD naming a model also says where genai-prices differs
 %opus config [key=value ...]         show or set settings (the API key is always masked)
 %opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
-              [--user NAME] [--project NAME]
+              [--user NAME] [--project NAME] [--grid GRID_ID]
 %opus show RUN_ID                    one run in full (a tool loop: every step, call and result)
 %opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out

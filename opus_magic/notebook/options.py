@@ -17,6 +17,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", help="2026-11-20, 2026-11-20T09:30, or an age: 30m, 6h, 2d, 1w")
     parser.add_argument("--user", help="runs by this user (config `user`, else the OS login)")
     parser.add_argument("--project", help="runs of this project (default: the notebook's folder)")
+    parser.add_argument("--grid", help="runs of this grid (an id or its start), every attempt")
 
 
 def filter_values(parsed: argparse.Namespace) -> dict[str, Any]:

@@ -3,13 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from opus_magic.secret import is_server_url
 from opus_magic.store.base import HistoryStore
-
-SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_server_url(location: str) -> bool:
-    return location.startswith(SCHEMES)
 
 
 def open_store(location: str | Path, user: str | None = None,

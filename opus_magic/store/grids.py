@@ -11,7 +11,8 @@ CHUNK = 500  # keys per IN (...) list, under SQLite's variable limit
 
 
 def reusable(store: HistoryStore, keys: Sequence[str]) -> dict[str, list[RunRecord]]:
-    """The finished (status ok) runs of each cell key that has some, oldest first."""
+    """The finished (status ok) runs of each cell key that has some, oldest first; with those
+    the store keeps until it can write them."""
     found: dict[str, list[RunRecord]] = {}
     unique = sorted(set(keys))
     for start in range(0, len(unique), CHUNK):
@@ -23,6 +24,12 @@ def reusable(store: HistoryStore, keys: Sequence[str]) -> dict[str, list[RunReco
         for row in rows:
             record = from_row(row)
             found.setdefault(str(record.cell_key), []).append(record)
+    wanted = set(unique)
+    for record in store.unsaved:  # answered, but not written yet: reused all the same
+        if record.cell_key in wanted and record.status == "ok":
+            runs = found.setdefault(record.cell_key, [])
+            if all(run.id != record.id for run in runs):
+                runs.append(record)
     return found
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from opus_magic.errors import StoreError
 from opus_magic.records import RunRecord
-from opus_magic.secret import without_password
+from opus_magic.secret import PERCENT_ENCODING, SecretUrl
 from opus_magic.store.attachments import save_attachments
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.migrations import migrate
@@ -82,8 +82,10 @@ class PgStore(HistoryStore):
 
     def __init__(self, url: str, user: str | None = None, project: str | None = None,
                  spool: str | Path | None = None) -> None:
+        super().__init__()
         self._url = str.__str__(url)  # kept in memory only, never shown
-        self.shown = without_password(self._url)
+        self._secret = SecretUrl(self._url)
+        self.shown = str(self._secret)
         self.user, self.project = user, project
         self.spool_path = Path(spool) if spool else default_spool(self.shown)
         self._local = threading.local()
@@ -96,7 +98,8 @@ class PgStore(HistoryStore):
 
     def _misconfigured(self, why: str) -> StoreError:
         return StoreError(f"History server {self.shown} refused the connection ({why}): check the "
-                          f"user, database and password (history_url, PGPASSWORD or ~/.pgpass).")
+                          f"user, database and password (history_url, PGPASSWORD or ~/.pgpass); "
+                          f"{PERCENT_ENCODING}.")
 
     def _connect(self) -> Any:
         """A new connection; the first one of this store brings the schema up to date."""
@@ -105,10 +108,13 @@ class PgStore(HistoryStore):
             connection = psycopg.connect(self._url, autocommit=True,
                                          connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.OperationalError as exc:
-            why = reason(exc).replace(self._url, self.shown)
+            why = self._secret.hide(reason(exc))
             if any(marker in why for marker in MISCONFIGURED):
                 raise self._misconfigured(why) from None
             raise Unreachable(why) from None
+        except psycopg.Error:  # the driver could not read the URL; its message quotes it
+            raise StoreError(f"history_url {self.shown} cannot be read as a PostgreSQL URL: "
+                             f"{PERCENT_ENCODING}.") from None
         try:
             with self._lock:
                 if not self._migrated:
@@ -140,11 +146,11 @@ class PgStore(HistoryStore):
             except psycopg.OperationalError:
                 return self._once(work)        # e.g. the server restarted since the last call
         except psycopg.OperationalError as exc:
-            raise Unreachable(reason(exc)) from None
+            raise Unreachable(self._secret.hide(reason(exc))) from None
         except psycopg.Error as exc:
-            raise StoreError(f"The history server {self.shown} refused a query ({reason(exc)}): "
-                             f"the user in history_url needs to create and write tables there.") \
-                from None
+            raise StoreError(f"The history server {self.shown} refused a query "
+                             f"({self._secret.hide(reason(exc))}): the user in history_url needs "
+                             f"to create and write tables there.") from None
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._attempt(lambda db: db.execute(placeholders(sql, args), tuple(args) or None)
@@ -195,7 +201,7 @@ class PgStore(HistoryStore):
             print(f"History server {self.shown} is back: {len(rows)} spooled runs written to it.",
                   file=sys.stderr)
 
-    def save(self, record: RunRecord) -> None:
+    def _save(self, record: RunRecord) -> None:
         """Write the run to the server, or keep it in the spool while the server is away."""
         record = self.stamped(record)
         try:
@@ -205,10 +211,11 @@ class PgStore(HistoryStore):
             self._outage = False
         except Unreachable as exc:
             self._announce(str(exc))
-            self.spool().save(record)
+            self.spool()._save(record)
             self._pending = True
 
     def _read(self, query: Callable[[HistoryStore], T]) -> T:
+        self.flush()
         try:
             self._flush()
             result = query(self)
@@ -221,7 +228,7 @@ class PgStore(HistoryStore):
 
     def notice(self) -> str | None:
         if not self._from_spool:
-            return None
+            return super().notice()
         return (f"Showing only runs kept in the local spool {self.spool_path}: the history server "
                 f"{self.shown} is unreachable.")
 

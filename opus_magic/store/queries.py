@@ -19,7 +19,7 @@ OLDEST_FIRST = "created_at, rowid"
 @dataclass(frozen=True)
 class RunFilter:
     """Which runs: any of these model names (requested or answered), a tag, words, a start time
-    (UTC ISO), who ran them and for which project. Empty fields do not filter."""
+    (UTC ISO), who ran them, for which project and in which grid. Empty fields do not filter."""
 
     models: tuple[str, ...] = ()
     tag: str | None = None
@@ -27,6 +27,7 @@ class RunFilter:
     since: str | None = None
     user: str | None = None
     project: str | None = None
+    grid: str | None = None  # a grid id, or the start of one
 
 
 def match_query(words: Sequence[str], dialect: str) -> str:
@@ -56,6 +57,9 @@ def conditions(filters: RunFilter, dialect: str) -> tuple[str, list[Any]]:
     if filters.since:
         where.append("created_at >= ?")
         args.append(filters.since)
+    if filters.grid:
+        where.append("grid_id LIKE ? || '%'")
+        args.append(filters.grid)
     return (" WHERE " + " AND ".join(where) if where else ""), args
 
 

@@ -22,9 +22,10 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "thinking_shown_tokens", "refused", "usage_implausible", "reused_from", "custom_id",
            "retries", "tool_calls", "legacy", "speed", "inference_geo", "web_search_requests",
            "web_fetch_requests", "chain_id", "step", "tool_results", "schema", "parsed",
-           "schema_error")
+           "schema_error", "ignored")
 JSON_COLUMNS = ("checks", "rate_limits", "parsed")  # nullable JSON values
-LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls", "tool_results")  # JSON lists, NULL as []
+LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls", "tool_results",
+                "ignored")  # JSON lists, NULL as []
 FLAG_COLUMNS = ("cost_exact", "simulator", "input_exact", "refused", "usage_implausible")
 COUNTED = ("retry_count", "tool_call_count")  # the lengths of lists, kept as columns for SQL
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",

@@ -19,6 +19,22 @@ __all__ = ["COLUMNS", "UPSERT", "USAGE_FIELDS", "Store", "default_path", "to_row
 BUSY_TIMEOUT_MS = 30_000
 SQLITE_BUSY = 5
 DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+# Why a write failed, by SQLite's primary result code, in the words the views show.
+REASONS = {3: "no permission to write the history", 5: "the history file is locked",
+           6: "the history file is locked", 8: "the history is read-only",
+           10: "disk I/O error", 13: "disk full",
+           14: "the history file cannot be opened (is its folder read-only?)"}
+
+
+def reason_of(exc: sqlite3.DatabaseError) -> str:
+    """A failed write in a few words: "disk full", "the history is read-only", ..."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return REASONS.get(code & 0xFF, str(exc)) if code is not None else str(exc)
+
+
+def writable(folder: Path) -> bool:
+    """Whether files can be created in `folder` (a read-only mount says no, even to root)."""
+    return os.access(folder, os.W_OK)
 
 
 def default_path() -> Path:
@@ -49,6 +65,7 @@ class Store(HistoryStore):
 
     def __init__(self, path: str | Path, user: str | None = None,
                  project: str | None = None) -> None:
+        super().__init__()
         self.path = Path(path)
         self.user, self.project = user, project
         self._local = threading.local()
@@ -65,6 +82,11 @@ class Store(HistoryStore):
         try:
             if not self.path.exists() or self.path.stat().st_size == 0:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not writable(self.path.parent):
+                    raise StoreError(
+                        f"History folder {self.path.parent} is read-only, so the history file "
+                        f"{self.path.name} cannot be created there: set OPUS_MAGIC_HISTORY (or "
+                        f"history_path) to a file in a folder you can write.")
                 return
             with open(self.path, "rb") as f:
                 header = f.read(16)
@@ -97,6 +119,10 @@ class Store(HistoryStore):
             raise StoreError(self._unusable(exc)) from None
 
     def _unusable(self, why: object) -> str:
+        if str(self.path) != ":memory:" and not writable(self.path.parent):
+            return (f"History file {self.path} is in a read-only folder, where SQLite cannot "
+                    f"write beside it ({why}): set OPUS_MAGIC_HISTORY (or history_path) to a "
+                    f"file in a folder you can write.")
         return (f"History file {self.path} cannot be used ({why}). It was left untouched: move it "
                 f"aside or set OPUS_MAGIC_HISTORY to another file.")
 
@@ -116,12 +142,15 @@ class Store(HistoryStore):
         try:
             self.connection().execute(sql, tuple(args))
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Could not record the run in {self.path} ({exc}).") from None
+            raise StoreError(f"Could not record the run in {self.path} ({exc}).",
+                             reason_of(exc)) from None
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return [tuple(row) for row in self.connection().execute(sql, tuple(args))]
         except sqlite3.DatabaseError as exc:
+            if not writable(self.path.parent):
+                raise StoreError(self._unusable(exc)) from None
             raise StoreError(f"Could not read the history in {self.path} ({exc}): move the file "
                              f"aside or set OPUS_MAGIC_HISTORY to another file.") from None
 

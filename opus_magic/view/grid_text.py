@@ -9,8 +9,10 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
+from opus_magic.core.grid.checks import errored
 from opus_magic.core.grid.run import GridObserver, GridRun, results
 from opus_magic.core.grid.summary import CellResult, SummaryRow, summarize
+from opus_magic.core.run.outcome import not_recorded_line
 from opus_magic.view import format as fmt
 
 SUMMARY_HEADINGS = ("variant", "model", "answered", "pass rate", "mean cost", "total cost",
@@ -19,6 +21,8 @@ MARKS = {"ok": "", "reused": "", "error": "✗ error", "interrupted": "✗ inter
          "stopped": "■ stopped", "skipped": "– skipped", "not run": "– not run",
          "pending": "…", "running": "▸"}
 PREVIEW = 40
+MAX_REASONS = 3  # distinct reasons cells failed, listed under the table
+REASON_CHARS = 160
 PROGRESS_EVERY_S = 2.0
 
 
@@ -39,16 +43,23 @@ def progress_line(run: GridRun, now: float) -> str:
             f"{run.throttled} rate-limited{pacing}")
 
 
+def spent_text(run: GridRun) -> str:
+    """'$0.000929 spent, of which $0.000129 on 7 attempts retried': every billed attempt."""
+    attempts, cost = run.retried
+    retried = (f", of which {fmt.money(cost)} on {attempts} attempt{'' if attempts == 1 else 's'}"
+               f" retried" if attempts else "")
+    return f"{fmt.money(run.spent)} spent{retried}"
+
+
 def footer(run: GridRun) -> str:
-    """'Reused 180 cells, $0.00; ran 20 ($0.0123)' and what could not run, and why."""
+    """'Reused 180 cells, $0.00; ran 20 ($0.0123 spent)', what could not run and why, what
+    failed and why, and what the history could not record."""
     ran = run.count("ok", "error", "interrupted", "stopped")
     lines = [f"Reused {run.count('reused')} cells, $0.00; ran {ran} "
-             f"({fmt.money(run.spent)}) in {(run.ended or run.clock()) - run.started:,.1f} s; "
+             f"({spent_text(run)}) in {(run.ended or run.clock()) - run.started:,.1f} s; "
              f"{run.retries} retries absorbed; {run.throttled} rate-limited (429) responses"
              + (f"; {run.reruns} cells run again after a cut stream." if run.reruns else ".")]
-    failed = run.count("error", "interrupted")
-    if failed:
-        lines.append(f"{failed} cells failed: run the cell again to retry only those.")
+    lines += problem_lines(run)
     reasons = [s.reason for s in run.states if s.status == "skipped" and s.reason]
     if reasons:
         lines.append(f"{len(reasons)} cells not run: {reasons[0].rstrip('.')}.")
@@ -56,6 +67,34 @@ def footer(run: GridRun) -> str:
     if stopped:
         lines.append(f"{stopped} cells stopped or not run: run the cell again to continue.")
     return "\n".join(lines)
+
+
+def problem_lines(run: GridRun) -> list[str]:
+    """Why cells failed (each reason once), check errors, cells another kernel answered, and
+    runs the history could not record yet."""
+    lines = []
+    failed = [s for s in run.states if s.status in ("error", "interrupted")]
+    if failed:
+        lines.append(f"{len(failed)} cells failed: run the cell again to retry only those.")
+        reasons = dict.fromkeys(_why(s.record.error if s.record else s.reason) for s in failed)
+        lines += [f"  ✗ {reason}" for reason in list(reasons)[:MAX_REASONS]]
+    erred = [error for s in run.states for error in s.checks.values() if errored(error)]
+    if erred:
+        lines.append(f"Checks that failed themselves, counted apart from ✗ ({len(erred)}): "
+                     f"{erred[0]}")
+    elsewhere = sum(s.elsewhere for s in run.states)
+    if elsewhere:
+        lines.append(f"{elsewhere} cells were answered by another kernel running this grid "
+                     f"meanwhile: their answers are reused, not paid twice.")
+    unsaved = run.unsaved
+    if unsaved:
+        lines.append(not_recorded_line(str(unsaved[-1].not_recorded), len(unsaved)))
+    return lines
+
+
+def _why(error: str | None) -> str:
+    text = " ".join((error or "no reason given").split())
+    return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 1] + "…"
 
 
 def summary_cells(row: SummaryRow) -> tuple[str, ...]:
@@ -73,8 +112,12 @@ def cell_text(result: CellResult) -> str:
     """A table cell: the answer's start, check marks and cost, or the status."""
     mark = MARKS.get(result.status, result.status)
     answer = (result.record.text if result.record else "").replace("\n", " ").strip()
+    if not answer and result.status == "error":  # nothing arrived: why is what to show
+        answer = (result.record.error if result.record else None) or result.reason or ""
     short = answer[:PREVIEW] + ("…" if len(answer) > PREVIEW else "")
-    checks = "" if result.passed is None else (" ✓" if result.passed else " ✗")
+    erred = next((str(v) for v in result.checks.values() if errored(v)), None)
+    checks = (f" {erred[:PREVIEW]}" if erred else "" if result.passed is None
+              else (" ✓" if result.passed else " ✗"))
     paid = result.record is not None and result.status != "reused"
     cost = f" {fmt.money(result.record.cost)}" if paid and result.record else ""
     return f"{mark} {short}{checks}{cost}".strip()

@@ -19,6 +19,7 @@ from opus_magic.view import format as fmt
 from opus_magic.view.grid_text import (
     cell_text,
     columns_of,
+    problem_lines,
     progress_line,
     readable,
     summary_html,
@@ -81,7 +82,9 @@ class GridView(GridObserver):
         self._over.set()
         self.render(table=True)
         self.stop.disabled = True
-        self.summary.value = summary_html(summarize(results(run)))
+        problems = "".join(f"<div class='opus-grid-problem'>{html.escape(line)}</div>"
+                           for line in problem_lines(run))
+        self.summary.value = summary_html(summarize(results(run))) + problems
         if self._handle is not None:
             self._handle.update({VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME],
                                  **readable(run)}, raw=True)

@@ -6,7 +6,7 @@ side arrives with `message_delta`, whose usage is cumulative: each one replaces 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opus_magic.records import Usage
@@ -15,21 +15,26 @@ from opus_magic.wire.stream import (
     Finished,
     StreamFailed,
     StreamState,
-    TextDelta,
     UsageReported,
+    malformed,
 )
+from opus_magic.wire.usage import Untrusted, block_index, messages_usage, shown
 
 SERVED = ("speed", "inference_geo")
 CALLS = ("tool_use", "server_tool_use")  # blocks whose input streams as input_json_delta pieces
-DELTA_FIELDS = {"text_delta": "text", "thinking_delta": "thinking",
-                "signature_delta": "signature", "input_json_delta": "partial_json"}
 
 
 @dataclass(frozen=True)
 class ThinkingDelta:
-    """A piece of the (summarized) thinking text Claude returns before its answer."""
+    """A piece of the (summarized) thinking text Claude returns before its answer, as shown and
+    as sent (see TextDelta)."""
 
     text: str
+    raw: str | None = field(default=None, compare=False)
+
+    @property
+    def sent(self) -> str:
+        return self.text if self.raw is None else self.raw
 
 
 @dataclass(frozen=True)
@@ -37,26 +42,6 @@ class InputKnown:
     """`message_start` arrived: the input side of usage is exact from now on."""
 
     usage: Usage
-
-
-def usage_from_messages(raw: dict[str, Any]) -> Usage:
-    """Our Usage from a Messages `usage` object, whose `input_tokens` excludes cache reads and
-    writes (ours includes them); thinking is part of `output_tokens`; `server_tool_use` counts
-    the web searches and fetches the server ran."""
-    creation = raw.get("cache_creation") or {}
-    written = int(raw.get("cache_creation_input_tokens") or 0)
-    one_hour = int(creation.get("ephemeral_1h_input_tokens") or 0)
-    five_min = int(creation.get("ephemeral_5m_input_tokens") or written - one_hour)
-    read = int(raw.get("cache_read_input_tokens") or 0)
-    thinking = int((raw.get("output_tokens_details") or {}).get("thinking_tokens") or 0)
-    server = raw.get("server_tool_use") or {}
-    return Usage(input_tokens=int(raw.get("input_tokens") or 0) + read + written,
-                 output_tokens=int(raw.get("output_tokens") or 0), cache_read_tokens=read,
-                 cache_write_tokens=written, reasoning_tokens=thinking,
-                 cache_write_1h_tokens=one_hour, thinking_tokens=thinking,
-                 cache_write_5m_tokens=five_min,
-                 web_search_requests=int(server.get("web_search_requests") or 0),
-                 web_fetch_requests=int(server.get("web_fetch_requests") or 0))
 
 
 class MessagesState(StreamState):
@@ -73,6 +58,7 @@ class MessagesState(StreamState):
     def __init__(self) -> None:
         super().__init__()
         self.thinking_parts: list[str] = []
+        self._thinking = self.clean.stream()
         self.signature = ""
         self._raw_usage: dict[str, Any] = {}
         self._blocks: dict[int, dict[str, Any]] = {}  # blocks still streaming, by index
@@ -81,24 +67,29 @@ class MessagesState(StreamState):
     def thinking_text(self) -> str:
         return "".join(self.thinking_parts)
 
+    def hide(self, key: str | None) -> None:
+        super().hide(key)
+        self._thinking = self.clean.stream()
+
+    def close(self) -> list[Any]:
+        rest = self._thinking.flush()
+        if rest:
+            self.thinking_parts.append(rest)
+        return ([ThinkingDelta(rest, raw="")] if rest else []) + super().close()
+
     def handle_chunk(self, chunk: dict[str, Any]) -> list[Event | ThinkingDelta | InputKnown]:
         """Apply one stream event (or a whole non-streamed message) and say what changed."""
         kind = chunk.get("type")
         if kind == "message":
             return self._whole(chunk)
         if kind == "message_start":
-            message = chunk.get("message") or {}
-            self.response_model = message.get("model") or self.response_model
-            self._raw_usage = dict(message.get("usage") or {})
-            self._note_served()
-            self.input_usage = usage_from_messages(self._raw_usage)
-            return [InputKnown(self.input_usage)]
+            return self._message_start(chunk.get("message") or {})
         if kind == "content_block_start":
-            return self._start(int(chunk.get("index") or 0), chunk.get("content_block") or {})
+            return self._start(self._index(chunk), self._object(chunk, "content_block"))
         if kind == "content_block_delta":
-            return self._delta(int(chunk.get("index") or 0), chunk.get("delta") or {})
+            return self._delta(self._index(chunk), self._object(chunk, "delta"))
         if kind == "content_block_stop":
-            self._stop(int(chunk.get("index") or 0))
+            self._stop(self._index(chunk))
             return []
         if kind == "message_delta":
             return self._message_delta(chunk)
@@ -108,9 +99,40 @@ class MessagesState(StreamState):
             return [StreamFailed(self.error)]
         return []  # ping, message_stop and event types added later
 
+    def _index(self, chunk: dict[str, Any]) -> int:
+        try:
+            return block_index(chunk.get("index"))
+        except Untrusted as exc:
+            raise malformed(exc) from None
+
+    @staticmethod
+    def _object(chunk: dict[str, Any], name: str) -> dict[str, Any]:
+        value = chunk.get(name) or {}
+        if not isinstance(value, dict):
+            raise malformed(f"{name} {shown(value)} is not an object")
+        return value
+
+    def _message_start(self, message: Any) -> list[Any]:
+        """The input side of usage, exact from here on (unless a count in it cannot be right)."""
+        if not isinstance(message, dict):
+            raise malformed(f"message {shown(message)} is not an object")
+        if isinstance(message.get("model"), str):
+            self.response_model = message["model"]
+        raw = message.get("usage") or {}
+        # Kept even when a count in it cannot be right: the final usage is read from it again.
+        self._raw_usage = dict(raw) if isinstance(raw, dict) else {"input_tokens": raw}
+        try:
+            usage = messages_usage(raw)
+        except Untrusted as exc:
+            self.ignore(f"its input usage ({exc})", "the input is counted with tiktoken")
+            return []
+        self._note_served()
+        self.input_usage = usage
+        return [InputKnown(usage)]
+
     def _start(self, index: int, block: dict[str, Any]) -> list[Any]:
-        self._blocks[index] = {**block, "partial_json": ""} if block.get("type") in CALLS else (
-            dict(block))
+        self._blocks[index] = ({**block, "partial_json": ""} if block.get("type") in CALLS
+                               else dict(block))
         if block.get("type") == "text" and block.get("text"):
             self._blocks[index]["text"] = ""
             return self._delta(index, {"type": "text_delta", "text": block["text"]})
@@ -121,19 +143,28 @@ class MessagesState(StreamState):
         kind, block = delta.get("type"), self._blocks.get(index, {})
         events: list[Any] = []
         if kind == "text_delta" and delta.get("text"):
-            self.parts.append(delta["text"])
-            events.append(TextDelta(delta["text"]))
+            events = self.add_text(delta["text"])
+            block["text"] = block.get("text", "") + _text(delta["text"], "text")
         elif kind == "thinking_delta" and delta.get("thinking"):
-            self.thinking_parts.append(delta["thinking"])
-            events.append(ThinkingDelta(delta["thinking"]))
+            events = self._add_thinking(delta["thinking"])
+            block["thinking"] = block.get("thinking", "") + delta["thinking"]
         elif kind == "signature_delta":
-            self.signature += delta.get("signature") or ""
+            piece = _text(delta.get("signature"), "signature")
+            self.signature += piece
+            block["signature"] = block.get("signature", "") + piece
         elif kind == "citations_delta" and delta.get("citation"):
             block.setdefault("citations", []).append(delta["citation"])
-        field = DELTA_FIELDS.get(str(kind))
-        if field and block and (field != "partial_json" or block.get("type") in CALLS):
-            block[field] = str(block.get(field) or "") + str(delta.get(field) or "")
+        elif kind == "input_json_delta" and block.get("type") in CALLS:
+            block["partial_json"] = (block.get("partial_json", "")
+                                     + _text(delta.get("partial_json"), "partial_json"))
         return events
+
+    def _add_thinking(self, text: Any) -> list[Any]:
+        sent = _text(text, "thinking")
+        released = self._thinking.feed(sent)
+        if released:
+            self.thinking_parts.append(released)
+        return [ThinkingDelta(released, raw=sent)]
 
     def _stop(self, index: int) -> None:
         """A finished block joins the answer's content; a `tool_use` block also becomes a tool
@@ -153,15 +184,43 @@ class MessagesState(StreamState):
         """The answer as the next request sends it back, its content blocks as they came."""
         return {**super().assistant_turn(), "blocks": [dict(b) for b in self.content]}
 
+    def _message_delta(self, chunk: dict[str, Any]) -> list[Any]:
+        events: list[Any] = []
+        reason = (chunk.get("delta") or {}).get("stop_reason")
+        if reason:
+            self.finish_reason = reason
+            events.append(Finished(reason))
+        usage = chunk.get("usage")
+        if usage:
+            # Cumulative: the fields it carries replace ours; the rest stay from message_start.
+            self._raw_usage.update({k: v for k, v in _fields(usage).items() if v is not None})
+            try:
+                self.usage = messages_usage(self._raw_usage)
+            except Untrusted as exc:
+                self.ignore(f"its usage ({exc})", "the cost is estimated from counted tokens")
+                return events
+            self._note_served()
+            events.append(UsageReported(self.usage, None))
+        return events
+
+    def _note_served(self) -> None:
+        """Keep `usage.speed` and `usage.inference_geo` where the usage names them: they set
+        the price (fast mode, US-only inference)."""
+        self.served.update({key: self._raw_usage[key] for key in SERVED
+                            if isinstance(self._raw_usage.get(key), str)})
+
     def _whole(self, message: dict[str, Any]) -> list[Any]:
         """A non-streamed answer: replay it as the events a stream would have sent."""
         events: list[Any] = self.handle_chunk({"type": "message_start", "message": {
             "model": message.get("model"), "usage": message.get("usage") or {}}})
-        for index, block in enumerate(message.get("content") or ()):
+        content = message.get("content") or []
+        if not isinstance(content, list) or not all(isinstance(b, dict) for b in content):
+            raise malformed(f"content {shown(content)} is not a list of blocks")
+        for index, block in enumerate(content):
             if block.get("type") == "thinking":
                 events += self._delta(index, {"type": "thinking_delta",
                                               "thinking": block.get("thinking")})
-                self.signature = block.get("signature") or ""
+                self.signature = _text(block.get("signature"), "signature")
             elif block.get("type") == "tool_use":
                 self.tool_calls.append({"id": block.get("id"), "type": "function", "function": {
                     "name": block.get("name") or "",
@@ -172,26 +231,20 @@ class MessagesState(StreamState):
         return events + self._message_delta({"delta": {"stop_reason": message.get("stop_reason")},
                                              "usage": message.get("usage")})
 
-    def _message_delta(self, chunk: dict[str, Any]) -> list[Any]:
-        events: list[Any] = []
-        reason = (chunk.get("delta") or {}).get("stop_reason")
-        if reason:
-            self.finish_reason = reason
-            events.append(Finished(reason))
-        usage = chunk.get("usage")
-        if usage:
-            # Cumulative: the fields it carries replace ours; the rest stay from message_start.
-            self._raw_usage.update({k: v for k, v in usage.items() if v is not None})
-            self._note_served()
-            self.usage = usage_from_messages(self._raw_usage)
-            events.append(UsageReported(self.usage, None))
-        return events
 
-    def _note_served(self) -> None:
-        """Keep `usage.speed` and `usage.inference_geo` where the usage names them: they set
-        the price (fast mode, US-only inference)."""
-        self.served.update({key: self._raw_usage[key] for key in SERVED
-                            if isinstance(self._raw_usage.get(key), str)})
+def _text(value: Any, name: str) -> str:
+    """A string field of an event (missing or null: empty), else the event is malformed."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise malformed(f"{name} {shown(value)} is not a string")
+    return value
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise malformed(f"usage {shown(value)} is not an object")
+    return value
 
 
 def _parsed(raw: str) -> dict[str, Any]:

@@ -12,14 +12,19 @@ import functools
 import importlib
 import json
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from opus_magic.config import SIMULATOR
 from opus_magic.errors import RequestError
-from opus_magic.records import Usage
 from opus_magic.wire.anthropic import API_VERSION, SAMPLING_VERSION, api_root, version_of
+from opus_magic.wire.batch_results import (
+    BatchResult,
+    anthropic_result,
+    error_message,
+    openai_result,
+)
 from opus_magic.wire.client import key_of
 from opus_magic.wire.endpoints import PLATFORMS, Endpoint, platform_of_url
 
@@ -29,8 +34,7 @@ OUTCOMES = ("processing", "succeeded", "errored", "canceled", "expired")
 OPENAI_STATES = {"validating": "in_progress", "in_progress": "in_progress",
                  "finalizing": "in_progress", "cancelling": "canceling", "completed": "ended",
                  "failed": "ended", "expired": "ended", "cancelled": "ended"}
-FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
-          "tool_use": "tool_calls", "refusal": "content_filter"}
+
 
 
 @dataclass(frozen=True)
@@ -44,20 +48,6 @@ class BatchStatus:
     @property
     def ended(self) -> bool:
         return self.state == "ended"
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """One request's outcome: succeeded (text, usage, finish), errored, canceled or expired."""
-
-    custom_id: str
-    outcome: str
-    text: str = ""
-    usage: Usage | None = None
-    finish_reason: str | None = None
-    response_model: str | None = None
-    error: str | None = None
-    tool_calls: tuple[dict[str, Any], ...] = ()  # the calls it asked for, OpenAI's form
 
 
 def batch_api(endpoint: Endpoint, model_id: str, api: str | None = None) -> str:
@@ -160,15 +150,13 @@ class BatchClient:
             if self.api == ANTHROPIC:
                 with self._sdk.messages.batches.with_streaming_response.results(
                         provider_id) as response:
-                    return [anthropic_result(json.loads(line)) for line in response.iter_lines()
-                            if line.strip()]
+                    return _read_lines(response.iter_lines(), anthropic_result)
             batch = self._sdk.batches.retrieve(provider_id)
             results = []
             for file_id in (batch.output_file_id, batch.error_file_id):
                 if file_id:
                     text = self._sdk.files.content(file_id).text
-                    results += [openai_result(json.loads(line)) for line in text.splitlines()
-                                if line.strip()]
+                    results += _read_lines(text.splitlines(), openai_result)
             return results
 
     @contextlib.contextmanager
@@ -179,15 +167,22 @@ class BatchClient:
             yield
         except module.APIStatusError as exc:
             raise RequestError(f"HTTP {exc.status_code} while {doing} at {self.endpoint.base_url}"
-                               f": {_message(exc.body)}", status=exc.status_code) from None
+                               f": {error_message(exc.body)}", status=exc.status_code) from None
         except module.APIConnectionError:
             raise RequestError(f"Could not reach {self.endpoint.base_url} while {doing}: check "
                                f"the network and the base URL.", retryable=True) from None
 
 
-def _message(body: Any) -> str:
-    error = body.get("error", body) if isinstance(body, dict) else body
-    return str(error.get("message") if isinstance(error, dict) else error)
+def _read_lines(lines: Iterable[str], read: Callable[[Any], BatchResult]) -> list[BatchResult]:
+    """Each results line read; a line that is not JSON or names no custom_id is passed over (its
+    request stays uncollected, and the next collect reads the results again)."""
+    results = []
+    for line in lines:
+        try:
+            results.append(read(json.loads(line)))
+        except (ValueError, RecursionError):  # Unreadable and JSONDecodeError are ValueErrors
+            continue
+    return results
 
 
 def _anthropic_status(batch: Any) -> BatchStatus:
@@ -207,43 +202,3 @@ def _openai_status(batch: Any) -> BatchStatus:
     else:
         tally["expired" if batch.status == "expired" else "canceled"] = rest
     return BatchStatus(batch.id, state, tally)
-
-
-def anthropic_result(line: dict[str, Any]) -> BatchResult:
-    """One line of a Message Batch's results."""
-    result, custom_id = line["result"], line["custom_id"]
-    if result["type"] == "errored":
-        return BatchResult(custom_id, "errored", error=_message(result.get("error", {})))
-    if result["type"] != "succeeded":
-        return BatchResult(custom_id, result["type"], error=f"The request was {result['type']}.")
-    message = result["message"]
-    usage = message.get("usage") or {}
-    read = int(usage.get("cache_read_input_tokens") or 0)
-    written = int(usage.get("cache_creation_input_tokens") or 0)
-    hour = int((usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens") or 0)
-    text = "".join(b.get("text", "") for b in message["content"] if b.get("type") == "text")
-    calls = tuple({"id": b.get("id"), "type": "function", "function": {
-        "name": b.get("name"), "arguments": json.dumps(b.get("input") or {})}}
-        for b in message["content"] if b.get("type") == "tool_use")
-    return BatchResult(custom_id, "succeeded", text, Usage(
-        int(usage.get("input_tokens") or 0) + read + written, int(usage.get("output_tokens") or 0),
-        read, written, 0, hour), FINISH.get(message.get("stop_reason"), message.get("stop_reason")),
-        message.get("model"), tool_calls=calls)
-
-
-def openai_result(line: dict[str, Any]) -> BatchResult:
-    """One line of an OpenAI batch's output or error file."""
-    custom_id, response, error = line["custom_id"], line.get("response"), line.get("error")
-    if error:
-        code = str(error.get("code") or "")
-        outcome = {"batch_expired": "expired", "batch_cancelled": "canceled"}.get(code, "errored")
-        return BatchResult(custom_id, outcome, error=str(error.get("message") or code))
-    body = (response or {}).get("body") or {}
-    if (response or {}).get("status_code") != 200:
-        return BatchResult(custom_id, "errored", error=f"HTTP {response.get('status_code')}: "
-                                                       f"{_message(body)}")
-    choice = body["choices"][0]
-    return BatchResult(custom_id, "succeeded", choice["message"].get("content") or "",
-                       Usage.from_openai(body.get("usage") or {}), choice.get("finish_reason"),
-                       body.get("model"), tool_calls=tuple(choice["message"].get("tool_calls")
-                                                           or ()))

@@ -110,15 +110,26 @@ class Response:
     def _read(self, stream: bool) -> Iterator[dict[str, Any]]:
         with self._reading():
             if not stream:
-                yield json.loads(self._clean(self._response.read().decode("utf-8", "replace")))
+                yield self._decoded(self._response.read().decode("utf-8", "replace"))
                 return
             for line in self._response.iter_lines():
                 if not line.startswith("data:"):
                     continue
-                payload = self._clean(line[5:].strip())
+                payload = line[5:].strip()
                 if payload == "[DONE]":
                     return
-                yield json.loads(payload)
+                yield self._decoded(payload)
+
+    def _decoded(self, text: str) -> dict[str, Any]:
+        """One event, cleaned of the key before and after decoding (JSON escapes can spell it);
+        anything but a JSON object is malformed."""
+        event = json.loads(self._clean(text))
+        if "\\" in text:
+            event = self._clean.deep(event)
+        if not isinstance(event, dict):
+            raise StreamInterrupted(f"The endpoint sent a malformed event (a JSON "
+                                    f"{type(event).__name__}, not an object).")
+        return event
 
     def abort(self) -> None:
         """End the response from another thread at once: a read blocked on it fails promptly.
@@ -234,8 +245,8 @@ def _status_error(answer: Any, endpoint: Endpoint, clean: Scrubber, hold: Hold |
     finally:
         answer.close()
     try:
-        body = json.loads(text)
-    except ValueError:
+        body = clean.deep(json.loads(text))
+    except (ValueError, RecursionError):
         body = {"message": text[:300]} if text.strip() else {}
     headers = clean.headers(answer.headers)
     error = explain_status(status=answer.status_code, error=error_of(body), headers=headers,

@@ -25,7 +25,8 @@ from opus_magic.cost.pricing import BATCH, usage_cost
 from opus_magic.errors import ConfigError, OpusError, RequestError, UsageError
 from opus_magic.records import BatchRow, RunRecord, Usage
 from opus_magic.store import batches as stored
-from opus_magic.wire.batches import BatchClient, BatchResult, batch_api
+from opus_magic.wire.batch_results import BatchResult
+from opus_magic.wire.batches import BatchClient, batch_api
 from opus_magic.wire.endpoints import Endpoint
 
 CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Anthropic accepts (OpenAI takes more)
@@ -231,7 +232,7 @@ def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult, in
     did not run (not billed)."""
     ok = result.outcome == "succeeded"
     usage = result.usage or Usage()
-    cost = usage_cost(usage, info, BATCH) if ok else Decimal(0)
+    cost = (None if result.usage is None else usage_cost(usage, info, BATCH)) if ok else Decimal(0)
     source = "batch price" if ok else "not billed"
     error = None if ok else NOT_RUN[result.outcome].format(why=result.error, batch=row.id)
     params = {k: v for k, v in cell["body"].items()
@@ -246,7 +247,7 @@ def batch_record(row: BatchRow, cell: Mapping[str, Any], result: BatchResult, in
         error=error, tag=cell["tag"], max_tokens=cell["max_tokens"], concise=cell["concise"],
         comparison_id=cell["comparison_id"], parent_id=cell["parent_id"], notes=cell["notes"],
         batch_id=row.id, profile=row.profile, custom_id=result.custom_id,
-        input_estimate=cell["input_tokens_estimate"])
+        input_estimate=cell["input_tokens_estimate"], ignored=list(result.ignored))
     known = {k: v for k, v in cell["labels"].items() if hasattr(record, k)}
     checks = run_checks(cell["labels"], result.text, kept_checks or {}) if ok else None
     return shaped(record.replace(**known, checks=checks), cell, result)

@@ -5,9 +5,8 @@ tokens) and sends only what the mirrors say fits: what a report said is left bou
 until its reset passes, and only models that later reports confirmed may add to it (see
 `mirror.py`). It honours the longest retry-after in force, halves the requests it lets in flight
 after each 429 and grows them back one at a time after a run of successes. A wait longer than
-the retry cap ends the cell with the reason instead of holding the grid. `Reservations` admits a
-cell only while what the session spent, what is running and the worst cases of the admitted cells
-stay under the budget cap.
+the retry cap ends the cell with the reason instead of holding the grid. (Budget admission is
+`admission.py`'s.)
 """
 from __future__ import annotations
 
@@ -15,14 +14,11 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal
 from typing import Any, TypeVar
 
-from opus_magic.core.budget import Budget
 from opus_magic.core.grid.mirror import POLL_S, Mirror
-from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import Cancelled, RequestError
-from opus_magic.records import Usage
+from opus_magic.records import RunRecord, Usage
 from opus_magic.wire.ratelimits import KINDS, RateLimits
 from opus_magic.wire.ratelimits import parse as parse_rate_limits
 from opus_magic.wire.retry import Retrier, Tick, Waiting, hms
@@ -226,6 +222,19 @@ class PacedRetrier(Retrier):
         ticket, self.ticket = self.ticket, None
         return ticket
 
+    def execute(self, run: Callable[[], RunRecord], max_tokens: int,
+                closed_at: Callable[[], float | None]) -> RunRecord:
+        """`run()` one request of a cell, then tell the pacer what its answer used and when it
+        ended (the server gives back what it reserved and did not use); notes go on the record."""
+        record: RunRecord | None = None
+        try:
+            record = run()
+        finally:
+            self.pacer.ended(self.take_ticket(), None if record is None else record.usage,
+                             max_tokens, closed_at())
+        notes = [note for note in self.notes if note not in record.notes]
+        return record.replace(notes=[*record.notes, *notes]) if notes else record
+
     def call(self, send: Callable[[], T], waiting: Waiting, cancel: threading.Event,
              tick: Tick | None = None) -> T:
         def counted(seconds: float, reason: str) -> None:
@@ -255,41 +264,3 @@ class PacedRetrier(Retrier):
         self.pacer.answered(ticket, limits)
         self.ticket = ticket
         return response
-
-
-class Reservations:
-    """Budget admission for a grid: spent + running + admitted worst cases never pass the cap."""
-
-    def __init__(self, budget: Budget, cap: Decimal | None) -> None:
-        self.budget, self.cap = budget, cap
-        self.reserved = Decimal(0)
-        self.holding = 0
-        self._cond = threading.Condition()
-
-    def admit(self, worst: Decimal | None, cancel: threading.Event) -> str | None:
-        """Reserve a cell's worst case, waiting for running cells to end; else why not."""
-        if self.cap is None:
-            return None
-        if worst is None:
-            return "its price is unknown, so the budget cannot be kept"
-        with self._cond:
-            while not cancel.is_set():
-                committed = self.budget.committed()
-                if committed + self.reserved + worst <= self.cap:
-                    self.reserved += worst
-                    self.holding += 1
-                    return None
-                if self.holding == 0:
-                    left = max(self.cap - committed, Decimal(0))
-                    return (f"over the session budget (worst case {format_usd(worst)}, "
-                            f"{format_usd(left)} of {format_usd(self.cap)} left)")
-                self._cond.wait(POLL_S)
-        return "stopped"
-
-    def release(self, worst: Decimal | None) -> None:
-        if self.cap is None or worst is None:
-            return
-        with self._cond:
-            self.reserved -= worst
-            self.holding -= 1
-            self._cond.notify_all()

@@ -5,55 +5,26 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from opus_magic.core.grid.checks import all_passed
-from opus_magic.core.grid.pacing import PacedRetrier, Pacer, Reservations, needs
+from opus_magic.core.grid.cell_state import CellState, reused_copy
+from opus_magic.core.grid.claims import Claims
+from opus_magic.core.grid.admission import Reservations
+from opus_magic.core.grid.pacing import PacedRetrier, Pacer, needs
 from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.grid.summary import CellResult
-from opus_magic.core.run.engine import Engine, LiveRun, Observer, new_run_id, now_iso
+from opus_magic.core.run.engine import Engine, LiveRun, Observer, now_iso, save
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
-from opus_magic.core.tools.chain import combined
 from opus_magic.core.tools.grid_cells import loop_cell, steps_before
 from opus_magic.errors import OpusError
-from opus_magic.records import RunRecord, Usage
+from opus_magic.records import RunRecord
 from opus_magic.store.grids import reusable
 
 GRID_RETRIES = 2  # extra attempts for a cell whose stream was cut, truncated or malformed
 DEFAULT_CONCURRENCY = 4
 FINAL = ("ok", "error", "interrupted", "stopped", "reused", "skipped", "not run")
-
-
-@dataclass
-class CellState:
-    """What the views show of one cell."""
-
-    status: str = "pending"
-    live: LiveRun | None = None
-    record: RunRecord | None = None
-    checks: dict[str, bool | float | None] = field(default_factory=dict)
-    attempts: int = 0
-    reason: str | None = None
-    steps: list[RunRecord] = field(default_factory=list)  # a tool loop's steps before `record`
-
-    @property
-    def shown(self) -> RunRecord | None:
-        """The cell's run as shown and counted: a tool loop's steps together."""
-        if self.record is None or not self.steps:
-            return self.record
-        return combined([*self.steps, self.record])
-
-    @property
-    def text(self) -> str:
-        if self.record is not None:
-            return self.record.text
-        return self.live.state.text if self.live is not None else ""
-
-    @property
-    def passed(self) -> bool | None:
-        return all_passed(self.checks) if self.checks else None
 
 
 class GridObserver:
@@ -84,6 +55,7 @@ class GridRun:
         self.retries = 0  # responses retried: the sum of the cells' records' retry_count
         self.reruns = 0  # cells run again after their stream was cut (each a run of its own)
         self.pacers: dict[str, Pacer] = {}
+        self.claims: Claims | None = None
         self._lock = threading.Lock()
 
     def count(self, *statuses: str) -> int:
@@ -91,25 +63,25 @@ class GridRun:
 
     @property
     def spent(self) -> Decimal:
-        """What the cells run (not reused) cost, finished ones exactly, running ones so far."""
-        total = Decimal(0)
-        for state in self.states:
-            if state.status == "reused":
-                continue
-            shown = state.shown
-            if shown is not None and shown.cost is not None:
-                total += shown.cost
-            elif state.live is not None and state.status == "running":
-                total += state.live.costs()[2] or Decimal(0)
-        return total
+        """What the cells run (not reused) cost, every billed attempt included: finished ones
+        exactly, running ones so far. The same sum as the grid's records in the history."""
+        return sum((state.spent for state in self.states), Decimal(0))
+
+    @property
+    def retried(self) -> tuple[int, Decimal]:
+        """How many billed attempts were run again (cut, malformed, stalled), and their cost."""
+        return (sum(len(state.retried) for state in self.states),
+                sum((state.retried_cost for state in self.states), Decimal(0)))
+
+    @property
+    def unsaved(self) -> list[RunRecord]:
+        """The cells' records the history could not write (kept in the session meanwhile)."""
+        records = [r for s in self.states for r in (*s.retried, s.record) if r is not None]
+        return [r for r in records if r.not_recorded]
 
     def count_retry(self) -> None:
         with self._lock:
             self.retries += 1
-
-    def count_rerun(self) -> None:
-        with self._lock:
-            self.reruns += 1
 
     @property
     def throttled(self) -> int:
@@ -135,16 +107,20 @@ class GridRun:
             observer.finished(self)
 
     def _run_pending(self, observer: GridObserver) -> None:
-        """Workers take the cells not reused, at most `concurrency` per endpoint at a time."""
+        """Workers take the cells not reused, at most `concurrency` per endpoint at a time, each
+        claimed in the history first (so another kernel running this grid does not send it)."""
         pending = [c for c in self.grid.cells if self.states[c.index].status == "pending"]
         admission = Reservations(self.session.budget, self.grid.settings.budget)
         for cell in pending:
             assert cell.plan is not None
             self.pacers.setdefault(cell.plan.endpoint.base_url, Pacer(self.concurrency))
+        self.claims = Claims(self.session.store(self.grid.settings), self.grid,
+                             now_iso() if self.grid.spec.fresh else None)
         queue = list(reversed(pending))
         workers = [threading.Thread(target=self._work, args=(queue, admission, observer),
                                     daemon=True, name="opus-grid")
                    for _ in range(min(len(pending), self.concurrency * max(len(self.pacers), 1)))]
+        self.claims.heartbeat()
         for worker in workers:
             worker.start()
         try:
@@ -154,6 +130,8 @@ class GridRun:
             self.stop()
             for worker in workers:
                 worker.join()
+        finally:
+            self.claims.stop()
 
     def reuse(self, observer: GridObserver) -> None:
         """Mark refused cells, and take finished answers from history unless --fresh."""
@@ -165,7 +143,7 @@ class GridRun:
             if cell.refused or cell.plan is None:
                 state.status, state.reason = "skipped", cell.refused
             elif cell.key in found:
-                state.record = self._finish(cell, _reused(found[cell.key], self.grid, cell))
+                state.record = self._finish(cell, reused_copy(found[cell.key], self.grid, cell))
                 state.steps, state.status = steps_before(store, state.record), "reused"
             else:
                 continue
@@ -182,11 +160,37 @@ class GridRun:
             try:
                 if self.cancel.is_set():
                     state.status = "not run"
-                else:
-                    self._admitted(cell, admission, observer)
-            except OpusError as exc:  # e.g. the history cannot be written: this cell fails
+                elif not self._claimed(cell, admission, observer):
+                    with self._lock:  # another run holds it: taken up again after the rest
+                        queue.insert(0, cell)
+                    continue
+            except OpusError as exc:  # e.g. the endpoint cannot be planned: this cell fails
                 state.status, state.reason = "error", str(exc)
+            except Exception as exc:  # noqa: BLE001 (a worker that died would hang its cell)
+                state.status, state.reason = "error", f"The cell failed ({exc!r})."
             observer.changed(self, cell.index)
+
+    def _claimed(self, cell: GridCell, admission: Reservations,
+                 observer: GridObserver) -> bool:
+        """Run the cell under this run's claim, or reuse the answer another run of this grid
+        gave it meanwhile; False the first time another run is found holding it."""
+        assert self.claims is not None
+        state = self.states[cell.index]
+        got = self.claims.acquire(cell, self.cancel, wait=state.deferred)
+        if got is False and not state.deferred and not self.cancel.is_set():
+            state.deferred = True
+            return False
+        if got is True:
+            try:
+                self._admitted(cell, admission, observer)
+            finally:
+                self.claims.release(cell)
+        elif got is False:
+            state.status = "not run"
+        else:
+            state.record = self._finish(cell, got)
+            state.status, state.elsewhere = "reused", True
+        return True
 
     def _admitted(self, cell: GridCell, admission: Reservations, observer: GridObserver) -> None:
         assert cell.plan is not None
@@ -216,8 +220,9 @@ class GridRun:
                 if (record.status != "interrupted" or state.attempts > GRID_RETRIES
                         or self.cancel.is_set()):
                     break
-                self.count_rerun()
-                state.record = self._finish(cell, record)
+                with self._lock:
+                    self.reruns += 1
+                state.retried.append(self._finish(cell, record))  # billed: in the totals
         state.record = self.session.last_run = self._finish(cell, record)
         state.status, state.live = record.status, None  # the record holds what the view needs
 
@@ -227,39 +232,38 @@ class GridRun:
         retrier = PacedRetrier(session.retrier(plan), pacer,
                                needs(plan.input_tokens, plan.max_tokens), self.count_retry)
         engine = Engine(session.store_at(plan.policy.store), guard=session.budget,
-                        retrier=retrier)
+                        retrier=retrier, fields=self._fields(cell))
         events = _CellObserver(self, cell.index, observer, pacer.clock)
 
         def execute(step: Plan, hearing: Observer, cancel: threading.Event) -> RunRecord:
-            """One request of the cell (a tool loop sends several), ended at the pacer."""
-            record: RunRecord | None = None
-            try:
-                record = engine.execute(step, hearing, cancel)
-            finally:  # what the answer used tells the pacer what the server gave back, and when
-                pacer.ended(retrier.take_ticket(), None if record is None else record.usage,
-                            step.max_tokens, events.closed_at)
-            notes = [note for note in retrier.notes if note not in record.notes]
-            return record.replace(notes=[*record.notes, *notes]) if notes else record
+            return retrier.execute(lambda: engine.execute(step, hearing, cancel), step.max_tokens,
+                                   lambda: events.closed_at)
 
-        if self.grid.spec.cell.loops:
-            record, self.states[cell.index].steps = loop_cell(
-                session, self.grid, cell, execute, events, self.cancel)
-        else:
-            record = execute(plan, events, self.cancel)
+        if not self.grid.spec.cell.loops:
+            return execute(plan, events, self.cancel)
+        record, self.states[cell.index].steps = loop_cell(
+            session, self.grid, cell, execute, events, self.cancel)
         return record
+
+    def _fields(self, cell: GridCell) -> dict[str, Any]:
+        """What makes a run a cell of this grid: written with its record from the first write."""
+        return {"grid_id": self.grid.id, "variant": cell.variant, "row": cell.row,
+                "cell_key": cell.key}
 
     def _finish(self, cell: GridCell, record: RunRecord) -> RunRecord:
-        """Check the answer and save the cell with its grid fields."""
-        state = self.states[cell.index]
-        row = self.grid.spec.rows[cell.row]
+        """Check the answer and save the cell with its grid fields (kept in the session when the
+        history cannot be written). Without --check, the stored check results stay."""
+        state, spec = self.states[cell.index], self.grid.spec
+        checks = None
         if record.status == "ok":
-            state.checks = {check.name: check.run(record.text, row)
-                            for check in self.grid.spec.checks}
-        record = record.replace(grid_id=self.grid.id, variant=cell.variant, row=cell.row,
-                                checks=dict(state.checks) if record.status == "ok" else None,
-                                cell_key=cell.key)
-        self.session.store(self.grid.settings).save(record)
-        return record
+            checks = dict(record.checks or {})
+            if spec.checks:
+                row, timeout_s = spec.rows[cell.row], self.grid.settings.check_timeout_s
+                checks = {check.name: check.run(record.text, row, timeout_s, self.cancel)
+                          for check in spec.checks}
+            state.checks = checks
+        record = record.replace(**self._fields(cell), checks=checks)
+        return save(self.session.store(self.grid.settings), record)
 
 
 class _CellObserver(Observer):
@@ -288,21 +292,8 @@ class _CellObserver(Observer):
         """The grid records the cell itself once its checks are known."""
 
 
-def _reused(records: list[RunRecord], grid: Grid, cell: GridCell) -> RunRecord:
-    """A finished answer from history as this grid's cell: its own run, or a free copy of the
-    latest run with the same key."""
-    own = [r for r in records
-           if r.grid_id == grid.id and r.variant == cell.variant and r.row == cell.row]
-    if own:
-        return own[-1]
-    record = records[-1]
-    return record.replace(id=new_run_id(), created_at=now_iso(), usage=Usage(), cost=Decimal(0),
-                          cost_exact=True, cost_source="reused", tag=cell.plan.request.tag
-                          if cell.plan else record.tag,
-                          reused_from=record.id, rate_limits=None, chain_id=None, step=None)
-
-
 def results(run: GridRun) -> list[CellResult]:
     """Every cell of a run as shown: status, record, checks, and why it did not run."""
-    return [CellResult(c.variant, c.model, c.row, s.status, s.shown, s.checks, s.reason)
+    return [CellResult(c.variant, c.model, c.row, s.status, s.shown, s.checks, s.reason,
+                       s.retried_cost)
             for c, s in zip(run.grid.cells, run.states)]

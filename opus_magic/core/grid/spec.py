@@ -27,6 +27,12 @@ KEY_IGNORES = ("stream", "stream_options")  # how an answer arrives does not cha
 def rows_of(value: Any, name: str) -> list[dict[str, Any]]:
     """`--each` rows: a DataFrame's records, a list of dicts, or a list of strings as `{item}`."""
     if hasattr(value, "to_dict") and hasattr(value, "columns"):
+        names = [str(column) for column in value.columns]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise UsageError(f"--each {name}: the DataFrame has more than one column named "
+                             f"{', '.join(repr(n) for n in twice)}; rename them so each row field "
+                             f"has one value (e.g. {name}.columns = [...]).")
         return [{str(k): v for k, v in row.items()} for row in value.to_dict("records")]
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
         raise UsageError(f"--each {name}: use a pandas DataFrame, a list of dicts or a list of "

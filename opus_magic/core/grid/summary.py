@@ -25,6 +25,7 @@ class CellResult:
     record: RunRecord | None
     checks: Mapping[str, bool | float | None]
     reason: str | None = None
+    retried_cost: Decimal = Decimal(0)  # earlier attempts at this cell, billed and run again
 
     @property
     def passed(self) -> bool | None:
@@ -73,6 +74,7 @@ def _row(variant: str, model: str, cells: Sequence[CellResult]) -> SummaryRow:
     answered = [c for c in cells if c.record is not None and c.status in ("ok", "reused")]
     costs = [c.record.cost for c in answered if c.record and c.record.cost is not None]
     spent = [c.record.cost for c in cells if c.record and c.record.cost is not None]
+    spent += [c.retried_cost for c in cells]
     checked = [c.passed for c in answered if c.passed is not None]
     latencies = [c.record.duration_s for c in answered
                  if c.record and c.record.duration_s is not None]
@@ -109,15 +111,22 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
 
 
 def from_history(records: Sequence[RunRecord]) -> list[CellResult]:
-    """The latest run of each cell of a grid (records oldest first), in row order."""
+    """The latest run of each cell of a grid (records oldest first), in row order, with what
+    the earlier runs of the cell cost."""
     latest: dict[tuple[str, str, int], RunRecord] = {}
+    spent: dict[tuple[str, str, int], Decimal] = {}
     for record in records:
-        latest[(record.variant or "", record.model, record.row or 0)] = record
+        cell = (record.variant or "", record.model, record.row or 0)
+        earlier = latest.get(cell)
+        if earlier is not None and earlier.cost is not None and earlier.id != record.id:
+            spent[cell] = spent.get(cell, Decimal(0)) + earlier.cost
+        latest[cell] = record
     columns: dict[tuple[str, str], int] = {}
     for record in records:
         columns.setdefault((record.variant or "", record.model), len(columns))
     ordered = sorted(latest.items(), key=lambda item: (item[0][2], columns[item[0][:2]]))
     return [CellResult(variant, model, row,
                        "reused" if record.cost_source == "reused" else record.status,
-                       record, record.checks or {})
+                       record, record.checks or {}, retried_cost=spent.get((variant, model, row),
+                                                                           Decimal(0)))
             for (variant, model, row), record in ordered]

@@ -56,14 +56,16 @@ def model_names(model: str, catalog: Catalog) -> list[str]:
 
 def run_filter(model: str | None = None, tag: str | None = None, search: str | None = None,
                since: str | None = None, user: str | None = None, project: str | None = None,
-               catalog: Catalog | None = None, now: Now = utc_now) -> RunFilter:
+               grid: str | None = None, catalog: Catalog | None = None,
+               now: Now = utc_now) -> RunFilter:
     """The history filters as given by a user, checked and resolved for the store."""
     models = tuple(model_names(model, catalog or default_catalog())) if model else ()
     return RunFilter(models=models, tag=tag, words=search_words(search) if search else (),
-                     since=parse_since(since, now) if since else None, user=user, project=project)
+                     since=parse_since(since, now) if since else None, user=user, project=project,
+                     grid=grid)
 
 
-FILTERS = ("model", "tag", "search", "since", "user", "project")
+FILTERS = ("model", "tag", "search", "since", "user", "project", "grid")
 
 
 def select(store: HistoryStore, limit: int | None = 20, catalog: Catalog | None = None,

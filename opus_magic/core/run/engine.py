@@ -1,20 +1,26 @@
 """The engine: plan a run, stream it, account for it, record it. No IPython, no widgets."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from opus_magic.config import SIMULATOR
 from opus_magic.core.run.live import LiveRun
-from opus_magic.core.run.outcome import interruption
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.run.recording import build_record
 from opus_magic.cost import tokens
-from opus_magic.errors import BudgetStopped, RequestError, StoreError, StreamInterrupted
+from opus_magic.errors import (
+    BudgetStopped,
+    NotRecorded,
+    RequestError,
+    StoreError,
+    StreamInterrupted,
+)
 from opus_magic.records import RunRecord
 from opus_magic.store.base import HistoryStore
 from opus_magic.wire import client
@@ -22,9 +28,12 @@ from opus_magic.wire.anthropic_stream import ThinkingDelta
 from opus_magic.wire.client import Response
 from opus_magic.wire.explain import Hold
 from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
-from opus_magic.wire.stream import TextDelta
+from opus_magic.wire.stream import TextDelta, malformed
 
 Clock = Callable[[], float]
+# What reading an event of an unexpected shape raises (a list where an object was expected, a
+# string where a number was): the server's data, not our code, so the answer is cut there.
+UNREADABLE = (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError)
 
 
 def new_run_id() -> str:
@@ -72,15 +81,28 @@ class Guard(Protocol):
     def leave(self, live: LiveRun, record: RunRecord) -> None: ...
 
 
+def save(store: HistoryStore, record: RunRecord) -> RunRecord:
+    """The record saved; when the history cannot be written, kept in the session by the store
+    (written once it can be) and marked with why."""
+    try:
+        store.save(record)
+    except StoreError as exc:
+        record.not_recorded = exc.reason if isinstance(exc, NotRecorded) else str(exc)
+    return record
+
+
 class Engine:
-    """Runs plans against endpoints and records every outcome in the store."""
+    """Runs plans against endpoints and records every outcome in the store; `fields` are set on
+    each record before its first write (a grid cell's grid id, row and variant)."""
 
     def __init__(self, store: HistoryStore | None, clock: Clock = time.monotonic,
-                 guard: Guard | None = None, retrier: Retrier | None = None) -> None:
+                 guard: Guard | None = None, retrier: Retrier | None = None,
+                 fields: Mapping[str, Any] | None = None) -> None:
         self.store = store
         self.clock = clock
         self.guard = guard
         self.retrier = retrier or Retrier(RetryPolicy(), Breaker("the endpoint"))
+        self.fields = dict(fields or {})
 
     def connect(self, plan: Plan, live: LiveRun, observer: Observer,
                 cancel: threading.Event) -> Response:
@@ -110,13 +132,25 @@ class Engine:
         cancel = cancel or threading.Event()
         live = self._start(plan, cancel)
         observer.started(live)
+        error, billed = self._run(live, observer, cancel)
+        with contextlib.suppress(BudgetStopped):  # the text held back in case it was the key
+            self._emit(live, live.state.close(), observer)
+        live.ended = self.clock()
+        observer.stream_closed(live)
+        live.count_exactly()
+        return self._finish(live, observer, build_record(live, error, billed))
+
+    def _run(self, live: LiveRun, observer: Observer,
+             cancel: threading.Event) -> tuple[str | None, bool]:
+        """Connect and stream, setting how it ended on `live`; the error to show, and whether
+        the endpoint may have billed it."""
         error: str | None = None
         billed = True
         response: Response | None = None
         try:
             if self.guard is not None:
                 self.guard.enter(live)
-            response = live.response = self.connect(plan, live, observer, cancel)
+            response = live.response = self.connect(live.plan, live, observer, cancel)
             live.simulator = live.simulator or response.simulator
             if cancel.is_set():
                 live.status = "stopped"
@@ -129,38 +163,40 @@ class Engine:
         except StreamInterrupted as exc:
             if cancel.is_set():  # Stop ended the stream by closing its connection
                 live.status = "stopped"
-            else:
-                live.status, error = "interrupted", interruption(str(exc), live.counter.tokens)
+            else:  # the record says how far it got, once the tokens are counted
+                live.status, live.cut = "interrupted", str(exc)
         except RequestError as exc:
             live.status = "stopped" if cancel.is_set() else "error"
             error = None if cancel.is_set() else str(exc)
             billed = exc.billed  # refused, unreachable or never sent: nothing to pay
+        except Exception as exc:  # noqa: BLE001 (a fault of ours must not lose a billed run)
+            why = live.state.clean(f"Reading the answer failed ({exc!r})")
+            live.status, live.cut = "interrupted", why
         finally:
             if response is not None:
                 response.close()
-        live.ended = self.clock()
-        observer.stream_closed(live)
-        live.count_exactly()
-        return self._finish(live, observer, build_record(live, error, billed))
+        return error, billed
 
     def _finish(self, live: LiveRun, observer: Observer, record: RunRecord) -> RunRecord:
-        """Release the budget, save the record (a store failure becomes a note), tell the view."""
+        """Release the budget, save the record (or keep it in the session while the history
+        cannot be written, saying why), tell the view."""
         if self.guard is not None:
             self.guard.leave(live, record)
         if self.store is not None:
-            try:
-                self.store.save(record)
-            except StoreError as exc:
-                record.notes.append(f"{exc} The run is kept in this session only, not in the history.")
+            record = save(self.store, record.replace(**self.fields))
         observer.finished(live, record)
         return record
 
     def _start(self, plan: Plan, cancel: threading.Event) -> LiveRun:
-        """A live run with the stream state of the plan's transport; the connection pool is
-        set up first, since its import and set-up are not the model's latency."""
+        """A live run with the stream state of the plan's transport, masking the endpoint's key
+        wherever the answer echoes it; the connection pool is set up first, since its import and
+        set-up are not the model's latency."""
         client.pool(plan.endpoint.base_url)
+        state = plan.transport.state()
+        key = plan.endpoint.api_key
+        state.hide(key.reveal() if key else None)
         return LiveRun(plan, new_run_id(), now_iso(), self.clock(),
-                       tokens.TokenCounter(plan.model_id), state=plan.transport.state(),
+                       tokens.TokenCounter(plan.model_id), state=state,
                        cancel=cancel, simulator=plan.endpoint.name == SIMULATOR)
 
     def _consume(self, live: LiveRun, response: Response, observer: Observer,
@@ -173,16 +209,24 @@ class Engine:
             live.status = "stopped"
 
     def _apply(self, live: LiveRun, chunk: dict[str, Any], observer: Observer) -> None:
-        for event in live.state.handle_chunk(chunk):
+        try:
+            events = live.state.handle_chunk(chunk)
+        except UNREADABLE as exc:  # a shape the state does not expect: cut the answer there
+            raise malformed(f"{type(exc).__name__}: {exc}") from None
+        self._emit(live, events, observer)
+
+    def _emit(self, live: LiveRun, events: Sequence[object], observer: Observer) -> None:
+        for event in events:
             if isinstance(event, (TextDelta, ThinkingDelta)):
                 if live.first_token_at is None:
                     live.first_token_at = self.clock()
-                live.counter.add(event.text)  # thinking is billed as output too
+                live.counter.add(event.sent)  # thinking is billed as output too
                 if live.check_at is not None and live.counter.tokens >= live.check_at:
                     assert self.guard is not None
                     self.guard.limit(live)
             if isinstance(event, TextDelta):
-                observer.delta(live, event.text)
+                if event.text:
+                    observer.delta(live, event.text)
                 if live.plan.provisional:  # the first words are out: count once it is cheap
                     if tokens.loaded(live.plan.model_id):
                         live.count_exactly()
@@ -191,5 +235,6 @@ class Engine:
             elif isinstance(event, ThinkingDelta):
                 if live.thinking_counter is None:
                     live.thinking_counter = tokens.TokenCounter(live.plan.model_id)
-                live.thinking_counter.add(event.text)
-                observer.thinking(live, event.text)
+                live.thinking_counter.add(event.sent)
+                if event.text:
+                    observer.thinking(live, event.text)

@@ -36,6 +36,7 @@ class LiveRun:
     thinking_counter: tokens.TokenCounter | None = None  # thinking shown so far, if any
     attempts: Stoppable = field(default_factory=Stoppable)
     sent_at: float | None = None  # when the request that answered was sent (after any back-off)
+    cut: str | None = None  # why the stream ended early, when it was interrupted
 
     def stop(self) -> None:
         """Cancel from any thread: a stream ends at once, what arrived is kept as `stopped`; a

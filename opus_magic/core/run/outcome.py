@@ -11,8 +11,15 @@ from opus_magic.wire.ratelimits import low_line
 
 def interruption(cause: str, tokens: int) -> str:
     """Why a stream ended early, and what is kept."""
-    return (f"{cause.rstrip('.')}, after {tokens:,} tokens: the partial answer is kept and its "
-            f"cost is estimated; run again for a complete answer.")
+    return (f"{cause.rstrip('.')}, after {tokens:,} token{'' if tokens == 1 else 's'}: the "
+            f"partial answer is kept and its cost is estimated; run again for a complete answer.")
+
+
+def not_recorded_line(reason: str, runs: int = 1) -> str:
+    """Why runs are not in the history yet, and where they are meanwhile."""
+    what = "the run is" if runs == 1 else f"{runs} runs are"
+    return (f"Not recorded: {reason}; {what} kept in this session: `opus_magic.unsaved()` "
+            f"(written to the history as soon as it can be).")
 
 
 def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
@@ -31,6 +38,9 @@ def outcome_lines(record: RunRecord, info: ModelInfo | None) -> list[str]:
         lines.append("The endpoint reported 0 tokens in and out for a non-empty answer, which "
                      "cannot be right: the cost is kept as an estimate from counted tokens.")
     lines.extend(record.retries)
+    lines.extend(record.ignored)
+    if record.not_recorded:
+        lines.append(not_recorded_line(record.not_recorded))
     served = served_line(record, info)
     if served:
         lines.append(served)

@@ -19,15 +19,9 @@ from opus_magic.wire.stream import StreamState
 def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRecord:
     """The record of a finished run: its outcome, usage, cost and what it sent."""
     plan, state = live.plan, live.state
-    status = live.status
-    if status == "running":
-        cause = (f"The endpoint reported an error mid-stream ({state.error})" if state.error
-                 else "The stream ended without a finish reason" if state.finish_reason is None
-                 else None)
-        status = "ok" if cause is None else "interrupted"
-        error = None if cause is None else interruption(cause, live.counter.tokens)
-    live.status = status
     usage = live.usage if billed else Usage()
+    status, error = _ending(live, usage, error)
+    live.status = status
     mode = pricing.served_mode(state.served)  # fast mode, US-only inference, as usage says
     cost = pricing.usage_cost(usage, plan.info, mode) if billed else Decimal(0)
     source = ("catalog" if live.exact else "estimate") if billed else "not billed"
@@ -49,13 +43,28 @@ def build_record(live: LiveRun, error: str | None, billed: bool = True) -> RunRe
         notes=[*plan.warnings, *_limit_notes(live.response)],
         tiktoken_input=plan.counted_tokens if live.exact else None,
         tiktoken_output=live.counter.tokens if live.exact else None,
-        retries=list(live.retries), tool_calls=list(state.tool_calls),
+        retries=list(live.retries), tool_calls=state.clean.deep(state.tool_calls),
         stop_reason=live.stop_reason, simulator=live.simulator,
         rate_limits=_rate_limits(live.response), thinking_text=live.thinking_text,
         thinking_shown_tokens=live.thinking_counter.tokens if live.thinking_counter else None,
         refused=state.refused, usage_implausible=state.implausible_usage,
         speed=state.served.get("speed"), inference_geo=state.served.get("inference_geo"),
-        **loop_facts(plan, state), **plan_facts(plan))
+        ignored=list(state.ignored), **loop_facts(plan, state), **plan_facts(plan))
+
+
+def _ending(live: LiveRun, usage: Usage, error: str | None) -> tuple[str, str | None]:
+    """How the run ended, and the error to show: a stream that stopped early says how far it got
+    in the same count of output tokens the record keeps."""
+    state = live.state
+    status, cause = live.status, live.cut
+    if status == "running":
+        cause = (f"The endpoint reported an error mid-stream ({state.error})" if state.error
+                 else "The stream ended without a finish reason" if state.finish_reason is None
+                 else None)
+        status = "ok" if cause is None else "interrupted"
+    if status == "interrupted" and cause is not None:
+        error = interruption(cause, usage.output_tokens)
+    return status, error
 
 
 def plan_facts(plan: Plan) -> dict[str, Any]:
@@ -100,7 +109,12 @@ def _limit_notes(response: Response | None) -> tuple[str, ...]:
 
 
 def _rate_limits(response: Response | None) -> dict[str, Any] | None:
-    limits = None if response is None else parse_rate_limits(response.headers)
+    """The rate limits the response reported; none when its headers cannot be read (the run is
+    recorded all the same)."""
+    try:
+        limits = None if response is None else parse_rate_limits(response.headers)
+    except (ValueError, ArithmeticError):
+        return None
     return None if limits is None else limits.to_dict()
 
 

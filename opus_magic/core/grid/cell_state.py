@@ -1,0 +1,77 @@
+"""One grid cell as the views see it while a grid runs, and a finished answer from history
+taken as a cell."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from opus_magic.core.grid.checks import Result, all_passed
+from opus_magic.core.grid.spec import Grid, GridCell
+from opus_magic.core.run.engine import LiveRun, new_run_id, now_iso
+from opus_magic.core.tools.chain import combined
+from opus_magic.records import RunRecord, Usage
+
+
+@dataclass
+class CellState:
+    """What the views show of one cell."""
+
+    status: str = "pending"
+    live: LiveRun | None = None
+    record: RunRecord | None = None
+    checks: dict[str, Result] = field(default_factory=dict)
+    attempts: int = 0
+    reason: str | None = None
+    retried: list[RunRecord] = field(default_factory=list)  # attempts billed, then run again
+    deferred: bool = False  # found claimed by another run once; waited for the second time
+    elsewhere: bool = False  # another run of this grid answered it meanwhile: reused
+    steps: list[RunRecord] = field(default_factory=list)  # a tool loop's steps before `record`
+
+    @property
+    def shown(self) -> RunRecord | None:
+        """The cell's run as shown and counted: a tool loop's steps together."""
+        if self.record is None or not self.steps:
+            return self.record
+        return combined([*self.steps, self.record])
+
+    @property
+    def retried_cost(self) -> Decimal:
+        """What the attempts run again cost."""
+        return sum((r.cost for r in self.retried if r.cost is not None), Decimal(0))
+
+    @property
+    def spent(self) -> Decimal:
+        """What this cell cost in this run: retried attempts, then the last (so far)."""
+        total = self.retried_cost
+        if self.status == "reused":
+            return total
+        shown = self.shown
+        if shown is not None and shown.cost is not None:
+            return total + shown.cost
+        if self.live is not None and self.status == "running":
+            return total + (self.live.costs()[2] or Decimal(0))
+        return total
+
+    @property
+    def text(self) -> str:
+        if self.record is not None:
+            return self.record.text
+        return self.live.state.text if self.live is not None else ""
+
+    @property
+    def passed(self) -> bool | None:
+        return all_passed(self.checks) if self.checks else None
+
+
+def reused_copy(records: list[RunRecord], grid: Grid, cell: GridCell) -> RunRecord:
+    """A finished answer from history as this grid's cell: its own run, or a free copy of the
+    latest run with the same key."""
+    own = [r for r in records
+           if r.grid_id == grid.id and r.variant == cell.variant and r.row == cell.row]
+    if own:
+        return own[-1]
+    record = records[-1]
+    return record.replace(id=new_run_id(), created_at=now_iso(), usage=Usage(), cost=Decimal(0),
+                          cost_exact=True, cost_source="reused", tag=cell.plan.request.tag
+                          if cell.plan else record.tag,
+                          reused_from=record.id, rate_limits=None, chain_id=None, step=None)
