@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from types import SimpleNamespace
 
 import pytest
 from fakes import Clock
 from pacing_sim import Cells, run
 
 from benchmarks.ideal import Call, ideal_s
-from opus_magic.core.grid.pacing import POLL_S, Pacer, needs
+from opus_magic.core.grid.pacing import POLL_S, PacedRetrier, Pacer, needs
 from opus_magic.errors import RequestError
 from opus_magic.records import Usage
 from opus_magic.sim.limits import LimitSettings
 from opus_magic.wire.ratelimits import parse
+from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
 
 NOW = dt.datetime(2026, 12, 6, 12, 0, 0, tzinfo=dt.timezone.utc)
 ONE = needs(10, 20)
@@ -111,7 +113,7 @@ def test_successive_429s_halve_the_current_allowance_even_after_it_grew_back() -
 def test_the_longest_pause_asked_for_wins_over_a_later_shorter_one() -> None:
     clock = Clock(100.0)
     pacer = Pacer(4, clock)
-    first, second = pacer.try_take(ONE)[0], None
+    first = pacer.try_take(ONE)[0]
     pacer.answered(first, None)  # the first answer taught nothing: others may go
     second = pacer.try_take(ONE)[0]
     pacer.refused(pacer.try_take(ONE)[0], 30.0)
@@ -163,11 +165,6 @@ def test_two_hundred_cells_under_either_limiter_finish_near_the_ideal_without_42
 
 
 def test_an_answer_that_says_nothing_remains_is_kept_not_sent_again() -> None:
-    from types import SimpleNamespace
-
-    from opus_magic.core.grid.pacing import PacedRetrier
-    from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
-
     pacer = Pacer(4, Clock(100.0))
     retrier = PacedRetrier(Retrier(RetryPolicy(), Breaker("sim")), pacer, ONE)
     sent: list[int] = []
