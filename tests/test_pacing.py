@@ -154,7 +154,7 @@ def test_a_wait_longer_than_the_retry_cap_ends_the_cell_instead_of_holding_the_g
 @pytest.mark.parametrize("tokens", [None, 2500])
 def test_two_hundred_cells_under_either_limiter_finish_near_the_ideal_without_429s(
         limiter: str, style: str, tokens: int | None) -> None:
-    """The issue's grid: 200 calls, 60 requests a minute (and 2,500 tokens), 4 at a time."""
+    """The benchmark's grid: 200 calls, 60 requests a minute (and 2,500 tokens), 4 at a time."""
     settings = LimitSettings(requests=60, tokens=tokens, window_s=60.0, style=style,
                              limiter=limiter)
     outcome = run(settings, Cells(200, input_tokens=20, max_tokens=40, output_tokens=25,
