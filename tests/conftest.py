@@ -37,7 +37,8 @@ def sim_server() -> Iterator[object]:
 @pytest.fixture
 def simulator(sim_server: object) -> Iterator[object]:
     sim_server.reset()
-    sim_server.configure(tokens_per_second=None, ttft_s=0.0, answer_tokens=None, usage_scale=1.0)
+    sim_server.configure(tokens_per_second=None, ttft_s=0.0, answer_tokens=None, usage_scale=1.0,
+                         accuracy=None)
     yield sim_server
     sim_server.reset()
 

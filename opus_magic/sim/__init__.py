@@ -72,7 +72,8 @@ class Simulator:
         self._state.book.choose(name, params)
 
     def configure(self, **settings: Any) -> None:
-        """Change tokens_per_second, ttft_s, answer_tokens or usage_scale while running."""
+        """Change tokens_per_second, ttft_s, answer_tokens, usage_scale or accuracy (per model
+        name, see sim/choices.py) while running."""
         self._state.configure(**settings)
 
     def batches(self, **settings: Any) -> None:

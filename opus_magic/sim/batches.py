@@ -180,7 +180,7 @@ def _answer(api: str, request: dict[str, Any], state: Answering) -> dict[str, An
         messages.insert(0, {"role": "system", "content": request["system"]})
     model, settings = request["model"], state.settings
     limit = request.get("max_completion_tokens") or request.get("max_tokens")
-    chunks = (choice_answer(messages, model)
+    chunks = (choice_answer(messages, model, settings.accuracy)
               or answer_chunks(messages, settings.answer_tokens, model))
     finish = "stop"
     if limit is not None and len(chunks) > limit:

@@ -262,7 +262,7 @@ def _content(entry: RequestLog, request: dict[str, Any], scenario: Scenario | No
 
 def _pieces(entry: RequestLog, settings: Settings) -> list[str]:
     """The answer: one of the options a classification prompt offers, else prose."""
-    return (choice_answer(entry.messages, entry.model)
+    return (choice_answer(entry.messages, entry.model, settings.accuracy)
             or answer_chunks(entry.messages, settings.answer_tokens, entry.model,
                              opening(entry.messages, entry.model)))
 

@@ -19,12 +19,13 @@ from opus_magic.sim.text import PromptCache
 
 @dataclass(frozen=True)
 class Settings:
-    """Speed and usage knobs; `tokens_per_second` None means full speed, a dict is per model."""
+    """Speed, usage and accuracy knobs; `tokens_per_second` None means full speed, a dict is per model."""
 
     tokens_per_second: float | dict[str, float] | None = None
     ttft_s: float = 0.0
     answer_tokens: int | None = None
     usage_scale: float = 1.0
+    accuracy: dict[str, float] | None = None  # per model-name key, see sim/choices.py
 
     def __post_init__(self) -> None:
         rates = self.tokens_per_second
@@ -35,6 +36,9 @@ class Settings:
             raise ValueError("ttft_s and usage_scale must not be negative")
         if self.answer_tokens is not None and self.answer_tokens < 1:
             raise ValueError("answer_tokens must be at least 1")
+        if any(not isinstance(v, (int, float)) or not 0 <= v <= 1
+               for v in (self.accuracy or {}).values()):
+            raise ValueError("accuracy maps model names to probabilities from 0 to 1")
 
     def rate_for(self, model: str) -> float | None:
         if isinstance(self.tokens_per_second, dict):
