@@ -104,6 +104,7 @@ class RunRecord:
     row: int | None = None
     checks: dict[str, Any] | None = None
     cell_key: str | None = None
+    stage: int | None = None  # a cascade's stage (1 = its first model) this run answered at
     profile: str | None = None  # the endpoint profile it went through
     tools: list[str] = field(default_factory=list)  # names of the tools sent
     tool_tokens: int = 0  # what the tool definitions came to, in input tokens

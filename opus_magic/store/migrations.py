@@ -10,6 +10,7 @@ from typing import Any
 
 from opus_magic.store.schema import (  # noqa: F401  (they register themselves)
     attachments,
+    cascade,
     claims,
     facts,
     registry,

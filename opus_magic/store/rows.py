@@ -22,7 +22,7 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "thinking_shown_tokens", "refused", "usage_implausible", "reused_from", "custom_id",
            "retries", "tool_calls", "legacy", "speed", "inference_geo", "web_search_requests",
            "web_fetch_requests", "chain_id", "step", "tool_results", "schema", "parsed",
-           "schema_error", "ignored")
+           "schema_error", "ignored", "stage")
 JSON_COLUMNS = ("checks", "rate_limits", "parsed")  # nullable JSON values
 LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls", "tool_results",
                 "ignored")  # JSON lists, NULL as []

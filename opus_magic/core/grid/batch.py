@@ -107,7 +107,7 @@ def submit(session: Session, plan: BatchPlan, api: str | None = None) -> list[Ba
 
 def _labels(grid: Grid, cell: GridCell) -> dict[str, Any]:
     return {"grid_id": grid.id, "variant": cell.variant, "row": cell.row,
-            "cell_key": cell.key,
+            "cell_key": cell.key, "stage": cell.stage,
             **batchchecks.labels(grid.spec.checks, grid.spec.rows[cell.row])}
 
 

@@ -84,6 +84,7 @@ class GridCell:
     plan: Plan | None
     key: str | None
     refused: str | None = None
+    stage: int | None = None  # its stage when the grid runs as a cascade
 
 
 @dataclass
