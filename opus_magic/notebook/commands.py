@@ -52,7 +52,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      structured output; -o gets it parsed (the text if it fails)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
-       [-m A,B] [-o VAR]
+       [-m A,B | --cascade A,B,C [--accept SCORE] [--compare]] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
                                      a grid: variants × models × rows, paced within rate limits
                                      and the budget; finished cells are reused unless --fresh;
@@ -67,6 +67,14 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      Batches, OpenAI Batch API) at the batch price; the cell
                                      returns at once, a view polls them (Cancel), and this kernel
                                      collects them when they end (%opus batches collect elsewhere)
+  --cascade A,B,C                    each row to A; a row whose answer fails a --check goes on
+                                     to B, and so on; the last model's answer stands. Shows each
+                                     row's path, the rows settled per stage and the cost against
+                                     C alone (estimated; measured with --compare)
+  --accept SCORE                     a score-valued check (a judge, a function returning a
+                                     float) accepts at SCORE or above (default 0.5)
+  --compare                          also run every row on C alone: pass rates, cost per row and
+                                     per correct answer side by side, the saving with intervals
 
 %opus models [--all] [WORD]          current models and aliases first, then one row per model:
                                      prices with source and date, limits, legacy successors;

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from opus_magic.core.cascade.run import CascadeRun
 from opus_magic.core.grid.checks import resolve
 from opus_magic.core.grid.fields import field_check
 from opus_magic.core.grid.run import GridRun, results
@@ -30,7 +31,7 @@ from opus_magic.notebook.present import LIVE, TEXT, deliver, presentation
 from opus_magic.notebook.state import STATE
 
 
-def _track(run: GridRun, work: Callable[[], None]) -> Callable[[], None]:
+def track(run: GridRun | CascadeRun, work: Callable[[], None]) -> Callable[[], None]:
     """`work`, with the grid counted as running in this kernel meanwhile (so Stop reaches it)."""
     def tracked() -> None:
         STATE.grids.append(run)
@@ -122,19 +123,24 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     if mode == TEXT:
         from opus_magic.view.grid_text import GridTextView
 
-        _track(run, lambda: (run.run(GridTextView()), finish()))()
+        launch(run, GridTextView(), finish, live=False)
         return run
     from opus_magic.view.grid_widget import GridView
 
     view = GridView(run, on_stop=run.stop)
     STATE.remember(view)
     view.show()
-    work = _track(run, lambda: (run.run(view), finish()))
-    if mode == LIVE:
+    launch(run, view, finish, live=mode == LIVE)
+    return run
+
+
+def launch(run: GridRun | CascadeRun, view: Any, finish: Callable[[], None], live: bool) -> None:
+    """Run the grid (or cascade) in its view, then `finish`: in the background when `live`."""
+    work = track(run, lambda: (run.run(view), finish()))
+    if live:
         STATE.background.launcher()(work, run.stop)
     else:
         work()
-    return run
 
 
 def remaining_budget(session: Session) -> Decimal | None:

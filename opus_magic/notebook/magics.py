@@ -126,6 +126,12 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
                    "field:NAME<=3, or a notebook function f(answer, row) (repeatable).")
     @argument("--concurrency", help="Grid: requests in flight per endpoint (default 4).")
     @argument("--fresh", action="store_true", help="Grid: run every cell, reuse nothing.")
+    @argument("--cascade", help="Grid: each row to the first model, on to the next while its "
+              "answer fails a --check (e.g. --cascade haiku,sonnet,opus); the last one's stands.")
+    @argument("--accept", help="Cascade: the score a score-valued check must reach to accept an "
+              "answer (default 0.5).")
+    @argument("--compare", action="store_true",
+              help="Cascade: also run every row on the last model alone, to measure the policy.")
     @argument("--batch", action="store_true",
               help="Grid: submit the cells through the providers' batch engines at the batch "
                    "price; results arrive later.")
@@ -143,6 +149,8 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     def _run_cell(self, args: Any, cell: str, line: str) -> None:
         notes: tuple[str, ...] = ()
         prompt = cell.strip("\n")
+        if (args.accept is not None or args.compare) and not args.cascade:
+            raise UsageError("--accept and --compare go with --cascade A,B,C.")
         if args.each:
             if args.continue_:
                 raise UsageError("--each and --continue do not go together: a grid starts "
@@ -150,9 +158,10 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             if args.batch and (args.concurrency or args.attach):
                 raise UsageError("--concurrency and --attach go with requests sent from here; a "
                                  "--batch runs on the provider's own engine: drop one of them.")
-        elif args.variants or args.check or args.fresh or args.concurrency or args.batch:
-            raise UsageError("--variants, --check, --concurrency, --fresh and --batch need "
-                             "--each VAR.")
+        elif (args.variants or args.check or args.fresh or args.concurrency or args.batch
+              or args.cascade):
+            raise UsageError("--variants, --check, --concurrency, --fresh, --cascade and --batch "
+                             "need --each VAR.")
         elif not args.no_interpolate:
             prompt, unresolved = interpolate(prompt, self.shell.user_ns)
             if unresolved:
@@ -186,7 +195,18 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
                        list(args.check), args.concurrency, args.fresh, not args.no_interpolate),
             args.attach, self.shell.user_ns)
-        (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
+        if args.cascade:
+            self._run_cascade(args, spec)
+        else:
+            (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
+
+    def _run_cascade(self, args: Any, spec: Any) -> None:
+        from opus_magic.notebook.cascade import accept_of, cascade_spec, run_cascade, stages_of
+
+        stages = stages_of(args.cascade)
+        accept = accept_of(args.accept)
+        spec = cascade_spec(spec, stages, spec.cell.models)
+        run_cascade(self.session, spec, args.output, accept, args.compare)
 
     def _checked(self, args: Any) -> tuple[str, ...]:
         """The models named by -m; refuses an empty -m, --continue '' and a bad -o name."""

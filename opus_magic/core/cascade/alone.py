@@ -1,0 +1,54 @@
+"""What the last model alone costs on a cascade's rows: measured where it answered them (its
+stage, or the comparison), else estimated from its prices, the row's pre-flight input count and
+the length of the answer the row got."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from opus_magic.core.cascade.policy import RowPath
+from opus_magic.core.grid.spec import Grid
+from opus_magic.cost.pricing import usage_cost
+from opus_magic.records import Usage
+
+
+@dataclass(frozen=True)
+class AloneCost:
+    """The last model alone on some rows: how much, and whether any of it is an estimate."""
+
+    amount: Decimal | None  # None when a price is unknown
+    estimated: bool
+    rows: int
+
+
+def estimate(grid: Grid, model: str, row: int, output_tokens: int) -> Decimal | None:
+    """The last model's price of the row's pre-flight input and `output_tokens` of answer."""
+    cell = next((c for c in grid.cells if c.model == model and c.row == row), None)
+    if cell is None or cell.plan is None:
+        return None
+    plan = cell.plan
+    return usage_cost(Usage(input_tokens=plan.input_tokens, output_tokens=output_tokens),
+                      plan.info)
+
+
+def answer_tokens(path: RowPath) -> int:
+    """The output tokens of the row's latest answer (an answer to the same prompt), else 0."""
+    for attempt in reversed(path.attempts):
+        if attempt.record is not None and attempt.answered:
+            return attempt.record.usage.output_tokens
+    return 0
+
+
+def per_row(grid: Grid, model: str, paths: Sequence[RowPath],
+            measured: dict[int, Decimal | None]) -> dict[int, tuple[Decimal | None, bool]]:
+    """Each row's cost on the last model alone, and whether it is estimated."""
+    return {path.row: ((measured[path.row], False) if path.row in measured else
+                       (estimate(grid, model, path.row, answer_tokens(path)), True))
+            for path in paths}
+
+
+def total(costs: dict[int, tuple[Decimal | None, bool]]) -> AloneCost:
+    amounts = [amount for amount, _ in costs.values()]
+    known = None if any(a is None for a in amounts) else sum(amounts, Decimal(0))  # type: ignore[arg-type]
+    return AloneCost(known, any(estimated for _, estimated in costs.values()), len(costs))

@@ -1,0 +1,155 @@
+"""A cascade as text: a progress line while it runs (stage, rows settled at each stage, the cost
+so far against the last model alone), then the summary and each row's path; the same as
+Markdown and HTML for saved notebooks."""
+from __future__ import annotations
+
+import html
+import sys
+import threading
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TextIO
+
+from opus_magic.core.cascade.progress import Progress, progress, row_texts
+from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
+from opus_magic.core.cascade.summary import CascadeSummary, Side, sentence, summarize
+from opus_magic.stats import Interval
+from opus_magic.view import format as fmt
+
+SUMMARY_HEADINGS = ("", "rows", "pass rate", "cost per row", "cost per correct", "total")
+PREVIEW = 40
+
+
+def settled_text(stages: Sequence[str], settled: Sequence[int], rows: int) -> str:
+    """'haiku 18 (60 %) · sonnet 8 (27 %) · opus 4 (13 %)'."""
+    return " · ".join(f"{model} {count} ({count / rows * 100:.0f} %)" if rows else f"{model} 0"
+                      for model, count in zip(stages, settled))
+
+
+def progress_line(shown: Progress) -> str:
+    """Where the cascade is, what it settled and what it cost against the last model alone."""
+    settled = sum(shown.settled)
+    alone = ("unknown" if shown.alone is None else
+             fmt.money(shown.alone, estimated=shown.alone_estimated))
+    label = "estimate" if shown.alone_estimated else "measured"
+    unsettled = f" · {shown.unsettled} not settled" if shown.unsettled else ""
+    compared = (f" (the comparison itself {fmt.money(shown.compared)})" if shown.compared else "")
+    return (f"Cascade {shown.phase} · {settled}/{shown.rows} rows settled: "
+            f"{settled_text(shown.stages, shown.settled, shown.rows)}{unsettled} · "
+            f"{fmt.money(shown.spent)} spent against {alone} for {shown.stages[-1]} alone on "
+            f"the {shown.alone_rows} rows reached ({label}){compared}")
+
+
+def _interval(value: Interval[Decimal] | None, estimated: bool = False) -> str:
+    if value is None:
+        return "–"
+    return (f"{fmt.money(value.estimate, estimated=estimated)} "
+            f"({fmt.money(value.low)}–{fmt.money(value.high)})")
+
+
+def _side_cells(side: Side, label: str) -> tuple[str, ...]:
+    rate = side.pass_rate
+    return (label, str(side.rows),
+            "not measured" if rate is None else
+            f"{rate.estimate * 100:.0f} % ({rate.low * 100:.0f}–{rate.high * 100:.0f} %)",
+            _interval(side.cost_per_row, side.estimated), _interval(side.cost_per_correct),
+            fmt.money(side.total, estimated=side.estimated))
+
+
+def summary_rows(summary: CascadeSummary) -> list[tuple[str, ...]]:
+    cascade = " → ".join(summary.stages)
+    return [SUMMARY_HEADINGS, _side_cells(summary.cascade, f"cascade {cascade}"),
+            _side_cells(summary.alone, f"{summary.alone.name} alone"
+                        + (" (estimate)" if summary.alone.estimated else ""))]
+
+
+def summary_lines(summary: CascadeSummary) -> list[str]:
+    """The settled shares, the verdict, and the rows left unsettled with why."""
+    lines = [f"Settled at each stage: "
+             f"{settled_text(summary.stages, summary.settled, summary.rows)}.", sentence(summary)]
+    if summary.unsettled:
+        shown = ", ".join(f"{row} ({why})" for row, why in summary.unsettled[:10])
+        more = f" and {len(summary.unsettled) - 10} more" if len(summary.unsettled) > 10 else ""
+        lines.append(f"{len(summary.unsettled)} rows not settled (left out of the comparison): "
+                     f"{shown}{more}. Run the cell again to continue them.")
+    return lines
+
+
+def path_rows(run: CascadeRun) -> list[list[str]]:
+    """Each row: its path, the answer that stands (or the latest), what the row cost."""
+    table = [["row", "path", "answer", "cost"]]
+    for path, text in zip(run.paths, row_texts(run)):
+        last = path.last
+        answer = (last.record.text if last and last.record else "").replace("\n", " ").strip()
+        short = answer[:PREVIEW] + ("…" if len(answer) > PREVIEW else "")
+        table.append([str(path.row), text, short,
+                      fmt.money(path.cost) if path.attempts else "–"])
+    return table
+
+
+def readable(run: CascadeRun) -> dict[str, str]:
+    """The summary and the paths as text/plain, text/markdown and text/html."""
+    summary = summarize(run.grid, run.paths, run.alone)
+    head = fmt.text_table(summary_rows(summary))
+    lines = summary_lines(summary)
+    paths = path_rows(run)
+    plain = "\n\n".join([f"Cascade {run.grid.id}", head, "\n".join(lines),
+                         fmt.text_table(paths, left=(0, 1, 2))])
+
+    def line(values: Sequence[str]) -> str:
+        return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
+
+    rows = summary_rows(summary)
+    markdown = "\n".join([f"**Cascade {run.grid.id}**", "", line(rows[0]),
+                          line(["---"] * len(rows[0])), *(line(r) for r in rows[1:]), "",
+                          *(f"{text}  " for text in lines), "", line(paths[0]),
+                          line(["---"] * len(paths[0])), *(line(r) for r in paths[1:])])
+    return {"text/plain": plain, "text/markdown": markdown,
+            "text/html": summary_html(summary) + table_html(paths)}
+
+
+def summary_html(summary: CascadeSummary) -> str:
+    rows = summary_rows(summary)
+    body = "".join("<tr>" + "".join(f"<{'th' if i == 0 else 'td'} style='padding:0 0.6em'>"
+                                    f"{html.escape(c)}</{'th' if i == 0 else 'td'}>" for c in row)
+                   + "</tr>" for i, row in enumerate(rows))
+    lines = "".join(f"<div class='opus-cascade-line'>{html.escape(text)}</div>"
+                    for text in summary_lines(summary))
+    return f"<table class='opus-cascade-summary'>{body}</table>{lines}"
+
+
+def table_html(paths: Sequence[Sequence[str]]) -> str:
+    body = "".join("<tr>" + "".join(f"<td style='padding:0 0.5em'>{html.escape(c)}</td>"
+                                    for c in row) + "</tr>" for row in paths[1:])
+    head = "".join(f"<th style='padding:0 0.5em'>{html.escape(c)}</th>" for c in paths[0])
+    return f"<table class='opus-cascade-paths'><tr>{head}</tr>{body}</table>"
+
+
+class CascadeTextView(CascadeObserver):
+    """Prints a progress line as each stage starts and ends, then the summary and each row's
+    path."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+        self._phase = ""
+        self._lock = threading.Lock()
+
+    def started(self, run: CascadeRun) -> None:
+        worst = run.grid.worst_case
+        self.out.write(f"Cascade {run.grid.id}: {len(run.paths)} rows through "
+                       f"{' → '.join(run.stages)}; worst case (every row on every stage) "
+                       f"{'unknown' if worst is None else fmt.money(worst, estimated=True)}.\n")
+        for note in run.grid.notes():
+            self.out.write(f"! {note}\n")
+
+    def changed(self, run: CascadeRun) -> None:
+        shown = progress(run)
+        with self._lock:
+            if shown.phase != self._phase:  # a stage began: where the previous one left things
+                self._phase = shown.phase
+                self.out.write(progress_line(shown) + "\n")
+                self.out.flush()
+
+    def finished(self, run: CascadeRun) -> None:
+        self.out.write(f"{progress_line(progress(run))}\n\n{readable(run)['text/plain']}\n")
+        self.out.flush()

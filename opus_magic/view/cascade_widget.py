@@ -1,0 +1,96 @@
+"""A cascade live: its stages, one progress bar over the rows, the progress line (stage, rows
+settled at each stage, the cost against the last model alone), Stop, each row's path and, at the
+end, the summary. Cells only mark the view changed; one ticker thread redraws a few times a
+second (the paths less often), so the frontend gets a bounded number of updates."""
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from opus_magic.core.cascade.progress import progress
+from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
+from opus_magic.core.cascade.summary import summarize
+from opus_magic.view.cascade_text import (
+    path_rows,
+    progress_line,
+    readable,
+    summary_html,
+    table_html,
+)
+from opus_magic.view.grid_widget import PROGRESS_PER_S, TABLE_EVERY
+from opus_magic.view.run_panel import part
+from opus_magic.view.run_widget import VIEW_MIME
+
+
+class CascadeView(CascadeObserver):
+    """The live cascade; `changed` and `finished` are called from worker threads."""
+
+    def __init__(self, run: CascadeRun, on_stop: Callable[[], None]) -> None:
+        import ipywidgets as w
+
+        self.run = run
+        self.title = part(w.HTML, "opus-cascade-title", value=(
+            f"<b>Cascade {run.grid.id}</b>: {len(run.paths)} rows through "
+            f"{html.escape(' → '.join(run.stages))}"
+            + (f", then {html.escape(run.last_model)} alone on every row" if run.compare else "")))
+        self.bar = part(w.IntProgress, "opus-cascade-progress", min=0, max=len(run.paths),
+                        value=0)
+        self.label = part(w.HTML, "opus-cascade-label", value="")
+        self.stop = part(w.Button, "opus-stop", description="Stop", icon="stop",
+                         button_style="danger")
+        self.table = part(w.HTML, "opus-cascade-table", value="")
+        self.summary = part(w.HTML, "opus-cascade-summary-box", value="")
+        self.box = part(w.VBox, "opus-cascade", children=[
+            self.title, part(w.HBox, "opus-controls", children=[self.bar, self.stop]),
+            self.label, self.table, self.summary])
+        self.stop.on_click(lambda _: (on_stop(), setattr(self.stop, "disabled", True)))
+        self.pushes = 0
+        self._dirty = threading.Event()
+        self._over = threading.Event()
+        self._handle: Any = None
+
+    def show(self) -> None:
+        """Display the cascade; at the end the display also carries its summary as text."""
+        from IPython.display import display
+
+        bundle = self.box._repr_mimebundle_()
+        bundle["text/plain"] = f"Cascade {self.run.grid.id} (the summary appears here at the end)"
+        self._handle = display(bundle, raw=True, display_id=True)
+        threading.Thread(target=self._tick, name="opus-cascade-view", daemon=True).start()
+
+    def changed(self, run: CascadeRun) -> None:
+        self._dirty.set()
+
+    def finished(self, run: CascadeRun) -> None:
+        self._over.set()
+        self.render(table=True)
+        self.stop.disabled = True
+        self.summary.value = summary_html(summarize(run.grid, run.paths, run.alone))
+        if self._handle is not None:
+            self._handle.update({VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME],
+                                 **readable(run)}, raw=True)
+
+    def _tick(self) -> None:
+        ticks = 0
+        while not self._over.wait(1 / PROGRESS_PER_S):
+            ticks += 1
+            if self._dirty.is_set():
+                self._dirty.clear()
+                self.render(table=ticks % TABLE_EVERY == 0)
+
+    def render(self, table: bool) -> None:
+        """Push what changed: the bar (rows settled or left), the line, and the paths."""
+        shown = progress(self.run)
+        done = sum(shown.settled) + shown.unsettled
+        for widget, value in ((self.bar, done),
+                              (self.label, html.escape(progress_line(shown)))):
+            if widget.value != value:
+                widget.value = value
+                self.pushes += 1
+        if table:
+            value = table_html(path_rows(self.run))
+            if self.table.value != value:
+                self.table.value = value
+                self.pushes += 1

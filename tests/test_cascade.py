@@ -1,0 +1,154 @@
+"""Cascades through `%%opus --each … --cascade` against the simulator over real HTTP: the rows the
+cheap model gets wrong (and only those) go on, costs are the catalog's prices × the recorded
+usage, --compare measures the saving, and a budget that runs out leaves rows unsettled, named."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import opus_magic
+from opus_magic.core.session import default_session
+from opus_magic.view.format import money
+
+PROMPT = "Classify this ticket. Answer with one of: billing, bug, other.\n{subject}\n{body}"
+TICKETS = [
+    {"subject": "Charged twice", "body": "The billing page charged me twice.", "label": "billing"},
+    {"subject": "Export crash", "body": "A bug: export crashes the app.", "label": "bug"},
+    {"subject": "Office hours", "body": "Some other question for the team.", "label": "other"},
+    {"subject": "Refund", "body": "Please refund the billing error.", "label": "billing"},
+    {"subject": "Login fails", "body": "A bug in login since Monday.", "label": "bug"},
+    {"subject": "Swag", "body": "Do you sell other things, like mugs?", "label": "other"},
+    {"subject": "Invoice", "body": "The invoice in billing shows the wrong VAT.", "label": "billing"},
+    {"subject": "Crash on save", "body": "Saving hits a bug and closes.", "label": "bug"},
+    {"subject": "Careers", "body": "An other question: are you hiring?", "label": "other"},
+    {"subject": "Card declined", "body": "Billing declines my new card.", "label": "billing"},
+]
+# $ per million tokens (input, output), the catalog's for the 5.5 generation
+PRICES = {"claude-haiku-5-5": (Decimal("0.10"), Decimal("0.50")),
+          "claude-sonnet-5-5": (Decimal(2), Decimal(10)),
+          "claude-opus-5-5": (Decimal(4), Decimal(20))}
+CASCADE = "--each tickets --cascade haiku,sonnet,opus --max-tokens 5 --check equals:label"
+
+
+def prompts_to(simulator: Any, word: str) -> list[str]:
+    return [r.messages[-1]["content"] for r in simulator.requests() if word in r.model]
+
+
+def prompt_of(row: dict[str, str]) -> str:
+    return PROMPT.format(**row)
+
+
+def by_stage(stage: int | None) -> list[Any]:
+    return [r for r in opus_magic.history(limit=200) if r.grid_id and r.stage == stage]
+
+
+def test_only_the_rows_the_cheap_model_gets_wrong_go_on(ip, simulator, capsys) -> None:
+    simulator.configure(accuracy={"haiku": 0.5})  # sonnet and opus pick the evident label
+    ip.user_ns["tickets"] = TICKETS
+    ip.run_cell_magic("opus", CASCADE + " --dry-run", PROMPT)
+    opus_input = int(re.search(r"  opus: 10 cells · ([\d,]+) input tokens",
+                               capsys.readouterr().out).group(1).replace(",", ""))
+    ip.run_cell_magic("opus", CASCADE + " -o paths", PROMPT)
+    first = {r.row: r for r in by_stage(1)}
+    wrong = {row for row, r in first.items() if r.text.strip() != TICKETS[row]["label"]}
+    assert sorted(first) == list(range(len(TICKETS)))
+    assert 0 < len(wrong) < len(TICKETS)  # the seeded draw fails some rows, not all
+    assert sorted(prompts_to(simulator, "sonnet")) == sorted(prompt_of(TICKETS[r]) for r in wrong)
+    assert prompts_to(simulator, "opus") == []  # sonnet settled every row it was given
+    assert {r.row for r in by_stage(2)} == wrong and by_stage(3) == []
+    assert len({r.grid_id for r in by_stage(1) + by_stage(2)}) == 1
+    frame = ip.user_ns["paths"]
+    assert list(frame["stage"]) == [2 if row in wrong else 1 for row in range(len(TICKETS))]
+    assert list(frame["path"]) == ["haiku ✗ → sonnet ✓" if row in wrong else "haiku ✓"
+                                   for row in range(len(TICKETS))]
+    assert frame["passed"].all() and list(frame["answer"]) == [t["label"] for t in TICKETS]
+    out = capsys.readouterr().out
+    settled = len(TICKETS) - len(wrong)
+    assert (f"haiku {settled} ({settled / len(TICKETS) * 100:.0f} %) · sonnet {len(wrong)} "
+            f"({len(wrong) / len(TICKETS) * 100:.0f} %) · opus 0 (0 %)") in out
+    assert "haiku ✗ → sonnet ✓" in out and "Run it with --compare" in out
+    # opus alone, estimated before it runs: its prices × the rows' pre-flight input counts and
+    # the length of each row's answer
+    answers = {r.row: r for r in by_stage(1) + by_stage(2) if r.stage == 2 or r.row not in wrong}
+    tokens = sum(r.usage.output_tokens for r in answers.values())
+    alone = (opus_input * 4 + tokens * 20) / Decimal(1_000_000)
+    assert (f"spent against {money(alone, estimated=True)} for opus alone on the 10 rows reached "
+            f"(estimate)") in out
+
+
+def hand_cost(record: Any) -> Decimal:
+    per_in, per_out = PRICES[record.response_model or record.model]
+    usage = record.usage
+    return (usage.input_tokens * per_in + usage.output_tokens * per_out) / 1_000_000
+
+
+def test_each_stage_costs_the_catalog_price_of_its_usage(ip, simulator, capsys) -> None:
+    simulator.configure(accuracy={"haiku": 0.0, "sonnet": 0.5})  # haiku never right
+    ip.user_ns["tickets"] = TICKETS
+    ip.run_cell_magic("opus", CASCADE + " -o paths", PROMPT)
+    frame = ip.user_ns["paths"]
+    attempts = [r for r in opus_magic.history(limit=200) if r.grid_id]
+    assert {r.stage for r in attempts} == {1, 2, 3}
+    for record in attempts:
+        assert record.cost_exact and record.cost == hand_cost(record)
+    stages = {s: sum((hand_cost(r) for r in attempts if r.stage == s), Decimal(0))
+              for s in (1, 2, 3)}
+    for row, cost in enumerate(frame["cost"]):
+        assert cost == sum((hand_cost(r) for r in attempts if r.row == row), Decimal(0))
+    assert sum(frame["cost"]) == sum(stages.values())
+    assert (frame["attempts"] == frame["stage"]).all()  # every row went stage by stage
+    out = capsys.readouterr().out
+    spent = re.search(r"Cascade done · .*? · (\$[\d.]+) spent against (≈\$[\d.]+) for opus alone "
+                      r"on the 10 rows reached \(estimate\)", out)
+    assert spent is not None, out
+    assert spent.group(1) == money(sum(stages.values()))
+    opus = [r for r in attempts if r.stage == 3]  # measured where opus answered: its own cost
+    assert opus and all(r.input_estimate for r in opus)
+
+
+def test_compare_measures_the_saving_against_the_last_model_alone(ip, simulator,
+                                                                   capsys) -> None:
+    simulator.configure(accuracy={"haiku": 0.5})
+    ip.user_ns["tickets"] = TICKETS
+    ip.run_cell_magic("opus", CASCADE + " -o paths", PROMPT)
+    estimated = ip.user_ns["paths"].attrs["summary"]
+    ip.run_cell_magic("opus", CASCADE + " --compare -o measured", PROMPT)
+    frame = ip.user_ns["measured"]
+    assert sorted(prompts_to(simulator, "opus")) == sorted(prompt_of(t) for t in TICKETS)
+    assert len(prompts_to(simulator, "haiku")) == len(TICKETS)  # the cascade itself was reused
+    alone = [r for r in opus_magic.history(limit=200) if r.grid_id and "opus" in r.model]
+    assert all(r.stage is None for r in alone) and len(alone) == len(TICKETS)
+    assert list(frame["opus alone cost"]) == [hand_cost(r) for r in sorted(alone,
+                                                                            key=lambda r: r.row)]
+    saved = 1 - sum(frame["cost"]) / sum(frame["opus alone cost"])
+    summary = frame.attrs["summary"]
+    shown = re.search(r"saves (\d+) % \((-?\d+)–(\d+) %\)", summary)
+    assert shown is not None, summary
+    assert int(shown.group(1)) == round(saved * 100)
+    assert int(shown.group(2)) <= int(shown.group(1)) <= int(shown.group(3))
+    assert "pass rate above opus's interval" in summary or "within" in summary
+    assert "≈" in estimated and "estimated from its prices" in estimated
+    out = capsys.readouterr().out
+    assert "opus alone" in out and "(measured)" in out and "cost per correct" in out
+
+
+def test_a_budget_that_runs_out_mid_cascade_names_the_rows_left(ip, simulator, capsys) -> None:
+    simulator.configure(accuracy={"haiku": 0.0})  # every row needs sonnet
+    ip.user_ns["tickets"] = TICKETS
+    ip.run_cell_magic("opus", CASCADE + " --dry-run", PROMPT)
+    worst = {m: Decimal(v) for m, v in re.findall(r"  (\w+): \d+ cells .*? … ≈\$([\d.]+)",
+                                                  capsys.readouterr().out)}
+    cap = worst["haiku"] + worst["sonnet"] * Decimal("0.35")  # room for about 3 rows on sonnet
+    ip.run_line_magic("opus", f"budget {cap}")
+    ip.run_cell_magic("opus", CASCADE + " -o paths", PROMPT)
+    out = capsys.readouterr().out
+    frame = ip.user_ns["paths"]
+    second = {r.row for r in by_stage(2)}
+    left = [row for row in range(len(TICKETS)) if row not in second]
+    assert 0 < len(second) < len(TICKETS) and prompts_to(simulator, "opus") == []
+    assert list(frame.loc[~frame["settled"], "row"]) == left
+    assert frame.loc[~frame["settled"], "why not settled"].str.contains("budget").all()
+    assert f"{len(left)} rows not settled" in out
+    assert ", ".join(f"{row} (over the session budget" for row in left[:1]) in out
+    assert "Traceback" not in out and default_session().spent <= cap
