@@ -152,3 +152,53 @@ def test_a_budget_that_runs_out_mid_cascade_names_the_rows_left(ip, simulator, c
     assert f"{len(left)} rows not settled" in out
     assert ", ".join(f"{row} (over the session budget" for row in left[:1]) in out
     assert "Traceback" not in out and default_session().spent <= cap
+
+
+def graded(answer: str, row: dict[str, str]) -> float:
+    """A score check: 1 for the label, 0.4 for any other answer."""
+    return 1.0 if answer.strip() == row["label"] else 0.4
+
+
+def test_a_lenient_accept_loses_quality_and_names_the_rows(ip, simulator) -> None:
+    simulator.configure(accuracy={"haiku": 0.5})
+    ip.user_ns.update(tickets=TICKETS, graded=graded)
+    ip.run_cell_magic("opus", "--each tickets --cascade haiku,opus --max-tokens 5 --check graded "
+                      "--accept 0.3 --compare -o paths", PROMPT)
+    frame = ip.user_ns["paths"]
+    wrong = [row for row, answer in enumerate(frame["answer"]) if answer != TICKETS[row]["label"]]
+    assert wrong and set(frame["stage"]) == {1}  # 0.4 is accepted at --accept 0.3: no row went on
+    assert list(frame.loc[~frame["passed"], "row"]) == wrong  # but 0.4 does not pass
+    assert frame["opus alone passed"].all()
+    summary = frame.attrs["summary"]
+    assert summary.startswith("The cascade loses quality:")
+    assert summary.endswith(f"Rows opus alone got right and the cascade did not: "
+                            f"{', '.join(map(str, wrong))}.")
+
+
+def test_running_it_again_reuses_every_attempt(ip, simulator, capsys) -> None:
+    simulator.configure(accuracy={"haiku": 0.5})
+    ip.user_ns["tickets"] = TICKETS
+    ip.run_cell_magic("opus", CASCADE + " -o first", PROMPT)
+    sent = len(simulator.requests())
+    ip.run_cell_magic("opus", CASCADE + " -o again", PROMPT)
+    assert len(simulator.requests()) == sent
+    first, again = ip.user_ns["first"], ip.user_ns["again"]
+    assert list(first["path"]) == list(again["path"]) and list(first["cost"]) == list(again["cost"])
+    grid_id = opus_magic.last_run().grid_id
+    capsys.readouterr()
+    ip.run_line_magic("opus", f"stats --grid {grid_id}")
+    assert money(sum(first["cost"])) in capsys.readouterr().out
+
+
+def test_bad_cascade_flags_say_what_to_do(ip, simulator, capsys) -> None:
+    ip.user_ns["tickets"] = TICKETS
+    for line, message in [
+            (CASCADE.replace("haiku,sonnet,opus", "haiku"), "name two or more different models"),
+            (CASCADE.replace(" --check equals:label", ""), "needs a --check"),
+            (CASCADE + " -m opus", "drop -m"),
+            (CASCADE + " --accept 2", "--accept 2: use a score from 0 to 1"),
+            ("--compare", "--accept and --compare go with --cascade")]:
+        ip.run_cell_magic("opus", line, PROMPT)
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+    assert simulator.requests() == []

@@ -107,7 +107,7 @@ def to_frame(run: CascadeRun) -> Any:
             "settled": path.settled_at is not None, "why not settled": path.unsettled,
             "run_id": final.record.id if final and final.record else None,
             **({f"{last} alone answer": alone.record.text if alone and alone.record else None,
-                f"{last} alone passed": None if alone is None else bool(alone.accepted),
+                f"{last} alone passed": None if alone is None else bool(alone.passed),
                 f"{last} alone cost": alone.cost if alone else None} if run.compare else {})})
     frame = pd.DataFrame(rows)
     frame.attrs["summary"] = sentence(summarize(run.grid, run.paths, run.alone))

@@ -6,6 +6,10 @@ A row's attempt at stage k (of K):
 - answered and not accepted, or failed (an error, a stream that stayed broken) → on to stage
   k + 1; at the last stage an answer stands as it is, a failure leaves the row unsettled;
 - not run (the budget, Stop), or a check that failed itself → unsettled, with the reason.
+
+Accepting and passing differ only in the score a score-valued check needs: `--accept` for the
+row to stop at a stage, 0.5 (the grid's own pass) for the quality the summary counts, so a
+lenient --accept shows up as lost quality.
 """
 from __future__ import annotations
 
@@ -37,7 +41,8 @@ class Attempt:
     stage: int
     model: str
     status: str
-    accepted: bool | None = None
+    accepted: bool | None = None  # the checks accept it at --accept: the row stops here
+    passed: bool | None = None  # the checks pass it (a score at 0.5): what quality counts
     cost: Decimal | None = None  # every billed attempt of the cell, retries included
     record: RunRecord | None = None
     reason: str | None = None  # why the cell did not run or failed
@@ -75,8 +80,8 @@ class RowPath:
 
     @property
     def passed(self) -> bool | None:
-        """Whether the answer that stands is accepted; None when none stands."""
-        return None if self.settled_at is None or self.last is None else bool(self.last.accepted)
+        """Whether the answer that stands passes its checks; None when none stands."""
+        return None if self.settled_at is None or self.last is None else bool(self.last.passed)
 
     @property
     def cost(self) -> Decimal | None:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from opus_magic.core.cascade.policy import Attempt, RowPath, accepted, step
 from opus_magic.core.grid.cell_state import CellState
+from opus_magic.core.grid.checks import all_passed
 from opus_magic.core.grid.run import GridObserver, GridRun
 from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.session import Session
@@ -145,10 +146,10 @@ class CascadeRun:
         """A cell's outcome as a step of its row's path; an answer reused from another grid is
         priced at what it cost when it was answered, so the policy is measured, not the cache."""
         record = state.shown
-        verdict = accepted(state.checks, self.accept) if record and state.status in (
-            "ok", "reused") else None
-        return Attempt(stage=stage, model=model, status=state.status, accepted=verdict,
-                       cost=self._cost(state, record), record=record,
+        answered = record is not None and state.status in ("ok", "reused")
+        return Attempt(stage=stage, model=model, status=state.status,
+                       accepted=accepted(state.checks, self.accept) if answered else None,
+                       passed=all_passed(state.checks) if answered else None, cost=self._cost(state, record), record=record,
                        reason=state.reason or (record.error if record else None))
 
     def _cost(self, state: CellState, record: RunRecord | None) -> Decimal | None:

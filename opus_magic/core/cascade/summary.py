@@ -86,15 +86,15 @@ def summarize(grid: Grid, paths: Sequence[RowPath], alone: dict[int, Attempt]) -
                                 for p in rows})
     arms = [cascade_arm]
     if alone and not estimated:
-        arms.append(Arm(last, {p.row: RowOutcome(passed=bool(alone[p.row].accepted),
+        arms.append(Arm(last, {p.row: RowOutcome(passed=bool(alone[p.row].passed),
                                                  cost=alone[p.row].cost) for p in rows}))
     verdict = compare_arms(arms, seed=SEED)
     cascade = _side(verdict.arm(CASCADE))
     if len(arms) == 2:
         side, pair = _side(verdict.arm(last)), verdict.pairs[0]
         p_value = pair.p_value
-        worse = tuple(p.row for p in rows if alone[p.row].accepted and not p.passed)
-        better = tuple(p.row for p in rows if p.passed and not alone[p.row].accepted)
+        worse = tuple(p.row for p in rows if alone[p.row].passed and not p.passed)
+        better = tuple(p.row for p in rows if p.passed and not alone[p.row].passed)
     else:
         side, p_value, worse, better = _estimated_side(last, alone_cost), None, (), ()
     costs = [p.cost for p in rows]
