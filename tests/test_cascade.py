@@ -9,6 +9,7 @@ from typing import Any
 
 import opus_magic
 from opus_magic.core.session import default_session
+from opus_magic.store.batches import list_batches
 from opus_magic.view.format import money
 
 PROMPT = "Classify this ticket. Answer with one of: billing, bug, other.\n{subject}\n{body}"
@@ -202,3 +203,26 @@ def test_bad_cascade_flags_say_what_to_do(ip, simulator, capsys) -> None:
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
     assert simulator.requests() == []
+
+
+def test_with_batch_each_stage_is_a_batch_sent_once_the_last_is_collected(ip, simulator,
+                                                                          capsys) -> None:
+    simulator.configure(accuracy={"haiku": 0.5})
+    ip.user_ns["tickets"] = TICKETS
+    ip.run_cell_magic("opus", CASCADE + " --batch -o paths", PROMPT)
+    attempts = [r for r in opus_magic.history(limit=200) if r.grid_id]
+    first = [r for r in attempts if r.stage == 1]
+    second = [r for r in attempts if r.stage == 2]
+    wrong = {r.row for r in first if r.text.strip() != TICKETS[r.row]["label"]}
+    assert len(first) == len(TICKETS) and {r.row for r in second} == wrong
+    session = default_session()
+    batches = {b.id: b for b in list_batches(session.store(session.settings()))}
+    one, two = {r.batch_id for r in first}, {r.batch_id for r in second}
+    assert len(one) == len(two) == 1 and one != two
+    assert batches[one.pop()].collected_at <= batches[two.pop()].submitted_at
+    for record in attempts:  # the batch price: half of every token
+        assert record.cost == hand_cost(record) / 2
+    frame = ip.user_ns["paths"]
+    assert frame["passed"].all() and list(frame["stage"]) == [
+        2 if row in wrong else 1 for row in range(len(TICKETS))]
+    assert "Stage 2: Batch: " + f"{len(wrong)} cells to submit" in capsys.readouterr().out

@@ -9,13 +9,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from opus_magic.core.cascade.batch import BatchCascadeRun
 from opus_magic.core.cascade.policy import ACCEPT_SCORE
 from opus_magic.core.cascade.run import CascadeRun
 from opus_magic.core.cascade.summary import sentence, summarize
-from opus_magic.core.grid.spec import GridSpec, dry_run_lines, plan_grid
+from opus_magic.core.grid.batch import refuse_twice
+from opus_magic.core.grid.spec import Grid, GridSpec, dry_run_lines, plan_grid
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.grid import launch, remaining_budget
+from opus_magic.notebook.grid_batch import poll_intervals
 from opus_magic.notebook.present import LIVE, TEXT, deliver, presentation
 from opus_magic.notebook.state import STATE
 
@@ -57,18 +60,26 @@ def cascade_spec(spec: GridSpec, stages: tuple[str, ...], models: tuple[str, ...
 
 
 def run_cascade(session: Session, spec: GridSpec, output: str | None, accept: float,
-                compare: bool) -> CascadeRun | None:
-    """Plan the cascade (or only describe it for --dry-run) and run it in the frontend's view."""
+                compare: bool, batch: bool = False) -> CascadeRun | None:
+    """Plan the cascade (or only describe it for --dry-run) and run it in the frontend's view;
+    with `batch` each stage goes as a provider batch, the next once the previous is collected."""
     grid = plan_grid(session, spec)
     if spec.cell.dry_run:
         first = grid.models[0]
         print("\n".join([*dry_run_lines(grid, remaining_budget(session)),
                          f"A cascade sends every row to {first} and only the rows it does not "
                          f"settle onward: it costs at least the {first} line, at most the whole "
-                         f"grid" + (" (--compare adds the rest of the last model's line)."
-                                    if compare else ".")]))
+                         f"grid" + (" (--compare adds the rest of the last model's line)"
+                                    if compare else "")
+                         + (", each stage at the batch price (half)." if batch else ".")]))
         return None
-    run = CascadeRun(session, grid, accept, compare, spec.concurrency or grid.settings.concurrency)
+    if batch:
+        run: CascadeRun = BatchCascadeRun(session, grid, accept, compare,
+                                          poll_intervals(_endpoint(grid)))
+        refuse_twice(session, run.grid)
+    else:
+        run = CascadeRun(session, grid, accept, compare,
+                         spec.concurrency or grid.settings.concurrency)
     mode = presentation(grid.settings.view)
 
     def finish() -> None:
@@ -86,6 +97,11 @@ def run_cascade(session: Session, spec: GridSpec, output: str | None, accept: fl
     view.show()
     launch(run, view, finish, live=mode == LIVE)
     return run
+
+
+def _endpoint(grid: Grid) -> str:
+    """Where the cascade's batches go (one host: how often to poll it)."""
+    return next((c.plan.endpoint.base_url for c in grid.cells if c.plan is not None), "")
 
 
 def to_frame(run: CascadeRun) -> Any:

@@ -206,7 +206,7 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
         stages = stages_of(args.cascade)
         accept = accept_of(args.accept)
         spec = cascade_spec(spec, stages, spec.cell.models)
-        run_cascade(self.session, spec, args.output, accept, args.compare)
+        run_cascade(self.session, spec, args.output, accept, args.compare, args.batch)
 
     def _checked(self, args: Any) -> tuple[str, ...]:
         """The models named by -m; refuses an empty -m, --continue '' and a bad -o name."""

@@ -37,7 +37,8 @@ def progress_line(shown: Progress) -> str:
     return (f"Cascade {shown.phase} · {settled}/{shown.rows} rows settled: "
             f"{settled_text(shown.stages, shown.settled, shown.rows)}{unsettled} · "
             f"{fmt.money(shown.spent)} spent against {alone} for {shown.stages[-1]} alone on "
-            f"the {shown.alone_rows} rows reached ({label}){compared}")
+            f"the {shown.alone_rows} rows reached ({label}){compared}"
+            + (f" · {shown.note}" if shown.note else ""))
 
 
 def _interval(value: Interval[Decimal] | None, estimated: bool = False) -> str:

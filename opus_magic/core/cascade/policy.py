@@ -65,6 +65,7 @@ class RowPath:
     row: int
     attempts: list[Attempt] = field(default_factory=list)
     unsettled: str | None = None  # why the row has no answer that stands
+    onward: bool = False  # its last attempt sends it to the next stage
 
     @property
     def last(self) -> Attempt | None:
@@ -74,7 +75,7 @@ class RowPath:
     def settled_at(self) -> int | None:
         """The stage whose answer stands; None while the row is open or left unsettled."""
         last = self.last
-        if self.unsettled is not None or last is None or not last.answered:
+        if self.unsettled is not None or self.onward or last is None or not last.answered:
             return None
         return last.stage
 
@@ -98,7 +99,11 @@ class RowPath:
 def step(path: RowPath, attempt: Attempt, stages: int) -> bool:
     """Record a stage's attempt at the row; True when the row goes on to the next stage."""
     path.attempts.append(attempt)
-    last_stage = attempt.stage >= stages
+    path.onward = _onward(path, attempt, attempt.stage >= stages)
+    return path.onward
+
+
+def _onward(path: RowPath, attempt: Attempt, last_stage: bool) -> bool:
     if attempt.answered:
         if attempt.accepted is None:
             path.unsettled = "a check failed itself"

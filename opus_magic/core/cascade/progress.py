@@ -29,6 +29,7 @@ class Progress:
     alone: Decimal | None  # the last model alone on the rows reached so far
     alone_rows: int
     alone_estimated: bool
+    note: str | None = None  # what the stage running said as it began
 
 
 def _mark(state: CellState, accept: float) -> str:
@@ -82,7 +83,7 @@ def progress(run: CascadeRun) -> Progress:
         settled=tuple(settled_shares(run.paths, len(run.stages))),
         unsettled=sum(1 for p in run.paths if p.unsettled is not None),
         spent=spent, compared=compared, alone=total, alone_rows=len(reached),
-        alone_estimated=estimated)
+        alone_estimated=estimated, note=run.notes[-1] if run.notes and not run.over else None)
 
 
 def _phase(run: CascadeRun, stage: int | None) -> str:

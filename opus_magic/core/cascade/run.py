@@ -52,6 +52,7 @@ class CascadeRun:
         self.paths = [RowPath(row) for row in range(len(grid.spec.rows))]
         self.alone: dict[int, Attempt] = {}  # the last model's answer per row, when known
         self.runs: list[tuple[int | None, GridRun]] = []  # each stage's run; None: the comparison
+        self.notes: list[str] = []  # what each stage said as it began (a batch's pre-flight)
         self.cancel = threading.Event()
         self.over = False
         self._lock = threading.Lock()
@@ -94,16 +95,23 @@ class CascadeRun:
             self.over = True
             observer.finished(self)
 
-    def _cells(self, model: str, rows: Sequence[int], stage: int | None) -> Grid:
+    def stage_grid(self, model: str, rows: Sequence[int], stage: int | None) -> Grid:
+        """The cells of `model` for `rows`, numbered from 0, as a grid of their own."""
         wanted = set(rows)
         cells = [c for c in self.grid.cells if c.model == model and c.row in wanted]
         renumbered = [dataclasses.replace(c, index=i, stage=stage) for i, c in enumerate(cells)]
         return dataclasses.replace(self.grid, models=[model], cells=renumbered)
 
-    def _execute(self, stage: int | None, grid: Grid, observer: CascadeObserver) -> GridRun:
+    def begin(self, stage: int | None, grid: Grid) -> GridRun:
+        """A stage's grid run, known to the views from now on."""
         run = GridRun(self.session, grid, self.concurrency)
         with self._lock:
             self.runs.append((stage, run))
+        return run
+
+    def execute(self, stage: int | None, grid: Grid, observer: CascadeObserver) -> GridRun:
+        """Run one stage's cells (None: the comparison's) to their end: here, interactively."""
+        run = self.begin(stage, grid)
         observer.changed(self)
         run.run(_Forward(self, observer))
         return run
@@ -111,8 +119,8 @@ class CascadeRun:
     def _stage(self, stage: int, model: str, rows: Sequence[int],
                observer: CascadeObserver) -> list[int]:
         """Run `rows` on the stage's model; the rows that go on to the next stage."""
-        grid = self._cells(model, rows, stage)
-        run = self._execute(stage, grid, observer)
+        grid = self.stage_grid(model, rows, stage)
+        run = self.execute(stage, grid, observer)
         onward = []
         for cell, state in zip(grid.cells, run.states):
             attempt = self.attempt(stage, model, cell, state)
@@ -126,16 +134,17 @@ class CascadeRun:
     def _close(self, open_rows: Sequence[int]) -> None:
         """Rows Stop kept from their next stage stay unsettled."""
         for row in open_rows:
-            if self.paths[row].settled_at is None and self.paths[row].unsettled is None:
-                self.paths[row].unsettled = "stopped before its next stage"
+            path = self.paths[row]
+            if path.onward:
+                path.onward, path.unsettled = False, "stopped before its next stage"
 
     def _comparison(self, observer: CascadeObserver) -> None:
         """The last model on every row it has not answered (reused where history has it)."""
         rows = [p.row for p in self.paths if p.row not in self.alone]
         if not rows:
             return
-        grid = self._cells(self.last_model, rows, None)
-        run = self._execute(None, grid, observer)
+        grid = self.stage_grid(self.last_model, rows, None)
+        run = self.execute(None, grid, observer)
         for cell, state in zip(grid.cells, run.states):
             attempt = self.attempt(len(self.stages), self.last_model, cell, state)
             if attempt.answered:
