@@ -338,6 +338,25 @@ def test_prompt_grid(executed: Callable[[str], Executed]) -> None:
     assert "triage-batch" in run.text("--tag triage --tag triage-batch")
 
 
+def test_prompt_grid_cascade(executed: Callable[[str], Executed]) -> None:
+    run = executed("05_prompt_grid")
+    attempts = run.tagged("cascade")
+    stages = {r.stage for r in attempts}
+    assert {1, 2, 3} <= stages | {None} and None in stages  # every stage, and opus alone
+    first = [r for r in attempts if r.stage == 1]
+    alone = [r for r in attempts if "opus" in r.model]
+    assert len(first) == 30 and len(alone) == 30 and len({r.grid_id for r in attempts}) == 1
+    wrong = {r.row for r in first if not r.checks["equals:label"]}
+    assert {r.row for r in attempts if r.stage == 2} == wrong and 5 < len(wrong) < 20
+    shown = run.text("--cascade haiku,sonnet,opus")
+    assert "Settled at each stage: haiku " in shown and "haiku ✗ → sonnet ✓" in shown
+    assert "opus alone" in shown and "cost per correct" in shown
+    summary = run.text('print(routed.attrs["summary"])')
+    assert re.search(r"The cascade saves \d+ % \(\d+–\d+ %\) at a pass rate", summary)
+    spent = sum(r.cost for r in attempts if r.stage is not None)
+    assert format_usd(spent) in shown
+
+
 def test_documents(executed: Callable[[str], Executed]) -> None:
     run = executed("07_documents")
     no_tracebacks(run)
