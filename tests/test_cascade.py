@@ -76,6 +76,10 @@ def test_only_the_rows_the_cheap_model_gets_wrong_go_on(ip, simulator, capsys) -
     alone = (opus_input * 4 + tokens * 20) / Decimal(1_000_000)
     assert (f"spent against {money(alone, estimated=True)} for opus alone on the 10 rows reached "
             f"(estimate)") in out
+    million = Decimal(1_000_000)
+    low, high = opus_input * 4 / million, (opus_input * 4 + 10 * 5 * 20) / million
+    assert (f"opus alone on every row: {money(low, estimated=True)} … "
+            f"{money(high, estimated=True)} (its prices × the pre-flight counts") in out
 
 
 def hand_cost(record: Any) -> Decimal:
@@ -128,6 +132,12 @@ def test_compare_measures_the_saving_against_the_last_model_alone(ip, simulator,
     assert shown is not None, summary
     assert int(shown.group(1)) == round(saved * 100)
     assert int(shown.group(2)) <= int(shown.group(1)) <= int(shown.group(3))
+    cascade, opus = frame.attrs["sides"]
+    assert cascade["saving"] == opus["saving"] == float(saved)
+    assert cascade["total"] == sum(frame["cost"]) and opus["total"] == sum(frame["opus alone cost"])
+    assert opus["passes"] == int(frame["opus alone passed"].sum()) and not opus["estimated"]
+    assert cascade["cost per correct low"] <= cascade["cost per correct"] <= \
+        cascade["cost per correct high"]
     assert "pass rate above opus's interval" in summary or "within" in summary
     assert "≈" in estimated and "estimated from its prices" in estimated
     out = capsys.readouterr().out

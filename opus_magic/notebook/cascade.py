@@ -12,7 +12,7 @@ from typing import Any
 from opus_magic.core.cascade.batch import BatchCascadeRun
 from opus_magic.core.cascade.policy import ACCEPT_SCORE
 from opus_magic.core.cascade.run import CascadeRun
-from opus_magic.core.cascade.summary import sentence, summarize
+from opus_magic.core.cascade.summary import as_rows, sentence, summarize
 from opus_magic.core.grid.batch import refuse_twice
 from opus_magic.core.grid.spec import Grid, GridSpec, dry_run_lines, plan_grid
 from opus_magic.core.session import Session
@@ -107,7 +107,9 @@ def _endpoint(grid: Grid) -> str:
 def to_frame(run: CascadeRun) -> Any:
     """One row per dataset row: its fields, path, the stage and model whose answer stands, the
     answer, whether it passed, what the row cost; with --compare the last model's own answer,
-    verdict and cost. `frame.attrs["summary"]` holds the verdict sentence."""
+    verdict and cost. `frame.attrs["summary"]` holds the verdict sentence, `attrs["sides"]` the
+    cascade and the last model alone as rows (pass rate, cost per row and per correct answer,
+    each with its interval, and the saving)."""
     import pandas as pd
 
     last = run.last_model
@@ -126,5 +128,6 @@ def to_frame(run: CascadeRun) -> Any:
                 f"{last} alone passed": None if alone is None else bool(alone.passed),
                 f"{last} alone cost": alone.cost if alone else None} if run.compare else {})})
     frame = pd.DataFrame(rows)
-    frame.attrs["summary"] = sentence(summarize(run.grid, run.paths, run.alone))
+    summary = summarize(run.grid, run.paths, run.alone)
+    frame.attrs["summary"], frame.attrs["sides"] = sentence(summary), as_rows(summary)
     return frame

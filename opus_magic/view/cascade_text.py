@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TextIO
 
+from opus_magic.core.cascade import alone
 from opus_magic.core.cascade.progress import Progress, progress, row_texts
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
 from opus_magic.core.cascade.summary import CascadeSummary, Side, sentence, summarize
@@ -24,6 +25,19 @@ def settled_text(stages: Sequence[str], settled: Sequence[int], rows: int) -> st
     """'haiku 18 (60 %) · sonnet 8 (27 %) · opus 4 (13 %)'."""
     return " · ".join(f"{model} {count} ({count / rows * 100:.0f} %)" if rows else f"{model} 0"
                       for model, count in zip(stages, settled))
+
+
+def opening(run: CascadeRun) -> str:
+    """What the cascade is, its worst case, and the last model alone priced before running."""
+    worst = run.grid.worst_case
+    priced = alone.before(run.grid, run.last_model)
+    last = ("unknown (no price)" if priced is None else
+            f"{fmt.money(priced[0], estimated=True)} … {fmt.money(priced[1], estimated=True)}")
+    return (f"Cascade {run.grid.id}: {len(run.paths)} rows through {' → '.join(run.stages)}; "
+            f"worst case (every row on every stage) "
+            f"{'unknown' if worst is None else fmt.money(worst, estimated=True)}; "
+            f"{run.last_model} alone on every row: {last} (its prices × the pre-flight counts, "
+            f"input only … with max_tokens of output)")
 
 
 def progress_line(shown: Progress) -> str:
@@ -136,10 +150,7 @@ class CascadeTextView(CascadeObserver):
         self._lock = threading.Lock()
 
     def started(self, run: CascadeRun) -> None:
-        worst = run.grid.worst_case
-        self.out.write(f"Cascade {run.grid.id}: {len(run.paths)} rows through "
-                       f"{' → '.join(run.stages)}; worst case (every row on every stage) "
-                       f"{'unknown' if worst is None else fmt.money(worst, estimated=True)}.\n")
+        self.out.write(opening(run) + ".\n")
         for note in run.grid.notes():
             self.out.write(f"! {note}\n")
 

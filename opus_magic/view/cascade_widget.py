@@ -13,6 +13,7 @@ from opus_magic.core.cascade.progress import progress
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
 from opus_magic.core.cascade.summary import summarize
 from opus_magic.view.cascade_text import (
+    opening,
     path_rows,
     progress_line,
     readable,
@@ -32,9 +33,8 @@ class CascadeView(CascadeObserver):
 
         self.run = run
         self.title = part(w.HTML, "opus-cascade-title", value=(
-            f"<b>Cascade {run.grid.id}</b>: {len(run.paths)} rows through "
-            f"{html.escape(' → '.join(run.stages))}"
-            + (f", then {html.escape(run.last_model)} alone on every row" if run.compare else "")))
+            f"<b>{html.escape(opening(run))}</b>"
+            + (f"; then {html.escape(run.last_model)} alone on every row" if run.compare else "")))
         self.bar = part(w.IntProgress, "opus-cascade-progress", min=0, max=len(run.paths),
                         value=0)
         self.label = part(w.HTML, "opus-cascade-label", value="")

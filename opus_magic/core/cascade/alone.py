@@ -22,6 +22,16 @@ class AloneCost:
     rows: int
 
 
+def before(grid: Grid, model: str) -> tuple[Decimal, Decimal] | None:
+    """The last model alone on every row, priced before anything runs: its pre-flight input
+    only … input and max_tokens of output (None when a price is unknown)."""
+    plans = [c.plan for c in grid.cells if c.model == model and c.plan is not None]
+    low, high = [p.min_cost for p in plans], [p.worst_case_cost for p in plans]
+    if not plans or None in low or None in high:
+        return None
+    return sum(low, Decimal(0)), sum(high, Decimal(0))  # type: ignore[arg-type]
+
+
 def estimate(grid: Grid, model: str, row: int, output_tokens: int) -> Decimal | None:
     """The last model's price of the row's pre-flight input and `output_tokens` of answer."""
     cell = next((c for c in grid.cells if c.model == model and c.row == row), None)

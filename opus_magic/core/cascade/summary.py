@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from opus_magic.core.cascade import alone as alone_costs
 from opus_magic.core.cascade.policy import Attempt, RowPath, settled_shares
@@ -122,6 +123,21 @@ def _estimated_side(name: str, costs: dict[int, tuple[Decimal | None, bool]]) ->
                 cost_per_correct=None,
                 total=None if known is None else sum(known, Decimal(0)),  # type: ignore[arg-type]
                 estimated=True)
+
+
+def as_rows(summary: CascadeSummary) -> list[dict[str, Any]]:
+    """The two sides as plain rows (each estimate with its interval), the saving on both."""
+    def bounds(name: str, value: Interval[Any] | None) -> dict[str, Any]:
+        return {name: None if value is None else value.estimate,
+                f"{name} low": None if value is None else value.low,
+                f"{name} high": None if value is None else value.high}
+
+    kept = summary.saving
+    return [{"side": side.name, "rows": side.rows, "passes": side.passes,
+             **bounds("pass rate", side.pass_rate), **bounds("cost per row", side.cost_per_row),
+             **bounds("cost per correct", side.cost_per_correct), "total": side.total,
+             "estimated": side.estimated, **bounds("saving", kept)}
+            for side in (summary.cascade, summary.alone)]
 
 
 def sentence(summary: CascadeSummary) -> str:
