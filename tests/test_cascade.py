@@ -219,6 +219,9 @@ def test_with_batch_each_stage_is_a_batch_sent_once_the_last_is_collected(ip, si
                                                                           capsys) -> None:
     simulator.configure(accuracy={"haiku": 0.5})
     ip.user_ns["tickets"] = TICKETS
+    ip.run_cell_magic("opus", CASCADE + " --dry-run", PROMPT)
+    opus_input = int(re.search(r"  opus: 10 cells · ([\d,]+) input tokens",
+                               capsys.readouterr().out).group(1).replace(",", ""))
     ip.run_cell_magic("opus", CASCADE + " --batch -o paths", PROMPT)
     attempts = [r for r in opus_magic.history(limit=200) if r.grid_id]
     first = [r for r in attempts if r.stage == 1]
@@ -235,4 +238,9 @@ def test_with_batch_each_stage_is_a_batch_sent_once_the_last_is_collected(ip, si
     frame = ip.user_ns["paths"]
     assert frame["passed"].all() and list(frame["stage"]) == [
         2 if row in wrong else 1 for row in range(len(TICKETS))]
-    assert "Stage 2: Batch: " + f"{len(wrong)} cells to submit" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Stage 2: Batch: " + f"{len(wrong)} cells to submit" in out
+    answers = {r.row: r for r in sorted(attempts, key=lambda r: r.stage)}  # the answer that stands
+    tokens = sum(r.usage.output_tokens for r in answers.values())
+    alone = (opus_input * 4 + tokens * 20) / Decimal(2_000_000)  # opus alone, at the batch price
+    assert f"against {money(alone, estimated=True)} for opus alone on the 10 rows" in out

@@ -12,7 +12,7 @@ from typing import Any
 from opus_magic.core.cascade.batch import BatchCascadeRun
 from opus_magic.core.cascade.policy import ACCEPT_SCORE
 from opus_magic.core.cascade.run import CascadeRun
-from opus_magic.core.cascade.summary import as_rows, sentence, summarize
+from opus_magic.core.cascade.summary import as_rows, of_run, sentence
 from opus_magic.core.grid.batch import refuse_twice
 from opus_magic.core.grid.spec import Grid, GridSpec, dry_run_lines, plan_grid
 from opus_magic.core.session import Session
@@ -128,6 +128,6 @@ def to_frame(run: CascadeRun) -> Any:
                 f"{last} alone passed": None if alone is None else bool(alone.passed),
                 f"{last} alone cost": alone.cost if alone else None} if run.compare else {})})
     frame = pd.DataFrame(rows)
-    summary = summarize(run.grid, run.paths, run.alone)
+    summary = of_run(run)
     frame.attrs["summary"], frame.attrs["sides"] = sentence(summary), as_rows(summary)
     return frame

@@ -13,7 +13,7 @@ from typing import TextIO
 from opus_magic.core.cascade import alone
 from opus_magic.core.cascade.progress import Progress, progress, row_texts
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
-from opus_magic.core.cascade.summary import CascadeSummary, Side, sentence, summarize
+from opus_magic.core.cascade.summary import CascadeSummary, Side, of_run, sentence
 from opus_magic.stats import Interval
 from opus_magic.view import format as fmt
 
@@ -30,7 +30,7 @@ def settled_text(stages: Sequence[str], settled: Sequence[int], rows: int) -> st
 def opening(run: CascadeRun) -> str:
     """What the cascade is, its worst case, and the last model alone priced before running."""
     worst = run.grid.worst_case
-    priced = alone.before(run.grid, run.last_model)
+    priced = alone.before(run.grid, run.last_model, run.price_mode)
     last = ("unknown (no price)" if priced is None else
             f"{fmt.money(priced[0], estimated=True)} … {fmt.money(priced[1], estimated=True)}")
     return (f"Cascade {run.grid.id}: {len(run.paths)} rows through {' → '.join(run.stages)}; "
@@ -48,10 +48,11 @@ def progress_line(shown: Progress) -> str:
     label = "estimate" if shown.alone_estimated else "measured"
     unsettled = f" · {shown.unsettled} not settled" if shown.unsettled else ""
     compared = (f" (the comparison itself {fmt.money(shown.compared)})" if shown.compared else "")
+    against = (f" against {alone} for {shown.stages[-1]} alone on the {shown.alone_rows} rows "
+               f"reached ({label})" if shown.alone_rows else "")
     return (f"Cascade {shown.phase} · {settled}/{shown.rows} rows settled: "
             f"{settled_text(shown.stages, shown.settled, shown.rows)}{unsettled} · "
-            f"{fmt.money(shown.spent)} spent against {alone} for {shown.stages[-1]} alone on "
-            f"the {shown.alone_rows} rows reached ({label}){compared}"
+            f"{fmt.money(shown.spent)} spent{against}{compared}"
             + (f" · {shown.note}" if shown.note else ""))
 
 
@@ -104,7 +105,7 @@ def path_rows(run: CascadeRun) -> list[list[str]]:
 
 def readable(run: CascadeRun) -> dict[str, str]:
     """The summary and the paths as text/plain, text/markdown and text/html."""
-    summary = summarize(run.grid, run.paths, run.alone)
+    summary = of_run(run)
     head = fmt.text_table(summary_rows(summary))
     lines = summary_lines(summary)
     paths = path_rows(run)

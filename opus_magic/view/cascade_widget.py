@@ -11,7 +11,7 @@ from typing import Any
 
 from opus_magic.core.cascade.progress import progress
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
-from opus_magic.core.cascade.summary import summarize
+from opus_magic.core.cascade.summary import of_run
 from opus_magic.view.cascade_text import (
     opening,
     path_rows,
@@ -67,7 +67,7 @@ class CascadeView(CascadeObserver):
         self._over.set()
         self.render(table=True)
         self.stop.disabled = True
-        self.summary.value = summary_html(summarize(run.grid, run.paths, run.alone))
+        self.summary.value = summary_html(of_run(run))
         if self._handle is not None:
             self._handle.update({VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME],
                                  **readable(run)}, raw=True)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from opus_magic.core.cascade.policy import RowPath
 from opus_magic.core.grid.spec import Grid
-from opus_magic.cost.pricing import usage_cost
+from opus_magic.cost.pricing import STANDARD, PriceMode, usage_cost
 from opus_magic.records import Usage
 
 
@@ -22,24 +22,28 @@ class AloneCost:
     rows: int
 
 
-def before(grid: Grid, model: str) -> tuple[Decimal, Decimal] | None:
+def before(grid: Grid, model: str, mode: PriceMode = STANDARD
+           ) -> tuple[Decimal, Decimal] | None:
     """The last model alone on every row, priced before anything runs: its pre-flight input
     only … input and max_tokens of output (None when a price is unknown)."""
     plans = [c.plan for c in grid.cells if c.model == model and c.plan is not None]
-    low, high = [p.min_cost for p in plans], [p.worst_case_cost for p in plans]
+    low = [usage_cost(Usage(input_tokens=p.input_tokens), p.info, mode) for p in plans]
+    high = [usage_cost(Usage(input_tokens=p.input_tokens, output_tokens=p.max_tokens), p.info,
+                       mode) for p in plans]
     if not plans or None in low or None in high:
         return None
     return sum(low, Decimal(0)), sum(high, Decimal(0))  # type: ignore[arg-type]
 
 
-def estimate(grid: Grid, model: str, row: int, output_tokens: int) -> Decimal | None:
+def estimate(grid: Grid, model: str, row: int, output_tokens: int,
+             mode: PriceMode = STANDARD) -> Decimal | None:
     """The last model's price of the row's pre-flight input and `output_tokens` of answer."""
     cell = next((c for c in grid.cells if c.model == model and c.row == row), None)
     if cell is None or cell.plan is None:
         return None
     plan = cell.plan
     return usage_cost(Usage(input_tokens=plan.input_tokens, output_tokens=output_tokens),
-                      plan.info)
+                      plan.info, mode)
 
 
 def answer_tokens(path: RowPath) -> int:
@@ -51,10 +55,11 @@ def answer_tokens(path: RowPath) -> int:
 
 
 def per_row(grid: Grid, model: str, paths: Sequence[RowPath],
-            measured: dict[int, Decimal | None]) -> dict[int, tuple[Decimal | None, bool]]:
+            measured: dict[int, Decimal | None], mode: PriceMode = STANDARD
+            ) -> dict[int, tuple[Decimal | None, bool]]:
     """Each row's cost on the last model alone, and whether it is estimated."""
     return {path.row: ((measured[path.row], False) if path.row in measured else
-                       (estimate(grid, model, path.row, answer_tokens(path)), True))
+                       (estimate(grid, model, path.row, answer_tokens(path), mode), True))
             for path in paths}
 
 

@@ -9,6 +9,7 @@ from opus_magic.core.grid import batch as gridbatch
 from opus_magic.core.grid.run import GridObserver, GridRun
 from opus_magic.core.grid.spec import Grid
 from opus_magic.core.session import Session
+from opus_magic.cost.pricing import BATCH
 from opus_magic.errors import UsageError
 from opus_magic.records import BatchRow
 from opus_magic.store.grids import grid_cells
@@ -18,6 +19,8 @@ NOT_RETURNED = "the batch returned no result for it"
 
 class BatchCascadeRun(CascadeRun):
     """A cascade whose stages run as provider batches, polled every `poll_s` (first, longest)."""
+
+    price_mode = BATCH
 
     def __init__(self, session: Session, grid: Grid, accept: float, compare: bool,
                  poll_s: tuple[float, float]) -> None:

@@ -71,7 +71,7 @@ def progress(run: CascadeRun) -> Progress:
     for row, tokens in reached.items():
         measured = run.alone.get(row)
         amount = measured.cost if measured is not None else alone.estimate(
-            run.grid, run.last_model, row, tokens)
+            run.grid, run.last_model, row, tokens, run.price_mode)
         estimated = estimated or measured is None
         if amount is None:
             total = None  # type: ignore[assignment]

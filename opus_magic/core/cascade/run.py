@@ -16,6 +16,7 @@ from opus_magic.core.grid.checks import all_passed
 from opus_magic.core.grid.run import GridObserver, GridRun
 from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.session import Session
+from opus_magic.cost.pricing import STANDARD
 from opus_magic.records import RunRecord
 
 
@@ -56,6 +57,8 @@ class CascadeRun:
         self.cancel = threading.Event()
         self.over = False
         self._lock = threading.Lock()
+
+    price_mode = STANDARD  # how the stages are priced: interactively here
 
     @property
     def last_model(self) -> str:

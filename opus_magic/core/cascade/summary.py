@@ -14,7 +14,9 @@ from typing import Any
 
 from opus_magic.core.cascade import alone as alone_costs
 from opus_magic.core.cascade.policy import Attempt, RowPath, settled_shares
+from opus_magic.core.cascade.run import CascadeRun
 from opus_magic.core.grid.spec import Grid
+from opus_magic.cost.pricing import STANDARD, PriceMode
 from opus_magic.stats import Arm, ArmSummary, Interval, RowOutcome, compare_arms, saving
 from opus_magic.stats.intervals import bootstrap_mean
 
@@ -74,14 +76,15 @@ class CascadeSummary:
         return rates[0] is not None and rates[1] is not None and rates[0].estimate > rates[1].high
 
 
-def summarize(grid: Grid, paths: Sequence[RowPath], alone: dict[int, Attempt]) -> CascadeSummary:
+def summarize(grid: Grid, paths: Sequence[RowPath], alone: dict[int, Attempt],
+              mode: PriceMode = STANDARD) -> CascadeSummary:
     """The summary over the rows the cascade settled (and, measured, the last model answered)."""
     stages = tuple(grid.models)
     last = stages[-1]
     rows = [p for p in paths if p.settled_at is not None
             and (not alone or p.row in alone)]
     measured = {row: a.cost for row, a in alone.items()}
-    alone_cost = alone_costs.per_row(grid, last, rows, measured)
+    alone_cost = alone_costs.per_row(grid, last, rows, measured, mode)
     estimated = any(flag for _, flag in alone_cost.values())
     cascade_arm = Arm(CASCADE, {p.row: RowOutcome(passed=bool(p.passed), cost=p.cost)
                                 for p in rows})
@@ -107,6 +110,11 @@ def summarize(grid: Grid, paths: Sequence[RowPath], alone: dict[int, Attempt]) -
         unsettled=tuple((p.row, p.unsettled) for p in paths if p.unsettled is not None),
         cascade=cascade, alone=side, saving=kept, p_value=p_value, worse_rows=worse,
         better_rows=better)
+
+
+def of_run(run: CascadeRun) -> CascadeSummary:
+    """A cascade run's summary, priced the way its stages were (interactively, or as batches)."""
+    return summarize(run.grid, run.paths, run.alone, run.price_mode)
 
 
 def _side(arm: ArmSummary) -> Side:
