@@ -15,6 +15,7 @@ from opus_magic.records import BatchRow
 from opus_magic.store.grids import grid_cells
 
 NOT_RETURNED = "the batch returned no result for it"
+STOPPED = "stopped waiting for its batch, which keeps running: %opus batches collect records it"
 
 
 class BatchCascadeRun(CascadeRun):
@@ -57,8 +58,13 @@ class BatchCascadeRun(CascadeRun):
         first, longest = self.poll_s
         threads = [watch(self.session, row.id, first, None, self.cancel, longest,
                          self.errors.append) for row in rows]
-        for thread in threads:
-            thread.join()
+        try:
+            for thread in threads:
+                thread.join()
+        except KeyboardInterrupt:  # stop waiting; the batches stay in the history to collect
+            self.cancel.set()
+            for thread in threads:
+                thread.join()
 
     def _take(self, run: GridRun, batch_ids: set[str]) -> None:
         """The collected runs as the stage's cells (counted against the session budget)."""
@@ -69,9 +75,10 @@ class BatchCascadeRun(CascadeRun):
                 continue
             record = found.get(cell.row)
             if record is None:
-                state.status = "not run" if self.cancel.is_set() else "error"
-                state.reason = None if self.cancel.is_set() else (self.errors[-1] if self.errors
-                                                                   else NOT_RETURNED)
+                stopped = self.cancel.is_set()
+                state.status = "not run" if stopped else "error"
+                state.reason = STOPPED if stopped else (self.errors[-1] if self.errors
+                                                        else NOT_RETURNED)
                 continue
             self.session.budget.count(record)
             state.record, state.status = record, record.status

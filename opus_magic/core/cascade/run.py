@@ -44,6 +44,8 @@ def cascade_id(grid: Grid, stages: Sequence[str]) -> str:
 class CascadeRun:
     """One execution of a cascade over a grid planned on every stage's model."""
 
+    price_mode = STANDARD  # how the stages are priced: interactively here
+
     def __init__(self, session: Session, grid: Grid, accept: float, compare: bool,
                  concurrency: int) -> None:
         self.session, self.accept, self.compare = session, accept, compare
@@ -57,8 +59,6 @@ class CascadeRun:
         self.cancel = threading.Event()
         self.over = False
         self._lock = threading.Lock()
-
-    price_mode = STANDARD  # how the stages are priced: interactively here
 
     @property
     def last_model(self) -> str:
@@ -110,6 +110,8 @@ class CascadeRun:
         run = GridRun(self.session, grid, self.concurrency)
         with self._lock:
             self.runs.append((stage, run))
+        if self.cancel.is_set():  # Stop came as the stage was being set up
+            run.stop()
         return run
 
     def execute(self, stage: int | None, grid: Grid, observer: CascadeObserver) -> GridRun:
@@ -117,6 +119,8 @@ class CascadeRun:
         run = self.begin(stage, grid)
         observer.changed(self)
         run.run(_Forward(self, observer))
+        if run.cancel.is_set():  # stopped from within (Ctrl-C): no stage starts after it
+            self.cancel.set()
         return run
 
     def _stage(self, stage: int, model: str, rows: Sequence[int],
