@@ -103,6 +103,9 @@ def test_each_stage_costs_the_catalog_price_of_its_usage(ip, simulator, capsys) 
         assert cost == sum((hand_cost(r) for r in attempts if r.row == row), Decimal(0))
     assert sum(frame["cost"]) == sum(stages.values())
     assert (frame["attempts"] == frame["stage"]).all()  # every row went stage by stage
+    cascade, opus = frame.attrs["sides"]  # every row counts, those opus answered included
+    assert cascade["rows"] == opus["rows"] == 10 and cascade["total"] == sum(stages.values())
+    assert opus["estimated"] and opus["passes"] is None
     out = capsys.readouterr().out
     spent = re.search(r"Cascade done · .*? · (\$[\d.]+) spent against (≈\$[\d.]+) for opus alone "
                       r"on the 10 rows reached \(estimate\)", out)

@@ -77,19 +77,18 @@ class CascadeSummary:
 
 
 def summarize(grid: Grid, paths: Sequence[RowPath], alone: dict[int, Attempt],
-              mode: PriceMode = STANDARD) -> CascadeSummary:
-    """The summary over the rows the cascade settled (and, measured, the last model answered)."""
+              compared: bool, mode: PriceMode = STANDARD) -> CascadeSummary:
+    """The summary over the rows the cascade settled (and, when `compared`, the last model alone
+    answered too); the last model alone is estimated where it did not answer."""
     stages = tuple(grid.models)
     last = stages[-1]
-    rows = [p for p in paths if p.settled_at is not None
-            and (not alone or p.row in alone)]
+    rows = [p for p in paths if p.settled_at is not None and (not compared or p.row in alone)]
     measured = {row: a.cost for row, a in alone.items()}
     alone_cost = alone_costs.per_row(grid, last, rows, measured, mode)
-    estimated = any(flag for _, flag in alone_cost.values())
     cascade_arm = Arm(CASCADE, {p.row: RowOutcome(passed=bool(p.passed), cost=p.cost)
                                 for p in rows})
     arms = [cascade_arm]
-    if alone and not estimated:
+    if compared:
         arms.append(Arm(last, {p.row: RowOutcome(passed=bool(alone[p.row].passed),
                                                  cost=alone[p.row].cost) for p in rows}))
     verdict = compare_arms(arms, seed=SEED)
@@ -114,7 +113,8 @@ def summarize(grid: Grid, paths: Sequence[RowPath], alone: dict[int, Attempt],
 
 def of_run(run: CascadeRun) -> CascadeSummary:
     """A cascade run's summary, priced the way its stages were (interactively, or as batches)."""
-    return summarize(run.grid, run.paths, run.alone, run.price_mode)
+    return summarize(run.grid, run.paths, run.alone, run.compare and not run.cancel.is_set(),
+                     run.price_mode)
 
 
 def _side(arm: ArmSummary) -> Side:
