@@ -216,6 +216,9 @@ def test_bad_cascade_flags_say_what_to_do(ip, simulator, capsys) -> None:
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
     assert simulator.requests() == []
+    ip.run_line_magic("opus", "help")
+    shown = capsys.readouterr().out
+    assert all(flag in shown for flag in ("--cascade A,B,C", "--accept SCORE", "--compare"))
 
 
 def test_with_batch_each_stage_is_a_batch_sent_once_the_last_is_collected(ip, simulator,
