@@ -19,7 +19,8 @@ from opus_magic.sim.text import PromptCache
 
 @dataclass(frozen=True)
 class Settings:
-    """Speed, usage and accuracy knobs; `tokens_per_second` None means full speed, a dict is per model."""
+    """Speed, usage and accuracy knobs; `tokens_per_second` None means full speed, a dict is per
+    model."""
 
     tokens_per_second: float | dict[str, float] | None = None
     ttft_s: float = 0.0

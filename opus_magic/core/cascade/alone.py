@@ -4,22 +4,12 @@ the length of the answer the row got."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 from opus_magic.core.cascade.policy import RowPath
 from opus_magic.core.grid.spec import Grid
 from opus_magic.cost.pricing import STANDARD, PriceMode, usage_cost
 from opus_magic.records import Usage
-
-
-@dataclass(frozen=True)
-class AloneCost:
-    """The last model alone on some rows: how much, and whether any of it is an estimate."""
-
-    amount: Decimal | None  # None when a price is unknown
-    estimated: bool
-    rows: int
 
 
 def before(grid: Grid, model: str, mode: PriceMode = STANDARD
@@ -30,9 +20,10 @@ def before(grid: Grid, model: str, mode: PriceMode = STANDARD
     low = [usage_cost(Usage(input_tokens=p.input_tokens), p.info, mode) for p in plans]
     high = [usage_cost(Usage(input_tokens=p.input_tokens, output_tokens=p.max_tokens), p.info,
                        mode) for p in plans]
-    if not plans or None in low or None in high:
+    known = [(a, b) for a, b in zip(low, high) if a is not None and b is not None]
+    if not plans or len(known) < len(plans):
         return None
-    return sum(low, Decimal(0)), sum(high, Decimal(0))  # type: ignore[arg-type]
+    return sum((a for a, _ in known), Decimal(0)), sum((b for _, b in known), Decimal(0))
 
 
 def estimate(grid: Grid, model: str, row: int, output_tokens: int,
@@ -61,9 +52,3 @@ def per_row(grid: Grid, model: str, paths: Sequence[RowPath],
     return {path.row: ((measured[path.row], False) if path.row in measured else
                        (estimate(grid, model, path.row, answer_tokens(path), mode), True))
             for path in paths}
-
-
-def total(costs: dict[int, tuple[Decimal | None, bool]]) -> AloneCost:
-    amounts = [amount for amount, _ in costs.values()]
-    known = None if any(a is None for a in amounts) else sum(amounts, Decimal(0))  # type: ignore[arg-type]
-    return AloneCost(known, any(estimated for _, estimated in costs.values()), len(costs))

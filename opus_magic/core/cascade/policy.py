@@ -87,8 +87,8 @@ class RowPath:
     @property
     def cost(self) -> Decimal | None:
         """What every attempt at the row cost; None when a price is unknown."""
-        costs = [a.cost for a in self.attempts]
-        return None if any(c is None for c in costs) else sum(costs, Decimal(0))  # type: ignore[misc]
+        costs = [a.cost for a in self.attempts if a.cost is not None]
+        return sum(costs, Decimal(0)) if len(costs) == len(self.attempts) else None
 
     def text(self) -> str:
         """`haiku ✗ → sonnet ✓`; a row left unsettled ends with why."""

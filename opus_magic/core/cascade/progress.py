@@ -67,16 +67,14 @@ def progress(run: CascadeRun) -> Progress:
         for cell, state in zip(current[1].grid.cells, current[1].states):
             if state.status in FINAL and state.record is not None:
                 reached[cell.row] = state.record.usage.output_tokens
-    total, estimated = Decimal(0), False
+    amounts, estimated = [], False
     for row, tokens in reached.items():
         measured = run.alone.get(row)
-        amount = measured.cost if measured is not None else alone.estimate(
-            run.grid, run.last_model, row, tokens, run.price_mode)
+        amounts.append(measured.cost if measured is not None else alone.estimate(
+            run.grid, run.last_model, row, tokens, run.price_mode))
         estimated = estimated or measured is None
-        if amount is None:
-            total = None  # type: ignore[assignment]
-            break
-        total += amount
+    priced = [amount for amount in amounts if amount is not None]
+    total = sum(priced, Decimal(0)) if len(priced) == len(amounts) else None
     return Progress(
         phase=_phase(run, current[0] if current is not None else 0),
         stages=tuple(run.stages), rows=len(run.paths),

@@ -165,7 +165,8 @@ class CascadeRun:
         answered = record is not None and state.status in ("ok", "reused")
         return Attempt(stage=stage, model=model, status=state.status,
                        accepted=accepted(state.checks, self.accept) if answered else None,
-                       passed=all_passed(state.checks) if answered else None, cost=self._cost(state, record), record=record,
+                       passed=all_passed(state.checks) if answered else None,
+                       cost=self._cost(state, record), record=record,
                        reason=state.reason or (record.error if record else None))
 
     def _cost(self, state: CellState, record: RunRecord | None) -> Decimal | None:

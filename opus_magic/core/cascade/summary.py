@@ -7,6 +7,7 @@ prices × each row's pre-flight input and answer length): the saving is then lab
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -100,10 +101,10 @@ def summarize(grid: Grid, paths: Sequence[RowPath], alone: dict[int, Attempt],
         better = tuple(p.row for p in rows if p.passed and not alone[p.row].passed)
     else:
         side, p_value, worse, better = _estimated_side(last, alone_cost), None, (), ()
-    costs = [p.cost for p in rows]
-    against = [alone_cost[p.row][0] for p in rows]
-    kept = (None if None in costs or None in against else
-            saving(costs, against, SEED))  # type: ignore[arg-type]
+    pairs = [(p.cost, alone_cost[p.row][0]) for p in rows]
+    known = [(cost, other) for cost, other in pairs if cost is not None and other is not None]
+    kept = (saving([c for c, _ in known], [o for _, o in known], SEED)
+            if len(known) == len(pairs) else None)
     return CascadeSummary(
         stages=stages, rows=len(paths), settled=tuple(settled_shares(paths, len(stages))),
         unsettled=tuple((p.row, p.unsettled) for p in paths if p.unsettled is not None),
@@ -124,12 +125,11 @@ def _side(arm: ArmSummary) -> Side:
 
 
 def _estimated_side(name: str, costs: dict[int, tuple[Decimal | None, bool]]) -> Side:
-    amounts = [amount for amount, _ in costs.values()]
-    known = None if None in amounts else amounts
+    known = [amount for amount, _ in costs.values() if amount is not None]
+    priced = bool(known) and len(known) == len(costs)
     return Side(name=name, rows=len(costs), passes=None, pass_rate=None,
-                cost_per_row=bootstrap_mean(known, SEED) if known else None,  # type: ignore[arg-type]
-                cost_per_correct=None,
-                total=None if known is None else sum(known, Decimal(0)),  # type: ignore[arg-type]
+                cost_per_row=bootstrap_mean(known, SEED) if priced else None,
+                cost_per_correct=None, total=sum(known, Decimal(0)) if priced else None,
                 estimated=True)
 
 
@@ -167,11 +167,12 @@ def sentence(summary: CascadeSummary) -> str:
                 f"{last}'s interval: {_pct(cascade_rate.estimate)} against "
                 f"{_rate(alone_rate)}.")
         if summary.worse_rows:
-            text += f" Rows {last} alone got right and the cascade did not: {_rows(summary.worse_rows)}."
+            text += (f" Rows {last} alone got right and the cascade did not: "
+                     f"{_rows(summary.worse_rows)}.")
         return text
+    test = "" if summary.p_value is None else f" (McNemar p = {summary.p_value:.3g})"
     return (f"The cascade loses quality: {_pct(cascade_rate.estimate)} of rows pass against "
-            f"{_rate(alone_rate)} for {last} alone"
-            f"{' (McNemar p = ' + format(summary.p_value, '.3g') + ')' if summary.p_value is not None else ''}"
+            f"{_rate(alone_rate)} for {last} alone{test}"
             f"{'; it ' + money if money else ''}. Rows {last} alone got right and the cascade did "
             f"not: {_rows(summary.worse_rows) or 'none'}.")
 
@@ -186,7 +187,9 @@ def _saving_words(kept: Interval[float], last: str, estimated: bool) -> str:
 
 
 def _number(value: float) -> str:
-    return "−∞" if value == float("-inf") else "∞" if value == float("inf") else f"{value * 100:.0f}"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return f"{value * 100:.0f}"
 
 
 def _pct(value: float) -> str:
