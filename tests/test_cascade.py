@@ -251,3 +251,22 @@ def test_with_batch_each_stage_is_a_batch_sent_once_the_last_is_collected(ip, si
     tokens = sum(r.usage.output_tokens for r in answers.values())
     alone = (opus_input * 4 + tokens * 20) / Decimal(2_000_000)  # opus alone, at the batch price
     assert f"against {money(alone, estimated=True)} for opus alone on the 10 rows" in out
+
+
+def test_a_batch_stage_over_the_budget_is_not_sent_and_its_rows_are_named(ip, simulator,
+                                                                         capsys) -> None:
+    simulator.configure(accuracy={"haiku": 0.0})  # every row needs sonnet
+    ip.user_ns["tickets"] = TICKETS
+    ip.run_cell_magic("opus", CASCADE + " --dry-run", PROMPT)
+    worst = {m: Decimal(v) for m, v in re.findall(r"  (\w+): \d+ cells .*? … ≈\$([\d.]+)",
+                                                  capsys.readouterr().out)}
+    ip.run_line_magic("opus", f"budget {worst['haiku'] + worst['sonnet'] / 4}")  # at batch price
+    ip.run_cell_magic("opus", CASCADE + " --batch -o paths", PROMPT)  # stage 2: over half of it
+    out = capsys.readouterr().out
+    frame = ip.user_ns["paths"]
+    assert not frame["settled"].any() and (frame["attempts"] == 2).all()
+    assert frame["why not settled"].str.startswith("Over the session budget").all()
+    session = default_session()
+    [only] = list_batches(session.store(session.settings()))  # stage 1's; stage 2 never sent
+    assert {r.batch_id for r in opus_magic.history(limit=50)} == {only.id}
+    assert "10 rows not settled" in out and "Traceback" not in out
