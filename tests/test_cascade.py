@@ -270,3 +270,19 @@ def test_a_batch_stage_over_the_budget_is_not_sent_and_its_rows_are_named(ip, si
     [only] = list_batches(session.store(session.settings()))  # stage 1's; stage 2 never sent
     assert {r.batch_id for r in opus_magic.history(limit=50)} == {only.id}
     assert "10 rows not settled" in out and "Traceback" not in out
+
+
+def test_opus_grid_shows_a_cascade_again_from_history(ip, simulator, capsys) -> None:
+    simulator.configure(accuracy={"haiku": 0.5})
+    ip.user_ns["tickets"] = TICKETS
+    ip.run_cell_magic("opus", CASCADE + " --compare -o paths", PROMPT)
+    live = capsys.readouterr().out
+    ip.run_line_magic("opus", "grid")
+    again = capsys.readouterr().out
+    frame = ip.user_ns["paths"]
+    assert again.startswith(f"Cascade {opus_magic.last_run().grid_id}")
+    for row, path in zip(frame["row"], frame["path"]):
+        assert re.search(rf"^{row} +{re.escape(path)} ", again, re.M)
+    assert frame.attrs["summary"] in again
+    settled = live.split("Settled at each stage: ")[1].split(".")[0]
+    assert f"Settled at each stage: {settled}." in again

@@ -12,6 +12,7 @@ from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.options import add_filter_options, filter_values
+from opus_magic.notebook.grid_command import cmd_grid
 from opus_magic.notebook.reconcile_command import cmd_reconcile
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
@@ -229,14 +230,6 @@ def cmd_compare(session: Session, args: list[str]) -> None:
         return
     runs = select.find_runs(session.store(settings), args)
     show(compare.compare_view(runs))
-
-
-def cmd_grid(session: Session, args: list[str]) -> None:
-    if len(args) > 1:
-        raise UsageError("Use %opus grid [GRID_ID] (the last grid when no id is given).")
-    store = session.store(session.settings())
-    grid_id = grids.find_grid(store, args[0] if args else None)
-    show(grid_history.grid_view(grid_id, grids.grid_results(store, grid_id)))
 
 
 def _options(name: str, args: list[str], extra: Callable[[Any], Any]) -> Any:

@@ -12,10 +12,14 @@ from typing import TextIO
 
 from opus_magic.core.cascade import alone
 from opus_magic.core.cascade.progress import Progress, progress, row_texts
+from opus_magic.core.cascade.history import Recorded
+from opus_magic.core.cascade.policy import RowPath
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
 from opus_magic.core.cascade.summary import CascadeSummary, Side, of_run, sentence
+from opus_magic.cost.model_info import ModelInfo
 from opus_magic.stats import Interval
 from opus_magic.view import format as fmt
+from opus_magic.view.tables import Rendered
 
 SUMMARY_HEADINGS = ("", "rows", "pass rate", "cost per row", "cost per correct", "total")
 PREVIEW = 40
@@ -91,10 +95,10 @@ def summary_lines(summary: CascadeSummary) -> list[str]:
     return lines
 
 
-def path_rows(run: CascadeRun) -> list[list[str]]:
+def path_rows(paths: Sequence[RowPath], texts: Sequence[str]) -> list[list[str]]:
     """Each row: its path, the answer that stands (or the latest), what the row cost."""
     table = [["row", "path", "answer", "cost"]]
-    for path, text in zip(run.paths, row_texts(run)):
+    for path, text in zip(paths, texts):
         last = path.last
         answer = (last.record.text if last and last.record else "").replace("\n", " ").strip()
         short = answer[:PREVIEW] + ("…" if len(answer) > PREVIEW else "")
@@ -103,25 +107,37 @@ def path_rows(run: CascadeRun) -> list[list[str]]:
     return table
 
 
-def readable(run: CascadeRun) -> dict[str, str]:
+def rendered(grid_id: str, summary: CascadeSummary, paths: Sequence[RowPath],
+             texts: Sequence[str]) -> dict[str, str]:
     """The summary and the paths as text/plain, text/markdown and text/html."""
-    summary = of_run(run)
     head = fmt.text_table(summary_rows(summary))
     lines = summary_lines(summary)
-    paths = path_rows(run)
-    plain = "\n\n".join([f"Cascade {run.grid.id}", head, "\n".join(lines),
-                         fmt.text_table(paths, left=(0, 1, 2))])
+    table = path_rows(paths, texts)
+    plain = "\n\n".join([f"Cascade {grid_id}", head, "\n".join(lines),
+                         fmt.text_table(table, left=(0, 1, 2))])
 
     def line(values: Sequence[str]) -> str:
         return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
 
     rows = summary_rows(summary)
-    markdown = "\n".join([f"**Cascade {run.grid.id}**", "", line(rows[0]),
+    markdown = "\n".join([f"**Cascade {grid_id}**", "", line(rows[0]),
                           line(["---"] * len(rows[0])), *(line(r) for r in rows[1:]), "",
-                          *(f"{text}  " for text in lines), "", line(paths[0]),
-                          line(["---"] * len(paths[0])), *(line(r) for r in paths[1:])])
+                          *(f"{text}  " for text in lines), "", line(table[0]),
+                          line(["---"] * len(table[0])), *(line(r) for r in table[1:])])
     return {"text/plain": plain, "text/markdown": markdown,
-            "text/html": summary_html(summary) + table_html(paths)}
+            "text/html": f"<b>Cascade {grid_id}</b>" + summary_html(summary) + table_html(table)}
+
+
+def readable(run: CascadeRun) -> dict[str, str]:
+    """A cascade run as it ended (or stands now)."""
+    return rendered(run.grid.id, of_run(run), run.paths, row_texts(run))
+
+
+def from_history(grid_id: str, recorded: Recorded, info: ModelInfo | None) -> Rendered:
+    """`%opus grid ID` for a cascade: its summary and each row's path, from the history."""
+    bundle = rendered(grid_id, recorded.summary(info), recorded.paths,
+                      [path.text() for path in recorded.paths])
+    return Rendered(bundle["text/html"], bundle["text/plain"])
 
 
 def summary_html(summary: CascadeSummary) -> str:

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.core.cascade.progress import progress
+from opus_magic.core.cascade.progress import progress, row_texts
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
 from opus_magic.core.cascade.summary import of_run
 from opus_magic.view.cascade_text import (
@@ -90,7 +90,7 @@ class CascadeView(CascadeObserver):
                 widget.value = value
                 self.pushes += 1
         if table:
-            value = table_html(path_rows(self.run))
+            value = table_html(path_rows(self.run.paths, row_texts(self.run)))
             if self.table.value != value:
                 self.table.value = value
                 self.pushes += 1

@@ -43,12 +43,3 @@ def answer_tokens(path: RowPath) -> int:
         if attempt.record is not None and attempt.answered:
             return attempt.record.usage.output_tokens
     return 0
-
-
-def per_row(grid: Grid, model: str, paths: Sequence[RowPath],
-            measured: dict[int, Decimal | None], mode: PriceMode = STANDARD
-            ) -> dict[int, tuple[Decimal | None, bool]]:
-    """Each row's cost on the last model alone, and whether it is estimated."""
-    return {path.row: ((measured[path.row], False) if path.row in measured else
-                       (estimate(grid, model, path.row, answer_tokens(path), mode), True))
-            for path in paths}

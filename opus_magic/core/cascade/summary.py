@@ -8,7 +8,7 @@ prices × each row's pre-flight input and answer length): the saving is then lab
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,8 +16,6 @@ from typing import Any
 from opus_magic.core.cascade import alone as alone_costs
 from opus_magic.core.cascade.policy import Attempt, RowPath, settled_shares
 from opus_magic.core.cascade.run import CascadeRun
-from opus_magic.core.grid.spec import Grid
-from opus_magic.cost.pricing import STANDARD, PriceMode
 from opus_magic.stats import Arm, ArmSummary, Interval, RowOutcome, compare_arms, saving
 from opus_magic.stats.intervals import bootstrap_mean
 
@@ -77,15 +75,17 @@ class CascadeSummary:
         return rates[0] is not None and rates[1] is not None and rates[0].estimate > rates[1].high
 
 
-def summarize(grid: Grid, paths: Sequence[RowPath], alone: dict[int, Attempt],
-              compared: bool, mode: PriceMode = STANDARD) -> CascadeSummary:
+Estimator = Callable[[RowPath], "Decimal | None"]  # the last model alone on a row it did not answer
+
+
+def summarize(stages: Sequence[str], paths: Sequence[RowPath], alone: dict[int, Attempt],
+              compared: bool, estimate: Estimator) -> CascadeSummary:
     """The summary over the rows the cascade settled (and, when `compared`, the last model alone
     answered too); the last model alone is estimated where it did not answer."""
-    stages = tuple(grid.models)
     last = stages[-1]
     rows = [p for p in paths if p.settled_at is not None and (not compared or p.row in alone)]
-    measured = {row: a.cost for row, a in alone.items()}
-    alone_cost = alone_costs.per_row(grid, last, rows, measured, mode)
+    alone_cost = {p.row: ((alone[p.row].cost, False) if p.row in alone else (estimate(p), True))
+                  for p in rows}
     cascade_arm = Arm(CASCADE, {p.row: RowOutcome(passed=bool(p.passed), cost=p.cost)
                                 for p in rows})
     arms = [cascade_arm]
@@ -106,16 +106,22 @@ def summarize(grid: Grid, paths: Sequence[RowPath], alone: dict[int, Attempt],
     kept = (saving([c for c, _ in known], [o for _, o in known], SEED)
             if len(known) == len(pairs) else None)
     return CascadeSummary(
-        stages=stages, rows=len(paths), settled=tuple(settled_shares(paths, len(stages))),
+        stages=tuple(stages), rows=len(paths),
+        settled=tuple(settled_shares(paths, len(stages))),
         unsettled=tuple((p.row, p.unsettled) for p in paths if p.unsettled is not None),
         cascade=cascade, alone=side, saving=kept, p_value=p_value, worse_rows=worse,
         better_rows=better)
 
 
 def of_run(run: CascadeRun) -> CascadeSummary:
-    """A cascade run's summary, priced the way its stages were (interactively, or as batches)."""
-    return summarize(run.grid, run.paths, run.alone, run.compare and not run.cancel.is_set(),
-                     run.price_mode)
+    """A cascade run's summary, the last model alone estimated at the price its stages paid
+    (interactively, or as batches)."""
+    def estimate(path: RowPath) -> Decimal | None:
+        return alone_costs.estimate(run.grid, run.last_model, path.row,
+                                    alone_costs.answer_tokens(path), run.price_mode)
+
+    return summarize(run.stages, run.paths, run.alone,
+                     run.compare and not run.cancel.is_set(), estimate)
 
 
 def _side(arm: ArmSummary) -> Side:
