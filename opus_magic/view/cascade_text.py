@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from opus_magic.core.cascade import alone
-from opus_magic.core.cascade.progress import Progress, progress, row_texts
+from opus_magic.core.cascade.progress import Progress, phase, progress, row_texts
 from opus_magic.core.cascade.history import Recorded
 from opus_magic.core.cascade.policy import RowPath
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
@@ -172,11 +172,11 @@ class CascadeTextView(CascadeObserver):
             self.out.write(f"! {note}\n")
 
     def changed(self, run: CascadeRun) -> None:
-        shown = progress(run)
         with self._lock:
-            if shown.phase != self._phase:  # a stage began: where the previous one left things
-                self._phase = shown.phase
-                self.out.write(progress_line(shown) + "\n")
+            now = phase(run)
+            if now != self._phase:  # a stage began: where the previous one left things
+                self._phase = now
+                self.out.write(progress_line(progress(run)) + "\n")
                 self.out.flush()
 
     def finished(self, run: CascadeRun) -> None:

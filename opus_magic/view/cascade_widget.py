@@ -20,7 +20,7 @@ from opus_magic.view.cascade_text import (
     summary_html,
     table_html,
 )
-from opus_magic.view.grid_widget import PROGRESS_PER_S, TABLE_EVERY
+from opus_magic.view.grid_widget import LIVE_ROWS, PROGRESS_PER_S, TABLE_EVERY
 from opus_magic.view.run_panel import part
 from opus_magic.view.run_widget import VIEW_MIME
 
@@ -90,7 +90,13 @@ class CascadeView(CascadeObserver):
                 widget.value = value
                 self.pushes += 1
         if table:
-            value = table_html(path_rows(self.run.paths, row_texts(self.run)))
+            live = not self._over.is_set()
+            paths, texts = self.run.paths, row_texts(self.run)
+            shown = LIVE_ROWS if live and len(paths) > LIVE_ROWS else len(paths)
+            caption = (f"<div class='opus-cascade-window'>rows 0–{shown - 1} of {len(paths)} "
+                       f"while the cascade runs; every row at the end</div>"
+                       if shown < len(paths) else "")
+            value = caption + table_html(path_rows(paths[:shown], texts[:shown]))
             if self.table.value != value:
                 self.table.value = value
                 self.pushes += 1

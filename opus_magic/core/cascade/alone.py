@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from opus_magic.core.cascade.policy import RowPath
 from opus_magic.core.grid.spec import Grid
+from opus_magic.core.run.plan import Plan
 from opus_magic.cost.pricing import STANDARD, PriceMode, usage_cost
 from opus_magic.records import Usage
 
@@ -26,13 +27,12 @@ def before(grid: Grid, model: str, mode: PriceMode = STANDARD
     return sum((a for a, _ in known), Decimal(0)), sum((b for _, b in known), Decimal(0))
 
 
-def estimate(grid: Grid, model: str, row: int, output_tokens: int,
-             mode: PriceMode = STANDARD) -> Decimal | None:
-    """The last model's price of the row's pre-flight input and `output_tokens` of answer."""
-    cell = next((c for c in grid.cells if c.model == model and c.row == row), None)
-    if cell is None or cell.plan is None:
+def estimate(plan: Plan | None, output_tokens: int, mode: PriceMode = STANDARD
+             ) -> Decimal | None:
+    """The last model's price of the row's pre-flight input (its `plan`) and `output_tokens` of
+    answer."""
+    if plan is None:
         return None
-    plan = cell.plan
     return usage_cost(Usage(input_tokens=plan.input_tokens, output_tokens=output_tokens),
                       plan.info, mode)
 

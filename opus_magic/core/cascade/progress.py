@@ -71,12 +71,12 @@ def progress(run: CascadeRun) -> Progress:
     for row, tokens in reached.items():
         measured = run.alone.get(row)
         amounts.append(measured.cost if measured is not None else alone.estimate(
-            run.grid, run.last_model, row, tokens, run.price_mode))
+            run.last_plans.get(row), tokens, run.price_mode))
         estimated = estimated or measured is None
     priced = [amount for amount in amounts if amount is not None]
     total = sum(priced, Decimal(0)) if len(priced) == len(amounts) else None
     return Progress(
-        phase=_phase(run, current[0] if current is not None else 0),
+        phase=phase(run),
         stages=tuple(run.stages), rows=len(run.paths),
         settled=tuple(settled_shares(run.paths, len(run.stages))),
         unsettled=sum(1 for p in run.paths if p.unsettled is not None),
@@ -84,7 +84,10 @@ def progress(run: CascadeRun) -> Progress:
         alone_estimated=estimated, note=run.notes[-1] if run.notes and not run.over else None)
 
 
-def _phase(run: CascadeRun, stage: int | None) -> str:
+def phase(run: CascadeRun) -> str:
+    """Where the cascade is: 'stage 2/3 (sonnet)', 'comparison (opus alone)' or 'done'."""
+    current = run.current
+    stage = current[0] if current is not None else 0
     if run.over:
         return "done"
     if stage is None:

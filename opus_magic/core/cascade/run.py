@@ -53,6 +53,7 @@ class CascadeRun:
         self.stages = list(self.grid.models)
         self.concurrency = concurrency
         self.paths = [RowPath(row) for row in range(len(grid.spec.rows))]
+        self.last_plans = {c.row: c.plan for c in self.grid.cells if c.model == self.stages[-1]}
         self.alone: dict[int, Attempt] = {}  # the last model's answer per row, when known
         self.runs: list[tuple[int | None, GridRun]] = []  # each stage's run; None: the comparison
         self.notes: list[str] = []  # what each stage said as it began (a batch's pre-flight)

@@ -117,7 +117,7 @@ def of_run(run: CascadeRun) -> CascadeSummary:
     """A cascade run's summary, the last model alone estimated at the price its stages paid
     (interactively, or as batches)."""
     def estimate(path: RowPath) -> Decimal | None:
-        return alone_costs.estimate(run.grid, run.last_model, path.row,
+        return alone_costs.estimate(run.last_plans.get(path.row),
                                     alone_costs.answer_tokens(path), run.price_mode)
 
     return summarize(run.stages, run.paths, run.alone,
