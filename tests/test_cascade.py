@@ -165,7 +165,7 @@ def test_a_budget_that_runs_out_mid_cascade_names_the_rows_left(ip, simulator, c
     assert list(frame.loc[~frame["settled"], "row"]) == left
     assert frame.loc[~frame["settled"], "why not settled"].str.contains("budget").all()
     assert f"{len(left)} rows not settled" in out
-    assert ", ".join(f"{row} (over the session budget" for row in left[:1]) in out
+    assert f"rows {', '.join(map(str, left))}: over the session budget (worst case" in out
     assert "Traceback" not in out and default_session().spent <= cap
 
 

@@ -71,3 +71,37 @@ def test_stop_leaves_rows_unsettled_and_a_rerun_continues(widget_ip, simulator) 
     again = widget_ip.user_ns["out"]
     assert again["settled"].all() and (again["stage"] == 2).all()
     assert list(again["path"]) == ["haiku ✗ → sonnet ✓"] * 10
+
+
+def test_stop_cancels_a_batch_stage_and_keeps_its_rows_named(widget_ip, simulator) -> None:
+    simulator.batches(delay_s=600)  # the stage's batch would run for ten minutes
+    before = last_view()
+
+    def stop_once_submitted() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            view = last_view()
+            if view is not before and isinstance(view, CascadeView) and view.run.running:
+                view.stop.click()
+                return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=stop_once_submitted)
+    watcher.start()
+    widget_ip.run_cell("%%opus --each items --cascade haiku,sonnet --max-tokens 5 "
+                       f"--check billing --batch -o out\n{PROMPT}")
+    watcher.join()
+    simulator.batches(delay_s=0)
+    frame = widget_ip.user_ns["out"]
+    assert not frame["settled"].any() and (frame["attempts"] == 1).all()
+    [batch] = view_run_batches()
+    assert batch.collected_at and batch.counts.get("canceled") == len(ITEMS)
+    assert "canceled" in readable(last_view().run)["text/plain"]
+
+
+def view_run_batches() -> list[Any]:
+    from opus_magic.core.session import default_session
+    from opus_magic.store.batches import list_batches
+
+    session = default_session()
+    return list_batches(session.store(session.settings()))

@@ -23,6 +23,7 @@ from opus_magic.view.tables import Rendered
 
 SUMMARY_HEADINGS = ("", "rows", "pass rate", "cost per row", "cost per correct", "total")
 PREVIEW = 40
+MAX_ROWS = 20  # rows listed for one reason they were not settled
 
 
 def settled_text(stages: Sequence[str], settled: Sequence[int], rows: int) -> str:
@@ -88,11 +89,20 @@ def summary_lines(summary: CascadeSummary) -> list[str]:
     lines = [f"Settled at each stage: "
              f"{settled_text(summary.stages, summary.settled, summary.rows)}.", sentence(summary)]
     if summary.unsettled:
-        shown = ", ".join(f"{row} ({why})" for row, why in summary.unsettled[:10])
-        more = f" and {len(summary.unsettled) - 10} more" if len(summary.unsettled) > 10 else ""
         lines.append(f"{len(summary.unsettled)} rows not settled (left out of the comparison): "
-                     f"{shown}{more}. Run the cell again to continue them.")
+                     f"{unsettled_text(summary.unsettled)}. Run the cell again to continue them.")
     return lines
+
+
+def unsettled_text(rows: Sequence[tuple[int, str]]) -> str:
+    """Rows grouped by why, each reason once: 'rows 3, 4, 7: over the session budget (…)'."""
+    groups: dict[str, tuple[str, list[int]]] = {}
+    for row, why in rows:
+        groups.setdefault(why.split(" (")[0], (why, []))[1].append(row)
+    return "; ".join(
+        f"row{'s' if len(shown) > 1 else ''} {', '.join(map(str, shown[:MAX_ROWS]))}"
+        f"{f' and {len(shown) - MAX_ROWS} more' if len(shown) > MAX_ROWS else ''}: {why}"
+        for why, shown in groups.values())
 
 
 def path_rows(paths: Sequence[RowPath], texts: Sequence[str]) -> list[list[str]]:

@@ -3,14 +3,16 @@ at the batch price, the next stage submitted once the previous one is collected.
 already has are reused; the collected runs carry the grid id, row and stage like any cell."""
 from __future__ import annotations
 
-from opus_magic.core.batch.submit import watch, worst_cases
+import threading
+
+from opus_magic.core.batch.submit import cancel, watch, worst_cases
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
 from opus_magic.core.grid import batch as gridbatch
 from opus_magic.core.grid.run import GridObserver, GridRun
 from opus_magic.core.grid.spec import Grid
 from opus_magic.core.session import Session
 from opus_magic.cost.pricing import BATCH
-from opus_magic.errors import UsageError
+from opus_magic.errors import OpusError, UsageError
 from opus_magic.records import BatchRow
 from opus_magic.store.grids import grid_cells
 
@@ -29,6 +31,21 @@ class BatchCascadeRun(CascadeRun):
         self.poll_s = poll_s
         self.batches: list[BatchRow] = []
         self.errors: list[str] = []
+        self.quit = threading.Event()  # stop waiting for the batches (Ctrl-C)
+        self.running: list[BatchRow] = []  # the batches of the stage being waited for
+
+    def stop(self) -> None:
+        """Start no other stage and cancel the stage's batches: their requests not run yet end
+        canceled (not billed); what ran is collected and kept as usual."""
+        super().stop()
+        self._cancel_running()
+
+    def _cancel_running(self) -> None:
+        for row in list(self.running):
+            try:
+                cancel(self.session, row.id)
+            except OpusError as exc:  # it had ended meanwhile, or the provider is unreachable
+                self.errors.append(str(exc))
 
     def execute(self, stage: int | None, grid: Grid, observer: CascadeObserver) -> GridRun:
         """Reuse what history has, submit the rest as a batch, wait until it is collected, and
@@ -48,21 +65,26 @@ class BatchCascadeRun(CascadeRun):
             return run
         rows = gridbatch.submit(self.session, plan)
         self.batches += rows
+        self.running = rows
+        if self.cancel.is_set():  # Stop came while the stage was being submitted
+            self._cancel_running()
         observer.changed(self)
         self._wait(rows)
+        self.running = []
         self._take(run, {row.id for row in rows})
         observer.changed(self)
         return run
 
     def _wait(self, rows: list[BatchRow]) -> None:
         first, longest = self.poll_s
-        threads = [watch(self.session, row.id, first, None, self.cancel, longest,
+        threads = [watch(self.session, row.id, first, None, self.quit, longest,
                          self.errors.append) for row in rows]
         try:
             for thread in threads:
                 thread.join()
         except KeyboardInterrupt:  # stop waiting; the batches stay in the history to collect
             self.cancel.set()
+            self.quit.set()
             for thread in threads:
                 thread.join()
 
@@ -75,7 +97,7 @@ class BatchCascadeRun(CascadeRun):
                 continue
             record = found.get(cell.row)
             if record is None:
-                stopped = self.cancel.is_set()
+                stopped = self.quit.is_set()
                 state.status = "not run" if stopped else "error"
                 state.reason = STOPPED if stopped else (self.errors[-1] if self.errors
                                                         else NOT_RETURNED)
