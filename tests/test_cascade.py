@@ -65,6 +65,8 @@ def test_only_the_rows_the_cheap_model_gets_wrong_go_on(ip, simulator, capsys) -
     assert list(frame["path"]) == ["haiku ✗ → sonnet ✓" if row in wrong else "haiku ✓"
                                    for row in range(len(TICKETS))]
     assert frame["passed"].all() and list(frame["answer"]) == [t["label"] for t in TICKETS]
+    assert frame.attrs["settled"] == {"haiku": len(TICKETS) - len(wrong), "sonnet": len(wrong),
+                                      "opus": 0}
     out = capsys.readouterr().out
     settled = len(TICKETS) - len(wrong)
     assert (f"haiku {settled} ({settled / len(TICKETS) * 100:.0f} %) · sonnet {len(wrong)} "

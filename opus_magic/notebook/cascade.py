@@ -109,7 +109,7 @@ def to_frame(run: CascadeRun) -> Any:
     answer, whether it passed, what the row cost; with --compare the last model's own answer,
     verdict and cost. `frame.attrs["summary"]` holds the verdict sentence, `attrs["sides"]` the
     cascade and the last model alone as rows (pass rate, cost per row and per correct answer,
-    each with its interval, and the saving)."""
+    each with its interval, and the saving), `attrs["settled"]` the rows settled per stage."""
     import pandas as pd
 
     last = run.last_model
@@ -130,4 +130,5 @@ def to_frame(run: CascadeRun) -> Any:
     frame = pd.DataFrame(rows)
     summary = of_run(run)
     frame.attrs["summary"], frame.attrs["sides"] = sentence(summary), as_rows(summary)
+    frame.attrs["settled"] = dict(zip(summary.stages, summary.settled))
     return frame
