@@ -136,14 +136,14 @@ def _concurrency(value: str | None) -> int | None:
 
 def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | None:
     """Plan and run the grid (or only describe it for --dry-run) in the view the frontend takes."""
+    if spec.sample is None and not spec.cell.dry_run:  # before planning a grid of any size
+        refuse_over_budget(STATE.forecasts.get(spec.full_run), session.budget.committed(),
+                           session.settings(**cell_flags(spec.cell)).budget)
     grid = plan_grid(session, spec)
     if spec.cell.dry_run:
         print("\n".join(dry_run_lines(grid, remaining_budget(session))))
         return None
     settings = grid.settings
-    if spec.sample is None:
-        refuse_over_budget(STATE.forecasts.get(spec.full_run), session.budget.committed(),
-                           settings.budget)
     run = GridRun(session, grid, spec.concurrency or settings.concurrency)
     mode = presentation(settings.view)
 

@@ -26,7 +26,7 @@ def duration(seconds: float) -> str:
 
 def limits_text(projection: Projection) -> str:
     limits = projection.limits
-    parts = [f"{limits.concurrency} at once"]
+    parts = [f"{limits.concurrency} calls at once"]
     if limits.requests_per_minute:
         parts.append(f"{limits.requests_per_minute:,.0f} requests a minute")
     if limits.tokens_per_minute:
