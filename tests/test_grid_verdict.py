@@ -20,7 +20,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 import opus_magic
 from opus_magic.errors import UsageError
+from opus_magic.notebook.present import last_view
 from opus_magic.stats import wilson
+from opus_magic.view.grid_widget import GridView
 
 ASK = "Answer with one of: yes, no.\n"
 
@@ -158,3 +160,38 @@ def test_a_grid_without_checks_shows_cost_and_latency_intervals_only(ip, simulat
 def test_summary_of_an_unknown_grid_says_what_to_do(ip, simulator) -> None:
     with pytest.raises(UsageError, match="no grid 'nosuchgrid': run %%opus --each"):
         opus_magic.summary("nosuchgrid")
+
+
+def test_the_widget_and_its_saved_text_show_intervals_the_verdict_and_a_projection(
+        ip, simulator) -> None:
+    ip.run_line_magic("config", "OpusMagics.view = 'widget'")
+    ip.user_ns.update(data=rows(400, named=0.8, named_by=0.6, seed=7),
+                      prompts={"rich": ASK + "{a}", "thin": ASK + "{b}"})
+    ip.run_cell("%%opus --each data --variants prompts -m haiku --max-tokens 5 "
+                "--check equals:label --sample 60 --seed 2\n#")
+    view = last_view()
+    assert isinstance(view, GridView)
+    shown = view.summary.value
+    assert re.search(r"\d+ % \(\d+–\d+ %\) \d+/60", shown)
+    assert "opus-grid-verdict" in shown and "95 % intervals: Wilson" in shown
+    assert "opus-grid-forecast" in shown and "400 rows: $" in shown
+    saved = view.saved["text/plain"]  # what the display keeps for a saved notebook
+    assert re.search(r"\d+ % \(\d+–\d+ %\) \d+/60", saved) and "400 rows: $" in saved
+
+
+def test_a_scoring_check_shows_its_mean_score_with_an_interval(ip, simulator, capsys) -> None:
+    ip.user_ns.update(data=rows(30, named=0.7, seed=9),
+                      prompts={"a": ASK + "{a}", "b": ASK + "{b} "})
+    ip.user_ns["graded"] = lambda answer, row: 0.9 if answer.strip() == row["label"] else 0.2
+    frame = run_grid(ip, ip.user_ns["data"], ip.user_ns["prompts"], "--check graded")
+    out = capsys.readouterr().out
+    assert "mean score" in out
+    summary = opus_magic.summary().set_index("variant")
+    for variant in ("a", "b"):
+        scores = frame[frame["variant"] == variant]["check graded"]
+        assert summary.loc[variant, "score"] == pytest.approx(scores.mean())
+        assert summary.loc[variant, "score_low"] <= scores.mean() <= summary.loc[
+            variant, "score_high"]
+        shown = (f"{scores.mean():.2f} ({summary.loc[variant, 'score_low']:.2f}–"
+                 f"{summary.loc[variant, 'score_high']:.2f})")
+        assert shown in out

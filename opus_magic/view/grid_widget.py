@@ -62,7 +62,7 @@ class GridView(GridObserver):
         self._dirty = threading.Event()
         self._over = threading.Event()
         self._handle: Any = None
-        self._readable: dict[str, str] = {}
+        self.saved: dict[str, str] = {}  # the readable text a saved notebook keeps
 
     def show(self) -> None:
         """Display the grid; at the end the display also carries the summary and table as text."""
@@ -91,7 +91,7 @@ class GridView(GridObserver):
                            for line in problem_lines(run))
         summary = summarize(results(run))
         self.summary.value = summary_html(summary) + problems
-        self._readable = readable(run, summary)
+        self.saved = readable(run, summary)
         self._update()
 
     def projected(self, projection: Projection, excess: Decimal | None) -> None:
@@ -100,9 +100,9 @@ class GridView(GridObserver):
         self.summary.value += "".join(f"<div class='opus-grid-forecast'>{html.escape(line)}</div>"
                                       for line in lines)
         text = "\n".join(lines)
-        self._readable = {"text/plain": f"{self._readable['text/plain']}\n\n{text}",
-                          "text/markdown": f"{self._readable['text/markdown']}\n\n{text}",
-                          "text/html": self._readable["text/html"]
+        self.saved = {"text/plain": f"{self.saved['text/plain']}\n\n{text}",
+                          "text/markdown": f"{self.saved['text/markdown']}\n\n{text}",
+                          "text/html": self.saved["text/html"]
                           + f"<pre>{html.escape(text)}</pre>"}
         self._update()
 
@@ -110,7 +110,7 @@ class GridView(GridObserver):
         """The display's widget and its readable text, as a saved notebook keeps them."""
         if self._handle is not None:
             self._handle.update({VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME],
-                                 **self._readable}, raw=True)
+                                 **self.saved}, raw=True)
 
     def _tick(self) -> None:
         ticks = 0
