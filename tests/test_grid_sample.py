@@ -120,3 +120,13 @@ def test_bad_sample_flags_are_one_line(ip, simulator, capsys, flags, message) ->
 def test_sample_and_seed_need_a_grid(ip, simulator, capsys) -> None:
     ip.run_cell_magic("opus", "--sample 5", "Say hi.")
     assert "--sample and --seed draw rows of a grid: add --each VAR." in capsys.readouterr().err
+
+
+def test_a_sample_with_a_failed_cell_says_why_it_projects_nothing(ip, simulator,
+                                                                  capsys) -> None:
+    ip.user_ns["data"] = dataset(50)
+    simulator.scenario("cut", after=3, times=3)  # the first cell's three attempts all break
+    ip.run_cell_magic("opus", f"{GRID} --sample 3 --concurrency 1", PROMPT)
+    out = capsys.readouterr().out
+    assert "No projection for the whole dataset: a sampled cell did not answer" in out
+    assert not STATE.forecasts

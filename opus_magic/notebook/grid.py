@@ -149,11 +149,13 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
 
     def finish(view: GridTextView | GridView) -> None:
         deliver(output, to_frame(results(run), spec.rows, spec.cell.schema))
+        if spec.sample is None:
+            return
         projection = project(run)
         if projection is not None:
             STATE.forecasts[spec.full_run] = projection
-            view.projected(projection, over_budget(projection, session.budget.committed(),
-                                                   settings.budget))
+        view.projected(projection, over_budget(projection, session.budget.committed(),
+                                               settings.budget))
 
     if mode == TEXT:
         from opus_magic.view.grid_text import GridTextView

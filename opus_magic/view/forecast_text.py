@@ -34,9 +34,15 @@ def limits_text(projection: Projection) -> str:
     return ", ".join(parts)
 
 
-def forecast_lines(projection: Projection, excess: Decimal | None) -> list[str]:
+NO_PROJECTION = ("No projection for the whole dataset: a sampled cell did not answer, or its "
+                 "price is unknown; run the cell again to finish the sample.")
+
+
+def forecast_lines(projection: Projection | None, excess: Decimal | None) -> list[str]:
     """The sample drawn, the full run's cost interactive and batch and its time, each with its
-    95 % interval, and whether the budget would refuse it."""
+    95 % interval, and whether the budget would refuse it; or why there is no projection."""
+    if projection is None:
+        return [NO_PROJECTION]
     f = projection.forecast
     took = f.duration_s
     spread = (f" ({duration(took.low)}–{duration(took.high)})"

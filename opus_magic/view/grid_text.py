@@ -229,7 +229,7 @@ class GridTextView(GridObserver):
         self.out.write(f"{progress_line(run, run.clock())}\n\n{text}\n")
         self.out.flush()
 
-    def projected(self, projection: Projection, excess: Decimal | None) -> None:
+    def projected(self, projection: Projection | None, excess: Decimal | None) -> None:
         """A --sample run's projection for the whole dataset, after the grid."""
         self.out.write("\n" + "\n".join(forecast_lines(projection, excess)) + "\n")
         self.out.flush()

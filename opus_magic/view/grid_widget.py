@@ -94,7 +94,7 @@ class GridView(GridObserver):
         self.saved = readable(run, summary)
         self._update()
 
-    def projected(self, projection: Projection, excess: Decimal | None) -> None:
+    def projected(self, projection: Projection | None, excess: Decimal | None) -> None:
         """A --sample run's projection for the whole dataset, under the summary."""
         lines = forecast_lines(projection, excess)
         self.summary.value += "".join(f"<div class='opus-grid-forecast'>{html.escape(line)}</div>"
