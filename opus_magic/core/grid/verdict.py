@@ -21,7 +21,7 @@ from opus_magic.core.grid.arms import (
     row_samples,
 )
 from opus_magic.core.grid.summary import CellResult, percentile
-from opus_magic.stats import Arm, ClusteredRate, Interval, Verdict, compare_arms
+from opus_magic.stats import ArmSummary, ClusteredRate, Interval, Verdict, compare_arms
 from opus_magic.stats.resample import RESAMPLES
 
 SEED = 0  # every bootstrap of a summary: the same grid always shows the same intervals
@@ -74,16 +74,18 @@ def summarize(results: Sequence[CellResult], seed: int = SEED) -> GridSummary:
     rates = clustered_rates(results) if repeated else {}
     samples = row_samples(results) if repeated else {}
     groups = grouped(results)
-    rows = [arm_row(groups[arm.name], arm, checked, seed, rates.get(arm.name),
+    verdict = compare_arms(arms, seed=seed) if checked and len(arms) > 1 else None
+    # every arm on the same rows: the verdict's own summaries are each arm's (one resampling)
+    shared = {a.name: a for a in verdict.arms} if verdict and not verdict.unpaired_rows else {}
+    rows = [arm_row(groups[arm.name],
+                    shared.get(arm.name) or compare_arms([arm], seed=seed).arms[0],
+                    checked, rates.get(arm.name),
                     per_correct_over_samples(samples[arm.name], seed, LEVEL) if repeated
                     else None)
             for arm in arms]
-    verdict = None
-    if checked and len(arms) > 1:
-        verdict = compare_arms(arms, seed=seed)
-        if verdict.best is not None:
-            rows = [replace(r, best=r.name == verdict.best, winner=r.name == verdict.winner)
-                    for r in rows]
+    if verdict is not None and verdict.best is not None:
+        rows = [replace(r, best=r.name == verdict.best, winner=r.name == verdict.winner)
+                for r in rows]
     return GridSummary(rows=rows, verdict=verdict, checked=checked, repeated=repeated, seed=seed)
 
 
@@ -94,11 +96,10 @@ def grouped(results: Sequence[CellResult]) -> dict[str, list[CellResult]]:
     return groups
 
 
-def arm_row(cells: Sequence[CellResult], arm: Arm, checked: bool, seed: int,
+def arm_row(cells: Sequence[CellResult], alone: ArmSummary, checked: bool,
             clustered: ClusteredRate | None, per_correct: Interval[Decimal] | None
             ) -> SummaryRow:
     """One arm's figures: intervals over the rows it answered (all samples when repeated)."""
-    alone = compare_arms([arm], seed=seed).arms[0]
     answered = [c for c in cells if c.record is not None and c.status in ("ok", "reused")]
     spent = [c.record.cost for c in cells if c.record and c.record.cost is not None]
     latencies = [c.record.duration_s for c in answered
