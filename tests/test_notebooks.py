@@ -495,5 +495,5 @@ def test_classroom_on_a_shared_postgresql_history(pg_url: str, tmp_path: Path) -
     rates = [int(p[3]) for p in places]
     assert rates == sorted(rates, reverse=True)
     assert all(int(p[4]) <= int(p[3]) <= int(p[5]) for p in places)   # each inside its interval
-    assert {p[2] for p in places[:2]} == {"ben", "chloe"}               # the body wins
+    assert {p[2] for p in places[:2]} == {"ben", "chloe"}, ranking     # the body wins
     assert "No detectable difference on 30 rows" in ranking[5]         # but not between them
