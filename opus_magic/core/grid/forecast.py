@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,6 @@ class Projection:
     cells: int
     endpoint: str
     limits: Limits
-    notes: tuple[str, ...] = field(default=())
 
 
 def original(record: RunRecord, session: Session, run: GridRun) -> RunRecord:
@@ -104,18 +103,18 @@ def project(run: GridRun) -> Projection | None:
     discount = batch_discount(records, run.session, run)
     total = forecast(rows, total_rows=sample.total_rows, batch_discount=discount,
                      sample_seed=sample.seed)
-    endpoints = {c.plan.endpoint.base_url for c in run.grid.cells if c.plan}
-    slowest: tuple[float, str, Limits, Forecast | None] | None = None
-    for endpoint in endpoints:
+    paced: list[tuple[Forecast, str, Limits]] = []
+    for endpoint in sorted({c.plan.endpoint.base_url for c in run.grid.cells if c.plan}):
         limits = limits_of(run, endpoint)
         alone = forecast(sampled_rows(run, endpoint) or [], total_rows=sample.total_rows,
                          limits=limits, sample_seed=sample.seed)
-        if alone is not None and (slowest is None or alone.duration_s.estimate > slowest[0]):
-            slowest = (alone.duration_s.estimate, endpoint, limits, alone)
-    if total is None or slowest is None or slowest[3] is None:
+        if alone is not None:
+            paced.append((alone, endpoint, limits))
+    if total is None or not paced:
         return None
-    _, endpoint, limits, paced = slowest
-    timed = dataclasses.replace(total, duration_s=paced.duration_s, limited_by=paced.limited_by)
+    slowest, endpoint, limits = max(paced, key=lambda found: found[0].duration_s.estimate)
+    timed = dataclasses.replace(total, duration_s=slowest.duration_s,
+                                limited_by=slowest.limited_by)
     cells = len(run.grid.cells) * sample.total_rows // max(len(sample.rows), 1)
     return Projection(forecast=timed, cells=cells, endpoint=endpoint, limits=limits)
 
