@@ -66,9 +66,11 @@ def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variant
         raise UsageError(f"--each {each}: it has no rows.")
     chosen = variants_of(lookup(namespace, variants, "--variants") if variants else None,
                          variants, cell.prompt)
-    full_run = full_run_key(rows, chosen, {"models": cell.models, "checks": checks,
-                                           **cell_flags(cell)})
     drawn = _sample(rows, sample, seed)
+    full_run = ""  # keyed only when a projection is made or may apply: hashing rows costs time
+    if drawn is not None or STATE.forecasts:
+        full_run = full_run_key(rows, chosen, {"models": cell.models, "checks": checks,
+                                               **cell_flags(cell)})
     if drawn is not None:
         rows = [rows[index] for index in drawn.rows]
     prompts, unresolved = _prompts(chosen, rows, namespace, interpolating)
