@@ -22,6 +22,7 @@ import opus_magic
 from opus_magic.errors import UsageError
 from opus_magic.notebook.present import last_view
 from opus_magic.stats import wilson
+from opus_magic.view import format as fmt
 from opus_magic.view.grid_widget import GridView
 
 ASK = "Answer with one of: yes, no.\n"
@@ -195,3 +196,25 @@ def test_a_scoring_check_shows_its_mean_score_with_an_interval(ip, simulator, ca
         shown = (f"{scores.mean():.2f} ({summary.loc[variant, 'score_low']:.2f}–"
                  f"{summary.loc[variant, 'score_high']:.2f})")
         assert shown in out
+
+
+def test_answers_reused_from_another_grid_count_what_they_cost_to_make(ip, simulator,
+                                                                      capsys) -> None:
+    ip.user_ns.update(data=rows(12, named=0.8, seed=12))
+    line = "--each data -m haiku --max-tokens 5 --check equals:label -o out --tag"
+    ip.run_cell_magic("opus", f"{line} first", ASK + "{a}")
+    made = opus_magic.summary().iloc[0]
+    ip.run_cell_magic("opus", f"{line} again", ASK + "{a}")  # another grid: every answer reused
+    again = ip.user_ns["out"]
+    assert (again["status"] == "reused").all() and sum(again["cost"], Decimal(0)) == 0
+    live = capsys.readouterr().out
+    reused = opus_magic.summary().iloc[0]  # from history
+    assert reused["total_cost"] == 0  # this grid paid nothing
+    for column in ("cost_per_call", "cost_per_call_low", "cost_per_correct"):
+        assert reused[column] == made[column] > 0  # but its answers cost what they cost
+    assert "$0.00; ran 0" in live and money_interval(made) in live
+
+
+def money_interval(row: Any) -> str:
+    return (f"{fmt.money(row['cost_per_call'])} ({fmt.money(row['cost_per_call_low'])[1:]}–"
+            f"{fmt.money(row['cost_per_call_high'])[1:]})")

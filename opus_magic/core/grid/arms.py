@@ -69,8 +69,9 @@ def row_samples(results: Sequence[CellResult]) -> dict[str, dict[int, Samples]]:
         rows = arms[arm_name(cell.variant, cell.model)]
         samples = rows.setdefault(cell.row, Samples([], [], [], []))
         samples.passed.append(bool(cell.passed))
-        if cell.record.cost is not None:
-            samples.costs.append(cell.record.cost)
+        cost = cell.answer_cost  # a reused copy counts as the run it copies
+        if cost is not None:
+            samples.costs.append(cost)
         if cell.record.duration_s is not None:
             samples.latencies.append(cell.record.duration_s)
         samples.scores.extend(scores_of(cell))

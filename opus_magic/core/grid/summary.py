@@ -25,10 +25,19 @@ class CellResult:
     reason: str | None = None
     retried_cost: Decimal = Decimal(0)  # earlier attempts at this cell, billed and run again
     repeat: int = 0  # which sample of the cell (`--repeat N`): 0 unless repeated
+    source_cost: Decimal | None = None  # a copy reused from another run: what that run cost
 
     @property
     def passed(self) -> bool | None:
         return all_passed(self.checks) if self.checks else None
+
+    @property
+    def answer_cost(self) -> Decimal | None:
+        """What the answer cost to make: its run's cost, or the run a reused copy took it from
+        (the copy itself costs $0); None when unknown."""
+        if self.record is None:
+            return None
+        return self.source_cost if self.record.reused_from else self.record.cost
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -63,9 +72,11 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
     return out
 
 
-def from_history(records: Sequence[RunRecord]) -> list[CellResult]:
+def from_history(records: Sequence[RunRecord],
+                 sources: Mapping[str, Decimal | None] | None = None) -> list[CellResult]:
     """The latest run of each cell of a grid (records oldest first), in row order, with what
-    the earlier runs of the cell cost."""
+    the earlier runs of the cell cost and (`sources`, by run id) what the runs reused copies
+    were taken from cost."""
     latest: dict[tuple[str, str, int], RunRecord] = {}
     spent: dict[tuple[str, str, int], Decimal] = {}
     for record in records:
@@ -80,6 +91,7 @@ def from_history(records: Sequence[RunRecord]) -> list[CellResult]:
     ordered = sorted(latest.items(), key=lambda item: (item[0][2], columns[item[0][:2]]))
     return [CellResult(variant, model, row,
                        "reused" if record.cost_source == "reused" else record.status,
-                       record, record.checks or {}, retried_cost=spent.get((variant, model, row),
-                                                                           Decimal(0)))
+                       record, record.checks or {},
+                       retried_cost=spent.get((variant, model, row), Decimal(0)),
+                       source_cost=(sources or {}).get(record.reused_from or ""))
             for (variant, model, row), record in ordered]
