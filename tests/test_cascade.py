@@ -214,6 +214,7 @@ def test_bad_cascade_flags_say_what_to_do(ip, simulator, capsys) -> None:
             (CASCADE.replace(" --check equals:label", ""), "needs a --check"),
             (CASCADE + " -m opus", "drop -m"),
             (CASCADE + " --accept 2", "--accept 2: use a score from 0 to 1"),
+            (CASCADE + " --sample 3", "drop --sample"),
             ("--compare", "--accept and --compare go with --cascade")]:
         ip.run_cell_magic("opus", line, PROMPT)
         err = capsys.readouterr().err

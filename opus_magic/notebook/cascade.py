@@ -53,6 +53,10 @@ def cascade_spec(spec: GridSpec, stages: tuple[str, ...], models: tuple[str, ...
     if not spec.checks:
         raise UsageError("--cascade needs a --check to decide which answers to accept (e.g. "
                          "--check equals:label).")
+    if spec.sample is not None:
+        raise UsageError("--sample projects a grid's cost from some rows; a cascade's depends on "
+                         "which rows go on: drop --sample, or run the cascade on a smaller "
+                         "dataset.")
     if len(spec.variants) > 1:
         raise UsageError("--cascade runs one prompt: drop --variants, or run one cascade per "
                          "variant.")

@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opus_magic.sim.answers import last_user_text
 from opus_magic.sim.text import request_seed
 
 TIERED = {"haiku": 0.6, "sonnet": 0.85, "opus": 0.97, "fable": 0.99}
@@ -29,10 +30,7 @@ OPTIONS = re.compile(r"answer with one of:\s*([^\n.]+)", re.IGNORECASE)
 def choice_answer(messages: Sequence[dict[str, Any]], model: str,
                   accuracy: Mapping[str, float] | None = None) -> list[str] | None:
     """The answer as one piece, or None when the prompt asks for no choice."""
-    users = [m for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
-    if not users:
-        return None
-    text = users[-1]["content"]
+    text = last_user_text(messages)  # a string, or the text of its blocks (a cache mark)
     found = OPTIONS.search(text)
     if found is None:
         return None
