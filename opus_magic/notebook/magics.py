@@ -152,25 +152,8 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     def _run_cell(self, args: Any, cell: str, line: str) -> None:
         notes: tuple[str, ...] = ()
         prompt = cell.strip("\n")
-        if (args.accept is not None or args.compare) and not args.cascade:
-            raise UsageError("--accept and --compare go with --cascade A,B,C.")
-        if args.each:
-            if args.continue_:
-                raise UsageError("--each and --continue do not go together: a grid starts "
-                                 "fresh conversations.")
-            if args.batch and (args.concurrency or args.attach):
-                raise UsageError("--concurrency and --attach go with requests sent from here; a "
-                                 "--batch runs on the provider's own engine: drop one of them.")
-            if args.batch and args.sample:
-                raise UsageError("--sample times the rows it runs from here, and its projection "
-                                 "shows the batch price too: drop --batch.")
-        elif (args.variants or args.check or args.fresh or args.concurrency or args.batch
-              or args.cascade):
-            raise UsageError("--variants, --check, --concurrency, --fresh, --cascade and --batch "
-                             "need --each VAR.")
-        elif args.sample or args.seed:
-            raise UsageError("--sample and --seed draw rows of a grid: add --each VAR.")
-        elif not args.no_interpolate:
+        self._refuse_misplaced(args)
+        if not args.each and not args.no_interpolate:
             prompt, unresolved = interpolate(prompt, self.shell.user_ns)
             if unresolved:
                 notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
@@ -192,6 +175,28 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             self._run_grid(args, cell_input)
         else:
             cells.run_cell(self.session, cell_input, line)
+
+    @staticmethod
+    def _refuse_misplaced(args: Any) -> None:
+        """Flags that do not go together, or need --each (or --cascade), refused in one line."""
+        if (args.accept is not None or args.compare) and not args.cascade:
+            raise UsageError("--accept and --compare go with --cascade A,B,C.")
+        if args.each:
+            if args.continue_:
+                raise UsageError("--each and --continue do not go together: a grid starts "
+                                 "fresh conversations.")
+            if args.batch and (args.concurrency or args.attach):
+                raise UsageError("--concurrency and --attach go with requests sent from here; a "
+                                 "--batch runs on the provider's own engine: drop one of them.")
+            if args.batch and args.sample:
+                raise UsageError("--sample times the rows it runs from here, and its projection "
+                                 "shows the batch price too: drop --batch.")
+        elif (args.variants or args.check or args.fresh or args.concurrency or args.batch
+              or args.cascade):
+            raise UsageError("--variants, --check, --concurrency, --fresh, --cascade and --batch "
+                             "need --each VAR.")
+        elif args.sample or args.seed:
+            raise UsageError("--sample and --seed draw rows of a grid: add --each VAR.")
 
     def _run_grid(self, args: Any, cell_input: Any) -> None:
         """A grid cell: its spec from the notebook's values (each row's attachments too)."""
