@@ -52,7 +52,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      structured output; -o gets it parsed (the text if it fails)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
-       [-m A,B] [-o VAR]
+       [--repeat N] [--judge "RUBRIC" [--judge-model MODEL]] [-m A,B] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
                                      a grid: variants × models × rows, paced within rate limits
                                      and the budget; finished cells are reused unless --fresh;
@@ -63,6 +63,13 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
   --check NAME                       json, contains:TEXT, regex:PATTERN, equals:COLUMN,
                                      max_words:N, field:NAME<=3 (a --schema field), or a
                                      notebook function f(answer, row)
+  --repeat N                         sample each cell N times: each row shows how many samples
+                                     agree ("2/3 agree"), every sample counts in the pass rate,
+                                     and raising N runs only the new samples
+  --judge "RUBRIC"                   a model scores each answer 0-1 by the rubric with a short
+                                     reason: the check 'judge' (passes at 0.5), its runs and cost
+                                     apart (judge_cost); --dry-run prints the judge's prompt
+  --judge-model MODEL                the judge's model (default the cheapest current model)
   --batch                            submit the cells as provider batches (Anthropic Message
                                      Batches, OpenAI Batch API) at the batch price; the cell
                                      returns at once, a view polls them (Cancel), and this kernel

@@ -12,6 +12,8 @@ from typing import Any
 
 from opus_magic.core.grid.checks import resolve
 from opus_magic.core.grid.fields import field_check
+from opus_magic.core.grid.judge import JUDGE_CHECK, Judge
+from opus_magic.core.grid.judging import judge_lines
 from opus_magic.core.grid.run import GridRun, results
 from opus_magic.core.grid.spec import (
     GridSpec,
@@ -28,6 +30,8 @@ from opus_magic.errors import UsageError
 from opus_magic.notebook.interpolate import interpolate
 from opus_magic.notebook.present import LIVE, TEXT, deliver, presentation
 from opus_magic.notebook.state import STATE
+
+MAX_REPEATS = 100
 
 
 def _track(run: GridRun, work: Callable[[], None]) -> Callable[[], None]:
@@ -48,9 +52,28 @@ def lookup(namespace: Mapping[str, Any], name: str, flag: str) -> Any:
     return namespace[name]
 
 
+def sampling(repeat: str | None, judge: str | None, judge_model: str | None
+             ) -> dict[str, Any]:
+    """`--repeat N`, `--judge RUBRIC` and `--judge-model MODEL` as GridSpec fields, checked."""
+    fields: dict[str, Any] = {}
+    if repeat is not None:
+        if not repeat.isdigit() or not 1 <= int(repeat) <= MAX_REPEATS:
+            raise UsageError(f"--repeat {repeat}: use a whole number from 1 to {MAX_REPEATS}, "
+                             f"e.g. --repeat 3.")
+        fields["repeats"] = int(repeat)
+    if judge_model is not None and judge is None:
+        raise UsageError('--judge-model needs --judge "RUBRIC" (what the judge scores by).')
+    if judge is not None:
+        if not judge.strip():
+            raise UsageError('--judge needs a rubric, e.g. --judge "Names the right department".')
+        fields["judge"] = Judge(judge.strip(), (judge_model or "").strip() or None)
+    return fields
+
+
 def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variants: str | None,
                checks: list[str], concurrency: str | None, fresh: bool,
-               interpolating: bool = True) -> GridSpec:
+               interpolating: bool = True, sampling: Mapping[str, Any] | None = None
+               ) -> GridSpec:
     """Rows, variants, checks, and each (variant, row)'s prompt: row fields, then notebook names."""
     rows = rows_of(lookup(namespace, each, "--each"), each)
     if not rows:
@@ -67,9 +90,12 @@ def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variant
                      f"{', '.join(sorted(unresolved))}")
     columns = sorted({key for row in rows for key in row})
     _fields_exist(checks, cell.schema)
+    if (sampling or {}).get("judge") is not None and JUDGE_CHECK in checks:
+        raise UsageError(f"--check {JUDGE_CHECK} and --judge would both be the check "
+                         f"'{JUDGE_CHECK}': rename your function.")
     return GridSpec(cell=dataclasses.replace(cell, notes=tuple(notes)), rows=rows,
                     variants=chosen, prompts=prompts, checks=resolve(checks, namespace, columns),
-                    concurrency=_concurrency(concurrency), fresh=fresh)
+                    concurrency=_concurrency(concurrency), fresh=fresh, **(sampling or {}))
 
 
 def _fields_exist(checks: list[str], schema: OutputSchema | None) -> None:
@@ -110,7 +136,8 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     """Plan and run the grid (or only describe it for --dry-run) in the view the frontend takes."""
     grid = plan_grid(session, spec)
     if spec.cell.dry_run:
-        print("\n".join(dry_run_lines(grid, remaining_budget(session))))
+        print("\n".join(dry_run_lines(grid, remaining_budget(session))
+                        + judge_lines(session, grid)))
         return None
     settings = grid.settings
     run = GridRun(session, grid, spec.concurrency or settings.concurrency)

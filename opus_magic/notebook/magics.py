@@ -126,6 +126,12 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
                    "field:NAME<=3, or a notebook function f(answer, row) (repeatable).")
     @argument("--concurrency", help="Grid: requests in flight per endpoint (default 4).")
     @argument("--fresh", action="store_true", help="Grid: run every cell, reuse nothing.")
+    @argument("--repeat", help="Grid: sample each cell N times (agreement per row; every "
+              "sample counts in the pass rate).")
+    @argument("--judge", help="Grid: a model scores each answer 0-1 by this rubric, with a "
+              "short reason (the check 'judge').")
+    @argument("--judge-model", dest="judge_model",
+              help="Grid: the judge's model (default the cheapest current model).")
     @argument("--batch", action="store_true",
               help="Grid: submit the cells through the providers' batch engines at the batch "
                    "price; results arrive later.")
@@ -147,12 +153,14 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             if args.continue_:
                 raise UsageError("--each and --continue do not go together: a grid starts "
                                  "fresh conversations.")
-            if args.batch and (args.concurrency or args.attach):
-                raise UsageError("--concurrency and --attach go with requests sent from here; a "
-                                 "--batch runs on the provider's own engine: drop one of them.")
-        elif args.variants or args.check or args.fresh or args.concurrency or args.batch:
-            raise UsageError("--variants, --check, --concurrency, --fresh and --batch need "
-                             "--each VAR.")
+            if args.batch and (args.concurrency or args.attach or args.judge):
+                raise UsageError("--concurrency, --attach and --judge go with requests sent from "
+                                 "here; a --batch runs on the provider's own engine: drop one "
+                                 "of them.")
+        elif (args.variants or args.check or args.fresh or args.concurrency or args.batch
+              or args.repeat or args.judge or args.judge_model):
+            raise UsageError("--variants, --check, --concurrency, --fresh, --repeat, --judge and "
+                             "--batch need --each VAR.")
         elif not args.no_interpolate:
             prompt, unresolved = interpolate(prompt, self.shell.user_ns)
             if unresolved:
@@ -179,12 +187,13 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     def _run_grid(self, args: Any, cell_input: Any) -> None:
         """A grid cell: its spec from the notebook's values (each row's attachments too)."""
         from opus_magic.notebook.attach import with_row_attachments
-        from opus_magic.notebook.grid import build_spec, run_grid
+        from opus_magic.notebook.grid import build_spec, run_grid, sampling
         from opus_magic.notebook.grid_batch import run_grid_batch
 
         spec = with_row_attachments(
             build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
-                       list(args.check), args.concurrency, args.fresh, not args.no_interpolate),
+                       list(args.check), args.concurrency, args.fresh, not args.no_interpolate,
+                       sampling=sampling(args.repeat, args.judge, args.judge_model)),
             args.attach, self.shell.user_ns)
         (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
 

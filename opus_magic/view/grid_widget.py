@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from opus_magic.core.grid.agreement import by_cell
 from opus_magic.core.grid.run import GridObserver, GridRun, results
 from opus_magic.core.grid.summary import CellResult, summarize
 from opus_magic.view import format as fmt
 from opus_magic.view.grid_text import (
     cell_text,
     columns_of,
+    judge_line,
     problem_lines,
     progress_line,
     readable,
@@ -83,7 +85,7 @@ class GridView(GridObserver):
         self.render(table=True)
         self.stop.disabled = True
         problems = "".join(f"<div class='opus-grid-problem'>{html.escape(line)}</div>"
-                           for line in problem_lines(run))
+                           for line in judge_line(run) + problem_lines(run))
         self.summary.value = summary_html(summarize(results(run))) + problems
         if self._handle is not None:
             self._handle.update({VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME],
@@ -129,9 +131,13 @@ def shown_rows(cells: list[CellResult], live: bool) -> tuple[list[int], str]:
 
 
 def table_html(cells: list[CellResult], run: GridRun, live: bool = False) -> str:
-    """Rows × variant/model columns; a finished cell opens to its whole answer when clicked."""
+    """Rows × variant/model columns; a finished cell opens to its whole answer when clicked; a
+    cell sampled several times shows its first sample and how many samples agree."""
     columns = columns_of(cells)
-    by = {(c.row, c.variant, c.model): (c, i) for i, c in enumerate(cells)}
+    by: dict[tuple[int, str, str], tuple[CellResult, int]] = {}
+    for i, c in enumerate(cells):
+        by.setdefault((c.row, c.variant, c.model), (c, i))
+    agreed = by_cell(cells)
     head = "".join(f"<th style='padding:0 0.5em'>{html.escape(v)}/{html.escape(m)}</th>"
                    for v, m in columns)
     rows, caption = shown_rows(cells, live)
@@ -140,19 +146,21 @@ def table_html(cells: list[CellResult], run: GridRun, live: bool = False) -> str
         tds = []
         for v, m in columns:
             found = by.get((row, v, m))
-            tds.append("<td></td>" if found is None else _cell_html(found[0], run, found[1]))
+            agreement = agreed.get((row, v, m))
+            tds.append("<td></td>" if found is None else _cell_html(
+                found[0], run, found[1], agreement.label() if agreement else ""))
         body.append(f"<tr><td>{row}</td>{''.join(tds)}</tr>")
     return (f"{caption}<table class='opus-grid-cells' style='font-size:0.9em'>"
             f"<tr><th>row</th>{head}</tr>{''.join(body)}</table>")
 
 
-def _cell_html(cell: CellResult, run: GridRun, index: int) -> str:
+def _cell_html(cell: CellResult, run: GridRun, index: int, agreement: str = "") -> str:
     color = fmt.STATUS_COLOURS.get(cell.status, "inherit")
     style = f"padding:0 0.5em;border-left:3px solid {color};vertical-align:top"
     if cell.status == "running":
         text = run.states[index].text.replace("\n", " ")
         return f"<td style='{style}'>▸ {html.escape(text[-STREAM_PREVIEW:])}</td>"
-    short = html.escape(cell_text(cell))
+    short = html.escape(cell_text(cell) + (f" · {agreement}" if agreement else ""))
     if cell.record is None or not cell.record.text:
         return f"<td style='{style}'>{short}</td>"
     whole = html.escape(cell.record.text)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.core.grid.checks import all_passed
+from opus_magic.core.grid.judge import parse_verdict
 from opus_magic.records import RunRecord
 
 MEAN_DIGITS = Decimal("1e-9")  # a mean cost is shown to the nano-dollar, not to 28 digits
@@ -26,6 +27,8 @@ class CellResult:
     checks: Mapping[str, bool | float | None]
     reason: str | None = None
     retried_cost: Decimal = Decimal(0)  # earlier attempts at this cell, billed and run again
+    repeat: int = 0  # which sample of the (variant, model, row) cell, under --repeat
+    judge: RunRecord | None = None  # the judge's run that scored the answer (--judge)
 
     @property
     def passed(self) -> bool | None:
@@ -46,6 +49,7 @@ class SummaryRow:
     p50_s: float | None
     p95_s: float | None
     best: bool = False
+    judge_cost: Decimal = Decimal(0)  # what the judge's runs cost, apart from `total_cost`
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -78,12 +82,14 @@ def _row(variant: str, model: str, cells: Sequence[CellResult]) -> SummaryRow:
     checked = [c.passed for c in answered if c.passed is not None]
     latencies = [c.record.duration_s for c in answered
                  if c.record and c.record.duration_s is not None]
+    judged = [c.judge.cost for c in cells if c.judge is not None and c.judge.cost is not None]
     return SummaryRow(
         variant, model, len(cells), len(answered),
         sum(checked) / len(checked) if checked else None,
         (sum(costs, Decimal(0)) / len(costs)).quantize(MEAN_DIGITS) if costs else None,
         sum(spent, Decimal(0)),
-        percentile(latencies, 0.5), percentile(latencies, 0.95))
+        percentile(latencies, 0.5), percentile(latencies, 0.95),
+        judge_cost=sum(judged, Decimal(0)))
 
 
 def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
@@ -96,7 +102,8 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
         usage = record.usage if record else None
         out.append({
             **(rows[result.row] if result.row < len(rows) else {}),
-            "row": result.row, "variant": result.variant, "model": result.model,
+            "row": result.row, "repeat": result.repeat, "variant": result.variant,
+            "model": result.model,
             "answer": record.text if record else None,
             **{f"check {name}": value for name, value in result.checks.items()},
             "passed": result.passed, "status": result.status,
@@ -106,17 +113,30 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
             "latency_s": record.duration_s if record else None,
             "run_id": record.id if record else None,
             "reused_from": record.reused_from if record else None,
+            **judged(result),
             "error": (record.error if record else None) or result.reason})
     return out
 
 
+def judged(result: CellResult) -> dict[str, Any]:
+    """The judge's reason and cost for a cell's DataFrame row (empty without --judge)."""
+    judge = result.judge
+    if judge is None:
+        return {}
+    verdict = parse_verdict(judge.text) if judge.status == "ok" else None
+    return {"judge_reason": verdict.reason if verdict else judge.error or judge.text,
+            "judge_cost": judge.cost}
+
+
 def from_history(records: Sequence[RunRecord]) -> list[CellResult]:
-    """The latest run of each cell of a grid (records oldest first), in row order, with what
-    the earlier runs of the cell cost."""
-    latest: dict[tuple[str, str, int], RunRecord] = {}
-    spent: dict[tuple[str, str, int], Decimal] = {}
+    """The latest run of each cell (each sample) of a grid (records oldest first), in row order,
+    with what the earlier runs of the cell cost, and the judge's run of each answer."""
+    judges = {r.judge_of: r for r in records if r.judge_of is not None}
+    records = [r for r in records if r.judge_of is None]
+    latest: dict[tuple[str, str, int, int], RunRecord] = {}
+    spent: dict[tuple[str, str, int, int], Decimal] = {}
     for record in records:
-        cell = (record.variant or "", record.model, record.row or 0)
+        cell = (record.variant or "", record.model, record.row or 0, record.repeat or 0)
         earlier = latest.get(cell)
         if earlier is not None and earlier.cost is not None and earlier.id != record.id:
             spent[cell] = spent.get(cell, Decimal(0)) + earlier.cost
@@ -124,9 +144,11 @@ def from_history(records: Sequence[RunRecord]) -> list[CellResult]:
     columns: dict[tuple[str, str], int] = {}
     for record in records:
         columns.setdefault((record.variant or "", record.model), len(columns))
-    ordered = sorted(latest.items(), key=lambda item: (item[0][2], columns[item[0][:2]]))
+    ordered = sorted(latest.items(),
+                     key=lambda item: (item[0][2], columns[item[0][:2]], item[0][3]))
     return [CellResult(variant, model, row,
                        "reused" if record.cost_source == "reused" else record.status,
-                       record, record.checks or {}, retried_cost=spent.get((variant, model, row),
-                                                                           Decimal(0)))
-            for (variant, model, row), record in ordered]
+                       record, record.checks or {},
+                       retried_cost=spent.get((variant, model, row, repeat), Decimal(0)),
+                       repeat=repeat, judge=judges.get(record.id))
+            for (variant, model, row, repeat), record in ordered]
