@@ -232,8 +232,8 @@ class GridRun:
                     break
                 with self._lock:
                     self.reruns += 1
-                state.retried.append(self._finish(cell, record))  # billed: in the totals
-        state.record = self.session.last_run = self._finish(cell, record)
+                state.retried.append(self._finish(cell, record, saved=True))  # in the totals
+        state.record = self.session.last_run = self._finish(cell, record, saved=True)
         state.status, state.live = record.status, None  # the record holds what the view needs
 
     def _execute(self, cell: GridCell, pacer: Pacer, observer: GridObserver) -> RunRecord:
@@ -261,9 +261,10 @@ class GridRun:
         return {"grid_id": self.grid.id, "variant": cell.variant, "row": cell.row,
                 "repeat": cell.repeat, "cell_key": cell.key}
 
-    def _finish(self, cell: GridCell, record: RunRecord) -> RunRecord:
+    def _finish(self, cell: GridCell, record: RunRecord, saved: bool = False) -> RunRecord:
         """Check the answer and save the cell with its grid fields (kept in the session when the
-        history cannot be written). Without --check, the stored check results stay."""
+        history cannot be written), unless the engine `saved` it with them and there is nothing
+        to add. Without --check, the stored check results stay."""
         state, spec = self.states[cell.index], self.grid.spec
         checks = None
         if record.status == "ok":
@@ -275,7 +276,11 @@ class GridRun:
             if self.judging is not None:
                 checks[JUDGE_CHECK], state.judge = self.judging.score(cell, record)
             state.checks = checks
-        record = record.replace(**self._fields(cell), checks=checks)
+        fields = self._fields(cell)
+        if saved and not checks and not record.checks and all(
+                getattr(record, name) == value for name, value in fields.items()):
+            return record
+        record = record.replace(**fields, checks=checks)
         return save(self.session.store(self.grid.settings), record)
 
 

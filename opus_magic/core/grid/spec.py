@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -101,9 +102,10 @@ class Grid:
     cells: list[GridCell]
     settings: Settings
 
-    @property
+    @functools.cached_property
     def worst_case(self) -> Decimal | None:
-        """What the runnable cells can cost at most (None when a price is unknown)."""
+        """What the runnable cells can cost at most (None when a price is unknown); worked out
+        once, since a grid's plans do not change (the views show it on every redraw)."""
         total = Decimal(0)
         for cell in self.cells:
             if cell.plan is None or cell.refused:
