@@ -92,6 +92,10 @@ def test_judge_scores_each_answer_as_a_check_with_its_cost_apart(ip, simulator, 
     ip.run_cell_magic("opus", line, "Define {item} in one line.")  # answers and judgements reused
     assert len(simulator.requests()) == 4
     assert list(ip.user_ns["out"]["check judge"]) == [1.0, 0.0]
+    capsys.readouterr()
+    ip.run_line_magic("opus", "grid")  # from history: the judge's cost still apart
+    shown = capsys.readouterr().out
+    assert f"Judge runs: {money(total)}, apart from the answers'" in shown and "50%" in shown
 
 
 def test_the_judge_prompt_is_shown_by_a_dry_run(ip, simulator, capsys) -> None:

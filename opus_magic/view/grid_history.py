@@ -7,7 +7,13 @@ from decimal import Decimal
 
 from opus_magic.core.grid.summary import MEAN_DIGITS, CellResult, percentile, summarize
 from opus_magic.view import format as fmt
-from opus_magic.view.grid_text import cell_rows, cell_text, summary_html, summary_text
+from opus_magic.view.grid_text import (
+    cell_rows,
+    cell_text,
+    judged_cost_line,
+    summary_html,
+    summary_text,
+)
 from opus_magic.view.tables import Rendered
 
 AGGREGATE_HEADINGS = ("tag", "grid", "cells", "pass rate", "total cost", "mean cost", "p50", "p95")
@@ -16,10 +22,15 @@ AGGREGATE_HEADINGS = ("tag", "grid", "cells", "pass rate", "total cost", "mean c
 def grid_view(grid_id: str, cells: Sequence[CellResult]) -> Rendered:
     """A grid re-shown from history: its summary and the table of cells."""
     rows = summarize(cells)
-    text = f"Grid {grid_id}\n\n{summary_text(rows)}\n\n{fmt.text_table(cell_rows(cells))}"
+    judged = "".join(f"\n\n{line}" for line in judged_cost_line(rows))
+    text = (f"Grid {grid_id}\n\n{summary_text(rows)}\n\n{fmt.text_table(cell_rows(cells))}"
+            f"{judged}")
     table = "".join("<tr>" + "".join(f"<td style='padding:0 0.5em'>{html.escape(c)}</td>"
                                      for c in row) + "</tr>" for row in cell_rows(cells))
-    return Rendered(f"<b>Grid {grid_id}</b>{summary_html(rows)}<table>{table}</table>", text)
+    shown = f"<b>Grid {grid_id}</b>{summary_html(rows)}<table>{table}</table>"
+    if judged:
+        shown += f"<pre>{html.escape(judged.strip())}</pre>"
+    return Rendered(shown, text)
 
 
 def _aggregate(tag: str, grid_id: str, cells: Sequence[CellResult]) -> tuple[str, ...]:

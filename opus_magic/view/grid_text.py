@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TextIO
 
 from opus_magic.core.grid.agreement import by_cell
@@ -77,6 +78,15 @@ def judge_line(run: GridRun) -> list[str]:
     judged = sum(1 for s in run.states if s.judge is not None)
     return [f"Judge {run.judging.model} scored {judged} answers: {fmt.money(run.judge_spent)}, "
             f"apart from the answers' cost (--dry-run shows its prompt)."]
+
+
+def judged_cost_line(rows: Sequence[SummaryRow]) -> list[str]:
+    """'Judge runs: $0.0003, apart from the answers' $0.0120.' (none without a judge)."""
+    judged = sum((r.judge_cost for r in rows), Decimal(0))
+    if not judged:
+        return []
+    answers = sum((r.total_cost for r in rows), Decimal(0))
+    return [f"Judge runs: {fmt.money(judged)}, apart from the answers' {fmt.money(answers)}."]
 
 
 def problem_lines(run: GridRun) -> list[str]:

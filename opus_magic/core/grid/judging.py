@@ -58,11 +58,13 @@ class Judging:
         self._lock = threading.Lock()
 
     def plan(self, cell: GridCell, answer: str) -> Plan:
-        """The judge's run for one answer to the cell's prompt."""
+        """The judge's run for one answer to the cell's prompt (one planner for the grid's
+        workers, so one at a time)."""
         question = self.grid.spec.prompts[(cell.variant, cell.row)]
         request = CellInput(prompt=self.judge.prompt(question, answer), models=(self.model,),
                             tag=self.grid.spec.cell.tag)
-        return self.planner.plan_model(request, self.model)
+        with self._lock:
+            return self.planner.plan_model(request, self.model)
 
     def score(self, cell: GridCell, answer: RunRecord) -> tuple[Result, RunRecord | None]:
         """The `judge` check of an answer (a score, or "check error: …") and the judge's run."""
