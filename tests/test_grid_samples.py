@@ -2,6 +2,7 @@
 real HTTP."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -106,6 +107,7 @@ def test_the_judge_prompt_is_shown_by_a_dry_run(ip, simulator, capsys) -> None:
     assert "Judge: claude-sonnet" in out
     assert f"  | Rubric: {RUBRIC}" in out and "  | Define cache in one line." in out
     assert "<the answer>" in out and simulator.requests() == []
+    assert re.search(r"worst case ≈\$0\.\d+ over 1 answers, shown apart", out)
 
 
 def test_an_unreadable_judgement_is_a_check_error(ip, simulator, capsys) -> None:

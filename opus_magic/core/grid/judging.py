@@ -25,9 +25,17 @@ from opus_magic.core.run.planner import Planner
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
 from opus_magic.cost.lineup import cheapest_current
+from opus_magic.cost.pricing import format_usd, input_cost
 from opus_magic.errors import OpusError, UsageError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.store.grids import reusable
+
+
+def judge_planner(session: Session, grid: Grid) -> Planner:
+    """Plans the judge's runs: its own system prompt and output cap, the grid's profile."""
+    return Planner(session, {"max_tokens": JUDGE_MAX_TOKENS, "concise": "off",
+                             "profile": grid.spec.cell.profile, "system": JUDGE_SYSTEM},
+                   sending=not grid.spec.cell.dry_run)
 
 
 def judge_model(judge: Judge, planner: Planner) -> str:
@@ -51,9 +59,7 @@ class Judging:
         self.session, self.grid, self.judge = session, grid, grid.spec.judge
         self.pacers, self.concurrency, self.cancel, self.on_retry = (
             pacers, concurrency, cancel, on_retry)
-        cell = grid.spec.cell
-        self.planner = Planner(session, {"max_tokens": JUDGE_MAX_TOKENS, "concise": "off",
-                                         "profile": cell.profile, "system": JUDGE_SYSTEM})
+        self.planner = judge_planner(session, grid)
         self.model = judge_model(self.judge, self.planner)
         self._lock = threading.Lock()
 
@@ -117,15 +123,27 @@ class Judging:
 
 
 def judge_lines(session: Session, grid: Grid) -> list[str]:
-    """What a dry run says of the judge: its model and the prompt it is sent (for the first
-    cell, with `<the answer>` where each answer goes); nothing without --judge."""
+    """What a dry run says of the judge: its model, its worst case over the runnable cells
+    (its prompt with each answer at its max_tokens, plus its own output cap), and the prompt
+    it is sent for the first cell, `<the answer>` where each answer goes; nothing without
+    --judge."""
     judge = grid.spec.judge
     if judge is None:
         return []
-    planner = Planner(session)
+    planner = judge_planner(session, grid)
     model = judge_model(judge, planner)
     first = grid.cells[0]
     prompt = judge.prompt(grid.spec.prompts[(first.variant, first.row)], "<the answer>")
+    answers = [c.plan.max_tokens for c in grid.cells if c.plan is not None and not c.refused]
+    try:
+        plan = planner.plan_model(CellInput(prompt=prompt, models=(model,)), model)
+    except OpusError as exc:
+        worst = f"unknown ({exc})"
+    else:
+        costs = [plan.worst_case_cost, input_cost(sum(answers), plan.info)]
+        worst = ("unknown" if None in costs else format_usd(
+            plan.worst_case_cost * len(answers) + costs[1], estimated=True))
     return [f"Judge: {model} scores each answer (one run per answer, at most "
-            f"{JUDGE_MAX_TOKENS} output tokens, its cost shown apart). It is sent, for row "
-            f"{first.row}:", *(f"  | {line}" for line in prompt.splitlines())]
+            f"{JUDGE_MAX_TOKENS} output tokens), worst case {worst} over {len(answers)} "
+            f"answers, shown apart from theirs. It is sent, for row {first.row}:",
+            *(f"  | {line}" for line in prompt.splitlines())]
