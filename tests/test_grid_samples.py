@@ -128,3 +128,16 @@ def test_judge_flags_are_checked(ip, simulator, capsys) -> None:
     ip.run_cell_magic("opus", '--each words --judge "x" --batch', "Define {item}.")
     assert "--judge go with requests sent from here" in said(capsys)
     assert simulator.requests() == []
+
+
+def test_the_widget_shows_samples_agreeing_and_the_judges_cost(ip, simulator) -> None:
+    from opus_magic.notebook.present import last_view
+
+    ip.run_line_magic("config", "OpusMagics.view = 'widget'")
+    ip.user_ns["tickets"] = TICKETS[:2]
+    ip.run_cell(f'%%opus --each tickets -m haiku --max-tokens 5 --repeat 2 --check equals:label '
+                f'--judge "{RUBRIC}"\n{CLASSIFY}')
+    view = last_view()
+    assert "× 2 samples" in view.title.value and view.bar.value == view.bar.max == 4
+    assert view.table.value.count("2/2 agree · 0/2 ✓") == 2  # the judge fails every answer
+    assert "Judge claude-haiku-5-5 scored 4 answers" in view.summary.value

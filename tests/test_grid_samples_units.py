@@ -82,3 +82,12 @@ def test_each_sample_has_its_own_key_and_the_first_keeps_the_cells() -> None:
     assert sample_key("k", 0) == "k"
     assert len({sample_key("k", n) for n in range(5)}) == 5
     assert sample_key("k", 2) == sample_key("k", 2) != sample_key("j", 2)
+
+
+def test_a_judge_grading_a_classification_is_not_answered_as_one() -> None:
+    from opus_magic.sim.choices import choice_answer
+
+    question = "Answer with one of: billing, bug, other.\nThe billing page charged me twice."
+    prompt = Judge("Names 'billing'").prompt(question, "billing")
+    assert choice_answer([{"role": "user", "content": question}], "m") == ["billing"]
+    assert choice_answer([{"role": "user", "content": prompt}], "m") is None

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from opus_magic.sim.judge_answer import grading
 from opus_magic.sim.text import request_seed
 
 OPTIONS = re.compile(r"answer with one of:\s*([^\n.]+)", re.IGNORECASE)
@@ -24,7 +25,7 @@ def choice_answer(messages: Sequence[dict[str, Any]], model: str) -> list[str] |
         return None
     text = users[-1]["content"]
     found = OPTIONS.search(text)
-    if found is None:
+    if found is None or grading(text):  # a judge grading a classification's answer
         return None
     options = [o.strip() for o in re.split(r",|\bor\b", found.group(1)) if o.strip()]
     if not options:

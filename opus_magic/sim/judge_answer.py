@@ -17,6 +17,11 @@ QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"")
 STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
+def grading(prompt: str) -> bool:
+    """Whether `prompt` asks to grade an answer against a rubric (a judge's prompt)."""
+    return ASKS.search(prompt) is not None
+
+
 def judge_reply(prompt: str, seed: int) -> str | None:
     """`SCORE: …` and `REASON: …` when `prompt` asks to grade an answer, else None."""
     asked = ASKS.search(prompt)

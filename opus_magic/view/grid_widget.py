@@ -45,7 +45,8 @@ class GridView(GridObserver):
         grid = run.grid
         self.title = part(w.HTML, "opus-grid-title", value=(
             f"<b>Grid {grid.id}</b>: {len(grid.cells)} cells ({len(grid.spec.variants)} variants "
-            f"× {len(grid.models)} models × {len(grid.spec.rows)} rows)"))
+            f"× {len(grid.models)} models × {len(grid.spec.rows)} rows"
+            f"{f' × {grid.spec.repeats} samples' if grid.spec.repeats > 1 else ''})"))
         self.bar = part(w.IntProgress, "opus-grid-progress", min=0, max=len(grid.cells), value=0)
         self.label = part(w.HTML, "opus-grid-label", value="")
         self.stop = part(w.Button, "opus-stop", description="Stop", icon="stop",
