@@ -98,6 +98,9 @@ def test_judge_scores_each_answer_as_a_check_with_its_cost_apart(ip, simulator, 
     shown = capsys.readouterr().out
     assert f"Judge runs: {money(total)}, apart from the answers'" in shown and "50%" in shown
 
+    ip.run_cell_magic("opus", line + " --fresh", "Define {item} in one line.")  # all sent again
+    assert len(simulator.requests()) == 8 and len(judge_requests(simulator)) == 4
+
 
 def test_the_judge_prompt_is_shown_by_a_dry_run(ip, simulator, capsys) -> None:
     ip.user_ns["words"] = ["cache"]

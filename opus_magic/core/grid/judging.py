@@ -94,7 +94,9 @@ class Judging:
 
     def _reused(self, cell: GridCell, answer: RunRecord, plan: Plan) -> RunRecord | None:
         """This answer's judgement from history: its own, else a free copy of the same judge's
-        reply to the same text."""
+        reply to the same text; nothing under --fresh."""
+        if self.grid.spec.fresh:
+            return None
         key = cell_key(plan)
         found = reusable(self.session.store(self.grid.settings), [key]).get(key, [])
         own = [r for r in found if r.judge_of == answer.id]
