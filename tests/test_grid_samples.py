@@ -32,7 +32,7 @@ def test_repeat_samples_each_cell_and_reuses_each_sample(ip, simulator, capsys) 
     frame = ip.user_ns["out"]
     assert len(simulator.requests()) == 9 and len(frame) == 9
     assert sorted(frame["repeat"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
-    assert frame["passed"].all()
+    assert frame["passed"].all() and (frame["agreement"] == 1.0).all()
     out = capsys.readouterr().out
     assert out.count("3/3 agree · 3/3 ✓") == 3  # one per row, the samples counted together
     assert "100%" in out

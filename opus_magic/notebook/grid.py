@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from opus_magic.core.grid.agreement import by_cell
 from opus_magic.core.grid.checks import resolve
 from opus_magic.core.grid.fields import field_check
 from opus_magic.core.grid.judge import JUDGE_CHECK, Judge
@@ -172,11 +173,17 @@ def remaining_budget(session: Session) -> Decimal | None:
 
 def to_frame(cells: list[CellResult], rows: list[dict[str, Any]],
              schema: OutputSchema | None = None) -> Any:
-    """The grid as a pandas DataFrame, one row per cell; with a schema, each of its fields is a
-    column `answer.FIELD` (empty where the answer did not match it) and `schema_error` says why."""
+    """The grid as a pandas DataFrame, one row per cell (per sample under --repeat, with the
+    share of its cell's samples that agree); with a schema, each of its fields is a column
+    `answer.FIELD` (empty where the answer did not match it) and `schema_error` says why."""
     import pandas as pd
 
     frame = frame_rows(cells, rows)
+    agreed = by_cell(cells)
+    if agreed:  # --repeat: how many of each cell's samples gave its most common answer
+        for shown, cell in zip(frame, cells):
+            found = agreed.get((cell.row, cell.variant, cell.model))
+            shown["agreement"] = found.agreeing / found.samples if found and found.samples else None
     if schema is not None:
         for shown, cell in zip(frame, cells):
             record = cell.record
