@@ -35,7 +35,7 @@ def test_repeat_samples_each_cell_and_reuses_each_sample(ip, simulator, capsys) 
     assert frame["passed"].all() and (frame["agreement"] == 1.0).all()
     out = capsys.readouterr().out
     assert out.count("3/3 agree · 3/3 ✓") == 3  # one per row, the samples counted together
-    assert "100%" in out
+    assert "100 % (70–100 %) 9/9" in out  # every sample counted, clustered by row
     runs = opus_magic.history(limit=50)
     assert sorted((r.row, r.repeat) for r in runs) == [
         (row, n) for row in range(3) for n in range(3)]
@@ -88,7 +88,7 @@ def test_judge_scores_each_answer_as_a_check_with_its_cost_apart(ip, simulator, 
     total = sum((j.cost for j in judges), Decimal(0))
     out = capsys.readouterr().out
     assert f"Judge claude-haiku-5-5 scored 2 answers: {money(total)}, apart from" in out
-    assert "50%" in out  # the judge's score is a check like any other in the pass rate
+    assert "50 % (" in out  # the judge's score is a check like any other in the pass rate
 
     ip.run_cell_magic("opus", line, "Define {item} in one line.")  # answers and judgements reused
     assert len(simulator.requests()) == 4
@@ -96,7 +96,7 @@ def test_judge_scores_each_answer_as_a_check_with_its_cost_apart(ip, simulator, 
     capsys.readouterr()
     ip.run_line_magic("opus", "grid")  # from history: the judge's cost still apart
     shown = capsys.readouterr().out
-    assert f"Judge runs: {money(total)}, apart from the answers'" in shown and "50%" in shown
+    assert f"Judge runs: {money(total)}, apart from the answers'" in shown and "50 % (" in shown
 
     ip.run_cell_magic("opus", line + " --fresh", "Define {item} in one line.")  # all sent again
     assert len(simulator.requests()) == 8 and len(judge_requests(simulator)) == 4

@@ -52,28 +52,31 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      structured output; -o gets it parsed (the text if it fails)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
-       [--repeat N] [--judge "RUBRIC" [--judge-model MODEL]] [-m A,B] [-o VAR]
+       [--repeat N] [--judge "RUBRIC" [--judge-model M]] [--sample N [--seed S]] [-m A,B] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
                                      a grid: variants × models × rows, paced within rate limits
                                      and the budget; finished cells are reused unless --fresh;
-                                     -o gives a pandas DataFrame, one row per cell
+                                     -o gives a pandas DataFrame, one row per cell; the summary
+                                     shows each pass rate, cost and latency with its 95 %
+                                     interval, cost per correct answer, and names a winner only
+                                     when the paired test on the same rows says so
+                                     (opus_magic.summary(GRID_ID) gives it as a DataFrame)
   --each VAR                         a DataFrame, a list of dicts, or a list of strings ({item})
   --variants VAR                     a dict {name: prompt} or a list of prompts (else the cell)
   --attach {COLUMN}                  one file a row: the row's path, bytes or image
   --check NAME                       json, contains:TEXT, regex:PATTERN, equals:COLUMN,
                                      max_words:N, field:NAME<=3 (a --schema field), or a
                                      notebook function f(answer, row)
-  --repeat N                         sample each cell N times: each row shows how many samples
-                                     agree ("2/3 agree"), every sample counts in the pass rate,
-                                     and raising N runs only the new samples
-  --judge "RUBRIC"                   a model scores each answer 0-1 by the rubric with a short
-                                     reason: the check 'judge' (passes at 0.5), its runs and cost
-                                     apart (judge_cost); --dry-run prints the judge's prompt
-  --judge-model MODEL                the judge's model (default the cheapest current model)
+  --repeat N                         sample each cell N times; rows say how many samples agree
+  --judge "RUBRIC" [--judge-model M] check 'judge': a model's 0-1 score; --dry-run shows its prompt
   --batch                            submit the cells as provider batches (Anthropic Message
                                      Batches, OpenAI Batch API) at the batch price; the cell
                                      returns at once, a view polls them (Cancel), and this kernel
                                      collects them when they end (%opus batches collect elsewhere)
+  --sample N                         run N rows drawn at random and project the whole dataset's
+                                     cost (interactive and batch) and time with 95 % intervals;
+                                     the full run is refused if its projection crosses the budget
+  --seed S                           the seed --sample draws with (default 0, always stated)
 
 %opus models [--all] [WORD]          current models and aliases first, then one row per model:
                                      prices with source and date, limits, legacy successors;
@@ -84,7 +87,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus show RUN_ID                    one run in full (a tool loop: every step, call and result)
 %opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
-%opus compare --tag A --tag B        two grids aligned row by row, pass rate and cost side by side
+%opus compare --tag A --tag B        two grids compared on the same rows (intervals, the paired
+                                     test, rows needed) and aligned row by row
 %opus grid [GRID_ID]                 re-show a grid (the last one by default) from history
 %opus stats [--by model|tag|user|project]  totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap

@@ -8,15 +8,18 @@ import collections
 import dataclasses
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opus_magic.core.grid.agreement import by_cell
 from opus_magic.core.grid.checks import resolve
 from opus_magic.core.grid.fields import field_check
+from opus_magic.core.grid.forecast import over_budget, project, refuse_over_budget
 from opus_magic.core.grid.judge import JUDGE_CHECK, Judge
 from opus_magic.core.grid.judging import judge_lines
 from opus_magic.core.grid.run import GridRun, results
+from opus_magic.core.grid.sample import DEFAULT_SEED, RowSample, draw, full_run_key
 from opus_magic.core.grid.spec import (
+    Grid,
     GridSpec,
     dry_run_lines,
     plan_grid,
@@ -24,6 +27,7 @@ from opus_magic.core.grid.spec import (
     variants_of,
 )
 from opus_magic.core.grid.summary import CellResult, frame_rows
+from opus_magic.core.run.planner import cell_flags
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.schema.spec import OutputSchema
 from opus_magic.core.session import Session
@@ -33,6 +37,10 @@ from opus_magic.notebook.present import LIVE, TEXT, deliver, presentation
 from opus_magic.notebook.state import STATE
 
 MAX_REPEATS = 100
+
+if TYPE_CHECKING:
+    from opus_magic.view.grid_text import GridTextView
+    from opus_magic.view.grid_widget import GridView
 
 
 def _track(run: GridRun, work: Callable[[], None]) -> Callable[[], None]:
@@ -53,8 +61,8 @@ def lookup(namespace: Mapping[str, Any], name: str, flag: str) -> Any:
     return namespace[name]
 
 
-def sampling(repeat: str | None, judge: str | None, judge_model: str | None
-             ) -> dict[str, Any]:
+def repeat_and_judge(repeat: str | None, judge: str | None, judge_model: str | None
+                     ) -> dict[str, Any]:
     """`--repeat N`, `--judge RUBRIC` and `--judge-model MODEL` as GridSpec fields, checked."""
     fields: dict[str, Any] = {}
     if repeat is not None:
@@ -73,14 +81,23 @@ def sampling(repeat: str | None, judge: str | None, judge_model: str | None
 
 def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variants: str | None,
                checks: list[str], concurrency: str | None, fresh: bool,
-               interpolating: bool = True, sampling: Mapping[str, Any] | None = None
+               interpolating: bool = True, sample: str | None = None,
+               seed: str | None = None, repeat_judge: Mapping[str, Any] | None = None
                ) -> GridSpec:
-    """Rows, variants, checks, and each (variant, row)'s prompt: row fields, then notebook names."""
+    """Rows (all, or --sample's), variants, checks, and each (variant, row)'s prompt: row fields,
+    then notebook names; `repeat_judge`: --repeat's and --judge's fields."""
     rows = rows_of(lookup(namespace, each, "--each"), each)
     if not rows:
         raise UsageError(f"--each {each}: it has no rows.")
     chosen = variants_of(lookup(namespace, variants, "--variants") if variants else None,
                          variants, cell.prompt)
+    drawn = _sample(rows, sample, seed)
+    full_run = ""  # keyed only when a projection is made or may apply: hashing rows costs time
+    if drawn is not None or STATE.forecasts:
+        full_run = full_run_key(rows, chosen, {"models": cell.models, "checks": checks,
+                                               **cell_flags(cell)})
+    if drawn is not None:
+        rows = [rows[index] for index in drawn.rows]
     prompts, unresolved = _prompts(chosen, rows, namespace, interpolating)
     notes = list(cell.notes)
     body = cell.prompt.strip()
@@ -91,12 +108,26 @@ def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variant
                      f"{', '.join(sorted(unresolved))}")
     columns = sorted({key for row in rows for key in row})
     _fields_exist(checks, cell.schema)
-    if (sampling or {}).get("judge") is not None and JUDGE_CHECK in checks:
+    if (repeat_judge or {}).get("judge") is not None and JUDGE_CHECK in checks:
         raise UsageError(f"--check {JUDGE_CHECK} and --judge would both be the check "
                          f"'{JUDGE_CHECK}': rename your function.")
     return GridSpec(cell=dataclasses.replace(cell, notes=tuple(notes)), rows=rows,
                     variants=chosen, prompts=prompts, checks=resolve(checks, namespace, columns),
-                    concurrency=_concurrency(concurrency), fresh=fresh, **(sampling or {}))
+                    concurrency=_concurrency(concurrency), fresh=fresh, sample=drawn,
+                    full_run=full_run, **(repeat_judge or {}))
+
+
+def _sample(rows: list[dict[str, Any]], sample: str | None, seed: str | None) -> RowSample | None:
+    """`--sample N [--seed S]`: N rows drawn at random (seed 0 unless given); None without it."""
+    if sample is None:
+        if seed is not None:
+            raise UsageError("--seed draws the rows of --sample N: add --sample, e.g. --sample 50.")
+        return None
+    if not sample.isdigit() or int(sample) < 1:
+        raise UsageError(f"--sample {sample}: use a whole number of rows, 1 or more, e.g. 50.")
+    if seed is not None and not seed.isdigit():
+        raise UsageError(f"--seed {seed}: use a whole number, 0 or more, e.g. --seed 7.")
+    return draw(len(rows), int(sample), DEFAULT_SEED if seed is None else int(seed))
 
 
 def _fields_exist(checks: list[str], schema: OutputSchema | None) -> None:
@@ -135,34 +166,49 @@ def _concurrency(value: str | None) -> int | None:
 
 def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | None:
     """Plan and run the grid (or only describe it for --dry-run) in the view the frontend takes."""
+    if spec.sample is None and not spec.cell.dry_run:  # before planning a grid of any size
+        refuse_over_budget(STATE.forecasts.get(spec.full_run), session.budget.committed(),
+                           session.settings(**cell_flags(spec.cell)).budget)
     grid = plan_grid(session, spec)
     if spec.cell.dry_run:
-        print("\n".join(dry_run_lines(grid, remaining_budget(session))
-                        + judge_lines(session, grid)))
-        return None
+        return _dry_run(session, grid)
     settings = grid.settings
     run = GridRun(session, grid, spec.concurrency or settings.concurrency)
     mode = presentation(settings.view)
 
-    def finish() -> None:
+    def finish(view: GridTextView | GridView) -> None:
         deliver(output, to_frame(results(run), spec.rows, spec.cell.schema))
+        if spec.sample is None:
+            return
+        projection = project(run)
+        if projection is not None:
+            STATE.forecasts[spec.full_run] = projection
+        view.projected(projection, over_budget(projection, session.budget.committed(),
+                                               settings.budget))
 
     if mode == TEXT:
         from opus_magic.view.grid_text import GridTextView
 
-        _track(run, lambda: (run.run(GridTextView()), finish()))()
+        text_view = GridTextView()
+        _track(run, lambda: (run.run(text_view), finish(text_view)))()
         return run
     from opus_magic.view.grid_widget import GridView
 
     view = GridView(run, on_stop=run.stop)
     STATE.remember(view)
     view.show()
-    work = _track(run, lambda: (run.run(view), finish()))
+    work = _track(run, lambda: (run.run(view), finish(view)))
     if mode == LIVE:
         STATE.background.launcher()(work, run.stop)
     else:
         work()
     return run
+
+
+def _dry_run(session: Session, grid: Grid) -> None:
+    """What the grid would send and cost, and what its judge would be asked; nothing is sent."""
+    lines = dry_run_lines(grid, remaining_budget(session)) + judge_lines(session, grid)
+    print("\n".join(lines))
 
 
 def remaining_budget(session: Session) -> Decimal | None:

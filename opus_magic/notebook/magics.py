@@ -50,6 +50,19 @@ def thinking_flag(value: str | None) -> int | str | None:
     return int(value)
 
 
+def grid_flags_fit(args: Any) -> None:
+    """Refuses flags a grid cell cannot take together."""
+    if args.continue_:
+        raise UsageError("--each and --continue do not go together: a grid starts fresh "
+                         "conversations.")
+    if args.batch and (args.concurrency or args.attach or args.judge):
+        raise UsageError("--concurrency, --attach and --judge go with requests sent from here; a "
+                         "--batch runs on the provider's own engine: drop one of them.")
+    if args.batch and args.sample:
+        raise UsageError("--sample times the rows it runs from here, and its projection shows "
+                         "the batch price too: drop --batch.")
+
+
 SettingTraits = types.new_class("SettingTraits", (HasTraits,), exec_body=lambda ns: ns.update(
     {f.name: trait_for(f.name, f.metadata["help"]) for f in SETTINGS}))
 
@@ -135,6 +148,9 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     @argument("--batch", action="store_true",
               help="Grid: submit the cells through the providers' batch engines at the batch "
                    "price; results arrive later.")
+    @argument("--sample", help="Grid: run N rows drawn at random (seeded) and project the whole "
+              "dataset's cost and time, interactive and batch.")
+    @argument("--seed", help="Grid: the seed --sample draws its rows with (default 0).")
     @cell_magic
     def opus(self, line: str, cell: str) -> None:
         """Send the cell to the model and stream the answer with a live cost meter."""
@@ -150,17 +166,13 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
         notes: tuple[str, ...] = ()
         prompt = cell.strip("\n")
         if args.each:
-            if args.continue_:
-                raise UsageError("--each and --continue do not go together: a grid starts "
-                                 "fresh conversations.")
-            if args.batch and (args.concurrency or args.attach or args.judge):
-                raise UsageError("--concurrency, --attach and --judge go with requests sent from "
-                                 "here; a --batch runs on the provider's own engine: drop one "
-                                 "of them.")
+            grid_flags_fit(args)
         elif (args.variants or args.check or args.fresh or args.concurrency or args.batch
               or args.repeat or args.judge or args.judge_model):
             raise UsageError("--variants, --check, --concurrency, --fresh, --repeat, --judge and "
                              "--batch need --each VAR.")
+        elif args.sample or args.seed:
+            raise UsageError("--sample and --seed draw rows of a grid: add --each VAR.")
         elif not args.no_interpolate:
             prompt, unresolved = interpolate(prompt, self.shell.user_ns)
             if unresolved:
@@ -187,13 +199,14 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     def _run_grid(self, args: Any, cell_input: Any) -> None:
         """A grid cell: its spec from the notebook's values (each row's attachments too)."""
         from opus_magic.notebook.attach import with_row_attachments
-        from opus_magic.notebook.grid import build_spec, run_grid, sampling
+        from opus_magic.notebook.grid import build_spec, repeat_and_judge, run_grid
         from opus_magic.notebook.grid_batch import run_grid_batch
 
         spec = with_row_attachments(
             build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
                        list(args.check), args.concurrency, args.fresh, not args.no_interpolate,
-                       sampling=sampling(args.repeat, args.judge, args.judge_model)),
+                       args.sample, args.seed,
+                       repeat_judge=repeat_and_judge(args.repeat, args.judge, args.judge_model)),
             args.attach, self.shell.user_ns)
         (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
 

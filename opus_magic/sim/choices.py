@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from opus_magic.sim.answers import last_user_text
 from opus_magic.sim.judge_answer import grading
 from opus_magic.sim.text import request_seed
 
@@ -20,10 +21,7 @@ OPTIONS = re.compile(r"answer with one of:\s*([^\n.]+)", re.IGNORECASE)
 
 def choice_answer(messages: Sequence[dict[str, Any]], model: str) -> list[str] | None:
     """The answer as one piece, or None when the prompt asks for no choice."""
-    users = [m for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
-    if not users:
-        return None
-    text = users[-1]["content"]
+    text = last_user_text(messages)  # a string, or the text of its blocks (a cache mark)
     found = OPTIONS.search(text)
     if found is None or grading(text):  # a judge grading a classification's answer
         return None

@@ -28,6 +28,7 @@ class CellState:
     elsewhere: bool = False  # another run of this grid answered it meanwhile: reused
     steps: list[RunRecord] = field(default_factory=list)  # a tool loop's steps before `record`
     judge: RunRecord | None = None  # the judge's run that scored the answer (--judge)
+    source_cost: Decimal | None = None  # a reused copy: what the run it copies cost
 
     @property
     def shown(self) -> RunRecord | None:
@@ -111,3 +112,6 @@ class CellEvents(ClosedAt):
 
     def finished(self, live: LiveRun, record: RunRecord) -> None:
         """The grid records the cell itself once its checks are known."""
+def source_cost(records: list[RunRecord], copy: RunRecord) -> Decimal | None:
+    """What the run a reused copy was taken from cost (None for a cell's own run)."""
+    return next((r.cost for r in records if copy.reused_from and r.id == copy.reused_from), None)
