@@ -215,7 +215,10 @@ def test_bad_cascade_flags_say_what_to_do(ip, simulator, capsys) -> None:
             (CASCADE + " -m opus", "drop -m"),
             (CASCADE + " --accept 2", "--accept 2: use a score from 0 to 1"),
             (CASCADE + " --sample 3", "drop --sample"),
-            ("--compare", "--accept and --compare go with --cascade")]:
+            (CASCADE.replace("--cascade haiku,sonnet,opus", "-m haiku") + " --compare",
+             "--accept and --compare go with --cascade"),
+            (CASCADE + " --repeat 3", "drop --repeat"),
+            ("--compare", "--cascade (--accept, --compare) and --batch need --each VAR")]:
         ip.run_cell_magic("opus", line, PROMPT)
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
@@ -289,3 +292,15 @@ def test_opus_grid_shows_a_cascade_again_from_history(ip, simulator, capsys) -> 
     assert frame.attrs["summary"] in again
     settled = live.split("Settled at each stage: ")[1].split(".")[0]
     assert f"Settled at each stage: {settled}." in again
+
+
+def test_a_judges_score_decides_at_accept(ip, simulator) -> None:
+    simulator.configure(accuracy={"haiku": 0.5})
+    ip.user_ns["tickets"] = [t for t in TICKETS if t["label"] == "billing"]
+    ip.run_cell_magic("opus", "--each tickets --cascade haiku,sonnet --max-tokens 5 "
+                      "--judge \"Says 'billing'\" --accept 0.9 -o paths", PROMPT)
+    frame = ip.user_ns["paths"]
+    first = {r.row: r for r in by_stage(1)}
+    wrong = {row for row, r in first.items() if r.text.strip() != "billing"}
+    assert wrong and all(first[row].checks["judge"] == 0.0 for row in wrong)
+    assert {r.row for r in by_stage(2)} == wrong and frame["passed"].all()

@@ -50,9 +50,11 @@ def cascade_spec(spec: GridSpec, stages: tuple[str, ...], models: tuple[str, ...
     if models:
         raise UsageError("--cascade names the models itself: drop -m (e.g. --cascade "
                          "haiku,sonnet,opus).")
-    if not spec.checks:
-        raise UsageError("--cascade needs a --check to decide which answers to accept (e.g. "
-                         "--check equals:label).")
+    if not spec.checks and spec.judge is None:
+        raise UsageError("--cascade needs a --check (or --judge) to decide which answers to "
+                         "accept (e.g. --check equals:label).")
+    if spec.repeats > 1:
+        raise UsageError("--cascade sends each row to a stage once: drop --repeat.")
     if spec.sample is not None:
         raise UsageError("--sample projects a grid's cost from some rows; a cascade's depends on "
                          "which rows go on: drop --sample, or run the cascade on a smaller "

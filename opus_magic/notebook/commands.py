@@ -53,8 +53,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      structured output; -o gets it parsed (the text if it fails)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
-       [--sample N [--seed S]] [-m A,B | --cascade A,B,C [--accept SCORE] [--compare]]
-       [-o VAR]
+       [--repeat N] [--judge "RUBRIC" [--judge-model M]] [--sample N [--seed S]]
+       [-m A,B | --cascade A,B,C [--accept SCORE] [--compare]] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
                                      a grid: variants × models × rows, paced within rate limits
                                      and the budget; finished cells are reused unless --fresh;
@@ -69,6 +69,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
   --check NAME                       json, contains:TEXT, regex:PATTERN, equals:COLUMN,
                                      max_words:N, field:NAME<=3 (a --schema field), or a
                                      notebook function f(answer, row)
+  --repeat N                         sample each cell N times; rows say how many samples agree
+  --judge "RUBRIC" [--judge-model M] check 'judge': a model's 0-1 score; --dry-run shows its prompt
   --batch                            submit the cells as provider batches (Anthropic Message
                                      Batches, OpenAI Batch API) at the batch price; the cell
                                      returns at once, a view polls them (Cancel), and this kernel
@@ -77,14 +79,12 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      cost (interactive and batch) and time with 95 % intervals;
                                      the full run is refused if its projection crosses the budget
   --seed S                           the seed --sample draws with (default 0, always stated)
-  --cascade A,B,C                    each row to A; a row whose answer fails a --check goes on
-                                     to B, and so on; the last model's answer stands. Shows each
-                                     row's path, the rows settled per stage and the cost against
-                                     C alone (estimated; measured with --compare)
-  --accept SCORE                     a score-valued check (a judge, a function returning a
-                                     float) accepts at SCORE or above (default 0.5)
+  --cascade A,B,C                    each row to A; one whose answer fails a --check goes on to
+                                     B, and so on (C's answer stands): paths, rows settled per
+                                     stage, cost against C alone (estimated; --compare measures)
+  --accept SCORE                     a score-valued check (a judge) accepts at SCORE (default 0.5)
   --compare                          also run every row on C alone: pass rates, cost per row and
-                                     per correct answer side by side, the saving with intervals
+                                     per correct answer, the saving, with intervals
 
 %opus models [--all] [WORD]          current models and aliases first, then one row per model:
                                      prices with source and date, limits, legacy successors;

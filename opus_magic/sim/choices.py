@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opus_magic.sim.answers import last_user_text
+from opus_magic.sim.judge_answer import grading
 from opus_magic.sim.text import request_seed
 
 TIERED = {"haiku": 0.6, "sonnet": 0.85, "opus": 0.97, "fable": 0.99}
@@ -32,7 +33,7 @@ def choice_answer(messages: Sequence[dict[str, Any]], model: str,
     """The answer as one piece, or None when the prompt asks for no choice."""
     text = last_user_text(messages)  # a string, or the text of its blocks (a cache mark)
     found = OPTIONS.search(text)
-    if found is None:
+    if found is None or grading(text):  # a judge grading a classification's answer
         return None
     options = [o.strip() for o in re.split(r",|\bor\b", found.group(1)) if o.strip()]
     if not options:
