@@ -1,6 +1,7 @@
 """Shared fixtures: every test gets its own config, data and history paths."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,11 @@ import pytest
 from pg_support import pg_server, pg_url  # noqa: F401  (fixtures for the PostgreSQL history)
 
 from opus_magic.core import session as session_module
+from opus_magic.sim.pace import PACE_ENV
+
+# The one place tests ask for instant answers: the built-in simulator (in this process and in the
+# kernels tests start) otherwise paces its tokens like a real model. A test of the pacing sets it.
+os.environ[PACE_ENV] = "instant"
 
 KEY_VARS = ("OPUS_MAGIC_BASE_URL", "OPENAI_BASE_URL", "OPUS_MAGIC_API_KEY", "OPENAI_API_KEY",
             "OPUS_MAGIC_MODEL", "OPUS_MAGIC_HISTORY", "OPUS_MAGIC_CONFIG", "OPUS_MAGIC_HISTORY_URL",
