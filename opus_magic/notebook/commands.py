@@ -25,11 +25,12 @@ from opus_magic.view.text import summary_line
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
        [--no-stream] [-o VAR] [--tag TAG] [--dry-run] [--no-interpolate] [--profile NAME]
-       [--tools NAME[,NAME...]] [--continue [RUN_ID]] [--cache auto|5m|1h|off] [--thinking [N]]
-       [--effort low|medium|high|max] [--attach FILE|URL|VAR ...] [--upload] [--keep-attachments]
+       [--tools NAME[,NAME...]] [--continue [RUN_ID|MODEL]] [--cache auto|5m|1h|off]
+       [--thinking [N]] [--effort low|medium|high|max] [--attach FILE|URL|VAR ...] [--upload]
+       [--keep-attachments]
        [--schema MODEL|DICT|'name, age int'] [--max-steps N] [--approve] [--tool-timeout S]
        [--no-parallel] [--web-search N] [--web-fetch]
-<prompt; {name} is filled from the notebook namespace>
+<prompt; {name} is filled from the notebook namespace, in flag values too (-s {manual})>
   --attach X                         a PDF, image (PNG/JPEG/GIF/WebP) or text file, an https://
                                      URL, or a notebook name holding bytes, a Path, a PIL image,
                                      a matplotlib figure or a DataFrame (as CSV); repeatable, sent

@@ -6,7 +6,7 @@ import types
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError as ArgumentError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, HasTraits, Int, TraitType, Unicode, observe
 
@@ -19,7 +19,7 @@ from opus_magic.config import (
     base_type,
 )
 from opus_magic.errors import OpusError, UsageError
-from opus_magic.notebook.interpolate import interpolate
+from opus_magic.notebook.interpolate import interpolate, interpolate_flags
 from opus_magic.notebook.lines import report, split_words
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
         except OpusError as exc:
             report(str(exc))
 
+    @no_var_expand  # `{name}`s are filled after the line is split: see interpolate_flags
     @magic_arguments()
     @argument("-m", "--model", help="Model id or alias; a comma list compares models.")
     @argument("--max-tokens", dest="max_tokens", help="Upper bound on output tokens.")
@@ -104,7 +105,8 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     @argument("--schema", help="The answer's JSON shape: a pydantic model, a JSON-schema dict, or "
               "'name, age int, bio: a short bio'; -o gets it parsed.")
     @argument("--continue", dest="continue_", nargs="?", const="last", default=None,
-              help="Continue the last run's conversation (or RUN_ID's).")
+              help="Continue the last run's conversation (or RUN_ID's, or the last comparison's "
+                   "run of MODEL).")
     @argument("--cache", choices=CACHE_MODES,
               help="Prompt caching on Claude's native API: auto (default), 5m, 1h or off.")
     @argument("--thinking", nargs="?", const="adaptive", default=None,
@@ -141,7 +143,7 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             report(str(exc))
 
     def _run_cell(self, args: Any, cell: str, line: str) -> None:
-        notes: tuple[str, ...] = ()
+        unresolved = [] if args.no_interpolate else interpolate_flags(args, self.shell.user_ns)
         prompt = cell.strip("\n")
         if args.each:
             if args.continue_:
@@ -154,9 +156,10 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             raise UsageError("--variants, --check, --concurrency, --fresh and --batch need "
                              "--each VAR.")
         elif not args.no_interpolate:
-            prompt, unresolved = interpolate(prompt, self.shell.user_ns)
-            if unresolved:
-                notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
+            prompt, in_prompt = interpolate(prompt, self.shell.user_ns)
+            unresolved += in_prompt
+        notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",
+                 ) if unresolved else ()
         models = self._checked(args)
         from opus_magic.notebook import cells
         from opus_magic.notebook.attach import attachments_from
