@@ -55,6 +55,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
        [-m A,B] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
+%opus --each VAR --variants VAR ...  the same on one line: the prompts come from --variants
                                      a grid: variants × models × rows, paced within rate limits
                                      and the budget; finished cells are reused unless --fresh;
                                      -o gives a pandas DataFrame, one row per cell

@@ -213,7 +213,10 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
 
     @line_magic("opus")
     def opus_line(self, line: str) -> Any:
-        """`%opus models|config|history|show|compare|stats|budget|help`."""
+        """`%opus models|config|history|show|compare|stats|budget|help`; `%opus --each ...` is a
+        `%%opus` cell with no body (a grid whose prompts come from --variants)."""
+        if line.lstrip().startswith("-"):
+            return self.opus(line, "")
         try:
             from opus_magic.notebook import commands
 
