@@ -97,9 +97,15 @@ def _why(error: str | None) -> str:
     return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 1] + "…"
 
 
+def pass_rate(row: SummaryRow) -> str:
+    """'75%', and the cells whose checks failed themselves, counted apart: '75% (2 check errors)'."""
+    rate = "–" if row.pass_rate is None else f"{row.pass_rate:.0%}"
+    errors = row.check_errors
+    return rate + (f" ({errors} check error{'' if errors == 1 else 's'})" if errors else "")
+
+
 def summary_cells(row: SummaryRow) -> tuple[str, ...]:
-    return (row.variant, row.model, f"{row.answered}/{row.cells}",
-            "–" if row.pass_rate is None else f"{row.pass_rate:.0%}",
+    return (row.variant, row.model, f"{row.answered}/{row.cells}", pass_rate(row),
             fmt.money(row.mean_cost), fmt.money(row.total_cost), fmt.seconds(row.p50_s),
             fmt.seconds(row.p95_s), "best" if row.best else "")
 
@@ -115,7 +121,7 @@ def cell_text(result: CellResult) -> str:
     if not answer and result.status == "error":  # nothing arrived: why is what to show
         answer = (result.record.error if result.record else None) or result.reason or ""
     short = answer[:PREVIEW] + ("…" if len(answer) > PREVIEW else "")
-    erred = next((str(v) for v in result.checks.values() if errored(v)), None)
+    erred = result.check_error
     checks = (f" {erred[:PREVIEW]}" if erred else "" if result.passed is None
               else (" ✓" if result.passed else " ✗"))
     paid = result.record is not None and result.status != "reused"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.grid.checks import all_passed
+from opus_magic.core.grid.checks import all_passed, errored
 from opus_magic.records import RunRecord
 
 MEAN_DIGITS = Decimal("1e-9")  # a mean cost is shown to the nano-dollar, not to 28 digits
@@ -31,6 +31,11 @@ class CellResult:
     def passed(self) -> bool | None:
         return all_passed(self.checks) if self.checks else None
 
+    @property
+    def check_error(self) -> str | None:
+        """The first check that failed itself ("check error: ValueError: …"), if one did."""
+        return next((str(value) for value in self.checks.values() if errored(value)), None)
+
 
 @dataclass(frozen=True)
 class SummaryRow:
@@ -46,6 +51,7 @@ class SummaryRow:
     p50_s: float | None
     p95_s: float | None
     best: bool = False
+    check_errors: int = 0  # answered cells whose checks failed themselves: not in the pass rate
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -83,7 +89,8 @@ def _row(variant: str, model: str, cells: Sequence[CellResult]) -> SummaryRow:
         sum(checked) / len(checked) if checked else None,
         (sum(costs, Decimal(0)) / len(costs)).quantize(MEAN_DIGITS) if costs else None,
         sum(spent, Decimal(0)),
-        percentile(latencies, 0.5), percentile(latencies, 0.95))
+        percentile(latencies, 0.5), percentile(latencies, 0.95),
+        check_errors=sum(1 for c in answered if c.check_error))
 
 
 def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
@@ -106,7 +113,7 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
             "latency_s": record.duration_s if record else None,
             "run_id": record.id if record else None,
             "reused_from": record.reused_from if record else None,
-            "error": (record.error if record else None) or result.reason})
+            "error": (record.error if record else None) or result.reason or result.check_error})
     return out
 
 
