@@ -13,6 +13,7 @@ from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.options import add_filter_options, filter_values
 from opus_magic.notebook.reconcile_command import cmd_reconcile
+from opus_magic.notebook.sim_command import cmd_sim
 from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
 from opus_magic.view import format as fmt
@@ -90,6 +91,12 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      (read with admin_key), per UTC day and model: the
                                      difference and why (outside runs, estimates, cache TTL,
                                      batch, a catalog price); days fetched are kept
+%opus sim [real|instant] [tokens_per_second=N] [ttft_s=S] [answer_tokens=N] [batch_delay=S]
+%opus sim fault NAME [key=value ...] the built-in simulator (no key set): its pace (real: about
+                                     60 tokens/s after 0.4 s), a fault for the next requests
+                                     (429 retry_after=2 times=1, cut after=12, error status=413,
+                                     529, ...; fault off), how long a batch takes; alone, its URL
+                                     and settings; %opus sim reset clears faults and caches
 %opus help                           this text
 
 Models: opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5, the current generation
@@ -288,4 +295,4 @@ def _cost_source(record: RunRecord) -> str:
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,
                "history": cmd_history, "show": cmd_show, "compare": cmd_compare, "stats": cmd_stats,
                "batches": cmd_batches, "reconcile": cmd_reconcile,
-               "grid": cmd_grid}
+               "grid": cmd_grid, "sim": cmd_sim}
