@@ -49,6 +49,19 @@ def simulator(sim_server: object) -> Iterator[object]:
 
 
 @pytest.fixture
+def builtin_ip() -> Iterator[object]:
+    """A real IPython shell with the extension loaded, no key and no base URL: runs go to the
+    simulator the session starts by itself."""
+    from IPython.testing.globalipapp import get_ipython
+
+    shell = get_ipython()
+    shell.config.pop("OpusMagics", None)
+    shell.run_line_magic("load_ext", "opus_magic")
+    shell.run_line_magic("reload_ext", "opus_magic")
+    yield shell
+
+
+@pytest.fixture
 def ip(simulator: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """A real IPython shell with the extension loaded, pointed at the simulator."""
     from IPython.testing.globalipapp import get_ipython

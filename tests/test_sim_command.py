@@ -9,15 +9,9 @@ import opus_magic
 
 
 @pytest.fixture
-def shell() -> Any:
-    """An IPython shell with no key and no base URL: runs go to the built-in simulator."""
-    from IPython.testing.globalipapp import get_ipython
-
-    shell = get_ipython()
-    shell.config.pop("OpusMagics", None)
-    shell.run_line_magic("load_ext", "opus_magic")
-    shell.run_line_magic("reload_ext", "opus_magic")
-    return shell
+def shell(builtin_ip: Any) -> Any:
+    """Runs go to the built-in simulator, the one %opus sim steers."""
+    return builtin_ip
 
 
 def test_alone_it_says_where_the_simulator_listens_and_how_it_answers(

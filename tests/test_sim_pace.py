@@ -13,21 +13,11 @@ from opus_magic.records import RunRecord, Usage, tokens_per_s
 from opus_magic.sim.pace import PACE_ENV, REAL_TOKENS_PER_S, REAL_TTFT_S, builtin_pace
 
 
-def builtin_shell() -> Any:
-    """An IPython shell with no key and no base URL: the session starts its own simulator."""
-    from IPython.testing.globalipapp import get_ipython
-
-    shell = get_ipython()
-    shell.config.pop("OpusMagics", None)
-    shell.run_line_magic("load_ext", "opus_magic")
-    shell.run_line_magic("reload_ext", "opus_magic")
-    return shell
-
-
-def test_the_builtin_simulator_streams_like_a_real_model(monkeypatch: pytest.MonkeyPatch,
+def test_the_builtin_simulator_streams_like_a_real_model(builtin_ip: Any,
+                                                         monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv(PACE_ENV, "real")
-    builtin_shell().run_cell_magic("opus", "-m haiku --max-tokens 40",
+    builtin_ip.run_cell_magic("opus", "-m haiku --max-tokens 40",
                                    "Explain prompt caching in one paragraph.")
     run = opus_magic.last_run()
     assert run.status == "ok" and run.simulator and run.usage.output_tokens == 40
@@ -44,10 +34,10 @@ def test_pace_is_real_unless_instant_is_asked_for() -> None:
     assert builtin_pace({PACE_ENV: "Instant "}) == {"tokens_per_second": None, "ttft_s": 0.0}
 
 
-def test_a_pace_that_does_not_exist_is_one_line(monkeypatch: pytest.MonkeyPatch,
+def test_a_pace_that_does_not_exist_is_one_line(builtin_ip: Any, monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv(PACE_ENV, "warp")
-    builtin_shell().run_cell_magic("opus", "-m haiku", "hello")
+    builtin_ip.run_cell_magic("opus", "-m haiku", "hello")
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "opus: The simulator's pace is real or instant, not 'warp'" in err
     assert "Traceback" not in err and opus_magic.last_run() is None
