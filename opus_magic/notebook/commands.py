@@ -14,15 +14,12 @@ from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.options import add_filter_options, filter_values
 from opus_magic.notebook.reconcile_command import cmd_reconcile
 from opus_magic.notebook.sim_command import cmd_sim
-from opus_magic.records import RunRecord
 from opus_magic.view import compare, grid_history, stats
-from opus_magic.view import format as fmt
 from opus_magic.view.catalog import models_table
 from opus_magic.view.chain_text import show_lines
-from opus_magic.view.chips import attached_line
 from opus_magic.view.history import history_view
 from opus_magic.view.tables import show
-from opus_magic.view.text import summary_line
+from opus_magic.view.show import show_text
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
        [--no-stream] [-o VAR] [--tag TAG] [--dry-run] [--no-interpolate] [--profile NAME]
@@ -77,7 +74,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus config [key=value ...]         show or set settings (the API key is always masked)
 %opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
               [--user NAME] [--project NAME] [--grid GRID_ID]
-%opus show RUN_ID                    one run in full (a tool loop: every step, call and result)
+%opus show RUN_ID [--full]           one run (a tool loop: every step, call and result); long
+                                     prompts and answers folded, --full prints them whole
 %opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
 %opus compare --tag A --tag B        two grids aligned row by row, pass rate and cost side by side
@@ -134,9 +132,13 @@ def cmd_config(session: Session, args: list[str]) -> None:
     for name in KEYS:
         if name in values:
             values[f"{name}_env"] = ""  # a key given now wins over one read from a variable
+    before = dict(listing(session.configure())) if values else {}
     settings = session.configure(**values)
     if not asked and any(name in values for name in KEYS):
         report(KEY_IN_HISTORY)
+    if values:
+        print(changes_text(before, dict(listing(settings)), values))
+        return
     for key, shown in listing(settings):
         print(f"{key:<20} {shown}")
     if settings.profiles:
@@ -144,6 +146,16 @@ def cmd_config(session: Session, args: list[str]) -> None:
     print(f"{'config file':<20} {settings.config_file}")
     if settings.config_problem:
         print(f"{'':<20} not used: {settings.config_problem}")
+
+
+def changes_text(before: dict[str, str], after: dict[str, str], given: dict[str, Any]) -> str:
+    """What a `%opus config key=value` changed, one line each (`%opus config` lists them all)."""
+    lines = [f"{key:<20} {before[key]} → {after[key]}" for key in after
+             if after[key] != before.get(key)]
+    same = [key for key in given if key in after and after[key] == before.get(key)
+            and not key.endswith("_env")]
+    lines += [f"{key:<20} {after[key]} (unchanged)" for key in same]
+    return "\n".join(lines)
 
 
 def ask_for_key(name: str = "api_key") -> str:
@@ -256,8 +268,10 @@ def _options(name: str, args: list[str], extra: Callable[[Any], Any]) -> Any:
 
 
 def cmd_show(session: Session, args: list[str]) -> None:
+    full = "--full" in args
+    args = [arg for arg in args if arg != "--full"]
     if len(args) != 1:
-        raise UsageError("Use %opus show RUN_ID (ids are in %opus history).")
+        raise UsageError("Use %opus show RUN_ID [--full] (ids are in %opus history).")
     settings = session.settings()
     store = session.store(settings)
     record = store.get(args[0])
@@ -268,28 +282,7 @@ def cmd_show(session: Session, args: list[str]) -> None:
         print("\n".join(show_lines(steps, chains.chain_overhead(steps,
                                                                  session.catalog(settings)))))
         return
-    print(show_text(record))
-
-
-def show_text(record: RunRecord) -> str:
-    lines = [summary_line(record),
-             f"created {record.created_at} · status {record.status} · endpoint {record.endpoint}"
-             f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}"
-             f" · comparison {record.comparison_id or '–'}",
-             f"cost {fmt.run_cost(record)} ({_cost_source(record)})"]
-    if record.error:
-        lines.append(f"error: {record.error}")
-    lines.extend(f"note: {note}" for note in record.notes)
-    lines.extend(attached_line(attached) for attached in record.attachments)
-    for message in record.messages:
-        lines.append(f"--- {message['role']}\n{message.get('content')}")
-    lines.append(f"--- assistant ({record.response_model or record.model})\n{record.text}")
-    return "\n".join(lines)
-
-
-def _cost_source(record: RunRecord) -> str:
-    priced = record.price_source
-    return f"{record.cost_source}, prices from {priced}" if priced else record.cost_source
+    print(show_text(record, full))
 
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,

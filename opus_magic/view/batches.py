@@ -9,6 +9,7 @@ from decimal import Decimal
 from opus_magic.core.batch.submit import LOST, LOST_REASON
 from opus_magic.records import BatchRow, RunRecord
 from opus_magic.view import format as fmt
+from opus_magic.wording import plural
 
 COUNT_ORDER = ("processing", "succeeded", "errored", "expired", "canceled")
 
@@ -69,7 +70,7 @@ def collected_text(rows: Sequence[BatchRow], runs: Sequence[RunRecord]) -> str:
             continue
         outcomes = Counter(run.status for run in mine)
         spent = sum((run.cost for run in mine if run.cost is not None), Decimal(0))
-        lines.append(f"{row.id}: recorded {len(mine)} runs ("
+        lines.append(f"{row.id}: recorded {plural(len(mine), 'run')} ("
                      + ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
                      + f"), cost {fmt.money(spent)} at the batch price.")
     return "\n".join(lines)

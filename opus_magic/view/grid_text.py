@@ -14,6 +14,7 @@ from opus_magic.core.grid.run import GridObserver, GridRun, results
 from opus_magic.core.grid.summary import CellResult, SummaryRow, summarize
 from opus_magic.core.run.outcome import not_recorded_line
 from opus_magic.view import format as fmt
+from opus_magic.wording import plural
 
 SUMMARY_HEADINGS = ("variant", "model", "answered", "pass rate", "mean cost", "total cost",
                     "p50", "p95", "")
@@ -55,17 +56,19 @@ def footer(run: GridRun) -> str:
     """'Reused 180 cells, $0.00; ran 20 ($0.0123 spent)', what could not run and why, what
     failed and why, and what the history could not record."""
     ran = run.count("ok", "error", "interrupted", "stopped")
-    lines = [f"Reused {run.count('reused')} cells, $0.00; ran {ran} "
+    lines = [f"Reused {plural(run.count('reused'), 'cell')}, $0.00; ran {ran} "
              f"({spent_text(run)}) in {(run.ended or run.clock()) - run.started:,.1f} s; "
              f"{run.retries} retries absorbed; {run.throttled} rate-limited (429) responses"
-             + (f"; {run.reruns} cells run again after a cut stream." if run.reruns else ".")]
+             + (f"; {plural(run.reruns, 'cell')} run again after a cut stream." if run.reruns
+                else ".")]
     lines += problem_lines(run)
     reasons = [s.reason for s in run.states if s.status == "skipped" and s.reason]
     if reasons:
-        lines.append(f"{len(reasons)} cells not run: {reasons[0].rstrip('.')}.")
+        lines.append(f"{plural(len(reasons), 'cell')} not run: {reasons[0].rstrip('.')}.")
     stopped = run.count("not run", "stopped")
     if stopped:
-        lines.append(f"{stopped} cells stopped or not run: run the cell again to continue.")
+        lines.append(f"{plural(stopped, 'cell')} stopped or not run: run the cell again to "
+                     f"continue.")
     return "\n".join(lines)
 
 
@@ -75,7 +78,8 @@ def problem_lines(run: GridRun) -> list[str]:
     lines = []
     failed = [s for s in run.states if s.status in ("error", "interrupted")]
     if failed:
-        lines.append(f"{len(failed)} cells failed: run the cell again to retry only those.")
+        lines.append(f"{plural(len(failed), 'cell')} failed: run the cell again to retry only "
+                     f"those.")
         reasons = dict.fromkeys(_why(s.record.error if s.record else s.reason) for s in failed)
         lines += [f"  ✗ {reason}" for reason in list(reasons)[:MAX_REASONS]]
     erred = [error for s in run.states for error in s.checks.values() if errored(error)]
@@ -84,8 +88,8 @@ def problem_lines(run: GridRun) -> list[str]:
                      f"{erred[0]}")
     elsewhere = sum(s.elsewhere for s in run.states)
     if elsewhere:
-        lines.append(f"{elsewhere} cells were answered by another kernel running this grid "
-                     f"meanwhile: their answers are reused, not paid twice.")
+        lines.append(f"{plural(elsewhere, 'cell')} answered by another kernel running this grid "
+                     f"meanwhile: reused, not paid twice.")
     unsaved = run.unsaved
     if unsaved:
         lines.append(not_recorded_line(str(unsaved[-1].not_recorded), len(unsaved)))
@@ -187,7 +191,7 @@ class GridTextView(GridObserver):
 
     def started(self, run: GridRun) -> None:
         worst = run.grid.worst_case
-        self.out.write(f"Grid {run.grid.id}: {len(run.states)} cells; worst case "
+        self.out.write(f"Grid {run.grid.id}: {plural(len(run.states), 'cell')}; worst case "
                        f"{'unknown' if worst is None else fmt.money(worst, estimated=True)}.\n")
         for note in run.grid.notes():
             self.out.write(f"! {note}\n")

@@ -112,9 +112,18 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
             "cost": record.cost if record else None,
             "latency_s": record.duration_s if record else None,
             "run_id": record.id if record else None,
-            "reused_from": record.reused_from if record else None,
+            "reused_from": _reused_from(result),
             "error": (record.error if record else None) or result.reason or result.check_error})
     return out
+
+
+def _reused_from(result: CellResult) -> str | None:
+    """The run whose answer a reused cell took: the copy's source, or the cell's own earlier
+    run when the same grid ran again."""
+    record = result.record
+    if record is None:
+        return None
+    return record.reused_from or (record.id if result.status == "reused" else None)
 
 
 def from_history(records: Sequence[RunRecord]) -> list[CellResult]:
