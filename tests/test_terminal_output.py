@@ -55,3 +55,33 @@ def test_reused_grid_cells_name_the_run_they_reuse(ip: Any, simulator: Any) -> N
     assert list(again["status"]) == ["reused"] * 4
     assert list(again["reused_from"]) == list(first["run_id"])
     assert len(simulator.requests()) == 4                           # nothing sent twice
+
+
+def test_a_refused_runs_meter_agrees_with_its_summary(builtin_ip: Any) -> None:
+    from opus_magic.notebook.present import last_view
+
+    builtin_ip.run_line_magic("config", "OpusMagics.view = 'widget'")
+    builtin_ip.run_line_magic("opus", "sim fault 401 times=1")
+    builtin_ip.run_cell("%%opus -m haiku --max-tokens 20\nExplain prompt caching in three "
+                        "sentences.")
+    run, meter = opus_magic.last_run(), last_view().panel.meter.value
+    assert run.status == "error" and run.usage.input_tokens == 0 and run.cost_source == "not billed"
+    assert "0 in · 0 out" in meter and "$" not in meter           # as the summary says
+    assert meter.count("not billed") == 3                          # input, output and total
+
+
+def test_a_cached_prefix_is_one_count_once_the_server_gave_it(
+        ip: Any, simulator: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ip.user_ns["manual"] = MANUAL
+    ip.run_line_magic("opus", "config api=anthropic")   # breakpoints: one prefix, written then read
+    for question in ("When do refunds arrive?", "And shipping?"):
+        ip.run_cell_magic("opus", "-m opus-4.6 -s {manual} --max-tokens 20 --cache 5m", question)
+    out = capsys.readouterr().out
+    first, second = opus_magic.history(limit=2)[::-1]
+    written = first.usage.cache_write_tokens
+    assert written > 4096 and second.usage.cache_read_tokens == written
+    assert "Caching: system marked (≈" in out        # before sending: an estimate, said so
+    assert f"! Cache: 0 tokens read, {written:,} written" in out
+    assert f"! Cache: {written:,} tokens read, 0 written" in out
+    ip.run_line_magic("opus", f"show {second.id}")
+    assert f"(cache read {written:,}, write 0)" in capsys.readouterr().out

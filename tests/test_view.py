@@ -256,7 +256,7 @@ def test_the_view_setting_is_checked(ip: Any, capsys: Any) -> None:
     err = capsys.readouterr().err
     assert "Setting 'view' cannot be 'sideways'" in err and "widget or text" in err
     ip.run_line_magic("opus", "config view=widget")
-    assert re.search(r"view\s+widget\n", capsys.readouterr().out)
+    assert re.search(r"view\s+auto → widget\n", capsys.readouterr().out)
 
 
 # --- the real magic, widget presentation forced, against the simulator ------------------------
