@@ -272,7 +272,7 @@ def test_a_cut_stream_is_retried_and_a_cell_that_keeps_failing_is_marked(ip, sim
     ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 50 -o out", "Write {item}.")
     frame = ip.user_ns["out"]
     assert list(frame["status"]) == ["ok"] and len(simulator.requests()) == 2
-    assert "0 retries absorbed; 0 rate-limited (429) responses; 1 cells run again after a cut " \
+    assert "0 retries absorbed; 0 rate-limited (429) responses; 1 cell run again after a cut " \
            "stream." in capsys.readouterr().out
     ip.user_ns["items"] = ["two", "three"]
     simulator.scenario("cut", after=3, times=3)  # the first cell's three attempts all break
