@@ -69,4 +69,5 @@ def execute_and_report(path: str | Path, out: TextIO) -> None:
         tail = f" ({unknown} with unknown price)" if unknown else ""
         if runs and all(run.simulator for run in runs):
             tail += ", all answered by the built-in simulator (no real cost)"
-        out.write(f"{plural(len(runs), 'run')}, total {fmt.money(total, estimated=estimated)}{tail}\n")
+        out.write(f"{plural(len(runs), 'run')}, total "
+                  f"{fmt.money(total, estimated=estimated)}{tail}\n")

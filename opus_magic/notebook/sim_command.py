@@ -20,7 +20,8 @@ def cmd_sim(session: Session, args: list[str]) -> None:
     try:
         changed = _steer(simulator, args)
     except (TypeError, ValueError, ConfigError) as exc:
-        raise UsageError(f"%opus sim {' '.join(args)}: {exc} (%opus sim shows what stands).") from None
+        raise UsageError(f"%opus sim {' '.join(args)}: {exc} (%opus sim shows what "
+                         f"stands).") from None
     settings = session.settings()
     elsewhere = None if settings.base_url in (None, SIMULATOR) and settings.api_key is None else (
         "Runs of this session go to a configured endpoint, not to this simulator: "

@@ -199,7 +199,8 @@ class PgStore(HistoryStore):
                     spool._write("DELETE FROM attachments WHERE run_id = ?", (run.id,))
             self._pending = False
         if rows:
-            print(f"History server {self.shown} is back: {plural(len(rows), 'spooled run')} written to it.",
+            print(f"History server {self.shown} is back: "
+                  f"{plural(len(rows), 'spooled run')} written to it.",
                   file=sys.stderr)
 
     def _save(self, record: RunRecord) -> None:

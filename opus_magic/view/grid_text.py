@@ -102,7 +102,8 @@ def _why(error: str | None) -> str:
 
 
 def pass_rate(row: SummaryRow) -> str:
-    """'75%', and the cells whose checks failed themselves, counted apart: '75% (2 check errors)'."""
+    """'75%', and the cells whose checks failed themselves, counted apart:
+    '75% (2 check errors)'."""
     rate = "–" if row.pass_rate is None else f"{row.pass_rate:.0%}"
     errors = row.check_errors
     return rate + (f" ({errors} check error{'' if errors == 1 else 's'})" if errors else "")

@@ -23,7 +23,8 @@ def fold(text: str, run_id: str) -> str:
         return "\n".join([*lines[:KEEP_LINES],
                           f"… {plural(len(lines) - KEEP_LINES, 'more line')}: {more}"])
     if len(text) > FOLD_CHARS:
-        return f"{text[:KEEP_CHARS]}\n… {plural(len(text) - KEEP_CHARS, 'more character')}: {more}"
+        left = plural(len(text) - KEEP_CHARS, "more character")
+        return f"{text[:KEEP_CHARS]}\n… {left}: {more}"
     return text
 
 
@@ -34,7 +35,8 @@ def show_text(record: RunRecord, full: bool = False) -> str:
 
     lines = [summary_line(record),
              f"created {record.created_at} · status {record.status} · endpoint {record.endpoint}"
-             f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}"
+             f" · tag {record.tag or '–'} · concise {record.concise}"
+             f" · max_tokens {record.max_tokens}"
              f" · comparison {record.comparison_id or '–'}",
              f"cost {fmt.run_cost(record)} ({_cost_source(record)})"]
     if record.error:

@@ -18,11 +18,11 @@ def sim_lines(url: str, status: Mapping[str, Any], changed: Sequence[str],
     else:
         speed = f"{rate:g} tokens/s after a {ttft:g} s first token"
     length = status["answer_tokens"]
+    answers = "as the prompt asks" if length is None else f"{length:,} tokens"
     lines = [f"Changed: {', '.join(changed)}."] if changed else []
     lines += [f"Built-in simulator (not a real model) at {url}",
               f"  pace            {speed}",
-              f"  answers         {'as the prompt asks' if length is None else f'{length:,} tokens'}"
-              f", usage ×{status['usage_scale']:g}",
+              f"  answers         {answers}, usage ×{status['usage_scale']:g}",
               f"  fault           {status['fault']}",
               f"  batches end     {status['batch_delay_s']:g} s after they are sent",
               f"  rate limits     {'on (sim.limit)' if status['rate_limited'] else 'none'}"]

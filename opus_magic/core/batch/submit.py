@@ -136,9 +136,9 @@ def watch(session: Session, batch_id: str, interval_s: float,
 
 
 def gone(row: BatchRow, exc: RequestError) -> bool:
-    """Whether a batch is lost: the built-in simulator it went to no longer answers for it (the
-    kernel it lived in ended: its port is closed, or another simulator has it now)."""
-    return row.profile == SIMULATOR and (exc.status == 404 or (exc.status is None and exc.retryable))
+    """Whether a built-in simulator's batch is lost: its kernel ended (port closed or reused)."""
+    closed = exc.status is None and exc.retryable
+    return row.profile == SIMULATOR and (exc.status == 404 or closed)
 
 
 def passing(exc: OpusError) -> bool:

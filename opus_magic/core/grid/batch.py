@@ -39,7 +39,8 @@ class BatchPlan:
         loops = (f" Each cell's tool loop runs its first step in the batch; the loop goes on "
                  f"interactively when this kernel collects it." if self.grid.spec.cell.loops
                  and self.cells else "")
-        return (f"Batch: {plural(len(self.cells), 'cell')} to submit ({self.reused} reused from history) · "
+        return (f"Batch: {plural(len(self.cells), 'cell')} to submit "
+                f"({self.reused} reused from history) · "
                 f"worst case {usd(self.batch)} at the batch price, {usd(self.interactive)} "
                 f"interactively.{loops}")
 

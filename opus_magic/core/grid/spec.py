@@ -181,7 +181,8 @@ def dry_run_lines(grid: Grid, remaining: Decimal | None = None) -> list[str]:
         cost = ("cost unknown (no price for this model)" if None in low or None in high else
                 f"{format_usd(sum(low, Decimal(0)), estimated=True)} … "
                 f"{format_usd(sum(high, Decimal(0)), estimated=True)}")
-        lines.append(f"  {model}: {plural(len(plans), 'cell')} · {tokens:,} input tokens · {cost}")
+        lines.append(f"  {model}: {plural(len(plans), 'cell')} · "
+                     f"{tokens:,} input tokens · {cost}")
     brief = attachments_brief([c.plan for c in grid.cells if c.plan and not c.refused])
     if brief:
         lines.append(f"  {brief}")
