@@ -95,6 +95,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      (429 retry_after=2 times=1, cut after=12, error status=413,
                                      529, ...; fault off), how long a batch takes; alone, its URL
                                      and settings; %opus sim reset clears faults and caches
+                                     (OPUS_MAGIC_SIM_PACE=instant: it starts instant)
 %opus help                           this text
 
 Models: opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5, the current generation
