@@ -15,7 +15,8 @@ import pytest
 
 import opus_magic
 from opus_magic.core.grid.checks import CHECK_ERROR, Check, all_passed
-from opus_magic.core.grid.summary import from_history, summarize
+from opus_magic.core.grid.summary import from_history
+from opus_magic.core.grid.verdict import summarize
 
 
 def boom(answer, row):
@@ -183,6 +184,6 @@ def test_a_check_that_raises_fills_the_error_column_and_is_counted_in_the_summar
     assert list(frame["error"]) == ["check error: ValueError: no such label"] * 6
     summary = out.split("variant")[1].split("row")[0]
     assert summary.count("– (3 check errors)") == 2, summary   # per variant × model, not 0 %
-    rows = summarize(from_history(opus_magic.history(limit=None)[::-1]))
+    rows = summarize(from_history(opus_magic.history(limit=None)[::-1])).rows
     assert sorted((r.model, r.check_errors, r.pass_rate) for r in rows) == [
         ("haiku", 3, None), ("sonnet", 3, None)]

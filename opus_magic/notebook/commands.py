@@ -51,12 +51,16 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      structured output; -o gets it parsed (the text if it fails)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
-       [-m A,B] [-o VAR]
+       [--sample N [--seed S]] [-m A,B] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
 %opus --each VAR --variants VAR ...  the same on one line: the prompts come from --variants
                                      a grid: variants × models × rows, paced within rate limits
                                      and the budget; finished cells are reused unless --fresh;
-                                     -o gives a pandas DataFrame, one row per cell
+                                     -o gives a pandas DataFrame, one row per cell; the summary
+                                     shows each pass rate, cost and latency with its 95 %
+                                     interval, cost per correct answer, and names a winner only
+                                     when the paired test on the same rows says so
+                                     (opus_magic.summary(GRID_ID) gives it as a DataFrame)
   --each VAR                         a DataFrame, a list of dicts, or a list of strings ({item})
   --variants VAR                     a dict {name: prompt} or a list of prompts (else the cell)
   --attach {COLUMN}                  one file a row: the row's path, bytes or image
@@ -67,6 +71,10 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      Batches, OpenAI Batch API) at the batch price; the cell
                                      returns at once, a view polls them (Cancel), and this kernel
                                      collects them when they end (%opus batches collect elsewhere)
+  --sample N                         run N rows drawn at random and project the whole dataset's
+                                     cost (interactive and batch) and time with 95 % intervals;
+                                     the full run is refused if its projection crosses the budget
+  --seed S                           the seed --sample draws with (default 0, always stated)
 
 %opus models [--all] [WORD]          current models and aliases first, then one row per model:
                                      prices with source and date, limits, legacy successors;
@@ -78,7 +86,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      prompts and answers folded, --full prints them whole
 %opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
-%opus compare --tag A --tag B        two grids aligned row by row, pass rate and cost side by side
+%opus compare --tag A --tag B        two grids compared on the same rows (intervals, the paired
+                                     test, rows needed) and aligned row by row
 %opus grid [GRID_ID]                 re-show a grid (the last one by default) from history
 %opus stats [--by model|tag|user|project]  totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap
@@ -91,11 +100,10 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      batch, a catalog price); days fetched are kept
 %opus sim [real|instant] [tokens_per_second=N] [ttft_s=S] [answer_tokens=N] [batch_delay=S]
 %opus sim fault NAME [key=value ...] the built-in simulator (no key set): its pace (real: about
-                                     60 tokens/s after 0.4 s), a fault for the next requests
-                                     (429 retry_after=2 times=1, cut after=12, error status=413,
-                                     529, ...; fault off), how long a batch takes; alone, its URL
-                                     and settings; %opus sim reset clears faults and caches
-                                     (OPUS_MAGIC_SIM_PACE=instant: it starts instant)
+                                     60 tokens/s after 0.4 s; OPUS_MAGIC_SIM_PACE=instant starts
+                                     it instant), a fault for the next requests (429 times=1,
+                                     cut after=12, error status=413, ...; fault off), a batch's
+                                     delay; alone, its URL and settings; reset clears faults
 %opus help                           this text
 
 Models: opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5, the current generation
