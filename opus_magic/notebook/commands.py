@@ -19,6 +19,7 @@ from opus_magic.view.catalog import models_table
 from opus_magic.view.chain_text import show_lines
 from opus_magic.view.history import history_view
 from opus_magic.view.tables import show
+from opus_magic.view.settings import changes_text
 from opus_magic.view.show import show_text
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
@@ -51,7 +52,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      structured output; -o gets it parsed (the text if it fails)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
-       [--sample N [--seed S]] [-m A,B] [-o VAR]
+       [--repeat N] [--judge "RUBRIC" [--judge-model M]] [--sample N [--seed S]] [-m A,B] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
 %opus --each VAR --variants VAR ...  the same on one line: the prompts come from --variants
                                      a grid: variants × models × rows, paced within rate limits
@@ -67,6 +68,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
   --check NAME                       json, contains:TEXT, regex:PATTERN, equals:COLUMN,
                                      max_words:N, field:NAME<=3 (a --schema field), or a
                                      notebook function f(answer, row)
+  --repeat N                         sample each cell N times; rows say how many samples agree
+  --judge "RUBRIC" [--judge-model M] check 'judge': a model's 0-1 score; --dry-run shows its prompt
   --batch                            submit the cells as provider batches (Anthropic Message
                                      Batches, OpenAI Batch API) at the batch price; the cell
                                      returns at once, a view polls them (Cancel), and this kernel
@@ -155,16 +158,6 @@ def cmd_config(session: Session, args: list[str]) -> None:
     print(f"{'config file':<20} {settings.config_file}")
     if settings.config_problem:
         print(f"{'':<20} not used: {settings.config_problem}")
-
-
-def changes_text(before: dict[str, str], after: dict[str, str], given: dict[str, Any]) -> str:
-    """What a `%opus config key=value` changed, one line each (`%opus config` lists them all)."""
-    lines = [f"{key:<20} {before[key]} → {after[key]}" for key in after
-             if after[key] != before.get(key)]
-    same = [key for key in given if key in after and after[key] == before.get(key)
-            and not key.endswith("_env")]
-    lines += [f"{key:<20} {after[key]} (unchanged)" for key in same]
-    return "\n".join(lines)
 
 
 def ask_for_key(name: str = "api_key") -> str:

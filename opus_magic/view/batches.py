@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
-from opus_magic.core.batch.submit import LOST, LOST_REASON
+from opus_magic.core.batch.lost import LOST, LOST_REASON
 from opus_magic.records import BatchRow, RunRecord
 from opus_magic.view import format as fmt
 from opus_magic.wording import plural
