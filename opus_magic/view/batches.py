@@ -6,8 +6,10 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
+from opus_magic.core.batch.lost import LOST, LOST_REASON
 from opus_magic.records import BatchRow, RunRecord
 from opus_magic.view import format as fmt
+from opus_magic.wording import plural
 
 COUNT_ORDER = ("processing", "succeeded", "errored", "expired", "canceled")
 
@@ -18,6 +20,8 @@ def counts_text(counts: dict[str, int]) -> str:
 
 
 def batch_state(row: BatchRow) -> str:
+    if row.status == LOST:
+        return LOST
     if row.collected_at:
         return "collected"
     return "ended, not collected" if row.status == "ended" else row.status.replace("_", " ")
@@ -45,7 +49,8 @@ def batches_table(rows: Sequence[BatchRow]) -> str:
     table = [("batch", "grid", "provider id", "state", "submitted", "requests")]
     table += [(row.id, row.grid_id or "–", row.provider_batch_id[:34], batch_state(row),
                row.submitted_at[:19].replace("T", " "), counts_text(row.counts)) for row in rows]
-    return fmt.text_table(table, left=range(6))
+    lost = any(row.status == LOST for row in rows)
+    return fmt.text_table(table, left=range(6)) + (f"\nlost: {LOST_REASON}" if lost else "")
 
 
 def collected_text(rows: Sequence[BatchRow], runs: Sequence[RunRecord]) -> str:
@@ -55,6 +60,9 @@ def collected_text(rows: Sequence[BatchRow], runs: Sequence[RunRecord]) -> str:
     lines = []
     for row in rows:
         mine = [run for run in runs if run.batch_id == row.id]
+        if row.status == LOST:
+            lines.append(f"{row.id}: lost: {LOST_REASON}")
+            continue
         if not mine:
             why = ("already collected" if row.collected_at else
                    f"still {batch_state(row)} ({counts_text(row.counts)})")
@@ -62,7 +70,7 @@ def collected_text(rows: Sequence[BatchRow], runs: Sequence[RunRecord]) -> str:
             continue
         outcomes = Counter(run.status for run in mine)
         spent = sum((run.cost for run in mine if run.cost is not None), Decimal(0))
-        lines.append(f"{row.id}: recorded {len(mine)} runs ("
+        lines.append(f"{row.id}: recorded {plural(len(mine), 'run')} ("
                      + ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
                      + f"), cost {fmt.money(spent)} at the batch price.")
     return "\n".join(lines)
