@@ -38,8 +38,7 @@ class ComparisonView:
         # each column is pushed as often as a single run: a column that updates in bursts reads
         # as stalled next to one that flows (the pushes are small; the meters redraw rarely)
         self.panels = [RunPanel(clock, 1 / MESSAGES_PER_S, text_height=COLUMN_TEXT_HEIGHT,
-                                hands_over=handover, flex="1 1 0", min_width="14em",
-                                padding="0 0.5em") for _ in runs]
+                                hands_over=handover, padding="0 0.5em") for _ in runs]
         self.agains, self.stops, columns = [], [], []
         fit = w.Layout(width="auto")  # one model for the columns' buttons, as wide as their labels
         for index, panel in enumerate(self.panels):
@@ -53,7 +52,10 @@ class ComparisonView:
             stop_one.on_click(lambda _, i=index: stop(i))
             self.agains.append(again_one)
             self.stops.append(stop_one)
-            columns.append(part(w.VBox, "opus-column", layout=w.Layout(flex="1 1 0", min_width="0"),
+            # the column shares the row's width; the panel inside it takes its natural height (a
+            # flex basis of 0 in a vertical box would leave it 0 px tall while it streams)
+            columns.append(part(w.VBox, "opus-column", layout=w.Layout(flex="1 1 0",
+                                                                        min_width="14em"),
                                 children=[panel.box, part(w.HBox, "opus-column-controls",
                                                           children=[again_one, stop_one])]))
         self.title = part(w.HTML, "opus-comparison-title", value=self.title_html())
@@ -68,6 +70,7 @@ class ComparisonView:
             self.title, self.summary, self.columns, self.controls])
         self._main: Any = None
         self._bar: Any = None
+        self._again_row: Any = None  # the Run again buttons in a row of their own
 
     def title_html(self) -> str:
         models = ", ".join(plan.request.model for plan in self.runs)
@@ -83,10 +86,8 @@ class ComparisonView:
         plain = f"Comparing {len(self.runs)} models (the answers appear here at the end)"
         self._main = display(widget_bundle(self.box, plain), raw=True, display_id=True,
                              metadata=LIVE_ONLY if self.handover else None)
-        if self.handover:  # the columns' Run again, for after the hand-over
-            bar = part(type(self.controls), "opus-comparison-again", children=self.agains)
-            self._bar = display(widget_bundle(bar, ""), raw=True, display_id=True,
-                                metadata=LIVE_ONLY)
+        if self.handover:  # the columns' Run again, shown once the columns hand over
+            self._bar = display(HIDDEN, raw=True, display_id=True, metadata=LIVE_ONLY)
 
     def cancel(self, stop: Callable[[int | None], None]) -> None:
         self.stop.disabled, self.stop.button_style = True, ""
@@ -101,6 +102,18 @@ class ComparisonView:
         if index is not None and self.handover and self._main is not None:
             self._main.update(widget_bundle(self.box, "running again"), raw=True,
                               metadata=LIVE_ONLY)
+            self._show_bar(False)  # the columns carry their own Run again meanwhile
+
+    def _show_bar(self, shown: bool) -> None:
+        """The Run again row under the static columns: only while they are static, so a column's
+        button never shows twice."""
+        if self._bar is None:
+            return
+        if shown and self._again_row is None:
+            self._again_row = part(type(self.controls), "opus-comparison-again",
+                                   children=self.agains)
+        bundle = widget_bundle(self._again_row, "") if shown else HIDDEN
+        self._bar.update(bundle, raw=True, metadata=LIVE_ONLY)
 
     def end(self) -> None:
         """Once no column streams: the summary, and the display handed over to static HTML."""
@@ -114,6 +127,8 @@ class ComparisonView:
         self.summary.value = summary_html(rows)
         if self._main is not None:
             self._main.update(self.final_bundle(rows), raw=True)
+            if self.handover:
+                self._show_bar(True)
 
     def final_bundle(self, rows: Sequence[RankedRun]) -> dict[str, Any]:
         bundle: dict[str, Any] = self.readable(rows)
