@@ -312,6 +312,25 @@ def test_run_again_records_a_new_run_with_the_controls_values(widget_ip: Any, si
     assert f"run {first.id}" in view.attempts.value and "<details" in view.attempts.value
 
 
+def test_a_rerun_cut_at_a_smaller_max_tokens_is_headed_by_its_real_end(widget_ip: Any,
+                                                                        simulator: Any) -> None:
+    """Claude's own API says `max_tokens` where OpenAI says `length`: either way the header, the
+    static rendering and the saved text say the answer was cut, never "complete"."""
+    widget_ip.run_cell("%%opus -m opus --max-tokens 300 --tag cut\nExplain prompt caching.")
+    view = last_view()
+    assert "● complete" in view.panel.header.value
+    view.max_tokens.value = 12
+    simulator.configure(tokens_per_second=200)  # streamed as a model streams
+    view.run_again.click()
+    widget_ip.run_cell("pass")  # the next cell waits for the run
+    cut = view.records[-1]
+    assert (cut.max_tokens, cut.usage.output_tokens) == (12, 12)
+    header = view.panel.header.value
+    assert "● hit max_tokens (yours: 12)" in header and "complete" not in header
+    assert "hit max_tokens (yours: 12)" in view.panel.outcome.value  # the summary line too
+    assert "complete" not in view.panel.outcome.value.replace("for a complete answer", "")
+
+
 def test_stop_ends_the_server_stream_and_keeps_the_partial_text(widget_ip: Any, simulator: Any) -> None:
     widget_ip.run_cell("%%opus --tag stop\nExplain prompt caching.")
     view = last_view()
