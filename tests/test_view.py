@@ -316,6 +316,7 @@ def test_a_rerun_cut_at_a_smaller_max_tokens_is_headed_by_its_real_end(widget_ip
                                                                         simulator: Any) -> None:
     """Claude's own API says `max_tokens` where OpenAI says `length`: either way the header, the
     static rendering and the saved text say the answer was cut, never "complete"."""
+    widget_ip.run_line_magic("opus", "config api=anthropic")  # Claude's own Messages API
     widget_ip.run_cell("%%opus -m opus --max-tokens 300 --tag cut\nExplain prompt caching.")
     view = last_view()
     assert "● complete" in view.panel.header.value
@@ -324,7 +325,7 @@ def test_a_rerun_cut_at_a_smaller_max_tokens_is_headed_by_its_real_end(widget_ip
     view.run_again.click()
     widget_ip.run_cell("pass")  # the next cell waits for the run
     cut = view.records[-1]
-    assert (cut.max_tokens, cut.usage.output_tokens) == (12, 12)
+    assert (cut.finish_reason, cut.max_tokens, cut.usage.output_tokens) == ("max_tokens", 12, 12)
     header = view.panel.header.value
     assert "● hit max_tokens (yours: 12)" in header and "complete" not in header
     assert "hit max_tokens (yours: 12)" in view.panel.outcome.value  # the summary line too
