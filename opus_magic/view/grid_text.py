@@ -26,11 +26,14 @@ REASON_CHARS = 160
 PROGRESS_EVERY_S = 2.0
 
 
-def progress_line(run: GridRun, now: float) -> str:
-    """Cells done of total, ETA, money so far against the worst case, retries and 429s."""
-    total = len(run.states)
-    done = run.count("ok", "error", "interrupted", "stopped", "reused", "skipped", "not run")
-    ran = run.count("ok", "error", "interrupted", "stopped")
+def progress_line(run: GridRun, now: float, statuses: Sequence[str] | None = None) -> str:
+    """Cells done of total, ETA, money so far against the worst case, retries and 429s; counted
+    from `statuses` when given (a view's snapshot of the cells), else from the run as it is."""
+    statuses = [s.status for s in run.states] if statuses is None else statuses
+    total = len(statuses)
+    done = sum(s in ("ok", "error", "interrupted", "stopped", "reused", "skipped", "not run")
+               for s in statuses)
+    ran = sum(s in ("ok", "error", "interrupted", "stopped") for s in statuses)
     to_run = total - done
     elapsed = now - run.started
     eta = "–" if not ran or not to_run else f"{elapsed / ran * to_run:,.0f} s"
