@@ -18,7 +18,11 @@ def counts_text(counts: dict[str, int]) -> str:
 
 
 def batch_state(row: BatchRow) -> str:
+    """In words: collected, or what ended it when no request came back; else where it stands."""
     if row.collected_at:
+        if row.counts and not (row.counts.get("succeeded") or row.counts.get("errored")):
+            ended = "canceled" if row.counts.get("canceled") else "expired"
+            return f"{ended} before any answer, nothing billed"
         return "collected"
     return "ended, not collected" if row.status == "ended" else row.status.replace("_", " ")
 

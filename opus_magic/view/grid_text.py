@@ -101,9 +101,13 @@ def _why(error: str | None) -> str:
 
 
 def summary_cells(row: SummaryRow) -> tuple[str, ...]:
+    """A summary row as text: no mean where nothing answered, and where no answer has a price
+    the total is unknown too (never an unknown mean beside a total of $0)."""
+    unpriced = row.answered and row.mean_cost is None
     return (row.variant, row.model, f"{row.answered}/{row.cells}",
             "–" if row.pass_rate is None else f"{row.pass_rate:.0%}",
-            fmt.money(row.mean_cost), fmt.money(row.total_cost), fmt.seconds(row.p50_s),
+            fmt.money(row.mean_cost) if row.answered else fmt.NONE,
+            fmt.money(None if unpriced else row.total_cost), fmt.seconds(row.p50_s),
             fmt.seconds(row.p95_s), "best" if row.best else "")
 
 
