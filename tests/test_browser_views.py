@@ -3,22 +3,10 @@ Playwright): what a person sees, measured on the page, at an 848 px wide output 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from browser_support import (
-    Notebook,
-    browser_page,
-    lab_server,
-    readable_now,
-    require_browser,
-    screenshot,
-    shown,
-    wait_until,
-)
-from test_browser import Lab, server_env, set_theme
+from browser_support import Notebook, readable_now, screenshot, wait_until
+from test_browser import Lab, lab, set_theme  # noqa: F401 (the module's own JupyterLab)
 
 TICKETS = [{"subject": "Charged twice", "label": "billing"},
            {"subject": "App crashes on export", "label": "bug"},
@@ -28,15 +16,6 @@ SETUP = (f"%load_ext opus_magic\ntickets = {TICKETS!r}\n"
          "           'long': 'Classify this ticket. Answer with one of: billing, bug, other.\\n"
          "{subject}'}")
 GRID = "--each tickets --variants prompts -m haiku --max-tokens 5 --check equals:label"
-
-
-@pytest.fixture(scope="module")
-def lab(sim_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    chromium = require_browser()
-    base = tmp_path_factory.mktemp("lab-views")
-    env = server_env(sim_server, base)
-    with lab_server(base, env) as server, browser_page(chromium) as page:
-        yield Lab(server, page, Path(env["OPUS_MAGIC_HISTORY"]))
 
 
 def open_cells(lab: Lab, name: str, cells: list[str]) -> Notebook:
