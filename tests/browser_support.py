@@ -341,7 +341,7 @@ def shown(locator: Any) -> list[dict[str, Any]]:
 
 def readable_now(locator: Any) -> list[str]:
     """The texts of the matched elements that a person sees now (empty string where not)."""
-    return [item["text"] if item["last"] and item["height"] >= 8 and item["width"] >= 20 else ""
+    return [item["text"] if item["last"] and item["height"] >= 8 and item["width"] >= 4 else ""
             for item in shown(locator)]
 
 
@@ -356,7 +356,7 @@ def watch_shown(page: Any, index: int, selector: str) -> None:
              new MutationObserver(() => {
                if (!cell.querySelector('.opus-status-running')) return;
                const seen = measure([...cell.querySelectorAll(selector)]);
-               frames.push(seen.map(s => s.last && s.height >= 8 && s.width >= 20 ? s.text : ''));
+               frames.push(seen.map(s => s.last && s.height >= 8 && s.width >= 4 ? s.text : ''));
              }).observe(cell, {subtree: true, childList: true, characterData: true});
            }""", [index, selector, SHOWN])
 

@@ -82,3 +82,115 @@ def test_grid_table_cells_show_failures_and_open_to_why(lab: Lab, simulator: Any
         screenshot(nb.cell(1), "grid-cell-open-dark.png")
     finally:
         set_theme(lab.page, "JupyterLab Light")
+
+
+ONE_LINE = r"""(el) => {  // how many lines the element's text takes (its line boxes' distinct tops)
+  const range = document.createRange(); range.selectNodeContents(el);
+  const tops = [...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top));
+  return new Set(tops.map(t => Math.round(t / 4))).size; }"""
+ID_LINES = r"""([el, id]) => {  // the lines each occurrence of `id` in el's text spreads over
+  const found = [], walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (let at = node.data.indexOf(id); at >= 0; at = node.data.indexOf(id, at + 1)) {
+      const range = document.createRange(); range.setStart(node, at); range.setEnd(node, at + id.length);
+      found.push(new Set([...range.getClientRects()].map(r => Math.round(r.top))).size); } }
+  return found; }"""
+
+
+def sidebar(page: Any, shown: bool) -> None:
+    """Open (or close) the left sidebar and wait until the notebook has made room for it."""
+    page.evaluate(f"() => window.jupyterapp.shell.{'expandLeft' if shown else 'collapseLeft'}()")
+    page.wait_for_function(f"() => window.jupyterapp.shell.leftCollapsed === {str(not shown).lower()}"
+                           " && document.querySelector('.jp-Notebook').getBoundingClientRect()"
+                           f".width {'<' if shown else '>'} window.innerWidth - 200")
+
+
+def output_width(nb: Notebook, index: int) -> float:
+    return float(nb.output(index).locator(".jp-OutputArea-output").first.evaluate(
+        "(o) => o.getBoundingClientRect().width"))
+
+
+def fits(output: Any) -> bool:
+    """No horizontal scrollbar: the output's content is no wider than the output."""
+    return bool(output.evaluate("(o) => o.scrollWidth <= o.clientWidth + 1"))
+
+
+def test_tables_fit_an_848_px_output_and_ids_never_break(lab: Lab, simulator: Any) -> None:
+    """The sidebar open at 1280 px leaves an 848 px output: the comparison summary, `%opus
+    history` and `%opus show` fit it; a live comparison shows each Run again once."""
+    simulator.configure(tokens_per_second=25, answer_tokens=60)
+    cells = [SETUP, "%%opus -m opus,sonnet,haiku --max-tokens 300 --tag fit-compare\n"
+                    "Explain prompt caching to a new engineer in a few sentences.",
+             "%opus history -n 6", "import opus_magic\nrun = opus_magic.last_run()",
+             "%opus show {run.id}"]
+    nb = open_cells(lab, "fit.ipynb", cells)
+    page = lab.page
+    sidebar(page, True)
+    try:
+        nb.run_cell(1)
+        comparison = nb.output(1).locator(".opus-comparison")
+        comparison.locator(".opus-run.opus-status-running").first.wait_for(timeout=30_000)
+        width = output_width(nb, 1)
+        assert 840 <= width <= 856, width  # the width a user meets with the sidebar open
+        again = nb.output(1).locator(".opus-run-again")
+        shown_again = [t for t in readable_now(again) if t]
+        assert sorted(shown_again) == ["Run haiku again", "Run opus again", "Run sonnet again"]
+        nb.output(1).locator(".opus-static .opus-run.opus-status-ok").nth(2).wait_for(
+            timeout=60_000)
+        nb.wait_done(1)
+        output = nb.output(1).locator(".jp-OutputArea-output").first
+        assert fits(output)
+        marks = nb.output(1).locator(".opus-marks")
+        assert any("cheapest" in t for t in readable_now(marks))  # "← cheapest" in view, whole
+        heads = nb.output(1).locator(".opus-summary-rows tr:first-child th")
+        assert readable_now(heads) == [t.strip() for t in heads.all_inner_texts()]
+        screenshot(nb.cell(1), "comparison-848.png")
+        for index in (2, 3, 4):
+            nb.run_and_wait(index)
+        history = nb.output(2).locator(".jp-OutputArea-output").first
+        assert fits(history)
+        header = [t.strip() for t in history.locator("th").all_inner_texts()]
+        first = history.locator("tbody tr").first.locator("td")
+        for name in ("time", "comparison", "tag", "prompt"):
+            cell = first.nth(header.index(name))
+            text = cell.inner_text().strip()
+            assert text and readable_now(cell) == [text], name  # in view, not scrolled away
+        screenshot(nb.cell(2), "history-848.png")
+        show = nb.output(4).locator(".jp-OutputArea-output").first
+        run_id = re.search(r"run ([0-9a-f]{12})", show.inner_text()).group(1)
+        lines = show.evaluate(f"(el, id) => ({ID_LINES})([el, id])", run_id)
+        assert lines and all(n == 1 for n in lines), lines  # no id broken across lines
+        assert fits(show)
+        screenshot(nb.cell(4), "show-848.png")
+    finally:
+        sidebar(page, False)
+
+
+def test_the_controls_and_the_meter_keep_to_one_line_at_832_px(lab: Lab, simulator: Any) -> None:
+    simulator.configure(tokens_per_second=15, answer_tokens=120)
+    page = lab.page
+    nb = open_cells(lab, "narrow.ipynb", [SETUP, "%%opus -m opus --max-tokens 300\n"
+                                                 "Explain prompt caching to a new engineer."])
+    page.set_viewport_size({"width": 1264, "height": 900})
+    sidebar(page, True)
+    try:
+        nb.run_cell(1)
+        meter = nb.output(1).locator(".opus-view .opus-meter")
+        meter.wait_for(timeout=30_000)
+        assert output_width(nb, 1) <= 832, output_width(nb, 1)
+        nb.output(1).locator(".opus-estimate").wait_for(timeout=30_000)  # streaming: ≈ estimated
+        assert wait_until(lambda: "tok/s" in meter.inner_text(), timeout_s=30)
+        assert meter.evaluate(ONE_LINE) == 1, meter.inner_text()
+        controls = nb.output(1).locator(".opus-controls").first
+        tops = controls.evaluate("(c) => [...c.children].map(e => e.getBoundingClientRect().top)")
+        assert max(tops) - min(tops) < 4, tops  # max_tokens, ceiling, mode, Run again, Stop
+        toggles = controls.locator(".opus-concise button")
+        assert len({round(b["y"]) for b in (toggles.nth(i).bounding_box()
+                                            for i in range(3))}) == 1
+        screenshot(nb.cell(1), "controls-832.png")
+        nb.output(1).locator(".opus-static .opus-run.opus-status-ok").wait_for(timeout=60_000)
+        final = nb.output(1).locator(".opus-static .opus-meter")
+        assert final.evaluate(ONE_LINE) == 1, final.inner_text()
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        sidebar(page, False)

@@ -20,7 +20,7 @@ from opus_magic.view.catalog import models_table
 from opus_magic.view.chain_text import show_lines
 from opus_magic.view.chips import attached_line
 from opus_magic.view.history import history_view
-from opus_magic.view.tables import show
+from opus_magic.view.tables import plain, show
 from opus_magic.view.text import summary_line
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
@@ -256,10 +256,10 @@ def cmd_show(session: Session, args: list[str]) -> None:
         raise UsageError(f"No run '{args[0]}' in history (ids are in %opus history).")
     if record.chain_id is not None:
         steps = chains.chain_of(store, record)
-        print("\n".join(show_lines(steps, chains.chain_overhead(steps,
-                                                                 session.catalog(settings)))))
+        show(plain("\n".join(show_lines(steps, chains.chain_overhead(
+            steps, session.catalog(settings))))))
         return
-    print(show_text(record))
+    show(plain(show_text(record)))
 
 
 def show_text(record: RunRecord) -> str:

@@ -165,19 +165,27 @@ class ComparisonView:
             self._bar = None
 
 
+WRAPS = (0, 1)  # the model and how it ended wrap at their spaces; the figures never do
+
+
 def summary_html(rows: Sequence[RankedRun]) -> str:
-    """The summary of a comparison as a small table, cheapest and fastest marked."""
-    cell = "padding:0 0.6em;white-space:nowrap;text-align:{}"
-    head = "".join(f"<th style='{cell.format('left')}'>{h}</th>" for h in SUMMARY_HEADINGS)
+    """The summary of a comparison as a small table, cheapest and fastest marked; it fits an
+    848 px output (names, end states and marks wrap rather than run off the edge)."""
+    def cell(i: int) -> str:
+        space = "normal" if i in WRAPS else "nowrap"
+        return f"padding:0 0.5em;white-space:{space};text-align:{'right' if 1 < i < 9 else 'left'}"
+
+    head = "".join(f"<th style='{cell(i)}'>{h}</th>" for i, h in enumerate(SUMMARY_HEADINGS))
     body, cheapest = [], cheapest_cost(rows)
     for row in rows:
         cells = summary_cells(row, cheapest)
         marks = html.escape(cells[-1])
         for mark in ("cheapest", "fastest"):
             marks = marks.replace(mark, f'<span class="opus-{mark}" '
-                                        f'style="color:{fmt.colour("ok")}">{mark}</span>')
-        body.append("<tr>" + "".join(f"<td style='{cell.format('right' if 1 < i < 9 else 'left')}'>"
-                                     f"{html.escape(c)}</td>" for i, c in enumerate(cells[:-1]))
-                    + f"<td style='white-space:nowrap'>{marks}</td></tr>")
-    return (f"<table class='opus-summary-rows' style='color:{fmt.TEXT};font-size:0.95em'>"
-            f"<tr>{head}</tr>{''.join(body)}</table>")
+                                        f'style="color:{fmt.colour("ok")};white-space:nowrap">'
+                                        f'{mark}</span>')
+        body.append("<tr>" + "".join(f"<td style='{cell(i)}'>{html.escape(c)}</td>"
+                                     for i, c in enumerate(cells[:-1]))
+                    + f"<td class='opus-marks'>{marks}</td></tr>")
+    return (f"<table class='opus-summary-rows' style='color:{fmt.TEXT};font-size:0.95em;"
+            f"max-width:100%'><tr>{head}</tr>{''.join(body)}</table>")

@@ -30,14 +30,20 @@ def header_html(snap: Snapshot) -> str:
 
 def meter_html(m: Meter, compact: bool = False) -> str:
     """The meter's figures; `compact` (a column) keeps two lines of the same height for all."""
-    basis = f" ({m.basis})" if m.basis else ""
+    # one line at 832 px: the basis of an estimate in a column (which has room for it beside the
+    # badge on a line of its own), else on hover; short labels, the class names say them whole
+    basis = f" ({m.basis})" if m.basis and compact else ""
+    hover = f' title="estimated: {html.escape(m.basis)}"' if m.basis else ""
     badge = (f'<span class="opus-exact" style="color:{fmt.colour("ok")}">exact</span>' if m.exact
-             else f'<span class="opus-estimate" style="color:{fmt.colour("estimate")}">'
+             else f'<span class="opus-estimate" style="color:{fmt.colour("estimate")}"{hover}>'
                   f'≈ estimated{html.escape(basis)}</span>')
-    cells = [("input", m.input_cost), ("output", m.output_cost), ("total", m.total_cost),
-             ("tokens", m.tokens), ("speed", m.rate), ("TTFT", m.ttft)]
-    spans = [f'<span class="opus-meter-{name.lower()}" style="white-space:nowrap">'
-             f'{name} <b>{html.escape(value)}</b></span>' for name, value in cells]
+    cells = [("input", "in", m.input_cost), ("output", "out", m.output_cost),
+             ("total", "total", m.total_cost), ("tokens", "tokens", m.tokens),
+             ("speed", "" if m.rate.endswith("tok/s") else "speed", m.rate),  # says tok/s
+             ("ttft", "TTFT", m.ttft)]
+    spans = [f'<span class="opus-meter-{name}" style="white-space:nowrap">'
+             f'{label + " " if label else ""}<b>{html.escape(value)}</b></span>'
+             for name, label, value in cells]
     if compact:
         lines = [" · ".join([spans[2], badge]), " · ".join([spans[3]]),
                  " · ".join([spans[4], spans[5]])]
