@@ -332,6 +332,25 @@ def test_a_rerun_cut_at_a_smaller_max_tokens_is_headed_by_its_real_end(widget_ip
     assert "complete" not in view.panel.outcome.value.replace("for a complete answer", "")
 
 
+def test_a_run_that_marks_the_cache_shows_the_preflight_caching_line(widget_ip: Any,
+                                                                      simulator: Any) -> None:
+    """What the write costs above plain input and from which call it pays off, in the view and
+    in what a saved notebook keeps, on Claude's own API; nothing when nothing is marked."""
+    widget_ip.run_line_magic("opus", "config api=anthropic")
+    widget_ip.user_ns["manual"] = "Refunds go to the original card within five days. " * 600
+    widget_ip.run_cell('%%opus -m opus -s "{manual}" --max-tokens 50\nWhere do refunds go?')
+    view = last_view()
+    [record] = view.records
+    assert record.cache_breakpoints == ["system"]
+    shown = html.unescape(view.panel.warnings.value)
+    assert "Caching: system marked (" in shown and "pays off from the 2nd call within" in shown
+    line = next(part for part in shown.split("<") if "Caching:" in part).split(">", 1)[1]
+    saved = view.final_bundle(view.live or view.panel.live, record, ())
+    assert line in saved["text/plain"] and "pays off" in saved["text/markdown"]
+    widget_ip.run_cell("%%opus -m opus --max-tokens 50\nWhere do refunds go?")
+    assert "Caching" not in last_view().panel.warnings.value  # a one-off prompt: no note
+
+
 def test_stop_ends_the_server_stream_and_keeps_the_partial_text(widget_ip: Any, simulator: Any) -> None:
     widget_ip.run_cell("%%opus --tag stop\nExplain prompt caching.")
     view = last_view()

@@ -53,6 +53,12 @@ def meter_html(m: Meter, compact: bool = False) -> str:
     return f'<div style="line-height:1.6;color:{fmt.TEXT}">{" · ".join(spans)} · {badge}</div>'
 
 
+def notes_html(snap: Snapshot) -> str:
+    """Above the answer: the pre-flight notes (the cache's), then the plan's warnings."""
+    return (lines_html(snap.notes, "opus-note", fmt.colour("note"))
+            + lines_html(snap.warnings, "opus-warning", fmt.colour("interrupted")))
+
+
 def lines_html(lines: Sequence[str], css: str, colour: str) -> str:
     return "".join(f'<div class="{css}" style="color:{colour};{LINE}">{html.escape(line)}</div>'
                    for line in lines)
@@ -110,7 +116,7 @@ def run_html(snap: Snapshot, text: str, text_height: str | None = None, chips: s
     colour = fmt.STATUS_COLOURS[snap.status]
     header = (f'<div class="opus-header">{header_html(snap)}</div>'
               f'<div class="opus-attachments">{chips}</div>')
-    notes = lines_html(snap.warnings, "opus-warning", fmt.colour("interrupted"))
+    notes = notes_html(snap)
     meter = f'<div class="opus-meter">{meter_html(snap.meter, text_height is not None)}</div>'
     answer = (f'<div class="opus-text jp-RenderedHTMLCommon" style="padding:0">'
               f'{markdown_html(text)}</div>')
