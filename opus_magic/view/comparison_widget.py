@@ -39,25 +39,10 @@ class ComparisonView:
         # as stalled next to one that flows (the pushes are small; the meters redraw rarely)
         self.panels = [RunPanel(clock, 1 / MESSAGES_PER_S, text_height=COLUMN_TEXT_HEIGHT,
                                 hands_over=handover, padding="0 0.5em") for _ in runs]
-        self.agains, self.stops, columns = [], [], []
+        self.agains: list[Any] = []
+        self.stops: list[Any] = []
         fit = w.Layout(width="auto")  # one model for the columns' buttons, as wide as their labels
-        for index, panel in enumerate(self.panels):
-            model = runs[index].request.model
-            again_one = part(w.Button, "opus-run-again", description=f"Run {model} again",
-                             icon="redo", layout=fit,
-                             disabled=True, tooltip="send this model the cell again")
-            stop_one = part(w.Button, "opus-stop-one", description="Stop", icon="stop", layout=fit,
-                            button_style="danger", tooltip="end this model's stream; keep its text")
-            again_one.on_click(lambda _, i=index: again(i))
-            stop_one.on_click(lambda _, i=index: stop(i))
-            self.agains.append(again_one)
-            self.stops.append(stop_one)
-            # the column shares the row's width; the panel inside it takes its natural height (a
-            # flex basis of 0 in a vertical box would leave it 0 px tall while it streams)
-            columns.append(part(w.VBox, "opus-column", layout=w.Layout(flex="1 1 0",
-                                                                        min_width="14em"),
-                                children=[panel.box, part(w.HBox, "opus-column-controls",
-                                                          children=[again_one, stop_one])]))
+        columns = [self._column(index, again, stop, fit) for index in range(len(self.panels))]
         self.title = part(w.HTML, "opus-comparison-title", value=self.title_html())
         self.summary = part(w.HTML, "opus-comparison-summary")
         self.columns = part(w.HBox, "opus-columns", children=columns,
@@ -71,6 +56,27 @@ class ComparisonView:
         self._main: Any = None
         self._bar: Any = None
         self._again_row: Any = None  # the Run again buttons in a row of their own
+
+    def _column(self, index: int, again: Callable[[int], None],
+                stop: Callable[[int | None], None], fit: Any) -> Any:
+        """One model's column: its panel, then its own Run again and Stop."""
+        import ipywidgets as w
+
+        model = self.runs[index].request.model
+        again_one = part(w.Button, "opus-run-again", description=f"Run {model} again",
+                         icon="redo", layout=fit,
+                         disabled=True, tooltip="send this model the cell again")
+        stop_one = part(w.Button, "opus-stop-one", description="Stop", icon="stop", layout=fit,
+                        button_style="danger", tooltip="end this model's stream; keep its text")
+        again_one.on_click(lambda _: again(index))
+        stop_one.on_click(lambda _: stop(index))
+        self.agains.append(again_one)
+        self.stops.append(stop_one)
+        # the column shares the row's width; the panel inside it takes its natural height (a
+        # flex basis of 0 in a vertical box would leave it 0 px tall while it streams)
+        return part(w.VBox, "opus-column", layout=w.Layout(flex="1 1 0", min_width="14em"),
+                    children=[self.panels[index].box,
+                              part(w.HBox, "opus-column-controls", children=[again_one, stop_one])])
 
     def title_html(self) -> str:
         models = ", ".join(plan.request.model for plan in self.runs)
