@@ -339,10 +339,11 @@ def shown(locator: Any) -> list[dict[str, Any]]:
     return list(locator.evaluate_all(SHOWN))
 
 
-def readable_now(locator: Any) -> list[str]:
-    """The texts of the matched elements that a person sees now (empty string where not)."""
-    return [item["text"] if item["last"] and item["height"] >= 8 and item["width"] >= 4 else ""
-            for item in shown(locator)]
+def readable_now(locator: Any, newest: bool = True) -> list[str]:
+    """The texts of the matched elements that a person sees now (empty string where not): their
+    newest line in view (while streaming), or with `newest=False` any part of them."""
+    return [item["text"] if item["last" if newest else "hit"] and item["height"] >= 8
+            and item["width"] >= 4 else "" for item in shown(locator)]
 
 
 def watch_shown(page: Any, index: int, selector: str) -> None:

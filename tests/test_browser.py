@@ -191,6 +191,7 @@ def test_stop_keeps_what_arrived(lab: Lab, simulator: Any, runs: Runs) -> None:
     sent = simulator.requests()[-1]
     assert not sent.completed and sent.chunks_sent < 600
     assert words(view.locator(".opus-text").inner_text()) == words(record.text)
+    assert len(readable_now(view.locator(".opus-text"))[0]) > 20  # what arrived is on screen
     screenshot(lab.page, "stopped.png")
 
 
@@ -387,6 +388,10 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_every_answer(
         assert " ".join(words(record.text)) in " ".join(words(shown))  # the whole answer
         assert format_usd(record.cost) in shown and record.id in shown
     assert "complete" in shown
+    answers = page.locator(".opus-static .opus-text")
+    for index in range(answers.count()):  # each answer on screen once scrolled to, not clipped
+        answers.nth(index).scroll_into_view_if_needed()
+        assert len(readable_now(answers.nth(index), newest=False)[0]) > 20, index
     screenshot(page, "light-theme.png", README_DIR)
     assert low_contrast(page, ".opus-static") == []
     set_theme(page, "JupyterLab Dark")
