@@ -91,13 +91,12 @@ class RunView(Observer):
         self.stream_closed = self.panel.stream_closed
         self.waiting = self.panel.waiting
         ceiling = plan.info.max_output if plan.info and plan.info.max_output else None
-        layout = w.Layout()  # one model for the controls that take their natural size
-        # the row fits 832 px on one line: a number box as wide as a number, buttons as their labels
-        narrow, fit = w.Layout(width="15em"), w.Layout(width="auto")
+        # one model for every control, each as wide as its content: the row fits 832 px
+        layout = w.Layout(width="auto")
         # a plain number box: what the user types stays, and the note beside it says what will
         # be sent (a bounded box would clamp 999999 to the ceiling without a word)
         self.max_tokens = part(w.IntText, "opus-max-tokens", value=plan.max_tokens,
-                               description="max_tokens", layout=narrow,
+                               description="max_tokens", layout=layout,
                                tooltip="the longest answer to pay for, in tokens")
         self.ceiling = part(w.HTML, "opus-ceiling", layout=layout,
                             value=ceiling_html(plan.max_tokens, ceiling))
@@ -106,13 +105,13 @@ class RunView(Observer):
             names="value")
         self.concise = part(w.ToggleButtons, "opus-concise", options=CONCISE_OPTIONS,
                             value=plan.request.concise, style={"button_width": "auto"},
-                            layout=fit, tooltips=("as written", "adds a be-brief instruction",
+                            layout=layout, tooltips=("as written", "adds a be-brief instruction",
                                                      "adds a code-only instruction"))
         self.run_again = part(w.Button, "opus-run-again", description="Run again", icon="redo",
-                              disabled=True, layout=fit,
+                              disabled=True, layout=layout,
                               tooltip="send the cell again with these max_tokens and mode")
         self.stop = part(w.Button, "opus-stop", description="Stop", icon="stop",  # a run follows
-                         button_style="danger", layout=fit, style=self.run_again.style,
+                         button_style="danger", layout=layout, style=self.run_again.style,
                          tooltip="end the stream now; what arrived is kept")
         self.run_again.on_click(lambda _: again(self.max_tokens.value, self.concise.value))
         self._stop = stop
