@@ -48,6 +48,7 @@ def test_batch_view_ticks_then_drops_cancel_once_collected(lab: Lab, simulator: 
     view.locator(".opus-batch-summary table").first.wait_for(timeout=60_000)  # collected
     ended = status.inner_text()
     assert "collected" in ended and "6 succeeded" in ended and "canceled" not in ended
+    assert "ago" not in ended and "after it was submitted" in ended  # no age frozen in place
     assert cancel.count() == 0 or readable_now(cancel) == [""]  # nothing left to cancel
     summary = view.locator(".opus-batch-summary").inner_text()
     assert "unknown" not in summary  # every answer is priced: mean and total both known
