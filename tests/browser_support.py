@@ -277,14 +277,17 @@ def screenshot(target: Any, name: str, readme_dir: str | None = None) -> Path:
 
 def watch_each(page: Any, index: int, selector: str) -> None:
     """Record, at every DOM change in cell `index`, the text of each element matching `selector`
-    (by position), how much text they held together, and whether a run was still streaming."""
+    (by position), how much of it a person saw (text on screen, not only in the page), and
+    whether a run was still streaming."""
     page.evaluate(
-        """([i, selector]) => {
+        """([i, selector, shown]) => {
+             const measure = eval(shown);
              const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
              const state = window.__opusEach = {texts: [], frames: [], running: []};
              new MutationObserver(() => {
                const found = [...cell.querySelectorAll(selector)];
-               state.frames.push(found.reduce((n, el) => n + el.innerText.trim().length, 0));
+               state.frames.push(measure(found).reduce(
+                 (n, s) => n + (s.hit && s.height >= 8 ? s.text.length : 0), 0));
                state.running.push(!!cell.querySelector('.opus-status-running'));
                found.forEach((el, k) => {
                  const list = state.texts[k] = state.texts[k] || [];
@@ -292,7 +295,7 @@ def watch_each(page: Any, index: int, selector: str) -> None:
                });
              }).observe(cell, {subtree: true, childList: true, characterData: true,
                                attributes: true});
-           }""", [index, selector])
+           }""", [index, selector, SHOWN])
 
 
 def seen_each(page: Any) -> dict[str, Any]:
