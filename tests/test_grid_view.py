@@ -63,6 +63,7 @@ def test_the_grid_streams_into_a_table_with_few_frontend_updates(widget_ip, simu
     frame = widget_ip.user_ns["out"]
     assert len(frame) == 36 and (frame["status"] == "ok").all()
     assert view.bar.value == view.bar.max == 36 and view.stop.disabled
+    assert view.stop.layout.display == "none"  # the grid is over: no Stop left
     answer = frame["answer"][0]
     assert "<details class='opus-grid-cell'>" in view.table.value
     assert answer.replace("'", "&#x27;")[:30] in view.table.value

@@ -85,6 +85,7 @@ class GridView(GridObserver):
         self._over.set()
         self.render(table=True)
         self.stop.disabled = True
+        self.stop.layout.display = "none"  # nothing is left to stop
         problems = "".join(f"<div class='opus-grid-problem'>{html.escape(line)}</div>"
                            for line in problem_lines(run))
         self.summary.value = summary_html(summarize(results(run))) + problems
