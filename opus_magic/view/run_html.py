@@ -30,13 +30,12 @@ def header_html(snap: Snapshot) -> str:
 
 def meter_html(m: Meter, compact: bool = False) -> str:
     """The meter's figures; `compact` (a column) keeps two lines of the same height for all."""
-    # one line at 832 px: the basis of an estimate in a column (which has room for it beside the
-    # badge on a line of its own), else on hover; short labels, the class names say them whole
-    basis = f" ({m.basis})" if m.basis and compact else ""
+    # one line at 832 px, and no clipped badge in a column: an estimate's basis shows on hover;
+    # short labels, the class names say them whole
     hover = f' title="estimated: {html.escape(m.basis)}"' if m.basis else ""
     badge = (f'<span class="opus-exact" style="color:{fmt.colour("ok")}">exact</span>' if m.exact
              else f'<span class="opus-estimate" style="color:{fmt.colour("estimate")}"{hover}>'
-                  f'≈ estimated{html.escape(basis)}</span>')
+                  f'≈ estimated</span>')
     cells = [("input", "in", m.input_cost), ("output", "out", m.output_cost),
              ("total", "total", m.total_cost), ("tokens", "tokens", m.tokens),
              ("speed", "" if m.rate.endswith("tok/s") else "speed", m.rate),  # says tok/s
