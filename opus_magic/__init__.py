@@ -59,6 +59,28 @@ def history_frame(limit: int | None = None, model: str | None = None, tag: str |
                          project=project))
 
 
+def summary(grid_id: str | None = None) -> Any:
+    """A recorded grid's summary (the last grid unless `grid_id`, an id or its start) as a
+    pandas DataFrame, one row per variant × model: pass rate, score, cost per call, cost per
+    correct answer and latency, each beside its 95 % interval's `_low` and `_high` columns; the
+    verdict's lines are in `.attrs["verdict"]`, every pair of arms compared on the same rows in
+    `.attrs["pairs"]`."""
+    import pandas as pd
+
+    from opus_magic.core.grid.verdict import pair_records, summarize, summary_records
+    from opus_magic.core.history.grids import find_grid, grid_results
+    from opus_magic.core.session import default_session
+    from opus_magic.view.verdict_text import verdict_lines
+
+    session = default_session()
+    store = session.store(session.settings())
+    found = summarize(grid_results(store, find_grid(store, grid_id)))
+    frame = pd.DataFrame(summary_records(found))
+    frame.attrs["verdict"] = verdict_lines(found)
+    frame.attrs["pairs"] = pair_records(found)
+    return frame
+
+
 def run(prompt: str, **options: Any) -> Any:
     """Run a prompt through the same engine as `%%opus`, without a notebook; returns the record
     (of the last model call, when `tools=[functions]` runs a tool loop). `attach=[...]` sends

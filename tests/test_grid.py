@@ -196,10 +196,10 @@ def test_grid_and_compare_by_tag_from_history(ip, simulator, capsys) -> None:
     capsys.readouterr()
     ip.run_line_magic("opus", f"grid {grid_id[:6]}")
     out = capsys.readouterr().out
-    assert f"Grid {grid_id}" in out and "cell/haiku" in out and "100%" in out
+    assert f"Grid {grid_id}" in out and "cell/haiku" in out and "100 %" in out
     ip.run_line_magic("opus", "compare --tag a --tag b")
     out = capsys.readouterr().out
-    assert "pass rate" in out and "100%" in out and out.count("\n") >= 6
+    assert "pass rate" in out and "100 %" in out and out.count("\n") >= 6
     ip.run_line_magic("opus", "grid nosuchgrid")
     assert "no grid 'nosuchgrid'" in capsys.readouterr().err
 

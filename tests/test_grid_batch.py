@@ -221,7 +221,7 @@ def test_a_new_process_collects_a_grid_batch_after_the_submitting_kernel_is_gone
     assert newest.checks == {"equals:label": True} and newest.text == "bug"
     ip.run_line_magic("opus", f"grid {newest.grid_id}")
     out = capsys.readouterr().out
-    assert "100%" in out and "error" not in out  # the latest run of each cell counts
+    assert "100 %" in out and "error" not in out  # the latest run of each cell counts
 
 
 def test_batch_flags_need_a_grid(ip, simulator, capsys) -> None:

@@ -53,10 +53,12 @@ def test_every_billed_attempt_is_in_the_grids_total_and_in_stats(ip, simulator, 
                                f"{fmt.money(retried_cost)} on 2 attempts retried")
     assert stats_total(ip, capsys, runs[0].grid_id).lstrip("≈") == fmt.money(total)
     assert list(ip.user_ns["out"]["status"]) == ["ok"] * 3
+    # the summary's total cost too: after pass rate (–), cost per call and its interval, and
+    # cost per correct answer (–, no checks)
     summary = out.split("variant", 1)[1].splitlines()[1].split()
-    assert summary[5] == fmt.money(total)                     # the summary's total cost too
+    assert summary[7] == fmt.money(total)
     ip.run_line_magic("opus", f"grid {runs[0].grid_id}")        # and the grid from history
-    assert capsys.readouterr().out.split("variant", 1)[1].splitlines()[1].split()[5] == \
+    assert capsys.readouterr().out.split("variant", 1)[1].splitlines()[1].split()[7] == \
         fmt.money(total)
 
 

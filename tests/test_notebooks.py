@@ -315,7 +315,22 @@ def test_prompt_grid(executed: Callable[[str], Executed]) -> None:
     body = [r for r in triage if r.variant == "with body"]
     rate = sum(bool(r.checks["equals:label"]) for r in body) / len(body)
     assert rate > 0.9 > sum(bool(r.checks["equals:label"]) for r in triage if r not in body) / 60
-    assert "Winner: 'with body' on" in run.text("summary = results.groupby")
+    verdict = run.text("summary = opus_magic.summary()")
+    assert "No detectable difference on 30 rows" in verdict  # opus and haiku: the same answers
+    assert re.search(r"with body/haiku vs subject only/haiku: (\d+) rows passed only by the "
+                     r"first, \d+ only by the second, p = \S+, adjusted \S+; \+\d+ points", verdict)
+    assert "pass_rate_low" in verdict and "Holm-corrected over 6 pairs" in verdict
+    pairs = run.text("pairs = pd.DataFrame")
+    assert pairs.count("True") == 4 and pairs.count("False") == 2  # body against no body only
+    sampled = run.text("--sample 20 --seed 7")
+    assert "Sample: 20 of 30,000 rows drawn at random (seed 7" in sampled
+    assert re.search(r"30,000 rows: \$[\d.]+ \([\d.]+–[\d.]+\) interactive, \$[\d.]+ "
+                     r"\([\d.]+–[\d.]+\) batch \(50 % off\), ≈ ", sampled)
+    assert "Reused 80 cells, $0.00; ran 0" in sampled and "Over budget" in sampled
+    refused = run.text("--each queue --variants prompts -m opus,haiku --max-tokens 5 "
+                       "--check equals:label --check is_a_label\n")
+    assert "Not sent: the full grid is projected at" in refused and "Traceback" not in refused
+    assert len(run.runs) < 1000  # the full queue's 120,000 cells were not sent
     grid = run.cell("--tag triage -o results")
     readable = [o["data"] for o in grid.outputs if "text/markdown" in o.get("data", {})]
     assert readable and "pass rate" in readable[-1]["text/plain"]
@@ -443,7 +458,8 @@ def test_classroom_on_a_shared_postgresql_history(pg_url: str, tmp_path: Path) -
                   {"OPUS_MAGIC_HISTORY_URL": pg_url.replace("opus@", "opus:pw-not-shown@")})
     no_tracebacks(run)
     assert not run.runs                                     # nothing went to a local file
-    runs = select(PgStore(pg_url), limit=None)
+    everything = select(PgStore(pg_url), limit=None)
+    runs = [r for r in everything if r.grid_id is None]     # the exercise, not the prompt grid
     assert len(runs) == 12 and {r.user for r in runs} == {"ana", "ben", "chloe", "dev"}
     assert all(r.project == "week3" and r.simulator for r in runs)
     assert "pw-not-shown" not in json.dumps(run.notebook)
@@ -473,3 +489,14 @@ def test_classroom_on_a_shared_postgresql_history(pg_url: str, tmp_path: Path) -
     spent = sum((r.cost for r in runs), Decimal(0))
     assert format_usd(spent) in total and format_usd(spent + script) in total
     assert any(re.match(r"  user ana .* 3 runs$", line) for line in reconciled)
+    graded = [r for r in everything if r.tag == "week3-prompts"]
+    assert len(graded) == 120 and {r.variant for r in graded} == {"ana", "ben", "chloe", "dev"}
+    ranking = run.text("ranked = summary.sort_values").splitlines()
+    places = [re.match(r"(\d)\. (\w+) +(\d+)% \((\d+)%–(\d+)%\) (\d+)/30 right", line)
+              for line in ranking[:4]]
+    assert all(places) and [int(p[1]) for p in places] == [1, 2, 3, 4]
+    rates = [int(p[3]) for p in places]
+    assert rates == sorted(rates, reverse=True)
+    assert all(int(p[4]) <= int(p[3]) <= int(p[5]) for p in places)   # each inside its interval
+    assert {p[2] for p in places[:2]} == {"ben", "chloe"}, ranking     # the body wins
+    assert "No detectable difference on 30 rows" in ranking[5]         # but not between them

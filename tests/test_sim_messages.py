@@ -80,3 +80,12 @@ def test_a_mid_stream_overload_is_raised_by_the_sdk(sdk, simulator) -> None:
 def test_removed_parameters_are_refused_like_the_api(sdk) -> None:
     with pytest.raises(anthropic.BadRequestError, match="temperature"):
         sdk.messages.create(**ask(), extra_body={"temperature": 0.5})
+
+
+def test_a_classification_prompt_gets_one_of_its_options_as_on_chat(sdk) -> None:
+    """As on chat completions: the option the rest of the prompt names, in text or in blocks."""
+    text = "Answer with one of: billing, bug, other.\nThe billing page charged me twice."
+    plain = sdk.messages.create(**ask(messages=[{"role": "user", "content": text}]))
+    blocks = sdk.messages.create(**ask(messages=[{"role": "user", "content": [
+        {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]}]))
+    assert plain.content[-1].text == blocks.content[-1].text == "billing"

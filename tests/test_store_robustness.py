@@ -127,3 +127,30 @@ def test_a_second_kernel_opening_a_new_history_at_the_same_moment(tmp_path) -> N
         assert opener.returncode == 0, err.decode()[-2000:]
     db = sqlite3.connect(history)
     assert [row[0] for row in db.execute("SELECT name FROM _migrations")][0] == "m001_runs"
+
+
+CLOSER = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("SELECT count(*) FROM runs").fetchone()
+db.close()   # the last connection anywhere checkpoints and deletes the -wal and -shm files
+"""
+
+
+def test_opening_the_history_again_keeps_the_locks_of_the_connection_already_open(
+        tmp_path) -> None:
+    """A second store on the same file in one kernel (`%opus stats` beside a running grid) must
+    not drop the first one's locks: another process would then think itself the last user of the
+    file and delete the WAL that the first connection still writes to."""
+    path = tmp_path / "history.sqlite"
+    first = Store(path)
+    first.save(opus_magic.records.RunRecord(id="r1", created_at="2026-12-06T10:00:00Z",
+                                            model="claude-opus-5-5", prompt="kept"))
+    Store(path)                                              # the same file, opened again here
+    subprocess.run([sys.executable, "-c", CLOSER, str(path)], check=True, timeout=60)
+    assert Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists()
+    first.save(opus_magic.records.RunRecord(id="r2", created_at="2026-12-06T10:00:01Z",
+                                            model="claude-opus-5-5", prompt="also kept"))
+    first.close()
+    again = Store(path)
+    assert again.get("r1").prompt == "kept" and again.get("r2").prompt == "also kept"

@@ -52,11 +52,15 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      structured output; -o gets it parsed (the text if it fails)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
-       [-m A,B] [-o VAR]
+       [--sample N [--seed S]] [-m A,B] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
                                      a grid: variants × models × rows, paced within rate limits
                                      and the budget; finished cells are reused unless --fresh;
-                                     -o gives a pandas DataFrame, one row per cell
+                                     -o gives a pandas DataFrame, one row per cell; the summary
+                                     shows each pass rate, cost and latency with its 95 %
+                                     interval, cost per correct answer, and names a winner only
+                                     when the paired test on the same rows says so
+                                     (opus_magic.summary(GRID_ID) gives it as a DataFrame)
   --each VAR                         a DataFrame, a list of dicts, or a list of strings ({item})
   --variants VAR                     a dict {name: prompt} or a list of prompts (else the cell)
   --attach {COLUMN}                  one file a row: the row's path, bytes or image
@@ -67,6 +71,10 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      Batches, OpenAI Batch API) at the batch price; the cell
                                      returns at once, a view polls them (Cancel), and this kernel
                                      collects them when they end (%opus batches collect elsewhere)
+  --sample N                         run N rows drawn at random and project the whole dataset's
+                                     cost (interactive and batch) and time with 95 % intervals;
+                                     the full run is refused if its projection crosses the budget
+  --seed S                           the seed --sample draws with (default 0, always stated)
 
 %opus models [--all] [WORD]          current models and aliases first, then one row per model:
                                      prices with source and date, limits, legacy successors;
@@ -77,7 +85,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus show RUN_ID                    one run in full (a tool loop: every step, call and result)
 %opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
-%opus compare --tag A --tag B        two grids aligned row by row, pass rate and cost side by side
+%opus compare --tag A --tag B        two grids compared on the same rows (intervals, the paired
+                                     test, rows needed) and aligned row by row
 %opus grid [GRID_ID]                 re-show a grid (the last one by default) from history
 %opus stats [--by model|tag|user|project]  totals, cost, cache hit rate, latency (filters as history)
 %opus budget [USD|off]               session spend cap

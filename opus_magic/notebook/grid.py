@@ -8,11 +8,13 @@ import collections
 import dataclasses
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opus_magic.core.grid.checks import resolve
 from opus_magic.core.grid.fields import field_check
+from opus_magic.core.grid.forecast import over_budget, project, refuse_over_budget
 from opus_magic.core.grid.run import GridRun, results
+from opus_magic.core.grid.sample import DEFAULT_SEED, RowSample, draw, full_run_key
 from opus_magic.core.grid.spec import (
     GridSpec,
     dry_run_lines,
@@ -21,6 +23,7 @@ from opus_magic.core.grid.spec import (
     variants_of,
 )
 from opus_magic.core.grid.summary import CellResult, frame_rows
+from opus_magic.core.run.planner import cell_flags
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.schema.spec import OutputSchema
 from opus_magic.core.session import Session
@@ -28,6 +31,10 @@ from opus_magic.errors import UsageError
 from opus_magic.notebook.interpolate import interpolate
 from opus_magic.notebook.present import LIVE, TEXT, deliver, presentation
 from opus_magic.notebook.state import STATE
+
+if TYPE_CHECKING:
+    from opus_magic.view.grid_text import GridTextView
+    from opus_magic.view.grid_widget import GridView
 
 
 def _track(run: GridRun, work: Callable[[], None]) -> Callable[[], None]:
@@ -50,13 +57,22 @@ def lookup(namespace: Mapping[str, Any], name: str, flag: str) -> Any:
 
 def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variants: str | None,
                checks: list[str], concurrency: str | None, fresh: bool,
-               interpolating: bool = True) -> GridSpec:
-    """Rows, variants, checks, and each (variant, row)'s prompt: row fields, then notebook names."""
+               interpolating: bool = True, sample: str | None = None,
+               seed: str | None = None) -> GridSpec:
+    """Rows (all, or --sample's), variants, checks, and each (variant, row)'s prompt: row fields,
+    then notebook names."""
     rows = rows_of(lookup(namespace, each, "--each"), each)
     if not rows:
         raise UsageError(f"--each {each}: it has no rows.")
     chosen = variants_of(lookup(namespace, variants, "--variants") if variants else None,
                          variants, cell.prompt)
+    drawn = _sample(rows, sample, seed)
+    full_run = ""  # keyed only when a projection is made or may apply: hashing rows costs time
+    if drawn is not None or STATE.forecasts:
+        full_run = full_run_key(rows, chosen, {"models": cell.models, "checks": checks,
+                                               **cell_flags(cell)})
+    if drawn is not None:
+        rows = [rows[index] for index in drawn.rows]
     prompts, unresolved = _prompts(chosen, rows, namespace, interpolating)
     notes = list(cell.notes)
     body = cell.prompt.strip()
@@ -69,7 +85,21 @@ def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variant
     _fields_exist(checks, cell.schema)
     return GridSpec(cell=dataclasses.replace(cell, notes=tuple(notes)), rows=rows,
                     variants=chosen, prompts=prompts, checks=resolve(checks, namespace, columns),
-                    concurrency=_concurrency(concurrency), fresh=fresh)
+                    concurrency=_concurrency(concurrency), fresh=fresh, sample=drawn,
+                    full_run=full_run)
+
+
+def _sample(rows: list[dict[str, Any]], sample: str | None, seed: str | None) -> RowSample | None:
+    """`--sample N [--seed S]`: N rows drawn at random (seed 0 unless given); None without it."""
+    if sample is None:
+        if seed is not None:
+            raise UsageError("--seed draws the rows of --sample N: add --sample, e.g. --sample 50.")
+        return None
+    if not sample.isdigit() or int(sample) < 1:
+        raise UsageError(f"--sample {sample}: use a whole number of rows, 1 or more, e.g. 50.")
+    if seed is not None and not seed.isdigit():
+        raise UsageError(f"--seed {seed}: use a whole number, 0 or more, e.g. --seed 7.")
+    return draw(len(rows), int(sample), DEFAULT_SEED if seed is None else int(seed))
 
 
 def _fields_exist(checks: list[str], schema: OutputSchema | None) -> None:
@@ -108,6 +138,9 @@ def _concurrency(value: str | None) -> int | None:
 
 def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | None:
     """Plan and run the grid (or only describe it for --dry-run) in the view the frontend takes."""
+    if spec.sample is None and not spec.cell.dry_run:  # before planning a grid of any size
+        refuse_over_budget(STATE.forecasts.get(spec.full_run), session.budget.committed(),
+                           session.settings(**cell_flags(spec.cell)).budget)
     grid = plan_grid(session, spec)
     if spec.cell.dry_run:
         print("\n".join(dry_run_lines(grid, remaining_budget(session))))
@@ -116,20 +149,28 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     run = GridRun(session, grid, spec.concurrency or settings.concurrency)
     mode = presentation(settings.view)
 
-    def finish() -> None:
+    def finish(view: GridTextView | GridView) -> None:
         deliver(output, to_frame(results(run), spec.rows, spec.cell.schema))
+        if spec.sample is None:
+            return
+        projection = project(run)
+        if projection is not None:
+            STATE.forecasts[spec.full_run] = projection
+        view.projected(projection, over_budget(projection, session.budget.committed(),
+                                               settings.budget))
 
     if mode == TEXT:
         from opus_magic.view.grid_text import GridTextView
 
-        _track(run, lambda: (run.run(GridTextView()), finish()))()
+        text_view = GridTextView()
+        _track(run, lambda: (run.run(text_view), finish(text_view)))()
         return run
     from opus_magic.view.grid_widget import GridView
 
     view = GridView(run, on_stop=run.stop)
     STATE.remember(view)
     view.show()
-    work = _track(run, lambda: (run.run(view), finish()))
+    work = _track(run, lambda: (run.run(view), finish(view)))
     if mode == LIVE:
         STATE.background.launcher()(work, run.stop)
     else:

@@ -129,6 +129,9 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     @argument("--batch", action="store_true",
               help="Grid: submit the cells through the providers' batch engines at the batch "
                    "price; results arrive later.")
+    @argument("--sample", help="Grid: run N rows drawn at random (seeded) and project the whole "
+              "dataset's cost and time, interactive and batch.")
+    @argument("--seed", help="Grid: the seed --sample draws its rows with (default 0).")
     @cell_magic
     def opus(self, line: str, cell: str) -> None:
         """Send the cell to the model and stream the answer with a live cost meter."""
@@ -150,9 +153,14 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             if args.batch and (args.concurrency or args.attach):
                 raise UsageError("--concurrency and --attach go with requests sent from here; a "
                                  "--batch runs on the provider's own engine: drop one of them.")
+            if args.batch and args.sample:
+                raise UsageError("--sample times the rows it runs from here, and its projection "
+                                 "shows the batch price too: drop --batch.")
         elif args.variants or args.check or args.fresh or args.concurrency or args.batch:
             raise UsageError("--variants, --check, --concurrency, --fresh and --batch need "
                              "--each VAR.")
+        elif args.sample or args.seed:
+            raise UsageError("--sample and --seed draw rows of a grid: add --each VAR.")
         elif not args.no_interpolate:
             prompt, unresolved = interpolate(prompt, self.shell.user_ns)
             if unresolved:
@@ -184,7 +192,8 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
 
         spec = with_row_attachments(
             build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
-                       list(args.check), args.concurrency, args.fresh, not args.no_interpolate),
+                       list(args.check), args.concurrency, args.fresh, not args.no_interpolate,
+                       args.sample, args.seed),
             args.attach, self.shell.user_ns)
         (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
 

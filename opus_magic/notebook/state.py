@@ -2,7 +2,7 @@
 
 The runs streaming on background threads (a cell returns at once in JupyterLab, and the next
 cell waits for them), the latest view and the live views whose controls retire when the next
-cell runs, the grids and provider-batch watches running, and whether a cell is running now (the
+cell runs, the grids and provider-batch watches running, what each --sample projected, and whether a cell is running now (the
 warm-up waits for a quiet moment). Nothing here imports more than the standard library, so the
 extension's hooks can hold it from `%load_ext` on.
 """
@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opus_magic.core.grid.forecast import Projection
 
 
 class Background:
@@ -102,6 +105,7 @@ class NotebookState:
         self.handed_over: list[Any] = []  # live views whose controls retire at the next cell
         self.grids: list[Any] = []  # grid runs streaming now
         self.watches: list[Any] = []  # this kernel's provider-batch watches
+        self.forecasts: dict[str, Projection] = {}  # full-run key -> what --sample projected for it
 
     def remember(self, view: Any, live: bool = False) -> None:
         """The latest view; a live view gives its controls up when the kernel moves on."""

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from opus_magic.sim.answers import last_user_text
 from opus_magic.sim.text import request_seed
 
 OPTIONS = re.compile(r"answer with one of:\s*([^\n.]+)", re.IGNORECASE)
@@ -19,10 +20,7 @@ OPTIONS = re.compile(r"answer with one of:\s*([^\n.]+)", re.IGNORECASE)
 
 def choice_answer(messages: Sequence[dict[str, Any]], model: str) -> list[str] | None:
     """The answer as one piece, or None when the prompt asks for no choice."""
-    users = [m for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
-    if not users:
-        return None
-    text = users[-1]["content"]
+    text = last_user_text(messages)  # a string, or the text of its blocks (a cache mark)
     found = OPTIONS.search(text)
     if found is None:
         return None

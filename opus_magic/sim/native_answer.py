@@ -17,6 +17,7 @@ from typing import Any
 from opus_magic.cost.tokens import count_text
 from opus_magic.sim import native_tools
 from opus_magic.sim.answers import token_pieces
+from opus_magic.sim.choices import choice_answer
 from opus_magic.sim.attachments import opening
 from opus_magic.sim.faults import Scenario
 from opus_magic.sim.native_cache import NativeUsage
@@ -158,7 +159,8 @@ class Answer:
 
     def _text(self, body: dict[str, Any], messages: list[dict[str, Any]], turn: Any,
               rng: random.Random, answer_tokens: int | None, bad: str | None) -> list[str]:
-        """The text: JSON for a requested schema, the tools' results quoted, or prose."""
+        """The text: JSON for a requested schema, the tools' results quoted, one of the options
+        a classification prompt offers, or prose."""
         found = native_tools.output_schema(body)
         if found is not None:
             schema = found[1]["schema"]
@@ -169,8 +171,9 @@ class Answer:
             return token_pieces(json.dumps(value), self.model)
         if turn.results:
             return token_pieces(results_text(turn.results), self.model)
-        return answer_chunks(messages, answer_tokens, self.model,
-                             opening(body["messages"], self.model))
+        return (choice_answer(body["messages"], self.model)
+                or answer_chunks(messages, answer_tokens, self.model,
+                                 opening(body["messages"], self.model)))
 
     @property
     def chunks(self) -> list[str]:

@@ -50,7 +50,8 @@ def percentile_interval(draws: np.ndarray | Sequence[float], level: float) -> tu
     """The central `level` range of resampled statistics; +inf where infinities meet."""
     import numpy as np
 
-    low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    with np.errstate(invalid="ignore"):
+        low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
     # inf − inf in the interpolation is nan: both neighbours were unbounded
     return (float(np.inf if np.isnan(low) else low), float(np.inf if np.isnan(high) else high))
 

@@ -18,7 +18,8 @@ __all__ = ["COLUMNS", "UPSERT", "USAGE_FIELDS", "Store", "default_path", "to_row
 
 BUSY_TIMEOUT_MS = 30_000
 SQLITE_BUSY = 5
-DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+SQLITE_NOTADB = 26
+DAMAGED = (11, SQLITE_NOTADB)  # SQLITE_CORRUPT too
 # Why a write failed, by SQLite's primary result code, in the words the views show.
 REASONS = {3: "no permission to write the history", 5: "the history file is locked",
            6: "the history file is locked", 8: "the history is read-only",
@@ -88,20 +89,19 @@ class Store(HistoryStore):
                         f"{self.path.name} cannot be created there: set OPUS_MAGIC_HISTORY (or "
                         f"history_path) to a file in a folder you can write.")
                 return
-            with open(self.path, "rb") as f:
-                header = f.read(16)
         except OSError as exc:
             raise StoreError(self._unusable(exc.strerror or exc)) from None
-        if header != b"SQLite format 3\x00":
-            raise StoreError(self._unusable("not an SQLite database"))
         tables = self._tables()
         if tables and "_migrations" not in tables:
             raise StoreError(self._unusable(f"another program's database, with tables "
                                             f"{', '.join(tables[:3])}{'…' if len(tables) > 3 else ''}"))
 
     def _tables(self) -> list[str]:
-        """The file's tables, read without writing. Reading a WAL database creates its -wal and
-        -shm files; when the file turns out damaged, the ones created here are removed again."""
+        """The file's tables, read without writing, through SQLite only: closing a descriptor
+        this process opened on the file any other way would drop the POSIX locks its other
+        connections hold there, and another process could then checkpoint and delete the WAL
+        under them. Reading a WAL database creates its -wal and -shm files; when the file turns
+        out damaged, the ones created here are removed again."""
         sides = [Path(f"{self.path}{end}") for end in ("-wal", "-shm")]
         created = [side for side in sides if not side.exists()]
         try:
@@ -113,10 +113,12 @@ class Store(HistoryStore):
             finally:
                 db.close()
         except sqlite3.DatabaseError as exc:
-            if getattr(exc, "sqlite_errorcode", None) in DAMAGED:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code in DAMAGED:
                 for side in created:
                     side.unlink(missing_ok=True)
-            raise StoreError(self._unusable(exc)) from None
+            why = "not an SQLite database" if code == SQLITE_NOTADB else exc
+            raise StoreError(self._unusable(why)) from None
 
     def _unusable(self, why: object) -> str:
         if str(self.path) != ":memory:" and not writable(self.path.parent):

@@ -6,17 +6,20 @@ import html
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import TextIO
 
 from opus_magic.core.grid.checks import errored
 from opus_magic.core.grid.run import GridObserver, GridRun, results
-from opus_magic.core.grid.summary import CellResult, SummaryRow, summarize
+from opus_magic.core.grid.forecast import Projection
+from opus_magic.core.grid.summary import CellResult
+from opus_magic.core.grid.verdict import GridSummary, SummaryRow, summarize
 from opus_magic.core.run.outcome import not_recorded_line
 from opus_magic.view import format as fmt
+from opus_magic.view import verdict_text as vt
+from opus_magic.view.forecast_text import forecast_lines
 
-SUMMARY_HEADINGS = ("variant", "model", "answered", "pass rate", "mean cost", "total cost",
-                    "p50", "p95", "")
 MARKS = {"ok": "", "reused": "", "error": "✗ error", "interrupted": "✗ interrupted",
          "stopped": "■ stopped", "skipped": "– skipped", "not run": "– not run",
          "pending": "…", "running": "▸"}
@@ -100,19 +103,47 @@ def _why(error: str | None) -> str:
     return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 1] + "…"
 
 
-def summary_cells(row: SummaryRow) -> tuple[str, ...]:
-    """A summary row as text: no mean where nothing answered, and where no answer has a price
-    the total is unknown too (never an unknown mean beside a total of $0)."""
-    unpriced = row.answered and row.mean_cost is None
-    return (row.variant, row.model, f"{row.answered}/{row.cells}",
-            "–" if row.pass_rate is None else f"{row.pass_rate:.0%}",
-            fmt.money(row.mean_cost) if row.answered else fmt.NONE,
-            fmt.money(None if unpriced else row.total_cost), fmt.seconds(row.p50_s),
-            fmt.seconds(row.p95_s), "best" if row.best else "")
+def summary_columns(summary: GridSummary) -> list[tuple[str, Callable[[SummaryRow], str]]]:
+    """The summary's columns, each figure with its 95 % interval (– where no check ran); a score
+    only when a check gave one."""
+    columns: list[tuple[str, Callable[[SummaryRow], str]]] = [
+        ("variant", lambda r: r.variant), ("model", lambda r: r.model),
+        ("answered", lambda r: f"{r.answered}/{r.cells}"),
+        ("pass rate (95 % CI)", lambda r: vt.rate(r.pass_rate, r.passes, r.tries))]
+    if any(r.score is not None for r in summary.rows):
+        columns.append(("mean score", lambda r: vt.score(r.score)))
+    columns += [("cost per call", per_call_text),
+                ("cost per correct", lambda r: vt.correct_money(r.cost_per_correct, r.passes,
+                                                                summary.checked)),
+                ("total cost", total_text),
+                ("latency", lambda r: vt.seconds(r.latency_s)),
+                ("p95", lambda r: fmt.seconds(r.p95_s)),
+                ("", lambda r: "best" if r.best else "")]
+    return columns
 
 
-def summary_text(rows: Sequence[SummaryRow]) -> str:
-    return fmt.text_table([SUMMARY_HEADINGS, *(summary_cells(r) for r in rows)])
+def per_call_text(row: SummaryRow) -> str:
+    """No cost per call where nothing answered (the figure does not exist), else with its
+    interval, unknown without a price."""
+    return vt.money(row.cost_per_call) if row.answered else fmt.NONE
+
+
+def total_text(row: SummaryRow) -> str:
+    """Unknown where answers came back but none has a price: never an unknown cost per call
+    beside a total of $0."""
+    return fmt.money(None if row.answered and row.cost_per_call is None else row.total_cost)
+
+
+def summary_table(summary: GridSummary) -> list[list[str]]:
+    """The headings, then one row of figures per variant × model."""
+    columns = summary_columns(summary)
+    return [[name for name, _ in columns],
+            *([shown(row) for _, shown in columns] for row in summary.rows)]
+
+
+def summary_text(summary: GridSummary) -> str:
+    """The table, then the verdict and how its intervals were drawn."""
+    return "\n".join([fmt.text_table(summary_table(summary)), *vt.verdict_lines(summary)])
 
 
 def cell_text(result: CellResult) -> str:
@@ -146,35 +177,40 @@ def cell_rows(cells: Sequence[CellResult]) -> list[list[str]]:
     return table
 
 
-def markdown(rows: Sequence[SummaryRow], cells: Sequence[CellResult]) -> str:
+def markdown(summary: GridSummary, cells: Sequence[CellResult]) -> str:
     def line(values: Sequence[str]) -> str:
         return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
 
     table = cell_rows(cells)
-    parts = [line(SUMMARY_HEADINGS), line(["---"] * len(SUMMARY_HEADINGS)),
-             *(line(summary_cells(r)) for r in rows), "",
+    figures = summary_table(summary)
+    parts = [line(figures[0]), line(["---"] * len(figures[0])), *(line(r) for r in figures[1:]),
+             "", *vt.verdict_lines(summary), "",
              line(table[0]), line(["---"] * len(table[0])), *(line(r) for r in table[1:])]
     return "\n".join(parts)
 
 
-def summary_html(rows: Sequence[SummaryRow]) -> str:
-    head = "".join(f"<th style='padding:0 0.6em'>{h}</th>" for h in SUMMARY_HEADINGS)
+def summary_html(summary: GridSummary) -> str:
+    """The summary table (the best arm marked) and the verdict under it."""
+    figures = summary_table(summary)
+    head = "".join(f"<th style='padding:0 0.6em'>{html.escape(h)}</th>" for h in figures[0])
     body = "".join(
-        "<tr>" + "".join(f"<td style='padding:0 0.6em'>{html.escape(c)}</td>"
-                         for c in summary_cells(r)[:-1])
-        + ("<td><span class='opus-best' style='color:#2da44e'>best</span></td>" if r.best
-           else "<td></td>") + "</tr>" for r in rows)
-    return f"<table class='opus-grid-summary'><tr>{head}</tr>{body}</table>"
+        "<tr>" + "".join(f"<td style='padding:0 0.6em'>{html.escape(c)}</td>" for c in row[:-1])
+        + ("<td><span class='opus-best' style='color:#2da44e'>best</span></td>" if row[-1]
+           else "<td></td>") + "</tr>" for row in figures[1:])
+    verdict = "".join(f"<div class='opus-grid-verdict'>{html.escape(line)}</div>"
+                      for line in vt.verdict_lines(summary))
+    return f"<table class='opus-grid-summary'><tr>{head}</tr>{body}</table>{verdict}"
 
 
-def readable(run: GridRun) -> dict[str, str]:
-    """The summary and the table as text/plain, text/markdown and text/html."""
+def readable(run: GridRun, summary: GridSummary | None = None) -> dict[str, str]:
+    """The summary (made here unless given) and the table as text/plain, text/markdown and
+    text/html."""
     cells = results(run)
-    rows = summarize(cells)
-    plain = "\n\n".join([summary_text(rows), fmt.text_table(cell_rows(cells)), footer(run)])
+    summary = summary or summarize(cells)
+    plain = "\n\n".join([summary_text(summary), fmt.text_table(cell_rows(cells)), footer(run)])
     return {"text/plain": plain,
-            "text/markdown": markdown(rows, cells) + "\n\n" + footer(run),
-            "text/html": summary_html(rows) + f"<pre>{html.escape(footer(run))}</pre>"}
+            "text/markdown": markdown(summary, cells) + "\n\n" + footer(run),
+            "text/html": summary_html(summary) + f"<pre>{html.escape(footer(run))}</pre>"}
 
 
 class GridTextView(GridObserver):
@@ -206,5 +242,10 @@ class GridTextView(GridObserver):
     def finished(self, run: GridRun) -> None:
         text = readable(run)["text/plain"]
         self.out.write(f"{progress_line(run, run.clock())}\n\n{text}\n")
+        self.out.flush()
+
+    def projected(self, projection: Projection | None, excess: Decimal | None) -> None:
+        """A --sample run's projection for the whole dataset, after the grid."""
+        self.out.write("\n" + "\n".join(forecast_lines(projection, excess)) + "\n")
         self.out.flush()
 

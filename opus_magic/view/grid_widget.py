@@ -12,11 +12,15 @@ import html
 import threading
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from opus_magic.core.grid.run import GridObserver, GridRun, results
-from opus_magic.core.grid.summary import CellResult, summarize
+from opus_magic.core.grid.forecast import Projection
+from opus_magic.core.grid.summary import CellResult
+from opus_magic.core.grid.verdict import summarize
 from opus_magic.view import format as fmt
+from opus_magic.view.forecast_text import forecast_lines
 from opus_magic.view.grid_cell import border_colour, details_html
 from opus_magic.view.grid_text import (
     cell_text,
@@ -61,6 +65,7 @@ class GridView(GridObserver):
         self._over = threading.Event()
         self._drawing = threading.Lock()  # the ticker and the end draw one at a time
         self._handle: Any = None
+        self.saved: dict[str, str] = {}  # the readable text a saved notebook keeps
 
     def show(self) -> None:
         """Display the grid; at the end the display also carries the summary and table as text."""
@@ -88,10 +93,28 @@ class GridView(GridObserver):
         self.stop.layout.display = "none"  # nothing is left to stop
         problems = "".join(f"<div class='opus-grid-problem'>{html.escape(line)}</div>"
                            for line in problem_lines(run))
-        self.summary.value = summary_html(summarize(results(run))) + problems
+        summary = summarize(results(run))
+        self.summary.value = summary_html(summary) + problems
+        self.saved = readable(run, summary)
+        self._update()
+
+    def projected(self, projection: Projection | None, excess: Decimal | None) -> None:
+        """A --sample run's projection for the whole dataset, under the summary."""
+        lines = forecast_lines(projection, excess)
+        self.summary.value += "".join(f"<div class='opus-grid-forecast'>{html.escape(line)}</div>"
+                                      for line in lines)
+        text = "\n".join(lines)
+        self.saved = {"text/plain": f"{self.saved['text/plain']}\n\n{text}",
+                          "text/markdown": f"{self.saved['text/markdown']}\n\n{text}",
+                          "text/html": self.saved["text/html"]
+                          + f"<pre>{html.escape(text)}</pre>"}
+        self._update()
+
+    def _update(self) -> None:
+        """The display's widget and its readable text, as a saved notebook keeps them."""
         if self._handle is not None:
             self._handle.update({VIEW_MIME: self.box._repr_mimebundle_()[VIEW_MIME],
-                                 **readable(run)}, raw=True)
+                                 **self.saved}, raw=True)
 
     def _tick(self) -> None:
         ticks = 0

@@ -26,6 +26,7 @@ class CellState:
     deferred: bool = False  # found claimed by another run once; waited for the second time
     elsewhere: bool = False  # another run of this grid answered it meanwhile: reused
     steps: list[RunRecord] = field(default_factory=list)  # a tool loop's steps before `record`
+    source_cost: Decimal | None = None  # a reused copy: what the run it copies cost
 
     @property
     def shown(self) -> RunRecord | None:
@@ -75,3 +76,8 @@ def reused_copy(records: list[RunRecord], grid: Grid, cell: GridCell) -> RunReco
                           cost_exact=True, cost_source="reused", tag=cell.plan.request.tag
                           if cell.plan else record.tag,
                           reused_from=record.id, rate_limits=None, chain_id=None, step=None)
+
+
+def source_cost(records: list[RunRecord], copy: RunRecord) -> Decimal | None:
+    """What the run a reused copy was taken from cost (None for a cell's own run)."""
+    return next((r.cost for r in records if copy.reused_from and r.id == copy.reused_from), None)

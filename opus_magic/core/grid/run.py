@@ -8,7 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.grid.cell_state import CellState, reused_copy
+from opus_magic.core.grid.cell_state import CellState, reused_copy, source_cost
 from opus_magic.core.grid.claims import Claims
 from opus_magic.core.grid.admission import Reservations
 from opus_magic.core.grid.pacing import PacedRetrier, Pacer, needs
@@ -145,6 +145,7 @@ class GridRun:
             elif cell.key in found:
                 state.record = self._finish(cell, reused_copy(found[cell.key], self.grid, cell))
                 state.steps, state.status = steps_before(store, state.record), "reused"
+                state.source_cost = source_cost(found[cell.key], state.record)
             else:
                 continue
             observer.changed(self, cell.index)
@@ -295,5 +296,5 @@ class _CellObserver(Observer):
 def results(run: GridRun) -> list[CellResult]:
     """Every cell of a run as shown: status, record, checks, and why it did not run."""
     return [CellResult(c.variant, c.model, c.row, s.status, s.shown, s.checks, s.reason,
-                       s.retried_cost)
+                       s.retried_cost, source_cost=s.source_cost)
             for c, s in zip(run.grid.cells, run.states)]

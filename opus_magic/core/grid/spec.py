@@ -11,6 +11,7 @@ from typing import Any
 
 from opus_magic.config import SIMULATOR, Settings
 from opus_magic.core.grid.checks import Check
+from opus_magic.core.grid.sample import RowSample
 from opus_magic.core.run.attachment_report import attachments_brief
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.run.planner import Planner, cell_flags
@@ -71,6 +72,8 @@ class GridSpec:
     concurrency: int | None = None
     fresh: bool = False
     row_attachments: tuple[tuple[Attachment, ...], ...] = ()  # each row's, when they differ
+    sample: RowSample | None = None  # --sample: the rows drawn from a larger dataset
+    full_run: str = ""  # the key of this grid over its whole dataset (`sample.full_run_key`)
 
 
 @dataclass

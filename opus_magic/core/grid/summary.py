@@ -1,5 +1,5 @@
-"""A grid's results per variant × model (pass rate, cost, latency, the best marked), and as rows
-for a DataFrame; from a running grid or from history alike."""
+"""A grid's cells as shown (from a running grid or from history alike), and as rows for a
+DataFrame; `verdict.py` summarises them per variant × model."""
 from __future__ import annotations
 
 import math
@@ -10,8 +10,6 @@ from typing import Any
 
 from opus_magic.core.grid.checks import all_passed
 from opus_magic.records import RunRecord
-
-MEAN_DIGITS = Decimal("1e-9")  # a mean cost is shown to the nano-dollar, not to 28 digits
 
 
 @dataclass(frozen=True)
@@ -26,26 +24,20 @@ class CellResult:
     checks: Mapping[str, bool | float | None]
     reason: str | None = None
     retried_cost: Decimal = Decimal(0)  # earlier attempts at this cell, billed and run again
+    repeat: int = 0  # which sample of the cell (`--repeat N`): 0 unless repeated
+    source_cost: Decimal | None = None  # a copy reused from another run: what that run cost
 
     @property
     def passed(self) -> bool | None:
         return all_passed(self.checks) if self.checks else None
 
-
-@dataclass(frozen=True)
-class SummaryRow:
-    """One variant × model: how many cells answered, passed, cost and took."""
-
-    variant: str
-    model: str
-    cells: int
-    answered: int
-    pass_rate: float | None
-    mean_cost: Decimal | None
-    total_cost: Decimal
-    p50_s: float | None
-    p95_s: float | None
-    best: bool = False
+    @property
+    def answer_cost(self) -> Decimal | None:
+        """What the answer cost to make: its run's cost, or the run a reused copy took it from
+        (the copy itself costs $0); None when unknown."""
+        if self.record is None:
+            return None
+        return self.source_cost if self.record.reused_from else self.record.cost
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -54,36 +46,6 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[min(max(math.ceil(fraction * len(ordered)) - 1, 0), len(ordered) - 1)]
-
-
-def summarize(results: Sequence[CellResult]) -> list[SummaryRow]:
-    """A row per (variant, model) in first-seen order; the best pass rate (then the lowest mean
-    cost) is marked when there is more than one row and checks were run."""
-    groups: dict[tuple[str, str], list[CellResult]] = {}
-    for result in results:
-        groups.setdefault((result.variant, result.model), []).append(result)
-    rows = [_row(variant, model, cells) for (variant, model), cells in groups.items()]
-    rated = [r for r in rows if r.pass_rate is not None]
-    if len(rows) > 1 and rated:
-        best = max(rated, key=lambda r: (r.pass_rate, -(r.mean_cost or Decimal("Infinity"))))
-        rows = [SummaryRow(**{**r.__dict__, "best": r is best}) for r in rows]
-    return rows
-
-
-def _row(variant: str, model: str, cells: Sequence[CellResult]) -> SummaryRow:
-    answered = [c for c in cells if c.record is not None and c.status in ("ok", "reused")]
-    costs = [c.record.cost for c in answered if c.record and c.record.cost is not None]
-    spent = [c.record.cost for c in cells if c.record and c.record.cost is not None]
-    spent += [c.retried_cost for c in cells]
-    checked = [c.passed for c in answered if c.passed is not None]
-    latencies = [c.record.duration_s for c in answered
-                 if c.record and c.record.duration_s is not None]
-    return SummaryRow(
-        variant, model, len(cells), len(answered),
-        sum(checked) / len(checked) if checked else None,
-        (sum(costs, Decimal(0)) / len(costs)).quantize(MEAN_DIGITS) if costs else None,
-        sum(spent, Decimal(0)),
-        percentile(latencies, 0.5), percentile(latencies, 0.95))
 
 
 def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
@@ -110,9 +72,11 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
     return out
 
 
-def from_history(records: Sequence[RunRecord]) -> list[CellResult]:
+def from_history(records: Sequence[RunRecord],
+                 sources: Mapping[str, Decimal | None] | None = None) -> list[CellResult]:
     """The latest run of each cell of a grid (records oldest first), in row order, with what
-    the earlier runs of the cell cost."""
+    the earlier runs of the cell cost and (`sources`, by run id) what the runs reused copies
+    were taken from cost."""
     latest: dict[tuple[str, str, int], RunRecord] = {}
     spent: dict[tuple[str, str, int], Decimal] = {}
     for record in records:
@@ -127,6 +91,7 @@ def from_history(records: Sequence[RunRecord]) -> list[CellResult]:
     ordered = sorted(latest.items(), key=lambda item: (item[0][2], columns[item[0][:2]]))
     return [CellResult(variant, model, row,
                        "reused" if record.cost_source == "reused" else record.status,
-                       record, record.checks or {}, retried_cost=spent.get((variant, model, row),
-                                                                           Decimal(0)))
+                       record, record.checks or {},
+                       retried_cost=spent.get((variant, model, row), Decimal(0)),
+                       source_cost=(sources or {}).get(record.reused_from or ""))
             for (variant, model, row), record in ordered]

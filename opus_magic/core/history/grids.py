@@ -23,8 +23,12 @@ def find_grid(store: HistoryStore, given: str | None, tag: str | None = None) ->
 
 def grid_results(store: HistoryStore, grid_id: str) -> list[CellResult]:
     """The latest run of each cell of a recorded grid, in row order (a tool loop's steps as
-    one)."""
-    return from_history(combine_chains(grid_cells(store, grid_id)))
+    one), each reused copy with what the run it copies cost."""
+    records = combine_chains(grid_cells(store, grid_id))
+    copied = {r.reused_from for r in records if r.reused_from}
+    sources = {run_id: found.cost for run_id in copied
+               if (found := store.get(run_id)) is not None}
+    return from_history(records, sources)
 
 
 def tagged_grids(store: HistoryStore,
