@@ -155,6 +155,12 @@ def grid_targets(results: dict[str, Any]) -> list[Target]:
                "limiter", worst["ok"] and worst["ok"]["ok"] - cells, 0, "", which("ok")),
         Target("grid_updates", "8", "widget messages per second, 12-column grid",
                get(results, "grid", "columns", "per_s"), 20, "/s"),
+        Target("scale_outside", "10", "10,000-cell grid: share of wall time with no request in "
+               "flight", get(results, "scale", "grid", "outside_share"), 0.05, ""),
+        Target("scale_updates", "10", "10,000-cell grid: widget messages per second",
+               get(results, "scale", "grid", "per_s"), 20, "/s"),
+        Target("scale_memory", "10", "10,000-cell grid: kernel peak-memory growth",
+               get(results, "scale", "grid", "growth_mib"), 100, "MiB"),
     ]
 
 

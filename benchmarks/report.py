@@ -21,6 +21,7 @@ SECTIONS = (
     ("8. Grids", sections.section_grid),
     ("8b. Pacing under rate limits, beside promptfoo", pacing.section),
     ("9. Attachments", sections.section_attach),
+    ("10. Scale: a 10,000-cell grid, and a batch grid split", sections.section_scale),
 )
 
 

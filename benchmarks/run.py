@@ -33,6 +33,7 @@ from benchmarks import (  # noqa: E402
     pacing,
     peers,
     profiles,
+    scale,
     startup,
     streaming,
 )
@@ -66,6 +67,9 @@ class Plan:
     pacing_rows: int = 100
     attach_rounds: int = 5
     attach_bytes: int = attachments.TOTAL_BYTES
+    scale_cells: int = 10_000
+    split_cells: int = 2_000
+    split_per_batch: int = 500
 
 
 FULL = Plan(rounds={1_000: 5, 10_000: 3, 100_000: 3}, sdk_rounds={100_000: 1},
@@ -76,7 +80,8 @@ QUICK = Plan(rounds={300: 1, 3_000: 1}, sdk_rounds={}, paced=(), big=3_000, fano
              history_runs=2_000, inserts=10, command_rounds=2, startup_rounds=1,
              first_cell_rounds=1, peer_prompts=2,
              install_peers=False, grid_window_s=6.0, grid_rows=1, grid_big=50,
-             pacing_rows=10, attach_rounds=1, attach_bytes=attachments.TOTAL_BYTES // 10)
+             pacing_rows=10, attach_rounds=1, attach_bytes=attachments.TOTAL_BYTES // 10,
+             scale_cells=100, split_cells=50, split_per_batch=20)
 
 Section = Callable[[SimProcess, Path, Plan], Any]
 
@@ -114,6 +119,8 @@ SECTIONS: dict[str, Section] = {
         work, plan.pacing_rows, plan.grid_window_s, plan.install_peers),
     "attach": lambda sim, work, plan: attachments.measure_attachments(
         sim, work, plan.attach_rounds, total=plan.attach_bytes),
+    "scale": lambda sim, work, plan: scale.measure_scale(
+        sim, work, plan.scale_cells, plan.split_cells, plan.split_per_batch),
 }
 
 

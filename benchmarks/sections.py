@@ -278,3 +278,28 @@ def section_attach(results: dict[str, Any]) -> list[str]:
             "", *table(["what", "seconds", "spread", "× the floor"], rows), "",
             f"Kernel peak memory while sending them: +{a['memory_growth_mb']:.1f} MB, "
             f"{a['memory_ratio']:.2f}× their size."]
+
+
+def section_scale(results: dict[str, Any]) -> list[str]:
+    s = get(results, "scale")
+    if not s or "failed" in s:
+        return [failure(results, "scale")]
+    g, b = s["grid"], s["split"]
+    rows = [[f"{g['cells']:,}-cell grid at full speed", f"{g['wall_s']:.1f} s",
+             f"{g['outside_share']:.1%} of the wall time with no request in flight "
+             f"({g['in_flight_s']:.1f} s in flight, {g['requests']:,} requests, {g['ok']:,} ok)"],
+            ["", "", f"{g['comm_msg']} widget messages, {secs(g['per_s'], 1)} a second"],
+            ["", "", f"kernel peak memory +{g['growth_mib']:.0f} MiB"],
+            [f"{b['cells']:,}-cell batch grid, at most {b['per_batch']:,} requests a batch",
+             f"{b['plan_s'] + b['submit_s'] + b['collect_s']:.1f} s",
+             f"{b['batches']} batches ({', '.join(str(n) for n in b['sizes'])}); planned in "
+             f"{b['plan_s']:.1f} s, submitted in {b['submit_s']:.1f} s, collected in "
+             f"{b['collect_s']:.1f} s: {b['collected']:,} cells back as one grid"
+             f"{'' if b['one_grid'] else ' (NOT one grid)'}"]]
+    when = f" Measured on its own on {s['run_at']}." if s.get("run_at") else ""
+    return ["A grid in a fresh kernel (widget view) against the simulator with no limits and "
+            "five-token answers; the time with no request in flight is the wall time less the "
+            "union of the requests' spans in the simulator's log (planning, history, checks "
+            "and views all count as outside). The batch grid runs in the benchmark's process "
+            "against the simulator's batch engine, the API's limit lowered through "
+            f"`submit(..., limits=...)`.{when}", "", *table(["grid", "wall", "measured"], rows)]

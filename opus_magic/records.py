@@ -104,6 +104,8 @@ class RunRecord:
     row: int | None = None
     checks: dict[str, Any] | None = None
     cell_key: str | None = None
+    repeat: int | None = None  # which sample of its grid cell (from 0) under --repeat
+    judge_of: str | None = None  # a judge's run: the id of the grid answer it scored
     profile: str | None = None  # the endpoint profile it went through
     tools: list[str] = field(default_factory=list)  # names of the tools sent
     tool_tokens: int = 0  # what the tool definitions came to, in input tokens

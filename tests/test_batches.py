@@ -332,9 +332,9 @@ def test_a_batch_whose_endpoint_moved_is_listed_with_what_to_do(endpoint, monkey
 
 
 def test_big_grids_are_split_at_the_apis_limit_on_requests_per_batch(endpoint, monkeypatch) -> None:
-    from opus_magic.core.batch import submit as batch
+    from opus_magic.core.batch import split
 
-    monkeypatch.setitem(batch.MAX_REQUESTS, "openai", 2)
+    monkeypatch.setitem(split.LIMITS, "openai", split.BatchLimits(2, 200 * split.MB))
     rows = opus_magic.submit_batch(["Say hello."] * 5, model="4o")
     assert [sorted(row.cells) for row in rows] == [["p0", "p1"], ["p2", "p3"], ["p4"]]
     assert len({row.provider_batch_id for row in rows}) == 3

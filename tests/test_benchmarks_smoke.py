@@ -16,7 +16,7 @@ from benchmarks.report import render
 from opus_magic.sim.text import answer_chunks
 
 MODULES = ("run", "harness", "kernel", "clients", "streaming", "fan_out", "history_load",
-           "attachments",
+           "attachments", "scale",
            "history_postgres", "startup",
            "first_cell", "peers", "profiles", "figures", "sections", "why", "report")
 

@@ -3,6 +3,7 @@ compare, and the short names people use for them (`Opus 5.5`)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
 
@@ -59,3 +60,10 @@ def legacy_note(info: ModelInfo | None, catalog: Lookup) -> str | None:
     compared = price_change(info, current)
     return (f"{state}: {display_name(current.id)} is current"
             + (f", {compared}" if compared else ""))
+
+
+def cheapest_current(models: Iterable[ModelInfo]) -> ModelInfo | None:
+    """The current model with the lowest input plus output price (None when none is priced)."""
+    priced = [m for m in models if is_current(m) and m.prices.input is not None
+              and m.prices.output is not None]
+    return min(priced, key=lambda m: (m.prices.input + m.prices.output, m.id), default=None)

@@ -52,7 +52,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      structured output; -o gets it parsed (the text if it fails)
 
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
-       [--sample N [--seed S]] [-m A,B] [-o VAR]
+       [--repeat N] [--judge "RUBRIC" [--judge-model M]] [--sample N [--seed S]] [-m A,B] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
                                      a grid: variants × models × rows, paced within rate limits
                                      and the budget; finished cells are reused unless --fresh;
@@ -67,6 +67,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
   --check NAME                       json, contains:TEXT, regex:PATTERN, equals:COLUMN,
                                      max_words:N, field:NAME<=3 (a --schema field), or a
                                      notebook function f(answer, row)
+  --repeat N                         sample each cell N times; rows say how many samples agree
+  --judge "RUBRIC" [--judge-model M] check 'judge': a model's 0-1 score; --dry-run shows its prompt
   --batch                            submit the cells as provider batches (Anthropic Message
                                      Batches, OpenAI Batch API) at the batch price; the cell
                                      returns at once, a view polls them (Cancel), and this kernel

@@ -10,12 +10,16 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from opus_magic.core.grid.agreement import by_cell
 from opus_magic.core.grid.checks import resolve
 from opus_magic.core.grid.fields import field_check
 from opus_magic.core.grid.forecast import over_budget, project, refuse_over_budget
+from opus_magic.core.grid.judge import JUDGE_CHECK, Judge
+from opus_magic.core.grid.judging import judge_lines
 from opus_magic.core.grid.run import GridRun, results
 from opus_magic.core.grid.sample import DEFAULT_SEED, RowSample, draw, full_run_key
 from opus_magic.core.grid.spec import (
+    Grid,
     GridSpec,
     dry_run_lines,
     plan_grid,
@@ -31,6 +35,8 @@ from opus_magic.errors import UsageError
 from opus_magic.notebook.interpolate import interpolate
 from opus_magic.notebook.present import LIVE, TEXT, deliver, presentation
 from opus_magic.notebook.state import STATE
+
+MAX_REPEATS = 100
 
 if TYPE_CHECKING:
     from opus_magic.view.grid_text import GridTextView
@@ -55,12 +61,31 @@ def lookup(namespace: Mapping[str, Any], name: str, flag: str) -> Any:
     return namespace[name]
 
 
+def repeat_and_judge(repeat: str | None, judge: str | None, judge_model: str | None
+                     ) -> dict[str, Any]:
+    """`--repeat N`, `--judge RUBRIC` and `--judge-model MODEL` as GridSpec fields, checked."""
+    fields: dict[str, Any] = {}
+    if repeat is not None:
+        if not repeat.isdigit() or not 1 <= int(repeat) <= MAX_REPEATS:
+            raise UsageError(f"--repeat {repeat}: use a whole number from 1 to {MAX_REPEATS}, "
+                             f"e.g. --repeat 3.")
+        fields["repeats"] = int(repeat)
+    if judge_model is not None and judge is None:
+        raise UsageError('--judge-model needs --judge "RUBRIC" (what the judge scores by).')
+    if judge is not None:
+        if not judge.strip():
+            raise UsageError('--judge needs a rubric, e.g. --judge "Names the right department".')
+        fields["judge"] = Judge(judge.strip(), (judge_model or "").strip() or None)
+    return fields
+
+
 def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variants: str | None,
                checks: list[str], concurrency: str | None, fresh: bool,
                interpolating: bool = True, sample: str | None = None,
-               seed: str | None = None) -> GridSpec:
+               seed: str | None = None, repeat_judge: Mapping[str, Any] | None = None
+               ) -> GridSpec:
     """Rows (all, or --sample's), variants, checks, and each (variant, row)'s prompt: row fields,
-    then notebook names."""
+    then notebook names; `repeat_judge`: --repeat's and --judge's fields."""
     rows = rows_of(lookup(namespace, each, "--each"), each)
     if not rows:
         raise UsageError(f"--each {each}: it has no rows.")
@@ -83,10 +108,13 @@ def build_spec(cell: CellInput, namespace: Mapping[str, Any], each: str, variant
                      f"{', '.join(sorted(unresolved))}")
     columns = sorted({key for row in rows for key in row})
     _fields_exist(checks, cell.schema)
+    if (repeat_judge or {}).get("judge") is not None and JUDGE_CHECK in checks:
+        raise UsageError(f"--check {JUDGE_CHECK} and --judge would both be the check "
+                         f"'{JUDGE_CHECK}': rename your function.")
     return GridSpec(cell=dataclasses.replace(cell, notes=tuple(notes)), rows=rows,
                     variants=chosen, prompts=prompts, checks=resolve(checks, namespace, columns),
                     concurrency=_concurrency(concurrency), fresh=fresh, sample=drawn,
-                    full_run=full_run)
+                    full_run=full_run, **(repeat_judge or {}))
 
 
 def _sample(rows: list[dict[str, Any]], sample: str | None, seed: str | None) -> RowSample | None:
@@ -143,8 +171,7 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
                            session.settings(**cell_flags(spec.cell)).budget)
     grid = plan_grid(session, spec)
     if spec.cell.dry_run:
-        print("\n".join(dry_run_lines(grid, remaining_budget(session))))
-        return None
+        return _dry_run(session, grid)
     settings = grid.settings
     run = GridRun(session, grid, spec.concurrency or settings.concurrency)
     mode = presentation(settings.view)
@@ -178,6 +205,12 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
     return run
 
 
+def _dry_run(session: Session, grid: Grid) -> None:
+    """What the grid would send and cost, and what its judge would be asked; nothing is sent."""
+    lines = dry_run_lines(grid, remaining_budget(session)) + judge_lines(session, grid)
+    print("\n".join(lines))
+
+
 def remaining_budget(session: Session) -> Decimal | None:
     """What remains of the session budget, None without a cap."""
     budget = session.budget
@@ -186,11 +219,17 @@ def remaining_budget(session: Session) -> Decimal | None:
 
 def to_frame(cells: list[CellResult], rows: list[dict[str, Any]],
              schema: OutputSchema | None = None) -> Any:
-    """The grid as a pandas DataFrame, one row per cell; with a schema, each of its fields is a
-    column `answer.FIELD` (empty where the answer did not match it) and `schema_error` says why."""
+    """The grid as a pandas DataFrame, one row per cell (per sample under --repeat, with the
+    share of its cell's samples that agree); with a schema, each of its fields is a column
+    `answer.FIELD` (empty where the answer did not match it) and `schema_error` says why."""
     import pandas as pd
 
     frame = frame_rows(cells, rows)
+    agreed = by_cell(cells)
+    if agreed:  # --repeat: how many of each cell's samples gave its most common answer
+        for shown, cell in zip(frame, cells):
+            found = agreed.get((cell.row, cell.variant, cell.model))
+            shown["agreement"] = found.agreeing / found.samples if found and found.samples else None
     if schema is not None:
         for shown, cell in zip(frame, cells):
             record = cell.record

@@ -50,6 +50,19 @@ def thinking_flag(value: str | None) -> int | str | None:
     return int(value)
 
 
+def grid_flags_fit(args: Any) -> None:
+    """Refuses flags a grid cell cannot take together."""
+    if args.continue_:
+        raise UsageError("--each and --continue do not go together: a grid starts fresh "
+                         "conversations.")
+    if args.batch and (args.concurrency or args.attach or args.judge):
+        raise UsageError("--concurrency, --attach and --judge go with requests sent from here; a "
+                         "--batch runs on the provider's own engine: drop one of them.")
+    if args.batch and args.sample:
+        raise UsageError("--sample times the rows it runs from here, and its projection shows "
+                         "the batch price too: drop --batch.")
+
+
 SettingTraits = types.new_class("SettingTraits", (HasTraits,), exec_body=lambda ns: ns.update(
     {f.name: trait_for(f.name, f.metadata["help"]) for f in SETTINGS}))
 
@@ -126,6 +139,12 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
                    "field:NAME<=3, or a notebook function f(answer, row) (repeatable).")
     @argument("--concurrency", help="Grid: requests in flight per endpoint (default 4).")
     @argument("--fresh", action="store_true", help="Grid: run every cell, reuse nothing.")
+    @argument("--repeat", help="Grid: sample each cell N times (agreement per row; every "
+              "sample counts in the pass rate).")
+    @argument("--judge", help="Grid: a model scores each answer 0-1 by this rubric, with a "
+              "short reason (the check 'judge').")
+    @argument("--judge-model", dest="judge_model",
+              help="Grid: the judge's model (default the cheapest current model).")
     @argument("--batch", action="store_true",
               help="Grid: submit the cells through the providers' batch engines at the batch "
                    "price; results arrive later.")
@@ -147,18 +166,11 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
         notes: tuple[str, ...] = ()
         prompt = cell.strip("\n")
         if args.each:
-            if args.continue_:
-                raise UsageError("--each and --continue do not go together: a grid starts "
-                                 "fresh conversations.")
-            if args.batch and (args.concurrency or args.attach):
-                raise UsageError("--concurrency and --attach go with requests sent from here; a "
-                                 "--batch runs on the provider's own engine: drop one of them.")
-            if args.batch and args.sample:
-                raise UsageError("--sample times the rows it runs from here, and its projection "
-                                 "shows the batch price too: drop --batch.")
-        elif args.variants or args.check or args.fresh or args.concurrency or args.batch:
-            raise UsageError("--variants, --check, --concurrency, --fresh and --batch need "
-                             "--each VAR.")
+            grid_flags_fit(args)
+        elif (args.variants or args.check or args.fresh or args.concurrency or args.batch
+              or args.repeat or args.judge or args.judge_model):
+            raise UsageError("--variants, --check, --concurrency, --fresh, --repeat, --judge and "
+                             "--batch need --each VAR.")
         elif args.sample or args.seed:
             raise UsageError("--sample and --seed draw rows of a grid: add --each VAR.")
         elif not args.no_interpolate:
@@ -187,13 +199,14 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     def _run_grid(self, args: Any, cell_input: Any) -> None:
         """A grid cell: its spec from the notebook's values (each row's attachments too)."""
         from opus_magic.notebook.attach import with_row_attachments
-        from opus_magic.notebook.grid import build_spec, run_grid
+        from opus_magic.notebook.grid import build_spec, repeat_and_judge, run_grid
         from opus_magic.notebook.grid_batch import run_grid_batch
 
         spec = with_row_attachments(
             build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
                        list(args.check), args.concurrency, args.fresh, not args.no_interpolate,
-                       args.sample, args.seed),
+                       args.sample, args.seed,
+                       repeat_judge=repeat_and_judge(args.repeat, args.judge, args.judge_model)),
             args.attach, self.shell.user_ns)
         (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from opus_magic.sim.answers import last_user_text
+from opus_magic.sim.judge_answer import grading
 from opus_magic.sim.text import request_seed
 
 OPTIONS = re.compile(r"answer with one of:\s*([^\n.]+)", re.IGNORECASE)
@@ -22,7 +23,7 @@ def choice_answer(messages: Sequence[dict[str, Any]], model: str) -> list[str] |
     """The answer as one piece, or None when the prompt asks for no choice."""
     text = last_user_text(messages)  # a string, or the text of its blocks (a cache mark)
     found = OPTIONS.search(text)
-    if found is None:
+    if found is None or grading(text):  # a judge grading a classification's answer
         return None
     options = [o.strip() for o in re.split(r",|\bor\b", found.group(1)) if o.strip()]
     if not options:

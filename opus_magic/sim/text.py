@@ -13,8 +13,9 @@ from typing import Any
 
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.tokens import count_messages, get_encoding
-from opus_magic.sim.answers import last_user_text, written_pieces
+from opus_magic.sim.answers import last_user_text, token_pieces, written_pieces
 from opus_magic.sim.attachments import carried_tokens
+from opus_magic.sim.judge_answer import judge_reply
 from opus_magic.sim.tool_prompt import tool_prompt_tokens
 
 # The vocabulary of the sentence shapes below: each entry is one token with a leading space in
@@ -128,6 +129,9 @@ def answer_chunks(messages: Sequence[dict[str, Any]], answer_tokens: int | None 
     if "code only" in system or "only code" in system:
         return list(rng.choice(CODE_BLOCKS))
     prompt = last_user_text(messages)
+    judged = judge_reply(prompt, request_seed(messages, model))
+    if judged is not None:  # a fixed answer length cuts the judge's reply too
+        return token_pieces(judged, model)[:answer_tokens]
     words = prompt_words(prompt)
     written = written_pieces(prompt, model)
     if written is None:

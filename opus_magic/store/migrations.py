@@ -15,6 +15,7 @@ from opus_magic.store.schema import (  # noqa: F401  (they register themselves)
     registry,
     reports,
     runs,
+    samples,
     tools,
 )
 from opus_magic.store.schema.registry import is_sqlite

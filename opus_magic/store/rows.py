@@ -22,7 +22,7 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "thinking_shown_tokens", "refused", "usage_implausible", "reused_from", "custom_id",
            "retries", "tool_calls", "legacy", "speed", "inference_geo", "web_search_requests",
            "web_fetch_requests", "chain_id", "step", "tool_results", "schema", "parsed",
-           "schema_error", "ignored")
+           "schema_error", "ignored", "repeat_index", "judge_of")
 JSON_COLUMNS = ("checks", "rate_limits", "parsed")  # nullable JSON values
 LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls", "tool_results",
                 "ignored")  # JSON lists, NULL as []
@@ -31,7 +31,8 @@ COUNTED = ("retry_count", "tool_call_count")  # the lengths of lists, kept as co
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
                 "reasoning_tokens", "cache_write_1h_tokens", "thinking_tokens",
                 "cache_write_5m_tokens", "web_search_requests", "web_fetch_requests")
-FIELD_OF = {"user_name": "user", "row_index": "row"}  # reserved words in PostgreSQL
+# names PostgreSQL reserves (and one kept alike)
+FIELD_OF = {"user_name": "user", "row_index": "row", "repeat_index": "repeat"}
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM runs"
 UPSERT = (f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
           f"ON CONFLICT(id) DO UPDATE SET "

@@ -8,17 +8,29 @@ from collections.abc import Sequence
 from opus_magic.core.grid.summary import CellResult
 from opus_magic.core.grid.verdict import summarize
 from opus_magic.view import format as fmt
-from opus_magic.view.grid_text import cell_rows, cell_text, summary_html, summary_text
+from opus_magic.view.grid_text import (
+    cell_rows,
+    cell_text,
+    judged_cost_line,
+    summary_html,
+    summary_text,
+)
 from opus_magic.view.tables import Rendered
 
 
 def grid_view(grid_id: str, cells: Sequence[CellResult]) -> Rendered:
-    """A grid re-shown from history: its summary with intervals and verdict, and the cells."""
+    """A grid re-shown from history: its summary with intervals and verdict, and the cells (and
+    what a judge cost, apart)."""
     summary = summarize(cells)
-    text = f"Grid {grid_id}\n\n{summary_text(summary)}\n\n{fmt.text_table(cell_rows(cells))}"
+    judged = "".join(f"\n\n{line}" for line in judged_cost_line(summary.rows))
+    text = (f"Grid {grid_id}\n\n{summary_text(summary)}\n\n{fmt.text_table(cell_rows(cells))}"
+            f"{judged}")
     table = "".join("<tr>" + "".join(f"<td style='padding:0 0.5em'>{html.escape(c)}</td>"
                                      for c in row) + "</tr>" for row in cell_rows(cells))
-    return Rendered(f"<b>Grid {grid_id}</b>{summary_html(summary)}<table>{table}</table>", text)
+    shown = f"<b>Grid {grid_id}</b>{summary_html(summary)}<table>{table}</table>"
+    if judged:
+        shown += f"<pre>{html.escape(judged.strip())}</pre>"
+    return Rendered(shown, text)
 
 
 def compare_tags(grids: Sequence[tuple[str, str, Sequence[CellResult]]]) -> Rendered:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TextIO
 
+from opus_magic.core.grid.agreement import by_cell
 from opus_magic.core.grid.checks import errored
 from opus_magic.core.grid.run import GridObserver, GridRun, results
 from opus_magic.core.grid.forecast import Projection
@@ -65,7 +66,7 @@ def footer(run: GridRun) -> str:
              f"({spent_text(run)}) in {(run.ended or run.clock()) - run.started:,.1f} s; "
              f"{run.retries} retries absorbed; {run.throttled} rate-limited (429) responses"
              + (f"; {run.reruns} cells run again after a cut stream." if run.reruns else ".")]
-    lines += problem_lines(run)
+    lines += judge_line(run) + problem_lines(run)
     reasons = [s.reason for s in run.states if s.status == "skipped" and s.reason]
     if reasons:
         lines.append(f"{len(reasons)} cells not run: {reasons[0].rstrip('.')}.")
@@ -73,6 +74,24 @@ def footer(run: GridRun) -> str:
     if stopped:
         lines.append(f"{stopped} cells stopped or not run: run the cell again to continue.")
     return "\n".join(lines)
+
+
+def judge_line(run: GridRun) -> list[str]:
+    """'Judge claude-haiku-5-5 scored 12 answers: $0.0012, apart from the answers' cost.'"""
+    if run.judging is None:
+        return []
+    judged = sum(1 for s in run.states if s.judge is not None)
+    return [f"Judge {run.judging.model} scored {judged} answers: {fmt.money(run.judge_spent)}, "
+            f"apart from the answers' cost (--dry-run shows its prompt)."]
+
+
+def judged_cost_line(rows: Sequence[SummaryRow]) -> list[str]:
+    """'Judge runs: $0.0003, apart from the answers' $0.0120.' (none without a judge)."""
+    judged = sum((r.judge_cost for r in rows), Decimal(0))
+    if not judged:
+        return []
+    answers = sum((r.total_cost for r in rows), Decimal(0))
+    return [f"Judge runs: {fmt.money(judged)}, apart from the answers' {fmt.money(answers)}."]
 
 
 def problem_lines(run: GridRun) -> list[str]:
@@ -166,15 +185,26 @@ def columns_of(cells: Sequence[CellResult]) -> list[tuple[str, str]]:
 
 
 def cell_rows(cells: Sequence[CellResult]) -> list[list[str]]:
-    """Rows × (variant/model) columns of cell texts, headed by the column names."""
+    """Rows × (variant/model) columns of cell texts, headed by the column names; a cell sampled
+    several times shows its first sample and how many samples agree."""
     columns = columns_of(cells)
-    by = {(c.row, c.variant, c.model): c for c in cells}
+    by = first_samples(cells)
+    agreed = by_cell(cells)
     rows = sorted({c.row for c in cells})
     table = [["row", *(f"{v}/{m}" for v, m in columns)]]
     for row in rows:
-        table.append([str(row), *(cell_text(by[(row, v, m)]) if (row, v, m) in by else ""
-                                  for v, m in columns)])
+        table.append([str(row), *(cell_text(by[(row, v, m)]) + (
+            f" · {agreed[(row, v, m)].label()}" if (row, v, m) in agreed else "")
+            if (row, v, m) in by else "" for v, m in columns)])
     return table
+
+
+def first_samples(cells: Sequence[CellResult]) -> dict[tuple[int, str, str], CellResult]:
+    """Each (row, variant, model)'s first sample: the one a table shows."""
+    by: dict[tuple[int, str, str], CellResult] = {}
+    for cell in cells:
+        by.setdefault((cell.row, cell.variant, cell.model), cell)
+    return by
 
 
 def markdown(summary: GridSummary, cells: Sequence[CellResult]) -> str:

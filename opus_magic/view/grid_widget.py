@@ -15,6 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from opus_magic.core.grid.agreement import by_cell
 from opus_magic.core.grid.run import GridObserver, GridRun, results
 from opus_magic.core.grid.forecast import Projection
 from opus_magic.core.grid.summary import CellResult
@@ -25,6 +26,7 @@ from opus_magic.view.grid_cell import border_colour, details_html
 from opus_magic.view.grid_text import (
     cell_text,
     columns_of,
+    judge_line,
     problem_lines,
     progress_line,
     readable,
@@ -49,7 +51,8 @@ class GridView(GridObserver):
         grid = run.grid
         self.title = part(w.HTML, "opus-grid-title", value=(
             f"<b>Grid {grid.id}</b>: {len(grid.cells)} cells ({len(grid.spec.variants)} variants "
-            f"× {len(grid.models)} models × {len(grid.spec.rows)} rows)"))
+            f"× {len(grid.models)} models × {len(grid.spec.rows)} rows"
+            f"{f' × {grid.spec.repeats} samples' if grid.spec.repeats > 1 else ''})"))
         self.bar = part(w.IntProgress, "opus-grid-progress", min=0, max=len(grid.cells), value=0)
         self.label = part(w.HTML, "opus-grid-label", value="")
         self.stop = part(w.Button, "opus-stop", description="Stop", icon="stop",
@@ -92,7 +95,7 @@ class GridView(GridObserver):
         self.stop.disabled = True
         self.stop.layout.display = "none"  # nothing is left to stop
         problems = "".join(f"<div class='opus-grid-problem'>{html.escape(line)}</div>"
-                           for line in problem_lines(run))
+                           for line in judge_line(run) + problem_lines(run))
         summary = summarize(results(run))
         self.summary.value = summary_html(summary) + problems
         self.saved = readable(run, summary)
@@ -156,9 +159,13 @@ def shown_rows(cells: list[CellResult], live: bool) -> tuple[list[int], str]:
 
 
 def table_html(cells: list[CellResult], run: GridRun, live: bool = False) -> str:
-    """Rows × variant/model columns; a finished cell opens to its whole answer when clicked."""
+    """Rows × variant/model columns; a finished cell opens to its whole answer when clicked; a
+    cell sampled several times shows its first sample and how many samples agree."""
     columns = columns_of(cells)
-    by = {(c.row, c.variant, c.model): (c, i) for i, c in enumerate(cells)}
+    by: dict[tuple[int, str, str], tuple[CellResult, int]] = {}
+    for i, c in enumerate(cells):
+        by.setdefault((c.row, c.variant, c.model), (c, i))
+    agreed = by_cell(cells)
     head = "".join(f"<th style='padding:0 0.5em'>{html.escape(v)}/{html.escape(m)}</th>"
                    for v, m in columns)
     rows, caption = shown_rows(cells, live)
@@ -167,20 +174,22 @@ def table_html(cells: list[CellResult], run: GridRun, live: bool = False) -> str
         tds = []
         for v, m in columns:
             found = by.get((row, v, m))
-            tds.append("<td></td>" if found is None else _cell_html(found[0], run, found[1]))
+            agreement = agreed.get((row, v, m))
+            tds.append("<td></td>" if found is None else _cell_html(
+                found[0], run, found[1], agreement.label() if agreement else ""))
         body.append(f"<tr><td>{row}</td>{''.join(tds)}</tr>")
     return (f"{caption}<table class='opus-grid-cells' style='font-size:0.9em'>"
             f"<tr><th>row</th>{head}</tr>{''.join(body)}</table>")
 
 
-def _cell_html(cell: CellResult, run: GridRun, index: int) -> str:
+def _cell_html(cell: CellResult, run: GridRun, index: int, agreement: str = "") -> str:
     """A cell: its status in its border (a failed check in red), its start; once it ended, a
     click opens the row it answered, what the checks expected and why one failed, the answer."""
     style = f"padding:0 0.5em;border-left:3px solid {border_colour(cell)};vertical-align:top"
     if cell.status == "running":
         text = run.states[index].text.replace("\n", " ")
         return f"<td style='{style}'>▸ {html.escape(text[-STREAM_PREVIEW:])}</td>"
-    short = html.escape(cell_text(cell))
+    short = html.escape(cell_text(cell) + (f" · {agreement}" if agreement else ""))
     if cell.status in ("pending", "not run", "skipped"):
         return f"<td style='{style}'>{short}</td>"
     rows = run.grid.spec.rows

@@ -103,6 +103,20 @@ def openai_body(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
 
 
+def request_bytes(api: str, custom_id: str, body: dict[str, Any]) -> int:
+    """What one request adds to a batch as it is sent: its entry of the JSON list (Anthropic)
+    or its line of the uploaded file (OpenAI)."""
+    if api == ANTHROPIC:
+        entry = {"custom_id": custom_id, "params": anthropic_params(body)}
+        return len(json.dumps(entry).encode()) + 1
+    return len(_openai_line(custom_id, body).encode())
+
+
+def _openai_line(custom_id: str, body: dict[str, Any]) -> str:
+    return json.dumps({"custom_id": custom_id, "method": "POST", "url": CHAT,
+                       "body": openai_body(body)}) + "\n"
+
+
 class BatchClient:
     """Submit, poll, cancel and read one endpoint's batches in its API's format."""
 
@@ -124,9 +138,7 @@ class BatchClient:
                     requests=[{"custom_id": cid, "params": p} for cid, p in params],
                     extra_headers={"anthropic-version": version})
                 return _anthropic_status(batch)
-            lines = "".join(json.dumps({"custom_id": cid, "method": "POST", "url": CHAT,
-                                        "body": openai_body(body)}) + "\n"
-                            for cid, body in requests)
+            lines = "".join(_openai_line(cid, body) for cid, body in requests)
             upload = self._sdk.files.create(file=("batch.jsonl", lines.encode()), purpose="batch")
             batch = self._sdk.batches.create(input_file_id=upload.id, endpoint=CHAT,
                                              completion_window="24h")

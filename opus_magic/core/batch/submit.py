@@ -17,6 +17,7 @@ from typing import Any
 from opus_magic.config import Settings
 from opus_magic.core.batch.checks import run_checks
 from opus_magic.core.batch.shapes import batch_shape, shaped
+from opus_magic.core.batch.split import LIMITS, BatchLimits, split
 from opus_magic.core.grid.checks import Check
 from opus_magic.core.run.engine import new_run_id, now_iso
 from opus_magic.core.run.plan import Plan
@@ -26,13 +27,12 @@ from opus_magic.errors import ConfigError, OpusError, RequestError, UsageError
 from opus_magic.records import BatchRow, RunRecord, Usage
 from opus_magic.store import batches as stored
 from opus_magic.wire.batch_results import BatchResult
-from opus_magic.wire.batches import BatchClient, batch_api
+from opus_magic.wire.batches import BatchClient, batch_api, request_bytes
 from opus_magic.wire.endpoints import Endpoint
 
 CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Anthropic accepts (OpenAI takes more)
 RESUBMITTABLE = ("errored", "expired")
 PASSING_STATUSES = (408, 429, 500, 502, 503, 504, 529)  # a watch polls on through these
-MAX_REQUESTS = {"anthropic": 100_000, "openai": 50_000}  # per batch; bigger grids are split
 NOT_RUN = {
     "errored": "The provider failed this batch request ({why}); nothing was billed. Resubmit "
                "the failed requests with `%opus batches resubmit {batch}`.",
@@ -52,10 +52,12 @@ class Collected:
 
 def submit_grid(session: Session, cells: Sequence[tuple[str, Plan]],
                 grid_id: str | None = None, labels: Mapping[str, Mapping[str, Any]] | None = None,
-                api: str | None = None) -> list[BatchRow]:
-    """Submit planned cells as one batch per endpoint (split where the API's limit on requests
-    per batch requires), each remembered in the history its plan records in; `labels` adds
-    RunRecord fields (variant, row_index, ...) to each custom_id's run when it is collected."""
+                api: str | None = None, limits: Mapping[str, BatchLimits] = LIMITS
+                ) -> list[BatchRow]:
+    """Submit planned cells as one batch per endpoint (split where the API's `limits` on
+    requests and bytes per batch require), each remembered in the history its plan records in;
+    `labels` adds RunRecord fields (variant, row_index, ...) to each custom_id's run when it is
+    collected."""
     ids = [custom_id for custom_id, _ in cells]
     bad = [i for i in ids if not CUSTOM_ID.match(i)]
     if not cells or bad or len(set(ids)) != len(ids):
@@ -70,8 +72,9 @@ def submit_grid(session: Session, cells: Sequence[tuple[str, Plan]],
     for (base_url, profile, wire_api), group in groups.items():
         first = group[0][1]
         client = BatchClient(first.endpoint, wire_api, first.policy.timeout_s)
-        for start in range(0, len(group), MAX_REQUESTS[wire_api]):
-            part = group[start:start + MAX_REQUESTS[wire_api]]
+        sizes = [request_bytes(wire_api, custom_id, plan.body) for custom_id, plan in group]
+        for indexes in split(sizes, limits[wire_api]):
+            part = group[indexes.start:indexes.stop]
             status = client.submit([(custom_id, plan.body) for custom_id, plan in part])
             row = BatchRow(f"b-{secrets.token_hex(5)}", status.provider_id, wire_api, base_url,
                            profile, grid_id, now_iso(), status.state, status.counts,

@@ -3,12 +3,13 @@ batch price with the labels that make their collected runs cells of the grid (gr
 row, reuse key, and what its checks need)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from opus_magic.core.batch import checks as batchchecks
+from opus_magic.core.batch.split import LIMITS, BatchLimits
 from opus_magic.core.batch.submit import submit_grid, worst_cases
 from opus_magic.core.grid.run import GridObserver, GridRun
 from opus_magic.core.grid.spec import Grid, GridCell
@@ -94,20 +95,22 @@ def refuse_twice(session: Session, grid: Grid) -> None:
                          f"batches cancel {running[0]}`) before submitting the grid again.")
 
 
-def submit(session: Session, plan: BatchPlan, api: str | None = None) -> list[BatchRow]:
-    """Send the plan's cells as one batch per endpoint; nothing when history gave every cell."""
+def submit(session: Session, plan: BatchPlan, api: str | None = None,
+           limits: Mapping[str, BatchLimits] = LIMITS) -> list[BatchRow]:
+    """Send the plan's cells as one batch per endpoint (several where one would pass the API's
+    `limits`); nothing when history gave every cell."""
     if not plan.cells:
         return []
     grid = plan.grid
     session.grid_checks[grid.id] = list(grid.spec.checks)  # for the results this kernel collects
     cells = [(f"g{c.index}", c.plan) for c in plan.cells if c.plan is not None]
     labels = {f"g{c.index}": _labels(grid, c) for c in plan.cells}
-    return submit_grid(session, cells, grid.id, labels, api)
+    return submit_grid(session, cells, grid.id, labels, api, limits)
 
 
 def _labels(grid: Grid, cell: GridCell) -> dict[str, Any]:
     return {"grid_id": grid.id, "variant": cell.variant, "row": cell.row,
-            "cell_key": cell.key,
+            "repeat": cell.repeat, "cell_key": cell.key,
             **batchchecks.labels(grid.spec.checks, grid.spec.rows[cell.row])}
 
 

@@ -2,12 +2,13 @@
 taken as a cell."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from opus_magic.core.grid.checks import Result, all_passed
 from opus_magic.core.grid.spec import Grid, GridCell
-from opus_magic.core.run.engine import LiveRun, new_run_id, now_iso
+from opus_magic.core.run.engine import LiveRun, Observer, new_run_id, now_iso
 from opus_magic.core.tools.chain import combined
 from opus_magic.records import RunRecord, Usage
 
@@ -26,6 +27,7 @@ class CellState:
     deferred: bool = False  # found claimed by another run once; waited for the second time
     elsewhere: bool = False  # another run of this grid answered it meanwhile: reused
     steps: list[RunRecord] = field(default_factory=list)  # a tool loop's steps before `record`
+    judge: RunRecord | None = None  # the judge's run that scored the answer (--judge)
     source_cost: Decimal | None = None  # a reused copy: what the run it copies cost
 
     @property
@@ -68,7 +70,8 @@ def reused_copy(records: list[RunRecord], grid: Grid, cell: GridCell) -> RunReco
     """A finished answer from history as this grid's cell: its own run, or a free copy of the
     latest run with the same key."""
     own = [r for r in records
-           if r.grid_id == grid.id and r.variant == cell.variant and r.row == cell.row]
+           if r.grid_id == grid.id and r.variant == cell.variant and r.row == cell.row
+           and (r.repeat or 0) == cell.repeat]
     if own:
         return own[-1]
     record = records[-1]
@@ -78,6 +81,37 @@ def reused_copy(records: list[RunRecord], grid: Grid, cell: GridCell) -> RunReco
                           reused_from=record.id, rate_limits=None, chain_id=None, step=None)
 
 
+class ClosedAt(Observer):
+    """Hears when a run's stream ended, on the pacer's clock (the pacer wants to know)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.closed_at: float | None = None
+
+    def stream_closed(self, live: LiveRun) -> None:
+        self.closed_at = self.clock()
+
+
+class CellEvents(ClosedAt):
+    """Hears one cell's engine events and passes them on as changes of that cell."""
+
+    def __init__(self, state: CellState, changed: Callable[[], None],
+                 clock: Callable[[], float]) -> None:
+        super().__init__(clock)
+        self.state, self.changed = state, changed
+
+    def started(self, live: LiveRun) -> None:
+        self.state.live, self.state.status = live, "running"
+        self.changed()
+
+    def delta(self, live: LiveRun, text: str) -> None:
+        self.changed()
+
+    def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
+        self.changed()
+
+    def finished(self, live: LiveRun, record: RunRecord) -> None:
+        """The grid records the cell itself once its checks are known."""
 def source_cost(records: list[RunRecord], copy: RunRecord) -> Decimal | None:
     """What the run a reused copy was taken from cost (None for a cell's own run)."""
     return next((r.cost for r in records if copy.reused_from and r.id == copy.reused_from), None)

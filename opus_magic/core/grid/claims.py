@@ -40,7 +40,7 @@ class Claims:
         self._stop = threading.Event()
 
     def cell_id(self, cell: GridCell) -> str:
-        return json.dumps([self.grid.id, cell.variant, cell.row, cell.key])
+        return json.dumps([self.grid.id, cell.variant, cell.row, cell.key, cell.repeat])
 
     def take(self, cell: GridCell) -> bool:
         """Claim the cell; False while another run holds it (True when claims cannot be made)."""
@@ -58,7 +58,8 @@ class Claims:
         except StoreError:
             return None
         own = [r for r in found if r.grid_id == self.grid.id and r.variant == cell.variant
-               and r.row == cell.row and r.created_at >= (self.fresh_since or "")]
+               and r.row == cell.row and (r.repeat or 0) == cell.repeat
+               and r.created_at >= (self.fresh_since or "")]
         return own[-1] if own else None
 
     def acquire(self, cell: GridCell, cancel: threading.Event,

@@ -96,6 +96,8 @@ class Mirror:
         if level == math.inf or level < min(need, self.size or need) - EPSILON:
             self.probe = seq  # it went past the estimate, which only its answer can correct
         self.sends[seq] = Send(seq, now, need)
+        if not self.reports and len(self.sends) > 4 * KEEP:  # a server that reports no limit
+            self._prune(now, seq - KEEP)
 
     def drop(self, seq: int) -> None:
         """The send was refused: the server took nothing."""
@@ -259,9 +261,10 @@ class Mirror:
         if send is not None and report.remaining + send.need > self.size - 1:  # nothing else
             self.alone = (reset, trip)
 
-    def _prune(self, now: float) -> None:
-        """Forget sends that no kept report, window or give-back can still need."""
-        oldest = self.reports[0].seq - KEEP
+    def _prune(self, now: float, oldest: int | None = None) -> None:
+        """Forget sends that no kept report (or, before any, no report to come), window or
+        give-back can still need."""
+        oldest = self.reports[0].seq - KEEP if oldest is None else oldest
         longest = self.window[1] if self.window else 0.0
         self.sends = {seq: s for seq, s in self.sends.items()
                       if seq > oldest or s.read is None or s.ended is None

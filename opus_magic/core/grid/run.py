@@ -8,13 +8,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.grid.cell_state import CellState, reused_copy, source_cost
+from opus_magic.core.grid.cell_state import CellEvents, CellState, reused_copy, source_cost
 from opus_magic.core.grid.claims import Claims
+from opus_magic.core.grid.judge import JUDGE_CHECK
+from opus_magic.core.grid.judging import Judging
 from opus_magic.core.grid.admission import Reservations
 from opus_magic.core.grid.pacing import PacedRetrier, Pacer, needs
 from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.grid.summary import CellResult
-from opus_magic.core.run.engine import Engine, LiveRun, Observer, now_iso, save
+from opus_magic.core.run.engine import Engine, Observer, now_iso, save
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.session import Session
 from opus_magic.core.tools.grid_cells import loop_cell, steps_before
@@ -56,6 +58,8 @@ class GridRun:
         self.reruns = 0  # cells run again after their stream was cut (each a run of its own)
         self.pacers: dict[str, Pacer] = {}
         self.claims: Claims | None = None
+        self.judging = None if grid.spec.judge is None else Judging(
+            session, grid, self.pacers, self.concurrency, self.cancel, self.count_retry)
         self._lock = threading.Lock()
 
     def count(self, *statuses: str) -> int:
@@ -66,6 +70,12 @@ class GridRun:
         """What the cells run (not reused) cost, every billed attempt included: finished ones
         exactly, running ones so far. The same sum as the grid's records in the history."""
         return sum((state.spent for state in self.states), Decimal(0))
+
+    @property
+    def judge_spent(self) -> Decimal:
+        """What the judge's runs cost, apart from the answers'."""
+        return sum((s.judge.cost for s in self.states if s.judge is not None
+                    and s.judge.cost is not None), Decimal(0))
 
     @property
     def retried(self) -> tuple[int, Decimal]:
@@ -223,8 +233,8 @@ class GridRun:
                     break
                 with self._lock:
                     self.reruns += 1
-                state.retried.append(self._finish(cell, record))  # billed: in the totals
-        state.record = self.session.last_run = self._finish(cell, record)
+                state.retried.append(self._finish(cell, record, saved=True))  # in the totals
+        state.record = self.session.last_run = self._finish(cell, record, saved=True)
         state.status, state.live = record.status, None  # the record holds what the view needs
 
     def _execute(self, cell: GridCell, pacer: Pacer, observer: GridObserver) -> RunRecord:
@@ -234,7 +244,8 @@ class GridRun:
                                needs(plan.input_tokens, plan.max_tokens), self.count_retry)
         engine = Engine(session.store_at(plan.policy.store), guard=session.budget,
                         retrier=retrier, fields=self._fields(cell))
-        events = _CellObserver(self, cell.index, observer, pacer.clock)
+        events = CellEvents(self.states[cell.index], lambda: observer.changed(self, cell.index),
+                            pacer.clock)
 
         def execute(step: Plan, hearing: Observer, cancel: threading.Event) -> RunRecord:
             return retrier.execute(lambda: engine.execute(step, hearing, cancel), step.max_tokens,
@@ -249,52 +260,34 @@ class GridRun:
     def _fields(self, cell: GridCell) -> dict[str, Any]:
         """What makes a run a cell of this grid: written with its record from the first write."""
         return {"grid_id": self.grid.id, "variant": cell.variant, "row": cell.row,
-                "cell_key": cell.key}
+                "repeat": cell.repeat, "cell_key": cell.key}
 
-    def _finish(self, cell: GridCell, record: RunRecord) -> RunRecord:
+    def _finish(self, cell: GridCell, record: RunRecord, saved: bool = False) -> RunRecord:
         """Check the answer and save the cell with its grid fields (kept in the session when the
-        history cannot be written). Without --check, the stored check results stay."""
+        history cannot be written), unless the engine `saved` it with them and there is nothing
+        to add. Without --check, the stored check results stay."""
         state, spec = self.states[cell.index], self.grid.spec
         checks = None
         if record.status == "ok":
             checks = dict(record.checks or {})
-            if spec.checks:
+            if spec.checks or self.judging is not None:
                 row, timeout_s = spec.rows[cell.row], self.grid.settings.check_timeout_s
                 checks = {check.name: check.run(record.text, row, timeout_s, self.cancel)
                           for check in spec.checks}
+            if self.judging is not None:
+                checks[JUDGE_CHECK], state.judge = self.judging.score(cell, record)
             state.checks = checks
-        record = record.replace(**self._fields(cell), checks=checks)
+        fields = self._fields(cell)
+        if saved and not checks and not record.checks and all(
+                getattr(record, name) == value for name, value in fields.items()):
+            return record
+        record = record.replace(**fields, checks=checks)
         return save(self.session.store(self.grid.settings), record)
-
-
-class _CellObserver(Observer):
-    """Hears one cell's engine events and passes them on as changes of that cell."""
-
-    def __init__(self, run: GridRun, index: int, observer: GridObserver,
-                 clock: Callable[[], float]) -> None:
-        self.run, self.index, self.observer, self.clock = run, index, observer, clock
-        self.closed_at: float | None = None  # when the answer's stream ended, on the pacer's clock
-
-    def stream_closed(self, live: LiveRun) -> None:
-        self.closed_at = self.clock()
-
-    def started(self, live: LiveRun) -> None:
-        state = self.run.states[self.index]
-        state.live, state.status = live, "running"
-        self.observer.changed(self.run, self.index)
-
-    def delta(self, live: LiveRun, text: str) -> None:
-        self.observer.changed(self.run, self.index)
-
-    def waiting(self, live: LiveRun, seconds: float, reason: str) -> None:
-        self.observer.changed(self.run, self.index)
-
-    def finished(self, live: LiveRun, record: RunRecord) -> None:
-        """The grid records the cell itself once its checks are known."""
 
 
 def results(run: GridRun) -> list[CellResult]:
     """Every cell of a run as shown: status, record, checks, and why it did not run."""
     return [CellResult(c.variant, c.model, c.row, s.status, s.shown, s.checks, s.reason,
-                       s.retried_cost, source_cost=s.source_cost)
+                       s.retried_cost, source_cost=s.source_cost, repeat=c.repeat,
+                       judge=s.judge)
             for c, s in zip(run.grid.cells, run.states)]

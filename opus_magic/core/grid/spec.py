@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -11,6 +12,7 @@ from typing import Any
 
 from opus_magic.config import SIMULATOR, Settings
 from opus_magic.core.grid.checks import Check
+from opus_magic.core.grid.judge import Judge
 from opus_magic.core.grid.sample import RowSample
 from opus_magic.core.run.attachment_report import attachments_brief
 from opus_magic.core.run.plan import Plan
@@ -72,6 +74,8 @@ class GridSpec:
     concurrency: int | None = None
     fresh: bool = False
     row_attachments: tuple[tuple[Attachment, ...], ...] = ()  # each row's, when they differ
+    repeats: int = 1  # samples of each cell (--repeat)
+    judge: Judge | None = None  # --judge: a model scores each answer by a rubric
     sample: RowSample | None = None  # --sample: the rows drawn from a larger dataset
     full_run: str = ""  # the key of this grid over its whole dataset (`sample.full_run_key`)
 
@@ -87,6 +91,7 @@ class GridCell:
     plan: Plan | None
     key: str | None
     refused: str | None = None
+    repeat: int = 0  # which sample of the (variant, model, row) cell, from 0
 
 
 @dataclass
@@ -100,9 +105,10 @@ class Grid:
     cells: list[GridCell]
     settings: Settings
 
-    @property
+    @functools.cached_property
     def worst_case(self) -> Decimal | None:
-        """What the runnable cells can cost at most (None when a price is unknown)."""
+        """What the runnable cells can cost at most (None when a price is unknown); worked out
+        once, since a grid's plans do not change (the views show it on every redraw)."""
         total = Decimal(0)
         for cell in self.cells:
             if cell.plan is None or cell.refused:
@@ -137,6 +143,14 @@ def cell_key(plan: Plan) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
+def sample_key(key: str, repeat: int) -> str:
+    """The reuse key of a cell's sample: the first sample keeps the cell's own key (so a grid
+    run before --repeat is reused), every further one a key of its own."""
+    if repeat == 0:
+        return key
+    return hashlib.sha256(f"{key}:repeat:{repeat}".encode()).hexdigest()[:32]
+
+
 def plan_grid(session: Session, spec: GridSpec) -> Grid:
     """Plan every cell; a cell that cannot be planned keeps the one-line reason. Settings and
     each model's endpoint are settled once for the whole grid (`Planner`)."""
@@ -146,7 +160,11 @@ def plan_grid(session: Session, spec: GridSpec) -> Grid:
     for row in range(len(spec.rows)):
         for variant, _ in spec.variants:
             for model in models:
-                cells.append(_plan_one(planner, spec, len(cells), variant, model, row))
+                first = _plan_one(planner, spec, len(cells), variant, model, row)
+                cells.append(first)
+                cells += [dataclasses.replace(first, index=len(cells) + n, repeat=n + 1,
+                                              key=first.key and sample_key(first.key, n + 1))
+                          for n in range(spec.repeats - 1)]
     if not any(c.plan is not None for c in cells):
         raise UsageError(f"No cell of the grid can be planned: {cells[0].refused}")
     keys = sorted(c.key or f"refused:{c.index}" for c in cells)
@@ -173,8 +191,9 @@ def dry_run_lines(grid: Grid, remaining: Decimal | None = None) -> list[str]:
     """Cells, input tokens and the cost range of the whole grid per model, and whether the
     worst case fits what remains of the session budget; nothing is sent."""
     spec = grid.spec
+    repeats = f" × {spec.repeats} samples" if spec.repeats > 1 else ""
     lines = [f"Grid dry run: {len(grid.cells)} cells ({len(spec.variants)} variants × "
-             f"{len(grid.models)} models × {len(spec.rows)} rows); nothing was sent."]
+             f"{len(grid.models)} models × {len(spec.rows)} rows{repeats}); nothing was sent."]
     for model in grid.models:
         plans = [c.plan for c in grid.cells if c.model == model and c.plan and not c.refused]
         low = [p.min_cost for p in plans]

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.core.grid.checks import all_passed
+from opus_magic.core.grid.judge import parse_verdict
 from opus_magic.records import RunRecord
 
 
@@ -26,6 +27,7 @@ class CellResult:
     retried_cost: Decimal = Decimal(0)  # earlier attempts at this cell, billed and run again
     repeat: int = 0  # which sample of the cell (`--repeat N`): 0 unless repeated
     source_cost: Decimal | None = None  # a copy reused from another run: what that run cost
+    judge: RunRecord | None = None  # the judge's run that scored the answer (--judge)
 
     @property
     def passed(self) -> bool | None:
@@ -58,7 +60,8 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
         usage = record.usage if record else None
         out.append({
             **(rows[result.row] if result.row < len(rows) else {}),
-            "row": result.row, "variant": result.variant, "model": result.model,
+            "row": result.row, "repeat": result.repeat, "variant": result.variant,
+            "model": result.model,
             "answer": record.text if record else None,
             **{f"check {name}": value for name, value in result.checks.items()},
             "passed": result.passed, "status": result.status,
@@ -68,19 +71,32 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
             "latency_s": record.duration_s if record else None,
             "run_id": record.id if record else None,
             "reused_from": record.reused_from if record else None,
+            **judged(result),
             "error": (record.error if record else None) or result.reason})
     return out
 
 
+def judged(result: CellResult) -> dict[str, Any]:
+    """The judge's reason and cost for a cell's DataFrame row (empty without --judge)."""
+    judge = result.judge
+    if judge is None:
+        return {}
+    verdict = parse_verdict(judge.text) if judge.status == "ok" else None
+    return {"judge_reason": verdict.reason if verdict else judge.error or judge.text,
+            "judge_cost": judge.cost}
+
+
 def from_history(records: Sequence[RunRecord],
                  sources: Mapping[str, Decimal | None] | None = None) -> list[CellResult]:
-    """The latest run of each cell of a grid (records oldest first), in row order, with what
-    the earlier runs of the cell cost and (`sources`, by run id) what the runs reused copies
-    were taken from cost."""
-    latest: dict[tuple[str, str, int], RunRecord] = {}
-    spent: dict[tuple[str, str, int], Decimal] = {}
+    """The latest run of each cell (each sample) of a grid (records oldest first), in row order,
+    with what the earlier runs of the cell cost, (`sources`, by run id) what the runs reused
+    copies were taken from cost, and the judge's run of each answer."""
+    judges = {r.judge_of: r for r in records if r.judge_of is not None}
+    records = [r for r in records if r.judge_of is None]
+    latest: dict[tuple[str, str, int, int], RunRecord] = {}
+    spent: dict[tuple[str, str, int, int], Decimal] = {}
     for record in records:
-        cell = (record.variant or "", record.model, record.row or 0)
+        cell = (record.variant or "", record.model, record.row or 0, record.repeat or 0)
         earlier = latest.get(cell)
         if earlier is not None and earlier.cost is not None and earlier.id != record.id:
             spent[cell] = spent.get(cell, Decimal(0)) + earlier.cost
@@ -88,10 +104,12 @@ def from_history(records: Sequence[RunRecord],
     columns: dict[tuple[str, str], int] = {}
     for record in records:
         columns.setdefault((record.variant or "", record.model), len(columns))
-    ordered = sorted(latest.items(), key=lambda item: (item[0][2], columns[item[0][:2]]))
+    ordered = sorted(latest.items(),
+                     key=lambda item: (item[0][2], columns[item[0][:2]], item[0][3]))
     return [CellResult(variant, model, row,
                        "reused" if record.cost_source == "reused" else record.status,
                        record, record.checks or {},
-                       retried_cost=spent.get((variant, model, row), Decimal(0)),
-                       source_cost=(sources or {}).get(record.reused_from or ""))
-            for (variant, model, row), record in ordered]
+                       retried_cost=spent.get((variant, model, row, repeat), Decimal(0)),
+                       source_cost=(sources or {}).get(record.reused_from or ""),
+                       repeat=repeat, judge=judges.get(record.id))
+            for (variant, model, row, repeat), record in ordered]

@@ -47,6 +47,7 @@ class SummaryRow:
     p95_s: float | None
     best: bool = False
     winner: bool = False
+    judge_cost: Decimal = Decimal(0)  # what the judge's runs cost, apart from `total_cost`
 
     @property
     def name(self) -> str:
@@ -116,7 +117,9 @@ def arm_row(cells: Sequence[CellResult], alone: ArmSummary, checked: bool,
         cost_per_call=alone.cost_per_call,
         cost_per_correct=cost_per_correct if checked else None,
         total_cost=sum(spent, Decimal(0)) + sum((c.retried_cost for c in cells), Decimal(0)),
-        latency_s=alone.latency_s, p95_s=percentile(latencies, 0.95))
+        latency_s=alone.latency_s, p95_s=percentile(latencies, 0.95),
+        judge_cost=sum((c.judge.cost for c in cells if c.judge is not None
+                        and c.judge.cost is not None), Decimal(0)))
 
 
 def summary_records(summary: GridSummary) -> list[dict[str, object]]:
@@ -133,8 +136,8 @@ def summary_records(summary: GridSummary) -> list[dict[str, object]]:
             shown[name] = interval.estimate if interval else None
             shown[f"{name}_low"] = interval.low if interval else None
             shown[f"{name}_high"] = interval.high if interval else None
-        shown.update(total_cost=row.total_cost, p95_s=row.p95_s, best=row.best,
-                     winner=row.winner)
+        shown.update(total_cost=row.total_cost, judge_cost=row.judge_cost, p95_s=row.p95_s,
+                     best=row.best, winner=row.winner)
         out.append(shown)
     return out
 

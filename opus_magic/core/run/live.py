@@ -91,13 +91,14 @@ class LiveRun:
     @property
     def usage(self) -> Usage:
         """The server's usage once it arrived, else the estimate so far (its input side exact
-        once the server reported it)."""
+        once the server reported it). The output estimate never passes max_tokens: no server
+        bills more, and the budget admitted the run at that worst case."""
         if self.state.usage is not None:
             return self.state.usage
         calibration, output = self.plan.calibration, self.counter.tokens
         base = self.state.input_usage or Usage(input_tokens=self.plan.input_tokens)
-        return dataclasses.replace(
-            base, output_tokens=calibration.scale(output) if calibration else output)
+        scaled = calibration.scale(output) if calibration else output
+        return dataclasses.replace(base, output_tokens=min(scaled, self.plan.max_tokens))
 
     def costs(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         """Input, output and total cost (exact once usage arrived, estimated before)."""
