@@ -9,6 +9,17 @@ from typing import Any, Literal, get_args
 Status = Literal["ok", "error", "interrupted", "stopped"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 CONCISE_MODES = ("off", "concise", "code")
+# Tokens per second mean something only over enough tokens streamed for long enough: a short
+# answer, or one an instant server sends at once, has no speed worth comparing.
+SPEED_MIN_TOKENS = 20
+SPEED_MIN_STREAM_S = 0.5
+
+
+def tokens_per_s(output_tokens: int, stream_s: float | None) -> float | None:
+    """Output tokens per second of streaming (first token to end), where that means something."""
+    if stream_s is None or stream_s < SPEED_MIN_STREAM_S or output_tokens < SPEED_MIN_TOKENS:
+        return None
+    return output_tokens / stream_s
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,13 @@ class RunRecord:
     ignored: list[str] = field(default_factory=list)  # values the endpoint sent that were wrong
     # Why the history could not record it (kept in the session meanwhile); never stored itself.
     not_recorded: str | None = None
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Output tokens per second from the first token to the end, where that means something."""
+        if self.ttft_s is None or self.duration_s is None:
+            return None
+        return tokens_per_s(self.usage.output_tokens, self.duration_s - self.ttft_s)
 
     @property
     def retry_count(self) -> int:

@@ -15,6 +15,8 @@ import pytest
 
 import opus_magic
 from opus_magic.core.grid.checks import CHECK_ERROR, Check, all_passed
+from opus_magic.core.grid.summary import from_history
+from opus_magic.core.grid.verdict import summarize
 
 
 def boom(answer, row):
@@ -167,3 +169,21 @@ def test_the_live_grid_shows_check_errors_in_its_cells_and_summary(ip, simulator
     assert isinstance(view, GridView)
     assert "check error: ValueError: no such label" in view.table.value
     assert "Checks that failed themselves, counted apart from ✗ (1)" in view.summary.value
+
+
+def test_a_check_that_raises_fills_the_error_column_and_is_counted_in_the_summary(
+        ip, simulator, capsys) -> None:
+    ip.user_ns.update(boom=boom, tickets=[{"subject": "Charged twice", "label": "billing"},
+                                          {"subject": "Export crashes", "label": "bug"},
+                                          {"subject": "Hello", "label": "other"}])
+    ip.run_cell_magic("opus", "--each tickets -m haiku,sonnet --max-tokens 5 --check boom "
+                      "-o out", "Answer with one of: billing, bug, other.\n{subject}")
+    out = capsys.readouterr().out
+    frame = ip.user_ns["out"]
+    assert list(frame["status"]) == ["ok"] * 6
+    assert list(frame["error"]) == ["check error: ValueError: no such label"] * 6
+    summary = out.split("variant")[1].split("row")[0]
+    assert summary.count("– (3 check errors)") == 2, summary   # per variant × model, not 0 %
+    rows = summarize(from_history(opus_magic.history(limit=None)[::-1])).rows
+    assert sorted((r.model, r.check_errors, r.pass_rate) for r in rows) == [
+        ("haiku", 3, None), ("sonnet", 3, None)]

@@ -274,7 +274,7 @@ def test_a_cut_stream_is_retried_and_a_cell_that_keeps_failing_is_marked(ip, sim
     ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 50 -o out", "Write {item}.")
     frame = ip.user_ns["out"]
     assert list(frame["status"]) == ["ok"] and len(simulator.requests()) == 2
-    assert "0 retries absorbed; 0 rate-limited (429) responses; 1 cells run again after a cut " \
+    assert "0 retries absorbed; 0 rate-limited (429) responses; 1 cell run again after a cut " \
            "stream." in capsys.readouterr().out
     ip.user_ns["items"] = ["two", "three"]
     simulator.scenario("cut", after=3, times=3)  # the first cell's three attempts all break
@@ -283,7 +283,7 @@ def test_a_cut_stream_is_retried_and_a_cell_that_keeps_failing_is_marked(ip, sim
     frame = ip.user_ns["out"]
     assert list(frame["status"]) == ["interrupted", "ok"]
     assert "partial answer" in frame["error"][0]
-    assert "1 cells failed: run the cell again to retry only those" in capsys.readouterr().out
+    assert "1 cell failed: run the cell again to retry only those" in capsys.readouterr().out
     sent = len(simulator.requests())
     ip.run_cell_magic("opus", "--each items -m haiku --max-tokens 50 -o out", "Write {item}.")
     assert len(simulator.requests()) == sent + 1

@@ -215,7 +215,7 @@ def test_a_new_process_collects_a_grid_batch_after_the_submitting_kernel_is_gone
     assert "Resubmitted 1 errored or expired requests" in retry.stdout, retry.stderr
     simulator.batches(end_now=True)
     fixed = cli("batches", "collect")
-    assert "recorded 1 runs (1 ok)" in fixed.stdout
+    assert "recorded 1 run (1 ok)" in fixed.stdout
     newest = opus_magic.history(limit=1)[0]
     assert (newest.grid_id, newest.variant, newest.row) == (runs[1].grid_id, "cell", 1)
     assert newest.checks == {"equals:label": True} and newest.text == "bug"

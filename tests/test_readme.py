@@ -1,6 +1,8 @@
 """Every example in the README runs: its notebook cells, its config file, its shell lines."""
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -12,14 +14,47 @@ import opus_magic
 from opus_magic.cli.main import parser
 from opus_magic.config import ENV_VARS
 from opus_magic.core.session import Session
+from opus_magic.notebook.grid_batch import latest_watch
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, flags=re.S)
 
 
+NEEDS_KEY = "# needs a real API key"  # the first line of a notebook block the simulator cannot run
+
+
 def blocks(language: str) -> list[str]:
     return [body for lang, body in BLOCKS if lang == language]
+
+
+def notebook_blocks() -> list[str]:
+    """The python and ipython blocks, in the order written."""
+    return [body for lang, body in BLOCKS if lang in ("python", "ipython")]
+
+
+def test_every_notebook_block_runs_in_order_in_a_fresh_kernel(tmp_path: Path) -> None:
+    """As a reader would paste them into a new notebook: no key (the built-in simulator), no
+    exception and no one-line refusal from the magic, in any block."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    cells = [block for block in notebook_blocks() if not block.startswith(NEEDS_KEY)]
+    assert len(cells) >= 18 and any("--batch" in cell for cell in cells)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPUS_MAGIC_", "OPENAI_")) or k == "OPUS_MAGIC_SIM_PACE"}
+    env.update(OPUS_MAGIC_HISTORY=str(tmp_path / "history.sqlite"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"))
+    client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                     allow_errors=True,
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env=env)
+    for cell in notebook.cells:
+        for output in cell.outputs:
+            assert output.output_type != "error", (cell.source, output)
+            if output.output_type == "stream" and output.name == "stderr":
+                assert "opus: " not in output.text, (cell.source, output.text)
+            assert "Traceback" not in json.dumps(output), (cell.source, output)
 
 
 def test_images_and_notebooks_named_exist() -> None:
@@ -39,6 +74,8 @@ def test_the_tour_runs_cell_by_cell(ip: Any, simulator: Any,
         result = ip.run_cell(cell)
         assert result.success, (cell, result.error_in_exec or result.error_before_exec)
         assert "opus: " not in capsys.readouterr().err, cell
+    watch = latest_watch()  # the --batch grid: collected by this kernel while the test waits
+    assert watch is not None and watch.done.wait(120)
     intro = opus_magic.history(tag="intro")
     assert len(intro) == 4 and len({r.comparison_id for r in intro if r.comparison_id}) == 1
     assert ip.user_ns["answer"] == intro[-1].text  # -o answer, from the first cell
@@ -47,7 +84,8 @@ def test_the_tour_runs_cell_by_cell(ip: Any, simulator: Any,
     tool_run = next(r for r in opus_magic.history(limit=None) if r.tools)
     assert tool_run.tools == ["get_weather"] and tool_run.tool_tokens > 0
     assert ip.user_ns["run"].response_model == "claude-haiku-5-5"
-    assert len(ip.user_ns["frame"]) == len(opus_magic.history(model="opus", limit=None))
+    before_batch = [r for r in opus_magic.history(model="opus", limit=None) if not r.batch_id]
+    assert len(ip.user_ns["frame"]) == len(before_batch)
 
 
 @pytest.fixture

@@ -190,7 +190,7 @@ def test_the_admin_key_is_asked_for_hidden_or_read_from_its_variable(native, sim
     native.run_cell("%opus config admin_key", store_history=True)
     out, err = capsys.readouterr()
     assert prompts == ["admin_key (hidden; never shown or stored): "] and err == ""
-    assert re.search(r"^admin_key +sk-…WXYZ$", out, re.MULTILINE) and ADMIN not in out
+    assert re.search(r"^admin_key +\(not set\) → sk-…WXYZ$", out, re.MULTILINE) and ADMIN not in out
     assert default_session().settings().admin_key.reveal() == ADMIN
     assert not any(ADMIN in line for line in native.history_manager.input_hist_raw)
     monkeypatch.setenv("CLASS_ADMIN_KEY", "sk-ant-api03-ordinaryKEY1234")

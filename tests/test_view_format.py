@@ -54,8 +54,9 @@ def test_end_states_are_words_not_finish_reasons(changes: dict[str, object], sta
 def test_speed_needs_a_window_that_means_something() -> None:
     assert fmt.rate(40, 0.02) == "–" and fmt.rate(0, 3.0) == "–"
     assert fmt.rate(40, 2.0) == "20.0 tok/s"
-    assert fmt.record_rate(record(ttft_s=0.02, duration_s=0.03)) is None
-    assert fmt.record_rate(record()) == pytest.approx(300)
+    assert fmt.rate(10, 2.0) == "–"        # too few tokens to say
+    assert record(ttft_s=0.02, duration_s=0.03).tokens_per_s is None
+    assert record().tokens_per_s == pytest.approx(300)
 
 
 def test_model_label_marks_the_simulator() -> None:

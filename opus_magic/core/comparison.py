@@ -117,13 +117,6 @@ def _wait_all(done: Sequence[threading.Event], cancels: Sequence[threading.Event
                     live.stop()
 
 
-def tokens_per_second(record: RunRecord) -> float | None:
-    """Output tokens per second of streaming, from the first token to the end."""
-    if record.ttft_s is None or record.duration_s is None or record.duration_s <= record.ttft_s:
-        return None
-    return record.usage.output_tokens / (record.duration_s - record.ttft_s)
-
-
 @dataclass(frozen=True)
 class RankedRun:
     """One model's line of a comparison summary: its run, and whether it was the cheapest or the fastest."""
@@ -132,18 +125,18 @@ class RankedRun:
     cheapest: bool
     fastest: bool
 
-    @property
-    def tokens_per_s(self) -> float | None:
-        return tokens_per_second(self.record)
-
 
 def rank(records: Sequence[RunRecord]) -> list[RankedRun]:
-    """Mark the cheapest and the fastest among the runs that answered (ties share the mark)."""
+    """Mark the cheapest and the fastest among the runs that answered (ties share the mark).
+
+    Fastest is the highest speed, and only among runs whose speed means something (enough tokens
+    over enough streaming, `records.tokens_per_s`): never a mark beside speeds shown as `–`.
+    """
     answered = [r for r in records if r.status == "ok"]
     costs = [r.cost for r in answered if r.cost is not None]
-    durations = [r.duration_s for r in answered if r.duration_s is not None]
+    speeds = [r.tokens_per_s for r in answered if r.tokens_per_s is not None]
     cheapest = min(costs) if len(answered) > 1 and costs else None
-    fastest = min(durations) if len(answered) > 1 and durations else None
+    fastest = max(speeds) if len(speeds) > 1 else None
     return [RankedRun(r, r.status == "ok" and r.cost is not None and r.cost == cheapest,
-                       r.status == "ok" and r.duration_s is not None and r.duration_s == fastest)
+                       r.status == "ok" and fastest is not None and r.tokens_per_s == fastest)
             for r in records]

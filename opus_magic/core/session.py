@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import threading
 import time
 from decimal import Decimal
@@ -98,13 +99,19 @@ class Session:
             kept += store.unsaved
         return sorted(kept, key=lambda record: record.created_at)
 
-    def simulator_url(self) -> str:
+    def simulator(self) -> Any:
+        """The built-in simulator, started on first use at the pace `$OPUS_MAGIC_SIM_PACE` names
+        (a real model's unless `instant`)."""
         with self._lock:
             if self._simulator is None:
                 from opus_magic import sim
+                from opus_magic.sim.pace import builtin_pace
 
-                self._simulator = sim.start()
-            return self._simulator.base_url
+                self._simulator = sim.start(**builtin_pace(os.environ))
+            return self._simulator
+
+    def simulator_url(self) -> str:
+        return self.simulator().base_url
 
     def endpoint(self, settings: Settings, model_id: str, requested: str) -> Route:
         """Endpoint, the model name to send, and notes (e.g. that the simulator answers)."""

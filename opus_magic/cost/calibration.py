@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from opus_magic.cost.model_info import ModelInfo
+from opus_magic.wording import plural
 
 WINDOW = 20
 MIN_RUNS = 3
@@ -28,7 +29,7 @@ class Calibration:
 
     def __str__(self) -> str:
         if self.runs:
-            return f"calibrated from {self.runs} runs: ×{self.ratio:.3f}"
+            return f"calibrated from {plural(self.runs, 'run')}: ×{self.ratio:.3f}"
         return (f"estimated: tiktoken × {self.ratio:g}, as this model's own tokenizer counts "
                 f"about {(self.ratio - 1) * 100:.0f} % more")
 

@@ -13,23 +13,23 @@ from opus_magic.notebook.batch_commands import cmd_batches
 from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.options import add_filter_options, filter_values
 from opus_magic.notebook.reconcile_command import cmd_reconcile
-from opus_magic.records import RunRecord
+from opus_magic.notebook.sim_command import cmd_sim
 from opus_magic.view import compare, grid_history, stats
-from opus_magic.view import format as fmt
 from opus_magic.view.catalog import models_table
 from opus_magic.view.chain_text import show_lines
-from opus_magic.view.chips import attached_line
 from opus_magic.view.history import history_view
+from opus_magic.view.settings import changes_text
+from opus_magic.view.show import show_text
 from opus_magic.view.tables import plain, show
-from opus_magic.view.text import summary_line
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
        [--no-stream] [-o VAR] [--tag TAG] [--dry-run] [--no-interpolate] [--profile NAME]
-       [--tools NAME[,NAME...]] [--continue [RUN_ID]] [--cache auto|5m|1h|off] [--thinking [N]]
-       [--effort low|medium|high|max] [--attach FILE|URL|VAR ...] [--upload] [--keep-attachments]
+       [--tools NAME[,NAME...]] [--continue [RUN_ID|MODEL]] [--cache auto|5m|1h|off]
+       [--thinking [N]] [--effort low|medium|high|max] [--attach FILE|URL|VAR ...] [--upload]
+       [--keep-attachments]
        [--schema MODEL|DICT|'name, age int'] [--max-steps N] [--approve] [--tool-timeout S]
        [--no-parallel] [--web-search N] [--web-fetch]
-<prompt; {name} is filled from the notebook namespace>
+<prompt; {name} is filled from the notebook namespace, in flag values too (-s {manual})>
   --attach X                         a PDF, image (PNG/JPEG/GIF/WebP) or text file, an https://
                                      URL, or a notebook name holding bytes, a Path, a PIL image,
                                      a matplotlib figure or a DataFrame (as CSV); repeatable, sent
@@ -54,6 +54,7 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %%opus --each VAR [--variants VAR] [--check NAME ...] [--concurrency N] [--fresh] [--batch]
        [--repeat N] [--judge "RUBRIC" [--judge-model M]] [--sample N [--seed S]] [-m A,B] [-o VAR]
 <prompt; {field} is filled from each row first, then from the notebook>
+%opus --each VAR --variants VAR ...  the same on one line: the prompts come from --variants
                                      a grid: variants × models × rows, paced within rate limits
                                      and the budget; finished cells are reused unless --fresh;
                                      -o gives a pandas DataFrame, one row per cell; the summary
@@ -84,7 +85,8 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
 %opus config [key=value ...]         show or set settings (the API key is always masked)
 %opus history [-n N] [-m MODEL] [--tag TAG] [--search WORDS] [--since 2d|DATE]
               [--user NAME] [--project NAME] [--grid GRID_ID]
-%opus show RUN_ID                    one run in full (a tool loop: every step, call and result)
+%opus show RUN_ID [--full]           one run (a tool loop: every step, call and result); long
+                                     prompts and answers folded, --full prints them whole
 %opus compare RUN_ID RUN_ID [...]    side by side: word diff, tokens, cost ×, latency
 %opus compare COMPARISON_ID          the runs of one -m a,b,c fan-out
 %opus compare --tag A --tag B        two grids compared on the same rows (intervals, the paired
@@ -99,6 +101,12 @@ HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [-
                                      (read with admin_key), per UTC day and model: the
                                      difference and why (outside runs, estimates, cache TTL,
                                      batch, a catalog price); days fetched are kept
+%opus sim [real|instant] [tokens_per_second=N] [ttft_s=S] [answer_tokens=N] [batch_delay=S]
+%opus sim fault NAME [key=value ...] the built-in simulator (no key set): its pace (real: about
+                                     60 tokens/s after 0.4 s; OPUS_MAGIC_SIM_PACE=instant starts
+                                     it instant), a fault for the next requests (429 times=1,
+                                     cut after=12, error status=413, ...; fault off), a batch's
+                                     delay; alone, its URL and settings; reset clears faults
 %opus help                           this text
 
 Models: opus, sonnet and haiku are Claude Opus, Sonnet and Haiku 5.5, the current generation
@@ -136,9 +144,13 @@ def cmd_config(session: Session, args: list[str]) -> None:
     for name in KEYS:
         if name in values:
             values[f"{name}_env"] = ""  # a key given now wins over one read from a variable
+    before = dict(listing(session.configure())) if values else {}
     settings = session.configure(**values)
     if not asked and any(name in values for name in KEYS):
         report(KEY_IN_HISTORY)
+    if values:
+        print(changes_text(before, dict(listing(settings)), values))
+        return
     for key, shown in listing(settings):
         print(f"{key:<20} {shown}")
     if settings.profiles:
@@ -258,8 +270,10 @@ def _options(name: str, args: list[str], extra: Callable[[Any], Any]) -> Any:
 
 
 def cmd_show(session: Session, args: list[str]) -> None:
+    full = "--full" in args
+    args = [arg for arg in args if arg != "--full"]
     if len(args) != 1:
-        raise UsageError("Use %opus show RUN_ID (ids are in %opus history).")
+        raise UsageError("Use %opus show RUN_ID [--full] (ids are in %opus history).")
     settings = session.settings()
     store = session.store(settings)
     record = store.get(args[0])
@@ -270,31 +284,10 @@ def cmd_show(session: Session, args: list[str]) -> None:
         show(plain("\n".join(show_lines(steps, chains.chain_overhead(
             steps, session.catalog(settings))))))
         return
-    show(plain(show_text(record)))
-
-
-def show_text(record: RunRecord) -> str:
-    lines = [summary_line(record),
-             f"created {record.created_at} · status {record.status} · endpoint {record.endpoint}"
-             f" · tag {record.tag or '–'} · concise {record.concise} · max_tokens {record.max_tokens}"
-             f" · comparison {record.comparison_id or '–'}",
-             f"cost {fmt.run_cost(record)} ({_cost_source(record)})"]
-    if record.error:
-        lines.append(f"error: {record.error}")
-    lines.extend(f"note: {note}" for note in record.notes)
-    lines.extend(attached_line(attached) for attached in record.attachments)
-    for message in record.messages:
-        lines.append(f"--- {message['role']}\n{message.get('content')}")
-    lines.append(f"--- assistant ({record.response_model or record.model})\n{record.text}")
-    return "\n".join(lines)
-
-
-def _cost_source(record: RunRecord) -> str:
-    priced = record.price_source
-    return f"{record.cost_source}, prices from {priced}" if priced else record.cost_source
+    show(plain(show_text(record, full)))
 
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,
                "history": cmd_history, "show": cmd_show, "compare": cmd_compare, "stats": cmd_stats,
                "batches": cmd_batches, "reconcile": cmd_reconcile,
-               "grid": cmd_grid}
+               "grid": cmd_grid, "sim": cmd_sim}

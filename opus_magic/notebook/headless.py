@@ -11,6 +11,7 @@ from opus_magic.core.session import default_session
 from opus_magic.errors import UsageError
 from opus_magic.view import format as fmt
 from opus_magic.view.history import format_table
+from opus_magic.wording import plural
 
 
 def read_notebook(path: str | Path) -> Any:
@@ -68,4 +69,5 @@ def execute_and_report(path: str | Path, out: TextIO) -> None:
         tail = f" ({unknown} with unknown price)" if unknown else ""
         if runs and all(run.simulator for run in runs):
             tail += ", all answered by the built-in simulator (no real cost)"
-        out.write(f"{len(runs)} runs, total {fmt.money(total, estimated=estimated)}{tail}\n")
+        out.write(f"{plural(len(runs), 'run')}, total "
+                  f"{fmt.money(total, estimated=estimated)}{tail}\n")

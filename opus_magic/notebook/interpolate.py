@@ -49,3 +49,23 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> tuple[str, list[str]
         return str(value)
 
     return FIELD.sub(fill, text), unresolved
+
+
+# The flags whose values are text a user may fill from the notebook (`-s {manual}`); names of
+# notebook values (--each, --tools, --schema ...) and grid row fields (--attach {path}) are not.
+FLAG_VALUES = ("model", "max_tokens", "temperature", "system", "tag", "profile", "continue_",
+               "thinking", "effort", "web_search", "max_steps", "tool_timeout", "concurrency")
+
+
+def interpolate_flags(args: Any, namespace: Mapping[str, Any]) -> list[str]:
+    """Fill `{name}`s in the text flags of a parsed `%%opus` line, after it was split into words
+    (so a multi-line value needs no quotes and is never split); returns the fields left as
+    written."""
+    unresolved: list[str] = []
+    for name in FLAG_VALUES:
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            filled, missing = interpolate(value, namespace)
+            setattr(args, name, filled)
+            unresolved += missing
+    return unresolved

@@ -6,7 +6,7 @@ import types
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError as ArgumentError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, HasTraits, Int, TraitType, Unicode, observe
 
@@ -19,7 +19,7 @@ from opus_magic.config import (
     base_type,
 )
 from opus_magic.errors import OpusError, UsageError
-from opus_magic.notebook.interpolate import interpolate
+from opus_magic.notebook.interpolate import interpolate, interpolate_flags
 from opus_magic.notebook.lines import report, split_words
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
         except OpusError as exc:
             report(str(exc))
 
+    @no_var_expand  # `{name}`s are filled after the line is split: see interpolate_flags
     @magic_arguments()
     @argument("-m", "--model", help="Model id or alias; a comma list compares models.")
     @argument("--max-tokens", dest="max_tokens", help="Upper bound on output tokens.")
@@ -117,7 +118,8 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     @argument("--schema", help="The answer's JSON shape: a pydantic model, a JSON-schema dict, or "
               "'name, age int, bio: a short bio'; -o gets it parsed.")
     @argument("--continue", dest="continue_", nargs="?", const="last", default=None,
-              help="Continue the last run's conversation (or RUN_ID's).")
+              help="Continue the last run's conversation (or RUN_ID's, or the last comparison's "
+                   "run of MODEL).")
     @argument("--cache", choices=CACHE_MODES,
               help="Prompt caching on Claude's native API: auto (default), 5m, 1h or off.")
     @argument("--thinking", nargs="?", const="adaptive", default=None,
@@ -163,20 +165,14 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             report(str(exc))
 
     def _run_cell(self, args: Any, cell: str, line: str) -> None:
-        notes: tuple[str, ...] = ()
+        self._refuse_combinations(args)
+        unresolved = [] if args.no_interpolate else interpolate_flags(args, self.shell.user_ns)
         prompt = cell.strip("\n")
-        if args.each:
-            grid_flags_fit(args)
-        elif (args.variants or args.check or args.fresh or args.concurrency or args.batch
-              or args.repeat or args.judge or args.judge_model):
-            raise UsageError("--variants, --check, --concurrency, --fresh, --repeat, --judge and "
-                             "--batch need --each VAR.")
-        elif args.sample or args.seed:
-            raise UsageError("--sample and --seed draw rows of a grid: add --each VAR.")
-        elif not args.no_interpolate:
-            prompt, unresolved = interpolate(prompt, self.shell.user_ns)
-            if unresolved:
-                notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",)
+        if not args.each and not args.no_interpolate:
+            prompt, in_prompt = interpolate(prompt, self.shell.user_ns)
+            unresolved += in_prompt
+        notes = (f"Left as written (not defined in the notebook): {', '.join(unresolved)}",
+                 ) if unresolved else ()
         models = self._checked(args)
         from opus_magic.notebook import cells
         from opus_magic.notebook.attach import attachments_from
@@ -195,6 +191,18 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             self._run_grid(args, cell_input)
         else:
             cells.run_cell(self.session, cell_input, line)
+
+    @staticmethod
+    def _refuse_combinations(args: Any) -> None:
+        """Flags that do not go together, each refused in one line before anything is read."""
+        if args.each:
+            grid_flags_fit(args)
+        elif (args.variants or args.check or args.fresh or args.concurrency or args.batch
+              or args.repeat or args.judge or args.judge_model):
+            raise UsageError("--variants, --check, --concurrency, --fresh, --repeat, --judge and "
+                             "--batch need --each VAR.")
+        elif args.sample or args.seed:
+            raise UsageError("--sample and --seed draw rows of a grid: add --each VAR.")
 
     def _run_grid(self, args: Any, cell_input: Any) -> None:
         """A grid cell: its spec from the notebook's values (each row's attachments too)."""
@@ -232,7 +240,10 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
 
     @line_magic("opus")
     def opus_line(self, line: str) -> Any:
-        """`%opus models|config|history|show|compare|stats|budget|help`."""
+        """`%opus models|config|history|show|compare|stats|budget|help`; `%opus --each ...` is a
+        `%%opus` cell with no body (a grid whose prompts come from --variants)."""
+        if line.lstrip().startswith("-"):
+            return self.opus(line, "")
         try:
             from opus_magic.notebook import commands
 

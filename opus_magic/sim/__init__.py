@@ -1,6 +1,7 @@
 """A local OpenAI-compatible chat-completions simulator (stdlib only) for tests and offline teaching."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import urllib.error
@@ -101,6 +102,14 @@ class Simulator:
     def requests(self) -> list[RequestLog]:
         """The chat requests seen so far, in order."""
         return self._state.requests()
+
+    def status(self) -> dict[str, Any]:
+        """Its settings as they stand: the speed and usage knobs, the fault scenario in force,
+        how long a batch takes, and whether a rate limit is on."""
+        return {**dataclasses.asdict(self._state.settings),
+                "fault": self._state.book.describe(),
+                "batch_delay_s": self._state.batches.settings.delay_s,
+                "rate_limited": self._state.limiter is not None}
 
     def requests_ended(self, count: int, timeout_s: float = 30.0) -> list[RequestLog]:
         """The request log once `count` requests arrived and the simulator finished each one

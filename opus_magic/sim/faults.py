@@ -133,6 +133,17 @@ class ScenarioBook:
         with self._lock:
             self._active = self._remaining = None
 
+    def describe(self) -> str:
+        """'none', or the scenario with its parameters and how many requests it has left."""
+        with self._lock:
+            scenario, remaining = self._active, self._remaining
+        if scenario is None:
+            return "none"
+        given = " ".join(f"{k}={v}" for k, v in scenario.params.items() if v is not None)
+        left = ("every request" if remaining is None else "the next request" if remaining == 1
+                else f"the next {remaining} requests")
+        return f"{scenario.name}{' ' + given if given else ''} ({left})"
+
 
 def error_reply(scenario: Scenario | None, stream: bool) -> ErrorReply | None:
     """The error response a scenario sends instead of an answer, if any."""

@@ -43,6 +43,13 @@ def mark_collected(store: HistoryStore, batch_id: str, when: str) -> None:
                  (when, batch_id))
 
 
+def mark_lost(store: HistoryStore, batch_id: str, when: str) -> None:
+    """A batch whose results can never be read (the simulator that held it has ended): no
+    longer polled or collected."""
+    store._write("UPDATE batches SET status = 'lost', collected_at = ? WHERE id = ? "
+                 "AND collected_at IS NULL", (when, batch_id))
+
+
 def list_batches(store: HistoryStore, limit: int | None = None,
                  uncollected: bool = False) -> list[BatchRow]:
     """Batches, newest first; only those not collected yet when `uncollected`."""

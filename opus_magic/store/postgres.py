@@ -20,6 +20,7 @@ from opus_magic.store.attachments import save_attachments
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.migrations import migrate
 from opus_magic.store.rows import UPSERT, to_row
+from opus_magic.wording import plural
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 5
@@ -198,7 +199,8 @@ class PgStore(HistoryStore):
                     spool._write("DELETE FROM attachments WHERE run_id = ?", (run.id,))
             self._pending = False
         if rows:
-            print(f"History server {self.shown} is back: {len(rows)} spooled runs written to it.",
+            print(f"History server {self.shown} is back: "
+                  f"{plural(len(rows), 'spooled run')} written to it.",
                   file=sys.stderr)
 
     def _save(self, record: RunRecord) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.records import RunRecord
+from opus_magic.records import SPEED_MIN_STREAM_S, SPEED_MIN_TOKENS, RunRecord
 from opus_magic.store.attachments import with_attachments
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.rows import SELECT, from_row
@@ -106,7 +106,10 @@ def calibration_counts(store: HistoryStore, names: Sequence[str], endpoint: str,
     return int(runs), _plain(served), _plain(counted)
 
 
-RATE = "CASE WHEN duration_s > ttft_s THEN output_tokens / (duration_s - ttft_s) END"
+# records.tokens_per_s in SQL: a run's speed counts only where it means something
+RATE = (f"CASE WHEN output_tokens >= {SPEED_MIN_TOKENS} "
+        f"AND duration_s - ttft_s >= {SPEED_MIN_STREAM_S} "
+        f"THEN output_tokens / (duration_s - ttft_s) END")
 # Grouped by the leading columns of the covering index runs_stats, so the database reads the index
 # in order with no sort; the caller merges rows by the grouping it shows.
 STATS = f"""

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from opus_magic.config import SIMULATOR
 from opus_magic.core.grid.batch import BatchObserver
 from opus_magic.records import BatchRow
 from opus_magic.view.batches import status_line
@@ -22,6 +23,11 @@ def status_lines(rows: Sequence[BatchRow], errors: Sequence[str] = ()) -> list[s
 def next_steps(rows: Sequence[BatchRow], grid_id: str) -> str:
     """How to reach the results when this kernel is not the one collecting them."""
     ids = " ".join(row.id for row in rows)
+    if any(row.profile == SIMULATOR for row in rows):
+        return ("These batches went to this kernel's built-in simulator: they can be collected "
+                "only while this kernel runs (it collects them itself), as the simulator ends "
+                f"with it; `%opus batches collect` anywhere else marks them lost. Then "
+                f"`%opus grid {grid_id}`.")
     return (f"Collected automatically while this kernel runs; from anywhere else: "
             f"`%opus batches collect {ids}` (or `opus-magic batches collect`), then "
             f"`%opus grid {grid_id}`.")

@@ -6,8 +6,10 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
+from opus_magic.core.batch.lost import LOST, LOST_REASON
 from opus_magic.records import BatchRow, RunRecord
 from opus_magic.view import format as fmt
+from opus_magic.wording import plural
 
 COUNT_ORDER = ("processing", "succeeded", "errored", "expired", "canceled")
 
@@ -19,6 +21,8 @@ def counts_text(counts: dict[str, int]) -> str:
 
 def batch_state(row: BatchRow) -> str:
     """In words: collected, or what ended it when no request came back; else where it stands."""
+    if row.status == LOST:
+        return LOST
     if row.collected_at:
         if row.counts and not (row.counts.get("succeeded") or row.counts.get("errored")):
             ended = "canceled" if row.counts.get("canceled") else "expired"
@@ -54,7 +58,8 @@ def batches_table(rows: Sequence[BatchRow]) -> str:
     table = [("batch", "grid", "provider id", "state", "submitted", "requests")]
     table += [(row.id, row.grid_id or "–", row.provider_batch_id[:34], batch_state(row),
                row.submitted_at[:19].replace("T", " "), counts_text(row.counts)) for row in rows]
-    return fmt.text_table(table, left=range(6))
+    lost = any(row.status == LOST for row in rows)
+    return fmt.text_table(table, left=range(6)) + (f"\nlost: {LOST_REASON}" if lost else "")
 
 
 def collected_text(rows: Sequence[BatchRow], runs: Sequence[RunRecord]) -> str:
@@ -64,6 +69,9 @@ def collected_text(rows: Sequence[BatchRow], runs: Sequence[RunRecord]) -> str:
     lines = []
     for row in rows:
         mine = [run for run in runs if run.batch_id == row.id]
+        if row.status == LOST:
+            lines.append(f"{row.id}: lost: {LOST_REASON}")
+            continue
         if not mine:
             why = ("already collected" if row.collected_at else
                    f"still {batch_state(row)} ({counts_text(row.counts)})")
@@ -71,7 +79,7 @@ def collected_text(rows: Sequence[BatchRow], runs: Sequence[RunRecord]) -> str:
             continue
         outcomes = Counter(run.status for run in mine)
         spent = sum((run.cost for run in mine if run.cost is not None), Decimal(0))
-        lines.append(f"{row.id}: recorded {len(mine)} runs ("
+        lines.append(f"{row.id}: recorded {plural(len(mine), 'run')} ("
                      + ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
                      + f"), cost {fmt.money(spent)} at the batch price.")
     return "\n".join(lines)

@@ -76,7 +76,7 @@ METRICS: list[Metric] = [
      lambda r: f"{r.usage.cache_read_tokens:,}", change),
     ("TTFT", lambda r: r.ttft_s, lambda r: fmt.seconds(r.ttft_s), ratio),
     ("duration", lambda r: r.duration_s, lambda r: fmt.seconds(r.duration_s), ratio),
-    ("tokens/s", fmt.record_rate, lambda r: fmt.count(fmt.record_rate(r)), ratio),
+    ("tokens/s", lambda r: r.tokens_per_s, lambda r: fmt.speed(r.tokens_per_s), ratio),
 ]
 
 

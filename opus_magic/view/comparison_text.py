@@ -86,7 +86,7 @@ def summary_cells(row: RankedRun, cheapest: Decimal | None) -> list[str]:
     marks = [name for name, on in (("cheapest", row.cheapest), ("fastest", row.fastest)) if on]
     return [fmt.model_label(r), fmt.end_state(r), f"{r.usage.input_tokens:,}",
             f"{r.usage.output_tokens:,}", fmt.run_cost(r), times, fmt.seconds(r.ttft_s),
-            fmt.seconds(r.duration_s), fmt.count(fmt.record_rate(r)),
+            fmt.seconds(r.duration_s), fmt.speed(r.tokens_per_s),
             f"← {', '.join(marks)}" if marks else ""]
 
 

@@ -5,13 +5,12 @@ from collections.abc import Collection, Sequence
 from decimal import Decimal
 
 from opus_magic.cost.pricing import format_usd
-from opus_magic.records import RunRecord
+from opus_magic.records import RunRecord, tokens_per_s
 
 NOT_BILLED = "not billed"
 UNKNOWN = "unknown"
 NONE = "–"  # a figure that does not exist (yet), in tables, meters and summaries
 CUT = ("length", "max_tokens")  # finish reasons of an answer cut at its token limit
-MIN_RATE_WINDOW_S = 0.5  # tokens/s over a shorter stretch of streaming says nothing
 
 
 def money(amount: Decimal | None, estimated: bool = False, source: str | None = None) -> str:
@@ -31,18 +30,14 @@ def seconds(value: float | None) -> str:
 
 
 def rate(tokens: int, window_s: float | None) -> str:
-    """Tokens per second over a window long enough to mean something, else `–`."""
-    if window_s is None or window_s < MIN_RATE_WINDOW_S or tokens <= 0:
-        return NONE
-    return f"{tokens / window_s:,.1f} tok/s"
+    """Tokens per second over enough tokens and streaming time to mean something, else `–`."""
+    speed = tokens_per_s(tokens, window_s)
+    return NONE if speed is None else f"{speed:,.1f} tok/s"
 
 
-def record_rate(record: RunRecord) -> float | None:
-    """Output tokens per second from the first token to the end, when that stretch means something."""
-    if record.ttft_s is None or record.duration_s is None:
-        return None
-    window = record.duration_s - record.ttft_s
-    return record.usage.output_tokens / window if window >= MIN_RATE_WINDOW_S else None
+def speed(value: float | None) -> str:
+    """A speed in tables and summaries: whole tokens per second, else `–`."""
+    return NONE if value is None else f"{value:,.0f}"
 
 
 def count(value: float | None) -> str:

@@ -20,6 +20,7 @@ from opus_magic.core.run.outcome import not_recorded_line
 from opus_magic.view import format as fmt
 from opus_magic.view import verdict_text as vt
 from opus_magic.view.forecast_text import forecast_lines
+from opus_magic.wording import plural
 
 MARKS = {"ok": "", "reused": "", "error": "✗ error", "interrupted": "✗ interrupted",
          "stopped": "■ stopped", "skipped": "– skipped", "not run": "– not run",
@@ -62,17 +63,19 @@ def footer(run: GridRun) -> str:
     """'Reused 180 cells, $0.00; ran 20 ($0.0123 spent)', what could not run and why, what
     failed and why, and what the history could not record."""
     ran = run.count("ok", "error", "interrupted", "stopped")
-    lines = [f"Reused {run.count('reused')} cells, $0.00; ran {ran} "
+    lines = [f"Reused {plural(run.count('reused'), 'cell')}, $0.00; ran {ran} "
              f"({spent_text(run)}) in {(run.ended or run.clock()) - run.started:,.1f} s; "
              f"{run.retries} retries absorbed; {run.throttled} rate-limited (429) responses"
-             + (f"; {run.reruns} cells run again after a cut stream." if run.reruns else ".")]
+             + (f"; {plural(run.reruns, 'cell')} run again after a cut stream." if run.reruns
+                else ".")]
     lines += judge_line(run) + problem_lines(run)
     reasons = [s.reason for s in run.states if s.status == "skipped" and s.reason]
     if reasons:
-        lines.append(f"{len(reasons)} cells not run: {reasons[0].rstrip('.')}.")
+        lines.append(f"{plural(len(reasons), 'cell')} not run: {reasons[0].rstrip('.')}.")
     stopped = run.count("not run", "stopped")
     if stopped:
-        lines.append(f"{stopped} cells stopped or not run: run the cell again to continue.")
+        lines.append(f"{plural(stopped, 'cell')} stopped or not run: run the cell again to "
+                     f"continue.")
     return "\n".join(lines)
 
 
@@ -100,7 +103,8 @@ def problem_lines(run: GridRun) -> list[str]:
     lines = []
     failed = [s for s in run.states if s.status in ("error", "interrupted")]
     if failed:
-        lines.append(f"{len(failed)} cells failed: run the cell again to retry only those.")
+        lines.append(f"{plural(len(failed), 'cell')} failed: run the cell again to retry only "
+                     f"those.")
         reasons = dict.fromkeys(_why(s.record.error if s.record else s.reason) for s in failed)
         lines += [f"  ✗ {reason}" for reason in list(reasons)[:MAX_REASONS]]
     erred = [error for s in run.states for error in s.checks.values() if errored(error)]
@@ -109,8 +113,8 @@ def problem_lines(run: GridRun) -> list[str]:
                      f"{erred[0]}")
     elsewhere = sum(s.elsewhere for s in run.states)
     if elsewhere:
-        lines.append(f"{elsewhere} cells were answered by another kernel running this grid "
-                     f"meanwhile: their answers are reused, not paid twice.")
+        lines.append(f"{plural(elsewhere, 'cell')} answered by another kernel running this grid "
+                     f"meanwhile: reused, not paid twice.")
     unsaved = run.unsaved
     if unsaved:
         lines.append(not_recorded_line(str(unsaved[-1].not_recorded), len(unsaved)))
@@ -122,13 +126,21 @@ def _why(error: str | None) -> str:
     return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 1] + "…"
 
 
+def pass_rate(row: SummaryRow) -> str:
+    """The pass rate with its interval, and the cells whose checks failed themselves, counted
+    apart: '75 % (41–93 %) 6/8 (2 check errors)'."""
+    rate = vt.rate(row.pass_rate, row.passes, row.tries)
+    errors = row.check_errors
+    return rate + (f" ({plural(errors, 'check error')})" if errors else "")
+
+
 def summary_columns(summary: GridSummary) -> list[tuple[str, Callable[[SummaryRow], str]]]:
     """The summary's columns, each figure with its 95 % interval (– where no check ran); a score
     only when a check gave one."""
     columns: list[tuple[str, Callable[[SummaryRow], str]]] = [
         ("variant", lambda r: r.variant), ("model", lambda r: r.model),
         ("answered", lambda r: f"{r.answered}/{r.cells}"),
-        ("pass rate (95 % CI)", lambda r: vt.rate(r.pass_rate, r.passes, r.tries))]
+        ("pass rate (95 % CI)", pass_rate)]
     if any(r.score is not None for r in summary.rows):
         columns.append(("mean score", lambda r: vt.score(r.score)))
     columns += [("cost per call", per_call_text),
@@ -172,7 +184,7 @@ def cell_text(result: CellResult) -> str:
     if not answer and result.status == "error":  # nothing arrived: why is what to show
         answer = (result.record.error if result.record else None) or result.reason or ""
     short = answer[:PREVIEW] + ("…" if len(answer) > PREVIEW else "")
-    erred = next((str(v) for v in result.checks.values() if errored(v)), None)
+    erred = result.check_error
     checks = (f" {erred[:PREVIEW]}" if erred else "" if result.passed is None
               else (" ✓" if result.passed else " ✗"))
     paid = result.record is not None and result.status != "reused"
@@ -254,7 +266,7 @@ class GridTextView(GridObserver):
 
     def started(self, run: GridRun) -> None:
         worst = run.grid.worst_case
-        self.out.write(f"Grid {run.grid.id}: {len(run.states)} cells; worst case "
+        self.out.write(f"Grid {run.grid.id}: {plural(len(run.states), 'cell')}; worst case "
                        f"{'unknown' if worst is None else fmt.money(worst, estimated=True)}.\n")
         for note in run.grid.notes():
             self.out.write(f"! {note}\n")

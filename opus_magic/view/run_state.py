@@ -97,13 +97,14 @@ def meter(live: LiveRun, now: float, record: RunRecord | None = None) -> Meter:
     usage = live.usage
     input_cost, output_cost, total = live.costs()
     exact, source = live.exact, None
-    if record is not None:
+    if record is not None:  # the tokens and cost the summary and the history give, once ended
+        usage = record.usage
         total, exact, source = record.cost, record.cost_exact, record.cost_source
     estimated = not exact
     end = now if live.ended is None else live.ended
     window = None if live.first_token_at is None else end - live.first_token_at
-    return Meter(input_cost=fmt.money(input_cost, estimated),
-                 output_cost=fmt.money(output_cost, estimated),
+    return Meter(input_cost=fmt.money(input_cost, estimated, source),
+                 output_cost=fmt.money(output_cost, estimated, source),
                  total_cost=fmt.money(total, estimated, source),
                  tokens=f"{usage.input_tokens:,} in · {usage.output_tokens:,} out"
                  + (f" ({usage.thinking_tokens:,} thinking)" if usage.thinking_tokens else ""),

@@ -18,12 +18,11 @@ def cost_text(group: GroupStats, amount: Decimal | None) -> str:
 def cells(group: GroupStats) -> list[str]:
     """The figures of one group, as shown in both the text and the HTML table."""
     rate = group.cache_hit_rate
-    speed = group.tokens_per_s
     return [group.key, f"{group.runs:,}", cost_text(group, group.cost),
             fmt.money(group.mean_cost, estimated=bool(group.estimated_runs)),
             f"{group.output_tokens:,}", "–" if rate is None else f"{rate:.1%}",
             fmt.money(group.cache_saved), fmt.seconds(group.mean_ttft_s),
-            "–" if speed is None else f"{speed:.0f}"]
+            fmt.speed(group.tokens_per_s)]
 
 
 HEADERS = ["group", "runs", "total cost", "mean cost", "output tokens", "cache hit",

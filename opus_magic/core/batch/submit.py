@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.config import Settings
+from opus_magic.config import SIMULATOR, Settings
 from opus_magic.core.batch.checks import run_checks
+from opus_magic.core.batch.lost import gone
 from opus_magic.core.batch.shapes import batch_shape, shaped
 from opus_magic.core.batch.split import LIMITS, BatchLimits, split
 from opus_magic.core.grid.checks import Check
@@ -150,7 +151,11 @@ def cell_data(plan: Plan, labels: Mapping[str, Any] | None = None) -> dict[str, 
 
 
 def _client(session: Session, settings: Settings, row: BatchRow) -> BatchClient:
-    """A client for the endpoint a batch went to, with the key today's settings give it."""
+    """A client for the endpoint a batch went to, with the key today's settings give it (a
+    built-in simulator's batch: that simulator, wherever this process's own one listens)."""
+    if row.profile == SIMULATOR:
+        return BatchClient(Endpoint(row.endpoint, None, SIMULATOR, row.api), row.api,
+                           settings.timeout_s)
     cell = next(iter(row.cells.values()))
     endpoint: Endpoint = session.endpoint(settings, cell["model_id"], cell["model"]).endpoint
     if endpoint.base_url != row.endpoint:
@@ -177,7 +182,13 @@ def poll(session: Session, settings: Settings | None = None) -> tuple[list[Batch
         if row.status != "ended":
             try:
                 status = _client(session, settings, row).status(row.provider_batch_id)
-            except (ConfigError, RequestError) as exc:
+            except RequestError as exc:
+                if gone(row, exc):
+                    stored.mark_lost(store, row.id, now_iso())
+                else:
+                    problems.append(f"{row.id}: {exc}")
+                continue
+            except ConfigError as exc:
                 problems.append(f"{row.id}: {exc}")
                 continue
             stored.update_status(store, row.id, status.state, status.counts)
@@ -211,13 +222,20 @@ def _collect_one(session: Session, settings: Settings, row: BatchRow) -> list[Ru
     if row.collected_at is not None and len(done) == len(row.cells):
         return []
     client = _client(session, settings, row)
-    status = client.status(row.provider_batch_id)
-    stored.update_status(store, row.id, status.state, status.counts)
-    if not status.ended:
+    try:
+        status = client.status(row.provider_batch_id)
+        stored.update_status(store, row.id, status.state, status.counts)
+        if not status.ended:
+            return []
+        results = client.results(row.provider_batch_id)
+    except RequestError as exc:
+        if not gone(row, exc):
+            raise
+        stored.mark_lost(store, row.id, now_iso())
         return []
     catalog = session.catalog(settings)
     runs = []
-    for result in client.results(row.provider_batch_id):
+    for result in results:
         cell = row.cells.get(result.custom_id)
         if cell is None or result.custom_id in done:
             continue

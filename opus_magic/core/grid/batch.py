@@ -19,6 +19,7 @@ from opus_magic.errors import UsageError
 from opus_magic.records import BatchRow
 from opus_magic.store.batches import list_batches
 from opus_magic.store.grids import reusable
+from opus_magic.wording import plural
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class BatchPlan:
         loops = (f" Each cell's tool loop runs its first step in the batch; the loop goes on "
                  f"interactively when this kernel collects it." if self.grid.spec.cell.loops
                  and self.cells else "")
-        return (f"Batch: {len(self.cells)} cells to submit ({self.reused} reused from history) · "
+        return (f"Batch: {plural(len(self.cells), 'cell')} to submit "
+                f"({self.reused} reused from history) · "
                 f"worst case {usd(self.batch)} at the batch price, {usd(self.interactive)} "
                 f"interactively.{loops}")
 

@@ -22,6 +22,7 @@ from opus_magic.core.session import Session
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused, UsageError
 from opus_magic.media import Attachment
+from opus_magic.wording import plural
 
 CELL_VARIANT = "cell"  # the variant name of the cell body when --variants is not given
 KEY_IGNORES = ("stream", "stream_options")  # how an answer arrives does not change it
@@ -192,7 +193,7 @@ def dry_run_lines(grid: Grid, remaining: Decimal | None = None) -> list[str]:
     worst case fits what remains of the session budget; nothing is sent."""
     spec = grid.spec
     repeats = f" × {spec.repeats} samples" if spec.repeats > 1 else ""
-    lines = [f"Grid dry run: {len(grid.cells)} cells ({len(spec.variants)} variants × "
+    lines = [f"Grid dry run: {plural(len(grid.cells), 'cell')} ({len(spec.variants)} variants × "
              f"{len(grid.models)} models × {len(spec.rows)} rows{repeats}); nothing was sent."]
     for model in grid.models:
         plans = [c.plan for c in grid.cells if c.model == model and c.plan and not c.refused]
@@ -202,13 +203,14 @@ def dry_run_lines(grid: Grid, remaining: Decimal | None = None) -> list[str]:
         cost = ("cost unknown (no price for this model)" if None in low or None in high else
                 f"{format_usd(sum(low, Decimal(0)), estimated=True)} … "
                 f"{format_usd(sum(high, Decimal(0)), estimated=True)}")
-        lines.append(f"  {model}: {len(plans)} cells · {tokens:,} input tokens · {cost}")
+        lines.append(f"  {model}: {plural(len(plans), 'cell')} · "
+                     f"{tokens:,} input tokens · {cost}")
     brief = attachments_brief([c.plan for c in grid.cells if c.plan and not c.refused])
     if brief:
         lines.append(f"  {brief}")
     refused = [c for c in grid.cells if c.refused]
     if refused:
-        lines.append(f"  {len(refused)} cells cannot run: {refused[0].refused}")
+        lines.append(f"  {plural(len(refused), 'cell')} cannot run: {refused[0].refused}")
     worst = grid.worst_case
     lines.append(f"Worst case of the whole grid: "
                  f"{'unknown' if worst is None else format_usd(worst, estimated=True)}.")

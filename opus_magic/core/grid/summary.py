@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.grid.checks import all_passed
+from opus_magic.core.grid.checks import all_passed, errored
 from opus_magic.core.grid.judge import parse_verdict
 from opus_magic.records import RunRecord
 
@@ -32,6 +32,11 @@ class CellResult:
     @property
     def passed(self) -> bool | None:
         return all_passed(self.checks) if self.checks else None
+
+    @property
+    def check_error(self) -> str | None:
+        """The first check that failed itself ("check error: ValueError: …"), if one did."""
+        return next((str(value) for value in self.checks.values() if errored(value)), None)
 
     @property
     def answer_cost(self) -> Decimal | None:
@@ -70,9 +75,9 @@ def frame_rows(results: Sequence[CellResult], rows: Sequence[Mapping[str, Any]]
             "cost": record.cost if record else None,
             "latency_s": record.duration_s if record else None,
             "run_id": record.id if record else None,
-            "reused_from": record.reused_from if record else None,
+            "reused_from": _reused_from(result),
             **judged(result),
-            "error": (record.error if record else None) or result.reason})
+            "error": (record.error if record else None) or result.reason or result.check_error})
     return out
 
 
@@ -84,6 +89,15 @@ def judged(result: CellResult) -> dict[str, Any]:
     verdict = parse_verdict(judge.text) if judge.status == "ok" else None
     return {"judge_reason": verdict.reason if verdict else judge.error or judge.text,
             "judge_cost": judge.cost}
+
+
+def _reused_from(result: CellResult) -> str | None:
+    """The run whose answer a reused cell took: the copy's source, or the cell's own earlier
+    run when the same grid ran again."""
+    record = result.record
+    if record is None:
+        return None
+    return record.reused_from or (record.id if result.status == "reused" else None)
 
 
 def from_history(records: Sequence[RunRecord],

@@ -48,6 +48,7 @@ class SummaryRow:
     best: bool = False
     winner: bool = False
     judge_cost: Decimal = Decimal(0)  # what the judge's runs cost, apart from `total_cost`
+    check_errors: int = 0  # answered cells whose checks failed themselves: not in the pass rate
 
     @property
     def name(self) -> str:
@@ -119,7 +120,8 @@ def arm_row(cells: Sequence[CellResult], alone: ArmSummary, checked: bool,
         total_cost=sum(spent, Decimal(0)) + sum((c.retried_cost for c in cells), Decimal(0)),
         latency_s=alone.latency_s, p95_s=percentile(latencies, 0.95),
         judge_cost=sum((c.judge.cost for c in cells if c.judge is not None
-                        and c.judge.cost is not None), Decimal(0)))
+                        and c.judge.cost is not None), Decimal(0)),
+        check_errors=sum(1 for c in answered if c.check_error))
 
 
 def summary_records(summary: GridSummary) -> list[dict[str, object]]:

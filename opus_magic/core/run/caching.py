@@ -102,7 +102,8 @@ def cache_line(plan: CachePlan, info: ModelInfo | None, input_tokens: int) -> st
     saving = read_saving(plan, info, input_tokens)
     marked = " + ".join(plan.breakpoints).replace("turn", "earlier turns").replace(
         "attachments", f"attachments (the breakpoint on the last, {plan.last})")
-    head = (f"Caching: {marked} marked ({plan.prefix_tokens:,} tokens, {plan.ttl} lifetime)")
+    # an estimate before sending; the server's own count follows the run (read or written)
+    head = (f"Caching: {marked} marked (≈{plan.prefix_tokens:,} tokens, {plan.ttl} lifetime)")
     if premium is None or not saving:
         return f"{head}; prices unknown."
     calls = math.ceil(premium / saving) + 1

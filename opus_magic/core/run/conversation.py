@@ -4,30 +4,61 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from opus_magic.core.history.select import model_names
 from opus_magic.core.run.prompts import CONCISE_INSTRUCTIONS
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.run.resend import resent
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord
-from opus_magic.store.queries import select_runs
+from opus_magic.store.base import HistoryStore
+from opus_magic.store.queries import RunFilter, runs_of_comparison, select_runs
 
 LAST = "last"
 
 
 def parent_run(session: Session, ref: str) -> RunRecord:
-    """The run to continue: this session's last run (else the newest recorded), or RUN_ID."""
+    """The run to continue: this session's last run (else the newest recorded), RUN_ID, or the
+    newest run of MODEL (of the last comparison first)."""
     store = session.store(session.settings())
+    last = session.last_run or next(iter(select_runs(store, limit=1)), None)
     if ref == LAST:
-        found = session.last_run or next(iter(select_runs(store, limit=1)), None)
-        if found is None:
+        if last is None:
             raise UsageError("There is no earlier run to continue: run a cell first, "
                              "or name one with --continue RUN_ID.")
-        return found
-    found = store.get(ref)
+        return last
+    found = store.get(ref) or _of_model(session, store, last, ref)
     if found is None:
-        raise UsageError(f"No run '{ref}' in history to continue (ids are in %opus history).")
+        raise UsageError(f"No run '{ref}' in history to continue, and no run of a model called "
+                         f"that: use --continue RUN_ID (ids are in %opus history) or --continue "
+                         f"MODEL.")
     return found
+
+
+def _of_model(session: Session, store: HistoryStore, last: RunRecord | None,
+              name: str) -> RunRecord | None:
+    """The newest run of model `name` (an id or an alias): in the last comparison, else any."""
+    names = set(model_names(name, session.catalog(session.settings())))
+    siblings = (runs_of_comparison(store, last.comparison_id) if last and last.comparison_id
+                else [last] if last else [])
+    for run in reversed(siblings):
+        if {run.model, run.response_model} & names:
+            return run
+    return next(iter(select_runs(store, RunFilter(models=tuple(names)), limit=1)), None)
+
+
+def which(store: HistoryStore, parent: RunRecord) -> str:
+    """What a continued cell says it continues: the run, its model, and in a comparison the
+    other models `--continue MODEL` would pick."""
+    said = f"Continues run {parent.id} ({parent.response_model or parent.model})"
+    if not parent.comparison_id:
+        return said + "."
+    others = [run.model for run in runs_of_comparison(store, parent.comparison_id)
+              if run.id != parent.id]
+    if not others:
+        return said + "."
+    picks = " or ".join(f"--continue {model}" for model in dict.fromkeys(others))
+    return f"{said}, one of comparison {parent.comparison_id}: {picks} picks another."
 
 
 def turns(parent: RunRecord) -> tuple[dict[str, Any], ...]:
@@ -70,8 +101,10 @@ def continue_cell(session: Session, cell: CellInput) -> CellInput:
     the parent's attachments go again with the turns they came with."""
     assert cell.continue_from is not None
     parent = parent_run(session, cell.continue_from)
+    said = which(session.store(session.settings()), parent)
     return dataclasses.replace(
         cell, history=turns(parent), parent_id=parent.id, models=cell.models or (parent.model,),
+        notes=(*cell.notes, said),
         earlier_attachments=resent(parent, session.sent) if parent.attachments else (),
         system=cell.system if cell.system is not None else user_system(parent),
         concise=cell.concise or parent.concise)
