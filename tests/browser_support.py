@@ -277,14 +277,17 @@ def screenshot(target: Any, name: str, readme_dir: str | None = None) -> Path:
 
 def watch_each(page: Any, index: int, selector: str) -> None:
     """Record, at every DOM change in cell `index`, the text of each element matching `selector`
-    (by position), how much text they held together, and whether a run was still streaming."""
+    (by position), how much of it a person saw (text on screen, not only in the page), and
+    whether a run was still streaming."""
     page.evaluate(
-        """([i, selector]) => {
+        """([i, selector, shown]) => {
+             const measure = eval(shown);
              const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
              const state = window.__opusEach = {texts: [], frames: [], running: []};
              new MutationObserver(() => {
                const found = [...cell.querySelectorAll(selector)];
-               state.frames.push(found.reduce((n, el) => n + el.innerText.trim().length, 0));
+               state.frames.push(measure(found).reduce(
+                 (n, s) => n + (s.hit && s.height >= 8 ? s.text.length : 0), 0));
                state.running.push(!!cell.querySelector('.opus-status-running'));
                found.forEach((el, k) => {
                  const list = state.texts[k] = state.texts[k] || [];
@@ -292,8 +295,76 @@ def watch_each(page: Any, index: int, selector: str) -> None:
                });
              }).observe(cell, {subtree: true, childList: true, characterData: true,
                                attributes: true});
-           }""", [index, selector])
+           }""", [index, selector, SHOWN])
 
 
 def seen_each(page: Any) -> dict[str, Any]:
     return dict(page.evaluate("() => window.__opusEach || {texts: [], frames: []}"))
+
+
+SHOWN = r"""(elements) => elements.map((el) => {
+  // what a person sees of `el`'s text: each line box cut by every clipping ancestor and by the
+  // viewport, kept where it is on top; `height` and `width` are those of the largest piece
+  const clips = [];
+  for (let a = el; a && a !== document.body; a = a.parentElement) {  // body's clip is the viewport
+    const style = getComputedStyle(a);
+    if (style.display === 'none' || style.visibility === 'hidden') return {text: '', width: 0,
+        height: 0, hit: false, last: false};
+    if (a !== el && (style.overflowX !== 'visible' || style.overflowY !== 'visible'))
+      clips.push(a.getBoundingClientRect());
+  }
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  let best = {width: 0, height: 0, hit: false}, lastSeen = false;
+  const rects = [...range.getClientRects()].filter(r => r.width > 0 && r.height > 0);
+  rects.forEach((r, k) => {
+    let [x0, y0, x1, y1] = [r.left, r.top, r.right, r.bottom];
+    for (const c of clips) {
+      x0 = Math.max(x0, c.left); y0 = Math.max(y0, c.top);
+      x1 = Math.min(x1, c.right); y1 = Math.min(y1, c.bottom);
+    }
+    x0 = Math.max(x0, 0); y0 = Math.max(y0, 0);
+    x1 = Math.min(x1, window.innerWidth); y1 = Math.min(y1, window.innerHeight);
+    const width = Math.max(x1 - x0, 0), height = Math.max(y1 - y0, 0);
+    if (!width || !height) return;
+    const hit = el.contains(document.elementFromPoint((x0 + x1) / 2, (y0 + y1) / 2));
+    if (hit && k === rects.length - 1) lastSeen = true;
+    if (hit && width * height > best.width * best.height) best = {width, height, hit};
+  });
+  return {text: el.innerText.trim(), ...best, last: lastSeen};
+})"""
+
+
+def shown(locator: Any) -> list[dict[str, Any]]:
+    """For each element `locator` matches: its text, the width and height of the largest piece
+    of it a person sees (cut by clipping ancestors and the viewport, and on top), and whether
+    its last line (the newest text) is seen."""
+    return list(locator.evaluate_all(SHOWN))
+
+
+def readable_now(locator: Any, newest: bool = True) -> list[str]:
+    """The texts of the matched elements that a person sees now (empty string where not): their
+    newest line in view (while streaming), or with `newest=False` any part of them."""
+    return [item["text"] if item["last" if newest else "hit"] and item["height"] >= 8
+            and item["width"] >= 4 else "" for item in shown(locator)]
+
+
+def watch_shown(page: Any, index: int, selector: str) -> None:
+    """At every DOM change in cell `index`, record what a person sees of each element matching
+    `selector` (its text where visible, else ""), while a live view is still running."""
+    page.evaluate(
+        """([i, selector, shown]) => {
+             const measure = eval(shown);
+             const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[i];
+             const frames = window.__opusShown = [];
+             new MutationObserver(() => {
+               if (!cell.querySelector('.opus-status-running')) return;
+               const seen = measure([...cell.querySelectorAll(selector)]);
+               frames.push(seen.map(s => s.last && s.height >= 8 && s.width >= 4 ? s.text : ''));
+             }).observe(cell, {subtree: true, childList: true, characterData: true});
+           }""", [index, selector, SHOWN])
+
+
+def shown_frames(page: Any) -> list[list[str]]:
+    """What `watch_shown` recorded: per DOM change, the visible text of each element."""
+    return list(page.evaluate("() => window.__opusShown || []"))

@@ -2,6 +2,7 @@
 submit, poll, cancel, collect (also from a new process), resubmit failures, half-price costs."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -352,3 +353,10 @@ def test_a_live_status_line_says_state_age_and_counts() -> None:
     now = dt.datetime(2026, 11, 30, 11, 5, 30, tzinfo=dt.timezone.utc)
     assert status_line(row, now) == ("batch b-1 · in progress · submitted 1 h 05 min ago · "
                                      "3 processing · 2 succeeded")
+    collected = dataclasses.replace(row, status="ended", collected_at="2026-11-30T10:12:00+00:00",
+                                    counts={"succeeded": 5})
+    assert status_line(collected, now) == ("batch b-1 · collected · 12 min after it was "
+                                           "submitted · 5 succeeded")  # no age frozen at "ago"
+    canceled = dataclasses.replace(collected, counts={"canceled": 120})
+    assert status_line(canceled, now).startswith(
+        "batch b-1 · canceled before any answer, nothing billed · 12 min after it was submitted")

@@ -20,11 +20,14 @@ from browser_support import (
     Notebook,
     browser_page,
     lab_server,
+    readable_now,
     require_browser,
     screenshot,
     seen_each,
+    shown_frames,
     wait_until,
     watch_each,
+    watch_shown,
 )
 
 from opus_magic.core.history.select import select
@@ -125,6 +128,9 @@ def test_live_view_streams_meters_and_reruns(lab: Lab, simulator: Any, runs: Run
     view.locator(".opus-run.opus-status-running").wait_for(timeout=20_000)
     assert wait_until(lambda: len(texts(nb.seen("text"))) >= 3, timeout_s=15)
     assert wait_until(lambda: len(nb.seen("text")[-1]) > 200, timeout_s=15)
+    answer = view.locator(".opus-text, .opus-text-stream")  # on screen, not only in the page
+    assert wait_until(lambda: sum(map(len, readable_now(answer))) > 200, timeout_s=15)
+    assert view.locator(".opus-run.opus-status-running").count() == 1  # still streaming
     screenshot(nb.cell(1), "live-view.png", README_DIR)
     view.locator(".opus-run.opus-status-ok").wait_for(timeout=30_000)
 
@@ -185,6 +191,7 @@ def test_stop_keeps_what_arrived(lab: Lab, simulator: Any, runs: Runs) -> None:
     sent = simulator.requests()[-1]
     assert not sent.completed and sent.chunks_sent < 600
     assert words(view.locator(".opus-text").inner_text()) == words(record.text)
+    assert len(readable_now(view.locator(".opus-text"))[0]) > 20  # what arrived is on screen
     screenshot(lab.page, "stopped.png")
 
 
@@ -259,13 +266,22 @@ def test_comparison_shows_three_live_columns_that_fit(lab: Lab, simulator: Any, 
     nb = open_notebook(lab, "compare.ipynb",
                        f"%%opus -m opus,sonnet,haiku --max-tokens 300\n{PROMPT}")
     lab.page.evaluate("() => window.jupyterapp.shell.expandLeft()")  # the sidebar open, as usual
+    watch_shown(lab.page, 1, ".opus-comparison .opus-answer")
     nb.run_cell(1)
     comparison = nb.output(1).locator(".opus-comparison")
     columns = comparison.locator(".opus-run")
     comparison.wait_for(timeout=20_000)
     assert wait_until(lambda: columns.count() == 3, timeout_s=10)
     comparison.locator(".opus-stop-one").first.wait_for(timeout=10_000)  # a Stop per column
+    # while the answers stream, each column's text is on screen, not only in the page
+    answers = comparison.locator(".opus-answer")
+    assert wait_until(lambda: [len(t) > 40 for t in readable_now(answers)] == [True] * 3,
+                      timeout_s=30)
+    screenshot(lab.page, "comparison-streaming.png")
     nb.output(1).locator(".opus-static .opus-run.opus-status-ok").nth(2).wait_for(timeout=40_000)
+    frames = [tuple(len(text) for text in frame) for frame in shown_frames(lab.page)]
+    visible = [frame for frame in frames if len(frame) == 3 and min(frame) > 0]
+    assert len(set(visible)) >= 3, frames  # at several moments, every column's text grew in view
     boxes = [columns.nth(i).bounding_box() for i in range(3)]
     assert all(b["x"] >= a["x"] + a["width"] - 1 and abs(b["y"] - a["y"]) < 5
                for a, b in zip(boxes, boxes[1:]))
@@ -372,6 +388,10 @@ def test_a_saved_notebook_reopened_without_its_kernel_shows_every_answer(
         assert " ".join(words(record.text)) in " ".join(words(shown))  # the whole answer
         assert format_usd(record.cost) in shown and record.id in shown
     assert "complete" in shown
+    answers = page.locator(".opus-static .opus-text")
+    for index in range(answers.count()):  # each answer on screen once scrolled to, not clipped
+        answers.nth(index).scroll_into_view_if_needed()
+        assert len(readable_now(answers.nth(index), newest=False)[0]) > 20, index
     screenshot(page, "light-theme.png", README_DIR)
     assert low_contrast(page, ".opus-static") == []
     set_theme(page, "JupyterLab Dark")

@@ -175,6 +175,11 @@ def test_cancel_from_the_views_button_ends_the_batch_not_billed(ip, simulator,
     assert len(runs) == 6 and all(r.status == "stopped" and r.cost == 0 for r in runs)
     assert all(r.cost_source == "not billed" and r.checks is None for r in runs)
     assert "6 canceled" in view.status.value and "pass rate" in view.summary.value
+    # said as what happened, not "collected · 6 canceled"; nothing left to cancel
+    assert "canceled before any answer, nothing billed" in view.status.value
+    assert "collected" not in view.status.value and view.cancel.layout.display == "none"
+    # nothing answered: no mean at all beside a total of $0, never "unknown" beside it
+    assert "unknown" not in view.summary.value and "$0.00" in view.summary.value
 
 
 SUBMIT = """

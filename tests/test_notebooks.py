@@ -255,6 +255,9 @@ def test_billing_traps_on_claudes_native_api(executed: Callable[[str], Executed]
     assert write.api == "anthropic" and write.cache_breakpoints == ["system"]
     assert write.usage.cache_write_5m_tokens > 4096 and write.usage.cache_read_tokens == 0
     assert read.usage.cache_read_tokens == write.usage.cache_write_5m_tokens
+    # §8 promises the pre-flight line: what the write costs above plain input, when it pays off
+    preflight = run.text("--tag native-5m")
+    assert "Caching: system marked (" in preflight and "pays off from the 2nd call" in preflight
     shown = run.text('write, read = sorted(opus_magic.history(tag="native-5m")')
     written = Decimal(write.usage.cache_write_5m_tokens)
     assert f"call 1 wrote {written:,} tokens at $6.25/M = ${written * Decimal('6.25') / 10**6:.4g}" in shown

@@ -312,6 +312,45 @@ def test_run_again_records_a_new_run_with_the_controls_values(widget_ip: Any, si
     assert f"run {first.id}" in view.attempts.value and "<details" in view.attempts.value
 
 
+def test_a_rerun_cut_at_a_smaller_max_tokens_is_headed_by_its_real_end(widget_ip: Any,
+                                                                        simulator: Any) -> None:
+    """Claude's own API says `max_tokens` where OpenAI says `length`: either way the header, the
+    static rendering and the saved text say the answer was cut, never "complete"."""
+    widget_ip.run_line_magic("opus", "config api=anthropic")  # Claude's own Messages API
+    widget_ip.run_cell("%%opus -m opus --max-tokens 300 --tag cut\nExplain prompt caching.")
+    view = last_view()
+    assert "● complete" in view.panel.header.value
+    view.max_tokens.value = 12
+    simulator.configure(tokens_per_second=200)  # streamed as a model streams
+    view.run_again.click()
+    widget_ip.run_cell("pass")  # the next cell waits for the run
+    cut = view.records[-1]
+    assert (cut.finish_reason, cut.max_tokens, cut.usage.output_tokens) == ("max_tokens", 12, 12)
+    header = view.panel.header.value
+    assert "● hit max_tokens (yours: 12)" in header and "complete" not in header
+    assert "hit max_tokens (yours: 12)" in view.panel.outcome.value  # the summary line too
+    assert "complete" not in view.panel.outcome.value.replace("for a complete answer", "")
+
+
+def test_a_run_that_marks_the_cache_shows_the_preflight_caching_line(widget_ip: Any,
+                                                                      simulator: Any) -> None:
+    """What the write costs above plain input and from which call it pays off, in the view and
+    in what a saved notebook keeps, on Claude's own API; nothing when nothing is marked."""
+    widget_ip.run_line_magic("opus", "config api=anthropic")
+    widget_ip.user_ns["manual"] = "Refunds go to the original card within five days. " * 600
+    widget_ip.run_cell('%%opus -m opus -s "{manual}" --max-tokens 50\nWhere do refunds go?')
+    view = last_view()
+    [record] = view.records
+    assert record.cache_breakpoints == ["system"]
+    shown = html.unescape(view.panel.warnings.value)
+    assert "Caching: system marked (" in shown and "pays off from the 2nd call within" in shown
+    line = next(part for part in shown.split("<") if "Caching:" in part).split(">", 1)[1]
+    saved = view.final_bundle(view.live or view.panel.live, record, ())
+    assert line in saved["text/plain"] and "pays off" in saved["text/markdown"]
+    widget_ip.run_cell("%%opus -m opus --max-tokens 50\nWhere do refunds go?")
+    assert "Caching" not in last_view().panel.warnings.value  # a one-off prompt: no note
+
+
 def test_stop_ends_the_server_stream_and_keeps_the_partial_text(widget_ip: Any, simulator: Any) -> None:
     widget_ip.run_cell("%%opus --tag stop\nExplain prompt caching.")
     view = last_view()

@@ -280,6 +280,9 @@ def test_a_notebook_saved_right_after_an_opus_cell_keeps_answers_and_no_live_wid
     if models == "opus":
         kernel.click("Run again")  # the live row still works in the session
         wait_for_answers(kernel, 2)
+    while not any(VIEW_MIME in o["data"] and o["data"][VIEW_MIME]["model_id"]  # the controls
+                  for o in frontend_outputs(kernel.messages)):  # show once the columns ended
+        kernel.messages.append(kernel.client.get_iopub_msg(timeout=30))
     records = recorded(tag)
     assert len(records) == 2
     shown = [m["content"]["metadata"] for m in kernel.messages if m["msg_type"] == "display_data"]

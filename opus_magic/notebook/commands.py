@@ -19,9 +19,9 @@ from opus_magic.view import compare, grid_history, stats
 from opus_magic.view.catalog import models_table
 from opus_magic.view.chain_text import show_lines
 from opus_magic.view.history import history_view
-from opus_magic.view.tables import show
 from opus_magic.view.settings import changes_text
 from opus_magic.view.show import show_text
+from opus_magic.view.tables import plain, show
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]
        [--no-stream] [-o VAR] [--tag TAG] [--dry-run] [--no-interpolate] [--profile NAME]
@@ -281,10 +281,10 @@ def cmd_show(session: Session, args: list[str]) -> None:
         raise UsageError(f"No run '{args[0]}' in history (ids are in %opus history).")
     if record.chain_id is not None:
         steps = chains.chain_of(store, record)
-        print("\n".join(show_lines(steps, chains.chain_overhead(steps,
-                                                                 session.catalog(settings)))))
+        show(plain("\n".join(show_lines(steps, chains.chain_overhead(
+            steps, session.catalog(settings))))))
         return
-    print(show_text(record, full))
+    show(plain(show_text(record, full)))
 
 
 SUBCOMMANDS = {"help": cmd_help, "config": cmd_config, "models": cmd_models, "budget": cmd_budget,

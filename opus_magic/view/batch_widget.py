@@ -35,7 +35,8 @@ class BatchView(BatchObserver):
                            button_style="danger")
         self.summary = part(w.HTML, "opus-batch-summary", value="")
         self.box = part(w.VBox, "opus-batch", children=[
-            self.title, part(w.HBox, "opus-controls", children=[self.status, self.cancel]),
+            # Cancel first: the status beside it changes length at every tick and poll
+            self.title, part(w.HBox, "opus-controls", children=[self.cancel, self.status]),
             self.summary])
         self._over = threading.Event()
         self._lock = threading.Lock()
@@ -63,6 +64,7 @@ class BatchView(BatchObserver):
         self._over.set()
         self.changed(rows, errors)
         self.cancel.disabled = True
+        self.cancel.layout.display = "none"  # nothing is left to cancel
         if grid is not None:
             self.summary.value = grid.html
         if self._handle is not None:

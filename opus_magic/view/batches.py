@@ -20,9 +20,13 @@ def counts_text(counts: dict[str, int]) -> str:
 
 
 def batch_state(row: BatchRow) -> str:
+    """In words: collected, or what ended it when no request came back; else where it stands."""
     if row.status == LOST:
         return LOST
     if row.collected_at:
+        if row.counts and not (row.counts.get("succeeded") or row.counts.get("errored")):
+            ended = "canceled" if row.counts.get("canceled") else "expired"
+            return f"{ended} before any answer, nothing billed"
         return "collected"
     return "ended, not collected" if row.status == "ended" else row.status.replace("_", " ")
 
@@ -36,10 +40,15 @@ def elapsed_text(seconds: float) -> str:
 
 
 def status_line(row: BatchRow, now: dt.datetime) -> str:
-    """What a live view shows of a batch: its state, since when, and its counts."""
-    since = (now - dt.datetime.fromisoformat(row.submitted_at)).total_seconds()
-    return (f"batch {row.id} · {batch_state(row)} · submitted {elapsed_text(since)} ago · "
-            f"{counts_text(row.counts)}")
+    """What a live view shows of a batch: its state, since when (once collected, how long it
+    took: a time that no longer moves says so), and its counts."""
+    submitted = dt.datetime.fromisoformat(row.submitted_at)
+    if row.collected_at:
+        took = (dt.datetime.fromisoformat(row.collected_at) - submitted).total_seconds()
+        when = f"{elapsed_text(took)} after it was submitted"
+    else:
+        when = f"submitted {elapsed_text((now - submitted).total_seconds())} ago"
+    return f"batch {row.id} · {batch_state(row)} · {when} · {counts_text(row.counts)}"
 
 
 def batches_table(rows: Sequence[BatchRow]) -> str:

@@ -38,24 +38,11 @@ class ComparisonView:
         # each column is pushed as often as a single run: a column that updates in bursts reads
         # as stalled next to one that flows (the pushes are small; the meters redraw rarely)
         self.panels = [RunPanel(clock, 1 / MESSAGES_PER_S, text_height=COLUMN_TEXT_HEIGHT,
-                                hands_over=handover, flex="1 1 0", min_width="14em",
-                                padding="0 0.5em") for _ in runs]
-        self.agains, self.stops, columns = [], [], []
+                                hands_over=handover, padding="0 0.5em") for _ in runs]
+        self.agains: list[Any] = []
+        self.stops: list[Any] = []
         fit = w.Layout(width="auto")  # one model for the columns' buttons, as wide as their labels
-        for index, panel in enumerate(self.panels):
-            model = runs[index].request.model
-            again_one = part(w.Button, "opus-run-again", description=f"Run {model} again",
-                             icon="redo", layout=fit,
-                             disabled=True, tooltip="send this model the cell again")
-            stop_one = part(w.Button, "opus-stop-one", description="Stop", icon="stop", layout=fit,
-                            button_style="danger", tooltip="end this model's stream; keep its text")
-            again_one.on_click(lambda _, i=index: again(i))
-            stop_one.on_click(lambda _, i=index: stop(i))
-            self.agains.append(again_one)
-            self.stops.append(stop_one)
-            columns.append(part(w.VBox, "opus-column", layout=w.Layout(flex="1 1 0", min_width="0"),
-                                children=[panel.box, part(w.HBox, "opus-column-controls",
-                                                          children=[again_one, stop_one])]))
+        columns = [self._column(index, again, stop, fit) for index in range(len(self.panels))]
         self.title = part(w.HTML, "opus-comparison-title", value=self.title_html())
         self.summary = part(w.HTML, "opus-comparison-summary")
         self.columns = part(w.HBox, "opus-columns", children=columns,
@@ -68,6 +55,28 @@ class ComparisonView:
             self.title, self.summary, self.columns, self.controls])
         self._main: Any = None
         self._bar: Any = None
+        self._again_row: Any = None  # the Run again buttons in a row of their own
+
+    def _column(self, index: int, again: Callable[[int], None],
+                stop: Callable[[int | None], None], fit: Any) -> Any:
+        """One model's column: its panel, then its own Run again and Stop."""
+        import ipywidgets as w
+
+        model = self.runs[index].request.model
+        again_one = part(w.Button, "opus-run-again", description=f"Run {model} again",
+                         icon="redo", layout=fit,
+                         disabled=True, tooltip="send this model the cell again")
+        stop_one = part(w.Button, "opus-stop-one", description="Stop", icon="stop", layout=fit,
+                        button_style="danger", tooltip="end this model's stream; keep its text")
+        again_one.on_click(lambda _: again(index))
+        stop_one.on_click(lambda _: stop(index))
+        self.agains.append(again_one)
+        self.stops.append(stop_one)
+        # the column shares the row's width; the panel inside it takes its natural height (a
+        # flex basis of 0 in a vertical box would leave it 0 px tall while it streams)
+        return part(w.VBox, "opus-column", layout=w.Layout(flex="1 1 0", min_width="14em"),
+                    children=[self.panels[index].box,
+                              part(w.HBox, "opus-column-controls", children=[again_one, stop_one])])
 
     def title_html(self) -> str:
         models = ", ".join(plan.request.model for plan in self.runs)
@@ -83,10 +92,8 @@ class ComparisonView:
         plain = f"Comparing {len(self.runs)} models (the answers appear here at the end)"
         self._main = display(widget_bundle(self.box, plain), raw=True, display_id=True,
                              metadata=LIVE_ONLY if self.handover else None)
-        if self.handover:  # the columns' Run again, for after the hand-over
-            bar = part(type(self.controls), "opus-comparison-again", children=self.agains)
-            self._bar = display(widget_bundle(bar, ""), raw=True, display_id=True,
-                                metadata=LIVE_ONLY)
+        if self.handover:  # the columns' Run again, shown once the columns hand over
+            self._bar = display(HIDDEN, raw=True, display_id=True, metadata=LIVE_ONLY)
 
     def cancel(self, stop: Callable[[int | None], None]) -> None:
         self.stop.disabled, self.stop.button_style = True, ""
@@ -101,6 +108,18 @@ class ComparisonView:
         if index is not None and self.handover and self._main is not None:
             self._main.update(widget_bundle(self.box, "running again"), raw=True,
                               metadata=LIVE_ONLY)
+            self._show_bar(False)  # the columns carry their own Run again meanwhile
+
+    def _show_bar(self, shown: bool) -> None:
+        """The Run again row under the static columns: only while they are static, so a column's
+        button never shows twice."""
+        if self._bar is None:
+            return
+        if shown and self._again_row is None:
+            self._again_row = part(type(self.controls), "opus-comparison-again",
+                                   children=self.agains)
+        bundle = widget_bundle(self._again_row, "") if shown else HIDDEN
+        self._bar.update(bundle, raw=True, metadata=LIVE_ONLY)
 
     def end(self) -> None:
         """Once no column streams: the summary, and the display handed over to static HTML."""
@@ -114,6 +133,8 @@ class ComparisonView:
         self.summary.value = summary_html(rows)
         if self._main is not None:
             self._main.update(self.final_bundle(rows), raw=True)
+            if self.handover:
+                self._show_bar(True)
 
     def final_bundle(self, rows: Sequence[RankedRun]) -> dict[str, Any]:
         bundle: dict[str, Any] = self.readable(rows)
@@ -150,19 +171,27 @@ class ComparisonView:
             self._bar = None
 
 
+WRAPS = (0, 1)  # the model and how it ended wrap at their spaces; the figures never do
+
+
 def summary_html(rows: Sequence[RankedRun]) -> str:
-    """The summary of a comparison as a small table, cheapest and fastest marked."""
-    cell = "padding:0 0.6em;white-space:nowrap;text-align:{}"
-    head = "".join(f"<th style='{cell.format('left')}'>{h}</th>" for h in SUMMARY_HEADINGS)
+    """The summary of a comparison as a small table, cheapest and fastest marked; it fits an
+    848 px output (names, end states and marks wrap rather than run off the edge)."""
+    def cell(i: int) -> str:
+        space = "normal" if i in WRAPS else "nowrap"
+        return f"padding:0 0.5em;white-space:{space};text-align:{'right' if 1 < i < 9 else 'left'}"
+
+    head = "".join(f"<th style='{cell(i)}'>{h}</th>" for i, h in enumerate(SUMMARY_HEADINGS))
     body, cheapest = [], cheapest_cost(rows)
     for row in rows:
         cells = summary_cells(row, cheapest)
         marks = html.escape(cells[-1])
         for mark in ("cheapest", "fastest"):
             marks = marks.replace(mark, f'<span class="opus-{mark}" '
-                                        f'style="color:{fmt.colour("ok")}">{mark}</span>')
-        body.append("<tr>" + "".join(f"<td style='{cell.format('right' if 1 < i < 9 else 'left')}'>"
-                                     f"{html.escape(c)}</td>" for i, c in enumerate(cells[:-1]))
-                    + f"<td style='white-space:nowrap'>{marks}</td></tr>")
-    return (f"<table class='opus-summary-rows' style='color:{fmt.TEXT};font-size:0.95em'>"
-            f"<tr>{head}</tr>{''.join(body)}</table>")
+                                        f'style="color:{fmt.colour("ok")};white-space:nowrap">'
+                                        f'{mark}</span>')
+        body.append("<tr>" + "".join(f"<td style='{cell(i)}'>{html.escape(c)}</td>"
+                                     for i, c in enumerate(cells[:-1]))
+                    + f"<td class='opus-marks'>{marks}</td></tr>")
+    return (f"<table class='opus-summary-rows' style='color:{fmt.TEXT};font-size:0.95em;"
+            f"max-width:100%'><tr>{head}</tr>{''.join(body)}</table>")

@@ -10,6 +10,7 @@ from opus_magic.records import RunRecord, tokens_per_s
 NOT_BILLED = "not billed"
 UNKNOWN = "unknown"
 NONE = "–"  # a figure that does not exist (yet), in tables, meters and summaries
+CUT = ("length", "max_tokens")  # finish reasons of an answer cut at its token limit
 
 
 def money(amount: Decimal | None, estimated: bool = False, source: str | None = None) -> str:
@@ -55,11 +56,11 @@ def end_state(record: RunRecord) -> str:
         return "stopped: budget" if record.stop_reason == "budget" else "stopped by you"
     if record.status in ("error", "interrupted"):
         return record.status
-    if record.finish_reason == "length":
+    if record.finish_reason in CUT:  # OpenAI's `length`, Claude's native `max_tokens`
         if record.max_tokens is not None and record.usage.output_tokens >= record.max_tokens:
             return f"hit max_tokens (yours: {record.max_tokens:,})"
         return "hit the model's ceiling"
-    return {"content_filter": "stopped by the content filter",
+    return {"content_filter": "stopped by the content filter", "refusal": "declined by the model",
             "tool_calls": "asks to call a tool", "tool_use": "asks to call a tool",
             "pause_turn": "paused by the server"}.get(record.finish_reason or "", "complete")
 

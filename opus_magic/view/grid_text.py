@@ -31,11 +31,14 @@ REASON_CHARS = 160
 PROGRESS_EVERY_S = 2.0
 
 
-def progress_line(run: GridRun, now: float) -> str:
-    """Cells done of total, ETA, money so far against the worst case, retries and 429s."""
-    total = len(run.states)
-    done = run.count("ok", "error", "interrupted", "stopped", "reused", "skipped", "not run")
-    ran = run.count("ok", "error", "interrupted", "stopped")
+def progress_line(run: GridRun, now: float, statuses: Sequence[str] | None = None) -> str:
+    """Cells done of total, ETA, money so far against the worst case, retries and 429s; counted
+    from `statuses` when given (a view's snapshot of the cells), else from the run as it is."""
+    statuses = [s.status for s in run.states] if statuses is None else statuses
+    total = len(statuses)
+    done = sum(s in ("ok", "error", "interrupted", "stopped", "reused", "skipped", "not run")
+               for s in statuses)
+    ran = sum(s in ("ok", "error", "interrupted", "stopped") for s in statuses)
     to_run = total - done
     elapsed = now - run.started
     eta = "–" if not ran or not to_run else f"{elapsed / ran * to_run:,.0f} s"
@@ -140,14 +143,26 @@ def summary_columns(summary: GridSummary) -> list[tuple[str, Callable[[SummaryRo
         ("pass rate (95 % CI)", pass_rate)]
     if any(r.score is not None for r in summary.rows):
         columns.append(("mean score", lambda r: vt.score(r.score)))
-    columns += [("cost per call", lambda r: vt.money(r.cost_per_call)),
+    columns += [("cost per call", per_call_text),
                 ("cost per correct", lambda r: vt.correct_money(r.cost_per_correct, r.passes,
                                                                 summary.checked)),
-                ("total cost", lambda r: fmt.money(r.total_cost)),
+                ("total cost", total_text),
                 ("latency", lambda r: vt.seconds(r.latency_s)),
                 ("p95", lambda r: fmt.seconds(r.p95_s)),
                 ("", lambda r: "best" if r.best else "")]
     return columns
+
+
+def per_call_text(row: SummaryRow) -> str:
+    """No cost per call where nothing answered (the figure does not exist), else with its
+    interval, unknown without a price."""
+    return vt.money(row.cost_per_call) if row.answered else fmt.NONE
+
+
+def total_text(row: SummaryRow) -> str:
+    """Unknown where answers came back but none has a price: never an unknown cost per call
+    beside a total of $0."""
+    return fmt.money(None if row.answered and row.cost_per_call is None else row.total_cost)
 
 
 def summary_table(summary: GridSummary) -> list[list[str]]:

@@ -2,8 +2,9 @@
 table of cells (click one for the whole answer) and, at the end, the summary per variant × model.
 
 The view observes the run: cells only mark it changed, and one ticker thread redraws at most
-`PROGRESS_PER_S` times a second (the table less often), so the frontend gets a bounded number of
-updates however many cells stream.
+`REDRAWS_PER_S` times a second, so the frontend gets a bounded number of updates however many
+cells stream. Each redraw takes one snapshot of the cells for the bar, the progress line and the
+table alike, so the table never lags the count it sits under; the end is always drawn exactly.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from opus_magic.core.grid.summary import CellResult
 from opus_magic.core.grid.verdict import summarize
 from opus_magic.view import format as fmt
 from opus_magic.view.forecast_text import forecast_lines
+from opus_magic.view.grid_cell import border_colour, details_html
 from opus_magic.view.grid_text import (
     cell_text,
     columns_of,
@@ -32,8 +34,8 @@ from opus_magic.view.grid_text import (
 )
 from opus_magic.view.run_widget import VIEW_MIME, part
 
-PROGRESS_PER_S = 4
-TABLE_EVERY = 4  # ticks per table redraw
+REDRAWS_PER_S = 2
+IDLE_EVERY = 2  # redraws of an unchanged grid (the ETA and the clock move on) per this many ticks
 STREAM_PREVIEW = 60
 LIVE_ROWS = 30  # rows redrawn while a grid runs
 
@@ -64,6 +66,7 @@ class GridView(GridObserver):
         self.pushes = 0
         self._dirty = threading.Event()
         self._over = threading.Event()
+        self._drawing = threading.Lock()  # the ticker and the end draw one at a time
         self._handle: Any = None
         self.saved: dict[str, str] = {}  # the readable text a saved notebook keeps
 
@@ -90,6 +93,7 @@ class GridView(GridObserver):
         self._over.set()
         self.render(table=True)
         self.stop.disabled = True
+        self.stop.layout.display = "none"  # nothing is left to stop
         problems = "".join(f"<div class='opus-grid-problem'>{html.escape(line)}</div>"
                            for line in judge_line(run) + problem_lines(run))
         summary = summarize(results(run))
@@ -117,28 +121,28 @@ class GridView(GridObserver):
 
     def _tick(self) -> None:
         ticks = 0
-        while not self._over.wait(1 / PROGRESS_PER_S):
+        while not self._over.wait(1 / REDRAWS_PER_S):
             ticks += 1
-            if self._dirty.is_set():
+            if self._dirty.is_set() or ticks % IDLE_EVERY == 0:
                 self._dirty.clear()
-                self.render(table=ticks % TABLE_EVERY == 0)
-            elif ticks % TABLE_EVERY == 0:
-                self.render(table=False)  # the ETA and the clock move on while cells wait
+                self.render(table=True)
 
     def render(self, table: bool) -> None:
-        """Push what changed: the bar, the progress line, and (less often) the table."""
+        """Push what changed, from one snapshot of the cells: the table, then the bar and the
+        progress line (so a count on screen is never ahead of the cells shown under it)."""
         run = self.run
-        done = len(run.states) - run.count("pending", "running")
-        line = html.escape(progress_line(run, run.clock()))
-        for widget, value in ((self.bar, done), (self.label, line)):
-            if widget.value != value:
-                widget.value = value
-                self.pushes += 1
-        if table:
-            value = table_html(results(run), run, live=not self._over.is_set())
-            if self.table.value != value:
-                self.table.value = value
-                self.pushes += 1
+        with self._drawing:
+            cells = results(run)
+            statuses = [cell.status for cell in cells]
+            done = sum(status not in ("pending", "running") for status in statuses)
+            line = html.escape(progress_line(run, run.clock(), statuses))
+            pushed: list[tuple[Any, Any]] = []
+            if table:
+                pushed.append((self.table, table_html(cells, run, live=not self._over.is_set())))
+            for widget, value in (*pushed, (self.bar, done), (self.label, line)):
+                if widget.value != value:
+                    widget.value = value
+                    self.pushes += 1
 
 
 def shown_rows(cells: list[CellResult], live: bool) -> tuple[list[int], str]:
@@ -179,14 +183,16 @@ def table_html(cells: list[CellResult], run: GridRun, live: bool = False) -> str
 
 
 def _cell_html(cell: CellResult, run: GridRun, index: int, agreement: str = "") -> str:
-    color = fmt.STATUS_COLOURS.get(cell.status, "inherit")
-    style = f"padding:0 0.5em;border-left:3px solid {color};vertical-align:top"
+    """A cell: its status in its border (a failed check in red), its start; once it ended, a
+    click opens the row it answered, what the checks expected and why one failed, the answer."""
+    style = f"padding:0 0.5em;border-left:3px solid {border_colour(cell)};vertical-align:top"
     if cell.status == "running":
         text = run.states[index].text.replace("\n", " ")
         return f"<td style='{style}'>▸ {html.escape(text[-STREAM_PREVIEW:])}</td>"
     short = html.escape(cell_text(cell) + (f" · {agreement}" if agreement else ""))
-    if cell.record is None or not cell.record.text:
+    if cell.status in ("pending", "not run", "skipped"):
         return f"<td style='{style}'>{short}</td>"
-    whole = html.escape(cell.record.text)
-    return (f"<td style='{style}'><details class='opus-grid-cell'><summary>{short}</summary>"
-            f"<div style='white-space:pre-wrap'>{whole}</div></details></td>")
+    rows = run.grid.spec.rows
+    row = rows[cell.row] if cell.row < len(rows) else {}
+    return (f"<td class='opus-grid-td' style='{style}'><details class='opus-grid-cell'>"
+            f"<summary>{short}</summary>{details_html(cell, row)}</details></td>")

@@ -37,18 +37,33 @@ def history_html(runs: list[RunRecord]) -> str:
         prompt = " ".join(run.prompt.split())
         colour = fmt.STATUS_COLOURS.get(run.status, "inherit")
         rows.append([
-            f"<code>{run.id}</code>", html.escape(run.created_at[:19].replace("T", " ")),
-            html.escape(fmt.model_label(run)),
+            f"<code>{run.id}</code>", words(*run.created_at[:19].split("T")),
+            words(*fmt.model_label(run).split(" ", 1)),
             f'<span style="color:{colour}">{html.escape(fmt.end_state(run))}</span>',
-            f"{run.usage.input_tokens:,}", f"{run.usage.output_tokens:,}",
-            f"{run.usage.cache_read_tokens:,}", html.escape(fmt.run_cost(run)),
-            fmt.seconds(run.ttft_s), fmt.seconds(run.duration_s),
+            tokens_html(run), html.escape(fmt.run_cost(run)), fmt.seconds(run.duration_s),
             html.escape(run.comparison_id or ""), html.escape(run.tag or ""),
             f'<span title="{html.escape(prompt[:2000])}">'
             f'{html.escape(prompt_start(run, 60))}</span>'])
-    headers = ["id", "created (UTC)", "model", "ended", "in", "out", "cache read", "cost", "TTFT",
-               "time", "comparison", "tag", "prompt"]
-    return html_table(headers, rows, numeric={4, 5, 6, 7, 8, 9})
+    headers = ["id", "created (UTC)", "model", "ended", "tokens in → out", "cost", "time",
+               "comparison", "tag", "prompt"]
+    # fits an 848 px output: cells wrap between their parts (the time under its date, the model
+    # above "(simulator)"), never inside an id, a date or a model's name; so the time,
+    # comparison, tag and prompt stay in view (`%opus show` has TTFT and the rest)
+    return html_table(headers, rows, numeric={4, 5, 6}, wraps=frozenset({1, 2, 3, 4, 8, 9}))
+
+
+def words(*parts: str) -> str:
+    """Parts that may go on lines of their own, none of them broken (at its hyphens either)."""
+    return " ".join(f'<span style="white-space:nowrap">{html.escape(part)}</span>'
+                    for part in parts)
+
+
+def tokens_html(run: RunRecord) -> str:
+    """`16 → 120`, and under it what was read from the prompt cache when something was."""
+    usage = run.usage
+    cached = (f"<br>{usage.cache_read_tokens:,} cached" if usage.cache_read_tokens else "")
+    return (f'<span style="white-space:nowrap">{usage.input_tokens:,} → {usage.output_tokens:,}'
+            f'</span>{cached}')
 
 
 def history_view(runs: list[RunRecord]) -> Rendered:

@@ -30,14 +30,19 @@ def header_html(snap: Snapshot) -> str:
 
 def meter_html(m: Meter, compact: bool = False) -> str:
     """The meter's figures; `compact` (a column) keeps two lines of the same height for all."""
-    basis = f" ({m.basis})" if m.basis else ""
+    # one line at 832 px, and no clipped badge in a column: an estimate's basis shows on hover;
+    # short labels, the class names say them whole
+    hover = f' title="estimated: {html.escape(m.basis)}"' if m.basis else ""
     badge = (f'<span class="opus-exact" style="color:{fmt.colour("ok")}">exact</span>' if m.exact
-             else f'<span class="opus-estimate" style="color:{fmt.colour("estimate")}">'
-                  f'≈ estimated{html.escape(basis)}</span>')
-    cells = [("input", m.input_cost), ("output", m.output_cost), ("total", m.total_cost),
-             ("tokens", m.tokens), ("speed", m.rate), ("TTFT", m.ttft)]
-    spans = [f'<span class="opus-meter-{name.lower()}" style="white-space:nowrap">'
-             f'{name} <b>{html.escape(value)}</b></span>' for name, value in cells]
+             else f'<span class="opus-estimate" style="color:{fmt.colour("estimate")}"{hover}>'
+                  f'≈ estimated</span>')
+    cells = [("input", "in", m.input_cost), ("output", "out", m.output_cost),
+             ("total", "total", m.total_cost), ("tokens", "tokens", m.tokens),
+             ("speed", "" if m.rate.endswith("tok/s") else "speed", m.rate),  # says tok/s
+             ("ttft", "TTFT", m.ttft)]
+    spans = [f'<span class="opus-meter-{name}" style="white-space:nowrap">'
+             f'{label + " " if label else ""}<b>{html.escape(value)}</b></span>'
+             for name, label, value in cells]
     if compact:
         lines = [" · ".join([spans[2], badge]), " · ".join([spans[3]]),
                  " · ".join([spans[4], spans[5]])]
@@ -45,6 +50,12 @@ def meter_html(m: Meter, compact: bool = False) -> str:
                 + "".join(f'<div style="white-space:nowrap;overflow:hidden;'
                           f'text-overflow:ellipsis">{line}</div>' for line in lines) + "</div>")
     return f'<div style="line-height:1.6;color:{fmt.TEXT}">{" · ".join(spans)} · {badge}</div>'
+
+
+def notes_html(snap: Snapshot) -> str:
+    """Above the answer: the pre-flight notes (the cache's), then the plan's warnings."""
+    return (lines_html(snap.notes, "opus-note", fmt.colour("note"))
+            + lines_html(snap.warnings, "opus-warning", fmt.colour("interrupted")))
 
 
 def lines_html(lines: Sequence[str], css: str, colour: str) -> str:
@@ -104,7 +115,7 @@ def run_html(snap: Snapshot, text: str, text_height: str | None = None, chips: s
     colour = fmt.STATUS_COLOURS[snap.status]
     header = (f'<div class="opus-header">{header_html(snap)}</div>'
               f'<div class="opus-attachments">{chips}</div>')
-    notes = lines_html(snap.warnings, "opus-warning", fmt.colour("interrupted"))
+    notes = notes_html(snap)
     meter = f'<div class="opus-meter">{meter_html(snap.meter, text_height is not None)}</div>'
     answer = (f'<div class="opus-text jp-RenderedHTMLCommon" style="padding:0">'
               f'{markdown_html(text)}</div>')

@@ -14,6 +14,7 @@ from opus_magic.view.run_html import (
     header_html,
     lines_html,
     meter_html,
+    notes_html,
     outcome_html,
     stream_html,
     thinking_html,
@@ -230,7 +231,7 @@ class RunPanel(Observer):
         """Map one snapshot onto the widgets; returns how many messages that sent."""
         sent = (assign(self.header, header_html(snap))
                 + assign(self.warnings, chips_html(self.chips, brief=self.compact)
-                         + lines_html(snap.warnings, "opus-warning", fmt.colour("interrupted")))
+                         + notes_html(snap))
                 + assign(self.meter, meter_html(snap.meter, self.compact))
                 + assign(self.outcome, outcome_html(snap, self.compact)))
         self._label = snap.label

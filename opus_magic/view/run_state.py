@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from opus_magic.core.run.attachment_report import record_chips
+from opus_magic.core.run.caching import cache_line
 from opus_magic.core.run.engine import LiveRun
 from opus_magic.core.run.outcome import outcome_lines
+from opus_magic.core.run.plan import Plan
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
 from opus_magic.view.chips import chips_lines
@@ -45,6 +47,16 @@ class Snapshot:
     outcome: tuple[str, ...] = ()
     summary: str | None = None
     thinking: tuple[str, str] | None = None  # (title, text) of the thinking Claude showed
+    notes: tuple[str, ...] = ()  # pre-flight lines worth a glance: what the cache marks
+
+
+def plan_notes(plan: Plan) -> tuple[str, ...]:
+    """The pre-flight caching line of a run that marks a prompt cache: what is marked, what the
+    write costs above plain input, and from which call it pays off."""
+    cache = plan.cache
+    if cache is None or not cache.breakpoints:
+        return ()
+    return (cache_line(cache, plan.info, plan.input_tokens),)
 
 
 def snapshot(live: LiveRun, now: float, record: RunRecord | None = None) -> Snapshot:
@@ -62,7 +74,8 @@ def snapshot(live: LiveRun, now: float, record: RunRecord | None = None) -> Snap
         outcome = tuple(outcome_lines(record, live.plan.info))
         summary = summary_line(record)
     return Snapshot(model, status, label, live.simulator, meter(live, now, record),
-                    live.plan.warnings, outcome, summary, thinking(live, record))
+                    live.plan.warnings, outcome, summary, thinking(live, record),
+                    plan_notes(live.plan))
 
 
 def thinking(live: LiveRun, record: RunRecord | None = None) -> tuple[str, str] | None:
@@ -108,7 +121,7 @@ def readable(record: RunRecord, live: LiveRun) -> dict[str, str]:
     """For saved notebooks: all of the answer as text/markdown, a short preview as text/plain."""
     first = model_line(record, live)
     legacy = [first] if first else []
-    notes = [*chips_lines(record_chips(record, live.plan.info)),
+    notes = [*chips_lines(record_chips(record, live.plan.info)), *plan_notes(live.plan),
              *(f"! {w}" for w in live.plan.warnings)]
     ends = [f"! {line}" for line in outcome_lines(record, live.plan.info)]
     summary = summary_line(record)

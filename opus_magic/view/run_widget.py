@@ -91,7 +91,8 @@ class RunView(Observer):
         self.stream_closed = self.panel.stream_closed
         self.waiting = self.panel.waiting
         ceiling = plan.info.max_output if plan.info and plan.info.max_output else None
-        layout = w.Layout()  # one model for every control
+        # one model for every control, each as wide as its content: the row fits 832 px
+        layout = w.Layout(width="auto")
         # a plain number box: what the user types stays, and the note beside it says what will
         # be sent (a bounded box would clamp 999999 to the ceiling without a word)
         self.max_tokens = part(w.IntText, "opus-max-tokens", value=plan.max_tokens,

@@ -21,14 +21,19 @@ class Rendered:
 
 TABLE_STYLE = ("border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,"
                f"system-ui);color:{fmt.TEXT}")
-CELL_STYLE = f"padding:2px 8px;border-bottom:1px solid {fmt.BORDER};white-space:nowrap;text-align:{{}}"
+CELL_STYLE = (f"padding:2px 5px;border-bottom:1px solid {fmt.BORDER};white-space:{{}};"
+              "text-align:{}")
+WRAPPED = "normal;overflow-wrap:break-word;min-width:4em"  # breaks at spaces, a word only if alone
 
 
-def html_table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
-    """A plain HTML table; cells are already escaped HTML, columns in `numeric` align right."""
+def html_table(headers: list[str], rows: list[list[str]], numeric: set[int],
+               wraps: frozenset[int] = frozenset()) -> str:
+    """A plain HTML table; cells are already escaped HTML, columns in `numeric` align right,
+    columns in `wraps` wrap at their spaces (the others keep to one line)."""
     def cell(tag: str, index: int, content: str) -> str:
         align = "right" if index in numeric else "left"
-        return f'<{tag} style="{CELL_STYLE.format(align)}">{content}</{tag}>'
+        space = WRAPPED if index in wraps else "nowrap"
+        return f'<{tag} style="{CELL_STYLE.format(space, align)}">{content}</{tag}>'
 
     head = "".join(cell("th", i, html.escape(h)) for i, h in enumerate(headers))
     body = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>"
@@ -42,3 +47,11 @@ def show(rendered: Rendered) -> None:
     from IPython.display import display
 
     display(rendered)
+
+
+def plain(text: str) -> Rendered:
+    """Preformatted text that wraps at spaces in a notebook, never inside a word or an id (the
+    frontend's own text output breaks lines anywhere); as it is in a terminal."""
+    return Rendered(f'<pre class="opus-plain" style="white-space:pre-wrap;word-break:normal;'
+                    f'overflow-wrap:break-word;margin:0">{html.escape(text, quote=False)}</pre>',
+                    text)
