@@ -1,7 +1,7 @@
 """A cascade live: its stages, one progress bar over the rows, the progress line (stage, rows
 settled at each stage, the cost against the last model alone), Stop, each row's path and, at the
 end, the summary. Cells only mark the view changed; one ticker thread redraws a few times a
-second (the paths less often), so the frontend gets a bounded number of updates."""
+second, so the frontend gets a bounded number of updates."""
 from __future__ import annotations
 
 import html
@@ -20,7 +20,7 @@ from opus_magic.view.cascade_text import (
     summary_html,
     table_html,
 )
-from opus_magic.view.grid_widget import LIVE_ROWS, PROGRESS_PER_S, TABLE_EVERY
+from opus_magic.view.grid_widget import LIVE_ROWS, REDRAWS_PER_S
 from opus_magic.view.run_panel import part
 from opus_magic.view.run_widget import VIEW_MIME
 
@@ -73,12 +73,10 @@ class CascadeView(CascadeObserver):
                                  **readable(run)}, raw=True)
 
     def _tick(self) -> None:
-        ticks = 0
-        while not self._over.wait(1 / PROGRESS_PER_S):
-            ticks += 1
+        while not self._over.wait(1 / REDRAWS_PER_S):
             if self._dirty.is_set():
                 self._dirty.clear()
-                self.render(table=ticks % TABLE_EVERY == 0)
+                self.render(table=True)
 
     def render(self, table: bool) -> None:
         """Push what changed: the bar (rows settled or left), the line, and the paths."""
