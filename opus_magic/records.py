@@ -113,6 +113,7 @@ class RunRecord:
     grid_id: str | None = None
     variant: str | None = None
     row: int | None = None
+    column: int | None = None  # a grid cell's (variant, model) column, in its table's order
     checks: dict[str, Any] | None = None
     cell_key: str | None = None
     repeat: int | None = None  # which sample of its grid cell (from 0) under --repeat

@@ -12,6 +12,7 @@ from opus_magic.store.schema import (  # noqa: F401  (they register themselves)
     attachments,
     cascade,
     claims,
+    columns,
     facts,
     registry,
     reports,

@@ -22,7 +22,7 @@ COLUMNS = ("id", "created_at", "model", "response_model", "endpoint", "prompt", 
            "thinking_shown_tokens", "refused", "usage_implausible", "reused_from", "custom_id",
            "retries", "tool_calls", "legacy", "speed", "inference_geo", "web_search_requests",
            "web_fetch_requests", "chain_id", "step", "tool_results", "schema", "parsed",
-           "schema_error", "ignored", "repeat_index", "judge_of", "stage")
+           "schema_error", "ignored", "repeat_index", "judge_of", "stage", "grid_column")
 JSON_COLUMNS = ("checks", "rate_limits", "parsed")  # nullable JSON values
 LIST_COLUMNS = ("tools", "cache_breakpoints", "retries", "tool_calls", "tool_results",
                 "ignored")  # JSON lists, NULL as []
@@ -32,7 +32,8 @@ USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_wri
                 "reasoning_tokens", "cache_write_1h_tokens", "thinking_tokens",
                 "cache_write_5m_tokens", "web_search_requests", "web_fetch_requests")
 # names PostgreSQL reserves (and one kept alike)
-FIELD_OF = {"user_name": "user", "row_index": "row", "repeat_index": "repeat"}
+FIELD_OF = {"user_name": "user", "row_index": "row", "repeat_index": "repeat",
+            "grid_column": "column"}
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM runs"
 UPSERT = (f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
           f"ON CONFLICT(id) DO UPDATE SET "

@@ -111,8 +111,7 @@ def submit(session: Session, plan: BatchPlan, api: str | None = None,
 
 
 def _labels(grid: Grid, cell: GridCell) -> dict[str, Any]:
-    return {"grid_id": grid.id, "variant": cell.variant, "row": cell.row,
-            "repeat": cell.repeat, "cell_key": cell.key, "stage": cell.stage,
+    return {**cell.fields(grid.id), "cell_key": cell.key,
             **batchchecks.labels(grid.spec.checks, grid.spec.rows[cell.row])}
 
 

@@ -89,8 +89,7 @@ class Judging:
         return verdict.score, record
 
     def _fields(self, cell: GridCell, answer: RunRecord, key: str) -> dict[str, object]:
-        return {"grid_id": self.grid.id, "variant": cell.variant, "row": cell.row,
-                "repeat": cell.repeat, "judge_of": answer.id, "cell_key": key}
+        return {**cell.fields(self.grid.id), "judge_of": answer.id, "cell_key": key}
 
     def _reused(self, cell: GridCell, answer: RunRecord, plan: Plan) -> RunRecord | None:
         """This answer's judgement from history: its own, else a free copy of the same judge's

@@ -259,8 +259,7 @@ class GridRun:
 
     def _fields(self, cell: GridCell) -> dict[str, Any]:
         """What makes a run a cell of this grid: written with its record from the first write."""
-        return {"grid_id": self.grid.id, "variant": cell.variant, "row": cell.row,
-                "repeat": cell.repeat, "cell_key": cell.key, "stage": cell.stage}
+        return {**cell.fields(self.grid.id), "cell_key": cell.key}
 
     def _finish(self, cell: GridCell, record: RunRecord, saved: bool = False) -> RunRecord:
         """Check the answer and save the cell with its grid fields (kept in the session when the

@@ -94,6 +94,12 @@ class GridCell:
     refused: str | None = None
     repeat: int = 0  # which sample of the (variant, model, row) cell, from 0
     stage: int | None = None  # its stage when the grid runs as a cascade
+    column: int = 0  # its (variant, model) column, in the order the table shows them
+
+    def fields(self, grid_id: str) -> dict[str, Any]:
+        """What makes a run a cell of a grid, written with every record of it from the first."""
+        return {"grid_id": grid_id, "variant": self.variant, "row": self.row,
+                "repeat": self.repeat, "stage": self.stage, "column": self.column}
 
 
 @dataclass
@@ -160,9 +166,11 @@ def plan_grid(session: Session, spec: GridSpec) -> Grid:
     models = list(spec.cell.models) or [planner.settings().model]
     cells: list[GridCell] = []
     for row in range(len(spec.rows)):
-        for variant, _ in spec.variants:
-            for model in models:
-                first = _plan_one(planner, spec, len(cells), variant, model, row)
+        for v, (variant, _) in enumerate(spec.variants):
+            for m, model in enumerate(models):
+                first = dataclasses.replace(
+                    _plan_one(planner, spec, len(cells), variant, model, row),
+                    column=v * len(models) + m)
                 cells.append(first)
                 cells += [dataclasses.replace(first, index=len(cells) + n, repeat=n + 1,
                                               key=first.key and sample_key(first.key, n + 1))

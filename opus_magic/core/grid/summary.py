@@ -100,6 +100,17 @@ def _reused_from(result: CellResult) -> str | None:
     return record.reused_from or (record.id if result.status == "reused" else None)
 
 
+def _column_order(records: Sequence[RunRecord]) -> dict[tuple[str, str], int]:
+    """Each (variant, model) column's place: as the grid's table showed it where the records
+    keep their column, else (runs written before they did) in the order they were first seen."""
+    seen: dict[tuple[str, str], tuple[int, int]] = {}
+    for n, record in enumerate(records):
+        place = (record.column if record.column is not None else len(records), n)
+        column = (record.variant or "", record.model)
+        seen[column] = min(seen.get(column, place), place)
+    return {column: i for i, column in enumerate(sorted(seen, key=seen.__getitem__))}
+
+
 def from_history(records: Sequence[RunRecord],
                  sources: Mapping[str, Decimal | None] | None = None) -> list[CellResult]:
     """The latest run of each cell (each sample) of a grid (records oldest first), in row order,
@@ -115,9 +126,7 @@ def from_history(records: Sequence[RunRecord],
         if earlier is not None and earlier.cost is not None and earlier.id != record.id:
             spent[cell] = spent.get(cell, Decimal(0)) + earlier.cost
         latest[cell] = record
-    columns: dict[tuple[str, str], int] = {}
-    for record in records:
-        columns.setdefault((record.variant or "", record.model), len(columns))
+    columns = _column_order(records)
     ordered = sorted(latest.items(),
                      key=lambda item: (item[0][2], columns[item[0][:2]], item[0][3]))
     return [CellResult(variant, model, row,

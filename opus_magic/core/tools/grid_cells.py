@@ -45,8 +45,7 @@ def loop_cell(session: Session, grid: Grid, cell: GridCell, execute: Execute,
     and the steps before it (saved with the grid's fields)."""
     assert cell.plan is not None
     spec = grid.spec.cell
-    labels = {"grid_id": grid.id, "variant": cell.variant, "row": cell.row,
-              "repeat": cell.repeat}
+    labels = cell.fields(grid.id)
 
     def finish(step: Step, record: RunRecord) -> RunRecord:
         record = record.replace(**labels)
@@ -78,8 +77,7 @@ def continue_loops(session: Session, grid: Grid, records: list[RunRecord]) -> in
         return 0
     for first in pending:
         cell = cells[first.cell_key]
-        labels = {"grid_id": grid.id, "variant": cell.variant, "row": cell.row,
-                  "repeat": cell.repeat}
+        labels = cell.fields(grid.id)
 
         def finish(step: Step, record: RunRecord) -> RunRecord:
             record = record.replace(**labels, cell_key=None, checks=None)
