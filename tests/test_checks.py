@@ -187,3 +187,4 @@ def test_a_check_that_raises_fills_the_error_column_and_is_counted_in_the_summar
     rows = summarize(from_history(opus_magic.history(limit=None)[::-1])).rows
     assert sorted((r.model, r.check_errors, r.pass_rate) for r in rows) == [
         ("haiku", 3, None), ("sonnet", 3, None)]
+    assert list(opus_magic.summary()["check_errors"]) == [3, 3]

@@ -138,7 +138,8 @@ def summary_records(summary: GridSummary) -> list[dict[str, object]]:
             shown[name] = interval.estimate if interval else None
             shown[f"{name}_low"] = interval.low if interval else None
             shown[f"{name}_high"] = interval.high if interval else None
-        shown.update(total_cost=row.total_cost, judge_cost=row.judge_cost, p95_s=row.p95_s,
+        shown.update(total_cost=row.total_cost, judge_cost=row.judge_cost,
+                     check_errors=row.check_errors, p95_s=row.p95_s,
                      best=row.best, winner=row.winner)
         out.append(shown)
     return out
