@@ -67,7 +67,7 @@ def summary(grid_id: str | None = None) -> Any:
     `.attrs["pairs"]`."""
     import pandas as pd
 
-    from opus_magic.core.grid.verdict import pair_records, summarize, summary_records
+    from opus_magic.core.ab.verdict import pair_records, summarize, summary_records
     from opus_magic.core.history.grids import find_grid, grid_results
     from opus_magic.core.session import default_session
     from opus_magic.view.verdict_text import verdict_lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opus_magic.core.grid.agreement import Agreement, agreement, by_cell
+from opus_magic.core.ab.agreement import Agreement, agreement, by_cell
 from opus_magic.core.grid.judge import Judge, Verdict, parse_verdict
 from opus_magic.core.grid.spec import sample_key
 from opus_magic.core.grid.summary import CellResult

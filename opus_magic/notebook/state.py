@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from opus_magic.core.grid.forecast import Projection
+    from opus_magic.core.ab.forecast import Projection
 
 
 class Background:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from opus_magic.core.grid.forecast import Projection
+from opus_magic.core.ab.forecast import Projection
 from opus_magic.view import format as fmt
 from opus_magic.view.verdict_text import money
 

@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 
 from opus_magic.core.grid.summary import CellResult
-from opus_magic.core.grid.verdict import summarize
+from opus_magic.core.ab.verdict import summarize
 from opus_magic.view import format as fmt
 from opus_magic.view.grid_text import (
     cell_rows,

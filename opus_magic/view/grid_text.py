@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TextIO
 
-from opus_magic.core.grid.agreement import by_cell
+from opus_magic.core.ab.agreement import by_cell
 from opus_magic.core.grid.checks import errored
 from opus_magic.core.grid.run import GridObserver, GridRun, results
-from opus_magic.core.grid.forecast import Projection
+from opus_magic.core.ab.forecast import Projection
 from opus_magic.core.grid.summary import CellResult
-from opus_magic.core.grid.verdict import GridSummary, SummaryRow, summarize
+from opus_magic.core.ab.verdict import GridSummary, SummaryRow, summarize
 from opus_magic.core.run.outcome import not_recorded_line
 from opus_magic.view import format as fmt
 from opus_magic.view import verdict_text as vt

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.grid.agreement import by_cell
+from opus_magic.core.ab.agreement import by_cell
 from opus_magic.core.grid.run import GridObserver, GridRun, results
-from opus_magic.core.grid.forecast import Projection
+from opus_magic.core.ab.forecast import Projection
 from opus_magic.core.grid.summary import CellResult
-from opus_magic.core.grid.verdict import summarize
+from opus_magic.core.ab.verdict import summarize
 from opus_magic.view import format as fmt
 from opus_magic.view.forecast_text import forecast_lines
 from opus_magic.view.grid_cell import border_colour, details_html

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from opus_magic.core.grid.verdict import GridSummary
+from opus_magic.core.ab.verdict import GridSummary
 from opus_magic.stats import CheaperArm, Interval, PairComparison, Verdict
 from opus_magic.view import format as fmt
 

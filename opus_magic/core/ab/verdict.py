@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from opus_magic.core.grid.arms import (
+from opus_magic.core.ab.arms import (
     arm_name,
     arms_of,
     clustered_rates,
