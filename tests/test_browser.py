@@ -190,7 +190,9 @@ def test_stop_keeps_what_arrived(lab: Lab, simulator: Any, runs: Runs) -> None:
     assert record.text and 0 < record.usage.output_tokens < 600
     sent = simulator.requests()[-1]
     assert not sent.completed and sent.chunks_sent < 600
-    assert words(view.locator(".opus-text").inner_text()) == words(record.text)
+    # the status and the final text are separate messages: wait for the text itself
+    assert wait_until(lambda: words(view.locator(".opus-text").inner_text()) == words(record.text),
+                      timeout_s=10)
     assert len(readable_now(view.locator(".opus-text"))[0]) > 20  # what arrived is on screen
     screenshot(lab.page, "stopped.png")
 
