@@ -24,11 +24,15 @@ def test_continue_after_a_comparison_says_which_run_and_a_model_picks_another(
                f"{last.comparison_id}: --continue {one} or --continue {other} picks another."
                in said for one, other in (others, others[::-1]))   # runs started the same ms
 
-    ip.run_cell_magic("opus", "--continue sonnet --max-tokens 20", "Which needs the least memory?")
+    # a model the continuation above did not answer with: its latest run is the comparison's
+    other = others[0]
+    ip.run_cell_magic("opus", f"--continue {other} --max-tokens 20",
+                      "Which needs the least memory?")
     picked = opus_magic.last_run()
-    assert picked.status == "ok" and picked.parent_id == runs["sonnet"].id
-    assert picked.model == "sonnet" and picked.messages[-2]["content"] == runs["sonnet"].text
-    assert f"Continues run {runs['sonnet'].id} (claude-sonnet-5-5)" in capsys.readouterr().out
+    assert picked.status == "ok" and picked.parent_id == runs[other].id
+    assert picked.model == other and picked.messages[-2]["content"] == runs[other].text
+    assert (f"Continues run {runs[other].id} ({runs[other].response_model})"
+            in capsys.readouterr().out)
 
 
 def test_continue_a_model_never_run_is_one_line(ip: Any, simulator: Any,
