@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from opus_magic.core.cascade.progress import progress, row_texts
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
@@ -20,36 +19,18 @@ from opus_magic.view.cascade_text import (
     summary_html,
     table_html,
 )
-from opus_magic.view.grid_widget import LIVE_ROWS, REDRAWS_PER_S
-from opus_magic.view.run_panel import part
+from opus_magic.view.grid_widget import LIVE_ROWS, REDRAWS_PER_S, LiveFrame
 from opus_magic.view.run_widget import VIEW_MIME
 
 
-class CascadeView(CascadeObserver):
+class CascadeView(CascadeObserver, LiveFrame):
     """The live cascade; `changed` and `finished` are called from worker threads."""
 
     def __init__(self, run: CascadeRun, on_stop: Callable[[], None]) -> None:
-        import ipywidgets as w
-
         self.run = run
-        self.title = part(w.HTML, "opus-cascade-title", value=(
+        self._frame("opus-cascade", "opus-cascade-summary-box", len(run.paths), on_stop, (
             f"<b>{html.escape(opening(run))}</b>"
             + (f"; then {html.escape(run.last_model)} alone on every row" if run.compare else "")))
-        self.bar = part(w.IntProgress, "opus-cascade-progress", min=0, max=len(run.paths),
-                        value=0)
-        self.label = part(w.HTML, "opus-cascade-label", value="")
-        self.stop = part(w.Button, "opus-stop", description="Stop", icon="stop",
-                         button_style="danger")
-        self.table = part(w.HTML, "opus-cascade-table", value="")
-        self.summary = part(w.HTML, "opus-cascade-summary-box", value="")
-        self.box = part(w.VBox, "opus-cascade", children=[
-            self.title, part(w.HBox, "opus-controls", children=[self.bar, self.stop]),
-            self.label, self.table, self.summary])
-        self.stop.on_click(lambda _: (on_stop(), setattr(self.stop, "disabled", True)))
-        self.pushes = 0
-        self._dirty = threading.Event()
-        self._over = threading.Event()
-        self._handle: Any = None
 
     def show(self) -> None:
         """Display the cascade; at the end the display also carries its summary as text."""

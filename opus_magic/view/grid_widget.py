@@ -16,10 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.core.ab.agreement import by_cell
-from opus_magic.core.grid.run import GridObserver, GridRun, results
 from opus_magic.core.ab.forecast import Projection
-from opus_magic.core.grid.summary import CellResult
 from opus_magic.core.ab.verdict import summarize
+from opus_magic.core.grid.run import GridObserver, GridRun, results
+from opus_magic.core.grid.summary import CellResult
 from opus_magic.view import format as fmt
 from opus_magic.view.forecast_text import forecast_lines
 from opus_magic.view.grid_cell import border_colour, details_html
@@ -40,34 +40,43 @@ STREAM_PREVIEW = 60
 LIVE_ROWS = 30  # rows redrawn while a grid runs
 
 
-class GridView(GridObserver):
-    """The live grid; `changed` and `finished` are called from worker threads."""
+class LiveFrame:
+    """The frame a live grid or cascade is drawn in: a title, a progress bar beside Stop, a
+    status line, the table and the summary, and the events its redraw thread waits on."""
 
-    def __init__(self, run: GridRun, on_stop: Callable[[], None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def _frame(self, css: str, summary_css: str, total: int, on_stop: Callable[[], None],
+               title: str) -> None:
         import ipywidgets as w
 
-        self.run, self.clock = run, clock
-        grid = run.grid
-        self.title = part(w.HTML, "opus-grid-title", value=(
-            f"<b>Grid {grid.id}</b>: {len(grid.cells)} cells ({len(grid.spec.variants)} variants "
-            f"× {len(grid.models)} models × {len(grid.spec.rows)} rows"
-            f"{f' × {grid.spec.repeats} samples' if grid.spec.repeats > 1 else ''})"))
-        self.bar = part(w.IntProgress, "opus-grid-progress", min=0, max=len(grid.cells), value=0)
-        self.label = part(w.HTML, "opus-grid-label", value="")
+        self.title = part(w.HTML, f"{css}-title", value=title)
+        self.bar = part(w.IntProgress, f"{css}-progress", min=0, max=total, value=0)
+        self.label = part(w.HTML, f"{css}-label", value="")
         self.stop = part(w.Button, "opus-stop", description="Stop", icon="stop",
                          button_style="danger")
-        self.table = part(w.HTML, "opus-grid-table", value="")
-        self.summary = part(w.HTML, "opus-grid-summary", value="")
-        self.box = part(w.VBox, "opus-grid", children=[
+        self.table = part(w.HTML, f"{css}-table", value="")
+        self.summary = part(w.HTML, summary_css, value="")
+        self.box = part(w.VBox, css, children=[
             self.title, part(w.HBox, "opus-controls", children=[self.bar, self.stop]),
             self.label, self.table, self.summary])
         self.stop.on_click(lambda _: (on_stop(), setattr(self.stop, "disabled", True)))
         self.pushes = 0
         self._dirty = threading.Event()
         self._over = threading.Event()
-        self._drawing = threading.Lock()  # the ticker and the end draw one at a time
         self._handle: Any = None
+
+
+class GridView(GridObserver, LiveFrame):
+    """The live grid; `changed` and `finished` are called from worker threads."""
+
+    def __init__(self, run: GridRun, on_stop: Callable[[], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.run, self.clock = run, clock
+        grid = run.grid
+        self._frame("opus-grid", "opus-grid-summary", len(grid.cells), on_stop, (
+            f"<b>Grid {grid.id}</b>: {len(grid.cells)} cells ({len(grid.spec.variants)} variants "
+            f"× {len(grid.models)} models × {len(grid.spec.rows)} rows"
+            f"{f' × {grid.spec.repeats} samples' if grid.spec.repeats > 1 else ''})"))
+        self._drawing = threading.Lock()  # the ticker and the end draw one at a time
         self.saved: dict[str, str] = {}  # the readable text a saved notebook keeps
 
     def show(self) -> None:
