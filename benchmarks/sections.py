@@ -177,7 +177,7 @@ SHOWS = {
 def section_peers(results: dict[str, Any]) -> list[str]:
     peers = get(results, "peers")
     if not peers or "failed" in peers:
-        return [failure(results, "peers")]
+        return [failure(results, "peers"), *first_cell_lines(get(results, "first_cell"))]
     rows, shows = [], []
     for key, name in PEER_NAMES.items():
         p = peers.get(key) or {}
@@ -296,10 +296,9 @@ def section_scale(results: dict[str, Any]) -> list[str]:
              f"{b['plan_s']:.1f} s, submitted in {b['submit_s']:.1f} s, collected in "
              f"{b['collect_s']:.1f} s: {b['collected']:,} cells back as one grid"
              f"{'' if b['one_grid'] else ' (NOT one grid)'}"]]
-    when = f" Measured on its own on {s['run_at']}." if s.get("run_at") else ""
     return ["A grid in a fresh kernel (widget view) against the simulator with no limits and "
             "five-token answers; the time with no request in flight is the wall time less the "
             "union of the requests' spans in the simulator's log (planning, history, checks "
             "and views all count as outside). The batch grid runs in the benchmark's process "
             "against the simulator's batch engine, the API's limit lowered through "
-            f"`submit(..., limits=...)`.{when}", "", *table(["grid", "wall", "measured"], rows)]
+            "`submit(..., limits=...)`.", "", *table(["grid", "wall", "measured"], rows)]
