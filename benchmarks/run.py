@@ -38,7 +38,7 @@ from benchmarks import (  # noqa: E402
     stored,
     streaming,
 )
-from benchmarks.harness import SimProcess, load_average, machine  # noqa: E402
+from benchmarks.harness import SimProcess, compile_package, load_average, machine  # noqa: E402
 from benchmarks.report import render  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -139,6 +139,7 @@ def run(names: Sequence[str], plan: Plan, quick: bool,
         log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the named sections against one simulator process; a failing section is reported, not fatal."""
     started = time.perf_counter()
+    compile_package()
     results: dict[str, Any] = {
         "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "quick": quick,
         "machine": machine(), "versions": versions(), "load_start": load_average(), "timings": {}}
