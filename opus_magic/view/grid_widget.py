@@ -106,9 +106,10 @@ class GridView(GridObserver, LiveFrame):
         self.stop.layout.display = "none"  # nothing is left to stop
         problems = "".join(f"<div class='opus-grid-problem'>{html.escape(line)}</div>"
                            for line in judge_line(run) + problem_lines(run))
-        summary = summarize(results(run))
+        cells = results(run)
+        summary = summarize(cells)
         self.summary.value = summary_html(summary) + problems
-        self.saved = readable(run, summary)
+        self.saved = readable(run, summary, cells)
         self._update()
 
     def projected(self, projection: Projection | None, excess: Decimal | None) -> None:
