@@ -33,7 +33,7 @@ START = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
 
 def answer_pool(size: int, seed: int) -> list[str]:
     """Answers as the simulator writes them (natural lengths, 60-200 tokens)."""
-    from opus_magic.sim.text import answer_chunks
+    from opus_magic.sim.content.text import answer_chunks
 
     return ["".join(answer_chunks([{"role": "user", "content": f"pool {seed} {i}"}]))
             for i in range(size)]

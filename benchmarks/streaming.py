@@ -36,7 +36,7 @@ def facts_expression(client: str) -> dict[str, str]:
 
 def probe_word(answer_tokens: int, prompt: str = PROMPT, model: str = MODEL) -> str:
     """A word from the start of the simulator's answer: its arrival is the first visible token."""
-    from opus_magic.sim.text import answer_chunks
+    from opus_magic.sim.content.text import answer_chunks
 
     chunks = answer_chunks([{"role": "user", "content": prompt}], answer_tokens, model)
     return next((c.strip() for c in chunks[:50] if len(c.strip()) >= 6 and c.strip().isalpha()),

@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks import clients, history_load, stored
 from benchmarks.report import render
-from opus_magic.sim.text import answer_chunks
+from opus_magic.sim.content.text import answer_chunks
 
 MODULES = ("run", "harness", "kernel", "clients", "streaming", "fan_out", "history_load",
            "attachments", "scale",

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from opus_magic.core.cascade.policy import Attempt, RowPath, accepted, settled_shares, step
-from opus_magic.sim.choices import TIERED, accuracy_of, choice_answer
+from opus_magic.sim.content.choices import TIERED, accuracy_of, choice_answer
 from opus_magic.stats import saving
 from opus_magic.store.migrations import migrate
 

@@ -11,7 +11,7 @@ from opus_magic.core.grid.summary import CellResult
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.lineup import cheapest_current
 from opus_magic.records import RunRecord
-from opus_magic.sim.judge_answer import judge_reply
+from opus_magic.sim.content.judge_answer import judge_reply
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -85,7 +85,7 @@ def test_each_sample_has_its_own_key_and_the_first_keeps_the_cells() -> None:
 
 
 def test_a_judge_grading_a_classification_is_not_answered_as_one() -> None:
-    from opus_magic.sim.choices import choice_answer
+    from opus_magic.sim.content.choices import choice_answer
 
     question = "Answer with one of: billing, bug, other.\nThe billing page charged me twice."
     prompt = Judge("Names 'billing'").prompt(question, "billing")

@@ -10,8 +10,8 @@ import pytest
 from fakes import Clock
 
 from opus_magic.core.budget import Budget
-from opus_magic.core.grid.checks import built_in, passed, resolve
 from opus_magic.core.grid.admission import Reservations
+from opus_magic.core.grid.checks import built_in, passed, resolve
 from opus_magic.core.grid.summary import percentile
 from opus_magic.errors import UsageError
 from opus_magic.sim.limits import Limiter, LimitSettings, duration
@@ -142,11 +142,30 @@ def test_the_benchmarks_ideal_time_follows_each_meaning_of_reset() -> None:
 
 
 def test_a_large_grid_redraws_a_window_of_rows_while_it_runs() -> None:
-    from opus_magic.core.grid.summary import CellResult
     from opus_magic.view.grid_widget import LIVE_ROWS, shown_rows
 
-    cells = [CellResult("cell", "haiku", row, "ok" if row < 50 else "pending", None, {})
-             for row in range(200)]
-    rows, caption = shown_rows(cells, live=True)
-    assert rows == list(range(48, 48 + LIVE_ROWS)) and "of 200" in caption
-    assert shown_rows(cells, live=False) == (list(range(200)), "")
+    rows = list(range(200))
+    statuses = ["ok" if row < 50 else "pending" for row in rows]
+    window, caption = shown_rows(rows, statuses, live=True)
+    assert window == list(range(48, 48 + LIVE_ROWS)) and "of 200" in caption
+    assert shown_rows(rows, statuses, live=False) == (rows, "")
+
+
+def test_a_finished_grid_past_the_end_limit_shows_its_first_rows_and_says_where_the_rest_are(
+) -> None:
+    from opus_magic.core.grid.summary import CellResult
+    from opus_magic.view.grid_text import END_ROWS, cell_rows, more_rows
+    from opus_magic.view.grid_widget import shown_rows
+
+    rows = [row for row in range(END_ROWS + 5) for _ in range(2)]  # two columns
+    window, caption = shown_rows(rows, ["ok"] * len(rows), live=False)
+    assert window == list(range(END_ROWS)) and f"of {END_ROWS + 5:,}" in caption
+    cells = [CellResult("cell", model, row, "ok", None, {})
+             for row in range(END_ROWS + 5) for model in ("haiku", "opus")]
+    table = cell_rows(cells, END_ROWS)
+    assert len(table) == END_ROWS + 1 and table[-1][0] == str(END_ROWS - 1)
+    assert more_rows(cells) == ["… 5 more rows: -o NAME keeps every cell, and %opus grid "
+                                "shows them all."]
+    assert more_rows(cells[:-2]) == ["… 4 more rows: -o NAME keeps every cell, and %opus grid "
+                                     "shows them all."]
+    assert more_rows(cells[:2 * END_ROWS]) == [] and len(cell_rows(cells)) == END_ROWS + 6

@@ -136,7 +136,7 @@ def test_a_tool_carrying_cell_counts_the_tool_use_system_prompt_before_sending(k
     run = opus_magic.last_run()
     request = sent(keyless)
     # The simulator's input: the request's blocks (tool JSON, the turn) plus the same 286 tokens.
-    from opus_magic.sim.native_cache import count
+    from opus_magic.sim.native.cache import count
     assert run.usage.input_tokens == count(request.body, "claude-opus-5-5")
     assert run.usage.input_tokens - count({**request.body, "tools": None}, "claude-opus-5-5") \
         > 286

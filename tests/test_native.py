@@ -14,7 +14,7 @@ import pytest
 import opus_magic
 from opus_magic.core.run.engine import Observer
 from opus_magic.cost import tokens
-from opus_magic.sim.native_cache import count
+from opus_magic.sim.native.cache import count
 
 LONG_SYSTEM = "You answer questions about billing with care and precision. " * 600  # > 4,096
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import opus_magic
 from opus_magic.core.session import default_session
-from opus_magic.sim.text import answer_chunks
+from opus_magic.sim.content.text import answer_chunks
 
 EXAMPLES = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -20,7 +20,7 @@ from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import RequestError, StoreError
 from opus_magic.secret import Secret
-from opus_magic.sim.text import answer_chunks
+from opus_magic.sim.content.text import answer_chunks
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold, auth_hint, retry_after_s
 from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy, hms

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from opus_magic.sim.text import answer_chunks
+from opus_magic.sim.content.text import answer_chunks
 from opus_magic.view.segments import Segments
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from opus_magic import sim
 from opus_magic.cost.tokens import count_messages, count_text, get_encoding
-from opus_magic.sim.text import (
+from opus_magic.sim.content.text import (
     BLANK_LINE,
     BULLET,
     CODE_BLOCKS,

@@ -10,8 +10,8 @@ import pytest
 
 import opus_magic
 from opus_magic.cost.tokens import count_text
-from opus_magic.sim.answers import _table, written_pieces, written_text
-from opus_magic.sim.text import (
+from opus_magic.sim.content.answers import _table, written_pieces, written_text
+from opus_magic.sim.content.text import (
     BULLETS,
     OPENINGS,
     SENTENCES,

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sim_wire import messages, root, sse
 
-from opus_magic.sim.schema_values import Filler
+from opus_magic.sim.content.schema_values import Filler
 
 PROMPT = "Customer Maria Lopez says order 4521 arrived broken; she wants a refund, high priority."
 TICKET = {"type": "object", "additionalProperties": False, "properties": {

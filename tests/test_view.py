@@ -28,7 +28,7 @@ from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.pricing import format_usd, usage_cost
 from opus_magic.notebook.present import BLOCKING, TEXT, last_view, presentation
 from opus_magic.records import RunRecord, Usage
-from opus_magic.sim.text import answer_chunks
+from opus_magic.sim.content.text import answer_chunks
 from opus_magic.view.run_html import header_html, meter_html
 from opus_magic.view.run_panel import RunPanel
 from opus_magic.view.run_state import Throttle, readable, snapshot

@@ -74,7 +74,7 @@ class Simulator:
 
     def configure(self, **settings: Any) -> None:
         """Change tokens_per_second, ttft_s, answer_tokens, usage_scale or accuracy (per model
-        name, see sim/choices.py) while running."""
+        name, see sim/content/choices.py) while running."""
         self._state.configure(**settings)
 
     def batches(self, **settings: Any) -> None:
@@ -86,7 +86,7 @@ class Simulator:
         """Usage and cost reports: `outside=[{"model": ..., "input_tokens": ...,
         "output_tokens": ..., "at": ISO time}]` adds runs made outside any history,
         `drift={model: {"output": 12}}` bills a price ($ per million) other than the catalog's,
-        `page_size=N` pages the reports N buckets at a time (see sim/billing.py)."""
+        `page_size=N` pages the reports N buckets at a time (see sim/reports/billing.py)."""
         self._state.reports.configure(**settings)
 
     def files(self, **settings: Any) -> None:

@@ -31,7 +31,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "error": {"status": 400},  # any HTTP error status, e.g. 404, 409 or 413
     # The answer's JSON (a requested schema's, or tool arguments) fails its schema on purpose.
     "bad_output": {"kind": "missing_field"},
-    # Server tools on the Messages API (sim/server_tools.py).
+    # Server tools on the Messages API (sim/native/server_tools.py).
     "web_search": {"searches": 1, "error": None},
     "pause_turn": {"searches": 1},
     "served": {"inference_geo": "us", "speed": "standard"},  # usage says so (Messages API)

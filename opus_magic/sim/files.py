@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from opus_magic.media.sniff import looks_like_text, sniff
-from opus_magic.sim.batches import parse_upload
-from opus_magic.sim.messages import error_body, request_id
+from opus_magic.sim.batch.book import parse_upload
+from opus_magic.sim.native.messages import error_body, request_id
 
 FILES, CONTROL = "/v1/files", "/sim/files"
 MAX_BYTES = 500 * 1000 * 1000

@@ -26,5 +26,5 @@ class RequestLog:
     api: str = "openai"  # or "anthropic" for /v1/messages
     body: dict[str, Any] | None = None  # the request as sent (Messages: cache_control and all)
     auth: str | None = None  # which header carried the key: "x-api-key" or "bearer"
-    billed: dict[str, int] | None = None  # tokens billed, by kind (sim/billing.py)
+    billed: dict[str, int] | None = None  # tokens billed, by kind (sim/reports/billing.py)
     key_id: str | None = None  # the key's id in the usage reports (never the key)

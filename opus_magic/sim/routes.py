@@ -4,9 +4,9 @@ from __future__ import annotations
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from opus_magic.sim.batch_routes import route as route_batches
+from opus_magic.sim.batch.routes import route as route_batches
 from opus_magic.sim.files import route as route_files
-from opus_magic.sim.report_routes import route as route_reports
+from opus_magic.sim.reports.routes import route as route_reports
 
 
 def routed(handler: BaseHTTPRequestHandler, state: Any, method: str, path: str) -> bool:

@@ -11,13 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opus_magic.cost.tokens import count_messages, count_text
-from opus_magic.sim import chat_tools
 from opus_magic.sim import headers as api_headers
-from opus_magic.sim import messages as native
-from opus_magic.sim.attachments import AttachmentProblem, opening, resolved_chat
-from opus_magic.sim.billing import bill_chat
-from opus_magic.sim.chat_stream import SseAnswer, whole_answer
-from opus_magic.sim.choices import choice_answer
+from opus_magic.sim.chat import tools as chat_tools
+from opus_magic.sim.chat.stream import SseAnswer, whole_answer
+from opus_magic.sim.content.attachments import AttachmentProblem, opening, resolved_chat
+from opus_magic.sim.content.choices import choice_answer
+from opus_magic.sim.content.text import answer_chunks, usage_body
+from opus_magic.sim.content.tool_calls import Call
 from opus_magic.sim.faults import (
     Scenario,
     cut_connection,
@@ -25,10 +25,10 @@ from opus_magic.sim.faults import (
 )
 from opus_magic.sim.limits import Limiter
 from opus_magic.sim.log import RequestLog
+from opus_magic.sim.native import messages as native
+from opus_magic.sim.reports.billing import bill_chat
 from opus_magic.sim.routes import routed
 from opus_magic.sim.state import Settings, State
-from opus_magic.sim.text import answer_chunks, usage_body
-from opus_magic.sim.tool_calls import Call
 
 MODELS = ("claude-opus-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini",
           "gpt-4.1")
@@ -245,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _content(entry: RequestLog, request: dict[str, Any], scenario: Scenario | None,
              settings: Settings) -> tuple[list[str], str, tuple[Call, ...]]:
-    """The answer's text pieces, finish reason and tool calls (`chat_tools.py` first)."""
+    """The answer's text pieces, finish reason and tool calls (`chat/tools.py` first)."""
     special = chat_tools.reply(request, entry.model, scenario)
     if special is not None and special.calls:
         return [], "tool_calls", special.calls

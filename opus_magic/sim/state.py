@@ -7,14 +7,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from opus_magic.sim.batches import BatchBook
-from opus_magic.sim.billing import ReportBook
+from opus_magic.sim.batch.book import BatchBook
+from opus_magic.sim.content.text import PromptCache
 from opus_magic.sim.faults import ScenarioBook
 from opus_magic.sim.files import FileStore
 from opus_magic.sim.limits import Limiter, LimitSettings
 from opus_magic.sim.log import RequestLog
-from opus_magic.sim.native_cache import NativeCache
-from opus_magic.sim.text import PromptCache
+from opus_magic.sim.native.cache import NativeCache
+from opus_magic.sim.reports.billing import ReportBook
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Settings:
     ttft_s: float = 0.0
     answer_tokens: int | None = None
     usage_scale: float = 1.0
-    accuracy: dict[str, float] | None = None  # per model-name key, see sim/choices.py
+    accuracy: dict[str, float] | None = None  # per model-name key, see sim/content/choices.py
 
     def __post_init__(self) -> None:
         rates = self.tokens_per_second

@@ -11,11 +11,11 @@ from decimal import Decimal
 from typing import TextIO
 
 from opus_magic.core.ab.agreement import by_cell
+from opus_magic.core.ab.forecast import Projection
+from opus_magic.core.ab.verdict import GridSummary, SummaryRow, summarize
 from opus_magic.core.grid.checks import errored
 from opus_magic.core.grid.run import GridObserver, GridRun, results
-from opus_magic.core.ab.forecast import Projection
 from opus_magic.core.grid.summary import CellResult
-from opus_magic.core.ab.verdict import GridSummary, SummaryRow, summarize
 from opus_magic.core.run.outcome import not_recorded_line
 from opus_magic.view import format as fmt
 from opus_magic.view import verdict_text as vt
@@ -29,6 +29,7 @@ PREVIEW = 40
 MAX_REASONS = 3  # distinct reasons cells failed, listed under the table
 REASON_CHARS = 160
 PROGRESS_EVERY_S = 2.0
+END_ROWS = 1_000  # rows a finished grid's table shows; -o and %opus grid have them all
 
 
 def progress_line(run: GridRun, now: float, statuses: Sequence[str] | None = None) -> str:
@@ -196,19 +197,30 @@ def columns_of(cells: Sequence[CellResult]) -> list[tuple[str, str]]:
     return list(dict.fromkeys((c.variant, c.model) for c in cells))
 
 
-def cell_rows(cells: Sequence[CellResult]) -> list[list[str]]:
+def cell_rows(cells: Sequence[CellResult], limit: int | None = None) -> list[list[str]]:
     """Rows × (variant/model) columns of cell texts, headed by the column names; a cell sampled
-    several times shows its first sample and how many samples agree."""
+    several times shows its first sample and how many samples agree; at most `limit` rows."""
     columns = columns_of(cells)
     by = first_samples(cells)
-    agreed = by_cell(cells)
     rows = sorted({c.row for c in cells})
+    shown = rows if limit is None else rows[:limit]
+    if len(shown) < len(rows):
+        drawn = set(shown)
+        cells = [c for c in cells if c.row in drawn]
+    agreed = by_cell(cells)
     table = [["row", *(f"{v}/{m}" for v, m in columns)]]
-    for row in rows:
+    for row in shown:
         table.append([str(row), *(cell_text(by[(row, v, m)]) + (
             f" · {agreed[(row, v, m)].label()}" if (row, v, m) in agreed else "")
             if (row, v, m) in by else "" for v, m in columns)])
     return table
+
+
+def more_rows(cells: Sequence[CellResult], limit: int = END_ROWS) -> list[str]:
+    """The line under a table cut at `limit` rows: how many more, and where they all are."""
+    beyond = len({c.row for c in cells}) - limit
+    return [f"… {plural(beyond, 'more row')}: -o NAME keeps every cell, and %opus grid shows "
+            f"them all."] if beyond > 0 else []
 
 
 def first_samples(cells: Sequence[CellResult]) -> dict[tuple[int, str, str], CellResult]:
@@ -223,11 +235,12 @@ def markdown(summary: GridSummary, cells: Sequence[CellResult]) -> str:
     def line(values: Sequence[str]) -> str:
         return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
 
-    table = cell_rows(cells)
+    table = cell_rows(cells, END_ROWS)
     figures = summary_table(summary)
     parts = [line(figures[0]), line(["---"] * len(figures[0])), *(line(r) for r in figures[1:]),
              "", *vt.verdict_lines(summary), "",
-             line(table[0]), line(["---"] * len(table[0])), *(line(r) for r in table[1:])]
+             line(table[0]), line(["---"] * len(table[0])), *(line(r) for r in table[1:]),
+             *(f"\n{more}" for more in more_rows(cells))]
     return "\n".join(parts)
 
 
@@ -244,15 +257,17 @@ def summary_html(summary: GridSummary) -> str:
     return f"<table class='opus-grid-summary'><tr>{head}</tr>{body}</table>{verdict}"
 
 
-def readable(run: GridRun, summary: GridSummary | None = None) -> dict[str, str]:
+def readable(run: GridRun, summary: GridSummary | None = None,
+             cells: Sequence[CellResult] | None = None) -> dict[str, str]:
     """The summary (made here unless given) and the table as text/plain, text/markdown and
-    text/html."""
-    cells = results(run)
+    text/html, from the run's cells (read here unless given)."""
+    cells = results(run) if cells is None else cells
     summary = summary or summarize(cells)
-    plain = "\n\n".join([summary_text(summary), fmt.text_table(cell_rows(cells)), footer(run)])
-    return {"text/plain": plain,
-            "text/markdown": markdown(summary, cells) + "\n\n" + footer(run),
-            "text/html": summary_html(summary) + f"<pre>{html.escape(footer(run))}</pre>"}
+    table = "\n".join([fmt.text_table(cell_rows(cells, END_ROWS)), *more_rows(cells)])
+    end = footer(run)
+    return {"text/plain": "\n\n".join([summary_text(summary), table, end]),
+            "text/markdown": markdown(summary, cells) + "\n\n" + end,
+            "text/html": summary_html(summary) + f"<pre>{html.escape(end)}</pre>"}
 
 
 class GridTextView(GridObserver):

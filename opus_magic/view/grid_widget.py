@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from opus_magic.view import format as fmt
 from opus_magic.view.forecast_text import forecast_lines
 from opus_magic.view.grid_cell import border_colour, details_html
 from opus_magic.view.grid_text import (
+    END_ROWS,
     cell_text,
     columns_of,
     judge_line,
@@ -77,6 +78,7 @@ class GridView(GridObserver, LiveFrame):
             f"× {len(grid.models)} models × {len(grid.spec.rows)} rows"
             f"{f' × {grid.spec.repeats} samples' if grid.spec.repeats > 1 else ''})"))
         self._drawing = threading.Lock()  # the ticker and the end draw one at a time
+        self._rows = [cell.row for cell in grid.cells]
         self.saved: dict[str, str] = {}  # the readable text a saved notebook keeps
 
     def show(self) -> None:
@@ -105,9 +107,10 @@ class GridView(GridObserver, LiveFrame):
         self.stop.layout.display = "none"  # nothing is left to stop
         problems = "".join(f"<div class='opus-grid-problem'>{html.escape(line)}</div>"
                            for line in judge_line(run) + problem_lines(run))
-        summary = summarize(results(run))
+        cells = results(run)
+        summary = summarize(cells)
         self.summary.value = summary_html(summary) + problems
-        self.saved = readable(run, summary)
+        self.saved = readable(run, summary, cells)
         self._update()
 
     def projected(self, projection: Projection | None, excess: Decimal | None) -> None:
@@ -138,46 +141,58 @@ class GridView(GridObserver, LiveFrame):
 
     def render(self, table: bool) -> None:
         """Push what changed, from one snapshot of the cells: the table, then the bar and the
-        progress line (so a count on screen is never ahead of the cells shown under it)."""
+        progress line (so a count on screen is never ahead of the cells shown under it). While
+        the grid runs only the window of rows drawn is read, so a redraw costs the same for ten
+        cells as for ten thousand."""
         run = self.run
         with self._drawing:
-            cells = results(run)
-            statuses = [cell.status for cell in cells]
+            statuses = [state.status for state in run.states]
             done = sum(status not in ("pending", "running") for status in statuses)
             line = html.escape(progress_line(run, run.clock(), statuses))
             pushed: list[tuple[Any, Any]] = []
             if table:
-                pushed.append((self.table, table_html(cells, run, live=not self._over.is_set())))
+                window, caption = shown_rows(self._rows, statuses, live=not self._over.is_set())
+                drawn = set(window)
+                indices = [i for i, row in enumerate(self._rows) if row in drawn]
+                pushed.append((self.table, caption + table_html(
+                    results(run, indices), indices, run, window)))
             for widget, value in (*pushed, (self.bar, done), (self.label, line)):
                 if widget.value != value:
                     widget.value = value
                     self.pushes += 1
 
 
-def shown_rows(cells: list[CellResult], live: bool) -> tuple[list[int], str]:
-    """The rows to draw: all at the end; while running, a window from the first row still
-    running, so a large grid does not resend its whole table every redraw."""
-    rows = sorted({c.row for c in cells})
-    if not live or len(rows) <= LIVE_ROWS:
-        return rows, ""
-    active = [c.row for c in cells if c.status in ("running", "pending")]
-    start = max(rows.index(min(active)) - 2, 0) if active else 0
-    window = rows[start:start + LIVE_ROWS]
-    return window, (f"<div class='opus-grid-window'>rows {window[0]}–{window[-1]} of {len(rows)} "
-                    f"while the grid runs; the whole table at the end</div>")
+def shown_rows(rows: Sequence[int], statuses: Sequence[str], live: bool
+               ) -> tuple[list[int], str]:
+    """The rows to draw, given each cell's row and status. While running, a window from the
+    first row still running, so a large grid does not resend its whole table every redraw; at
+    the end every row, up to `END_ROWS` (the rest are in `-o`'s frame and `%opus grid`)."""
+    distinct = sorted(set(rows))
+    if live and len(distinct) > LIVE_ROWS:
+        active = [row for row, status in zip(rows, statuses) if status in ("running", "pending")]
+        start = max(distinct.index(min(active)) - 2, 0) if active else 0
+        window = distinct[start:start + LIVE_ROWS]
+        return window, (f"<div class='opus-grid-window'>rows {window[0]}–{window[-1]} of "
+                        f"{len(distinct)} while the grid runs; the whole table at the end</div>")
+    if live or len(distinct) <= END_ROWS:
+        return distinct, ""
+    return distinct[:END_ROWS], (
+        f"<div class='opus-grid-window'>the first {END_ROWS:,} rows of {len(distinct):,}; every "
+        f"row is in the frame <code>-o NAME</code> keeps and in <code>%opus grid</code></div>")
 
 
-def table_html(cells: list[CellResult], run: GridRun, live: bool = False) -> str:
-    """Rows × variant/model columns; a finished cell opens to its whole answer when clicked; a
-    cell sampled several times shows its first sample and how many samples agree."""
+def table_html(cells: Sequence[CellResult], indices: Sequence[int], run: GridRun,
+               rows: Sequence[int]) -> str:
+    """`rows` × variant/model columns, from `cells` (the cells at `indices` of the run); a
+    finished cell opens to its whole answer when clicked; a cell sampled several times shows its
+    first sample and how many samples agree."""
     columns = columns_of(cells)
     by: dict[tuple[int, str, str], tuple[CellResult, int]] = {}
-    for i, c in enumerate(cells):
+    for i, c in zip(indices, cells):
         by.setdefault((c.row, c.variant, c.model), (c, i))
     agreed = by_cell(cells)
     head = "".join(f"<th style='padding:0 0.5em'>{html.escape(v)}/{html.escape(m)}</th>"
                    for v, m in columns)
-    rows, caption = shown_rows(cells, live)
     body = []
     for row in rows:
         tds = []
@@ -187,7 +202,7 @@ def table_html(cells: list[CellResult], run: GridRun, live: bool = False) -> str
             tds.append("<td></td>" if found is None else _cell_html(
                 found[0], run, found[1], agreement.label() if agreement else ""))
         body.append(f"<tr><td>{row}</td>{''.join(tds)}</tr>")
-    return (f"{caption}<table class='opus-grid-cells' style='font-size:0.9em'>"
+    return (f"<table class='opus-grid-cells' style='font-size:0.9em'>"
             f"<tr><th>row</th>{head}</tr>{''.join(body)}</table>")
 
 

@@ -12,8 +12,10 @@ from opus_magic.core.run.engine import LiveRun, Observer, new_run_id, now_iso
 from opus_magic.core.tools.chain import combined
 from opus_magic.records import RunRecord, Usage
 
+ZERO = Decimal(0)
 
-@dataclass
+
+@dataclass(slots=True)
 class CellState:
     """What the views show of one cell."""
 
@@ -40,7 +42,9 @@ class CellState:
     @property
     def retried_cost(self) -> Decimal:
         """What the attempts run again cost."""
-        return sum((r.cost for r in self.retried if r.cost is not None), Decimal(0))
+        if not self.retried:
+            return ZERO
+        return sum((r.cost for r in self.retried if r.cost is not None), ZERO)
 
     @property
     def spent(self) -> Decimal:

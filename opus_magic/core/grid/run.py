@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from opus_magic.core.grid.admission import Reservations
 from opus_magic.core.grid.cell_state import CellEvents, CellState, reused_copy, source_cost
 from opus_magic.core.grid.claims import Claims
 from opus_magic.core.grid.judge import JUDGE_CHECK
 from opus_magic.core.grid.judging import Judging
-from opus_magic.core.grid.admission import Reservations
 from opus_magic.core.grid.pacing import PacedRetrier, Pacer, needs
 from opus_magic.core.grid.spec import Grid, GridCell
 from opus_magic.core.grid.summary import CellResult
@@ -121,9 +121,8 @@ class GridRun:
         claimed in the history first (so another kernel running this grid does not send it)."""
         pending = [c for c in self.grid.cells if self.states[c.index].status == "pending"]
         admission = Reservations(self.session.budget, self.grid.settings.budget)
-        for cell in pending:
-            assert cell.plan is not None
-            self.pacers.setdefault(cell.plan.endpoint.base_url, Pacer(self.concurrency))
+        for url in dict.fromkeys(c.plan.endpoint.base_url for c in pending if c.plan):
+            self.pacers.setdefault(url, Pacer(self.concurrency))
         self.claims = Claims(self.session.store(self.grid.settings), self.grid,
                              now_iso() if self.grid.spec.fresh else None)
         queue = list(reversed(pending))
@@ -284,9 +283,15 @@ class GridRun:
         return save(self.session.store(self.grid.settings), record)
 
 
-def results(run: GridRun) -> list[CellResult]:
-    """Every cell of a run as shown: status, record, checks, and why it did not run."""
-    return [CellResult(c.variant, c.model, c.row, s.status, s.shown, s.checks, s.reason,
-                       s.retried_cost, source_cost=s.source_cost, repeat=c.repeat,
-                       judge=s.judge)
-            for c, s in zip(run.grid.cells, run.states)]
+def results(run: GridRun, indices: Sequence[int] | None = None) -> list[CellResult]:
+    """The cells of a run as shown (all, or those at `indices`): status, record, checks, and
+    why it did not run."""
+    cells, states = run.grid.cells, run.states
+    return [result(cells[i], states[i])
+            for i in (range(len(cells)) if indices is None else indices)]
+
+
+def result(cell: GridCell, state: CellState) -> CellResult:
+    return CellResult(cell.variant, cell.model, cell.row, state.status, state.shown, state.checks,
+                      state.reason, state.retried_cost, source_cost=state.source_cost,
+                      repeat=cell.repeat, judge=state.judge)

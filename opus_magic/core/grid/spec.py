@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from opus_magic.config import SIMULATOR, Settings
+from opus_magic.core.ab.sample import RowSample
 from opus_magic.core.grid.checks import Check
 from opus_magic.core.grid.judge import Judge
-from opus_magic.core.ab.sample import RowSample
 from opus_magic.core.run.attachment_report import attachments_brief
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.run.planner import Planner, cell_flags
@@ -81,7 +81,7 @@ class GridSpec:
     full_run: str = ""  # the key of this grid over its whole dataset (`sample.full_run_key`)
 
 
-@dataclass
+@dataclass(slots=True)
 class GridCell:
     """One cell: which variant, model and row, its plan and reuse key, or why it cannot run."""
 
@@ -168,9 +168,8 @@ def plan_grid(session: Session, spec: GridSpec) -> Grid:
     for row in range(len(spec.rows)):
         for v, (variant, _) in enumerate(spec.variants):
             for m, model in enumerate(models):
-                first = dataclasses.replace(
-                    _plan_one(planner, spec, len(cells), variant, model, row),
-                    column=v * len(models) + m)
+                first = _plan_one(planner, spec, len(cells), variant, model, row,
+                                  v * len(models) + m)
                 cells.append(first)
                 cells += [dataclasses.replace(first, index=len(cells) + n, repeat=n + 1,
                                               key=first.key and sample_key(first.key, n + 1))
@@ -184,17 +183,18 @@ def plan_grid(session: Session, spec: GridSpec) -> Grid:
 
 
 def _plan_one(planner: Planner, spec: GridSpec, index: int, variant: str, model: str,
-              row: int) -> GridCell:
-    cell = dataclasses.replace(spec.cell, prompt=spec.prompts[(variant, row)])
+              row: int, column: int) -> GridCell:
+    cell = spec.cell
     if spec.row_attachments:
         cell = dataclasses.replace(cell, attachments=spec.row_attachments[row])
     try:
-        plan = planner.plan_model(cell, model)
+        plan = planner.plan_model(cell, model, prompt=spec.prompts[(variant, row)])
     except PlanRefused as exc:
-        return GridCell(index, variant, model, row, exc.plan, cell_key(exc.plan), str(exc))
+        return GridCell(index, variant, model, row, exc.plan, cell_key(exc.plan), str(exc),
+                        column=column)
     except OpusError as exc:
-        return GridCell(index, variant, model, row, None, None, str(exc))
-    return GridCell(index, variant, model, row, plan, cell_key(plan))
+        return GridCell(index, variant, model, row, None, None, str(exc), column=column)
+    return GridCell(index, variant, model, row, plan, cell_key(plan), column=column)
 
 
 def dry_run_lines(grid: Grid, remaining: Decimal | None = None) -> list[str]:

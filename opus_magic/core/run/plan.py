@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -86,10 +87,11 @@ class Plan:
         """The input alone: what the request costs if the answer is empty."""
         return pricing.input_cost(self.input_tokens, self.info)
 
-    @property
+    @functools.cached_property
     def worst_case_cost(self) -> Decimal | None:
         """Input (its marked prefix written to the cache) plus max_tokens of output: the most it
-        can cost, what a proxy may hold up front."""
+        can cost, what a proxy may hold up front (worked out once: a grid asks for it twice a
+        cell)."""
         written = cache_usage(self.cache, self.input_tokens) if self.cache else Usage(self.input_tokens)
         worst = most_server_tool_use(self.request, written)  # every search it may make, paid
         return pricing.usage_cost(dataclasses.replace(worst, output_tokens=self.max_tokens),

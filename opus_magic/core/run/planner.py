@@ -45,6 +45,7 @@ class Planner:
         self._settings: dict[str | None, Settings] = {}
         self._catalog: Catalog | None = None
         self._targets: dict[tuple[str, str | None], Target] = {}
+        self._policies: dict[int, tuple[Settings, RunPolicy]] = {}  # by the settings' identity
         self._attachments: Attachments | None = None  # made for the first attachment
 
     def settings(self, model: str | None = None) -> Settings:
@@ -89,7 +90,14 @@ class Planner:
                       legacy=lineup.legacy_note(info, catalog))
 
     def policy(self, settings: Settings) -> RunPolicy:
-        """How a plan made with these settings is carried out."""
+        """How a plan made with these settings is carried out: settled once per settings (a
+        grid plans thousands of cells with the same few)."""
+        held = self._policies.get(id(settings))
+        if held is None or held[0] is not settings:
+            held = self._policies[id(settings)] = (settings, self._policy(settings))
+        return held[1]
+
+    def _policy(self, settings: Settings) -> RunPolicy:
         return RunPolicy(store=self.session.store_key(settings),
                          retry=RetryPolicy(settings.max_retries, settings.retry_cap_s),
                          breaker_threshold=settings.breaker_threshold,
@@ -123,10 +131,11 @@ class Planner:
         return self._attachments
 
     def plan_model(self, cell: CellInput, model: str | None, comparison_id: str | None = None,
-                   count_later: bool = False) -> Plan:
-        """The plan of one of the cell's models (None: the default model)."""
+                   count_later: bool = False, prompt: str | None = None) -> Plan:
+        """The plan of one of the cell's models (None: the default model), with its own prompt
+        or `prompt` (a grid cell's row written into the cell's template)."""
         settings = self.settings(model)
-        request = build_request(settings, cell.prompt, tag=cell.tag,
+        request = build_request(settings, cell.prompt if prompt is None else prompt, tag=cell.tag,
                                 tools=cell.tools.definitions if cell.tools else None,
                                 notes=cell.notes, history=cell.history,
                                 parent_id=cell.parent_id, comparison_id=comparison_id,

@@ -1,7 +1,7 @@
 """What the simulator bills: the tokens of every request it answered (the tokens it sent, for a
 stream cut short), priced as the engine prices them, by the package's catalog; plus what
 `reports(...)` adds: runs made outside any history, a price that drifted from the catalog.
-The report endpoints (`report_routes.py`) read their figures from here."""
+The report endpoints (`routes.py`) read their figures from here."""
 from __future__ import annotations
 
 import datetime as dt

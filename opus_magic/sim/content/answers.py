@@ -19,7 +19,8 @@ def prompt_key(prompt: str) -> str:
 
 @functools.cache
 def _table() -> dict[str, dict[str, str]]:
-    raw = json.loads((importlib.resources.files("opus_magic.sim") / FILE).read_text("utf-8"))
+    data = importlib.resources.files("opus_magic.sim.content") / FILE
+    raw = json.loads(data.read_text("utf-8"))
     return {prompt_key(entry["prompt"]): entry for entry in raw["answers"]}
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from opus_magic.cost.catalog import default_catalog
-from opus_magic.sim.schema_rules import anthropic_problem
-from opus_magic.sim.tool_calls import Choice, Result, Tool, Turn
-from opus_magic.sim.tool_prompt import tool_prompt_tokens as tool_prompt
+from opus_magic.sim.content.schema_rules import anthropic_problem
+from opus_magic.sim.content.tool_calls import Choice, Result, Tool, Turn
+from opus_magic.sim.content.tool_prompt import tool_prompt_tokens as tool_prompt
 
 SERVER_TOOL_TYPES = ("web_search_", "web_fetch_")
 CHOICES = ("auto", "any", "tool", "none")

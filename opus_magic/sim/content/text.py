@@ -13,10 +13,10 @@ from typing import Any
 
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.tokens import count_messages, get_encoding
-from opus_magic.sim.answers import last_user_text, token_pieces, written_pieces
-from opus_magic.sim.attachments import carried_tokens
-from opus_magic.sim.judge_answer import judge_reply
-from opus_magic.sim.tool_prompt import tool_prompt_tokens
+from opus_magic.sim.content.answers import last_user_text, token_pieces, written_pieces
+from opus_magic.sim.content.attachments import carried_tokens
+from opus_magic.sim.content.judge_answer import judge_reply
+from opus_magic.sim.content.tool_prompt import tool_prompt_tokens
 
 # The vocabulary of the sentence shapes below: each entry is one token with a leading space in
 # both cl100k_base and o200k_base (tested).

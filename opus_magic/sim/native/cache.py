@@ -18,9 +18,9 @@ from typing import Any
 
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.tokens import count_text, count_tools
-from opus_magic.sim.attachments import TOKENS
-from opus_magic.sim.native_tools import tool_prompt_tokens
-from opus_magic.sim.server_tools import result_tokens
+from opus_magic.sim.content.attachments import TOKENS
+from opus_magic.sim.native.server_tools import result_tokens
+from opus_magic.sim.native.tools import tool_prompt_tokens
 
 TTL_S = {"5m": 300.0, "1h": 3600.0}
 UNKNOWN_MODEL_MIN_PREFIX = 1024
@@ -75,7 +75,7 @@ def blocks(request: dict[str, Any], model: str) -> list[Block]:
             text = json.dumps({"role": message.get("role"), **_unmarked(part)}, sort_keys=True)
             tokens = part.get(TOKENS) if TOKENS in part else result_tokens(part, model)
             tokens = count_text(text, model) if tokens is None else tokens  # an attachment
-            # carries its own count (`sim/attachments.py`)
+            # carries its own count (`sim/content/attachments.py`)
             pieces.append((text, tokens + (MESSAGE_OVERHEAD if index == 0 else 0),
                            part.get("cache_control")))
     digest = hashlib.sha256(model.encode())

@@ -1,6 +1,6 @@
 """The simulator's usage and cost reports, shaped as Anthropic's Admin API and OpenAI's
 organization endpoints shape theirs (see wire/anthropic_reports.py, wire/openai_reports.py),
-over what it billed (sim/billing.py): Claude models in Anthropic's reports, the others in
+over what it billed (`billing.py`): Claude models in Anthropic's reports, the others in
 OpenAI's; buckets of a day (an hour, a minute), grouped as asked, paged with a cursor.
 
 Like the real endpoints they want an admin key: an ordinary API key (`sk-…` that is not an
@@ -18,10 +18,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from opus_magic.secret import admin_provider
 from opus_magic.sim import headers as api_headers
-from opus_magic.sim.billing import anthropic_bills, charges
 from opus_magic.sim.faults import error_reply
 from opus_magic.sim.log import RequestLog
-from opus_magic.sim.report_bodies import BODIES, Query, moment, start_of
+from opus_magic.sim.reports.billing import anthropic_bills, charges
+from opus_magic.sim.reports.bodies import BODIES, Query, moment, start_of
 
 ROUTES = {"/v1/organizations/usage_report/messages": "usage_report",
           "/v1/organizations/cost_report": "cost_report",

@@ -5,7 +5,7 @@ import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 
-from opus_magic.sim.batches import (
+from opus_magic.sim.batch.book import (
     ANTHROPIC_BATCHES,
     CHAT,
     DAY_S,

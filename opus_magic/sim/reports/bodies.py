@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.sim.billing import KINDS, Charge
+from opus_magic.sim.reports.billing import KINDS, Charge
 
 TOKEN_TYPES = {"uncached_input": "uncached_input_tokens", "cache_read": "cache_read_input_tokens",
                "cache_write_5m": "cache_creation.ephemeral_5m_input_tokens",

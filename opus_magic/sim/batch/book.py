@@ -19,9 +19,9 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any, Protocol
 
-from opus_magic.sim.batch_answers import shaped
-from opus_magic.sim.choices import choice_answer
-from opus_magic.sim.text import PromptCache, answer_chunks, usage_body
+from opus_magic.sim.batch.shaped import shaped
+from opus_magic.sim.content.choices import choice_answer
+from opus_magic.sim.content.text import PromptCache, answer_chunks, usage_body
 
 ANTHROPIC_BATCHES = "/v1/messages/batches"
 OPENAI_BATCHES = "/v1/batches"
@@ -205,7 +205,7 @@ def _invalid(api: str, request: dict[str, Any]) -> str | None:
 
 def anthropic_message(result: dict[str, Any]) -> dict[str, Any]:
     """A succeeded result as Anthropic's message object (usage without cache in input_tokens)."""
-    if "message" in result:  # answered whole, tool calls or JSON (`batch_answers.py`)
+    if "message" in result:  # answered whole, tool calls or JSON (`shaped.py`)
         return result["message"]
     usage = result["usage"]
     cached = usage["prompt_tokens_details"]["cached_tokens"]

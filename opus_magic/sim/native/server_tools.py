@@ -22,12 +22,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opus_magic.cost.tokens import count_text
-from opus_magic.sim import prompt_facts as facts
+from opus_magic.sim.content import prompt_facts as facts
+from opus_magic.sim.content.text import SENTENCES, prompt_words, request_seed
+from opus_magic.sim.content.tool_calls import random_id
 from opus_magic.sim.faults import Scenario
-from opus_magic.sim.native_tools import blocks as message_blocks
-from opus_magic.sim.native_tools import choice, server_tool
-from opus_magic.sim.text import SENTENCES, prompt_words, request_seed
-from opus_magic.sim.tool_calls import random_id
+from opus_magic.sim.native.tools import blocks as message_blocks
+from opus_magic.sim.native.tools import choice, server_tool
 
 RESULTS_PER_SEARCH = 3
 PAGE_SENTENCES = 4

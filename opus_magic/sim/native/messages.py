@@ -2,10 +2,10 @@
 
 Events follow Anthropic's sequence: message_start (exact input and cache counts), ping, a
 thinking block (with its signature) when thinking is asked for, then tool_use blocks, server
-tool blocks or the text block (`native_answer.py`), message_delta (stop reason and cumulative
+tool blocks or the text block (`answer.py`), message_delta (stop reason and cumulative
 usage, thinking tokens and server tool use included), message_stop. Requests are refused as
-Anthropic refuses them: by their headers (`headers.py`), their fields, and their tools, tool
-turns and output format (`native_tools.py`). Faults come from the same scenarios as the
+Anthropic refuses them: by their headers (`sim/headers.py`), their fields, and their tools, tool
+turns and output format (`tools.py`). Faults come from the same scenarios as the
 chat-completions side, sent as Anthropic's error bodies and events.
 """
 from __future__ import annotations
@@ -16,15 +16,15 @@ import uuid
 from typing import Any
 
 from opus_magic.sim import headers as api_headers
-from opus_magic.sim import native_tools
-from opus_magic.sim.attachments import AttachmentProblem, resolved
-from opus_magic.sim.billing import bill_native
+from opus_magic.sim.content.attachments import AttachmentProblem, resolved
 from opus_magic.sim.faults import Scenario, cut_connection, error_reply
 from opus_magic.sim.log import RequestLog
-from opus_magic.sim.message_events import EventWriter
-from opus_magic.sim.native_answer import Answer
-from opus_magic.sim.native_cache import TTL_S, NativeCache, count
-from opus_magic.sim.sampling import sampling_problem
+from opus_magic.sim.native import tools as native_tools
+from opus_magic.sim.native.answer import Answer
+from opus_magic.sim.native.cache import TTL_S, NativeCache, count
+from opus_magic.sim.native.events import EventWriter
+from opus_magic.sim.native.sampling import sampling_problem
+from opus_magic.sim.reports.billing import bill_native
 
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
                403: "permission_error", 404: "not_found_error", 409: "conflict_error",

@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opus_magic.sim import prompt_facts as facts
-from opus_magic.sim.schema_values import Filler, broken
+from opus_magic.sim.content import prompt_facts as facts
+from opus_magic.sim.content.schema_values import Filler, broken
 
 GENERIC = frozenset("""
 get set list find fetch search lookup look query create update delete make run call do tool add

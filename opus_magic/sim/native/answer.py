@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opus_magic.cost.tokens import count_text
-from opus_magic.sim import native_tools
-from opus_magic.sim.answers import token_pieces
-from opus_magic.sim.choices import choice_answer
-from opus_magic.sim.attachments import opening
+from opus_magic.sim.content.answers import token_pieces
+from opus_magic.sim.content.attachments import opening
+from opus_magic.sim.content.choices import choice_answer
+from opus_magic.sim.content.schema_values import Filler, broken
+from opus_magic.sim.content.text import WORDS, answer_chunks, request_seed
+from opus_magic.sim.content.tool_calls import plan, random_id, results_text
 from opus_magic.sim.faults import Scenario
-from opus_magic.sim.native_cache import NativeUsage
-from opus_magic.sim.schema_values import Filler, broken
-from opus_magic.sim.server_tools import server_turn
-from opus_magic.sim.text import WORDS, answer_chunks, request_seed
-from opus_magic.sim.tool_calls import plan, random_id, results_text
+from opus_magic.sim.native import tools as native_tools
+from opus_magic.sim.native.cache import NativeUsage
+from opus_magic.sim.native.server_tools import server_turn
 
 THINKING_WORDS = 40  # shown (summarized) thinking; the billed thinking is longer
 BILLED_PER_SHOWN = 4

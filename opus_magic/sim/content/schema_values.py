@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from opus_magic.sim import prompt_facts as facts
+from opus_magic.sim.content import prompt_facts as facts
 
 MAX_DEPTH = 4
 PLACE_KEYS = frozenset("city location place town country destination origin address region "

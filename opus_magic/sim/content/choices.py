@@ -20,9 +20,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from opus_magic.sim.answers import last_user_text
-from opus_magic.sim.judge_answer import grading
-from opus_magic.sim.text import request_seed
+from opus_magic.sim.content.answers import last_user_text
+from opus_magic.sim.content.judge_answer import grading
+from opus_magic.sim.content.text import request_seed
 
 TIERED = {"haiku": 0.6, "sonnet": 0.85, "opus": 0.97, "fable": 0.99}
 OPTIONS = re.compile(r"answer with one of:\s*([^\n.]+)", re.IGNORECASE)

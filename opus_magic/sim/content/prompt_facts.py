@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from opus_magic.sim.text import STOP_WORDS
+from opus_magic.sim.content.text import STOP_WORDS
 
 PLACE_CUES = ("in", "at", "to", "from", "near", "via")
 NOT_NAMES = frozenset("""

@@ -1,13 +1,13 @@
 """Tools and structured outputs on the simulator's OpenAI chat completions, by OpenAI's rules.
 
 `tools: [{"type": "function", "function": {name, description, parameters, strict}}]` are
-called by `tool_calls.py`'s rules (`tool_choice` "required" is its `any`, a named function its
-`tool`, `parallel_tool_calls: false` one call a turn); a turn that ends with `role: "tool"`
-messages answering every call is answered in text quoting them. `response_format` json_schema
-(and json_object) makes the answer JSON. Refused with 400, as OpenAI does: a `tool` message that
-answers no call, calls left unanswered, a tool_choice without tools, and strict schemas that
-break strict mode's rules (`schema_rules.py`). Completion tokens of a call: its name plus its
-arguments' JSON.
+called by `content/tool_calls.py`'s rules (`tool_choice` "required" is its `any`, a named
+function its `tool`, `parallel_tool_calls: false` one call a turn); a turn that ends with
+`role: "tool"` messages answering every call is answered in text quoting them. `response_format`
+json_schema (and json_object) makes the answer JSON. Refused with 400, as OpenAI does: a `tool`
+message that answers no call, calls left unanswered, a tool_choice without tools, and strict
+schemas that break strict mode's rules (`content/schema_rules.py`). Completion tokens of a call:
+its name plus its arguments' JSON.
 """
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from opus_magic.cost.tokens import count_text
-from opus_magic.sim.answers import token_pieces
-from opus_magic.sim.faults import Scenario
-from opus_magic.sim.schema_rules import openai_strict_problem
-from opus_magic.sim.schema_values import Filler, broken
-from opus_magic.sim.text import request_seed
-from opus_magic.sim.tool_calls import (
+from opus_magic.sim.content.answers import token_pieces
+from opus_magic.sim.content.schema_rules import openai_strict_problem
+from opus_magic.sim.content.schema_values import Filler, broken
+from opus_magic.sim.content.text import request_seed
+from opus_magic.sim.content.tool_calls import (
     Call,
     Choice,
     Result,
@@ -32,6 +31,7 @@ from opus_magic.sim.tool_calls import (
     random_id,
     results_text,
 )
+from opus_magic.sim.faults import Scenario
 
 call_id = random_id("call_", 24)
 Problem = tuple[str | None, str]  # (param, message)

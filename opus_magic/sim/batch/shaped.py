@@ -6,10 +6,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from opus_magic.sim import chat_tools, native_tools
-from opus_magic.sim.native_answer import Answer
-from opus_magic.sim.native_cache import NativeUsage, count
-from opus_magic.sim.text import usage_body
+from opus_magic.sim.chat import tools as chat_tools
+from opus_magic.sim.content.text import usage_body
+from opus_magic.sim.native import tools as native_tools
+from opus_magic.sim.native.answer import Answer
+from opus_magic.sim.native.cache import NativeUsage, count
 
 
 def shaped(api: str, request: dict[str, Any], settings: Any, cache: Any) -> dict[str, Any] | None:

@@ -7,11 +7,11 @@ from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from opus_magic.sim.answers import token_pieces
-from opus_magic.sim.chat_tools import arguments
+from opus_magic.sim.chat.tools import arguments
+from opus_magic.sim.content.answers import token_pieces
+from opus_magic.sim.content.tool_calls import Call
 from opus_magic.sim.faults import UPSTREAM_ERROR, Scenario, cut_connection
 from opus_magic.sim.log import RequestLog
-from opus_magic.sim.tool_calls import Call
 
 FINGERPRINT = "opus-magic-sim"
 BATCH_CHUNKS = 512

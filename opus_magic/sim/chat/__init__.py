@@ -1,0 +1,1 @@
+"""OpenAI chat completions as the simulator writes them: the SSE chunks and tool calls."""

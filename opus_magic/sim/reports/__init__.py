@@ -1,0 +1,1 @@
+"""What the simulator billed, served as both providers' usage and cost reports."""
