@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import opus_magic
+from opus_magic.core.ab.verdict import summarize
 from opus_magic.core.grid.checks import CHECK_ERROR, Check, all_passed
 from opus_magic.core.grid.summary import from_history
-from opus_magic.core.ab.verdict import summarize
 
 
 def boom(answer, row):

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from opus_magic.core.grid.summary import CellResult
 from opus_magic.core.ab.verdict import summarize
+from opus_magic.core.grid.summary import CellResult
 from opus_magic.records import RunRecord
 from opus_magic.stats import wilson, wilson_clustered
 from opus_magic.view.verdict_text import verdict_lines

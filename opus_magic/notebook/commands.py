@@ -10,9 +10,9 @@ from opus_magic.core.history import chains, grids, select, totals
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
+from opus_magic.notebook.grid_command import cmd_grid
 from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.options import add_filter_options, filter_values
-from opus_magic.notebook.grid_command import cmd_grid
 from opus_magic.notebook.reconcile_command import cmd_reconcile
 from opus_magic.notebook.sim_command import cmd_sim
 from opus_magic.view import compare, grid_history, stats

@@ -11,14 +11,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from opus_magic.core.ab.agreement import by_cell
+from opus_magic.core.ab.forecast import over_budget, project, refuse_over_budget
+from opus_magic.core.ab.sample import DEFAULT_SEED, RowSample, draw, full_run_key
 from opus_magic.core.cascade.run import CascadeRun
 from opus_magic.core.grid.checks import resolve
 from opus_magic.core.grid.fields import field_check
-from opus_magic.core.ab.forecast import over_budget, project, refuse_over_budget
 from opus_magic.core.grid.judge import JUDGE_CHECK, Judge
 from opus_magic.core.grid.judging import judge_lines
 from opus_magic.core.grid.run import GridRun, results
-from opus_magic.core.ab.sample import DEFAULT_SEED, RowSample, draw, full_run_key
 from opus_magic.core.grid.spec import (
     Grid,
     GridSpec,
