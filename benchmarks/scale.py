@@ -1,7 +1,10 @@
-"""Scale: a 10,000-cell grid against the simulator at full speed (no limits) in a fresh kernel
-with the widget view: the share of its wall time with no request in flight, the frontend's
-messages a second, and the kernel's memory growth; and a batch grid split into several provider
-batches (the limits lowered), submitted to the simulator's batch engine and collected as one."""
+"""Scale: a 10,000-cell grid against the simulator (no limits) in a fresh kernel with the widget
+view: the share of its wall time with no request in flight, the frontend's messages a second,
+and the kernel's memory growth. Twice: with fast answers (a model far quicker than any real one,
+so the network wait is short and the tool's own time shows), and with instant ones (the kernel
+alone sets the pace: its ceiling in cells a second). Then a batch grid split into several
+provider batches (the limits lowered), submitted to the simulator's batch engine and collected
+as one."""
 from __future__ import annotations
 
 import time
@@ -25,11 +28,17 @@ def busy_s(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def big_grid(sim: SimProcess, workdir: Path, cells: int) -> dict[str, Any]:
-    """`cells` one-line answers at full speed; the server's request log says when any request
+FAST = (0.02, 1_000.0)  # (s to the first token, tokens a second): fast answers
+INSTANT = (0.0, None)
+
+
+def big_grid(sim: SimProcess, workdir: Path, cells: int,
+             pace: tuple[float, float | None]) -> dict[str, Any]:
+    """`cells` five-token answers at `pace`; the server's request log says when any request
     was in flight, the kernel's iopub what reached the frontend."""
+    ttft_s, tokens_per_second = pace
     with magic_kernel(sim, workdir) as kernel:
-        sim.configure(tokens_per_second=None, ttft_s=0.0, answer_tokens=5)
+        sim.configure(tokens_per_second=tokens_per_second, ttft_s=ttft_s, answer_tokens=5)
         sim.control.reset()
         kernel.check(f"items = [f'thing {{i}}' for i in range({cells})]\n"
                      "import pandas; _before = " + RSS)
@@ -40,15 +49,19 @@ def big_grid(sim: SimProcess, workdir: Path, cells: int) -> dict[str, Any]:
                                 "ok": "int((_grid['status'] == 'ok').sum())"},
                                timeout_s=3600)
         ended = time.time()
-        sim.configure(answer_tokens=None)
+        sim.configure(answer_tokens=None, tokens_per_second=None, ttft_s=0.0)
     log = sim.control.requests()
-    in_flight = busy_s([(r.started_at, r.ended_at) for r in log if r.ended_at is not None])
+    spans = [(r.started_at, r.ended_at) for r in log if r.ended_at is not None]
+    in_flight = busy_s(spans)
+    first, last = min(s for s, _ in spans), max(e for _, e in spans)
     wall = ended - began
     span = (execution.last_update_s or 0) - (execution.first_update_s or 0)
     updates = execution.counts["comm_msg"]
-    return {"cells": cells, "requests": len(log), "rows": execution.value("rows"),
+    return {"cells": cells, "ttft_s": ttft_s, "tokens_per_second": tokens_per_second,
+            "requests": len(log), "rows": execution.value("rows"),
             "ok": execution.value("ok"), "wall_s": wall, "in_flight_s": in_flight,
             "outside_share": 1 - in_flight / wall if wall > 0 else None,
+            "before_first_s": first - began, "after_last_s": ended - last,
             "comm_msg": updates, "per_s": updates / span if span > 0 else None,
             "growth_mib": execution.value("growth_kib") / 1024}
 
@@ -97,5 +110,6 @@ def split_batches(sim: SimProcess, workdir: Path, cells: int, per_batch: int) ->
 
 def measure_scale(sim: SimProcess, workdir: Path, cells: int, batch_cells: int,
                   per_batch: int) -> dict[str, Any]:
-    return {"grid": big_grid(sim, workdir, cells),
+    return {"grid": big_grid(sim, workdir, cells, FAST),
+            "instant": big_grid(sim, workdir, cells, INSTANT),
             "split": split_batches(sim, workdir, batch_cells, per_batch)}

@@ -68,7 +68,7 @@ class AttachedFile:
     data: bytes | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class RunRecord:
     """Everything known about one run, whatever its outcome.
 

@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("requests", "tokens", "input_tokens", "output_tokens")
+# each kind's (limit, remaining, reset) headers: Anthropic's names, then OpenAI's
+HEADER_NAMES = tuple(
+    (kind, [f"anthropic-ratelimit-{wire}-{part}" for part in ("limit", "remaining", "reset")],
+     [f"x-ratelimit-{part}-{wire}" for part in ("limit", "remaining", "reset")])
+    for kind, wire in ((kind, kind.replace("_", "-")) for kind in KINDS))
 LOW_FRACTION = 0.2
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -77,14 +82,13 @@ def parse(headers: Mapping[str, str], now: dt.datetime | None = None) -> RateLim
 
     Anthropic's resets are RFC 3339 times (read against `now`), OpenAI's durations like `6m0s`.
     """
-    lowered = {k.lower(): v for k, v in headers.items()}
+    lowered = {name: v for k, v in headers.items() if "ratelimit" in (name := k.lower())}
+    if not lowered:
+        return None
     now = now or dt.datetime.now(dt.timezone.utc)
     found: dict[str, Limit] = {}
     notes: list[str] = []
-    for kind in KINDS:
-        wire = kind.replace("_", "-")
-        anthropic = [f"anthropic-ratelimit-{wire}-{part}" for part in ("limit", "remaining", "reset")]
-        openai = [f"x-ratelimit-{part}-{wire}" for part in ("limit", "remaining", "reset")]
+    for kind, anthropic, openai in HEADER_NAMES:
         for names, reset in ((anthropic, lambda t: _until(t, now)), (openai, duration_s)):
             values = [lowered.get(name) for name in names]
             if any(v is not None for v in values):

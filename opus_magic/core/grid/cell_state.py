@@ -15,7 +15,7 @@ from opus_magic.records import RunRecord, Usage
 ZERO = Decimal(0)
 
 
-@dataclass
+@dataclass(slots=True)
 class CellState:
     """What the views show of one cell."""
 

@@ -121,9 +121,8 @@ class GridRun:
         claimed in the history first (so another kernel running this grid does not send it)."""
         pending = [c for c in self.grid.cells if self.states[c.index].status == "pending"]
         admission = Reservations(self.session.budget, self.grid.settings.budget)
-        for cell in pending:
-            assert cell.plan is not None
-            self.pacers.setdefault(cell.plan.endpoint.base_url, Pacer(self.concurrency))
+        for url in dict.fromkeys(c.plan.endpoint.base_url for c in pending if c.plan):
+            self.pacers.setdefault(url, Pacer(self.concurrency))
         self.claims = Claims(self.session.store(self.grid.settings), self.grid,
                              now_iso() if self.grid.spec.fresh else None)
         queue = list(reversed(pending))

@@ -81,7 +81,7 @@ class GridSpec:
     full_run: str = ""  # the key of this grid over its whole dataset (`sample.full_run_key`)
 
 
-@dataclass
+@dataclass(slots=True)
 class GridCell:
     """One cell: which variant, model and row, its plan and reuse key, or why it cannot run."""
 

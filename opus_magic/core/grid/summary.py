@@ -13,7 +13,7 @@ from opus_magic.core.grid.judge import parse_verdict
 from opus_magic.records import RunRecord
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellResult:
     """One cell as shown: where it sits, its status, its run (if any) and its checks."""
 

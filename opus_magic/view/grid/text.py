@@ -257,16 +257,17 @@ def summary_html(summary: GridSummary) -> str:
     return f"<table class='opus-grid-summary'><tr>{head}</tr>{body}</table>{verdict}"
 
 
-def readable(run: GridRun, summary: GridSummary | None = None) -> dict[str, str]:
+def readable(run: GridRun, summary: GridSummary | None = None,
+             cells: Sequence[CellResult] | None = None) -> dict[str, str]:
     """The summary (made here unless given) and the table as text/plain, text/markdown and
-    text/html."""
-    cells = results(run)
+    text/html, from the run's cells (read here unless given)."""
+    cells = results(run) if cells is None else cells
     summary = summary or summarize(cells)
-    plain = "\n\n".join([summary_text(summary), "\n".join([fmt.text_table(cell_rows(cells, END_ROWS)), *more_rows(cells)]),
-                        footer(run)])
-    return {"text/plain": plain,
-            "text/markdown": markdown(summary, cells) + "\n\n" + footer(run),
-            "text/html": summary_html(summary) + f"<pre>{html.escape(footer(run))}</pre>"}
+    table = "\n".join([fmt.text_table(cell_rows(cells, END_ROWS)), *more_rows(cells)])
+    end = footer(run)
+    return {"text/plain": "\n\n".join([summary_text(summary), table, end]),
+            "text/markdown": markdown(summary, cells) + "\n\n" + end,
+            "text/html": summary_html(summary) + f"<pre>{html.escape(end)}</pre>"}
 
 
 class GridTextView(GridObserver):

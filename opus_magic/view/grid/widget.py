@@ -78,6 +78,7 @@ class GridView(GridObserver, LiveFrame):
             f"× {len(grid.models)} models × {len(grid.spec.rows)} rows"
             f"{f' × {grid.spec.repeats} samples' if grid.spec.repeats > 1 else ''})"))
         self._drawing = threading.Lock()  # the ticker and the end draw one at a time
+        self._rows = [cell.row for cell in grid.cells]
         self.saved: dict[str, str] = {}  # the readable text a saved notebook keeps
 
     def show(self) -> None:
@@ -106,9 +107,10 @@ class GridView(GridObserver, LiveFrame):
         self.stop.layout.display = "none"  # nothing is left to stop
         problems = "".join(f"<div class='opus-grid-problem'>{html.escape(line)}</div>"
                            for line in judge_line(run) + problem_lines(run))
-        summary = summarize(results(run))
+        cells = results(run)
+        summary = summarize(cells)
         self.summary.value = summary_html(summary) + problems
-        self.saved = readable(run, summary)
+        self.saved = readable(run, summary, cells)
         self._update()
 
     def projected(self, projection: Projection | None, excess: Decimal | None) -> None:
@@ -149,10 +151,9 @@ class GridView(GridObserver, LiveFrame):
             line = html.escape(progress_line(run, run.clock(), statuses))
             pushed: list[tuple[Any, Any]] = []
             if table:
-                rows = [cell.row for cell in run.grid.cells]
-                window, caption = shown_rows(rows, statuses, live=not self._over.is_set())
+                window, caption = shown_rows(self._rows, statuses, live=not self._over.is_set())
                 drawn = set(window)
-                indices = [i for i, row in enumerate(rows) if row in drawn]
+                indices = [i for i, row in enumerate(self._rows) if row in drawn]
                 pushed.append((self.table, caption + table_html(
                     results(run, indices), indices, run, window)))
             for widget, value in (*pushed, (self.bar, done), (self.label, line)):
