@@ -40,8 +40,8 @@ from opus_magic.notebook.state import STATE
 MAX_REPEATS = 100
 
 if TYPE_CHECKING:
-    from opus_magic.view.grid_text import GridTextView
-    from opus_magic.view.grid_widget import GridView
+    from opus_magic.view.grid.text import GridTextView
+    from opus_magic.view.grid.widget import GridView
 
 
 def track(run: GridRun | CascadeRun, work: Callable[[], None]) -> Callable[[], None]:
@@ -188,12 +188,12 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
                                                settings.budget))
 
     if mode == TEXT:
-        from opus_magic.view.grid_text import GridTextView
+        from opus_magic.view.grid.text import GridTextView
 
         text_view = GridTextView()
         launch(run, text_view, lambda: finish(text_view), live=False)
         return run
-    from opus_magic.view.grid_widget import GridView
+    from opus_magic.view.grid.widget import GridView
 
     view = GridView(run, on_stop=run.stop)
     STATE.remember(view)

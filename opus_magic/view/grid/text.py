@@ -18,8 +18,8 @@ from opus_magic.core.grid.run import GridObserver, GridRun, results
 from opus_magic.core.grid.summary import CellResult
 from opus_magic.core.run.outcome import not_recorded_line
 from opus_magic.view import format as fmt
-from opus_magic.view import verdict_text as vt
-from opus_magic.view.forecast_text import forecast_lines
+from opus_magic.view.grid import verdict_text as vt
+from opus_magic.view.grid.forecast_text import forecast_lines
 from opus_magic.wording import plural
 
 MARKS = {"ok": "", "reused": "", "error": "✗ error", "interrupted": "✗ interrupted",
