@@ -154,7 +154,7 @@ def test_a_large_grid_redraws_a_window_of_rows_while_it_runs() -> None:
 def test_a_finished_grid_past_the_end_limit_shows_its_first_rows_and_says_where_the_rest_are(
 ) -> None:
     from opus_magic.core.grid.summary import CellResult
-    from opus_magic.view.grid.text import END_ROWS, cell_rows, more_rows
+    from opus_magic.view.grid.table import END_ROWS, cell_rows, more_rows
     from opus_magic.view.grid.widget import shown_rows
 
     rows = [row for row in range(END_ROWS + 5) for _ in range(2)]  # two columns

@@ -23,10 +23,8 @@ from opus_magic.core.grid.summary import CellResult
 from opus_magic.view import format as fmt
 from opus_magic.view.grid.cell import border_colour, details_html
 from opus_magic.view.grid.forecast_text import forecast_lines
+from opus_magic.view.grid.table import END_ROWS, cell_text, columns_of
 from opus_magic.view.grid.text import (
-    END_ROWS,
-    cell_text,
-    columns_of,
     judge_line,
     problem_lines,
     progress_line,
