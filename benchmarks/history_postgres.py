@@ -61,8 +61,8 @@ def measure_store(store: Any, inserts: int, rounds: int) -> dict[str, Any]:
     """Inserts, then `%opus history -n 50` and `%opus stats` (query and both renderings)."""
     from opus_magic.core.history import totals
     from opus_magic.core.history.select import select
-    from opus_magic.view import stats
-    from opus_magic.view.history import history_view
+    from opus_magic.view.commands import stats
+    from opus_magic.view.commands.history import history_view
 
     saves = []
     for record in synthetic_runs(inserts, seed=11):

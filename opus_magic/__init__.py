@@ -70,7 +70,7 @@ def summary(grid_id: str | None = None) -> Any:
     from opus_magic.core.ab.verdict import pair_records, summarize, summary_records
     from opus_magic.core.history.grids import find_grid, grid_results
     from opus_magic.core.session import default_session
-    from opus_magic.view.verdict_text import verdict_lines
+    from opus_magic.view.grid.verdict_text import verdict_lines
 
     session = default_session()
     store = session.store(session.settings())
@@ -96,7 +96,7 @@ def run(prompt: str, **options: Any) -> Any:
     from opus_magic.core.tools.namespace import toolbox_from
     from opus_magic.core.tools.toolbox import LoopSettings
     from opus_magic.media import load
-    from opus_magic.view.text import TextView
+    from opus_magic.view.run.text import TextView
 
     session = default_session()
     passed = ("tag", "parent_id", "comparison_id", "thinking", "effort", "upload",

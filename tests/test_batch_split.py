@@ -2,7 +2,6 @@
 to the simulator's batch engines as several batches and shown and collected as one grid."""
 from __future__ import annotations
 
-
 import pytest
 
 import opus_magic

@@ -345,7 +345,7 @@ def test_a_live_status_line_says_state_age_and_counts() -> None:
     import datetime as dt
 
     from opus_magic.records import BatchRow
-    from opus_magic.view.batches import status_line
+    from opus_magic.view.grid.batches import status_line
 
     row = BatchRow("b-1", "msgbatch_1", "anthropic", "u", "p", None,
                    "2026-11-30T10:00:00.000+00:00", "in_progress",

@@ -34,7 +34,7 @@ from opus_magic.core.history.select import select
 from opus_magic.cost.pricing import format_usd
 from opus_magic.records import RunRecord
 from opus_magic.store.sqlite import Store
-from opus_magic.view.run_widget import VIEW_MIME
+from opus_magic.view.run.widget import VIEW_MIME
 
 KEY = "sk-test-0123456789abcdef"
 README_DIR = os.environ.get("OPUS_MAGIC_SCREENSHOTS") or None

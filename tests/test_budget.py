@@ -19,7 +19,7 @@ from opus_magic.core.session import default_session
 from opus_magic.cost import tokens
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.records import RunRecord
-from opus_magic.view.text import TextView
+from opus_magic.view.run.text import TextView
 
 OPUS = default_catalog().get("opus")
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from opus_magic.notebook.present import last_view
-from opus_magic.view.cascade_text import readable
-from opus_magic.view.cascade_widget import CascadeView
+from opus_magic.view.grid.cascade_text import readable
+from opus_magic.view.grid.cascade_widget import CascadeView
 
 PROMPT = "Answer with one of: billing, bug, other.\n{item}"
 ITEMS = [f"Ticket {i}: a billing question." for i in range(10)]

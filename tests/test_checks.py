@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import opus_magic
+from opus_magic.core.ab.verdict import summarize
 from opus_magic.core.grid.checks import CHECK_ERROR, Check, all_passed
 from opus_magic.core.grid.summary import from_history
-from opus_magic.core.ab.verdict import summarize
 
 
 def boom(answer, row):
@@ -160,7 +160,7 @@ def test_a_check_stopped_with_its_grid_says_so() -> None:
 
 def test_the_live_grid_shows_check_errors_in_its_cells_and_summary(ip, simulator) -> None:
     from opus_magic.notebook.present import last_view
-    from opus_magic.view.grid_widget import GridView
+    from opus_magic.view.grid.widget import GridView
 
     ip.run_line_magic("config", "OpusMagics.view = 'widget'")
     ip.user_ns.update(rows=["a"], boom=boom)

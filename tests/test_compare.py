@@ -13,7 +13,7 @@ import opus_magic
 from opus_magic import sim
 from opus_magic.core.comparison import rank
 from opus_magic.records import RunRecord, Usage
-from opus_magic.view.compare import CLOSE, compare_text, diff_text, word_diff
+from opus_magic.view.commands.compare import CLOSE, compare_text, diff_text, word_diff
 
 
 def run(text: str, run_id: str) -> RunRecord:

@@ -13,7 +13,7 @@ from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.pricing import cache_savings, output_tokens_for, usage_cost
 from opus_magic.errors import ConfigError, UsageError
 from opus_magic.records import Usage
-from opus_magic.view.catalog import models_table
+from opus_magic.view.commands.catalog import models_table
 from opus_magic.wire.usage import openai_usage
 
 CATALOG = default_catalog()

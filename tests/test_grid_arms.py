@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from opus_magic.core.grid.summary import CellResult
 from opus_magic.core.ab.verdict import summarize
+from opus_magic.core.grid.summary import CellResult
 from opus_magic.records import RunRecord
 from opus_magic.stats import wilson, wilson_clustered
-from opus_magic.view.verdict_text import verdict_lines
+from opus_magic.view.grid.verdict_text import verdict_lines
 
 
 def cell(variant: str, row: int, passed: bool, cost: str = "0.001", repeat: int = 0,

@@ -152,7 +152,7 @@ def test_the_budget_admits_the_batch_at_the_batch_price(ip, simulator, capsys) -
 
 def test_cancel_from_the_views_button_ends_the_batch_not_billed(ip, simulator,
                                                                 monkeypatch) -> None:
-    from opus_magic.view.batch_widget import BatchView
+    from opus_magic.view.grid.batch_widget import BatchView
 
     ip.run_line_magic("config", "OpusMagics.view = 'widget'")
     ip.user_ns.update(tickets=TICKETS, prompts=VARIANTS)

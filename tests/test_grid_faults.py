@@ -21,7 +21,7 @@ from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
 from opus_magic.notebook.grid import build_spec
 from opus_magic.view import format as fmt
-from opus_magic.view.grid_text import GridTextView
+from opus_magic.view.grid.text import GridTextView
 
 ELSEWHERE = "answered by another kernel running this grid"
 

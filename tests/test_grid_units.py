@@ -142,7 +142,7 @@ def test_the_benchmarks_ideal_time_follows_each_meaning_of_reset() -> None:
 
 
 def test_a_large_grid_redraws_a_window_of_rows_while_it_runs() -> None:
-    from opus_magic.view.grid_widget import LIVE_ROWS, shown_rows
+    from opus_magic.view.grid.widget import LIVE_ROWS, shown_rows
 
     rows = list(range(200))
     statuses = ["ok" if row < 50 else "pending" for row in rows]
@@ -154,8 +154,8 @@ def test_a_large_grid_redraws_a_window_of_rows_while_it_runs() -> None:
 def test_a_finished_grid_past_the_end_limit_shows_its_first_rows_and_says_where_the_rest_are(
 ) -> None:
     from opus_magic.core.grid.summary import CellResult
-    from opus_magic.view.grid_text import END_ROWS, cell_rows, more_rows
-    from opus_magic.view.grid_widget import shown_rows
+    from opus_magic.view.grid.table import END_ROWS, cell_rows, more_rows
+    from opus_magic.view.grid.widget import shown_rows
 
     rows = [row for row in range(END_ROWS + 5) for _ in range(2)]  # two columns
     window, caption = shown_rows(rows, ["ok"] * len(rows), live=False)

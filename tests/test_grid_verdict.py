@@ -23,7 +23,7 @@ from opus_magic.errors import UsageError
 from opus_magic.notebook.present import last_view
 from opus_magic.stats import wilson
 from opus_magic.view import format as fmt
-from opus_magic.view.grid_widget import GridView
+from opus_magic.view.grid.widget import GridView
 
 ASK = "Answer with one of: yes, no.\n"
 

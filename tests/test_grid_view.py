@@ -11,7 +11,7 @@ import pytest
 from comm.base_comm import BaseComm
 
 from opus_magic.notebook.present import last_view
-from opus_magic.view.grid_widget import GridView
+from opus_magic.view.grid.widget import GridView
 
 
 class Recorder:
@@ -106,7 +106,7 @@ def test_stop_keeps_finished_cells_and_a_rerun_continues(widget_ip, simulator) -
 
 
 def view_readable_mentions(view: GridView, text: str) -> bool:
-    from opus_magic.view.grid_text import readable
+    from opus_magic.view.grid.text import readable
 
     return text in readable(view.run)["text/plain"]
 

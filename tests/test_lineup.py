@@ -23,8 +23,8 @@ from opus_magic.core.run.engine import Observer
 from opus_magic.core.run.planner import build_request, plan_request
 from opus_magic.core.session import default_session
 from opus_magic.cost import tokens
-from opus_magic.view.run_html import header_html
-from opus_magic.view.run_state import readable, snapshot
+from opus_magic.view.run.html import header_html
+from opus_magic.view.run.state import readable, snapshot
 from opus_magic.wire.anthropic import native_tool
 
 LEGACY = "claude-opus-4-6 (legacy: Opus 5.5 is current, 20 % cheaper)"

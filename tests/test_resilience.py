@@ -337,7 +337,7 @@ def test_refusals_do_not_trip_the_breaker() -> None:
 def test_stop_during_a_retry_wait_ends_as_stopped(simulator) -> None:
     import io
 
-    from opus_magic.view.text import TextView
+    from opus_magic.view.run.text import TextView
 
     os.environ["OPUS_MAGIC_BASE_URL"] = simulator.base_url
     try:
@@ -478,7 +478,7 @@ def test_a_history_that_cannot_be_written_keeps_the_run(simulator, monkeypatch) 
 
     import io
 
-    from opus_magic.view.text import TextView
+    from opus_magic.view.run.text import TextView
 
     monkeypatch.setenv("OPUS_MAGIC_BASE_URL", simulator.base_url)
     session = default_session()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from opus_magic.view.live_only import LIVE_ONLY, drop_live_only
-from opus_magic.view.run_widget import VIEW_MIME
+from opus_magic.view.run.widget import VIEW_MIME
 
 if sys.version_info >= (3, 11):
     import tomllib

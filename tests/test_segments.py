@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from opus_magic.sim.content.text import answer_chunks
-from opus_magic.view.segments import Segments
+from opus_magic.view.run.segments import Segments
 
 
 def cut(text: str, pieces: int = 1, **limits: int) -> list[str]:

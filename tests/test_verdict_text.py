@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from opus_magic.stats import Interval, wilson
-from opus_magic.view.forecast_text import duration
-from opus_magic.view.verdict_text import money, rate, seconds, share
+from opus_magic.view.grid.forecast_text import duration
+from opus_magic.view.grid.verdict_text import money, rate, seconds, share
 
 
 def test_a_pass_rate_reads_with_its_wilson_interval_and_counts() -> None:

@@ -29,9 +29,9 @@ from opus_magic.cost.pricing import format_usd, usage_cost
 from opus_magic.notebook.present import BLOCKING, TEXT, last_view, presentation
 from opus_magic.records import RunRecord, Usage
 from opus_magic.sim.content.text import answer_chunks
-from opus_magic.view.run_html import header_html, meter_html
-from opus_magic.view.run_panel import RunPanel
-from opus_magic.view.run_state import Throttle, readable, snapshot
+from opus_magic.view.run.html import header_html, meter_html
+from opus_magic.view.run.panel import RunPanel
+from opus_magic.view.run.state import Throttle, readable, snapshot
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.stream import TextDelta
 
@@ -517,8 +517,8 @@ def test_thinking_streams_into_a_collapsed_part_that_says_what_was_billed(
 
 
 def test_a_finished_run_keeps_its_thinking_collapsed_in_the_static_rendering() -> None:
-    from opus_magic.view.run_html import run_html
-    from opus_magic.view.run_state import Meter, Snapshot
+    from opus_magic.view.run.html import run_html
+    from opus_magic.view.run.state import Meter, Snapshot
 
     meter = Meter("$0.01", "$0.02", "$0.03", "1 in · 2 out", "–", "–", True)
     snap = Snapshot("claude-opus-4-6", "ok", "complete", False, meter, (),

@@ -10,7 +10,7 @@ import pytest
 from opus_magic.errors import RequestError
 from opus_magic.records import RunRecord, Usage
 from opus_magic.view import format as fmt
-from opus_magic.view.history import format_table
+from opus_magic.view.commands.history import format_table
 from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy
 
 

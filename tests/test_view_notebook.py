@@ -15,8 +15,8 @@ from opus_magic.records import RunRecord
 from opus_magic.store.queries import RunFilter, select_runs
 from opus_magic.store.sqlite import Store
 from opus_magic.view.live_only import LIVE_ONLY, drop_live_only
-from opus_magic.view.run_panel import MESSAGES_PER_S
-from opus_magic.view.run_widget import VIEW_MIME
+from opus_magic.view.run.panel import MESSAGES_PER_S
+from opus_magic.view.run.widget import VIEW_MIME
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

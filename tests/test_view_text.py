@@ -16,7 +16,7 @@ from opus_magic.core.run.target import RunPolicy, StoreKey, Target
 from opus_magic.cost import tokens
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.records import RunRecord, Usage
-from opus_magic.view.comparison_text import ProgressLines
+from opus_magic.view.run.comparison_text import ProgressLines
 from opus_magic.wire.endpoints import Endpoint
 
 MODEL = "claude-opus-4-6"

@@ -36,7 +36,7 @@ def cmd_history(args: argparse.Namespace) -> None:
     from opus_magic.core.session import default_session
     from opus_magic.notebook.options import filter_values
     from opus_magic.store.export import write_runs
-    from opus_magic.view.history import format_table
+    from opus_magic.view.commands.history import format_table
 
     session = default_session()
     settings = session.settings()
@@ -58,7 +58,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
     from opus_magic.core.history.select import nothing_matched
     from opus_magic.core.session import default_session
     from opus_magic.notebook.options import filter_values
-    from opus_magic.view import stats
+    from opus_magic.view.commands import stats
 
     session = default_session()
     settings = session.settings()
@@ -100,7 +100,7 @@ def cmd_reconcile(args: argparse.Namespace) -> None:
     from opus_magic.core.session import default_session
     from opus_magic.notebook.options import grouping
     from opus_magic.notebook.reconcile_command import waiting
-    from opus_magic.view.reconcile import reconcile_text
+    from opus_magic.view.commands.reconcile import reconcile_text
 
     result = run(default_session(), args.since, args.until, grouping(args.by), args.provider,
                  args.refresh, waiting)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from opus_magic.core.batch import submit as batch
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
-from opus_magic.view.batches import (
+from opus_magic.view.grid.batches import (
     batch_state,
     batches_table,
     collected_text,

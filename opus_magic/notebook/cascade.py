@@ -92,11 +92,11 @@ def run_cascade(session: Session, spec: GridSpec, output: str | None, accept: fl
         deliver(output, to_frame(run))
 
     if mode == TEXT:
-        from opus_magic.view.cascade_text import CascadeTextView
+        from opus_magic.view.grid.cascade_text import CascadeTextView
 
         launch(run, CascadeTextView(), finish, live=False)
         return run
-    from opus_magic.view.cascade_widget import CascadeView
+    from opus_magic.view.grid.cascade_widget import CascadeView
 
     view = CascadeView(run, on_stop=run.stop)
     STATE.remember(view)

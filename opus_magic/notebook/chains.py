@@ -36,7 +36,7 @@ class ChainController:
     """One loop in a live view: runs it on the caller's thread, Stop ends it."""
 
     def __init__(self, session: Session, cell: CellInput, handover: bool) -> None:
-        from opus_magic.view.chain_widget import ChainView
+        from opus_magic.view.run.chain_widget import ChainView
 
         self.cancel = threading.Event()
         self.view = ChainView(self.stop, handover)
@@ -81,7 +81,7 @@ def present_chain(session: Session, plan: Plan, cell: CellInput) -> list[RunReco
 
 def run_in_text(session: Session, plan: Plan, cell: CellInput) -> Chain | None:
     """The loop printed as it runs; approval asked at the prompt."""
-    from opus_magic.view.chain_text import ChainTextView
+    from opus_magic.view.run.chain_text import ChainTextView
 
     loop = ToolLoop(session, cell.tools or Toolbox(()), cell.loop, ask_at_prompt)
     try:

@@ -10,17 +10,18 @@ from opus_magic.core.history import chains, grids, select, totals
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.batch_commands import cmd_batches
+from opus_magic.notebook.grid_command import cmd_grid
 from opus_magic.notebook.lines import report, split_words
 from opus_magic.notebook.options import add_filter_options, filter_values
-from opus_magic.notebook.grid_command import cmd_grid
 from opus_magic.notebook.reconcile_command import cmd_reconcile
 from opus_magic.notebook.sim_command import cmd_sim
-from opus_magic.view import compare, grid_history, stats
-from opus_magic.view.catalog import models_table
-from opus_magic.view.chain_text import show_lines
-from opus_magic.view.history import history_view
-from opus_magic.view.settings import changes_text
-from opus_magic.view.show import show_text
+from opus_magic.view.commands import compare, stats
+from opus_magic.view.commands.catalog import models_table
+from opus_magic.view.commands.history import history_view
+from opus_magic.view.commands.settings import changes_text
+from opus_magic.view.commands.show import show_text
+from opus_magic.view.grid import history as grid_history
+from opus_magic.view.run.chain_text import show_lines
 from opus_magic.view.tables import plain, show
 
 HELP = """%%opus [-m MODEL[,MODEL...]] [--max-tokens N] [-t TEMP] [-s SYSTEM] [--concise | --code-only]

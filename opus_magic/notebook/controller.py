@@ -23,7 +23,7 @@ class RunController:
                  on_record: Callable[[RunRecord], None], handover: bool,
                  line: str | None = None) -> None:
         """`line` is the cell's `%%opus` line as it ran: the view offers to rewrite its flags."""
-        from opus_magic.view.run_widget import RunView
+        from opus_magic.view.run.widget import RunView
 
         self.session, self.plan = session, plan
         self.launch, self.on_record, self.line = launch, on_record, line
@@ -77,7 +77,7 @@ class ComparisonController:
 
     def __init__(self, session: Session, runs: Comparison, launch: Launch,
                  on_done: Callable[[Sequence[RunRecord]], None], handover: bool) -> None:
-        from opus_magic.view.comparison_widget import ComparisonView
+        from opus_magic.view.run.comparison_widget import ComparisonView
 
         self.session, self.runs, self.launch, self.on_done = session, runs, launch, on_done
         self.view = ComparisonView(runs, self.again, self.stop, handover)

@@ -11,14 +11,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from opus_magic.core.ab.agreement import by_cell
+from opus_magic.core.ab.forecast import over_budget, project, refuse_over_budget
+from opus_magic.core.ab.sample import DEFAULT_SEED, RowSample, draw, full_run_key
 from opus_magic.core.cascade.run import CascadeRun
 from opus_magic.core.grid.checks import resolve
 from opus_magic.core.grid.fields import field_check
-from opus_magic.core.ab.forecast import over_budget, project, refuse_over_budget
 from opus_magic.core.grid.judge import JUDGE_CHECK, Judge
 from opus_magic.core.grid.judging import judge_lines
 from opus_magic.core.grid.run import GridRun, results
-from opus_magic.core.ab.sample import DEFAULT_SEED, RowSample, draw, full_run_key
 from opus_magic.core.grid.spec import (
     Grid,
     GridSpec,
@@ -40,8 +40,8 @@ from opus_magic.notebook.state import STATE
 MAX_REPEATS = 100
 
 if TYPE_CHECKING:
-    from opus_magic.view.grid_text import GridTextView
-    from opus_magic.view.grid_widget import GridView
+    from opus_magic.view.grid.text import GridTextView
+    from opus_magic.view.grid.widget import GridView
 
 
 def track(run: GridRun | CascadeRun, work: Callable[[], None]) -> Callable[[], None]:
@@ -188,12 +188,12 @@ def run_grid(session: Session, spec: GridSpec, output: str | None) -> GridRun | 
                                                settings.budget))
 
     if mode == TEXT:
-        from opus_magic.view.grid_text import GridTextView
+        from opus_magic.view.grid.text import GridTextView
 
         text_view = GridTextView()
         launch(run, text_view, lambda: finish(text_view), live=False)
         return run
-    from opus_magic.view.grid_widget import GridView
+    from opus_magic.view.grid.widget import GridView
 
     view = GridView(run, on_stop=run.stop)
     STATE.remember(view)

@@ -22,8 +22,8 @@ from opus_magic.notebook.present import BLOCKING, TEXT, deliver, presentation
 from opus_magic.notebook.state import STATE
 from opus_magic.records import BatchRow
 from opus_magic.store.grids import grid_cells
-from opus_magic.view.batch_text import BatchTextView, next_steps
-from opus_magic.view.grid_history import grid_view
+from opus_magic.view.grid.batch_text import BatchTextView, next_steps
+from opus_magic.view.grid.history import grid_view
 from opus_magic.view.tables import Rendered, show
 
 LOCAL_POLL_S = (0.05, 1.0)  # a server on this machine (the simulator) answers at once
@@ -159,7 +159,7 @@ def _watch(session: Session, spec: GridSpec, plan: gridbatch.BatchPlan, rows: li
         watch = BatchWatch(session, spec, grid_id, rows, output, text, plan.batch, plan.grid)
         text.submitted(preflight, rows, grid_id)
     else:
-        from opus_magic.view.batch_widget import BatchView
+        from opus_magic.view.grid.batch_widget import BatchView
 
         widget = BatchView(grid_id, preflight, rows)
         watch = BatchWatch(session, spec, grid_id, rows, output, widget, plan.batch, plan.grid)

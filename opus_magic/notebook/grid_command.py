@@ -6,8 +6,8 @@ from opus_magic.core.cascade import history as cascade_history
 from opus_magic.core.history import grids
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
-from opus_magic.view import grid_history
-from opus_magic.view.cascade_text import from_history
+from opus_magic.view.grid import history as grid_history
+from opus_magic.view.grid.cascade_text import from_history
 from opus_magic.view.tables import show
 
 

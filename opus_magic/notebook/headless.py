@@ -10,7 +10,7 @@ from opus_magic.core.run.engine import now_iso
 from opus_magic.core.session import default_session
 from opus_magic.errors import UsageError
 from opus_magic.view import format as fmt
-from opus_magic.view.history import format_table
+from opus_magic.view.commands.history import format_table
 from opus_magic.wording import plural
 
 

@@ -18,7 +18,7 @@ from opus_magic.core.schema.spec import OutputSchema
 from opus_magic.core.session import Session
 from opus_magic.notebook.state import STATE
 from opus_magic.records import RunRecord
-from opus_magic.view.text import TextView
+from opus_magic.view.run.text import TextView
 
 TEXT, LIVE, BLOCKING = "text", "live", "blocking"
 
@@ -113,7 +113,7 @@ def present_comparison(session: Session, runs: Comparison,
 def present_comparison_text(session: Session, runs: Comparison,
                             out: TextIO | None = None) -> list[RunRecord]:
     """Run a fan-out printing each model's progress and each answer as it ends, then a summary."""
-    from opus_magic.view.comparison_text import ProgressLines, summary_table
+    from opus_magic.view.run.comparison_text import ProgressLines, summary_table
 
     out = out or sys.stdout
     models = ", ".join(plan.request.model for plan in runs)

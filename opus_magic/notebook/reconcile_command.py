@@ -11,7 +11,7 @@ from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.notebook.lines import report
 from opus_magic.notebook.options import add_reconcile_options, grouping
-from opus_magic.view.reconcile import reconcile_view
+from opus_magic.view.commands.reconcile import reconcile_view
 from opus_magic.view.tables import show
 
 

@@ -7,7 +7,7 @@ from opus_magic.config import SIMULATOR
 from opus_magic.core.session import Session
 from opus_magic.errors import ConfigError, UsageError
 from opus_magic.sim.pace import PACES, pace
-from opus_magic.view.sim import sim_lines
+from opus_magic.view.commands.sim import sim_lines
 
 SPEED_KEYS = ("tokens_per_second", "ttft_s", "answer_tokens", "usage_scale")
 USAGE = ("Use %opus sim [real|instant] [tokens_per_second=N] [ttft_s=S] [answer_tokens=N] "

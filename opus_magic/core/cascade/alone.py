@@ -3,7 +3,6 @@ stage, or the comparison), else estimated from its prices, the row's pre-flight 
 the length of the answer the row got."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 
 from opus_magic.core.cascade.policy import RowPath

@@ -1,4 +1,4 @@
-"""Migration m012: the providers' usage and cost reports, kept per UTC day once fetched."""
+"""Migration m013: the providers' usage and cost reports, kept per UTC day once fetched."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""Migration m012: tool loops (a chain of model calls and the tool results between them),
+"""Migration m014: tool loops (a chain of model calls and the tool results between them),
 server tools' request counts, and answers asked to follow a schema."""
 from __future__ import annotations
 

@@ -16,18 +16,18 @@ from opus_magic.core.tools.loop import ChainObserver
 from opus_magic.core.tools.runner import ToolCall, ToolResult
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
-from opus_magic.view.chain_text import (
+from opus_magic.view.live_only import LIVE_ONLY
+from opus_magic.view.run.chain_text import (
     call_line,
     chain_end_lines,
     result_line,
     server_lines,
     step_lines,
 )
-from opus_magic.view.live_only import LIVE_ONLY
-from opus_magic.view.run_html import lines_html, run_html
-from opus_magic.view.run_panel import RunPanel, part
-from opus_magic.view.run_state import preview, snapshot
-from opus_magic.view.run_widget import HIDDEN, widget_bundle
+from opus_magic.view.run.html import lines_html, run_html
+from opus_magic.view.run.panel import RunPanel, part
+from opus_magic.view.run.state import preview, snapshot
+from opus_magic.view.run.widget import HIDDEN, widget_bundle
 
 TOOL_STYLE = "font-family:var(--jp-code-font-family, monospace);font-size:0.92em"
 

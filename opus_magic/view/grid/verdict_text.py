@@ -8,6 +8,7 @@ from opus_magic.core.ab.verdict import GridSummary
 from opus_magic.stats import CheaperArm, Interval, PairComparison, Verdict
 from opus_magic.view import format as fmt
 
+
 def percent(value: float) -> str:
     return f"{value * 100:.0f}"
 

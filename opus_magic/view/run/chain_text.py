@@ -15,7 +15,7 @@ from opus_magic.core.tools.loop import ChainObserver
 from opus_magic.core.tools.runner import ToolCall, ToolResult, calls_of
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
-from opus_magic.view.text import summary_line
+from opus_magic.view.run.text import summary_line
 
 RESULT_CHARS = 160  # of a result, on its line
 MARKS = {"ok": "←", "error": "✗", "timeout": "⏱", "declined": "⊘", "not run": "–", "shown": "–"}

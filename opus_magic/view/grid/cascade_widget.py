@@ -11,7 +11,7 @@ from collections.abc import Callable
 from opus_magic.core.cascade.progress import progress, row_texts
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
 from opus_magic.core.cascade.summary import of_run
-from opus_magic.view.cascade_text import (
+from opus_magic.view.grid.cascade_text import (
     opening,
     path_rows,
     progress_line,
@@ -19,8 +19,8 @@ from opus_magic.view.cascade_text import (
     summary_html,
     table_html,
 )
-from opus_magic.view.grid_widget import LIVE_ROWS, REDRAWS_PER_S, LiveFrame
-from opus_magic.view.run_widget import VIEW_MIME
+from opus_magic.view.grid.widget import LIVE_ROWS, REDRAWS_PER_S, LiveFrame
+from opus_magic.view.run.widget import VIEW_MIME
 
 
 class CascadeView(CascadeObserver, LiveFrame):

@@ -14,8 +14,8 @@ from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.core.run.outcome import outcome_lines
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
-from opus_magic.view.chips import chips_brief
-from opus_magic.view.text import summary_line
+from opus_magic.view.run.chips import chips_brief
+from opus_magic.view.run.text import summary_line
 
 PROGRESS_EVERY_S = 2.0  # a streaming model's progress line, at most this often
 

@@ -17,17 +17,17 @@ from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.core.run.plan import Plan
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
-from opus_magic.view.chips import chips_html
 from opus_magic.view.live_only import LIVE_ONLY
-from opus_magic.view.run_html import (
+from opus_magic.view.run.chips import chips_html
+from opus_magic.view.run.html import (
     attempt_html,
     attempt_title,
     lines_html,
     page_html,
     run_html,
 )
-from opus_magic.view.run_panel import RunPanel, part
-from opus_magic.view.run_state import readable, snapshot
+from opus_magic.view.run.panel import RunPanel, part
+from opus_magic.view.run.state import readable, snapshot
 
 CONCISE_OPTIONS = (("off", "off"), ("concise", "concise"), ("code only", "code"))
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -191,7 +191,7 @@ class RunView(Observer):
         """The button (for a cell whose first line is `replaces`), from now on under the controls."""
         import ipywidgets as w
 
-        from opus_magic.view.write_back import WriteBack
+        from opus_magic.view.run.write_back import WriteBack
 
         button = WriteBack(self._written, _dom_classes=("opus-write-back",), layout=w.Layout(),
                            replaces=replaces)

@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import TextIO
 
 from opus_magic.core.cascade import alone
-from opus_magic.core.cascade.progress import Progress, phase, progress, row_texts
 from opus_magic.core.cascade.history import Recorded
 from opus_magic.core.cascade.policy import RowPath
+from opus_magic.core.cascade.progress import Progress, phase, progress, row_texts
 from opus_magic.core.cascade.run import CascadeObserver, CascadeRun
 from opus_magic.core.cascade.summary import CascadeSummary, Side, of_run, sentence
 from opus_magic.cost.model_info import ModelInfo

@@ -10,7 +10,7 @@ from typing import TextIO
 from opus_magic.config import SIMULATOR
 from opus_magic.core.grid.batch import BatchObserver
 from opus_magic.records import BatchRow
-from opus_magic.view.batches import status_line
+from opus_magic.view.grid.batches import status_line
 from opus_magic.view.tables import Rendered
 
 

@@ -10,18 +10,18 @@ from typing import Any
 from opus_magic.core.comparison import Comparison, RankedRun, rank
 from opus_magic.core.run.engine import Clock
 from opus_magic.view import format as fmt
-from opus_magic.view.chips import chips_html
-from opus_magic.view.comparison_text import (
+from opus_magic.view.live_only import LIVE_ONLY
+from opus_magic.view.run.chips import chips_html
+from opus_magic.view.run.comparison_text import (
     SUMMARY_HEADINGS,
     cheapest_cost,
     summary_cells,
     summary_table,
 )
-from opus_magic.view.live_only import LIVE_ONLY
-from opus_magic.view.run_html import lines_html, run_html
-from opus_magic.view.run_panel import MESSAGES_PER_S, RunPanel, part
-from opus_magic.view.run_state import readable, snapshot
-from opus_magic.view.run_widget import HIDDEN, VIEW_MIME, set_buttons, widget_bundle
+from opus_magic.view.run.html import lines_html, run_html
+from opus_magic.view.run.panel import MESSAGES_PER_S, RunPanel, part
+from opus_magic.view.run.state import readable, snapshot
+from opus_magic.view.run.widget import HIDDEN, VIEW_MIME, set_buttons, widget_bundle
 
 COLUMN_TEXT_HEIGHT = "22em"
 

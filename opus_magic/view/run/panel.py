@@ -9,8 +9,8 @@ from opus_magic.core.run.attachment_report import Chip, plan_chips
 from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
-from opus_magic.view.chips import chips_html
-from opus_magic.view.run_html import (
+from opus_magic.view.run.chips import chips_html
+from opus_magic.view.run.html import (
     header_html,
     lines_html,
     meter_html,
@@ -19,8 +19,8 @@ from opus_magic.view.run_html import (
     stream_html,
     thinking_html,
 )
-from opus_magic.view.run_state import Snapshot, Throttle, snapshot
-from opus_magic.view.segments import Segments
+from opus_magic.view.run.segments import Segments
+from opus_magic.view.run.state import Snapshot, Throttle, snapshot
 
 MESSAGES_PER_S = 8  # widget messages a streaming view sends per second, on average
 METER_INTERVAL_S = 0.5  # while streaming the meter is redrawn at most this often

@@ -13,8 +13,8 @@ from opus_magic.core.run.outcome import outcome_lines
 from opus_magic.core.run.plan import Plan
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
-from opus_magic.view.chips import chips_lines
-from opus_magic.view.text import summary_line
+from opus_magic.view.run.chips import chips_lines
+from opus_magic.view.run.text import summary_line
 
 PREVIEW_LINES = 8  # of a long answer's start, in the short text/plain kept for saved notebooks
 PREVIEW_CHARS = 600

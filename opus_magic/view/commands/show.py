@@ -5,8 +5,8 @@ from typing import Any
 
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
-from opus_magic.view.chips import attached_line
-from opus_magic.view.text import summary_line
+from opus_magic.view.run.chips import attached_line
+from opus_magic.view.run.text import summary_line
 from opus_magic.wording import plural
 
 FOLD_LINES = 12  # a field longer than this many lines shows its first ones ...

@@ -21,19 +21,17 @@ from opus_magic.core.ab.verdict import summarize
 from opus_magic.core.grid.run import GridObserver, GridRun, results
 from opus_magic.core.grid.summary import CellResult
 from opus_magic.view import format as fmt
-from opus_magic.view.forecast_text import forecast_lines
-from opus_magic.view.grid_cell import border_colour, details_html
-from opus_magic.view.grid_text import (
-    END_ROWS,
-    cell_text,
-    columns_of,
+from opus_magic.view.grid.cell import border_colour, details_html
+from opus_magic.view.grid.forecast_text import forecast_lines
+from opus_magic.view.grid.table import END_ROWS, cell_text, columns_of
+from opus_magic.view.grid.text import (
     judge_line,
     problem_lines,
     progress_line,
     readable,
     summary_html,
 )
-from opus_magic.view.run_widget import VIEW_MIME, part
+from opus_magic.view.run.widget import VIEW_MIME, part
 
 REDRAWS_PER_S = 2
 IDLE_EVERY = 2  # redraws of an unchanged grid (the ETA and the clock move on) per this many ticks

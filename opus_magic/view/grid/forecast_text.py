@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from opus_magic.core.ab.forecast import Projection
 from opus_magic.view import format as fmt
-from opus_magic.view.verdict_text import money
+from opus_magic.view.grid.verdict_text import money
 
 PACE = {"concurrency": "the calls in flight set the pace",
         "requests": "the requests-per-minute limit sets the pace",

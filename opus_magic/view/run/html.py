@@ -12,7 +12,7 @@ from typing import Any
 
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt
-from opus_magic.view.run_state import Meter, Snapshot
+from opus_magic.view.run.state import Meter, Snapshot
 
 LINE = "line-height:1.45"
 BADGE = ("padding:0 5px;border-radius:3px;font-size:0.9em;"

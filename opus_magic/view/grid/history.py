@@ -5,16 +5,11 @@ import dataclasses
 import html
 from collections.abc import Sequence
 
-from opus_magic.core.grid.summary import CellResult
 from opus_magic.core.ab.verdict import summarize
+from opus_magic.core.grid.summary import CellResult
 from opus_magic.view import format as fmt
-from opus_magic.view.grid_text import (
-    cell_rows,
-    cell_text,
-    judged_cost_line,
-    summary_html,
-    summary_text,
-)
+from opus_magic.view.grid.table import cell_rows, cell_text
+from opus_magic.view.grid.text import judged_cost_line, summary_html, summary_text
 from opus_magic.view.tables import Rendered
 
 

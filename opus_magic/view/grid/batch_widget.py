@@ -12,8 +12,8 @@ from typing import Any
 
 from opus_magic.core.grid.batch import BatchObserver
 from opus_magic.records import BatchRow
-from opus_magic.view.batch_text import next_steps, readable, status_lines
-from opus_magic.view.run_widget import VIEW_MIME, part
+from opus_magic.view.grid.batch_text import next_steps, readable, status_lines
+from opus_magic.view.run.widget import VIEW_MIME, part
 from opus_magic.view.tables import Rendered
 
 TICK_S = 1.0  # the elapsed time moves on between polls
