@@ -83,3 +83,22 @@ def test_a_plain_first_cell_loads_no_attachment_tool_or_schema_machinery(
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, env=env, check=True)
     assert "complete" in done.stdout and done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_every_name_the_warm_up_imports_exists() -> None:
+    """The warm-up runs on a thread where a failed import would go unseen: each one resolves."""
+    import ast
+    import importlib
+    import inspect
+
+    from opus_magic.notebook import extension
+
+    for node in ast.walk(ast.parse(inspect.getsource(extension.warm_up))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                importlib.import_module(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            module = importlib.import_module(node.module or "")
+            for alias in node.names:
+                assert hasattr(module, alias.name) or importlib.import_module(
+                    f"{node.module}.{alias.name}")

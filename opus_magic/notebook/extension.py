@@ -42,7 +42,7 @@ def warm_up() -> None:
         import ipywidgets  # noqa: F401
 
         from opus_magic.notebook import controller  # noqa: F401  (and the view a run shows)
-        from opus_magic.view import run_widget  # noqa: F401
+        from opus_magic.view.run import widget  # noqa: F401
     session = default_session()
     try:
         settings = session.settings()
