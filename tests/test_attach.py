@@ -20,7 +20,7 @@ import opus_magic
 from opus_magic.core import session as session_module
 from opus_magic.cost.pricing import format_usd
 from opus_magic.secret import as_secret
-from opus_magic.wire import files
+from opus_magic.wire.anthropic import files
 from opus_magic.wire.endpoints import Endpoint
 
 QUESTION = "Which chapters depend on the storage layer?"

@@ -17,7 +17,7 @@ from opus_magic.records import AttachedFile, RunRecord
 from opus_magic.store.attachments import uploaded_file
 from opus_magic.store.migrations import migrate
 from opus_magic.store.sqlite import Store
-from opus_magic.wire.payload import Encoded, json_body, plain
+from opus_magic.wire.body.payload import Encoded, json_body, plain
 
 PNG = png_bytes(30, 20)
 

@@ -15,7 +15,7 @@ from opus_magic.core.session import Session, default_session
 from opus_magic.errors import RequestError
 from opus_magic.records import RunRecord
 from opus_magic.store import batches as stored
-from opus_magic.wire.batches import BatchClient
+from opus_magic.wire.batch.engines import BatchClient
 
 
 def recorded() -> list[tuple[str, str]]:

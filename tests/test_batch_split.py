@@ -17,7 +17,7 @@ from opus_magic.errors import UsageError
 from opus_magic.notebook import grid_batch
 from opus_magic.notebook.grid import build_spec
 from opus_magic.store.grids import grid_cells
-from opus_magic.wire.batches import request_bytes
+from opus_magic.wire.batch.engines import request_bytes
 
 
 def test_the_providers_limits_are_the_documented_ones() -> None:

@@ -199,7 +199,7 @@ def test_the_batches_table_has_the_columns_other_processes_read() -> None:
 # --- pure logic: which API, request conversion, results read into usage ----------------------
 
 def test_which_batch_api_an_endpoint_speaks() -> None:
-    from opus_magic.wire.batches import batch_api
+    from opus_magic.wire.batch.engines import batch_api
     from opus_magic.wire.endpoints import Endpoint
 
     anthropic_host = Endpoint("https://api.anthropic.com/v1/", None)
@@ -212,7 +212,7 @@ def test_which_batch_api_an_endpoint_speaks() -> None:
 
 
 def test_a_chat_body_becomes_messages_params() -> None:
-    from opus_magic.wire.batches import anthropic_params, openai_body
+    from opus_magic.wire.batch.engines import anthropic_params, openai_body
 
     body = {"model": "claude-opus-4-6", "max_tokens": 300, "stream": True, "temperature": 0.2,
             "stream_options": {"include_usage": True},
@@ -228,12 +228,12 @@ def test_a_chat_body_becomes_messages_params() -> None:
 
 
 def test_a_native_body_goes_into_a_batch_as_it_is() -> None:
-    from opus_magic.wire import anthropic
-    from opus_magic.wire.batches import anthropic_params
-    from opus_magic.wire.request import WireRequest
+    from opus_magic.wire.anthropic.messages import request_body
+    from opus_magic.wire.batch.engines import anthropic_params
+    from opus_magic.wire.body.request import WireRequest
 
     messages = [{"role": "system", "content": "Be concise."}, {"role": "user", "content": "Hi"}]
-    body = anthropic.request_body(WireRequest(
+    body = request_body(WireRequest(
         model="claude-opus-4-6", messages=messages, max_tokens=300, thinking="adaptive",
         breakpoints=("system",)))
     params = anthropic_params(body)
@@ -243,7 +243,7 @@ def test_a_native_body_goes_into_a_batch_as_it_is() -> None:
 
 def test_results_are_read_into_usage_with_cache_counted_in_input() -> None:
     from opus_magic.records import Usage
-    from opus_magic.wire.batch_results import anthropic_result, openai_result
+    from opus_magic.wire.batch.results import anthropic_result, openai_result
 
     line = {"custom_id": "a", "result": {"type": "succeeded", "message": {
         "model": "claude-opus-4-6", "stop_reason": "end_turn",

@@ -25,7 +25,7 @@ from opus_magic.core.session import default_session
 from opus_magic.cost import tokens
 from opus_magic.view.run.html import header_html
 from opus_magic.view.run.state import readable, snapshot
-from opus_magic.wire.anthropic import native_tool
+from opus_magic.wire.anthropic.messages import native_tool
 
 LEGACY = "claude-opus-4-6 (legacy: Opus 5.5 is current, 20 % cheaper)"
 ANSWER_TOKENS = 40

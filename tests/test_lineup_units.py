@@ -9,8 +9,8 @@ import pytest
 from opus_magic.cost import calibration, capabilities, crosscheck, lineup
 from opus_magic.cost.catalog import canonical, default_catalog
 from opus_magic.cost.pricing import PriceMode, served_mode
-from opus_magic.wire import anthropic
-from opus_magic.wire.request import WireRequest
+from opus_magic.wire.anthropic import messages
+from opus_magic.wire.body.request import WireRequest
 
 CATALOG = default_catalog()
 
@@ -93,7 +93,7 @@ def test_a_forced_tool_choice_is_refused_where_the_model_answers_400(model, choi
         assert line == (f"{model} answers a forced tool_choice (any, or a named tool) with 400: "
                         f"use tool_choice auto and name the tool to call in the prompt.")
         assert capabilities.request_refusal(
-            CATALOG.get(model), "anthropic", anthropic.API_VERSION, thinking=None, effort=None,
+            CATALOG.get(model), "anthropic", messages.API_VERSION, thinking=None, effort=None,
             temperature=None, max_tokens=100, tool_choice=choice) == line
 
 
@@ -103,8 +103,8 @@ def test_a_forced_tool_choice_is_refused_where_the_model_answers_400(model, choi
     ("anthropic", "2023-06-01", "claude-opus-4-6", 1.5, "from 0 to 1, not 1.5"),
     ("anthropic", "2023-06-01", "claude-opus-5-5", 0.3, "only takes its default sampling"),
     ("anthropic", "2023-06-01", "claude-opus-5-5", 1.0, None),
-    ("openai", anthropic.API_VERSION, "claude-opus-5-5", 0.3, "only takes its default sampling"),
-    ("openai", anthropic.API_VERSION, "gpt-4o", 1.5, None),
+    ("openai", messages.API_VERSION, "claude-opus-5-5", 0.3, "only takes its default sampling"),
+    ("openai", messages.API_VERSION, "gpt-4o", 1.5, None),
 ])
 def test_temperature_by_api_version_and_model(api, version, model, temperature, refused) -> None:
     line = capabilities.request_refusal(CATALOG.get(model), api, version, thinking=None,
@@ -113,13 +113,13 @@ def test_temperature_by_api_version_and_model(api, version, model, temperature, 
 
 
 def test_a_body_with_a_temperature_goes_as_the_version_that_takes_it() -> None:
-    body = anthropic.request_body(WireRequest(
+    body = messages.request_body(WireRequest(
         model="claude-opus-4-6", messages=[{"role": "user", "content": "hi"}], max_tokens=10,
         temperature=0.2))
-    assert body["temperature"] == 0.2 and anthropic.version_of(body) == "2023-06-01"
-    plain = anthropic.request_body(WireRequest(
+    assert body["temperature"] == 0.2 and messages.version_of(body) == "2023-06-01"
+    plain = messages.request_body(WireRequest(
         model="claude-opus-4-6", messages=[{"role": "user", "content": "hi"}], max_tokens=10))
-    assert "temperature" not in plain and anthropic.version_of(plain) == "2026-10-21"
+    assert "temperature" not in plain and messages.version_of(plain) == "2026-10-21"
 
 
 @pytest.mark.parametrize("served, mode", [

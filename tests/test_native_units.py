@@ -15,10 +15,10 @@ from opus_magic.cost.capabilities import request_refusal
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.errors import ConfigError
 from opus_magic.secret import as_secret
-from opus_magic.wire.anthropic import api_root, request_body
-from opus_magic.wire.anthropic_stream import InputKnown, MessagesState, ThinkingDelta
+from opus_magic.wire.anthropic.messages import api_root, request_body
+from opus_magic.wire.anthropic.stream import InputKnown, MessagesState, ThinkingDelta
+from opus_magic.wire.body.request import WireRequest
 from opus_magic.wire.endpoints import Endpoint, route
-from opus_magic.wire.request import WireRequest
 from opus_magic.wire.stream import Finished, StreamFailed, TextDelta, UsageReported
 
 START = {"type": "message_start", "message": {"model": "claude-opus-4-6", "usage": {

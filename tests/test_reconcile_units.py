@@ -16,8 +16,9 @@ from opus_magic.cost.catalog import default_catalog
 from opus_magic.errors import ConfigError, RequestError, UsageError
 from opus_magic.secret import wrong_kind
 from opus_magic.store.reconcile import CachedDay
-from opus_magic.wire import anthropic_reports, openai_reports
-from opus_magic.wire.reports import CostLine, DayReport, Tokens, UsageLine, pages
+from opus_magic.wire.reports import anthropic as anthropic_reports
+from opus_magic.wire.reports import openai as openai_reports
+from opus_magic.wire.reports.day import CostLine, DayReport, Tokens, UsageLine, pages
 
 SONNET = default_catalog().get("claude-sonnet-5-5")  # $2 in, $10 out, reads 5 %, writes ×1.25/×2
 M = Decimal(1_000_000)

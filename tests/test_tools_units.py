@@ -21,9 +21,9 @@ from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.pricing import usage_cost
 from opus_magic.errors import SchemaRefused, UsageError
 from opus_magic.records import RunRecord, Usage
-from opus_magic.wire.anthropic_stream import MessagesState
-from opus_magic.wire.schemas import for_claude, for_openai
-from opus_magic.wire.tool_turns import chat_messages, messages_turns
+from opus_magic.wire.anthropic.stream import MessagesState
+from opus_magic.wire.body.schemas import for_claude, for_openai
+from opus_magic.wire.body.tool_turns import chat_messages, messages_turns
 
 
 def get_weather(city: str, unit: str = "celsius", days: int = 1) -> str:

@@ -22,8 +22,8 @@ from opus_magic.cost.catalog import default_catalog
 from opus_magic.errors import StreamInterrupted
 from opus_magic.records import BatchRow
 from opus_magic.view import format as fmt
-from opus_magic.wire.anthropic_stream import MessagesState
-from opus_magic.wire.batch_results import anthropic_result, openai_result
+from opus_magic.wire.anthropic.stream import MessagesState
+from opus_magic.wire.batch.results import anthropic_result, openai_result
 from opus_magic.wire.stream import StreamState
 from opus_magic.wire.usage import MAX_TOKENS
 

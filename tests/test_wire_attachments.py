@@ -10,8 +10,8 @@ from media_support import pdf_bytes, png_bytes
 from opus_magic.errors import RequestError, UsageError
 from opus_magic.media import load
 from opus_magic.secret import as_secret
-from opus_magic.wire import files
-from opus_magic.wire.attachments import (
+from opus_magic.wire.anthropic import files
+from opus_magic.wire.body.attachments import (
     messages_block,
     messages_content,
     openai_content,

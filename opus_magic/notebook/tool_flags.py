@@ -9,7 +9,7 @@ from opus_magic.core.schema.spec import OutputSchema, schema_from
 from opus_magic.core.tools.namespace import toolbox_from
 from opus_magic.core.tools.toolbox import LOOP_STEPS, TOOL_TIMEOUT_S, LoopSettings
 from opus_magic.errors import UsageError
-from opus_magic.wire.request import ServerTool
+from opus_magic.wire.body.request import ServerTool
 
 LOOP_FLAGS = ("max_steps", "approve", "tool_timeout", "no_parallel")
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from opus_magic.errors import ConfigError
-from opus_magic.wire.anthropic import MESSAGES
+from opus_magic.wire.anthropic.messages import MESSAGES
 from opus_magic.wire.chat import CHAT_COMPLETIONS
 from opus_magic.wire.transport import Transport
 

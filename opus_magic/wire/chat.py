@@ -5,14 +5,14 @@ from collections.abc import Callable
 from typing import Any
 
 from opus_magic.errors import RequestError
-from opus_magic.wire.attachments import openai_turns
+from opus_magic.wire.body.attachments import openai_turns
+from opus_magic.wire.body.request import WireRequest
+from opus_magic.wire.body.schemas import Fitted, for_openai
+from opus_magic.wire.body.tool_turns import chat_messages
 from opus_magic.wire.client import Response, key_of, post
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
-from opus_magic.wire.request import WireRequest
-from opus_magic.wire.schemas import Fitted, for_openai
 from opus_magic.wire.stream import StreamState
-from opus_magic.wire.tool_turns import chat_messages
 
 
 def open_response(endpoint: Endpoint, body: dict[str, Any], timeout_s: float,

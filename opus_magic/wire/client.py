@@ -24,9 +24,9 @@ from opus_magic.errors import (
     StreamInterrupted,
     StreamTimedOut,
 )
+from opus_magic.wire.body.payload import json_body
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold, explain_status
-from opus_magic.wire.payload import json_body
 from opus_magic.wire.scrub import KEY_LOGS, Scrubber
 
 SIMULATOR_HEADER = "x-opus-magic-simulator"

@@ -119,7 +119,7 @@ class StreamState:
 
     def assistant_turn(self) -> dict[str, Any]:
         """The answer as the next request of a tool loop sends it back (neutral form: OpenAI's,
-        with `tool_calls`; see `wire/request.py`)."""
+        with `tool_calls`; see `wire/body/request.py`)."""
         turn: dict[str, Any] = {"role": "assistant", "content": self.text or None}
         if self.tool_calls:
             turn["tool_calls"] = [dict(call, function=dict(call["function"]))

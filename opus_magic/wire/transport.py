@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from opus_magic.wire.body.request import WireRequest
+from opus_magic.wire.body.schemas import Fitted
 from opus_magic.wire.client import Response
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
-from opus_magic.wire.request import WireRequest
-from opus_magic.wire.schemas import Fitted
 from opus_magic.wire.stream import StreamState
 
 
@@ -26,7 +26,7 @@ class Transport(Protocol):
     api: str  # the `api` setting that selects it
     caches: bool  # takes prompt-cache breakpoints in the body
     counts: bool  # counts a body's input tokens exactly, for free
-    files: bool  # takes attachments by the file_id of an upload to its Files API (wire/files.py)
+    files: bool  # takes attachments by file_id, uploaded to its Files API (wire/anthropic/files.py)
 
     def version_for(self, body: dict[str, Any] | None) -> str | None:
         """The API version a body is sent as, where the API has versions."""

@@ -10,7 +10,7 @@ from opus_magic.core.run.plan import Plan
 from opus_magic.core.schema.answer import check
 from opus_magic.core.schema.spec import OutputSchema
 from opus_magic.records import RunRecord
-from opus_magic.wire.batch_results import BatchResult
+from opus_magic.wire.batch.results import BatchResult
 
 LOOP_NOTE = ("The batch ran the first step of a tool loop: the model asks for {calls}. The kernel "
              "that submitted the batch goes on with the loop as it collects it; elsewhere the "

@@ -27,8 +27,8 @@ from opus_magic.cost.pricing import BATCH, usage_cost
 from opus_magic.errors import ConfigError, OpusError, RequestError, UsageError
 from opus_magic.records import BatchRow, RunRecord, Usage
 from opus_magic.store import batches as stored
-from opus_magic.wire.batch_results import BatchResult
-from opus_magic.wire.batches import BatchClient, batch_api, request_bytes
+from opus_magic.wire.batch.engines import BatchClient, batch_api, request_bytes
+from opus_magic.wire.batch.results import BatchResult
 from opus_magic.wire.endpoints import Endpoint
 
 CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Anthropic accepts (OpenAI takes more)

@@ -10,7 +10,7 @@ from opus_magic.cost.model_info import ModelInfo
 from opus_magic.cost.pricing import BATCH, MILLION, STANDARD, Rates, from_pico, mode_rates
 from opus_magic.records import Usage
 from opus_magic.store.reconcile import RecordedRow
-from opus_magic.wire.reports import KINDS, CostLine, Tokens, UsageLine
+from opus_magic.wire.reports.day import KINDS, CostLine, Tokens, UsageLine
 
 Tiers = Mapping[str, Tokens]
 RATE_OF = {"uncached_input": "input", "cache_read": "cache_read", "cache_write_5m": "cache_write",

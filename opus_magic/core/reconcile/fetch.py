@@ -15,8 +15,9 @@ from opus_magic.core.reconcile.target import Target, days_between, target
 from opus_magic.core.session import Session
 from opus_magic.store.base import HistoryStore
 from opus_magic.store.reconcile import CachedDay, cached_days, keep_days, recorded_rows
-from opus_magic.wire import anthropic_reports, openai_reports
-from opus_magic.wire.reports import Call, DayReport
+from opus_magic.wire.reports import anthropic as anthropic_reports
+from opus_magic.wire.reports import openai as openai_reports
+from opus_magic.wire.reports.day import Call, DayReport
 from opus_magic.wire.retry import Retrier, RetryPolicy, Waiting
 
 FETCHERS = {"anthropic": anthropic_reports.fetch, "openai": openai_reports.fetch}

@@ -24,7 +24,7 @@ from opus_magic.core.reconcile.cells import (
 )
 from opus_magic.cost.model_info import ModelInfo
 from opus_magic.cost.pricing import MILLION, format_usd
-from opus_magic.wire.reports import KINDS, Tokens
+from opus_magic.wire.reports.day import KINDS, Tokens
 
 LABELS = {"uncached_input": "uncached input", "cache_read": "cache-read",
           "cache_write_5m": "5-minute cache-write", "cache_write_1h": "1-hour cache-write",

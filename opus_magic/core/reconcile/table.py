@@ -21,7 +21,7 @@ from opus_magic.core.reconcile.reasons import Reason, checked, explain
 from opus_magic.cost.catalog import Catalog
 from opus_magic.cost.pricing import from_pico
 from opus_magic.store.reconcile import RecordedRow
-from opus_magic.wire.reports import DayReport, Tokens
+from opus_magic.wire.reports.day import DayReport, Tokens
 
 CELLS = ("day", "model")
 SHARES = ("user", "project", "key")

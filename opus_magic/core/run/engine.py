@@ -24,7 +24,7 @@ from opus_magic.errors import (
 from opus_magic.records import RunRecord
 from opus_magic.store.base import HistoryStore
 from opus_magic.wire import client
-from opus_magic.wire.anthropic_stream import ThinkingDelta
+from opus_magic.wire.anthropic.stream import ThinkingDelta
 from opus_magic.wire.client import Response
 from opus_magic.wire.explain import Hold
 from opus_magic.wire.retry import Breaker, Retrier, RetryPolicy

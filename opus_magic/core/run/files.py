@@ -11,7 +11,7 @@ from opus_magic.core.run.target import RunPolicy, Target
 from opus_magic.errors import RequestError
 from opus_magic.media import Attachment
 from opus_magic.store.attachments import uploaded_file
-from opus_magic.wire import files
+from opus_magic.wire.anthropic import files
 
 if TYPE_CHECKING:
     from opus_magic.core.session import Session

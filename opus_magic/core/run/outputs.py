@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from opus_magic.core.run.request import RunRequest
 from opus_magic.errors import SchemaRefused
 from opus_magic.records import Usage
-from opus_magic.wire.request import OutputFormat
+from opus_magic.wire.body.request import OutputFormat
 from opus_magic.wire.transport import Transport
 
 

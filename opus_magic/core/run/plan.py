@@ -18,8 +18,8 @@ from opus_magic.cost import capabilities, pricing, tokens
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.errors import PlanRefused, RequestError
 from opus_magic.records import Usage
+from opus_magic.wire.body.request import OutputFormat, WireRequest
 from opus_magic.wire.endpoints import Endpoint
-from opus_magic.wire.request import OutputFormat, WireRequest
 from opus_magic.wire.transport import Transport
 
 if TYPE_CHECKING:  # attachments' code is loaded by a plan that has some

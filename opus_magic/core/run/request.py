@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # a cell without attachments, tools or a schema loads none of
     from opus_magic.core.schema.spec import OutputSchema
     from opus_magic.core.tools.toolbox import Toolbox
     from opus_magic.media.attachment import Attachment
-    from opus_magic.wire.request import ServerTool
+    from opus_magic.wire.body.request import ServerTool
 
 Turns = tuple[tuple["Attachment", ...], ...]  # the attachments of each user turn, in order
 

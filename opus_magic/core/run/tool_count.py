@@ -7,8 +7,8 @@ from typing import Any
 from opus_magic.core.run.request import RunRequest
 from opus_magic.core.run.target import Target
 from opus_magic.errors import RequestError
+from opus_magic.wire.body.request import WireRequest
 from opus_magic.wire.endpoints import Endpoint
-from opus_magic.wire.request import WireRequest
 
 ExactCounter = Callable[[Endpoint, dict[str, Any], float], int]
 

@@ -1,7 +1,7 @@
 """An answer checked against its schema: parsed and valid, or kept as text with why not.
 
 Pydantic checks an answer asked for with a pydantic model, jsonschema any other schema. Where
-OpenAI's strict mode made an optional property required and nullable (`wire/schemas.py`), a
+OpenAI's strict mode made an optional property required and nullable (`wire/body/schemas.py`), a
 null it got back counts as absent. An answer cut short (stop reason `max_tokens`, a refusal) is
 usually not JSON at all: the error says the stop reason too.
 """

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opus_magic.core.tools.toolbox import Toolbox
-from opus_magic.wire.tool_turns import arguments
+from opus_magic.wire.body.tool_turns import arguments
 
 CONTENT_CHARS = 100_000  # more than this of a result is cut (it would be sent every step after)
 Clock = Callable[[], float]
@@ -64,7 +64,7 @@ class ToolResult:
         return self.status != "ok"
 
     def message(self) -> dict[str, Any]:
-        """The result as the next request sends it (neutral form, `wire/request.py`)."""
+        """The result as the next request sends it (neutral form, `wire/body/request.py`)."""
         return {"role": "tool", "tool_call_id": self.id, "content": self.content,
                 "is_error": self.is_error}
 

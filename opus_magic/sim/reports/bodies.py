@@ -1,6 +1,6 @@
 """The report bodies of the simulator in each provider's shape: a bucket of results grouped as
-asked, and a page of buckets with its cursor (fields as in wire/anthropic_reports.py and
-wire/openai_reports.py)."""
+asked, and a page of buckets with its cursor (fields as in wire/reports/anthropic.py and
+wire/reports/openai.py)."""
 from __future__ import annotations
 
 import base64

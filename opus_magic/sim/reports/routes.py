@@ -1,5 +1,5 @@
 """The simulator's usage and cost reports, shaped as Anthropic's Admin API and OpenAI's
-organization endpoints shape theirs (see wire/anthropic_reports.py, wire/openai_reports.py),
+organization endpoints shape theirs (see wire/reports/anthropic.py, wire/reports/openai.py),
 over what it billed (`billing.py`): Claude models in Anthropic's reports, the others in
 OpenAI's; buckets of a day (an hour, a minute), grouped as asked, paged with a cursor.
 

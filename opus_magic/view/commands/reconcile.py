@@ -9,7 +9,7 @@ from opus_magic.core.reconcile.reasons import ROUNDING
 from opus_magic.core.reconcile.table import Part, Reconciliation, Row, tokens_of
 from opus_magic.view import format as fmt
 from opus_magic.view.tables import Rendered, html_table
-from opus_magic.wire.reports import Tokens
+from opus_magic.wire.reports.day import Tokens
 
 SHORT = {"outside": "runs outside this history", "ttl": "cache TTL", "batch": "batch discount",
          "estimate": "estimated runs", "unbilled": "not billed (yet)", "price": "catalog price",

@@ -31,10 +31,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.wire.anthropic import api_root
+from opus_magic.wire.anthropic.messages import api_root
 from opus_magic.wire.client import key_of
 from opus_magic.wire.endpoints import Endpoint
-from opus_magic.wire.reports import (
+from opus_magic.wire.reports.day import (
     Call,
     CostLine,
     Fetched,

@@ -18,8 +18,8 @@ from typing import Any
 
 from opus_magic.config import SIMULATOR
 from opus_magic.errors import RequestError
-from opus_magic.wire.anthropic import API_VERSION, SAMPLING_VERSION, api_root, version_of
-from opus_magic.wire.batch_results import (
+from opus_magic.wire.anthropic.messages import API_VERSION, SAMPLING_VERSION, api_root, version_of
+from opus_magic.wire.batch.results import (
     BatchResult,
     anthropic_result,
     error_message,

@@ -14,15 +14,15 @@ from typing import Any
 
 from opus_magic.cost.capabilities import SAMPLING_PARAMS
 from opus_magic.errors import RequestError, StreamInterrupted
-from opus_magic.wire.anthropic_stream import MessagesState
-from opus_magic.wire.attachments import cache_control
-from opus_magic.wire.attachments import messages_turns as with_attachments
+from opus_magic.wire.anthropic.stream import MessagesState
+from opus_magic.wire.body.attachments import cache_control
+from opus_magic.wire.body.attachments import messages_turns as with_attachments
+from opus_magic.wire.body.request import ServerTool, WireRequest
+from opus_magic.wire.body.schemas import Fitted, for_claude
+from opus_magic.wire.body.tool_turns import messages_turns
 from opus_magic.wire.client import Response, key_of, post
 from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.explain import Hold
-from opus_magic.wire.request import ServerTool, WireRequest
-from opus_magic.wire.schemas import Fitted, for_claude
-from opus_magic.wire.tool_turns import messages_turns
 
 API_VERSION = "2026-10-21"
 SERVER_TOOL_TYPES = {"web_search": "web_search_20260318", "web_fetch": "web_fetch_20260318"}

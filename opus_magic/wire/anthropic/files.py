@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from opus_magic.errors import RequestError, StreamInterrupted, UsageError
 from opus_magic.media.attachment import Attachment
 from opus_magic.media.limits import ANTHROPIC
-from opus_magic.wire.anthropic import api_root, headers
+from opus_magic.wire.anthropic.messages import api_root, headers
 from opus_magic.wire.client import send
 from opus_magic.wire.endpoints import Endpoint
 

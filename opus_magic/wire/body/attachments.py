@@ -7,7 +7,7 @@ bytes, an https `url`, or a `file` id; a text file's source is `{"type": "text",
 cited). OpenAI chat completions: an image is an `image_url` part (a data URL or an https
 URL, with `detail`), a text file a text part; a PDF only where the endpoint takes `file` parts.
 Attachments come first and the cell's text last, as Anthropic advises for long documents.
-Base64 bytes are `Encoded` values, written out only as the body is sent (wire/payload.py).
+Base64 bytes are `Encoded` values, written out only as the body is sent (wire/body/payload.py).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from opus_magic.errors import UsageError
-from opus_magic.wire.payload import Encoded
+from opus_magic.wire.body.payload import Encoded
 
 if TYPE_CHECKING:  # a body without attachments loads none of their code
     from opus_magic.media.attachment import Attachment
