@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from opus_magic.core.run.attached import (
+from opus_magic.core.run.attach.attached import (
     Attached,
     attachment_warnings,
     counted_each,
@@ -19,7 +19,7 @@ from opus_magic.core.run.outputs import fit_output, most_server_tool_use
 from opus_magic.core.run.prompts import build_messages
 from opus_magic.core.run.request import RunRequest, Turns
 from opus_magic.core.run.target import RunPolicy, Target
-from opus_magic.core.run.tool_count import ExactCounter, exact_tool_tokens
+from opus_magic.core.tools.count import ExactCounter, exact_tool_tokens
 from opus_magic.cost import capabilities, pricing, tokens
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.errors import PlanRefused, RequestError

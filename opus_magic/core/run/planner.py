@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from opus_magic.config import Settings
-from opus_magic.core.run.attached import turn_groups
-from opus_magic.core.run.files import Attachments
+from opus_magic.core.run.attach.attached import turn_groups
+from opus_magic.core.run.attach.files import Attachments
 from opus_magic.core.run.plan import Plan, plan_run
 from opus_magic.core.run.request import CellInput, RunRequest
 from opus_magic.core.run.target import RunPolicy, Target

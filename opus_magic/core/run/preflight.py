@@ -1,14 +1,14 @@
 """Pre-flight: what a run can cost before anything is sent, and `--dry-run` across models."""
 from __future__ import annotations
 
-from opus_magic.core.run.attachment_report import attachment_lines, payoff_lines
+from opus_magic.core.run.attach.report import attachment_lines, payoff_lines
 from opus_magic.core.run.caching import cache_line
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.run.planner import Planner, cell_flags
 from opus_magic.core.run.request import CellInput
-from opus_magic.core.run.tools import overhead_line
 from opus_magic.core.session import Session
 from opus_magic.core.tools.cost import worst_case_line
+from opus_magic.core.tools.definitions import overhead_line
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused
 

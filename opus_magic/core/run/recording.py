@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.run.attached import facts
+from opus_magic.core.run.attach.attached import facts
 from opus_magic.core.run.live import LiveRun
 from opus_magic.core.run.outcome import interruption
 from opus_magic.core.run.plan import Plan

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from opus_magic.core.run.attached import Attached
+from opus_magic.core.run.attach.attached import Attached
 from opus_magic.core.run.caching import LIFETIMES, ordinal
 from opus_magic.core.run.plan import Plan
 from opus_magic.cost.model_info import ModelInfo
