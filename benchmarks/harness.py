@@ -96,6 +96,16 @@ class SimProcess:
         self.stop()
 
 
+def compile_package() -> None:
+    """The package's bytecode written beside it, as installing it writes it: a kernel then
+    loads it rather than compiling every module again, which a shell with
+    PYTHONDONTWRITEBYTECODE set would otherwise make it do on every start."""
+    import compileall
+
+    if not compileall.compile_dir(ROOT / "opus_magic", quiet=1):
+        raise RuntimeError("opus_magic does not compile")
+
+
 def package_env(base_url: str, history: Path, config_home: Path) -> dict[str, str]:
     """Environment of a kernel using opus_magic against the simulator, isolated from the user's."""
     env = {name: value for name, value in os.environ.items()

@@ -3,36 +3,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import history_postgres, pacing, sections
+from . import history_postgres, pacing, sections, stored
 from .figures import targets
 from .why import explain
 
-SECTIONS = (
-    ("1. Streaming cost and linearity", sections.section_streaming),
-    ("2. Claude's native stream", sections.section_native),
-    ("Peak memory", sections.section_memory),
-    ("3. Frontend traffic", sections.section_traffic),
-    ("4. Fan-out", sections.section_fanout),
-    ("5. History", sections.section_history),
-    ("5b. History on PostgreSQL beside SQLite", history_postgres.section),
-    ("6. Start-up", sections.section_startup),
-    ("7. Peers side by side", sections.section_peers),
-    ("Profiles", sections.section_profiles),
-    ("8. Grids", sections.section_grid),
-    ("8b. Pacing under rate limits, beside promptfoo", pacing.section),
-    ("9. Attachments", sections.section_attach),
-    ("10. Scale: a 10,000-cell grid, and a batch grid split", sections.section_scale),
+SECTIONS = (  # (title, how it is written, the measurements it shows)
+    ("1. Streaming cost and linearity", sections.section_streaming, ("streaming",)),
+    ("2. Claude's native stream", sections.section_native, ("native",)),
+    ("Peak memory", sections.section_memory, ("memory",)),
+    ("3. Frontend traffic", sections.section_traffic, ("streaming",)),
+    ("4. Fan-out", sections.section_fanout, ("fanout",)),
+    ("5. History", sections.section_history, ("history",)),
+    ("5b. History on PostgreSQL beside SQLite", history_postgres.section, ("history_pg",)),
+    ("6. Start-up", sections.section_startup, ("startup", "profiles")),
+    ("7. Peers side by side", sections.section_peers, ("peers", "first_cell")),
+    ("Profiles", sections.section_profiles, ("profiles",)),
+    ("8. Grids", sections.section_grid, ("grid",)),
+    ("8b. Pacing under rate limits, beside promptfoo", pacing.section, ("pacing",)),
+    ("9. Attachments", sections.section_attach, ("attach",)),
+    ("10. Scale: a 10,000-cell grid, and a batch grid split", sections.section_scale, ("scale",)),
 )
 
 
 def render(results: dict[str, Any]) -> str:
     """The whole report as Markdown."""
     checks = targets(results)
-    lines = ["# Benchmark results", "",
-             f"Written by `benchmarks/run.py{' --quick' if results.get('quick') else ''}` on "
-             f"{results['started']} in {results['duration_s'] / 60:.1f} minutes. What is measured "
-             "and how: `benchmarks/README.md`. Every timing is a median of several runs; ratios "
-             "compare clients measured side by side, interleaved, in this one run.", "",
+    lines = ["# Benchmark results", "", written(results), "",
              "## Machine and versions", "", *machine_lines(results), "",
              "## Targets", "",
              "| # | target | measured | limit | verdict |", "|---|---|---:|---:|---|",
@@ -47,9 +43,26 @@ def render(results: dict[str, Any]) -> str:
             given.append(reason)
             lines += [f"- **{check.name}** ({check.measured:.3g} {check.unit} against "
                       f"{check.limit:g}): {'the same traffic as above.' if said else reason}", ""]
-    for title, section in SECTIONS:
-        lines += [f"## {title}", "", *section(results), ""]
+    for title, section, names in SECTIONS:
+        measured = stored.when(results, names)
+        lines += [f"## {title}", "", *([f"_{measured}_", ""] if measured else []),
+                  *section(results), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def written(results: dict[str, Any]) -> str:
+    """The report's first line: when it was measured, in one run or section by section."""
+    run = f"`benchmarks/run.py{' --quick' if results.get('quick') else ''}`"
+    how = ("What is measured and how: `benchmarks/README.md`. Every timing is a median of "
+           "several runs; ratios compare clients measured side by side, interleaved, in one run.")
+    measured = results.get("measured") or {}
+    if len({entry["at"] for entry in measured.values()}) <= 1:
+        return (f"Written by {run} on {results['started']} in "
+                f"{results['duration_s'] / 60:.1f} minutes. {how}")
+    latest = [name for name, entry in measured.items() if entry["at"] == results["started"]]
+    return (f"Written by {run} section by section: each section says when it was measured; "
+            f"the latest run measured {', '.join(latest)} on {results['started']} in "
+            f"{results['duration_s'] / 60:.1f} minutes. {how}")
 
 
 def machine_lines(results: dict[str, Any]) -> list[str]:
@@ -59,7 +72,8 @@ def machine_lines(results: dict[str, Any]) -> list[str]:
     return [
         f"- {machine['cpu']}, {machine['cores']} cores, {machine['memory']}; {machine['os']}",
         f"- Python {machine['python']}; " + ", ".join(f"{k} {v}" for k, v in versions.items()),
-        f"- Load average (1 min) {start[0]:.2f} at the start, {end[0]:.2f} at the end: the machine "
+        f"- Load average (1 min) {start[0]:.2f} at the start, {end[0]:.2f} at the end"
+        f"{' of the latest run' if stored.when(results, list(results['timings'])) else ''}: the machine "
         "is shared, so absolute times move between runs; the ratios move much less.",
         f"- Section times: {timings}.",
     ]

@@ -35,9 +35,10 @@ from benchmarks import (  # noqa: E402
     profiles,
     scale,
     startup,
+    stored,
     streaming,
 )
-from benchmarks.harness import SimProcess, load_average, machine  # noqa: E402
+from benchmarks.harness import SimProcess, compile_package, load_average, machine  # noqa: E402
 from benchmarks.report import render  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -138,6 +139,7 @@ def run(names: Sequence[str], plan: Plan, quick: bool,
         log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the named sections against one simulator process; a failing section is reported, not fatal."""
     started = time.perf_counter()
+    compile_package()
     results: dict[str, Any] = {
         "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "quick": quick,
         "machine": machine(), "versions": versions(), "load_start": load_average(), "timings": {}}
@@ -161,16 +163,24 @@ def run(names: Sequence[str], plan: Plan, quick: bool,
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness works")
-    parser.add_argument("--only", help=f"comma list of sections: {', '.join(SECTIONS)}")
+    parser.add_argument("--only", help=f"comma list of sections: {', '.join(SECTIONS)}; the "
+                        "others are kept from the results stored beside --out")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",")] if args.only else list(SECTIONS)
     unknown = [n for n in names if n not in SECTIONS]
     if unknown:
         parser.error(f"unknown section {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
-    results = run(names, QUICK if args.quick else FULL, args.quick)
+    results = stored.stamp(run(names, QUICK if args.quick else FULL, args.quick), names)
+    data = args.out.with_suffix(".json")
+    kept = stored.read(data) if args.only else None
+    if kept is not None and kept.get("quick") == args.quick:  # the other sections stay as stored
+        results = stored.merge(kept, results, names)
+    elif kept is not None:
+        print(f"[bench] {data} holds {'quick' if kept.get('quick') else 'full'} results: "
+              "not merged with these, written over")
     args.out.write_text(render(results))
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
+    data.write_text(json.dumps(results, indent=1, default=str))
     print(f"[bench] wrote {args.out} in {results['duration_s'] / 60:.1f} minutes")
     return 0
 

@@ -177,7 +177,7 @@ SHOWS = {
 def section_peers(results: dict[str, Any]) -> list[str]:
     peers = get(results, "peers")
     if not peers or "failed" in peers:
-        return [failure(results, "peers")]
+        return [failure(results, "peers"), *first_cell_lines(get(results, "first_cell"))]
     rows, shows = [], []
     for key, name in PEER_NAMES.items():
         p = peers.get(key) or {}
@@ -280,6 +280,14 @@ def section_attach(results: dict[str, Any]) -> list[str]:
             f"{a['memory_ratio']:.2f}× their size."]
 
 
+def outside_parts(grid: dict[str, Any]) -> str:
+    """'; outside: 1.2 s before the first request, 0.8 s after the last' when measured."""
+    if grid.get("before_first_s") is None:
+        return ""
+    return (f"; outside: {grid['before_first_s']:.1f} s before the first request, "
+            f"{grid['after_last_s']:.1f} s after the last")
+
+
 def section_scale(results: dict[str, Any]) -> list[str]:
     s = get(results, "scale")
     if not s or "failed" in s:
@@ -288,7 +296,7 @@ def section_scale(results: dict[str, Any]) -> list[str]:
     rows = [[f"{g['cells']:,}-cell grid, fast answers", f"{g['wall_s']:.1f} s",
              f"{g['outside_share']:.1%} of the wall time with no request in flight (target "
              f"≤ 5%; {g['in_flight_s']:.1f} s in flight, {g['requests']:,} requests, "
-             f"{g['ok']:,} ok)"],
+             f"{g['ok']:,} ok{outside_parts(g)})"],
             ["", "", f"{g['comm_msg']} widget messages, {secs(g['per_s'], 1)} a second "
                      f"(target < 20)"],
             ["", "", f"kernel peak memory +{g['growth_mib']:.0f} MiB (target < 100 MB, "
@@ -307,7 +315,6 @@ def section_scale(results: dict[str, Any]) -> list[str]:
                  f"{b['plan_s']:.1f} s, submitted in {b['submit_s']:.1f} s, collected in "
                  f"{b['collect_s']:.1f} s: {b['collected']:,} cells back as one grid"
                  f"{'' if b['one_grid'] else ' (NOT one grid)'}"])
-    when = f" Measured on its own on {s['run_at']}." if s.get("run_at") else ""
     fast = (f"{g['ttft_s'] * 1000:.0f} ms to the first token, then "
             f"{g['tokens_per_second']:,.0f} tokens a second" if g.get("ttft_s") else "at once")
     return ["A grid in a fresh kernel (widget view, four requests at a time) against the "
@@ -317,5 +324,5 @@ def section_scale(results: dict[str, Any]) -> list[str]:
             "time less the union of the requests' spans in the simulator's log (planning, "
             "history, checks and views all count as outside). The batch grid runs in the "
             "benchmark's process against the simulator's batch engine, the API's limit lowered "
-            f"through `submit(..., limits=...)`.{when}", "",
+            "through `submit(..., limits=...)`.", "",
             *table(["grid", "wall", "measured"], rows)]

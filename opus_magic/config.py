@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from annotated_types import Ge, Gt, Le, Predicate
 
+from opus_magic import setting_values
 from opus_magic.config_file import FILE_TABLES, closest, read_config_file
 from opus_magic.errors import ConfigError
 from opus_magic.secret import Secret, SecretUrl, as_secret, mask, without_password, wrong_kind
@@ -210,8 +211,6 @@ def coerce(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def coerce_one(key: str, value: Any) -> Any:
     """One setting's value checked against its declaration; '' or off clears a nullable one."""
-    from pydantic import ValidationError
-
     if isinstance(value, str):
         value = value.strip()
         if nullable(key) and (value == "" or (key == "budget" and value.lower() in OFF_WORDS)):
@@ -223,11 +222,11 @@ def coerce_one(key: str, value: Any) -> Any:
         raise ConfigError(f"Setting '{key}' needs a value: {hint}. Nothing was changed.")
     if key in KEYS and isinstance(value, str) and wrong_kind(key, value):
         raise ConfigError(f"{wrong_kind(key, value)} Nothing was changed.")
-    try:
-        return _adapter(key).validate_python(value)
-    except ValidationError:
+    checked = setting_values.checked(setting_types()[key], value, lambda: _adapter(key))
+    if checked is setting_values.REFUSED:
         raise ConfigError(f"Setting '{key}' cannot be {_quoted(value)}: {hint}. "
-                          f"Nothing was changed.") from None
+                          f"Nothing was changed.")
+    return checked
 
 
 def _quoted(value: Any) -> str:

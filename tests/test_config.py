@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import opus_magic
+from opus_magic import config, setting_values
 from opus_magic.cli.main import main
 from opus_magic.config import SCALAR_KEYS, Settings, load_settings, settings_help
 from opus_magic.core.session import default_session
@@ -199,3 +200,26 @@ def test_a_key_prompt_that_cannot_be_answered_changes_nothing(ip, capsys, monkey
     ip.run_line_magic("opus", "config api_key")
     assert "No key was entered" in one_line(capsys.readouterr().err)
     assert default_session().settings().api_key == before
+
+
+SAMPLES = ("sim", "http://127.0.0.1:8000/v1", "https://x", "ftp://x", "http://", "http://h:99999",
+           "auto", "widget", "off", "concise", "openai", "5m", "WIDGET", "sk-0123456789abcdef",
+           "claude-opus-4-6", "a\0b", "/tmp/history.sqlite", "12", "1.5", "true", "0", "007",
+           "120000", "10000000", "10000001", "1000", "1001", "86400", "99999999999999999999",
+           "-3", "+3", "1_000", " 5")
+
+
+@pytest.mark.parametrize("key", SCALAR_KEYS)
+def test_text_settings_are_checked_as_pydantic_checks_them(key: str) -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    kind = config.setting_types()[key]
+    for value in SAMPLES:
+        ours = setting_values.as_declared(kind, value)
+        if ours is setting_values.UNSURE:
+            continue
+        try:
+            theirs = TypeAdapter(kind).validate_python(value)
+        except ValidationError:
+            theirs = setting_values.REFUSED
+        assert ours == theirs and type(ours) is type(theirs), (key, value)

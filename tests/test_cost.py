@@ -205,6 +205,9 @@ def test_streaming_count_encodes_each_chunk_once(monkeypatch: pytest.MonkeyPatch
             encoded.append(len(text))
             return real.encode(text, **kwargs)
 
+        def encode_ordinary(self, text: str) -> list[int]:
+            return self.encode(text, disallowed_special=())
+
     monkeypatch.setattr(tokens, "encoding_for", lambda model: Spy())
     counter = tokens.TokenCounter("claude-opus-4-6")
     chunks = [" word"] * 5000

@@ -188,7 +188,7 @@ class TokenCounter:
             if self._encoding is None and self._name in _loaded:
                 self._catch_up()
             if self._encoding is not None:
-                self.counted += len(self._encoding.encode(delta, disallowed_special=()))
+                self.counted += len(self._encoding.encode_ordinary(delta))
             else:
                 self._waiting.append(delta)
                 self._waiting_chars += len(delta)

@@ -6,12 +6,14 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opus_magic.core.grid.spec import GridSpec
 from opus_magic.errors import UsageError
 from opus_magic.media import Attachment, load
 from opus_magic.notebook.interpolate import interpolate
+
+if TYPE_CHECKING:
+    from opus_magic.core.grid.spec import GridSpec
 
 DEFAULT_NAMES = ("attachment", "dataframe", "figure", "image")  # what `load` calls a value
 WHOLE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -3,9 +3,7 @@ first cell imports only what running a prompt needs."""
 from __future__ import annotations
 
 from opus_magic.core.comparison import plan_comparison
-from opus_magic.core.run.conversation import continue_cell
 from opus_magic.core.run.planner import Planner, cell_flags
-from opus_magic.core.run.preflight import dry_run
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
@@ -19,8 +17,12 @@ def run_cell(session: Session, cell: CellInput, line: str | None = None) -> list
     """Dispatch a cell: one model, several models side by side, or a dry run (`line`: the
     cell's %%opus line, for writing a rerun's flags back)."""
     if cell.continue_from:
+        from opus_magic.core.run.conversation import continue_cell
+
         cell = continue_cell(session, cell)
     if cell.dry_run:
+        from opus_magic.core.run.preflight import dry_run
+
         print(dry_run(session, cell))
         return []
     if len(cell.models) > 1:

@@ -40,6 +40,9 @@ def warm_up() -> None:
 
     if "ipykernel" in sys.modules:
         import ipywidgets  # noqa: F401
+
+        from opus_magic.notebook import controller  # noqa: F401  (and the view a run shows)
+        from opus_magic.view.run import widget  # noqa: F401
     session = default_session()
     try:
         settings = session.settings()

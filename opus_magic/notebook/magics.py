@@ -183,10 +183,9 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
                  ) if unresolved else ()
         models = self._checked(args)
         from opus_magic.notebook import cells
-        from opus_magic.notebook.attach import attachments_from
         from opus_magic.notebook.tool_flags import tool_fields
 
-        attached = () if args.each else attachments_from(args.attach, self.shell.user_ns)
+        attached = () if args.each or not args.attach else self._attachments(args.attach)
         cell_input = cells.CellInput(
             prompt=prompt, models=models, max_tokens=args.max_tokens,
             temperature=args.temperature, system=args.system, concise=args.concise,
@@ -199,6 +198,12 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             self._run_grid(args, cell_input)
         else:
             cells.run_cell(self.session, cell_input, line)
+
+    def _attachments(self, values: list[str]) -> tuple[Any, ...]:
+        """The cell's `--attach` values loaded (the attachment machinery imported only then)."""
+        from opus_magic.notebook.attach import attachments_from
+
+        return attachments_from(values, self.shell.user_ns)
 
     @staticmethod
     def _refuse_combinations(args: Any) -> None:

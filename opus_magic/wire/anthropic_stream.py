@@ -62,6 +62,9 @@ class MessagesState(StreamState):
         self.signature = ""
         self._raw_usage: dict[str, Any] = {}
         self._blocks: dict[int, dict[str, Any]] = {}  # blocks still streaming, by index
+        # The pieces of each streaming block's text fields, joined once the block stops: adding
+        # each piece to the block's string would copy the text so far on every delta.
+        self._pieces: dict[int, dict[str, list[str]]] = {}
 
     @property
     def thinking_text(self) -> str:
@@ -133,6 +136,7 @@ class MessagesState(StreamState):
     def _start(self, index: int, block: dict[str, Any]) -> list[Any]:
         self._blocks[index] = ({**block, "partial_json": ""} if block.get("type") in CALLS
                                else dict(block))
+        self._pieces[index] = {}
         if block.get("type") == "text" and block.get("text"):
             self._blocks[index]["text"] = ""
             return self._delta(index, {"type": "text_delta", "text": block["text"]})
@@ -141,22 +145,23 @@ class MessagesState(StreamState):
     def _delta(self, index: int, delta: dict[str, Any]) -> list[Any]:
         """Apply one delta to its block; only a block started as a call collects input JSON."""
         kind, block = delta.get("type"), self._blocks.get(index, {})
+        pieces = self._pieces.get(index, {})  # a block never started keeps nothing
         events: list[Any] = []
         if kind == "text_delta" and delta.get("text"):
             events = self.add_text(delta["text"])
-            block["text"] = block.get("text", "") + _text(delta["text"], "text")
+            pieces.setdefault("text", []).append(_text(delta["text"], "text"))
         elif kind == "thinking_delta" and delta.get("thinking"):
             events = self._add_thinking(delta["thinking"])
-            block["thinking"] = block.get("thinking", "") + delta["thinking"]
+            pieces.setdefault("thinking", []).append(delta["thinking"])
         elif kind == "signature_delta":
             piece = _text(delta.get("signature"), "signature")
             self.signature += piece
-            block["signature"] = block.get("signature", "") + piece
+            pieces.setdefault("signature", []).append(piece)
         elif kind == "citations_delta" and delta.get("citation"):
             block.setdefault("citations", []).append(delta["citation"])
         elif kind == "input_json_delta" and block.get("type") in CALLS:
-            block["partial_json"] = (block.get("partial_json", "")
-                                     + _text(delta.get("partial_json"), "partial_json"))
+            pieces.setdefault("partial_json", []).append(
+                _text(delta.get("partial_json"), "partial_json"))
         return events
 
     def _add_thinking(self, text: Any) -> list[Any]:
@@ -172,6 +177,8 @@ class MessagesState(StreamState):
         block = self._blocks.pop(index, None)
         if block is None:
             return
+        for name, parts in self._pieces.pop(index, {}).items():
+            block[name] = block.get(name, "") + "".join(parts)
         if block.get("type") in CALLS:
             raw = block.pop("partial_json") or "{}"
             block["input"] = _parsed(raw)  # sent back as an object, whatever came

@@ -12,14 +12,16 @@ Base64 bytes are `Encoded` values, written out only as the body is sent (wire/pa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opus_magic.errors import UsageError
-from opus_magic.media.attachment import Attachment
 from opus_magic.wire.payload import Encoded
 
+if TYPE_CHECKING:  # a body without attachments loads none of their code
+    from opus_magic.media.attachment import Attachment
+
 Block = dict[str, Any]
-Turns = Sequence[Sequence[Attachment]]  # the attachments of each user turn, in order
+Turns = Sequence[Sequence["Attachment"]]  # the attachments of each user turn, in order
 
 
 def cache_control(ttl: str) -> dict[str, str]:

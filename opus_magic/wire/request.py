@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opus_magic.media.attachment import Attachment
+if TYPE_CHECKING:
+    from opus_magic.media.attachment import Attachment
 
 Thinking = int | str | None  # a budget in tokens, "adaptive", or None for no thinking
 

@@ -8,12 +8,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from opus_magic.core.run.attach.attached import (
-    Attached,
-    attachment_warnings,
-    counted_each,
-    prepared,
-)
 from opus_magic.core.run.caching import CachePlan, cache_usage, plan_cache
 from opus_magic.core.run.outputs import fit_output, most_server_tool_use
 from opus_magic.core.run.prompts import build_messages
@@ -28,7 +22,8 @@ from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.request import OutputFormat, WireRequest
 from opus_magic.wire.transport import Transport
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # attachments' code is loaded by a plan that has some
+    from opus_magic.core.run.attach.attached import Attached
     from opus_magic.cost.calibration import Calibration
 
 
@@ -127,8 +122,7 @@ def plan_run(request: RunRequest, target: Target, policy: RunPolicy,
     scale = target.calibration.scale if target.calibration is not None else int
     warnings = [*request.notes, *target.notes]
     max_tokens = _clamped(request.max_tokens, model_id, info, warnings)
-    attached = attached or prepared(request, target)
-    warnings += attachment_warnings(request, target, attached)
+    attached = _attached(request, target, attached, warnings)
     later = count_later and not attached and _needs_no_count(request, target, messages,
                                                              max_tokens, scale)
     counted, tool_tokens, input_tokens = _counts(request, model_id, info, messages, later, scale)
@@ -156,9 +150,24 @@ def plan_run(request: RunRequest, target: Target, policy: RunPolicy,
     return plan
 
 
+def _attached(request: RunRequest, target: Target, attached: Attached | None,
+              warnings: list[str]) -> Attached | None:
+    """The request's attachments fitted to the target (unless given), what the pre-flight must
+    say about them added to `warnings`; their code is loaded only for a plan that has some."""
+    if attached is None and not request.attachments:
+        return None
+    from opus_magic.core.run.attach.attached import attachment_warnings, prepared
+
+    attached = attached or prepared(request, target)
+    warnings += attachment_warnings(request, target, attached)
+    return attached
+
+
 def _each_counted(counting: ExactCounter, target: Target, wire: WireRequest, policy: RunPolicy,
                   attached: Attached, total: int, each: bool) -> Attached:
     """The attachments with their exact counts, from count_tokens on bodies without them."""
+    from opus_magic.core.run.attach.attached import counted_each
+
     def count(turns: Turns) -> int | None:
         try:
             body = target.transport.body(dataclasses.replace(wire, attachments=turns))

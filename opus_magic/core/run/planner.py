@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opus_magic.config import Settings
-from opus_magic.core.run.attach.attached import turn_groups
-from opus_magic.core.run.attach.files import Attachments
 from opus_magic.core.run.plan import Plan, plan_run
-from opus_magic.core.run.request import CellInput, RunRequest
+from opus_magic.core.run.request import CellInput, RunRequest, Turns
 from opus_magic.core.run.target import RunPolicy, Target
 from opus_magic.core.session import Session
 from opus_magic.cost import calibration, lineup, tokens
@@ -23,6 +21,9 @@ from opus_magic.cost.catalog import Catalog
 from opus_magic.errors import UsageError
 from opus_magic.store.queries import calibration_counts
 from opus_magic.wire.retry import RetryPolicy
+
+if TYPE_CHECKING:  # attachments' code is loaded by the first cell that has some
+    from opus_magic.core.run.attach.files import Attachments
 
 
 def cell_flags(cell: CellInput) -> dict[str, Any]:
@@ -45,7 +46,7 @@ class Planner:
         self._catalog: Catalog | None = None
         self._targets: dict[tuple[str, str | None], Target] = {}
         self._policies: dict[int, tuple[Settings, RunPolicy]] = {}  # by the settings' identity
-        self._attachments = Attachments(session)
+        self._attachments: Attachments | None = None  # made for the first attachment
 
     def settings(self, model: str | None = None) -> Settings:
         """Defaults < file < environment < session < the cell's flags, with `model` (or the
@@ -107,16 +108,27 @@ class Planner:
         """Pre-flight `request` and refuse what must not run, the session budget included;
         `count_later`: a run shown as it streams may go out before its tokens are counted."""
         target, policy = self.target(settings), self.policy(settings)
-        attached = self._attachments.prepared(request, target)
-        if attached is not None and request.upload and target.transport.files and self.sending:
+        attachments = self.attachments() if request.attachments else None
+        attached = attachments.prepared(request, target) if attachments is not None else None
+        if (attachments is not None and attached is not None and request.upload
+                and target.transport.files and self.sending):
             # admitted before anything is uploaded, then counted exactly by file_id
             self.session.budget.admit(plan_run(request, target, policy, attached=attached))
-            attached = self._attachments.uploaded(attached, target, policy)
+            attached = attachments.uploaded(attached, target, policy)
         plan = plan_run(request, target, policy, self.session.exact_count,
                         count_later and settings.budget is None, attached, not self.sending)
         self.session.budget.admit(plan)
-        self._attachments.remember(plan.attached)
+        if attachments is not None:
+            attachments.remember(plan.attached)
         return plan
+
+    def attachments(self) -> Attachments:
+        """What this planner prepared and uploaded (their code loaded by the first attachment)."""
+        if self._attachments is None:
+            from opus_magic.core.run.attach.files import Attachments
+
+            self._attachments = Attachments(self.session)
+        return self._attachments
 
     def plan_model(self, cell: CellInput, model: str | None, comparison_id: str | None = None,
                    count_later: bool = False, prompt: str | None = None) -> Plan:
@@ -128,12 +140,20 @@ class Planner:
                                 notes=cell.notes, history=cell.history,
                                 parent_id=cell.parent_id, comparison_id=comparison_id,
                                 thinking=cell.thinking, effort=cell.effort,
-                                attachments=turn_groups(cell.history, cell.earlier_attachments,
-                                                        cell.attachments),
+                                attachments=_turns(cell),
                                 upload=cell.upload, keep_attachments=cell.keep_attachments,
                                 output_schema=cell.schema, server_tools=cell.server_tools,
                                 parallel_tools=cell.parallel_tools)
         return self.plan(request, settings, count_later)
+
+
+def _turns(cell: CellInput) -> Turns:
+    """The attachments of each user turn of the cell's conversation; () without any."""
+    if not (cell.attachments or cell.earlier_attachments):
+        return ()
+    from opus_magic.core.run.attach.attached import turn_groups
+
+    return turn_groups(cell.history, cell.earlier_attachments, cell.attachments)
 
 
 def plan_request(session: Session, request: RunRequest, settings: Settings,

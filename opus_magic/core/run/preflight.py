@@ -1,13 +1,11 @@
 """Pre-flight: what a run can cost before anything is sent, and `--dry-run` across models."""
 from __future__ import annotations
 
-from opus_magic.core.run.attach.report import attachment_lines, payoff_lines
 from opus_magic.core.run.caching import cache_line
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.run.planner import Planner, cell_flags
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
-from opus_magic.core.tools.cost import worst_case_line
 from opus_magic.core.tools.definitions import overhead_line
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused
@@ -22,7 +20,10 @@ def preflight_lines(plan: Plan) -> list[str]:
     lines = [f"Pre-flight: {_bound(plan)}{plan.input_tokens:,} input tokens{count_source(plan)} "
              f"on {plan.model_label} · {cost_range(plan)} (worst case: input + "
              f"{plan.max_tokens:,} max_tokens of output)."]
-    lines += attachment_lines(plan)
+    if plan.attached is not None:  # their report's code (thumbnails too) loads only then
+        from opus_magic.core.run.attach.report import attachment_lines
+
+        lines += attachment_lines(plan)
     tools = overhead_line(plan)
     if tools:
         lines.append(tools)
@@ -127,12 +128,16 @@ def dry_run(session: Session, cell: CellInput) -> str:
               for row in rows]
     lines += _notes(session, plans) + problems
     if cell.loops:
+        from opus_magic.core.tools.cost import worst_case_line
+
         lines += [f"{plan.model_id}: {worst_case_line(plan, cell.loop.max_steps)}"
                   for plan in plans]
     return "\n".join(lines)
 
 
 def _notes(session: Session, plans: list[Plan]) -> list[str]:
+    from opus_magic.core.run.attach.report import attachment_lines, payoff_lines
+
     notes = [f"{plan.model_id}: input counted exactly by count_tokens (free)." if plan.exact_input
              else f"{plan.model_id}: token counts {plan.calibration}." for plan in plans
              if plan.calibration or plan.exact_input]

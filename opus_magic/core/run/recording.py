@@ -4,7 +4,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from opus_magic.core.run.attach.attached import facts
 from opus_magic.core.run.live import LiveRun
 from opus_magic.core.run.outcome import interruption
 from opus_magic.core.run.plan import Plan
@@ -84,7 +83,16 @@ def plan_facts(plan: Plan) -> dict[str, Any]:
             "legacy": plan.legacy,
             "cache_breakpoints": list(cache.breakpoints) if cache else [],
             "cache_ttl": cache.ttl if cache else None,
-            "attachments": facts(plan.attached, plan.request.keep_attachments)}
+            "attachments": attached_facts(plan)}
+
+
+def attached_facts(plan: Plan) -> list[Any]:
+    """What the history keeps of the plan's attachments (their code loaded only if any)."""
+    if plan.attached is None:
+        return []
+    from opus_magic.core.run.attach.attached import facts
+
+    return facts(plan.attached, plan.request.keep_attachments)
 
 
 def loop_facts(plan: Plan, state: StreamState) -> dict[str, Any]:

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opus_magic.media.attachment import Attachment
+from opus_magic.core.tools.toolbox import LoopSettings
 
-Turns = tuple[tuple[Attachment, ...], ...]  # the attachments of each user turn, in order
-from opus_magic.core.schema.spec import OutputSchema
-from opus_magic.core.tools.toolbox import LoopSettings, Toolbox
-from opus_magic.wire.request import ServerTool
+if TYPE_CHECKING:  # a cell without attachments, tools or a schema loads none of their code
+    from opus_magic.core.schema.spec import OutputSchema
+    from opus_magic.core.tools.toolbox import Toolbox
+    from opus_magic.media.attachment import Attachment
+    from opus_magic.wire.request import ServerTool
+
+Turns = tuple[tuple["Attachment", ...], ...]  # the attachments of each user turn, in order
 
 
 @dataclass(frozen=True)

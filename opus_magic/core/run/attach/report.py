@@ -7,15 +7,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from opus_magic.core.run.attach.attached import Attached
 from opus_magic.core.run.caching import LIFETIMES, ordinal
 from opus_magic.core.run.plan import Plan
 from opus_magic.cost.model_info import ModelInfo
 from opus_magic.cost.pricing import format_usd, input_cost, usage_cost
-from opus_magic.media import Attachment
-from opus_magic.media.images import thumbnail
 from opus_magic.records import AttachedFile, RunRecord, Usage
+
+if TYPE_CHECKING:  # every view shows chips; the attachments' code loads with the first one
+    from opus_magic.core.run.attach.attached import Attached
+    from opus_magic.media import Attachment
 
 THUMBNAILS = 6  # images a view shows small pictures of; the others get a chip without one
 QUESTIONS = 5  # the series the dry run prices with and without caching
@@ -48,6 +50,8 @@ def plan_chips(plan: Plan, thumbnails: int = THUMBNAILS) -> tuple[Chip, ...]:
     attached = plan.attached
     if attached is None:
         return ()
+    from opus_magic.media.images import thumbnail
+
     chips, pictured = [], 0
     for index, attachment in enumerate(attached.attachments):
         small = thumbnail(attachment) if attachment.kind == "image" and pictured < thumbnails \

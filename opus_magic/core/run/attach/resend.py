@@ -7,11 +7,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opus_magic.errors import UsageError
-from opus_magic.media import Attachment, load
-from opus_magic.media.loaders import from_bytes
 from opus_magic.records import AttachedFile, RunRecord
+
+if TYPE_CHECKING:  # the session holds this from the start; loading attachments waits for one
+    from opus_magic.media import Attachment
 
 KEPT_BYTES = 1 << 30  # what the session keeps of the attachments it sent, the oldest dropped first
 
@@ -41,6 +43,9 @@ class SentAttachments:
 
 def restored(attached: AttachedFile, sent: SentAttachments) -> Attachment | None:
     """One recorded attachment as it can be sent again, or None where nothing of it is left."""
+    from opus_magic.media import Attachment, load
+    from opus_magic.media.loaders import from_bytes
+
     held = sent.get(attached.sha256)
     if held is not None:
         return dataclasses.replace(held, name=attached.name)
