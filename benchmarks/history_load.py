@@ -162,7 +162,8 @@ def sizes(path: Path) -> dict[str, int]:
 def history_kernel(sim: SimProcess, workdir: Path, path: Path) -> Kernel:
     """A kernel with the extension loaded and `path` as its history."""
     kernel = Kernel(VENV_PYTHON, package_env(sim.base_url, path, workdir / "config"), workdir)
-    kernel.check(kernel_setup(f"{LOAD_EXTENSION}\nfrom opus_magic.notebook import commands as _commands"))
+    kernel.check(kernel_setup(f"{LOAD_EXTENSION}\n"
+                              "from opus_magic.notebook.commands import dispatch as _commands"))
     settle(kernel)
     return kernel
 

@@ -79,7 +79,7 @@ def split_batches(sim: SimProcess, workdir: Path, cells: int, per_batch: int) ->
     from opus_magic.core.grid.summary import from_history
     from opus_magic.core.run.request import CellInput
     from opus_magic.core.session import Session
-    from opus_magic.notebook.grid import build_spec
+    from opus_magic.notebook.grid.run import build_spec
     from opus_magic.store.grids import grid_cells
 
     from .harness import BENCH_KEY

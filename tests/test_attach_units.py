@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from media_support import png_bytes
 
-from opus_magic.core.run.attached import Attached, counted_each
+from opus_magic.core.run.attach.attached import Attached, counted_each
 from opus_magic.core.run.caching import cache_line, plan_cache
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.media import load

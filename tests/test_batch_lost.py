@@ -9,7 +9,7 @@ import pytest
 
 import opus_magic
 from opus_magic.core.session import default_session
-from opus_magic.notebook.grid_batch import stop_watching
+from opus_magic.notebook.grid.batch import stop_watching
 
 TICKETS = [{"subject": "Charged twice", "label": "billing"},
            {"subject": "Export crashes", "label": "bug"}]

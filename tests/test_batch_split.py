@@ -14,8 +14,8 @@ from opus_magic.core.grid.summary import from_history
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import default_session
 from opus_magic.errors import UsageError
-from opus_magic.notebook import grid_batch
-from opus_magic.notebook.grid import build_spec
+from opus_magic.notebook.grid.batch import latest_watch, stop_watching
+from opus_magic.notebook.grid.run import build_spec
 from opus_magic.store.grids import grid_cells
 from opus_magic.wire.batch.engines import request_bytes
 
@@ -82,12 +82,12 @@ def test_the_magic_shows_a_split_grid_as_one(ip, simulator, capsys, monkeypatch)
     try:
         ip.run_cell_magic("opus", "--each words -m haiku --max-tokens 5 --batch -o out",
                           "Define {item}.")
-        watch = grid_batch.latest_watch()
+        watch = latest_watch()
         assert watch is not None and len(watch.rows) == 3
         simulator.batches(end_now=True)
         assert watch.done.wait(60) and not watch.errors
     finally:
-        grid_batch.stop_watching()
+        stop_watching()
     frame = ip.user_ns["out"]
     assert len(frame) == 5 and set(frame["status"]) == {"ok"}
     assert len({r.batch_id for r in opus_magic.history(limit=10)}) == 3

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from opus_magic.core.run.tools import validate
+from opus_magic.core.tools.definitions import validate
 from opus_magic.cost import litellm_prices, tokens
 from opus_magic.cost.catalog import default_catalog
 from opus_magic.cost.pricing import cache_savings, output_tokens_for, usage_cost

@@ -59,8 +59,8 @@ def test_a_cell_whose_count_decides_something_counts_before_sending(
 
 
 UNNEEDED = ("pydantic", "PIL", "pypdf", "numpy", "openai", "anthropic", "opus_magic.media",
-            "opus_magic.stats", "opus_magic.core.grid", "opus_magic.core.run.attached",
-            "opus_magic.core.run.attachment_report", "opus_magic.core.run.files",
+            "opus_magic.stats", "opus_magic.core.grid", "opus_magic.core.run.attach.attached",
+            "opus_magic.core.run.attach.report", "opus_magic.core.run.attach.files",
             "opus_magic.core.tools.cost", "opus_magic.core.run.conversation")
 
 

@@ -15,8 +15,7 @@ import pytest
 import opus_magic
 from opus_magic.core.batch import submit as batch
 from opus_magic.core.session import default_session
-from opus_magic.notebook import grid_batch
-from opus_magic.notebook.grid_batch import latest_watch, poll_intervals
+from opus_magic.notebook.grid.batch import BatchWatch, latest_watch, poll_intervals, stop_watching
 from opus_magic.notebook.state import STATE
 from tests.test_grid import TICKETS, VARIANTS
 
@@ -29,7 +28,7 @@ def watching(simulator: Any, capsys: pytest.CaptureFixture[str]) -> Any:
     """Batches a test submitted are no longer watched once it ends, before its simulator is
     reset and its output closed."""
     yield
-    grid_batch.stop_watching()
+    stop_watching()
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -42,7 +41,7 @@ def grid_runs(grid_id: str) -> list[Any]:
     return [r for r in reversed(opus_magic.history(limit=None)) if r.grid_id == grid_id]
 
 
-def submitted(ip: Any, line: str, cell: str = "#") -> grid_batch.BatchWatch:
+def submitted(ip: Any, line: str, cell: str = "#") -> BatchWatch:
     before = latest_watch()
     ip.run_cell_magic("opus", line, cell)
     watch = latest_watch()

@@ -19,7 +19,7 @@ from opus_magic.core.grid.run import GridRun, results
 from opus_magic.core.grid.spec import plan_grid
 from opus_magic.core.run.request import CellInput
 from opus_magic.core.session import Session
-from opus_magic.notebook.grid import build_spec
+from opus_magic.notebook.grid.run import build_spec
 from opus_magic.view import format as fmt
 from opus_magic.view.grid.text import GridTextView
 

@@ -14,7 +14,7 @@ import opus_magic
 from opus_magic.cli.main import parser
 from opus_magic.config import ENV_VARS
 from opus_magic.core.session import Session
-from opus_magic.notebook.grid_batch import latest_watch
+from opus_magic.notebook.grid.batch import latest_watch
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

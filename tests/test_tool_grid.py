@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 import opus_magic
-from opus_magic.notebook import grid_batch
-from opus_magic.notebook.grid_batch import latest_watch
+from opus_magic.notebook.grid.batch import latest_watch, stop_watching
 
 ROWS = [{"text": "I was charged twice on my billing statement, urgency 2.", "category": "billing"},
         {"text": "The export button crashes the app, a bug, urgency 5.", "category": "bug"},
@@ -37,7 +36,7 @@ def shell(ip):
     ip.run_cell(SETUP)
     ip.user_ns.update(rows=ROWS, cities=CITIES)
     yield ip
-    grid_batch.stop_watching()
+    stop_watching()
 
 
 def grid_runs(grid_id: str) -> list[Any]:

@@ -34,7 +34,7 @@ def cmd_sim(args: argparse.Namespace) -> None:
 def cmd_history(args: argparse.Namespace) -> None:
     from opus_magic.core.history.select import nothing_matched, select
     from opus_magic.core.session import default_session
-    from opus_magic.notebook.options import filter_values
+    from opus_magic.notebook.commands.options import filter_values
     from opus_magic.store.export import write_runs
     from opus_magic.view.commands.history import format_table
 
@@ -57,7 +57,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
     from opus_magic.core.history import totals
     from opus_magic.core.history.select import nothing_matched
     from opus_magic.core.session import default_session
-    from opus_magic.notebook.options import filter_values
+    from opus_magic.notebook.commands.options import filter_values
     from opus_magic.view.commands import stats
 
     session = default_session()
@@ -90,7 +90,7 @@ def cmd_endpoint(args: argparse.Namespace) -> None:
 
 def cmd_batches(args: argparse.Namespace) -> None:
     from opus_magic.core.session import default_session
-    from opus_magic.notebook.batch_commands import batches_text
+    from opus_magic.notebook.commands.batches import batches_text
 
     print(batches_text(default_session(), [args.action, *args.id] if args.action else []))
 
@@ -98,8 +98,8 @@ def cmd_batches(args: argparse.Namespace) -> None:
 def cmd_reconcile(args: argparse.Namespace) -> None:
     from opus_magic.core.reconcile.fetch import run
     from opus_magic.core.session import default_session
-    from opus_magic.notebook.options import grouping
-    from opus_magic.notebook.reconcile_command import waiting
+    from opus_magic.notebook.commands.options import grouping
+    from opus_magic.notebook.commands.reconcile import waiting
     from opus_magic.view.commands.reconcile import reconcile_text
 
     result = run(default_session(), args.since, args.until, grouping(args.by), args.provider,
@@ -130,7 +130,7 @@ def bounded(kind: Callable[[str], Any], low: float, high: float | None) -> Calla
 
 def parser() -> argparse.ArgumentParser:
     from opus_magic.core.history.totals import GROUPINGS
-    from opus_magic.notebook.options import add_filter_options, add_reconcile_options
+    from opus_magic.notebook.commands.options import add_filter_options, add_reconcile_options
 
     root = argparse.ArgumentParser(prog="opus-magic", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)

@@ -12,9 +12,9 @@ from typing import Any
 
 from opus_magic.config import Settings, load_settings
 from opus_magic.core.budget import Budget
+from opus_magic.core.run.attach.resend import SentAttachments
 from opus_magic.core.run.engine import Engine, Observer
 from opus_magic.core.run.plan import Plan
-from opus_magic.core.run.resend import SentAttachments
 from opus_magic.core.run.target import StoreKey
 from opus_magic.cost import litellm_prices
 from opus_magic.cost.catalog import Catalog, default_catalog

@@ -221,8 +221,8 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
     def _run_grid(self, args: Any, cell_input: Any) -> None:
         """A grid cell: its spec from the notebook's values (each row's attachments too)."""
         from opus_magic.notebook.attach import with_row_attachments
-        from opus_magic.notebook.grid import build_spec, repeat_and_judge, run_grid
-        from opus_magic.notebook.grid_batch import run_grid_batch
+        from opus_magic.notebook.grid.batch import run_grid_batch
+        from opus_magic.notebook.grid.run import build_spec, repeat_and_judge, run_grid
 
         spec = with_row_attachments(
             build_spec(cell_input, self.shell.user_ns, args.each, args.variants,
@@ -236,7 +236,7 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
             (run_grid_batch if args.batch else run_grid)(self.session, spec, args.output)
 
     def _run_cascade(self, args: Any, spec: Any) -> None:
-        from opus_magic.notebook.cascade import accept_of, cascade_spec, run_cascade, stages_of
+        from opus_magic.notebook.grid.cascade import accept_of, cascade_spec, run_cascade, stages_of
 
         stages = stages_of(args.cascade)
         accept = accept_of(args.accept)
@@ -270,9 +270,9 @@ class OpusMagics(Magics, SettingTraits):  # type: ignore[misc,valid-type]
         if line.lstrip().startswith("-"):
             return self.opus(line, "")
         try:
-            from opus_magic.notebook import commands
+            from opus_magic.notebook.commands.dispatch import dispatch
 
-            return commands.dispatch(self, line)
+            return dispatch(self, line)
         except OpusError as exc:
             report(str(exc))
         return None

@@ -14,7 +14,7 @@ from opus_magic.config import SIMULATOR, Settings
 from opus_magic.core.ab.sample import RowSample
 from opus_magic.core.grid.checks import Check
 from opus_magic.core.grid.judge import Judge
-from opus_magic.core.run.attachment_report import attachments_brief
+from opus_magic.core.run.attach.report import attachments_brief
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.run.planner import Planner, cell_flags
 from opus_magic.core.run.request import CellInput

@@ -5,9 +5,9 @@ import dataclasses
 from typing import Any
 
 from opus_magic.core.history.select import model_names
+from opus_magic.core.run.attach.resend import resent
 from opus_magic.core.run.prompts import CONCISE_INSTRUCTIONS
 from opus_magic.core.run.request import CellInput
-from opus_magic.core.run.resend import resent
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
 from opus_magic.records import RunRecord

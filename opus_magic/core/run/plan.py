@@ -13,7 +13,7 @@ from opus_magic.core.run.outputs import fit_output, most_server_tool_use
 from opus_magic.core.run.prompts import build_messages
 from opus_magic.core.run.request import RunRequest, Turns
 from opus_magic.core.run.target import RunPolicy, Target
-from opus_magic.core.run.tool_count import ExactCounter, exact_tool_tokens
+from opus_magic.core.tools.count import ExactCounter, exact_tool_tokens
 from opus_magic.cost import capabilities, pricing, tokens
 from opus_magic.cost.catalog import ModelInfo
 from opus_magic.errors import PlanRefused, RequestError
@@ -23,7 +23,7 @@ from opus_magic.wire.endpoints import Endpoint
 from opus_magic.wire.transport import Transport
 
 if TYPE_CHECKING:  # attachments' code is loaded by a plan that has some
-    from opus_magic.core.run.attached import Attached
+    from opus_magic.core.run.attach.attached import Attached
     from opus_magic.cost.calibration import Calibration
 
 
@@ -156,7 +156,7 @@ def _attached(request: RunRequest, target: Target, attached: Attached | None,
     say about them added to `warnings`; their code is loaded only for a plan that has some."""
     if attached is None and not request.attachments:
         return None
-    from opus_magic.core.run.attached import attachment_warnings, prepared
+    from opus_magic.core.run.attach.attached import attachment_warnings, prepared
 
     attached = attached or prepared(request, target)
     warnings += attachment_warnings(request, target, attached)
@@ -166,7 +166,7 @@ def _attached(request: RunRequest, target: Target, attached: Attached | None,
 def _each_counted(counting: ExactCounter, target: Target, wire: WireRequest, policy: RunPolicy,
                   attached: Attached, total: int, each: bool) -> Attached:
     """The attachments with their exact counts, from count_tokens on bodies without them."""
-    from opus_magic.core.run.attached import counted_each
+    from opus_magic.core.run.attach.attached import counted_each
 
     def count(turns: Turns) -> int | None:
         try:

@@ -23,7 +23,7 @@ from opus_magic.store.queries import calibration_counts
 from opus_magic.wire.retry import RetryPolicy
 
 if TYPE_CHECKING:  # attachments' code is loaded by the first cell that has some
-    from opus_magic.core.run.files import Attachments
+    from opus_magic.core.run.attach.files import Attachments
 
 
 def cell_flags(cell: CellInput) -> dict[str, Any]:
@@ -125,7 +125,7 @@ class Planner:
     def attachments(self) -> Attachments:
         """What this planner prepared and uploaded (their code loaded by the first attachment)."""
         if self._attachments is None:
-            from opus_magic.core.run.files import Attachments
+            from opus_magic.core.run.attach.files import Attachments
 
             self._attachments = Attachments(self.session)
         return self._attachments
@@ -151,7 +151,7 @@ def _turns(cell: CellInput) -> Turns:
     """The attachments of each user turn of the cell's conversation; () without any."""
     if not (cell.attachments or cell.earlier_attachments):
         return ()
-    from opus_magic.core.run.attached import turn_groups
+    from opus_magic.core.run.attach.attached import turn_groups
 
     return turn_groups(cell.history, cell.earlier_attachments, cell.attachments)
 

@@ -5,8 +5,8 @@ from opus_magic.core.run.caching import cache_line
 from opus_magic.core.run.plan import Plan
 from opus_magic.core.run.planner import Planner, cell_flags
 from opus_magic.core.run.request import CellInput
-from opus_magic.core.run.tools import overhead_line
 from opus_magic.core.session import Session
+from opus_magic.core.tools.definitions import overhead_line
 from opus_magic.cost.pricing import format_usd
 from opus_magic.errors import OpusError, PlanRefused
 
@@ -21,7 +21,7 @@ def preflight_lines(plan: Plan) -> list[str]:
              f"on {plan.model_label} · {cost_range(plan)} (worst case: input + "
              f"{plan.max_tokens:,} max_tokens of output)."]
     if plan.attached is not None:  # their report's code (thumbnails too) loads only then
-        from opus_magic.core.run.attachment_report import attachment_lines
+        from opus_magic.core.run.attach.report import attachment_lines
 
         lines += attachment_lines(plan)
     tools = overhead_line(plan)
@@ -136,7 +136,7 @@ def dry_run(session: Session, cell: CellInput) -> str:
 
 
 def _notes(session: Session, plans: list[Plan]) -> list[str]:
-    from opus_magic.core.run.attachment_report import attachment_lines, payoff_lines
+    from opus_magic.core.run.attach.report import attachment_lines, payoff_lines
 
     notes = [f"{plan.model_id}: input counted exactly by count_tokens (free)." if plan.exact_input
              else f"{plan.model_id}: token counts {plan.calibration}." for plan in plans

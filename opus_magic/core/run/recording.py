@@ -90,7 +90,7 @@ def attached_facts(plan: Plan) -> list[Any]:
     """What the history keeps of the plan's attachments (their code loaded only if any)."""
     if plan.attached is None:
         return []
-    from opus_magic.core.run.attached import facts
+    from opus_magic.core.run.attach.attached import facts
 
     return facts(plan.attached, plan.request.keep_attachments)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opus_magic.core.run.tools import SHAPE, validate
+from opus_magic.core.tools.definitions import SHAPE, validate
 from opus_magic.core.tools.toolbox import Tool, Toolbox, describe
 from opus_magic.errors import UsageError
 

@@ -6,7 +6,7 @@ import base64
 import html
 from collections.abc import Sequence
 
-from opus_magic.core.run.attachment_report import Chip
+from opus_magic.core.run.attach.report import Chip
 from opus_magic.records import AttachedFile
 from opus_magic.view import format as fmt
 

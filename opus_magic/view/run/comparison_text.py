@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from opus_magic.core.comparison import RankedRun
-from opus_magic.core.run.attachment_report import plan_chips
+from opus_magic.core.run.attach.report import plan_chips
 from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.core.run.outcome import outcome_lines
 from opus_magic.records import RunRecord

@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opus_magic.core.run.attachment_report import Chip, plan_chips
+from opus_magic.core.run.attach.report import Chip, plan_chips
 from opus_magic.core.run.engine import Clock, LiveRun, Observer
 from opus_magic.records import RunRecord
 from opus_magic.view import format as fmt

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from opus_magic.core.run.attachment_report import record_chips
+from opus_magic.core.run.attach.report import record_chips
 from opus_magic.core.run.caching import cache_line
 from opus_magic.core.run.engine import LiveRun
 from opus_magic.core.run.outcome import outcome_lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from opus_magic.core.run.attached import Attached, prepared, uploaded
+from opus_magic.core.run.attach.attached import Attached, prepared, uploaded
 from opus_magic.core.run.request import RunRequest
 from opus_magic.core.run.target import RunPolicy, Target
 from opus_magic.errors import RequestError

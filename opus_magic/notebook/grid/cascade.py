@@ -17,8 +17,8 @@ from opus_magic.core.grid.batch import refuse_twice
 from opus_magic.core.grid.spec import Grid, GridSpec, dry_run_lines, plan_grid
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
-from opus_magic.notebook.grid import launch, remaining_budget
-from opus_magic.notebook.grid_batch import poll_intervals
+from opus_magic.notebook.grid.batch import poll_intervals
+from opus_magic.notebook.grid.run import launch, remaining_budget
 from opus_magic.notebook.present import LIVE, TEXT, deliver, presentation
 from opus_magic.notebook.state import STATE
 

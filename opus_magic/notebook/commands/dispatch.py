@@ -9,12 +9,12 @@ from opus_magic.config import KEYS, SCALAR_KEYS, listing, settings_help
 from opus_magic.core.history import chains, grids, select, totals
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
-from opus_magic.notebook.batch_commands import cmd_batches
-from opus_magic.notebook.grid_command import cmd_grid
+from opus_magic.notebook.commands.batches import cmd_batches
+from opus_magic.notebook.commands.grid import cmd_grid
+from opus_magic.notebook.commands.options import add_filter_options, filter_values
+from opus_magic.notebook.commands.reconcile import cmd_reconcile
+from opus_magic.notebook.commands.sim import cmd_sim
 from opus_magic.notebook.lines import report, split_words
-from opus_magic.notebook.options import add_filter_options, filter_values
-from opus_magic.notebook.reconcile_command import cmd_reconcile
-from opus_magic.notebook.sim_command import cmd_sim
 from opus_magic.view.commands import compare, stats
 from opus_magic.view.commands.catalog import models_table
 from opus_magic.view.commands.history import history_view

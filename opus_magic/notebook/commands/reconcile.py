@@ -9,8 +9,8 @@ from opus_magic.core.reconcile.fetch import run
 from opus_magic.core.reconcile.table import Reconciliation
 from opus_magic.core.session import Session
 from opus_magic.errors import UsageError
+from opus_magic.notebook.commands.options import add_reconcile_options, grouping
 from opus_magic.notebook.lines import report
-from opus_magic.notebook.options import add_reconcile_options, grouping
 from opus_magic.view.commands.reconcile import reconcile_view
 from opus_magic.view.tables import show
 

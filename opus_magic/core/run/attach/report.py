@@ -16,7 +16,7 @@ from opus_magic.cost.pricing import format_usd, input_cost, usage_cost
 from opus_magic.records import AttachedFile, RunRecord, Usage
 
 if TYPE_CHECKING:  # every view shows chips; the attachments' code loads with the first one
-    from opus_magic.core.run.attached import Attached
+    from opus_magic.core.run.attach.attached import Attached
     from opus_magic.media import Attachment
 
 THUMBNAILS = 6  # images a view shows small pictures of; the others get a chip without one

@@ -17,7 +17,7 @@ from opus_magic.core.session import Session
 from opus_magic.core.tools.chain import combine_chains
 from opus_magic.core.tools.grid_cells import continue_loops
 from opus_magic.errors import OpusError
-from opus_magic.notebook.grid import remaining_budget, to_frame
+from opus_magic.notebook.grid.run import remaining_budget, to_frame
 from opus_magic.notebook.present import BLOCKING, TEXT, deliver, presentation
 from opus_magic.notebook.state import STATE
 from opus_magic.records import BatchRow

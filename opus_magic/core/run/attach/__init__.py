@@ -1,0 +1,2 @@
+"""A run's attachments: fitted and counted, uploaded once, reported before and after the run, and
+sent again by `--continue`."""
