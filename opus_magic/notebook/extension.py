@@ -30,8 +30,8 @@ def load(ipython: Any) -> None:
 
 def warm_up() -> None:
     """Get ready for a first run while the user types it: the HTTP connection pool, the default
-    endpoint, widgets in a kernel, the history store; then, between cells, Markdown and the
-    token encoding (a first cell needs them only once its first words are out)."""
+    endpoint, widgets in a kernel, the history store; then, between cells, Markdown, the token
+    encoding (a first cell needs them only once its first words are out) and the grid's code."""
     from opus_magic.core.session import default_session
     from opus_magic.cost import tokens
     from opus_magic.cost.catalog import default_catalog
@@ -55,4 +55,7 @@ def warm_up() -> None:
     STATE.quiet.wait()  # what a run needs only once its first words are out
     if "ipykernel" in sys.modules:
         import markdown_it  # noqa: F401  (a live view's end renders the answer with it)
+
+        from opus_magic.view.grid import widget as grid_widget  # noqa: F401  (a first grid)
     tokens.encoding_for(model_id)
+    from opus_magic.notebook.grid import run  # noqa: F401  (a first --each cell plans with it)
