@@ -39,13 +39,12 @@ def cell_rows(cells: Sequence[CellResult], limit: int | None = None) -> list[lis
     """Rows × (variant/model) columns of cell texts, headed by the column names; a cell sampled
     several times shows its first sample and how many samples agree; at most `limit` rows."""
     columns = columns_of(cells)
-    by = first_samples(cells)
     rows = sorted({c.row for c in cells})
     shown = rows if limit is None else rows[:limit]
     if len(shown) < len(rows):
         drawn = set(shown)
         cells = [c for c in cells if c.row in drawn]
-    agreed = by_cell(cells)
+    by, agreed = first_samples(cells), by_cell(cells)
     table = [["row", *(f"{v}/{m}" for v, m in columns)]]
     for row in shown:
         table.append([str(row), *(cell_text(by[(row, v, m)]) + (

@@ -96,7 +96,8 @@ class GridView(GridObserver, LiveFrame):
                              f"{notes}")
 
     def changed(self, run: GridRun, index: int) -> None:
-        self._dirty.set()
+        if not self._dirty.is_set():  # told on every token of every cell: set once per redraw
+            self._dirty.set()
 
     def finished(self, run: GridRun) -> None:
         self._over.set()
